@@ -1,0 +1,98 @@
+# ferry's build. Everything is built under build/; conf-compile and conf-home say how and where.
+#   make            build every program (build/bin), the library and the tests
+#   make check      install missing Debian packages (as root), build, run every test
+#   make demo       install missing Debian packages (as root), build, run the main job on ./home
+#   make install    install the programs into conf-home's bin (DESTDIR respected)
+#   make bench      run the benchmarks in tests/bench (by hand; writes doc/performance.md)
+
+CC_LINE := $(shell head -n 1 conf-compile)
+LDLIBS := $(shell sed -n 2p conf-compile)
+CONF_HOME := $(shell head -n 1 conf-home)
+VERSION := $(shell sed -n 's/^version=//p' package/info)
+PROGRAMS := $(shell grep -v '^\#' package/targets)
+
+B := build
+CPPFLAGS := -Isrc/include -I$(B)/include -MMD -MP
+
+LIB_SRC := $(wildcard src/libferry/*.c)
+LIB_OBJ := $(LIB_SRC:src/libferry/%.c=$(B)/obj/libferry/%.o)
+PROG_SRC := $(foreach p,$(PROGRAMS),$(wildcard src/*/$(p).c))
+PROG_BIN := $(PROGRAMS:%=$(B)/bin/%)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+HELPER_SRC := $(wildcard tests/helpers/*.c) $(wildcard tests/bench/*.c)
+HELPER_BIN := $(patsubst %.c,$(B)/tests/helpers/%,$(notdir $(HELPER_SRC)))
+GEN_H := $(B)/include/ferry/config.h $(B)/include/ferry/modes.h
+
+.PHONY: all check demo install deps-build deps-check deps-demo bench clean
+.SUFFIXES:
+
+all: $(PROG_BIN) $(UNIT_BIN) $(HELPER_BIN)
+
+$(B)/include/ferry/config.h: conf-home package/info
+	@mkdir -p $(@D)
+	@{ echo '/* generated from conf-home and package/info by make: do not edit */' ; \
+	  echo '#define FERRY_CONF_HOME "$(CONF_HOME)"' ; \
+	  echo '#define FERRY_VERSION "$(VERSION)"' ; } > $@.tmp && mv $@.tmp $@
+
+$(B)/include/ferry/modes.h: package/modes package/modes.awk
+	@mkdir -p $(@D)
+	@awk -f package/modes.awk package/modes > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/libferry/%.o: src/libferry/%.c | $(GEN_H)
+	@mkdir -p $(@D)
+	$(CC_LINE) $(CPPFLAGS) -c -o $@ $<
+
+$(B)/libferry.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+define program_rule
+$(B)/obj/progs/$(1).o: $(wildcard src/*/$(1).c) | $(GEN_H)
+	@mkdir -p $$(@D)
+	$(CC_LINE) $(CPPFLAGS) -c -o $$@ $$<
+$(B)/bin/$(1): $(B)/obj/progs/$(1).o $(B)/libferry.a
+	@mkdir -p $$(@D)
+	$(CC_LINE) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+$(B)/tests/unit/%: tests/unit/%.c $(B)/libferry.a | $(GEN_H)
+	@mkdir -p $(@D)
+	$(CC_LINE) $(CPPFLAGS) -o $@ $< $(B)/libferry.a $(LDLIBS)
+
+$(B)/tests/helpers/%: tests/helpers/%.c $(B)/libferry.a | $(GEN_H)
+	@mkdir -p $(@D)
+	$(CC_LINE) $(CPPFLAGS) -o $@ $< $(B)/libferry.a $(LDLIBS)
+
+$(B)/tests/helpers/%: tests/bench/%.c $(B)/libferry.a | $(GEN_H)
+	@mkdir -p $(@D)
+	$(CC_LINE) $(CPPFLAGS) -o $@ $< $(B)/libferry.a $(LDLIBS)
+
+deps-build:
+	@sh package/deps-install build
+
+deps-check:
+	@sh package/deps-install build run test
+
+deps-demo:
+	@sh package/deps-install build run
+
+check: deps-check
+	@$(MAKE) --no-print-directory all
+	@sh tests/run
+
+demo: deps-demo
+	@$(MAKE) --no-print-directory all
+	@sh package/demo
+
+install: $(PROG_BIN)
+	@sh package/install "$(DESTDIR)$(CONF_HOME)" $(B)/bin
+
+bench: all
+	@sh tests/bench/run
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

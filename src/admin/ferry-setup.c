@@ -1,0 +1,345 @@
+/* ferry-setup: make (or check) a complete ferry home: control/, queue/, service/, log/. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <skalibs/allreadwrite.h>
+#include <skalibs/buffer.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/sgetopt.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/types.h>
+
+#include <ferry/config.h>
+#include <ferry/control.h>
+#include <ferry/modes.h>
+#include <ferry/queue.h>
+
+#define USAGE "ferry-setup [ -u ] [ -c ] [ -b bindir ] [ -s split ] dir"
+#define dieusage() strerr_dieusage(100, USAGE)
+
+typedef struct item_s item ;
+struct item_s
+{
+  char kind ;          /* 'd' directory, 's' split directory, 'f' fifo */
+  char const *path ;
+  char const *owner ;
+  char const *group ;
+  mode_t mode ;
+} ;
+
+extern char **environ ;
+
+static item const items[] = { FERRY_MODES_TABLE } ;
+
+static int dedicated = 0 ;     /* -u: owners are the dedicated users */
+static int checkonly = 0 ;     /* -c */
+static unsigned int created = 0 ;
+static unsigned int problems = 0 ;
+static uid_t homeuid ;
+static gid_t homegid ;
+
+static void say (char const *what, char const *path, char const *more)
+{
+  if (buffer_puts(buffer_1, what) < 0
+   || buffer_puts(buffer_1, path) < 0
+   || buffer_puts(buffer_1, more) < 0
+   || buffer_put(buffer_1, "\n", 1) < 0
+   || !buffer_flush(buffer_1))
+    strerr_diefu1sys(111, "write to stdout") ;
+}
+
+static void owner_ids (item const *it, uid_t *uid, gid_t *gid)
+{
+  struct passwd *pw ;
+  struct group *gr ;
+  if (!dedicated) { *uid = homeuid ; *gid = homegid ; return ; }
+  pw = getpwnam(it->owner) ;
+  if (!pw) strerr_dief(111, "no user ", it->owner, ": run ferry-setup -u as root to create it") ;
+  gr = getgrnam(it->group) ;
+  if (!gr) strerr_dief(111, "no group ", it->group, ": run ferry-setup -u as root to create it") ;
+  *uid = pw->pw_uid ;
+  *gid = gr->gr_gid ;
+}
+
+static void run_or_die (char const *const *argv, char const *name)
+{
+  int wstat ;
+  pid_t pid = child_spawn0(argv[0], argv, (char const *const *)environ) ;
+  if (!pid) strerr_diefu2sys(111, "spawn ", argv[0]) ;
+  if (wait_pid(pid, &wstat) < 0) strerr_diefu2sys(111, "wait for ", argv[0]) ;
+  if (!WIFEXITED(wstat) || WEXITSTATUS(wstat)) strerr_dief(111, argv[0], " failed for ", name) ;
+}
+
+static void users_make (char const *home)
+{
+  item const *it ;
+  if (!getgrnam("ferry"))
+  {
+    char const *argv[] = { "/usr/sbin/groupadd", "--system", "ferry", 0 } ;
+    if (!checkonly) { run_or_die(argv, "ferry") ; say("created group ", "ferry", "") ; created++ ; }
+  }
+  for (it = items ; it->kind ; it++)
+  {
+    if (!strcmp(it->owner, "root") || getpwnam(it->owner)) continue ;
+    if (checkonly) continue ;
+    {
+      char const *argv[] = { "/usr/sbin/useradd", "--system", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin", "--gid", "ferry", it->owner, 0 } ;
+      run_or_die(argv, it->owner) ;
+      say("created user ", it->owner, "") ;
+      created++ ;
+    }
+  }
+}
+
+static void check_one (char const *path, item const *it, int wantfifo)
+{
+  struct stat st ;
+  uid_t uid ;
+  gid_t gid ;
+  if (lstat(path, &st) < 0)
+  {
+    if (errno != ENOENT) strerr_diefu2sys(111, "stat ", path) ;
+    say("missing: ", path, "") ;
+    problems++ ;
+    return ;
+  }
+  owner_ids(it, &uid, &gid) ;
+  if (wantfifo ? !S_ISFIFO(st.st_mode) : !S_ISDIR(st.st_mode))
+  {
+    say("wrong type: ", path, wantfifo ? " (want a FIFO)" : " (want a directory)") ;
+    problems++ ;
+  }
+  if ((st.st_mode & 07777) != it->mode)
+  {
+    char want[16] = " (want 0" ;
+    size_t n = 8 + uint_ofmt(want + 8, it->mode) ;
+    want[n++] = ')' ; want[n] = 0 ;
+    say("wrong mode: ", path, want) ;
+    problems++ ;
+  }
+  if (st.st_uid != uid || st.st_gid != gid)
+  {
+    say("wrong owner: ", path, dedicated ? "" : " (want the owner of the home)") ;
+    problems++ ;
+  }
+}
+
+ /* Creates path if missing (1), else only checks it (0). */
+static int make_one (char const *path, item const *it, int fifo, int quiet)
+{
+  uid_t uid ;
+  gid_t gid ;
+  if (checkonly) { check_one(path, it, fifo) ; return 0 ; }
+  if ((fifo ? mkfifo(path, it->mode) : mkdir(path, it->mode)) < 0)
+  {
+    if (errno != EEXIST) strerr_diefu2sys(111, "create ", path) ;
+    check_one(path, it, fifo) ;  /* left as it is: only reported */
+    return 0 ;
+  }
+  owner_ids(it, &uid, &gid) ;
+  if (chown(path, uid, gid) < 0) strerr_diefu2sys(111, "chown ", path) ;
+  if (chmod(path, it->mode) < 0) strerr_diefu2sys(111, "chmod ", path) ;
+  if (!quiet) say("created ", path, fifo ? " (FIFO)" : "") ;
+  created++ ;
+  return 1 ;
+}
+
+static void tree_make (unsigned int split)
+{
+  item const *it ;
+  for (it = items + 1 ; it->kind ; it++)
+  {
+    make_one(it->path, it, it->kind == 'f', 0) ;
+    if (it->kind == 's')
+    {
+      unsigned int i = 0, made = 0 ;
+      for (; i < split ; i++)
+      {
+        char sub[strlen(it->path) + UINT_FMT + 2] ;
+        size_t n = strlen(it->path) ;
+        memcpy(sub, it->path, n) ;
+        sub[n++] = '/' ;
+        sub[n + uint_fmt(sub + n, i)] = 0 ;
+        made += make_one(sub, it, 0, 1) ;
+      }
+      if (made)
+      {
+        char fmt[UINT_FMT + 24] ;
+        size_t k = uint_fmt(fmt, made) ;
+        memcpy(fmt + k, " subdirectories in ", 20) ;
+        say("created ", fmt, it->path) ;
+      }
+    }
+  }
+}
+
+ /* Writes fn with s, mode, atomically, only if fn does not exist. */
+static void file_make (char const *fn, char const *s, size_t len, mode_t mode)
+{
+  char tmp[strlen(fn) + 5] ;
+  int fd ;
+  if (access(fn, F_OK) == 0) return ;
+  if (errno != ENOENT) strerr_diefu2sys(111, "access ", fn) ;
+  if (checkonly) { say("missing: ", fn, "") ; problems++ ; return ; }
+  memcpy(tmp, fn, strlen(fn)) ;
+  memcpy(tmp + strlen(fn), ".tmp", 5) ;
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) ;
+  if (fd < 0) strerr_diefu2sys(111, "create ", tmp) ;
+  if (allwrite(fd, s, len) < len || fchmod(fd, mode) < 0 || fsync(fd) < 0)
+    strerr_diefu2sys(111, "write ", tmp) ;
+  fd_close(fd) ;
+  if (rename(tmp, fn) < 0) strerr_diefu4sys(111, "rename ", tmp, " to ", fn) ;
+  say("created ", fn, "") ;
+  created++ ;
+}
+
+static void control_make (char const *split)
+{
+  ferry_control const *c ;
+  stralloc sa = STRALLOC_ZERO ;
+  for (c = ferry_control_table ; c->name ; c++)
+  {
+    char fn[9 + strlen(c->name)] ;
+    memcpy(fn, "control/", 8) ;
+    memcpy(fn + 8, c->name, strlen(c->name) + 1) ;
+    if (split && !strcmp(c->name, "queuesplit"))
+    {
+      sa.len = 0 ;
+      if (!stralloc_cats(&sa, split) || !stralloc_catb(&sa, "\n", 1)) strerr_diefu1sys(111, "allocate") ;
+    }
+    else if (!ferry_control_default(&sa, c)) strerr_diefu2sys(111, "compute the default of ", fn) ;
+    file_make(fn, sa.s, sa.len, 0644) ;
+  }
+  stralloc_free(&sa) ;
+}
+
+static void scripts_make (char const *home)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n"
+      "# The ferry set: ferry-start becomes the queue manager; its log (fd 2) goes to log/run.\n"
+      "fdmove -c 2 1\n\"")
+   || !stralloc_cats(&sa, home)
+   || !stralloc_cats(&sa, "/bin/ferry-start\" \"")
+   || !stralloc_cats(&sa, home)
+   || !stralloc_cats(&sa, "\"\n"))
+    strerr_diefu1sys(111, "allocate") ;
+  file_make("service/ferry/run", sa.s, sa.len, 0755) ;
+  sa.len = 0 ;
+  if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n"
+      "# ferry's log: TAI64N stamps, 20 archives of 1 MB, in the home's log/.\n")
+   || (dedicated && !stralloc_cats(&sa, "s6-setuidgid ferryl\n"))
+   || !stralloc_cats(&sa, "s6-log -b -- n20 s1000000 t \"")
+   || !stralloc_cats(&sa, home)
+   || !stralloc_cats(&sa, "/log\"\n"))
+    strerr_diefu1sys(111, "allocate") ;
+  file_make("service/ferry/log/run", sa.s, sa.len, 0755) ;
+  stralloc_free(&sa) ;
+}
+
+static void bin_make (char const *home, char const *bindir)
+{
+  struct stat st ;
+  char want[PATH_MAX] ;
+  if (lstat("bin", &st) == 0) return ;
+  if (errno != ENOENT) strerr_diefu1sys(111, "stat bin") ;
+  if (checkonly) { say("missing: ", "bin", "") ; problems++ ; return ; }
+  if (!realpath(bindir, want)) strerr_diefu2sys(111, "resolve the program directory ", bindir) ;
+  {
+    size_t n = strlen(home) ;
+    if (!strncmp(want, home, n) && !strcmp(want + n, "/bin")) return ;
+  }
+  if (symlink(want, "bin") < 0) strerr_diefu2sys(111, "symlink bin to ", want) ;
+  say("created bin -> ", want, "") ;
+  created++ ;
+}
+
+static int home_name_ok (char const *s)
+{
+  for (; *s ; s++) if (*s == '"' || *s == '\\' || *s == '\n' || *s == '$') return 0 ;
+  return 1 ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  char const *bindir = FERRY_CONF_HOME "/bin" ;
+  char const *split = 0 ;
+  char home[PATH_MAX] ;
+  char bindirbuf[PATH_MAX] ;
+  struct stat st ;
+  unsigned int n ;
+  uint64_t u ;
+  PROG = "ferry-setup" ;
+  {
+    subgetopt l = SUBGETOPT_ZERO ;
+    for (;;)
+    {
+      int opt = subgetopt_r(argc, argv, "ucb:s:", &l) ;
+      if (opt == -1) break ;
+      switch (opt)
+      {
+        case 'u' : dedicated = 1 ; break ;
+        case 'c' : checkonly = 1 ; break ;
+        case 'b' : bindir = l.arg ; break ;
+        case 's' : if (!uint0_scan(l.arg, &n) || n < 1 || n > 1000) strerr_dief1x(100, "-s wants a number from 1 to 1000") ; split = l.arg ; break ;
+        default : dieusage() ;
+      }
+    }
+    argc -= l.ind ; argv += l.ind ;
+  }
+  if (argc != 1) dieusage() ;
+  if (dedicated && geteuid()) strerr_dief1x(100, "-u (dedicated users) needs root") ;
+  umask(022) ;
+
+  if (bindir[0] != '/')
+  {
+    size_t k ;
+    if (!getcwd(bindirbuf, PATH_MAX - 1)) strerr_diefu1sys(111, "get the current directory") ;
+    k = strlen(bindirbuf) ;
+    if (k + strlen(bindir) + 2 > PATH_MAX) strerr_dief1x(100, "-b: path too long") ;
+    bindirbuf[k++] = '/' ;
+    memcpy(bindirbuf + k, bindir, strlen(bindir) + 1) ;
+    bindir = bindirbuf ;
+  }
+  if (mkdir(argv[0], 0755) == 0) { say("created ", argv[0], "") ; created++ ; }
+  else if (errno != EEXIST) strerr_diefu2sys(111, "create ", argv[0]) ;
+  if (!realpath(argv[0], home)) strerr_diefu2sys(111, "resolve ", argv[0]) ;
+  if (!home_name_ok(home)) strerr_dief(100, "the home's path may not contain \" \\ $ or a newline: ", home) ;
+  if (chdir(home) < 0) strerr_diefu2sys(111, "enter ", home) ;
+  if (stat(".", &st) < 0) strerr_diefu2sys(111, "stat ", home) ;
+  homeuid = st.st_uid ;
+  homegid = st.st_gid ;
+  if (dedicated) users_make(home) ;
+
+  if (split && checkonly) strerr_dief1x(100, "-s does not go with -c") ;
+  if (strcmp(items[0].path, "control")) strerr_dief1x(111, "package/modes must list control first") ;
+  make_one("control", items, 0, 0) ;
+  control_make(split) ;
+  u = ferry_control_u64_or_die("queuesplit", 111) ;
+  tree_make((unsigned int)u) ;
+  scripts_make(home) ;
+  bin_make(home, bindir) ;
+
+  if (checkonly)
+  {
+    if (problems) strerr_dief(1, home, " is not a complete ferry home: see the lines above") ;
+    say(home, " is a complete ferry home", "") ;
+    return 0 ;
+  }
+  if (created) sync() ;
+  if (!created && !problems) say(home, " is already a complete ferry home: nothing changed", "") ;
+  else if (!created) strerr_warnw(home, ": nothing changed, but what is listed above differs from package/modes") ;
+  else if (problems) strerr_warnw(home, " was completed, but some of what was already there differs from package/modes: see above") ;
+  return 0 ;
+}

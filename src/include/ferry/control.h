@@ -1,0 +1,37 @@
+/* Control files: one setting per file in HOME/control, each with a documented default. */
+#ifndef FERRY_CONTROL_H
+#define FERRY_CONTROL_H
+
+#include <stdint.h>
+#include <skalibs/stralloc.h>
+
+typedef struct ferry_control_s ferry_control ;
+struct ferry_control_s
+{
+  char const *name ;
+  char const *def ;   /* default; "=name" means the value of another setting, "" an empty file */
+  uint64_t min ;      /* for numbers: the accepted range; min > max marks a text setting */
+  uint64_t max ;
+  char const *what ;
+} ;
+
+extern ferry_control const ferry_control_table[] ;
+extern ferry_control const *ferry_control_find (char const *name) ;
+
+ /* The whole default text of a setting, newline-terminated (or empty), into sa. */
+extern int ferry_control_default (stralloc *sa, ferry_control const *c) ;
+
+ /* The first line of control/NAME (relative to the current directory, the home),
+    spaces trimmed, or its default when the file does not exist. sa is overwritten and
+    not terminated. 1: read from the file, 0: default, -1: error (errno set). */
+extern int ferry_control_readline (stralloc *sa, char const *name) ;
+
+ /* A number setting, checked against the table's range.
+    1: read, 0: default used, -1: read error (errno), -2: not a number in range. */
+extern int ferry_control_readu64 (char const *name, uint64_t *u) ;
+
+ /* The same, dying with exit code e and a message naming the file on any failure. */
+extern uint64_t ferry_control_u64_or_die (char const *name, int e) ;
+extern void ferry_control_line_or_die (stralloc *sa, char const *name, int e) ;
+
+#endif

@@ -1,0 +1,43 @@
+/* The injection envelope: F<sender>\0, T<recipient>\0 ..., \0, with ferry's X records. */
+#ifndef FERRY_ENVELOPE_H
+#define FERRY_ENVELOPE_H
+
+#include <stddef.h>
+
+#define FERRY_ADDRESS_MAX 1000
+
+typedef enum ferry_envelope_status_e ferry_envelope_status ;
+enum ferry_envelope_status_e
+{
+  FERRY_ENVELOPE_MORE = 0,     /* no terminator yet: feed more bytes */
+  FERRY_ENVELOPE_DONE,         /* complete: pos is its length, terminator included */
+  FERRY_ENVELOPE_NOSENDER,     /* the first record is not F */
+  FERRY_ENVELOPE_TWOSENDERS,   /* a second F record */
+  FERRY_ENVELOPE_NORECIPIENT,  /* terminated before any T record */
+  FERRY_ENVELOPE_EMPTYRCPT,    /* a T record with an empty address */
+  FERRY_ENVELOPE_TOOLONG,      /* an address or parameter longer than FERRY_ADDRESS_MAX */
+  FERRY_ENVELOPE_BADCHAR,      /* a control character in an address */
+  FERRY_ENVELOPE_BADRECORD,    /* a record type that clients may not send */
+  FERRY_ENVELOPE_BADPARAM      /* an X record that is not a valid DSN parameter here */
+} ;
+
+typedef struct ferry_envelope_scanner_s ferry_envelope_scanner ;
+struct ferry_envelope_scanner_s
+{
+  size_t pos ;          /* start of the first record not yet checked */
+  size_t rcpts ;        /* T records seen */
+  unsigned int seen ;   /* X keywords seen at the current level (bit per keyword) */
+  char level ;          /* 0 before F, 'F' after it, 'T' after a T */
+} ;
+#define FERRY_ENVELOPE_SCANNER_ZERO { .pos = 0, .rcpts = 0, .seen = 0, .level = 0 }
+
+ /* Checks the complete records of s[0..len) not yet checked. Call again with the same
+    scanner and the grown buffer until it returns something other than MORE. */
+extern ferry_envelope_status ferry_envelope_scan (ferry_envelope_scanner *sc, char const *s, size_t len) ;
+extern char const *ferry_envelope_strstatus (ferry_envelope_status st) ;
+
+ /* Is "KEYWORD=value" (or "KEYWORD") a valid DSN parameter at this level ('F' for the
+    sender, 'T' for a recipient)? Returns its bit (for duplicate checks), or 0. */
+extern unsigned int ferry_dsn_check (char const *s, size_t len, char level) ;
+
+#endif

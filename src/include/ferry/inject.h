@@ -1,0 +1,23 @@
+/* ferry-inject's exit codes: qmail-queue's, plus ferry's own (33). */
+#ifndef FERRY_INJECT_H
+#define FERRY_INJECT_H
+
+#define FERRY_INJECT_OK 0
+#define FERRY_INJECT_ADDRTOOLONG 11
+#define FERRY_INJECT_REFUSED 31
+#define FERRY_INJECT_TOOBIG 33
+#define FERRY_INJECT_NOMEM 51
+#define FERRY_INJECT_TIMEOUT 52
+#define FERRY_INJECT_WRITE 53
+#define FERRY_INJECT_READ 54
+#define FERRY_INJECT_CONFIG 55
+#define FERRY_INJECT_HOME 61
+#define FERRY_INJECT_QUEUE 62
+#define FERRY_INJECT_PID 63
+#define FERRY_INJECT_MESS 64
+#define FERRY_INJECT_INTD 65
+#define FERRY_INJECT_TODO 66
+#define FERRY_INJECT_BUG 81
+#define FERRY_INJECT_ENVELOPE 91
+
+#endif

@@ -1,0 +1,38 @@
+/* The table of every control setting, its default and its range. */
+
+#include <string.h>
+#include <stdint.h>
+
+#include <ferry/control.h>
+
+#define TEXT 1, 0
+
+ferry_control const ferry_control_table[] =
+{
+  { "me", "", TEXT, "this host's fully qualified name; default: the system host name" },
+  { "queuesplit", "23", 1, 1000, "number of numbered subdirectories in the split queue directories; fixed when the queue is made" },
+  { "databytes", "10240000", 0, UINT64_MAX, "largest message ferry-inject accepts, in bytes; 0 means no limit" },
+  { "locals", "=me", TEXT, "domains delivered locally to system users, one per line" },
+  { "virtualdomains", "", TEXT, "domains delivered through the mailboxes table, one per line" },
+  { "smtproutes", "", TEXT, "static SMTP routes, domain:host[:port] per line" },
+  { "concurrencylocal", "10", 1, 1000, "local deliveries at once" },
+  { "concurrencyremote", "20", 1, 1000, "remote deliveries at once" },
+  { "queuelifetime", "604800", 0, UINT64_MAX, "seconds a message may stay queued before its temporary failures become permanent" },
+  { "minbackoff", "300", 1, UINT64_MAX, "shortest wait before retrying a deferred recipient, in seconds" },
+  { "maxbackoff", "4000", 1, UINT64_MAX, "longest wait before retrying a deferred recipient, in seconds" },
+  { "delaywarning", "14400", 0, UINT64_MAX, "seconds after which the sender is warned of a delay once; 0 means never" },
+  { "bouncefrom", "MAILER-DAEMON", TEXT, "local part of the From: of delivery notifications" },
+  { "bouncehost", "=me", TEXT, "domain of the From: of delivery notifications" },
+  { "doublebounceto", "postmaster", TEXT, "where a failed notification goes (at bouncehost when it has no @)" },
+  { "helohost", "=me", TEXT, "the name the SMTP client gives in EHLO and HELO" },
+  { "timeoutconnect", "60", 1, 3600, "seconds to wait for a remote SMTP connection" },
+  { "timeoutremote", "1200", 1, 86400, "seconds to wait for each remote SMTP reply" },
+  { 0, 0, 0, 0, 0 }
+} ;
+
+ferry_control const *ferry_control_find (char const *name)
+{
+  ferry_control const *c = ferry_control_table ;
+  for (; c->name ; c++) if (!strcmp(c->name, name)) return c ;
+  return 0 ;
+}
