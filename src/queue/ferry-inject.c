@@ -174,6 +174,7 @@ int main (int argc, char const *const *argv)
 
   if (argc > 2) strerr_dieusage(FERRY_INJECT_BUG, USAGE) ;
   sig_ignore(SIGPIPE) ;
+  sig_ignore(SIGXFSZ) ;  /* past a file-size limit, write fails with EFBIG: exit 53 */
   if (!sig_catch(SIGALRM, &sigalrm)) strerr_diefu1sys(FERRY_INJECT_BUG, "catch SIGALRM") ;
   alarm(DEATH) ;
   umask(027) ;
