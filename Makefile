@@ -87,7 +87,7 @@ demo: deps-demo
 	@sh package/demo
 
 install: $(PROG_BIN)
-	@sh package/install "$(DESTDIR)$(CONF_HOME)" $(B)/bin
+	@sh package/install "$(DESTDIR)" "$(CONF_HOME)" $(B)/bin
 
 bench: all
 	@sh tests/bench/run

@@ -3,6 +3,8 @@
      inject-load kill HOME COUNT SEED       inject COUNT messages, SIGKILLing each at a random instant
      inject-load verify HOME [ OKFILE ]     every todo entry: envelope and message exactly as sent;
                                             each number in OKFILE (exited 0) must be committed
+     inject-load bench HOME COUNT SIZE      inject COUNT messages of SIZE bytes one after another;
+                                            prints seconds, and CPU seconds spent in ferry-inject
    Message N goes from sender-N@test to rcpt-N@test; its size depends on N % 3 (about 0.2, 20
    and 120 KB) so that kills land in every phase of an injection. */
 
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -42,6 +45,20 @@ static void message_make (stralloc *sa, unsigned long n)
     snprintf(line, sizeof(line), "message %lu line %lu: the quick brown fox\n", n, k) ;
     if (!stralloc_cats(sa, line)) die("alloc") ;
   }
+}
+
+static size_t fixed_size = 0 ;  /* bench: every message this size */
+
+static void message_fixed (stralloc *sa, unsigned long n)
+{
+  char line[100] ;
+  sa->len = 0 ;
+  snprintf(line, sizeof(line), "From: sender-%lu@test\nSubject: message %lu\n\n", n, n) ;
+  if (!stralloc_cats(sa, line)) die("alloc") ;
+  while (sa->len < fixed_size)
+    if (!stralloc_cats(sa, "0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ.\n")) die("alloc") ;
+  sa->len = fixed_size ;
+  sa->s[sa->len - 1] = '\n' ;
 }
 
 static void envelope_make (stralloc *sa, unsigned long n)
@@ -86,7 +103,7 @@ static int inject_one (char const *home, unsigned long n, stralloc *msg, strallo
 {
   int msgfd, envfd, wstat ;
   pid_t pid ;
-  message_make(msg, n) ;
+  if (fixed_size) message_fixed(msg, n) ; else message_make(msg, n) ;
   envelope_make(env, n) ;
   pid = start(home, &msgfd, &envfd) ;
   if (killafter_us < 0)
@@ -126,6 +143,22 @@ static int run (char const *home, unsigned long first, unsigned long count)
     if (r) { fprintf(stderr, "inject-load: message %lu: ferry-inject exited %d\n", n, r) ; return 1 ; }
   }
   return 0 ;
+}
+
+static int bench (char const *home, unsigned long count, size_t size)
+{
+  struct timespec a, b ;
+  struct rusage ru ;
+  int r ;
+  fixed_size = size < 100 ? 100 : size ;
+  clock_gettime(CLOCK_MONOTONIC, &a) ;
+  r = run(home, 0, count) ;
+  clock_gettime(CLOCK_MONOTONIC, &b) ;
+  getrusage(RUSAGE_CHILDREN, &ru) ;
+  printf("%lu messages in %.3f s, ferry-inject CPU %.3f s\n", count,
+    (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9,
+    ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6) ;
+  return r ;
 }
 
 static long elapsed_us (struct timespec const *a)
@@ -263,7 +296,8 @@ int main (int argc, char const *const *argv)
   inject_prog = prog ;
   if (argc == 5 && !strcmp(argv[1], "run")) return run(argv[2], strtoul(argv[3], 0, 10), strtoul(argv[4], 0, 10)) ;
   if (argc == 5 && !strcmp(argv[1], "kill")) return killrun(argv[2], strtoul(argv[3], 0, 10), strtoul(argv[4], 0, 10)) ;
+  if (argc == 5 && !strcmp(argv[1], "bench")) return bench(argv[2], strtoul(argv[3], 0, 10), strtoul(argv[4], 0, 10)) ;
   if ((argc == 3 || argc == 4) && !strcmp(argv[1], "verify")) return verify(argv[2], argc == 4 ? argv[3] : 0) ;
-  fprintf(stderr, "usage: inject-load run HOME FIRST COUNT | kill HOME COUNT SEED | verify HOME [ OKFILE ]\n") ;
+  fprintf(stderr, "usage: inject-load run HOME FIRST COUNT | kill HOME COUNT SEED | verify HOME [ OKFILE ] | bench HOME COUNT SIZE\n") ;
   return 100 ;
 }
