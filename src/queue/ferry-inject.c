@@ -98,7 +98,7 @@ static size_t received_fmt (char *s, uint64_t id, time_t now)
   return n ;
 }
 
- /* Copies the message from fd 0 after the Received: line; returns the client's byte count. */
+ /* Copies the message from fd 0 into fd after the len bytes already in buf (the Received: line). */
 static void message_write (int fd, char *buf, size_t bufsize, size_t len, uint64_t limit)
 {
   uint64_t total = 0 ;

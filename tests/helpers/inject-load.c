@@ -5,6 +5,7 @@
                                             each number in OKFILE (exited 0) must be committed
      inject-load bench HOME COUNT SIZE      inject COUNT messages of SIZE bytes one after another;
                                             prints seconds, and CPU seconds spent in ferry-inject
+     inject-load spawn COUNT                fork and exec /bin/true COUNT times: the cost of a process
    Message N goes from sender-N@test to rcpt-N@test; its size depends on N % 3 (about 0.2, 20
    and 120 KB) so that kills land in every phase of an injection. */
 
@@ -161,6 +162,28 @@ static int bench (char const *home, unsigned long count, size_t size)
   return r ;
 }
 
+static int spawn (unsigned long count)
+{
+  struct timespec a, b ;
+  struct rusage ru ;
+  unsigned long i ;
+  clock_gettime(CLOCK_MONOTONIC, &a) ;
+  for (i = 0 ; i < count ; i++)
+  {
+    int wstat ;
+    pid_t pid = fork() ;
+    if (pid < 0) die("fork") ;
+    if (!pid) { execl("/bin/true", "true", (char *)0) ; _exit(120) ; }
+    if (waitpid(pid, &wstat, 0) < 0 || !WIFEXITED(wstat) || WEXITSTATUS(wstat)) die("/bin/true") ;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &b) ;
+  getrusage(RUSAGE_CHILDREN, &ru) ;
+  printf("%lu processes in %.3f s, their CPU %.3f s\n", count,
+    (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9,
+    ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6) ;
+  return 0 ;
+}
+
 static long elapsed_us (struct timespec const *a)
 {
   struct timespec b ;
@@ -296,8 +319,9 @@ int main (int argc, char const *const *argv)
   inject_prog = prog ;
   if (argc == 5 && !strcmp(argv[1], "run")) return run(argv[2], strtoul(argv[3], 0, 10), strtoul(argv[4], 0, 10)) ;
   if (argc == 5 && !strcmp(argv[1], "kill")) return killrun(argv[2], strtoul(argv[3], 0, 10), strtoul(argv[4], 0, 10)) ;
+  if (argc == 3 && !strcmp(argv[1], "spawn")) return spawn(strtoul(argv[2], 0, 10)) ;
   if (argc == 5 && !strcmp(argv[1], "bench")) return bench(argv[2], strtoul(argv[3], 0, 10), strtoul(argv[4], 0, 10)) ;
   if ((argc == 3 || argc == 4) && !strcmp(argv[1], "verify")) return verify(argv[2], argc == 4 ? argv[3] : 0) ;
-  fprintf(stderr, "usage: inject-load run HOME FIRST COUNT | kill HOME COUNT SEED | verify HOME [ OKFILE ] | bench HOME COUNT SIZE\n") ;
+  fprintf(stderr, "usage: inject-load run HOME FIRST COUNT | kill HOME COUNT SEED | verify HOME [ OKFILE ] | bench HOME COUNT SIZE | spawn COUNT\n") ;
   return 100 ;
 }
