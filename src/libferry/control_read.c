@@ -57,6 +57,21 @@ int ferry_control_readline (stralloc *sa, char const *name)
   return 0 ;
 }
 
+int ferry_control_readfile (stralloc *sa, char const *name)
+{
+  char fn[16 + strlen(name)] ;
+  ferry_control const *c ;
+  memcpy(fn, "control/", 8) ;
+  memcpy(fn + 8, name, strlen(name) + 1) ;
+  sa->len = 0 ;
+  if (openreadfileclose(fn, sa, 1 << 24)) return 1 ;
+  if (errno != ENOENT) return -1 ;
+  c = ferry_control_find(name) ;
+  sa->len = 0 ;
+  if (!c) return 0 ;
+  return ferry_control_default(sa, c) ? 0 : -1 ;
+}
+
 int ferry_control_readu64 (char const *name, uint64_t *u)
 {
   stralloc sa = STRALLOC_ZERO ;

@@ -25,6 +25,10 @@ ferry_control const ferry_control_table[] =
   { "bouncehost", "=me", TEXT, "domain of the From: of delivery notifications" },
   { "doublebounceto", "postmaster", TEXT, "where a failed notification goes (at bouncehost when it has no @)" },
   { "helohost", "=me", TEXT, "the name the SMTP client gives in EHLO and HELO" },
+  { "defaultdelivery", "./Maildir/", TEXT, "delivery lines for system users without a .ferry file, relative to their home" },
+  { "extseparator", "-", TEXT, "the character between user and extension in local parts (user-ext)" },
+  { "mailboxowner", "", TEXT, "the user that control/mailboxes deliveries run as when a line names none (root installs)" },
+  { "timeoutprogram", "3600", 1, 86400, "seconds a delivery program may run before it is killed" },
   { "timeoutconnect", "60", 1, 3600, "seconds to wait for a remote SMTP connection" },
   { "timeoutremote", "1200", 1, 86400, "seconds to wait for each remote SMTP reply" },
   { 0, 0, 0, 0, 0 }

@@ -26,6 +26,9 @@ extern int ferry_control_default (stralloc *sa, ferry_control const *c) ;
     not terminated. 1: read from the file, 0: default, -1: error (errno set). */
 extern int ferry_control_readline (stralloc *sa, char const *name) ;
 
+ /* The whole of control/NAME (up to 16 MiB), or its default. Same returns as readline. */
+extern int ferry_control_readfile (stralloc *sa, char const *name) ;
+
  /* A number setting, checked against the table's range.
     1: read, 0: default used, -1: read error (errno), -2: not a number in range. */
 extern int ferry_control_readu64 (char const *name, uint64_t *u) ;

@@ -1,0 +1,32 @@
+/* Netstring frames with null-terminated fields: the protocol between the programs. */
+#ifndef FERRY_FRAME_H
+#define FERRY_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skalibs/stralloc.h>
+
+#define FERRY_FRAME_MAX (16 << 20)
+
+ /* Looks for one complete frame at s[*pos..len).
+    1: found, payload at s[*start..*start+*plen), *pos moved past the comma;
+    0: incomplete, feed more bytes; -1: broken frame, *pos moved past the next comma (or to len);
+    -2: frame longer than FERRY_FRAME_MAX: *plen is its length, *pos moved past as much of it as is here
+    (call ferry_frame_skip with the rest). */
+extern int ferry_frame_take (char const *s, size_t len, size_t *pos, size_t *start, size_t *plen) ;
+
+ /* Appends "LEN:" to sa, and remembers where the payload starts; ferry_frame_end closes it. */
+extern int ferry_frame_begin (stralloc *sa, size_t *mark) ;
+extern int ferry_frame_end (stralloc *sa, size_t mark) ;
+
+ /* Appends a field: s (n bytes, any null or control byte made a space), then a null byte. */
+extern int ferry_field_cat (stralloc *sa, char const *s, size_t n) ;
+extern int ferry_field_cats (stralloc *sa, char const *s) ;
+extern int ferry_field_catu64 (stralloc *sa, uint64_t u) ;
+
+ /* Splits a payload into its fields: at most max pointers into p (which must end with a null byte).
+    Returns the number of fields; -1 if p does not end with a null byte, -2 if there are more than max. */
+extern int ferry_fields_split (char const *p, size_t n, char const **fields, unsigned int max) ;
+
+#endif

@@ -1,0 +1,86 @@
+/* Local delivery: who gets a local recipient's mail, and delivering it. One code path for
+   ferry-local (by hand) and the workers of ferry-spawn-local. */
+#ifndef FERRY_LOCAL_H
+#define FERRY_LOCAL_H
+
+#include <sys/types.h>
+
+#include <skalibs/cdb.h>
+#include <skalibs/stralloc.h>
+
+ /* What a local delivery needs from the home, read once (and again on SIGHUP). */
+typedef struct ferry_local_ctx_s ferry_local_ctx ;
+struct ferry_local_ctx_s
+{
+  stralloc home ;            /* absolute path of the ferry home */
+  stralloc me ;
+  stralloc locals ;          /* control/locals, lower-cased, one per line */
+  stralloc virtualdomains ;  /* control/virtualdomains, likewise */
+  stralloc defaultdelivery ; /* control/defaultdelivery: the lines for users without a .ferry */
+  stralloc mailboxowner ;    /* control/mailboxowner: owner of table entries that name none */
+  char separator ;           /* control/extseparator */
+  unsigned int timeoutprogram ;
+  int root ;                 /* running as root: deliveries switch to the owner */
+  cdb mailboxes ;            /* control/mailboxes.cdb, or none */
+  int havecdb ;
+} ;
+#define FERRY_LOCAL_CTX_ZERO { .home = STRALLOC_ZERO, .me = STRALLOC_ZERO, .locals = STRALLOC_ZERO, \
+  .virtualdomains = STRALLOC_ZERO, .defaultdelivery = STRALLOC_ZERO, .mailboxowner = STRALLOC_ZERO, \
+  .separator = '-', .timeoutprogram = 3600, .root = 0, .mailboxes = CDB_ZERO, .havecdb = 0 }
+
+ /* Reads the settings (the current directory is the home). 1: ok; 0: error, text in err. */
+extern int ferry_local_ctx_load (ferry_local_ctx *ctx, stralloc *err) ;
+extern void ferry_local_ctx_free (ferry_local_ctx *ctx) ;
+
+ /* The resolved recipient. Strings are fields of sa, at these offsets. */
+typedef struct ferry_local_target_s ferry_local_target ;
+struct ferry_local_target_s
+{
+  char kind ;      /* 'u': a system user and their dot files; 'v': lines from the mailboxes table */
+  int become ;     /* switch to uid/gid before delivering */
+  uid_t uid ;
+  gid_t gid ;
+  stralloc sa ;
+  size_t user, home, local, host, ext, lines ;
+} ;
+#define FERRY_LOCAL_TARGET_ZERO { .kind = 0, .become = 0, .uid = 0, .gid = 0, .sa = STRALLOC_ZERO, \
+  .user = 0, .home = 0, .local = 0, .host = 0, .ext = 0, .lines = 0 }
+#define ferry_local_target_str(t, field) ((t)->sa.s + (t)->field)
+
+ /* Who gets recipient's mail. Returns 'K' (t filled), 'D' (no such address: text in err) or 'Z'. */
+extern char ferry_local_resolve (ferry_local_ctx *ctx, char const *recipient, ferry_local_target *t, stralloc *err) ;
+
+ /* A target as one frame payload and back (ferry-spawn-local hands it to a worker). */
+extern int ferry_local_target_pack (stralloc *sa, ferry_local_target const *t) ;
+extern int ferry_local_target_unpack (ferry_local_target *t, char const *const *fields, unsigned int n) ;
+#define FERRY_LOCAL_TARGET_FIELDS 10
+
+ /* Switches to the target's uid and gid (and the user's groups) when it says so. 1 or 0 (errno). */
+extern int ferry_local_become (ferry_local_target const *t) ;
+
+ /* Delivers the message (msgfd, read with pread from offset 0) to the target: every line of its
+    instructions. Returns 'K', 'Z' or 'D', with the one-line report in report. */
+extern char ferry_local_deliver (ferry_local_ctx const *ctx, ferry_local_target const *t, int msgfd, char const *sender, char const *recipient, stralloc *report) ;
+
+ /* The pieces, one per kind of instruction; each appends its part of the report. */
+typedef struct ferry_local_msg_s ferry_local_msg ;
+struct ferry_local_msg_s
+{
+  int fd ;
+  char const *sender ;
+  char const *recipient ;
+  stralloc prefix ;          /* "Return-Path: <sender>\nDelivered-To: recipient\n" */
+} ;
+extern char ferry_local_maildir (ferry_local_msg const *m, char const *dir, stralloc *report) ;
+extern char ferry_local_mbox (ferry_local_msg const *m, char const *file, stralloc *report) ;
+extern char ferry_local_program (ferry_local_ctx const *ctx, ferry_local_target const *t, ferry_local_msg const *m, char const *command, stralloc *report) ;
+extern char ferry_local_forward (ferry_local_ctx const *ctx, ferry_local_msg const *m, stralloc const *addresses, stralloc *report) ;
+
+ /* Copies prefix then the message from fd (offset 0) to out; with mboxrd, quotes ^>*From lines.
+    Returns 1, or 0 with errno (a read error is reported as EIO). */
+extern int ferry_local_copy (int out, ferry_local_msg const *m, int mboxrd) ;
+
+ /* Does the message header hold "Delivered-To: recipient"? 1 yes, 0 no, -1 read error. */
+extern int ferry_local_seen (int fd, char const *recipient) ;
+
+#endif

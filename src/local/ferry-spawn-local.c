@@ -1,0 +1,593 @@
+/* ferry-spawn-local: the local channel. Requests on fd 0, answers on fd 1, log on fd 2.
+   Deliveries run in long-lived workers, one pool per mailbox owner, forked once and running as
+   that owner; each does what ferry-local does, in-process. Only program lines fork again. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <skalibs/allreadwrite.h>
+#include <skalibs/ancil.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/iopause.h>
+#include <skalibs/selfpipe.h>
+#include <skalibs/sig.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/tai.h>
+#include <skalibs/types.h>
+#include <skalibs/uint64.h>
+
+#include <ferry/control.h>
+#include <ferry/frame.h>
+#include <ferry/home.h>
+#include <ferry/local.h>
+#include <ferry/queue.h>
+
+#define USAGE "ferry-spawn-local [ home ]"
+#define IDLE_SECONDS 30     /* an idle worker lives this long */
+#define IDLE_EXTRA 4        /* workers beyond the concurrency limit, kept idle for other owners */
+#define WAITING_MAX 100000  /* stop reading requests while this many recipients wait */
+
+typedef struct request_s request ;
+struct request_s
+{
+  stralloc payload ;   /* delivery\0id\0sender\0rcpt\0... as received */
+  size_t sender ;      /* offset of the sender */
+  size_t *rcpt ;       /* offsets of the recipients */
+  stralloc *result ;   /* per recipient: status byte and text */
+  unsigned int nrcpt ;
+  unsigned int pending ;
+  uint64_t id ;
+  int used ;
+} ;
+
+typedef struct task_s task ;
+struct task_s
+{
+  unsigned int req ;
+  unsigned int rcpt ;
+  ferry_local_target t ;
+  int next ;           /* the waiting list */
+  int used ;
+} ;
+
+typedef struct worker_s worker ;
+struct worker_s
+{
+  pid_t pid ;
+  int fd ;
+  uid_t uid ;
+  gid_t gid ;
+  int become ;
+  unsigned int gen ;
+  int task ;           /* -1: idle */
+  tain idle ;          /* when it became idle */
+  stralloc in ;
+  int used ;
+} ;
+
+static ferry_local_ctx ctx = FERRY_LOCAL_CTX_ZERO ;
+static unsigned int split ;
+static unsigned int concurrency ;
+static unsigned int gen = 0 ;          /* bumped on SIGHUP: older workers retire */
+static request *reqs = 0 ;
+static unsigned int nreqs = 0 ;
+static task *tasks = 0 ;
+static unsigned int ntasks = 0 ;
+static worker *workers = 0 ;
+static unsigned int nworkers = 0 ;
+static int waithead = -1, waittail = -1 ;
+static unsigned int waiting = 0, running = 0, live = 0 ;
+static stralloc out = STRALLOC_ZERO ;
+
+static void *grow (void *p, unsigned int *n, size_t size)
+{
+  unsigned int m = *n ? *n * 2 : 16 ;
+  char *q = realloc(p, m * size) ;
+  if (!q) strerr_diefu1sys(111, "allocate memory") ;
+  memset(q + *n * size, 0, (m - *n) * size) ;
+  *n = m ;
+  return q ;
+}
+
+static unsigned int req_new (void)
+{
+  unsigned int i ;
+  for (i = 0 ; i < nreqs ; i++) if (!reqs[i].used) break ;
+  if (i == nreqs) reqs = grow(reqs, &nreqs, sizeof(request)) ;
+  reqs[i].used = 1 ;
+  reqs[i].payload.len = 0 ;
+  return i ;
+}
+
+static unsigned int task_new (void)
+{
+  unsigned int i ;
+  for (i = 0 ; i < ntasks ; i++) if (!tasks[i].used) break ;
+  if (i == ntasks) tasks = grow(tasks, &ntasks, sizeof(task)) ;
+  tasks[i].used = 1 ;
+  tasks[i].next = -1 ;
+  return i ;
+}
+
+ /* The answer: delivery\0result\0...  (one Z for a request that could not be parsed) */
+static void answer_raw (char const *num, size_t numlen, stralloc const *results, unsigned int n)
+{
+  size_t mark ;
+  unsigned int i ;
+  if (!ferry_frame_begin(&out, &mark) || !ferry_field_cat(&out, num, numlen)) strerr_diefu1sys(111, "allocate memory") ;
+  for (i = 0 ; i < n ; i++)
+    if (!ferry_field_cat(&out, results[i].s, results[i].len > 1001 ? 1001 : results[i].len)) strerr_diefu1sys(111, "allocate memory") ;
+  if (!ferry_frame_end(&out, mark)) strerr_diefu1sys(111, "allocate memory") ;
+}
+
+static void refuse (char const *num, char const *why)
+{
+  stralloc r = STRALLOC_ZERO ;
+  strerr_warnw("malformed request", num ? " (delivery " : "", num ? num : "", num ? ")" : "", ": ", why) ;
+  if (!num) return ;
+  if (!stralloc_catb(&r, "Z", 1) || !stralloc_cats(&r, "malformed request to ferry-spawn-local: ") || !stralloc_cats(&r, why))
+    strerr_diefu1sys(111, "allocate memory") ;
+  answer_raw(num, strlen(num), &r, 1) ;
+  stralloc_free(&r) ;
+}
+
+static void task_done (unsigned int ti, char status, char const *text, size_t len)
+{
+  task *t = tasks + ti ;
+  request *r = reqs + t->req ;
+  stralloc *res = r->result + t->rcpt ;
+  res->len = 0 ;
+  if (!stralloc_catb(res, &status, 1) || !stralloc_catb(res, text, len)) strerr_diefu1sys(111, "allocate memory") ;
+  t->used = 0 ;
+  if (!--r->pending)
+  {
+    answer_raw(r->payload.s, strlen(r->payload.s), r->result, r->nrcpt) ;
+    r->used = 0 ;
+  }
+}
+
+static void task_wait (unsigned int ti)
+{
+  tasks[ti].next = -1 ;
+  if (waittail >= 0) tasks[waittail].next = ti ; else waithead = ti ;
+  waittail = ti ;
+  waiting++ ;
+}
+
+static void request_take (char const *p, size_t n)
+{
+  char const *f[4] ;
+  uint64_t u ;
+  size_t i ;
+  unsigned int ri, k ;
+  request *r ;
+  int nf = ferry_fields_split(p, n, f, 4) ;
+  char num[21] ;
+  if (nf == -2) nf = 4 ;   /* more recipients: the first four fields are what is checked here */
+  if (nf == -1)
+  {
+    /* find a delivery number if there is one */
+    size_t l = 0 ;
+    while (l < n && l < 20 && p[l] >= '0' && p[l] <= '9') l++ ;
+    if (l && (l == n || !p[l])) { memcpy(num, p, l) ; num[l] = 0 ; refuse(num, "the request does not end with a null byte") ; }
+    else refuse(0, "the request does not end with a null byte, and has no delivery number") ;
+    return ;
+  }
+  if (!f[0][0] || strlen(f[0]) > 10 || uint640_scan(f[0], &u) != strlen(f[0]) || u > 4294967295U)
+  { refuse(0, "the delivery number is not a decimal number up to 4294967295") ; return ; }
+  if (nf < 2 || !f[1][0] || uint640_scan(f[1], &u) != strlen(f[1])) { refuse(f[0], "the message id is not a decimal number") ; return ; }
+  if (nf < 4) { refuse(f[0], "no recipient") ; return ; }
+  for (i = f[3] - p ; i < n ; i += strlen(p + i) + 1)
+    if (!p[i]) { refuse(f[0], "an empty recipient") ; return ; }
+
+  ri = req_new() ;
+  r = reqs + ri ;
+  r->id = u ;
+  r->sender = f[2] - p ;
+  if (!stralloc_copyb(&r->payload, p, n)) strerr_diefu1sys(111, "allocate memory") ;
+  r->nrcpt = 0 ;
+  for (i = f[3] - p ; i < n ; i += strlen(p + i) + 1) r->nrcpt++ ;
+  r->rcpt = realloc(r->rcpt, r->nrcpt * sizeof(size_t)) ;
+  r->result = realloc(r->result, r->nrcpt * sizeof(stralloc)) ;
+  if (!r->rcpt || !r->result) strerr_diefu1sys(111, "allocate memory") ;
+  for (k = 0, i = f[3] - p ; i < n ; i += strlen(p + i) + 1, k++)
+  {
+    r->rcpt[k] = i ;
+    r->result[k] = stralloc_zero ;
+  }
+  r->pending = r->nrcpt ;
+  for (k = 0 ; k < r->nrcpt ; k++)
+  {
+    stralloc err = STRALLOC_ZERO ;
+    unsigned int ti = task_new() ;
+    char status ;
+    tasks[ti].req = ri ;
+    tasks[ti].rcpt = k ;
+    status = ferry_local_resolve(&ctx, reqs[ri].payload.s + reqs[ri].rcpt[k], &tasks[ti].t, &err) ;
+    if (status == 'K') task_wait(ti) ;
+    else task_done(ti, status, err.s, err.len) ;
+    stralloc_free(&err) ;
+  }
+}
+
+static void worker_close (unsigned int wi)
+{
+  worker *w = workers + wi ;
+  fd_close(w->fd) ;
+  w->used = 0 ;
+  live-- ;
+  if (w->task >= 0)
+  {
+    static char const text[] = "the delivery process died before it answered" ;
+    running-- ;
+    task_done(w->task, 'Z', text, sizeof(text) - 1) ;
+    strerr_warnw("a delivery worker died during a delivery: answered Z") ;
+  }
+}
+
+ /* The worker side: reads exactly one frame, so the next job's descriptor is never read early. */
+static int frame_read_exact (int fd, stralloc *sa)
+{
+  uint64_t n = 0 ;
+  unsigned int digits = 0 ;
+  char c ;
+  for (;;)
+  {
+    ssize_t r = fd_read(fd, &c, 1) ;
+    if (r <= 0) return 0 ;
+    if (c == ':') break ;
+    if (c < '0' || c > '9' || ++digits > 10) return 0 ;
+    n = n * 10 + (c - '0') ;
+  }
+  if (n > FERRY_FRAME_MAX) return 0 ;
+  sa->len = 0 ;
+  if (!stralloc_ready(sa, n + 1)) return 0 ;
+  if (allread(fd, sa->s, n + 1) < n + 1 || sa->s[n] != ',') return 0 ;
+  sa->len = n ;
+  return 1 ;
+}
+
+static void worker_main (int fd, ferry_local_target const *first)
+{
+  stralloc job = STRALLOC_ZERO, report = STRALLOC_ZERO, ans = STRALLOC_ZERO ;
+  ferry_local_target t = FERRY_LOCAL_TARGET_ZERO ;
+  PROG = "ferry-spawn-local (worker)" ;
+  if (!ferry_local_become(first)) strerr_diefu1sys(111, "switch to the mailbox owner") ;
+  for (;;)
+  {
+    char const *f[3 + FERRY_LOCAL_TARGET_FIELDS] ;
+    char status ;
+    size_t mark ;
+    int nf ;
+    struct pollfd pfd = { .fd = fd, .events = POLLIN } ;
+    int msgfd ;
+    /* ancil_recv_fd does not wait (MSG_DONTWAIT): wait for the next job here */
+    while (poll(&pfd, 1, -1) < 0) if (errno != EINTR) _exit(111) ;
+    msgfd = ancil_recv_fd(fd, 'j') ;
+    if (msgfd < 0) _exit(0) ;   /* the parent closed the socket: retire */
+    if (!frame_read_exact(fd, &job)) _exit(111) ;
+    nf = ferry_fields_split(job.s, job.len, f, 3 + FERRY_LOCAL_TARGET_FIELDS) ;
+    report.len = 0 ;
+    if (nf != 3 + FERRY_LOCAL_TARGET_FIELDS || !ferry_local_target_unpack(&t, f + 3, FERRY_LOCAL_TARGET_FIELDS))
+    {
+      status = 'Z' ;
+      stralloc_cats(&report, "internal error: a bad job for a delivery worker") ;
+    }
+    else status = ferry_local_deliver(&ctx, &t, msgfd, f[1], f[2], &report) ;
+    fd_close(msgfd) ;
+    ans.len = 0 ;
+    if (!ferry_frame_begin(&ans, &mark) || !ferry_field_cats(&ans, nf > 0 ? f[0] : "0")
+     || !stralloc_catb(&ans, &status, 1) || !ferry_field_cat(&ans, report.s, report.len)
+     || !ferry_frame_end(&ans, mark)) _exit(111) ;
+    if (allwrite(fd, ans.s, ans.len) < ans.len) _exit(111) ;
+  }
+}
+
+static int worker_spawn (ferry_local_target const *t)
+{
+  int sv[2] ;
+  unsigned int wi, i ;
+  pid_t pid ;
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) { strerr_warnwu1sys("make a socket for a worker") ; return -1 ; }
+  pid = fork() ;
+  if (pid < 0) { strerr_warnwu1sys("fork a worker") ; fd_close(sv[0]) ; fd_close(sv[1]) ; return -1 ; }
+  if (!pid)
+  {
+    int null = open("/dev/null", O_RDWR) ;
+    selfpipe_finish() ;
+    sig_ignore(SIGPIPE) ;
+    fd_close(sv[0]) ;
+    for (i = 0 ; i < nworkers ; i++) if (workers[i].used) fd_close(workers[i].fd) ;
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0) _exit(111) ;
+    if (null > 2) fd_close(null) ;
+    worker_main(sv[1], t) ;
+  }
+  fd_close(sv[1]) ;
+  if (ndelay_on(sv[0]) < 0) strerr_diefu1sys(111, "set a worker socket non-blocking") ;
+  for (wi = 0 ; wi < nworkers ; wi++) if (!workers[wi].used) break ;
+  if (wi == nworkers) workers = grow(workers, &nworkers, sizeof(worker)) ;
+  workers[wi].used = 1 ;
+  workers[wi].pid = pid ;
+  workers[wi].fd = sv[0] ;
+  workers[wi].uid = t->uid ;
+  workers[wi].gid = t->gid ;
+  workers[wi].become = t->become ;
+  workers[wi].gen = gen ;
+  workers[wi].task = -1 ;
+  workers[wi].in.len = 0 ;
+  tain_copynow(&workers[wi].idle) ;
+  live++ ;
+  return wi ;
+}
+
+static int worker_find (ferry_local_target const *t)
+{
+  unsigned int i ;
+  int oldest = -1 ;
+  for (i = 0 ; i < nworkers ; i++)
+  {
+    worker *w = workers + i ;
+    if (!w->used || w->task >= 0) continue ;
+    if (w->gen == gen && w->uid == t->uid && w->gid == t->gid && w->become == t->become) return i ;
+    if (oldest < 0 || tain_less(&w->idle, &workers[oldest].idle)) oldest = i ;
+  }
+  if (live >= concurrency + IDLE_EXTRA && oldest >= 0) worker_close(oldest) ;
+  return worker_spawn(t) ;
+}
+
+static void dispatch (void)
+{
+  while (waithead >= 0 && running < concurrency)
+  {
+    unsigned int ti = waithead ;
+    task *t = tasks + ti ;
+    request *r = reqs + t->req ;
+    char fn[FERRY_QUEUE_PATH_MAX] ;
+    stralloc job = STRALLOC_ZERO ;
+    size_t mark ;
+    int wi, msgfd ;
+    waithead = t->next ;
+    if (waithead < 0) waittail = -1 ;
+    waiting-- ;
+    ferry_queue_path(fn, "mess", r->id, split) ;
+    msgfd = open(fn, O_RDONLY | O_CLOEXEC) ;
+    if (msgfd < 0)
+    {
+      int e = errno ;
+      stralloc text = STRALLOC_ZERO ;
+      stralloc_cats(&text, "unable to open ") ; stralloc_cats(&text, fn) ;
+      stralloc_cats(&text, ": ") ; stralloc_cats(&text, strerror(e)) ;
+      task_done(ti, 'Z', text.s, text.len) ;
+      stralloc_free(&text) ;
+      continue ;
+    }
+    wi = worker_find(&t->t) ;
+    if (wi < 0)
+    {
+      static char const text[] = "unable to start a delivery worker" ;
+      fd_close(msgfd) ;
+      task_done(ti, 'Z', text, sizeof(text) - 1) ;
+      continue ;
+    }
+    if (!ferry_frame_begin(&job, &mark) || !ferry_field_catu64(&job, ti)
+     || !ferry_field_cats(&job, r->payload.s + r->sender)
+     || !ferry_field_cats(&job, r->payload.s + r->rcpt[t->rcpt])
+     || !ferry_local_target_pack(&job, &t->t) || !ferry_frame_end(&job, mark))
+      strerr_diefu1sys(111, "allocate memory") ;
+    if (ancil_send_fd(workers[wi].fd, msgfd, 'j') < 0 || allwrite(workers[wi].fd, job.s, job.len) < job.len)
+    {
+      static char const text[] = "unable to hand the delivery to a worker" ;
+      strerr_warnwu1sys("hand a delivery to a worker") ;
+      fd_close(msgfd) ;
+      worker_close(wi) ;
+      task_done(ti, 'Z', text, sizeof(text) - 1) ;
+      stralloc_free(&job) ;
+      continue ;
+    }
+    fd_close(msgfd) ;
+    stralloc_free(&job) ;
+    workers[wi].task = ti ;
+    running++ ;
+  }
+}
+
+static void worker_read (unsigned int wi)
+{
+  worker *w = workers + wi ;
+  for (;;)
+  {
+    char buf[4096] ;
+    ssize_t r = read(w->fd, buf, sizeof(buf)) ;
+    if (r < 0) { if (errno == EAGAIN || errno == EINTR) break ; worker_close(wi) ; return ; }
+    if (!r) { worker_close(wi) ; return ; }
+    if (!stralloc_catb(&w->in, buf, r)) strerr_diefu1sys(111, "allocate memory") ;
+  }
+  for (;;)
+  {
+    size_t pos = 0, start, plen ;
+    char const *f[2] ;
+    uint64_t ti ;
+    int r = ferry_frame_take(w->in.s, w->in.len, &pos, &start, &plen) ;
+    if (!r) break ;
+    if (r < 0 || ferry_fields_split(w->in.s + start, plen, f, 2) != 2 || !uint640_scan(f[0], &ti)
+     || (int)ti != w->task || !f[1][0])
+    {
+      strerr_warnw("a delivery worker sent a malformed answer: retiring it") ;
+      worker_close(wi) ;
+      return ;
+    }
+    task_done(ti, f[1][0], f[1] + 1, strlen(f[1] + 1)) ;
+    w->task = -1 ;
+    running-- ;
+    tain_copynow(&w->idle) ;
+    memmove(w->in.s, w->in.s + pos, w->in.len - pos) ;
+    w->in.len -= pos ;
+  }
+}
+
+static void reap (void)
+{
+  int wstat ;
+  pid_t pid ;
+  while ((pid = wait_nohang(&wstat)) > 0)
+  {
+    if (WIFSIGNALED(wstat))
+    {
+      char fmt[UINT_FMT] ;
+      fmt[uint_fmt(fmt, WTERMSIG(wstat))] = 0 ;
+      strerr_warnw("a delivery worker was killed by signal ", fmt) ;
+    }
+  }
+}
+
+static void load (int initial)
+{
+  stralloc err = STRALLOC_ZERO ;
+  uint64_t u ;
+  if (!ferry_local_ctx_load(&ctx, &err))
+  {
+    if (!stralloc_0(&err)) strerr_diefu1sys(111, "allocate memory") ;
+    if (initial) strerr_dief1x(111, err.s) ;
+    strerr_warnw("keeping the old settings: ", err.s) ;
+    stralloc_free(&err) ;
+    return ;
+  }
+  if (initial) split = ferry_control_u64_or_die("queuesplit", 111) ;
+  switch (ferry_control_readu64("concurrencylocal", &u))
+  {
+    case -1 : strerr_warnwu1sys("read control/concurrencylocal") ; break ;
+    case -2 : strerr_warnw("bad value in control/concurrencylocal: it must be one number from 1 to 1000") ; break ;
+    default : concurrency = u ;
+  }
+  if (!concurrency) strerr_dief1x(111, "no usable control/concurrencylocal") ;
+  gen++ ;
+  stralloc_free(&err) ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  stralloc in = STRALLOC_ZERO ;
+  iopause_fd *x = 0 ;
+  unsigned int xn = 0 ;
+  size_t skip = 0 ;     /* bytes of a too-large frame still to discard */
+  int eof = 0, spfd ;
+  PROG = "ferry-spawn-local" ;
+  if (argc > 2) strerr_dieusage(100, USAGE) ;
+  if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
+  sig_ignore(SIGPIPE) ;
+  load(1) ;
+  spfd = selfpipe_init() ;
+  if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
+  if (!selfpipe_trap(SIGCHLD) || !selfpipe_trap(SIGHUP) || !selfpipe_trap(SIGTERM)) strerr_diefu1sys(111, "trap signals") ;
+  if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set fds 0 and 1 non-blocking") ;
+  tain_now_set_stopwatch_g() ;
+
+  for (;;)
+  {
+    unsigned int n = 0, i ;
+    int idx0 = -1, idx1 = -1 ;
+    tain deadline = TAIN_INFINITE ;
+    if (eof && !waiting && !running && !out.len) break ;
+    if (xn < nworkers + 3) { xn = nworkers + 3 ; x = realloc(x, xn * sizeof(iopause_fd)) ; if (!x) strerr_diefu1sys(111, "allocate memory") ; }
+    x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; n++ ;
+    if (!eof && waiting < WAITING_MAX) { idx0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
+    if (out.len) { idx1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
+    for (i = 0 ; i < nworkers ; i++) if (workers[i].used)
+    {
+      tain expiry ;
+      x[n].fd = workers[i].fd ; x[n].events = IOPAUSE_READ ; n++ ;
+      if (workers[i].task < 0)
+      {
+        tain_addsec(&expiry, &workers[i].idle, IDLE_SECONDS) ;
+        if (tain_less(&expiry, &deadline)) deadline = expiry ;
+      }
+    }
+    if (iopause_g(x, n, &deadline) < 0) strerr_diefu1sys(111, "iopause") ;
+
+    if (x[0].revents & IOPAUSE_READ)
+    {
+      int sig ;
+      while ((sig = selfpipe_read()) > 0)
+      {
+        if (sig == SIGCHLD) reap() ;
+        else if (sig == SIGHUP) load(0) ;
+        else if (sig == SIGTERM) eof = 1 ;
+      }
+    }
+    if (idx1 >= 0 && x[idx1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT))
+    {
+      ssize_t w = write(1, out.s, out.len) ;
+      if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write answers") ;
+      if (w > 0) { memmove(out.s, out.s + w, out.len - w) ; out.len -= w ; }
+    }
+    /* workers' answers: match each polled fd to its worker */
+    for (i = 0 ; i < n ; i++)
+    {
+      unsigned int wi ;
+      if (x[i].fd == spfd || x[i].fd == 0 || x[i].fd == 1 || !x[i].revents) continue ;
+      for (wi = 0 ; wi < nworkers ; wi++) if (workers[wi].used && workers[wi].fd == x[i].fd) { worker_read(wi) ; break ; }
+    }
+    if (idx0 >= 0 && x[idx0].revents & IOPAUSE_READ)
+    {
+      char buf[65536] ;
+      ssize_t r = read(0, buf, sizeof(buf)) ;
+      if (r < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "read requests") ;
+      if (!r) eof = 1 ;
+      if (r > 0)
+      {
+        size_t pos = 0 ;
+        if (skip)
+        {
+          size_t k = (size_t)r < skip ? (size_t)r : skip ;
+          pos = k ; skip -= k ;
+        }
+        if (!stralloc_catb(&in, buf + pos, r - pos)) strerr_diefu1sys(111, "allocate memory") ;
+        pos = 0 ;
+        for (;;)
+        {
+          size_t start, plen ;
+          int f = ferry_frame_take(in.s, in.len, &pos, &start, &plen) ;
+          if (!f) break ;
+          if (f == 1) request_take(in.s + start, plen) ;
+          else if (f == -1) strerr_warnw("broken request frame: skipped ", "to the next comma") ;
+          else
+          {
+            char num[11] ;
+            size_t l = 0, have = in.len - start ;
+            while (l < have && l < 10 && in.s[start + l] >= '0' && in.s[start + l] <= '9') l++ ;
+            memcpy(num, in.s + start, l) ; num[l] = 0 ;
+            refuse(l && l < have && !in.s[start + l] ? num : 0, "the request is larger than 16 MiB") ;
+            skip = plen + 1 > have ? plen + 1 - have : 0 ;
+            pos = in.len ;
+          }
+        }
+        memmove(in.s, in.s + pos, in.len - pos) ;
+        in.len -= pos ;
+      }
+    }
+    if (eof && in.len) { strerr_warnw("end of input inside a request: it is dropped") ; in.len = 0 ; }
+    dispatch() ;
+    /* retire idle workers that are too old, or of an older generation */
+    tain_now_g() ;
+    for (i = 0 ; i < nworkers ; i++) if (workers[i].used && workers[i].task < 0)
+    {
+      tain expiry ;
+      tain_addsec(&expiry, &workers[i].idle, IDLE_SECONDS) ;
+      if (workers[i].gen != gen || !tain_future(&expiry)) worker_close(i) ;
+    }
+  }
+  {
+    unsigned int i ;
+    for (i = 0 ; i < nworkers ; i++) if (workers[i].used) worker_close(i) ;
+  }
+  for (;;) { int wstat ; if (wait(&wstat) < 0 && errno != EINTR) break ; }
+  return 0 ;
+}

@@ -1,0 +1,195 @@
+"""Shared by ferry's Python system tests: a temporary home, injection, and a client for the
+delivery protocol of doc/protocols.html that drives a real spawner through its pipes.
+Run with /usr/bin/python3 (Debian's, for the stdlib mailbox and email modules)."""
+
+import os
+import pwd
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.environ["FERRY_TOP"]
+BIN = os.path.join(TOP, "build", "bin")
+checks = 0
+
+
+def fail(what):
+    print("FAILED: " + what, file=sys.stderr)
+    sys.exit(1)
+
+
+def ok(what):
+    global checks
+    checks += 1
+    print("ok - " + what)
+
+
+def expect(cond, what, detail=""):
+    if not cond:
+        fail(what + (": " + str(detail) if detail else ""))
+    ok(what)
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def test_user(name="ferrytest", home=None):
+    """As root: a system user for deliveries (created once), with its home set to home."""
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/bin/sh", name], check=True)
+    if home:
+        subprocess.run(["usermod", "-d", home, name], check=True)
+    return pwd.getpwnam(name)
+
+
+class Home:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="ferry-test.")
+        os.chmod(self.tmp, 0o755)
+        self.path = os.path.join(self.tmp, "home")
+        r = subprocess.run([os.path.join(BIN, "ferry-setup"), "-b", BIN, self.path], capture_output=True, text=True)
+        if r.returncode:
+            fail("ferry-setup: " + r.stdout + r.stderr)
+        self.procs = []
+
+    def control(self, name, value):
+        with open(os.path.join(self.path, "control", name), "w") as f:
+            f.write(value)
+
+    def inject(self, message, sender, rcpts, extra=b""):
+        env = b"F" + sender.encode() + b"\0" + b"".join(b"T" + r.encode() + b"\0" for r in rcpts) + extra + b"\0"
+        r, w = os.pipe()
+        os.write(w, env)
+        os.close(w)
+        p = subprocess.run([os.path.join(BIN, "ferry-inject"), self.path], input=message, stdout=r, stderr=subprocess.PIPE)
+        os.close(r)
+        if p.returncode:
+            fail("ferry-inject exited %d: %s" % (p.returncode, p.stderr.decode()))
+        return self.newest_id()
+
+    def todo_ids(self):
+        out = []
+        for d in os.listdir(os.path.join(self.path, "queue", "todo")):
+            out += [int(x) for x in os.listdir(os.path.join(self.path, "queue", "todo", d))]
+        return out
+
+    def newest_id(self):
+        best = None
+        for d in os.listdir(os.path.join(self.path, "queue", "todo")):
+            for x in os.listdir(os.path.join(self.path, "queue", "todo", d)):
+                p = os.path.join(self.path, "queue", "todo", d, x)
+                if best is None or os.stat(p).st_mtime_ns > best[0]:
+                    best = (os.stat(p).st_mtime_ns, int(x))
+        return best[1]
+
+    def mess(self, msgid):
+        split = int(open(os.path.join(self.path, "control", "queuesplit")).read())
+        return open(os.path.join(self.path, "queue", "mess", str(msgid % split), str(msgid)), "rb").read()
+
+    def todo(self, msgid):
+        split = int(open(os.path.join(self.path, "control", "queuesplit")).read())
+        return open(os.path.join(self.path, "queue", "todo", str(msgid % split), str(msgid)), "rb").read()
+
+    def cleanup(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def netstring(payload):
+    return str(len(payload)).encode() + b":" + payload + b","
+
+
+def request(delivery, msgid, sender, rcpts):
+    fields = [str(delivery), str(msgid), sender] + list(rcpts)
+    return netstring(b"".join(f.encode() + b"\0" for f in fields))
+
+
+class Spawner:
+    """A real spawner with its fd 0 and fd 1 on pipes; answers parsed as they arrive."""
+
+    def __init__(self, home, program):
+        self.log = open(os.path.join(home.tmp, program + ".log"), "ab+")
+        self.p = subprocess.Popen([os.path.join(BIN, program), home.path], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=self.log)
+        home.procs.append(self.p)
+        self.buf = b""
+        self.answers = {}
+        self.order = []
+        self.logpath = self.log.name
+
+    def send(self, raw):
+        self.p.stdin.write(raw)
+        self.p.stdin.flush()
+
+    def deliver(self, delivery, msgid, sender, rcpts):
+        self.send(request(delivery, msgid, sender, rcpts))
+
+    def close(self):
+        self.p.stdin.close()
+
+    def _parse(self):
+        while True:
+            c = self.buf.find(b":")
+            if c < 0:
+                return
+            n = int(self.buf[:c])
+            if len(self.buf) < c + 1 + n + 1:
+                return
+            payload = self.buf[c + 1:c + 1 + n]
+            if self.buf[c + 1 + n:c + 2 + n] != b",":
+                fail("answer frame does not end with a comma: %r" % self.buf[:200])
+            self.buf = self.buf[c + 2 + n:]
+            fields = payload.split(b"\0")
+            if fields[-1] != b"":
+                fail("answer payload does not end with a null byte: %r" % payload)
+            fields = [f.decode(errors="replace") for f in fields[:-1]]
+            num = int(fields[0])
+            self.answers[num] = [(f[0], f[1:]) for f in fields[1:]]
+            self.order.append(num)
+
+    def pump(self, timeout):
+        r, _, _ = select.select([self.p.stdout], [], [], timeout)
+        if r:
+            data = os.read(self.p.stdout.fileno(), 65536)
+            if not data:
+                return False
+            self.buf += data
+            self._parse()
+        return True
+
+    def wait(self, nums, timeout=30):
+        deadline = time.time() + timeout
+        nums = [nums] if isinstance(nums, int) else list(nums)
+        while any(n not in self.answers for n in nums):
+            left = deadline - time.time()
+            if left <= 0:
+                fail("no answer for deliveries %s within %ss; log: %s" % (
+                    [n for n in nums if n not in self.answers], timeout, self.logtext()))
+            if not self.pump(left):
+                if any(n not in self.answers for n in nums):
+                    fail("the spawner closed its output; log: " + self.logtext())
+        return [self.answers[n] for n in nums] if len(nums) > 1 else self.answers[nums[0]]
+
+    def logtext(self):
+        self.log.flush()
+        return open(self.logpath, "rb").read().decode(errors="replace")
+
+    def finish(self, timeout=30):
+        self.close()
+        deadline = time.time() + timeout
+        while self.pump(max(0.01, deadline - time.time())):
+            if time.time() > deadline:
+                fail("the spawner did not exit after end of input")
+        try:
+            return self.p.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            fail("the spawner did not exit after end of input")
