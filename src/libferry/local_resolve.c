@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <skalibs/bytestr.h>
 #include <skalibs/cdb.h>
@@ -55,8 +56,8 @@ int ferry_local_ctx_load (ferry_local_ctx *ctx, stralloc *err)
   ctx->timeoutprogram = u ;
   ctx->root = !geteuid() ;
   if (ctx->havecdb) { cdb_free(&ctx->mailboxes) ; ctx->havecdb = 0 ; }
-  if (cdb_init(&ctx->mailboxes, "control/mailboxes.cdb")) ctx->havecdb = 1 ;
-  else if (errno != ENOENT) { failed = "control/mailboxes.cdb" ; goto fail ; }
+  ctx->cdbino = 0 ;
+  if (!ferry_local_ctx_refresh(ctx)) { failed = "control/mailboxes.cdb" ; goto fail ; }
   stralloc_free(&sa) ;
   return 1 ;
  fail:
@@ -70,6 +71,24 @@ int ferry_local_ctx_load (ferry_local_ctx *ctx, stralloc *err)
  end:
   stralloc_free(&sa) ;
   return 0 ;
+}
+
+int ferry_local_ctx_refresh (ferry_local_ctx *ctx)
+{
+  struct stat st ;
+  if (stat("control/mailboxes.cdb", &st) < 0)
+  {
+    if (errno != ENOENT) return 0 ;
+    if (ctx->havecdb) { cdb_free(&ctx->mailboxes) ; ctx->havecdb = 0 ; }
+    return 1 ;
+  }
+  if (ctx->havecdb && st.st_dev == ctx->cdbdev && st.st_ino == ctx->cdbino) return 1 ;
+  if (ctx->havecdb) { cdb_free(&ctx->mailboxes) ; ctx->havecdb = 0 ; }
+  if (!cdb_init(&ctx->mailboxes, "control/mailboxes.cdb")) return errno == ENOENT ;
+  ctx->havecdb = 1 ;
+  ctx->cdbdev = st.st_dev ;
+  ctx->cdbino = st.st_ino ;
+  return 1 ;
 }
 
 void ferry_local_ctx_free (ferry_local_ctx *ctx)

@@ -91,7 +91,7 @@ int main (int argc, char const *const *argv)
     if (in && !is_instruction(*instr))
     {
       c = byte_chr(instr, in, ':') ;
-      if (c == in) bad("no delivery instruction after the owner") ;
+      if (c == in) bad("the instruction must start with / (Maildir/ or mbox), | (program) or & (forward)") ;
       owner = instr ; on = c ;
       trim(&owner, &on) ;
       instr += c + 1 ; in -= c + 1 ;

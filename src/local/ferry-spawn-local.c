@@ -204,6 +204,7 @@ static void request_take (char const *p, size_t n)
     r->result[k] = stralloc_zero ;
   }
   r->pending = r->nrcpt ;
+  if (!ferry_local_ctx_refresh(&ctx)) strerr_warnwu1sys("reopen control/mailboxes.cdb (the old table stays in use)") ;
   for (k = 0 ; k < r->nrcpt ; k++)
   {
     stralloc err = STRALLOC_ZERO ;

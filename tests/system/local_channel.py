@@ -177,6 +177,15 @@ try:
     log = sp.logtext()
     expect("malformed request" in log and "broken request frame" in log, "malformed requests are logged", log)
 
+    # a recompiled table is used from the next request on, without a restart or a signal
+    s, t = one(46, "newcomer@example.org")
+    expect(s == "D", "newcomer@ is not in the table yet", t)
+    with open(os.path.join(H, "control", "mailboxes"), "a") as f:
+        f.write("newcomer@example.org: %s/alice/Maildir/\n" % mail)
+    subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
+    s, t = one(47, "newcomer@example.org")
+    expect(s == "K", "after ferry-mailboxes, the running channel delivers to newcomer@", t)
+
     # end of input: running deliveries are finished and answered, then exit 0
     sp.deliver(50, mid, "sender@example.com", ["sleepy@example.org"])
     rc = sp.finish()

@@ -23,14 +23,19 @@ struct ferry_local_ctx_s
   int root ;                 /* running as root: deliveries switch to the owner */
   cdb mailboxes ;            /* control/mailboxes.cdb, or none */
   int havecdb ;
+  dev_t cdbdev ;             /* which file is open, to notice a new one */
+  ino_t cdbino ;
 } ;
 #define FERRY_LOCAL_CTX_ZERO { .home = STRALLOC_ZERO, .me = STRALLOC_ZERO, .locals = STRALLOC_ZERO, \
   .virtualdomains = STRALLOC_ZERO, .defaultdelivery = STRALLOC_ZERO, .mailboxowner = STRALLOC_ZERO, \
-  .separator = '-', .timeoutprogram = 3600, .root = 0, .mailboxes = CDB_ZERO, .havecdb = 0 }
+  .separator = '-', .timeoutprogram = 3600, .root = 0, .mailboxes = CDB_ZERO, .havecdb = 0, .cdbdev = 0, .cdbino = 0 }
 
  /* Reads the settings (the current directory is the home). 1: ok; 0: error, text in err. */
 extern int ferry_local_ctx_load (ferry_local_ctx *ctx, stralloc *err) ;
 extern void ferry_local_ctx_free (ferry_local_ctx *ctx) ;
+
+ /* Reopens control/mailboxes.cdb if ferry-mailboxes has replaced it. 1: ok, 0: error (errno). */
+extern int ferry_local_ctx_refresh (ferry_local_ctx *ctx) ;
 
  /* The resolved recipient. Strings are fields of sa, at these offsets. */
 typedef struct ferry_local_target_s ferry_local_target ;

@@ -1,0 +1,51 @@
+/* Unit tests of the netstring frames of the delivery protocol. */
+
+#include <string.h>
+
+#include <skalibs/stralloc.h>
+
+#include <ferry/frame.h>
+
+#include "unit.h"
+
+#define S(lit) lit, sizeof(lit) - 1
+
+int main (void)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  char const *f[8] ;
+  size_t pos, start, plen, mark ;
+  int r ;
+
+  pos = 0 ;
+  r = ferry_frame_take(S("5:hello,3:abc,"), &pos, &start, &plen) ;
+  CHECK(r == 1 && start == 2 && plen == 5 && pos == 8, "first frame: %d %zu %zu %zu", r, start, plen, pos) ;
+  r = ferry_frame_take(S("5:hello,3:abc,"), &pos, &start, &plen) ;
+  CHECK(r == 1 && plen == 3 && pos == 14, "second frame") ;
+  r = ferry_frame_take(S("5:hello,3:abc,"), &pos, &start, &plen) ;
+  CHECK(r == 0, "nothing more") ;
+  pos = 0 ;
+  CHECK(ferry_frame_take(S("5:hel"), &pos, &start, &plen) == 0 && pos == 0, "incomplete payload") ;
+  CHECK(ferry_frame_take(S("12"), &pos, &start, &plen) == 0, "incomplete length") ;
+  CHECK(ferry_frame_take(S("5:hello;x,"), &pos, &start, &plen) == -1 && pos == 10, "no comma: skip to the next one (%zu)", pos) ;
+  pos = 0 ;
+  CHECK(ferry_frame_take(S("xyz,2:ab,"), &pos, &start, &plen) == -1 && pos == 4, "garbage: skipped") ;
+  CHECK(ferry_frame_take(S("xyz,2:ab,"), &pos, &start, &plen) == 1 && plen == 2, "then the next frame") ;
+  pos = 0 ;
+  CHECK(ferry_frame_take(S("05:hello,"), &pos, &start, &plen) == -1, "leading zero") ;
+  pos = 0 ;
+  CHECK(ferry_frame_take(S("0:,"), &pos, &start, &plen) == 1 && plen == 0, "empty frame") ;
+  pos = 0 ;
+  CHECK(ferry_frame_take(S("99999999999:"), &pos, &start, &plen) == -1, "11 digits") ;
+  pos = 0 ;
+  CHECK(ferry_frame_take(S("999999999:abc"), &pos, &start, &plen) == -2 && plen == 999999999, "too large") ;
+
+  CHECK(ferry_frame_begin(&sa, &mark) && ferry_field_cats(&sa, "7") && ferry_field_cats(&sa, "") && ferry_field_cat(&sa, "a\nb\0c", 5) && ferry_frame_end(&sa, mark), "build") ;
+  CHECK(sa.len == 12 && !memcmp(sa.s, "9:7\0\0a b c\0,", 12), "built frame: %.*s", (int)sa.len, sa.s) ;
+  pos = 0 ;
+  CHECK(ferry_frame_take(sa.s, sa.len, &pos, &start, &plen) == 1, "round trip") ;
+  CHECK(ferry_fields_split(sa.s + start, plen, f, 8) == 3 && !strcmp(f[0], "7") && !f[1][0] && !strcmp(f[2], "a b c"), "fields") ;
+  CHECK(ferry_fields_split(sa.s + start, plen, f, 2) == -2, "more fields than room") ;
+  CHECK(ferry_fields_split("ab", 2, f, 8) == -1, "no final null") ;
+  return UNIT_END() ;
+}
