@@ -149,7 +149,9 @@ static void task_done (unsigned int ti, char status, char const *text, size_t le
   t->used = 0 ;
   if (!--r->pending)
   {
+    unsigned int k ;
     answer_raw(r->payload.s, strlen(r->payload.s), r->result, r->nrcpt) ;
+    for (k = 0 ; k < r->nrcpt ; k++) stralloc_free(r->result + k) ;
     r->used = 0 ;
   }
 }
@@ -587,8 +589,17 @@ int main (int argc, char const *const *argv)
   }
   {
     unsigned int i ;
-    for (i = 0 ; i < nworkers ; i++) if (workers[i].used) worker_close(i) ;
+    for (i = 0 ; i < nworkers ; i++)
+    {
+      if (workers[i].used) worker_close(i) ;
+      stralloc_free(&workers[i].in) ;
+    }
+    for (i = 0 ; i < ntasks ; i++) stralloc_free(&tasks[i].t.sa) ;
+    for (i = 0 ; i < nreqs ; i++) { stralloc_free(&reqs[i].payload) ; free(reqs[i].rcpt) ; free(reqs[i].result) ; }
   }
+  free(workers) ; free(tasks) ; free(reqs) ; free(x) ;
+  stralloc_free(&in) ; stralloc_free(&out) ;
+  ferry_local_ctx_free(&ctx) ;
   for (;;) { int wstat ; if (wait(&wstat) < 0 && errno != EINTR) break ; }
   return 0 ;
 }

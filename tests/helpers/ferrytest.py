@@ -118,7 +118,8 @@ class Spawner:
 
     def __init__(self, home, program):
         self.log = open(os.path.join(home.tmp, program + ".log"), "ab+")
-        self.p = subprocess.Popen([os.path.join(BIN, program), home.path], stdin=subprocess.PIPE,
+        wrap = os.environ.get("FERRY_WRAP", "").split()   # e.g. FERRY_WRAP="valgrind -q --leak-check=full"
+        self.p = subprocess.Popen(wrap + [os.path.join(BIN, program), home.path], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.log)
         home.procs.append(self.p)
         self.buf = b""

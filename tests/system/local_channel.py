@@ -177,6 +177,26 @@ try:
     log = sp.logtext()
     expect("malformed request" in log and "broken request frame" in log, "malformed requests are logged", log)
 
+    # a Maildir on a full disk, through the channel: Z, and nothing in new/ or tmp/
+    if is_root():
+        full = os.path.join(home.tmp, "full")
+        os.mkdir(full)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", full]).returncode == 0:
+            try:
+                for sub in ("tmp", "new", "cur"):
+                    os.makedirs(os.path.join(full, "Maildir", sub))
+                subprocess.run(["chown", "-R", "ferrytest", full], check=True)
+                with open(os.path.join(H, "control", "mailboxes"), "a") as f:
+                    f.write("full@example.org: %s/Maildir/\n" % full)
+                subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
+                bigid = home.inject(b"Subject: big\n\n" + b"y" * 300000 + b"\n", "sender@example.com", ["full@example.org"])
+                s, t = one(48, "full@example.org", bigid)
+                expect(s == "Z" and "disk full" in t, "a Maildir on a full disk: Z through the channel", t)
+                expect(os.listdir(os.path.join(full, "Maildir", "new")) == [] and os.listdir(os.path.join(full, "Maildir", "tmp")) == [],
+                       "nothing in new/ or tmp/ of the full Maildir")
+            finally:
+                subprocess.run(["umount", full])
+
     # a recompiled table is used from the next request on, without a restart or a signal
     s, t = one(46, "newcomer@example.org")
     expect(s == "D", "newcomer@ is not in the table yet", t)
