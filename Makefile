@@ -9,7 +9,9 @@ CC_LINE := $(shell head -n 1 conf-compile)
 LDLIBS := $(shell sed -n 2p conf-compile)
 CONF_HOME := $(shell head -n 1 conf-home)
 VERSION := $(shell sed -n 's/^version=//p' package/info)
-PROGRAMS := $(shell grep -v '^\#' package/targets)
+PROGRAMS := $(shell awk '!/^\#/ && NF { print $$1 }' package/targets)
+# extra link flags of a program: the rest of its line in package/targets
+extra_libs = $(shell awk -v p=$(1) '$$1 == p { $$1 = "" ; print }' package/targets)
 
 B := build
 CPPFLAGS := -Isrc/include -I$(B)/include -MMD -MP
@@ -17,12 +19,18 @@ CPPFLAGS := -Isrc/include -I$(B)/include -MMD -MP
 LIB_SRC := $(wildcard src/libferry/*.c)
 LIB_OBJ := $(LIB_SRC:src/libferry/%.c=$(B)/obj/libferry/%.o)
 PROG_SRC := $(foreach p,$(PROGRAMS),$(wildcard src/*/$(p).c))
+# helpers that only one group of programs needs live beside them: src/GROUP/*.c but ferry-*.c
+GROUPS := $(filter-out libferry include,$(notdir $(wildcard src/*)))
+group_helpers = $(filter-out src/$(1)/ferry-%.c,$(wildcard src/$(1)/*.c))
+GROUP_LIBS := $(foreach g,$(GROUPS),$(if $(call group_helpers,$(g)),$(B)/lib$(g).a))
+prog_group = $(notdir $(patsubst %/,%,$(dir $(wildcard src/*/$(1).c))))
 PROG_BIN := $(PROGRAMS:%=$(B)/bin/%)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 HELPER_SRC := $(wildcard tests/helpers/*.c) $(wildcard tests/bench/*.c)
 HELPER_BIN := $(patsubst %.c,$(B)/tests/helpers/%,$(notdir $(HELPER_SRC)))
 GEN_H := $(B)/include/ferry/config.h $(B)/include/ferry/modes.h
+UNIT_LIBS := -lcares
 
 .PHONY: all check demo install deps-build deps-check deps-demo bench clean
 .SUFFIXES:
@@ -47,19 +55,29 @@ $(B)/libferry.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+define group_rule
+$(B)/obj/$(1)/%.o: src/$(1)/%.c | $(GEN_H)
+	@mkdir -p $$(@D)
+	$(CC_LINE) $(CPPFLAGS) -c -o $$@ $$<
+$(B)/lib$(1).a: $(patsubst src/$(1)/%.c,$(B)/obj/$(1)/%.o,$(call group_helpers,$(1)))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach g,$(GROUPS),$(if $(call group_helpers,$(g)),$(eval $(call group_rule,$(g)))))
+
 define program_rule
 $(B)/obj/progs/$(1).o: $(wildcard src/*/$(1).c) | $(GEN_H)
 	@mkdir -p $$(@D)
 	$(CC_LINE) $(CPPFLAGS) -c -o $$@ $$<
-$(B)/bin/$(1): $(B)/obj/progs/$(1).o $(B)/libferry.a
+$(B)/bin/$(1): $(B)/obj/progs/$(1).o $(filter $(B)/lib$(call prog_group,$(1)).a,$(GROUP_LIBS)) $(B)/libferry.a
 	@mkdir -p $$(@D)
-	$(CC_LINE) -o $$@ $$^ $(LDLIBS)
+	$(CC_LINE) -o $$@ $$(filter %.o %.a,$$^) $(LDLIBS) $(call extra_libs,$(1))
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
-$(B)/tests/unit/%: tests/unit/%.c $(B)/libferry.a | $(GEN_H)
+$(B)/tests/unit/%: tests/unit/%.c $(GROUP_LIBS) $(B)/libferry.a | $(GEN_H)
 	@mkdir -p $(@D)
-	$(CC_LINE) $(CPPFLAGS) -o $@ $< $(B)/libferry.a $(LDLIBS)
+	$(CC_LINE) $(CPPFLAGS) -Isrc -o $@ $< $(GROUP_LIBS) $(B)/libferry.a $(LDLIBS) $(UNIT_LIBS)
 
 $(B)/tests/helpers/%: tests/helpers/%.c $(B)/libferry.a | $(GEN_H)
 	@mkdir -p $(@D)

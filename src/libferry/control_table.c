@@ -29,8 +29,15 @@ ferry_control const ferry_control_table[] =
   { "extseparator", "-", TEXT, "the character between user and extension in local parts (user-ext)" },
   { "mailboxowner", "", TEXT, "the user that control/mailboxes deliveries run as when a line names none (root installs)" },
   { "timeoutprogram", "3600", 1, 86400, "seconds a delivery program may run before it is killed" },
+  { "smtpport", "25", 1, 65535, "the TCP port of remote SMTP servers found through MX and address records" },
+  { "dnsservers", "", TEXT, "DNS servers for the remote channel, ip or ip:port or [ip6]:port per line; empty: /etc/resolv.conf" },
+  { "concurrencydestination", "10", 1, 1000, "remote deliveries at once to one destination domain" },
+  { "connectioncache", "5", 0, 300, "seconds an idle SMTP connection is kept for the next message to the same host; 0: never reused" },
+  { "deadhosttime", "120", 0, 86400, "seconds a host that timed out is skipped" },
   { "timeoutconnect", "60", 1, 3600, "seconds to wait for a remote SMTP connection" },
-  { "timeoutremote", "1200", 1, 86400, "seconds to wait for each remote SMTP reply" },
+  { "timeoutgreeting", "300", 1, 3600, "seconds to wait for the SMTP greeting" },
+  { "timeoutcommand", "300", 1, 3600, "seconds to wait for the reply to each SMTP command" },
+  { "timeoutdata", "600", 1, 3600, "seconds to wait for the message to be taken, and for the reply after it" },
   { 0, 0, 0, 0, 0 }
 } ;
 

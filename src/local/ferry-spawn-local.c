@@ -117,17 +117,6 @@ static unsigned int task_new (void)
   return i ;
 }
 
- /* The answer: delivery\0result\0...  (one Z for a request that could not be parsed) */
-static void answer_raw (char const *num, size_t numlen, stralloc const *results, unsigned int n)
-{
-  size_t mark ;
-  unsigned int i ;
-  if (!ferry_frame_begin(&out, &mark) || !ferry_field_cat(&out, num, numlen)) strerr_diefu1sys(111, "allocate memory") ;
-  for (i = 0 ; i < n ; i++)
-    if (!ferry_field_cat(&out, results[i].s, results[i].len > 1001 ? 1001 : results[i].len)) strerr_diefu1sys(111, "allocate memory") ;
-  if (!ferry_frame_end(&out, mark)) strerr_diefu1sys(111, "allocate memory") ;
-}
-
 static void refuse (char const *num, char const *why)
 {
   stralloc r = STRALLOC_ZERO ;
@@ -135,7 +124,7 @@ static void refuse (char const *num, char const *why)
   if (!num) return ;
   if (!stralloc_catb(&r, "Z", 1) || !stralloc_cats(&r, "malformed request to ferry-spawn-local: ") || !stralloc_cats(&r, why))
     strerr_diefu1sys(111, "allocate memory") ;
-  answer_raw(num, strlen(num), &r, 1) ;
+  if (!ferry_answer_cat(&out, num, &r, 1)) strerr_diefu1sys(111, "allocate memory") ;
   stralloc_free(&r) ;
 }
 
@@ -150,7 +139,7 @@ static void task_done (unsigned int ti, char status, char const *text, size_t le
   if (!--r->pending)
   {
     unsigned int k ;
-    answer_raw(r->payload.s, strlen(r->payload.s), r->result, r->nrcpt) ;
+    if (!ferry_answer_cat(&out, r->payload.s, r->result, r->nrcpt)) strerr_diefu1sys(111, "allocate memory") ;
     for (k = 0 ; k < r->nrcpt ; k++) stralloc_free(r->result + k) ;
     r->used = 0 ;
   }
@@ -166,41 +155,23 @@ static void task_wait (unsigned int ti)
 
 static void request_take (char const *p, size_t n)
 {
-  char const *f[4] ;
-  uint64_t u ;
+  ferry_request q ;
   size_t i ;
   unsigned int ri, k ;
   request *r ;
-  int nf = ferry_fields_split(p, n, f, 4) ;
-  char num[21] ;
-  if (nf == -2) nf = 4 ;   /* more recipients: the first four fields are what is checked here */
-  if (nf == -1)
-  {
-    /* find a delivery number if there is one */
-    size_t l = 0 ;
-    while (l < n && l < 20 && p[l] >= '0' && p[l] <= '9') l++ ;
-    if (l && (l == n || !p[l])) { memcpy(num, p, l) ; num[l] = 0 ; refuse(num, "the request does not end with a null byte") ; }
-    else refuse(0, "the request does not end with a null byte, and has no delivery number") ;
-    return ;
-  }
-  if (!f[0][0] || strlen(f[0]) > 10 || uint640_scan(f[0], &u) != strlen(f[0]) || u > 4294967295U)
-  { refuse(0, "the delivery number is not a decimal number up to 4294967295") ; return ; }
-  if (nf < 2 || !f[1][0] || uint640_scan(f[1], &u) != strlen(f[1])) { refuse(f[0], "the message id is not a decimal number") ; return ; }
-  if (nf < 4) { refuse(f[0], "no recipient") ; return ; }
-  for (i = f[3] - p ; i < n ; i += strlen(p + i) + 1)
-    if (!p[i]) { refuse(f[0], "an empty recipient") ; return ; }
-
+  char numbuf[11] ;
+  char const *why = ferry_request_check(p, n, &q, numbuf) ;
+  if (why) { refuse(q.num, why) ; return ; }
   ri = req_new() ;
   r = reqs + ri ;
-  r->id = u ;
-  r->sender = f[2] - p ;
+  r->id = q.id ;
+  r->sender = q.sender - p ;
   if (!stralloc_copyb(&r->payload, p, n)) strerr_diefu1sys(111, "allocate memory") ;
-  r->nrcpt = 0 ;
-  for (i = f[3] - p ; i < n ; i += strlen(p + i) + 1) r->nrcpt++ ;
+  r->nrcpt = q.nrcpt ;
   r->rcpt = realloc(r->rcpt, r->nrcpt * sizeof(size_t)) ;
   r->result = realloc(r->result, r->nrcpt * sizeof(stralloc)) ;
   if (!r->rcpt || !r->result) strerr_diefu1sys(111, "allocate memory") ;
-  for (k = 0, i = f[3] - p ; i < n ; i += strlen(p + i) + 1, k++)
+  for (k = 0, i = q.rcpt - p ; i < n ; i += strlen(p + i) + 1, k++)
   {
     r->rcpt[k] = i ;
     r->result[k] = stralloc_zero ;

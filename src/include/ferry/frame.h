@@ -29,4 +29,20 @@ extern int ferry_field_catu64 (stralloc *sa, uint64_t u) ;
     Returns the number of fields; -1 if p does not end with a null byte, -2 if there are more than max. */
 extern int ferry_fields_split (char const *p, size_t n, char const **fields, unsigned int max) ;
 
+ /* A delivery request (doc/protocols.html), checked: delivery\0id\0sender\0rcpt\0...
+    Returns 0 if good, else the reason; num is the delivery number when it could be read, else 0. */
+typedef struct ferry_request_s ferry_request ;
+struct ferry_request_s
+{
+  char const *num ;
+  uint64_t id ;
+  char const *sender ;
+  char const *rcpt ;       /* the first recipient; the others follow, each after the previous null */
+  unsigned int nrcpt ;
+} ;
+extern char const *ferry_request_check (char const *p, size_t n, ferry_request *r, char *numbuf) ;
+
+ /* An answer frame: num, then one field per result (a status byte and its text), appended to out. */
+extern int ferry_answer_cat (stralloc *out, char const *num, stralloc const *results, unsigned int n) ;
+
 #endif
