@@ -1153,7 +1153,8 @@ static void pump (void)
     dest *t = dests + i ;
     if (!t->used || !t->nwaiting) continue ;
     if (t->state == DS_RESOLVING) continue ;
-    if (t->state == DS_NEW || ((t->state == DS_READY || t->state == DS_FAILED) && !tain_future(&t->expires) && !t->active))
+    if (t->state == DS_NEW || (t->state == DS_READY && !tain_future(&t->expires) && !t->active)
+     || (t->state == DS_FAILED && t->failstatus == 'D' && !tain_future(&t->expires)))
     {
       dest_resolve(i) ;
       t = dests + i ;
@@ -1161,6 +1162,8 @@ static void pump (void)
     }
     if (t->state == DS_FAILED)
     {
+      /* the deliveries that waited for this answer get it; a temporary failure is not kept */
+      if (t->failstatus != 'D') t->state = DS_NEW ;
       while (t->whead >= 0)
       {
         int di = t->whead ;

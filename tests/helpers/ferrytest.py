@@ -33,6 +33,16 @@ def expect(cond, what, detail=""):
     ok(what)
 
 
+def eventually(cond, timeout=5):
+    """For what another thread or process records: true as soon as cond() is, false at the deadline."""
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def is_root():
     return os.geteuid() == 0
 

@@ -1,0 +1,286 @@
+"""SMTP peers for the remote channel's tests, all on loopback, run in a background thread:
+- ScriptedPeer: a python3-aiosmtpd server whose answers depend on the addresses
+  (rcpt-450@... gets 450, mail-553@... as sender gets 553 at MAIL, ...);
+- RawPeer: a hand-written server that records every byte it receives and can be told to
+  misbehave (greet with 421, never answer, send endless or never-ending replies, garbage,
+  refuse EHLO, announce a SIZE limit, drop the line, go slowly).
+Run with /usr/bin/python3."""
+
+import asyncio
+import socket
+import threading
+import time
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+
+def free_port(host="127.0.0.1"):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class ScriptedHandler:
+    """Codes by address: a local part ending in -NNN gets NNN at that stage."""
+
+    def __init__(self):
+        self.messages = []     # (mail_from, rcpt_tos, bytes)
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def code_of(address):
+        local = address.split("@")[0]
+        tail = local.rsplit("-", 1)[-1]
+        return int(tail) if tail.isdigit() and len(tail) == 3 else None
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        code = self.code_of(address) if address.startswith("mail-") else None
+        if code:
+            return "%d %s.0.0 sender refused by the scripted peer" % (code, code // 100)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        code = self.code_of(address) if address.startswith("rcpt-") else None
+        if code:
+            return "%d %s.1.1 <%s>: recipient refused by the scripted peer" % (code, code // 100, address)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        for r in envelope.rcpt_tos:
+            if r.startswith("data-"):
+                code = self.code_of(r)
+                if code:
+                    return "%d %s.0.0 message refused by the scripted peer" % (code, code // 100)
+        with self.lock:
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 2.0.0 queued by the scripted peer"
+
+
+class ScriptedPeer:
+    def __init__(self, host="127.0.0.1", port=None):
+        self.handler = ScriptedHandler()
+        self.port = port or free_port(host)
+        self.controller = Controller(self.handler, hostname=host, port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        self.controller.stop()
+
+
+class RawPeer:
+    """One asyncio server in a thread. behaviour keys (all optional):
+    greeting: reply line(s) to greet with, or None to say nothing ('silent');
+    ehlo: list of extension lines, or an int code to refuse EHLO with;
+    endless: after the greeting, send '250-x' lines forever; neverending: send bytes with no newline;
+    garbage: greet with a line that is not SMTP; drop_after: a command name after which to close;
+    slow_data: seconds to wait before answering the end of data; size: a SIZE limit to announce."""
+
+    def __init__(self, host="127.0.0.1", port=None, **behaviour):
+        self.host = host
+        self.port = port or free_port(host)
+        self.b = behaviour
+        self.connections = 0
+        self.active = 0
+        self.peak = 0
+        self.sessions = []          # per connection: list of ("C", line) / ("S", line) and data
+        self.messages = []          # raw DATA bytes, dot-stuffed, as received
+        self.mailargs = []
+        self.lock = threading.Lock()
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        self.ready.wait(10)
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(asyncio.start_server(self._session, self.host, self.port))
+        self.ready.set()
+        self.loop.run_forever()
+
+    def stop(self):
+        async def halt():
+            self.server.close()
+            tasks = [t for t in asyncio.all_tasks(self.loop) if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.loop.stop()
+        asyncio.run_coroutine_threadsafe(halt(), self.loop)
+        self.thread.join(5)
+
+    async def _session(self, reader, writer):
+        log = []
+        with self.lock:
+            self.connections += 1
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            self.sessions.append(log)
+        b = self.b
+
+        async def send(line):
+            log.append(("S", line))
+            writer.write(line.encode() + b"\r\n")
+            await writer.drain()
+        try:
+            if b.get("garbage"):
+                await send("hello, this is not SMTP")
+            elif b.get("silent"):
+                await asyncio.sleep(3600)
+            elif b.get("endless"):
+                await send("220-welcome")
+                while True:
+                    writer.write(b"220-and more\r\n")
+                    await writer.drain()
+                    await asyncio.sleep(0.001)
+            elif b.get("neverending"):
+                writer.write(b"220 ")
+                while True:
+                    writer.write(b"x" * 100)
+                    await writer.drain()
+                    await asyncio.sleep(0.01)
+            else:
+                await send(b.get("greeting", "220 rawpeer ESMTP"))
+            if b.get("greeting", "220").startswith(("4", "5")):
+                await reader.readline()
+                return
+            while True:
+                line = await reader.readline()
+                if not line:
+                    return
+                text = line.decode(errors="replace").rstrip("\r\n")
+                log.append(("C", text))
+                verb = text.split(" ")[0].split(":")[0].upper()
+                if b.get("drop_after") == verb:
+                    return
+                if verb == "EHLO":
+                    if isinstance(b.get("ehlo"), int):
+                        await send("%d command not recognized" % b["ehlo"])
+                        continue
+                    ext = b.get("ehlo", ["PIPELINING", "8BITMIME", "SMTPUTF8"])
+                    if b.get("size"):
+                        ext = ext + ["SIZE %d" % b["size"]]
+                    lines = ["rawpeer"] + ext
+                    for i, l in enumerate(lines):
+                        await send("250%s%s" % ("-" if i < len(lines) - 1 else " ", l))
+                elif verb == "HELO":
+                    await send("250 rawpeer")
+                elif verb == "MAIL":
+                    with self.lock:
+                        self.mailargs.append(text)
+                    # how many bytes of later commands came before this reply: > 0 means pipelining
+                    await asyncio.sleep(0.05)
+                    log.append(("P", len(reader._buffer)))
+                    await send("250 2.1.0 ok")
+                elif verb == "RCPT":
+                    await send("250 2.1.5 ok")
+                elif verb == "RSET":
+                    await send("250 2.0.0 ok")
+                elif verb == "NOOP":
+                    await send("250 ok")
+                elif verb == "QUIT":
+                    await send("221 bye")
+                    return
+                elif verb == "DATA":
+                    await send("354 go ahead")
+                    data = b""
+                    while not data.endswith(b"\r\n.\r\n") and data != b".\r\n":
+                        chunk = await reader.readline()
+                        if not chunk:
+                            return
+                        data += chunk
+                    log.append(("C", "<data %d bytes>" % len(data)))
+                    with self.lock:
+                        self.messages.append(data)
+                    if b.get("slow_data"):
+                        await asyncio.sleep(b["slow_data"])
+                    if b.get("drop_after") == "DOT":
+                        return
+                    await send("250 2.0.0 taken")
+                else:
+                    await send("502 5.5.2 what")
+        except (asyncio.CancelledError, ConnectionError):
+            pass
+        finally:
+            with self.lock:
+                self.active -= 1
+            try:
+                writer.close()
+            except Exception:
+                pass
+
+
+class SmtpSink:
+    """Postfix's smtp-sink on a loopback port, one dump file per message in a directory."""
+
+    def __init__(self, tmp, host="127.0.0.1", extra=()):
+        import os
+        import subprocess
+        self.dir = os.path.join(tmp, "sink-%d" % free_port())
+        os.makedirs(self.dir)
+        os.chmod(self.dir, 0o777)
+        self.port = free_port(host)
+        args = ["/usr/sbin/smtp-sink"] + list(extra) + ["-d", self.dir + "/%H%M%S.", "%s:%d" % (host, self.port), "100"]
+        if os.geteuid() == 0:
+            args[1:1] = ["-u", "nobody"]
+        self.p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while True:
+            try:
+                socket.create_connection((host, self.port), 1).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def dumps(self):
+        import os
+        out = []
+        for f in sorted(os.listdir(self.dir)):
+            out.append(open(os.path.join(self.dir, f), "rb").read())
+        return out
+
+    def stop(self):
+        self.p.kill()
+        self.p.wait()
+
+
+class Dnsmasq:
+    """dnsmasq on a loopback port, answering only what the test gives it."""
+
+    def __init__(self, records):
+        import subprocess
+        self.port = free_port()
+        args = ["/usr/sbin/dnsmasq", "-k", "-p", str(self.port), "--listen-address=127.0.0.1", "--bind-interfaces",
+                "--no-resolv", "--no-hosts", "-C", "/dev/null", "--local=/test/", "--pid-file="] + list(records)
+        self.p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # wait until it answers a query (any answer will do), boundedly
+        query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05probe\x04test\x00\x00\x01\x00\x01"
+        deadline = time.time() + 10
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.1)
+        try:
+            while True:
+                if self.p.poll() is not None:
+                    raise RuntimeError("dnsmasq: " + self.p.stderr.read().decode())
+                s.sendto(query, ("127.0.0.1", self.port))
+                try:
+                    s.recvfrom(512)
+                    break
+                except socket.timeout:
+                    if time.time() > deadline:
+                        raise RuntimeError("dnsmasq does not answer")
+        finally:
+            s.close()
+
+    def stop(self):
+        self.p.kill()
+        self.p.wait()
