@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1045,6 +1046,12 @@ static int conn_start (unsigned int di, raddr const *a)
   conn *c = conns + ci ;
   int fd = socket_tcp46_nbcoe(a->ip.is6) ;
   if (fd < 0) { strerr_warnwu1sys("create a socket") ; return -1 ; }
+  {
+    /* each write is a whole command group or a block of data: Nagle would only add delay
+       (a pipelined group waits for the ACK of the previous one, up to 40 ms) */
+    int one = 1 ;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ;
+  }
   c->fd = fd ;
   c->addr = *a ;
   c->deliv = di ;

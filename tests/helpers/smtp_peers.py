@@ -220,14 +220,14 @@ class RawPeer:
 class SmtpSink:
     """Postfix's smtp-sink on a loopback port, one dump file per message in a directory."""
 
-    def __init__(self, tmp, host="127.0.0.1", extra=()):
+    def __init__(self, tmp, host="127.0.0.1", extra=(), dump=True):
         import os
         import subprocess
         self.dir = os.path.join(tmp, "sink-%d" % free_port())
         os.makedirs(self.dir)
         os.chmod(self.dir, 0o777)
         self.port = free_port(host)
-        args = ["/usr/sbin/smtp-sink"] + list(extra) + ["-d", self.dir + "/%H%M%S.", "%s:%d" % (host, self.port), "100"]
+        args = ["/usr/sbin/smtp-sink"] + list(extra) + (["-d", self.dir + "/%H%M%S."] if dump else []) + ["%s:%d" % (host, self.port), "100"]
         if os.geteuid() == 0:
             args[1:1] = ["-u", "nobody"]
         self.p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
