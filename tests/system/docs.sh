@@ -2,7 +2,7 @@
 # every ferry-inject exit code described.
 . "$FERRY_TOP/tests/lib.sh"
 D=$FERRY_TOP/doc
-for p in $(grep -v '^#' "$FERRY_TOP/package/targets") ; do
+for p in $(awk '!/^#/ && NF { print $1 }' "$FERRY_TOP/package/targets") ; do
   [ -f "$D/$p.html" ] || fail "doc/$p.html is missing"
   for section in Interface Options "Exit codes" Files Notes Examples ; do
     grep -q "<h2>$section</h2>" "$D/$p.html" || fail "doc/$p.html has no $section section"

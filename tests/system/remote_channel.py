@@ -186,8 +186,10 @@ try:
     greet421 = stopping(RawPeer(host="127.0.0.3", port=ports, greeting="421 4.3.2 too busy"))
     silent = stopping(RawPeer(host="127.0.0.5", port=ports, silent=True))
     plain = stopping(RawPeer(host="127.0.0.6", port=ports))
+    dropper = stopping(RawPeer(host="127.0.0.7", port=ports, drop_after="MAIL"))
     dns = stopping(Dnsmasq([
-        "--mx-host=multi.test,h-refused.test,10", "--mx-host=multi.test,h-421.test,10", "--mx-host=multi.test,h-good.test,20",
+        "--mx-host=multi.test,h-refused.test,10", "--mx-host=multi.test,h-421.test,10", "--mx-host=multi.test,h-drop.test,15",
+        "--mx-host=multi.test,h-good.test,20", "--host-record=h-drop.test,127.0.0.7",
         "--host-record=h-refused.test,127.0.0.2", "--host-record=h-421.test,127.0.0.3", "--host-record=h-good.test,127.0.0.4",
         "--dns-rr=nullmx.test,15,000000",
         "--host-record=nomx.test,127.0.0.6",
@@ -199,8 +201,8 @@ try:
     settings(smtpport=ports, dnsservers="127.0.0.1:%d" % dns.port)
     sp = Spawner(home, "ferry-spawn-remote")
     res = deliver(sp, mid, "sender@example.com", ["m@multi.test"])
-    expect(res[0][0] == "K" and "h-good.test[127.0.0.4]" in res[0][1], "refused and 421 hosts of preference 10 skipped; preference 20 took it", res)
-    expect(greet421.connections == 1 and len(good.messages) == 1, "the 421 host was tried once, the good one delivered")
+    expect(res[0][0] == "K" and "h-good.test[127.0.0.4]" in res[0][1], "refused and 421 hosts of preference 10, a dropping host of 15 skipped; preference 20 took it", res)
+    expect(greet421.connections == 1 and dropper.connections == 1 and len(good.messages) == 1, "the 421 and dropping hosts were tried once each, the good one delivered")
     res = deliver(sp, mid, "sender@example.com", ["n@nullmx.test"])
     expect(res[0][0] == "D" and "null MX" in res[0][1], "null MX: D", res)
     res = deliver(sp, mid, "sender@example.com", ["p@nomx.test"])
