@@ -29,6 +29,7 @@
 #include <ferry/home.h>
 #include <ferry/local.h>
 #include <ferry/queue.h>
+#include <ferry/spawner.h>
 
 #define USAGE "ferry-spawn-local [ home ]"
 #define IDLE_SECONDS 30     /* an idle worker lives this long */
@@ -85,7 +86,7 @@ static worker *workers = 0 ;
 static unsigned int nworkers = 0 ;
 static int waithead = -1, waittail = -1 ;
 static unsigned int waiting = 0, running = 0, live = 0 ;
-static stralloc out = STRALLOC_ZERO ;
+static ferry_spawner io = FERRY_SPAWNER_ZERO ;
 
 static void *grow (void *p, unsigned int *n, size_t size)
 {
@@ -117,16 +118,6 @@ static unsigned int task_new (void)
   return i ;
 }
 
-static void refuse (char const *num, char const *why)
-{
-  stralloc r = STRALLOC_ZERO ;
-  strerr_warnw("malformed request", num ? " (delivery " : "", num ? num : "", num ? ")" : "", ": ", why) ;
-  if (!num) return ;
-  if (!stralloc_catb(&r, "Z", 1) || !stralloc_cats(&r, "malformed request to ferry-spawn-local: ") || !stralloc_cats(&r, why))
-    strerr_diefu1sys(111, "allocate memory") ;
-  if (!ferry_answer_cat(&out, num, &r, 1)) strerr_diefu1sys(111, "allocate memory") ;
-  stralloc_free(&r) ;
-}
 
 static void task_done (unsigned int ti, char status, char const *text, size_t len)
 {
@@ -139,7 +130,7 @@ static void task_done (unsigned int ti, char status, char const *text, size_t le
   if (!--r->pending)
   {
     unsigned int k ;
-    if (!ferry_answer_cat(&out, r->payload.s, r->result, r->nrcpt)) strerr_diefu1sys(111, "allocate memory") ;
+    if (!ferry_answer_cat(&io.out, r->payload.s, r->result, r->nrcpt)) strerr_diefu1sys(111, "allocate memory") ;
     for (k = 0 ; k < r->nrcpt ; k++) stralloc_free(r->result + k) ;
     r->used = 0 ;
   }
@@ -161,7 +152,7 @@ static void request_take (char const *p, size_t n)
   request *r ;
   char numbuf[11] ;
   char const *why = ferry_request_check(p, n, &q, numbuf) ;
-  if (why) { refuse(q.num, why) ; return ; }
+  if (why) { ferry_spawner_refuse(&io, q.num, why) ; return ; }
   ri = req_new() ;
   r = reqs + ri ;
   r->id = q.id ;
@@ -448,10 +439,8 @@ static void load (int initial)
 
 int main (int argc, char const *const *argv)
 {
-  stralloc in = STRALLOC_ZERO ;
   iopause_fd *x = 0 ;
   unsigned int xn = 0 ;
-  size_t skip = 0 ;     /* bytes of a too-large frame still to discard */
   int eof = 0, spfd ;
   PROG = "ferry-spawn-local" ;
   if (argc > 2) strerr_dieusage(100, USAGE) ;
@@ -469,11 +458,11 @@ int main (int argc, char const *const *argv)
     unsigned int n = 0, i ;
     int idx0 = -1, idx1 = -1 ;
     tain deadline = TAIN_INFINITE ;
-    if (eof && !waiting && !running && !out.len) break ;
+    if (eof && !waiting && !running && !io.out.len) break ;
     if (xn < nworkers + 3) { xn = nworkers + 3 ; x = realloc(x, xn * sizeof(iopause_fd)) ; if (!x) strerr_diefu1sys(111, "allocate memory") ; }
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; n++ ;
     if (!eof && waiting < WAITING_MAX) { idx0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
-    if (out.len) { idx1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
+    if (io.out.len) { idx1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
     for (i = 0 ; i < nworkers ; i++) if (workers[i].used)
     {
       tain expiry ;
@@ -496,11 +485,13 @@ int main (int argc, char const *const *argv)
         else if (sig == SIGTERM) eof = 1 ;
       }
     }
-    if (idx1 >= 0 && x[idx1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT))
+    if (idx1 >= 0 && x[idx1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT) && !ferry_spawner_write(&io))
+      strerr_diefu1sys(111, "write answers") ;
+    if (idx0 >= 0 && x[idx0].revents & IOPAUSE_READ)
     {
-      ssize_t w = write(1, out.s, out.len) ;
-      if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write answers") ;
-      if (w > 0) { memmove(out.s, out.s + w, out.len - w) ; out.len -= w ; }
+      int r = ferry_spawner_read(&io, &request_take) ;
+      if (r < 0) strerr_diefu1sys(111, "read requests") ;
+      if (!r) eof = 1 ;
     }
     /* workers' answers: match each polled fd to its worker */
     for (i = 0 ; i < n ; i++)
@@ -509,45 +500,6 @@ int main (int argc, char const *const *argv)
       if (x[i].fd == spfd || x[i].fd == 0 || x[i].fd == 1 || !x[i].revents) continue ;
       for (wi = 0 ; wi < nworkers ; wi++) if (workers[wi].used && workers[wi].fd == x[i].fd) { worker_read(wi) ; break ; }
     }
-    if (idx0 >= 0 && x[idx0].revents & IOPAUSE_READ)
-    {
-      char buf[65536] ;
-      ssize_t r = read(0, buf, sizeof(buf)) ;
-      if (r < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "read requests") ;
-      if (!r) eof = 1 ;
-      if (r > 0)
-      {
-        size_t pos = 0 ;
-        if (skip)
-        {
-          size_t k = (size_t)r < skip ? (size_t)r : skip ;
-          pos = k ; skip -= k ;
-        }
-        if (!stralloc_catb(&in, buf + pos, r - pos)) strerr_diefu1sys(111, "allocate memory") ;
-        pos = 0 ;
-        for (;;)
-        {
-          size_t start, plen ;
-          int f = ferry_frame_take(in.s, in.len, &pos, &start, &plen) ;
-          if (!f) break ;
-          if (f == 1) request_take(in.s + start, plen) ;
-          else if (f == -1) strerr_warnw("broken request frame: skipped ", "to the next comma") ;
-          else
-          {
-            char num[11] ;
-            size_t l = 0, have = in.len - start ;
-            while (l < have && l < 10 && in.s[start + l] >= '0' && in.s[start + l] <= '9') l++ ;
-            memcpy(num, in.s + start, l) ; num[l] = 0 ;
-            refuse(l && l < have && !in.s[start + l] ? num : 0, "the request is larger than 16 MiB") ;
-            skip = plen + 1 > have ? plen + 1 - have : 0 ;
-            pos = in.len ;
-          }
-        }
-        memmove(in.s, in.s + pos, in.len - pos) ;
-        in.len -= pos ;
-      }
-    }
-    if (eof && in.len) { strerr_warnw("end of input inside a request: it is dropped") ; in.len = 0 ; }
     dispatch() ;
     /* retire idle workers that are too old, or of an older generation */
     tain_now_g() ;
@@ -569,7 +521,7 @@ int main (int argc, char const *const *argv)
     for (i = 0 ; i < nreqs ; i++) { stralloc_free(&reqs[i].payload) ; free(reqs[i].rcpt) ; free(reqs[i].result) ; }
   }
   free(workers) ; free(tasks) ; free(reqs) ; free(x) ;
-  stralloc_free(&in) ; stralloc_free(&out) ;
+  stralloc_free(&io.in) ; stralloc_free(&io.out) ;
   ferry_local_ctx_free(&ctx) ;
   for (;;) { int wstat ; if (wait(&wstat) < 0 && errno != EINTR) break ; }
   return 0 ;

@@ -34,6 +34,7 @@
 #include <ferry/frame.h>
 #include <ferry/home.h>
 #include <ferry/queue.h>
+#include <ferry/spawner.h>
 
 #include "remote.h"
 
@@ -140,7 +141,7 @@ static unsigned int ndelivs = 0 ;
 static conn *conns = 0 ;
 static unsigned int nconns = 0 ;
 static unsigned int active = 0, waiting = 0 ;
-static stralloc out = STRALLOC_ZERO ;
+static ferry_spawner io = FERRY_SPAWNER_ZERO ;
 static unsigned long serials = 0 ;
 
 typedef struct dead_s dead ;
@@ -211,15 +212,6 @@ static void mark_dead (raddr const *a)
 
 /* ---------- answers ---------- */
 
-static void refuse (char const *num, char const *why)
-{
-  stralloc r = STRALLOC_ZERO ;
-  strerr_warnw("malformed request", num ? " (delivery " : "", num ? num : "", num ? ")" : "", ": ", why) ;
-  if (!num) return ;
-  if (!stralloc_catb(&r, "Z", 1) || !stralloc_cats(&r, "malformed request to ferry-spawn-remote: ") || !stralloc_cats(&r, why)
-   || !ferry_answer_cat(&out, num, &r, 1)) nomem() ;
-  stralloc_free(&r) ;
-}
 
 static void rcpt_set (deliv *d, unsigned int i, char status, char const *s, size_t n)
 {
@@ -241,7 +233,7 @@ static void deliv_finish (unsigned int di)
   unsigned int i ;
   if (d->lasterr.len) rcpt_all(d, 'Z', d->lasterr.s, d->lasterr.len) ;
   else rcpt_all(d, 'Z', "no result (internal error)", 25) ;
-  if (!ferry_answer_cat(&out, d->payload.s, d->text, d->nrcpt)) nomem() ;
+  if (!ferry_answer_cat(&io.out, d->payload.s, d->text, d->nrcpt)) nomem() ;
   if (d->msgfd >= 0) fd_close(d->msgfd) ;
   d->msgfd = -1 ;
   for (i = 0 ; i < d->nrcpt ; i++) stralloc_free(&d->text[i]) ;
@@ -515,11 +507,11 @@ static void request_take (char const *p, size_t n)
   size_t i, dl ;
   unsigned int di, k ;
   deliv *d ;
-  if (why) { refuse(q.num, why) ; return ; }
-  if (q.nrcpt > 1000) { refuse(q.num, "more than 1000 recipients in one request") ; return ; }
+  if (why) { ferry_spawner_refuse(&io, q.num, why) ; return ; }
+  if (q.nrcpt > 1000) { ferry_spawner_refuse(&io, q.num, "more than 1000 recipients in one request") ; return ; }
   at = strrchr(q.rcpt, '@') ;
   dl = at ? strlen(at + 1) : 0 ;
-  if (!dl || dl > 255) { refuse(q.num, "the first recipient has no domain") ; return ; }
+  if (!dl || dl > 255) { ferry_spawner_refuse(&io, q.num, "the first recipient has no domain") ; return ; }
   for (i = 0 ; i < dl ; i++) { char c = at[1 + i] ; dom[i] = c >= 'A' && c <= 'Z' ? c + 32 : c ; }
 
   for (di = 0 ; di < ndelivs ; di++) if (!delivs[di].used) break ;
@@ -1268,11 +1260,9 @@ static void load (int initial)
 
 int main (int argc, char const *const *argv)
 {
-  stralloc in = STRALLOC_ZERO ;
   iopause_fd *x = 0 ;
   int *xconn = 0 ;
   unsigned int xn = 0 ;
-  size_t skip = 0 ;
   int eof = 0, spfd ;
   PROG = "ferry-spawn-remote" ;
   if (argc > 2) strerr_dieusage(100, USAGE) ;
@@ -1307,7 +1297,7 @@ int main (int argc, char const *const *argv)
     tain deadline = TAIN_INFINITE ;
     int anyconn = 0 ;
     for (i = 0 ; i < nconns ; i++) if (conns[i].state != C_FREE && conns[i].state != C_IDLE) anyconn = 1 ;
-    if (eof && !waiting && !active && !out.len && !anyconn) break ;
+    if (eof && !waiting && !active && !io.out.len && !anyconn) break ;
     if (xn < nconns + ARES_GETSOCK_MAXNUM + 3)
     {
       xn = nconns + ARES_GETSOCK_MAXNUM + 3 ;
@@ -1317,7 +1307,7 @@ int main (int argc, char const *const *argv)
     }
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; xconn[n] = -1 ; n++ ;
     if (!eof && waiting < WAITING_MAX) { idx0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; xconn[n] = -1 ; n++ ; }
-    if (out.len) { idx1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; xconn[n] = -1 ; n++ ; }
+    if (io.out.len) { idx1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; xconn[n] = -1 ; n++ ; }
     bits = ares_getsock(chan, socks, ARES_GETSOCK_MAXNUM) ;
     nares = n ;
     for (i = 0 ; i < ARES_GETSOCK_MAXNUM ; i++)
@@ -1386,43 +1376,14 @@ int main (int argc, char const *const *argv)
       else if (conns[i].state != C_CONNECTING && conns[i].out.len) conn_flush(i) ;
     }
 
-    if (idx1 >= 0 && x[idx1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT))
-    {
-      ssize_t w = write(1, out.s, out.len) ;
-      if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write answers") ;
-      if (w > 0) { memmove(out.s, out.s + w, out.len - w) ; out.len -= w ; }
-    }
+    if (idx1 >= 0 && x[idx1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT) && !ferry_spawner_write(&io))
+      strerr_diefu1sys(111, "write answers") ;
     if (idx0 >= 0 && x[idx0].revents & IOPAUSE_READ)
     {
-      char buf[65536] ;
-      ssize_t r = read(0, buf, sizeof(buf)) ;
-      if (r < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "read requests") ;
+      int r = ferry_spawner_read(&io, &request_take) ;
+      if (r < 0) strerr_diefu1sys(111, "read requests") ;
       if (!r) eof = 1 ;
-      if (r > 0)
-      {
-        size_t pos = 0 ;
-        if (skip) { size_t k = (size_t)r < skip ? (size_t)r : skip ; pos = k ; skip -= k ; }
-        if (!stralloc_catb(&in, buf + pos, r - pos)) nomem() ;
-        pos = 0 ;
-        for (;;)
-        {
-          size_t start, plen ;
-          int f = ferry_frame_take(in.s, in.len, &pos, &start, &plen) ;
-          if (!f) break ;
-          if (f == 1) request_take(in.s + start, plen) ;
-          else if (f == -1) strerr_warnw("broken request frame: skipped ", "to the next comma") ;
-          else
-          {
-            refuse(0, "the request is larger than 16 MiB") ;
-            skip = plen + 1 > in.len - start ? plen + 1 - (in.len - start) : 0 ;
-            pos = in.len ;
-          }
-        }
-        memmove(in.s, in.s + pos, in.len - pos) ;
-        in.len -= pos ;
-      }
     }
-    if (eof && in.len) { strerr_warnw("end of input inside a request: it is dropped") ; in.len = 0 ; }
     pump() ;
     if (eof && !waiting && !active)
       for (i = 0 ; i < nconns ; i++) if (conns[i].state == C_IDLE) conn_timeout(i) ;

@@ -7,15 +7,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, Spawner, is_root, test_user  # noqa: E402
+from ferrytest import BIN, Home, Spawner, is_root, median, test_user  # noqa: E402
 
 N = int(os.environ.get("N", "2000"))
 RUNS = int(os.environ.get("RUNS", "3"))
-
-
-def median(v):
-    v = sorted(v)
-    return v[(len(v) - 1) // 2]
 
 
 def setup():

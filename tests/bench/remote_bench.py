@@ -6,16 +6,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import Home, Spawner  # noqa: E402
+from ferrytest import Home, Spawner, median  # noqa: E402
 from smtp_peers import SmtpSink  # noqa: E402
 
 N = int(os.environ.get("N", "2000"))
 RUNS = int(os.environ.get("RUNS", "3"))
-
-
-def median(v):
-    v = sorted(v)
-    return v[(len(v) - 1) // 2]
 
 
 def run(nrcpt, cache):

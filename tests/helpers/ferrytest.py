@@ -43,6 +43,11 @@ def eventually(cond, timeout=5):
     return True
 
 
+def median(v):
+    v = sorted(v)
+    return v[(len(v) - 1) // 2]
+
+
 def is_root():
     return os.geteuid() == 0
 

@@ -267,6 +267,17 @@ try:
         expect(res[0][0] == "K" and "::1" in res[0][1] and len(raw6.messages) == 1, "delivery over IPv6 to [::1]", res)
         sp.finish()
 
+    # --- a slow peer does not stall the others: a fast delivery sent after a slow one answers first
+    slowpeer = stopping(RawPeer(slow_data=2))
+    route("slowpeer.test:127.0.0.1:%d" % slowpeer.port, "raw.test:127.0.0.1:%d" % raw.port)
+    sp = Spawner(home, "ferry-spawn-remote")
+    num[0] += 2
+    sp.deliver(num[0] - 1, mid, "sender@example.com", ["a@slowpeer.test"])
+    sp.deliver(num[0], mid, "sender@example.com", ["b@raw.test"])
+    sp.wait([num[0] - 1, num[0]], timeout=30)
+    expect(sp.order.index(num[0]) < sp.order.index(num[0] - 1), "a peer slow to take the message does not hold back another delivery")
+    sp.finish()
+
     # --- concurrency: at most concurrencyremote at once in total, concurrencydestination per domain
     slow = stopping(RawPeer(slow_data=0.5))
     route("slow1.test:127.0.0.1:%d" % slow.port, "slow2.test:127.0.0.1:%d" % slow.port, "slow3.test:127.0.0.1:%d" % slow.port)
