@@ -1209,7 +1209,13 @@ static unsigned int setting (char const *name)
 static void load (int initial)
 {
   stralloc sa = STRALLOC_ZERO ;
-  unsigned int line ;
+  unsigned int line, i ;
+  /* routes may have changed: resolve every destination again when it is next used */
+  for (i = 0 ; i < ndests ; i++) if (dests[i].used && dests[i].state != DS_RESOLVING)
+  {
+    tain_copynow(&dests[i].expires) ;
+    if (dests[i].state == DS_FAILED) dests[i].state = DS_NEW ;
+  }
   if (initial) split = setting("queuesplit") ;
   concurrency = setting("concurrencyremote") ;
   perdest = setting("concurrencydestination") ;
@@ -1233,19 +1239,19 @@ static void load (int initial)
   if (ferry_control_readfile(&sa, "dnsservers") < 0) strerr_diefu1sys(111, "read control/dnsservers") ;
   {
     stralloc csv = STRALLOC_ZERO ;
-    size_t i = 0 ;
-    while (i < sa.len)
+    size_t pos = 0 ;
+    while (pos < sa.len)
     {
-      size_t k = i ;
+      size_t k = pos ;
       while (k < sa.len && sa.s[k] != '\n') k++ ;
       {
-        size_t a = i, b = k ;
+        size_t a = pos, b = k ;
         while (a < b && (sa.s[a] == ' ' || sa.s[a] == '\t')) a++ ;
         while (b > a && (sa.s[b-1] == ' ' || sa.s[b-1] == '\t' || sa.s[b-1] == '\r')) b-- ;
         if (b > a && sa.s[a] != '#')
           if ((csv.len && !stralloc_catb(&csv, ",", 1)) || !stralloc_catb(&csv, sa.s + a, b - a)) nomem() ;
       }
-      i = k + 1 ;
+      pos = k + 1 ;
     }
     if (csv.len)
     {

@@ -3,12 +3,13 @@ results read back with independent readers (Python's mailbox module)."""
 
 import mailbox
 import os
+import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, Spawner, expect, fail, is_root, netstring, ok, test_user  # noqa: E402
+from ferrytest import BIN, Home, Spawner, eventually, expect, fail, is_root, netstring, ok, test_user  # noqa: E402
 
 home = Home()
 try:
@@ -205,6 +206,32 @@ try:
     subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
     s, t = one(47, "newcomer@example.org")
     expect(s == "K", "after ferry-mailboxes, the running channel delivers to newcomer@", t)
+
+    # SIGHUP rereads the settings: another extension separator
+    s, t = one(60, "alice+news@example.org")
+    expect(s == "D", "alice+news@ is unknown while the separator is -", t)
+    home.control("extseparator", "+\n")
+    sp.p.send_signal(signal.SIGHUP)
+    hupnums = iter(range(300, 400))
+    expect(eventually(lambda: one(next(hupnums), "alice+news@example.org")[0] == "K", 10), "after SIGHUP, + separates the extension: alice+news@ is delivered")
+    home.control("extseparator", "-\n")
+    sp.p.send_signal(signal.SIGHUP)
+
+    # a worker killed during a delivery: that delivery gets Z, the next one a fresh worker
+    sp.deliver(70, mid, "sender@example.com", ["sleepy@example.org"])
+    def sleeping_worker():
+        """the worker of the spawner that has a child: the one running the program line"""
+        for pid in subprocess.run(["pgrep", "-P", str(sp.p.pid)], capture_output=True, text=True).stdout.split():
+            if subprocess.run(["pgrep", "-P", pid], capture_output=True).returncode == 0:
+                return int(pid)
+        return None
+    expect(eventually(lambda: sleeping_worker() is not None, 10), "the slow delivery runs in a worker")
+    os.kill(sleeping_worker(), signal.SIGKILL)
+    (s, t), = sp.wait(70)
+    expect(s == "Z" and "died" in t, "its delivery answers Z: the delivery process died", t)
+    s, t = one(71, "alice@example.org")
+    expect(s == "K", "the next delivery gets a fresh worker", t)
+    expect("killed by signal 9" in sp.logtext(), "the death is logged")
 
     # end of input: running deliveries are finished and answered, then exit 0
     sp.deliver(50, mid, "sender@example.com", ["sleepy@example.org"])

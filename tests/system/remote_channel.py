@@ -3,6 +3,7 @@ loopback (Postfix's smtp-sink, an aiosmtpd scripted peer, a raw recording peer) 
 MX records. Each check looks at the answer per recipient and at what the peer received."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -266,6 +267,19 @@ try:
         res = deliver(sp, mid, "sender@example.com", ["x@six.test"])
         expect(res[0][0] == "K" and "::1" in res[0][1] and len(raw6.messages) == 1, "delivery over IPv6 to [::1]", res)
         sp.finish()
+
+    # --- SIGHUP rereads control/smtproutes and forgets resolved destinations
+    other = stopping(RawPeer())
+    route("hup.test:127.0.0.1:%d" % raw.port)
+    sp = Spawner(home, "ferry-spawn-remote")
+    before = len(raw.messages)
+    res = deliver(sp, mid, "sender@example.com", ["a@hup.test"])
+    expect(res[0][0] == "K" and len(raw.messages) == before + 1, "hup.test goes to the first peer", res)
+    route("hup.test:127.0.0.1:%d" % other.port)
+    sp.p.send_signal(signal.SIGHUP)
+    expect(eventually(lambda: deliver(sp, mid, "sender@example.com", ["b@hup.test"])[0][0] == "K" and len(other.messages) >= 1, 10),
+           "after SIGHUP, hup.test goes to the new route")
+    sp.finish()
 
     # --- a slow peer does not stall the others: a fast delivery sent after a slow one answers first
     slowpeer = stopping(RawPeer(slow_data=2))
