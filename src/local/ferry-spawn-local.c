@@ -24,6 +24,7 @@
 #include <skalibs/types.h>
 #include <skalibs/uint64.h>
 
+#include <ferry/array.h>
 #include <ferry/control.h>
 #include <ferry/frame.h>
 #include <ferry/home.h>
@@ -88,21 +89,11 @@ static int waithead = -1, waittail = -1 ;
 static unsigned int waiting = 0, running = 0, live = 0 ;
 static ferry_spawner io = FERRY_SPAWNER_ZERO ;
 
-static void *grow (void *p, unsigned int *n, size_t size)
-{
-  unsigned int m = *n ? *n * 2 : 16 ;
-  char *q = realloc(p, m * size) ;
-  if (!q) strerr_diefu1sys(111, "allocate memory") ;
-  memset(q + *n * size, 0, (m - *n) * size) ;
-  *n = m ;
-  return q ;
-}
-
 static unsigned int req_new (void)
 {
   unsigned int i ;
   for (i = 0 ; i < nreqs ; i++) if (!reqs[i].used) break ;
-  if (i == nreqs) reqs = grow(reqs, &nreqs, sizeof(request)) ;
+  if (i == nreqs) reqs = ferry_array_grow(reqs, &nreqs, sizeof(request)) ;
   reqs[i].used = 1 ;
   reqs[i].payload.len = 0 ;
   return i ;
@@ -112,7 +103,7 @@ static unsigned int task_new (void)
 {
   unsigned int i ;
   for (i = 0 ; i < ntasks ; i++) if (!tasks[i].used) break ;
-  if (i == ntasks) tasks = grow(tasks, &ntasks, sizeof(task)) ;
+  if (i == ntasks) tasks = ferry_array_grow(tasks, &ntasks, sizeof(task)) ;
   tasks[i].used = 1 ;
   tasks[i].next = -1 ;
   return i ;
@@ -278,7 +269,7 @@ static int worker_spawn (ferry_local_target const *t)
   fd_close(sv[1]) ;
   if (ndelay_on(sv[0]) < 0) strerr_diefu1sys(111, "set a worker socket non-blocking") ;
   for (wi = 0 ; wi < nworkers ; wi++) if (!workers[wi].used) break ;
-  if (wi == nworkers) workers = grow(workers, &nworkers, sizeof(worker)) ;
+  if (wi == nworkers) workers = ferry_array_grow(workers, &nworkers, sizeof(worker)) ;
   workers[wi].used = 1 ;
   workers[wi].pid = pid ;
   workers[wi].fd = sv[0] ;

@@ -30,6 +30,7 @@
 #include <skalibs/types.h>
 #include <skalibs/uint64.h>
 
+#include <ferry/array.h>
 #include <ferry/control.h>
 #include <ferry/frame.h>
 #include <ferry/home.h>
@@ -149,16 +150,6 @@ struct dead_s { ip46 ip ; uint16_t port ; tain until ; } ;
 static dead deadhosts[DEAD_MAX] ;
 static unsigned int ndead = 0 ;
 
-static void *grow (void *p, unsigned int *n, size_t size)
-{
-  unsigned int m = *n ? *n * 2 : 16 ;
-  char *q = realloc(p, m * size) ;
-  if (!q) strerr_diefu1sys(111, "allocate memory") ;
-  memset(q + *n * size, 0, (m - *n) * size) ;
-  *n = m ;
-  return q ;
-}
-
 static void nomem (void)
 {
   strerr_diefu1sys(111, "allocate memory") ;
@@ -271,7 +262,7 @@ static void addr_add (dest *t, ip46 const *ip, uint16_t port, unsigned int pref,
   unsigned int i ;
   for (i = 0 ; i < t->naddrs ; i++)
     if (t->addrs[i].port == port && t->addrs[i].ip.is6 == ip->is6 && !memcmp(t->addrs[i].ip.ip, ip->ip, 16)) return ;
-  if (t->naddrs == t->acap) t->addrs = grow(t->addrs, &t->acap, sizeof(raddr)) ;
+  if (t->naddrs == t->acap) t->addrs = ferry_array_grow(t->addrs, &t->acap, sizeof(raddr)) ;
   a = t->addrs + t->naddrs++ ;
   a->ip = *ip ;
   a->port = port ;
@@ -465,7 +456,7 @@ static unsigned int dest_get (char const *name, size_t n)
     if (!dests[i].used) { if (freeslot == ndests) freeslot = i ; continue ; }
     if (dests[i].name.len == n + 1 && !memcmp(dests[i].name.s, name, n)) return i ;
   }
-  if (freeslot == ndests) dests = grow(dests, &ndests, sizeof(dest)) ;
+  if (freeslot == ndests) dests = ferry_array_grow(dests, &ndests, sizeof(dest)) ;
   i = freeslot ;
   dests[i].used = 1 ;
   dests[i].state = DS_NEW ;
@@ -515,7 +506,7 @@ static void request_take (char const *p, size_t n)
   for (i = 0 ; i < dl ; i++) { char c = at[1 + i] ; dom[i] = c >= 'A' && c <= 'Z' ? c + 32 : c ; }
 
   for (di = 0 ; di < ndelivs ; di++) if (!delivs[di].used) break ;
-  if (di == ndelivs) delivs = grow(delivs, &ndelivs, sizeof(deliv)) ;
+  if (di == ndelivs) delivs = ferry_array_grow(delivs, &ndelivs, sizeof(deliv)) ;
   d = delivs + di ;
   d->used = 1 ;
   d->id = q.id ;
@@ -617,7 +608,7 @@ static unsigned int conn_new (void)
   if (i == nconns)
   {
     unsigned int j, old = nconns ;
-    conns = grow(conns, &nconns, sizeof(conn)) ;
+    conns = ferry_array_grow(conns, &nconns, sizeof(conn)) ;
     for (j = old ; j < nconns ; j++) { conns[j].state = C_FREE ; conns[j].fd = -1 ; }
   }
   return i ;
