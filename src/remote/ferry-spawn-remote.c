@@ -155,6 +155,11 @@ static void nomem (void)
   strerr_diefu1sys(111, "allocate memory") ;
 }
 
+static int same_ip (ip46 const *a, ip46 const *b)
+{
+  return a->is6 == b->is6 && !memcmp(a->ip, b->ip, a->is6 ? 16 : 4) ;
+}
+
 static size_t addr_fmt (char *s, raddr const *a)
 {
   size_t n = 0 ;
@@ -174,7 +179,7 @@ static int is_dead (raddr const *a)
 {
   unsigned int i ;
   for (i = 0 ; i < ndead ; i++)
-    if (deadhosts[i].port == a->port && deadhosts[i].ip.is6 == a->ip.is6 && !memcmp(deadhosts[i].ip.ip, a->ip.ip, 16))
+    if (deadhosts[i].port == a->port && same_ip(&deadhosts[i].ip, &a->ip))
       return tain_future(&deadhosts[i].until) ;
   return 0 ;
 }
@@ -185,7 +190,7 @@ static void mark_dead (raddr const *a)
   if (!deadtime) return ;
   for (i = 0 ; i < ndead ; i++)
   {
-    if (deadhosts[i].port == a->port && deadhosts[i].ip.is6 == a->ip.is6 && !memcmp(deadhosts[i].ip.ip, a->ip.ip, 16)) break ;
+    if (deadhosts[i].port == a->port && same_ip(&deadhosts[i].ip, &a->ip)) break ;
     if (tain_less(&deadhosts[i].until, &deadhosts[oldest].until)) oldest = i ;
   }
   if (i == ndead) { if (ndead < DEAD_MAX) ndead++ ; else i = oldest ; }
@@ -261,7 +266,7 @@ static void addr_add (dest *t, ip46 const *ip, uint16_t port, unsigned int pref,
   raddr *a ;
   unsigned int i ;
   for (i = 0 ; i < t->naddrs ; i++)
-    if (t->addrs[i].port == port && t->addrs[i].ip.is6 == ip->is6 && !memcmp(t->addrs[i].ip.ip, ip->ip, 16)) return ;
+    if (t->addrs[i].port == port && same_ip(&t->addrs[i].ip, ip)) return ;
   if (t->naddrs == t->acap) t->addrs = ferry_array_grow(t->addrs, &t->acap, sizeof(raddr)) ;
   a = t->addrs + t->naddrs++ ;
   a->ip = *ip ;
@@ -1101,7 +1106,7 @@ static void deliv_attach (unsigned int di)
       unsigned int j ;
       if (c->state != C_IDLE) continue ;
       for (j = 0 ; j < t->naddrs ; j++)
-        if (t->addrs[j].port == c->addr.port && t->addrs[j].ip.is6 == c->addr.ip.is6 && !memcmp(t->addrs[j].ip.ip, c->addr.ip.ip, 16))
+        if (t->addrs[j].port == c->addr.port && same_ip(&t->addrs[j].ip, &c->addr.ip))
         {
           c->deliv = di ;
           d->conn = i ;
@@ -1385,6 +1390,8 @@ int main (int argc, char const *const *argv)
     if (eof && !waiting && !active)
       for (i = 0 ; i < nconns ; i++) if (conns[i].state == C_IDLE) conn_timeout(i) ;
   }
+  free(x) ;
+  free(xconn) ;
   ares_destroy(chan) ;
   ares_library_cleanup() ;
   return 0 ;

@@ -116,7 +116,10 @@ class Home:
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if os.environ.get("FERRY_KEEP"):
+            print("kept", self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def netstring(payload):
