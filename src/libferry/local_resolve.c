@@ -19,12 +19,6 @@ static void lower (char *s, size_t n)
   for (; n ; n--, s++) if (*s >= 'A' && *s <= 'Z') *s += 'a' - 'A' ;
 }
 
-static int lines_load (stralloc *sa, char const *name)
-{
-  if (ferry_control_readfile(sa, name) < 0) return 0 ;
-  lower(sa->s, sa->len) ;
-  return 1 ;
-}
 
 int ferry_local_ctx_load (ferry_local_ctx *ctx, stralloc *err)
 {
@@ -37,8 +31,8 @@ int ferry_local_ctx_load (ferry_local_ctx *ctx, stralloc *err)
   ctx->home.len = 0 ;
   if (!stralloc_cats(&ctx->home, cwd) || !stralloc_0(&ctx->home)) { failed = "memory" ; goto fail ; }
   if (ferry_control_readline(&ctx->me, "me") < 0 || !stralloc_0(&ctx->me)) { failed = "control/me" ; goto fail ; }
-  if (!lines_load(&ctx->locals, "locals")) { failed = "control/locals" ; goto fail ; }
-  if (!lines_load(&ctx->virtualdomains, "virtualdomains")) { failed = "control/virtualdomains" ; goto fail ; }
+  if (!ferry_control_readlist(&ctx->locals, "locals")) { failed = "control/locals" ; goto fail ; }
+  if (!ferry_control_readlist(&ctx->virtualdomains, "virtualdomains")) { failed = "control/virtualdomains" ; goto fail ; }
   if (ferry_control_readfile(&ctx->defaultdelivery, "defaultdelivery") < 0) { failed = "control/defaultdelivery" ; goto fail ; }
   if (ferry_control_readline(&ctx->mailboxowner, "mailboxowner") < 0 || !stralloc_0(&ctx->mailboxowner)) { failed = "control/mailboxowner" ; goto fail ; }
   if (ferry_control_readline(&sa, "extseparator") < 0) { failed = "control/extseparator" ; goto fail ; }
@@ -103,20 +97,6 @@ void ferry_local_ctx_free (ferry_local_ctx *ctx)
   ctx->havecdb = 0 ;
 }
 
- /* Is the lower-cased domain a line of list? */
-static int listed (stralloc const *list, char const *s, size_t n)
-{
-  size_t i = 0 ;
-  while (i < list->len)
-  {
-    size_t k = byte_chr(list->s + i, list->len - i, '\n') ;
-    size_t m = k ;
-    while (m && (list->s[i + m - 1] == ' ' || list->s[i + m - 1] == '\t' || list->s[i + m - 1] == '\r')) m-- ;
-    if (m == n && !memcmp(list->s + i, s, n)) return 1 ;
-    i += k + 1 ;
-  }
-  return 0 ;
-}
 
  /* All table records for key: "owner\0line" each; lines joined by \n into lines, the first owner
     into owner. Returns the number of records, -1 on a read error. */
@@ -225,8 +205,8 @@ char ferry_local_resolve (ferry_local_ctx *ctx, char const *rcpt, ferry_local_ta
   if (!stralloc_0(&key)) goto nomem ;
   key.len-- ;
   host = key.s + at + 1 ;
-  invirtual = listed(&ctx->virtualdomains, key.s + at + 1, key.len - at - 1) ;
-  inlocals = listed(&ctx->locals, key.s + at + 1, key.len - at - 1) ;
+  invirtual = ferry_control_listed(&ctx->virtualdomains, key.s + at + 1, key.len - at - 1) ;
+  inlocals = ferry_control_listed(&ctx->locals, key.s + at + 1, key.len - at - 1) ;
   if (!invirtual && !inlocals)
   {
     err->len = 0 ;

@@ -29,6 +29,12 @@ extern int ferry_control_readline (stralloc *sa, char const *name) ;
  /* The whole of control/NAME (up to 16 MiB), or its default. Same returns as readline. */
 extern int ferry_control_readfile (stralloc *sa, char const *name) ;
 
+ /* A list of domains (control/locals, control/virtualdomains): the whole file, lower-cased.
+    1, 0 (default) or -1 as readline. */
+extern int ferry_control_readlist (stralloc *sa, char const *name) ;
+ /* Is the lower-cased s[0..n) a line of such a list (trailing spaces ignored)? */
+extern int ferry_control_listed (stralloc const *list, char const *s, size_t n) ;
+
  /* A number setting, checked against the table's range.
     1: read, 0: default used, -1: read error (errno), -2: not a number in range. */
 extern int ferry_control_readu64 (char const *name, uint64_t *u) ;

@@ -1,0 +1,394 @@
+/* ferry-preprocess-todo: turn committed todo entries into info/, local/ and remote/, tell the
+   queue manager (fd 1), and forget each one when the queue manager says its todo entry is gone
+   (fd 0). Wakes on queue/lock/trigger; a batch shares one syncfs. */
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <skalibs/allreadwrite.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/iopause.h>
+#include <skalibs/selfpipe.h>
+#include <skalibs/sig.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/tai.h>
+#include <skalibs/types.h>
+#include <skalibs/uint64.h>
+
+#include <ferry/control.h>
+#include <ferry/envelope.h>
+#include <ferry/frame.h>
+#include <ferry/home.h>
+#include <ferry/queue.h>
+
+#define USAGE "ferry-preprocess-todo [ home ]"
+#define BATCH_MAX 1000
+#define ENVELOPE_MAX (64 << 20)
+
+typedef struct entry_s entry ;
+struct entry_s
+{
+  uint64_t id ;
+  time_t mtime ;
+} ;
+
+static unsigned int split ;
+static stralloc locals = STRALLOC_ZERO ;
+static stralloc virtualdomains = STRALLOC_ZERO ;
+static uint64_t *pending = 0 ;      /* told to the queue manager, todo entry not yet removed: sorted */
+static size_t npending = 0, apending = 0 ;
+static stralloc out = STRALLOC_ZERO ;
+static int qfd ;                    /* queue/, for syncfs */
+
+static size_t pending_find (uint64_t id, int *found)
+{
+  size_t lo = 0, hi = npending ;
+  while (lo < hi)
+  {
+    size_t mid = (lo + hi) / 2 ;
+    if (pending[mid] < id) lo = mid + 1 ; else hi = mid ;
+  }
+  *found = lo < npending && pending[lo] == id ;
+  return lo ;
+}
+
+static void pending_add (uint64_t id)
+{
+  int found ;
+  size_t i = pending_find(id, &found) ;
+  if (found) return ;
+  if (npending == apending)
+  {
+    apending = apending ? apending * 2 : 256 ;
+    pending = realloc(pending, apending * sizeof(uint64_t)) ;
+    if (!pending) strerr_diefu1sys(111, "allocate memory") ;
+  }
+  memmove(pending + i + 1, pending + i, (npending - i) * sizeof(uint64_t)) ;
+  pending[i] = id ;
+  npending++ ;
+}
+
+static void pending_del (uint64_t id)
+{
+  int found ;
+  size_t i = pending_find(id, &found) ;
+  if (!found) return ;
+  memmove(pending + i, pending + i + 1, (npending - i - 1) * sizeof(uint64_t)) ;
+  npending-- ;
+}
+
+static void tell (char kind, uint64_t id)
+{
+  char fmt[1 + UINT64_FMT] ;
+  size_t mark ;
+  fmt[0] = kind ;
+  if (!ferry_frame_begin(&out, &mark) || !ferry_field_cat(&out, fmt, 1 + uint64_fmt(fmt + 1, id)) || !ferry_frame_end(&out, mark))
+    strerr_diefu1sys(111, "allocate memory") ;
+}
+
+static void load (void)
+{
+  if (ferry_control_readlist(&locals, "locals") < 0) strerr_diefu1sys(111, "read control/locals") ;
+  if (ferry_control_readlist(&virtualdomains, "virtualdomains") < 0) strerr_diefu1sys(111, "read control/virtualdomains") ;
+}
+
+static int is_local (char const *addr)
+{
+  char const *at = strrchr(addr, '@') ;
+  char dom[256] ;
+  size_t n, i ;
+  if (!at) return 1 ;   /* an address without a domain is at control/me: local */
+  n = strlen(at + 1) ;
+  if (n >= sizeof(dom)) return 0 ;
+  for (i = 0 ; i < n ; i++) { char c = at[1 + i] ; dom[i] = c >= 'A' && c <= 'Z' ? c + 32 : c ; }
+  return ferry_control_listed(&locals, dom, n) || ferry_control_listed(&virtualdomains, dom, n) ;
+}
+
+ /* Checks the stored envelope: u, p, t records, then a valid client envelope to the end. */
+static char const *envelope_check (stralloc const *env, size_t *fpos)
+{
+  ferry_envelope_scanner sc = FERRY_ENVELOPE_SCANNER_ZERO ;
+  size_t i = 0 ;
+  ferry_envelope_status st ;
+  while (i < env->len && (env->s[i] == 'u' || env->s[i] == 'p' || env->s[i] == 't'))
+  {
+    size_t k = byte_chr(env->s + i, env->len - i, 0) ;
+    if (k == env->len - i) return "a record without its null byte" ;
+    i += k + 1 ;
+  }
+  if (i == env->len) return "no sender record" ;
+  *fpos = i ;
+  st = ferry_envelope_scan(&sc, env->s + i, env->len - i) ;
+  if (st != FERRY_ENVELOPE_DONE) return ferry_envelope_strstatus(st) ;
+  if (i + sc.pos != env->len) return "bytes after the terminating null byte" ;
+  return 0 ;
+}
+
+static int record_cat (stralloc *sa, uint32_t index, char const *addr)
+{
+  char hex[8] ;
+  unsigned int k ;
+  for (k = 0 ; k < 8 ; k++) hex[k] = "0123456789abcdef"[(index >> (28 - 4 * k)) & 15] ;
+  return stralloc_catb(sa, "T0000000000000000", 17)
+      && stralloc_catb(sa, hex, 8)
+      && stralloc_catb(sa, addr, strlen(addr) + 1) ;
+}
+
+ /* Writes a recipient file, or removes a stale one when there is nothing to write. No sync here:
+    the batch ends with one syncfs. */
+static int file_put (char const *dir, uint64_t id, stralloc const *sa)
+{
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  int fd ;
+  ferry_queue_path(fn, dir, id, split) ;
+  if (!sa->len) return unlink(fn) == 0 || errno == ENOENT ;
+  fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) ;
+  if (fd < 0) return 0 ;
+  if (allwrite(fd, sa->s, sa->len) < sa->len) { fd_close(fd) ; return 0 ; }
+  return close(fd) == 0 ;
+}
+
+static int copy_to (char const *from, char const *to)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  int r = openslurpclose(&sa, from) && openwritenclose_unsafe_sync(to, sa.s, sa.len) ;
+  stralloc_free(&sa) ;
+  return r ;
+}
+
+ /* 1: told the queue manager (R or C); 0: a system error, to be tried again at the next scan. */
+static int process (uint64_t id)
+{
+  char todo[FERRY_QUEUE_PATH_MAX], info[FERRY_QUEUE_PATH_MAX] ;
+  stralloc env = STRALLOC_ZERO, loc = STRALLOC_ZERO, rem = STRALLOC_ZERO ;
+  char const *why ;
+  size_t fpos = 0, i ;
+  uint32_t index = 0 ;
+  int r = 0 ;
+  ferry_queue_path(todo, "todo", id, split) ;
+  ferry_queue_path(info, "info", id, split) ;
+  if (!openreadfileclose(todo, &env, ENVELOPE_MAX))
+  {
+    if (errno != ENOENT) strerr_warnwu2sys("read ", todo) ;
+    goto end ;
+  }
+  why = envelope_check(&env, &fpos) ;
+  if (why)
+  {
+    char fmt[UINT64_FMT + 20], mess[FERRY_QUEUE_PATH_MAX] ;
+    size_t n = uint64_fmt(fmt + 8, id) ;
+    memcpy(fmt, "corrupt/", 8) ;
+    memcpy(fmt + 8 + n, ".envelope", 10) ;
+    {
+      char target[FERRY_QUEUE_PATH_MAX + 20] ;
+      memcpy(target, "queue/", 6) ; memcpy(target + 6, fmt, strlen(fmt) + 1) ;
+      if (!copy_to(todo, target)) { strerr_warnwu2sys("keep a copy of ", todo) ; goto end ; }
+      ferry_queue_path(mess, "mess", id, split) ;
+      memcpy(target + 6 + 8 + n, ".message", 9) ;
+      if (!copy_to(mess, target) && errno != ENOENT) { strerr_warnwu2sys("keep a copy of ", mess) ; goto end ; }
+    }
+    strerr_warnw("corrupt envelope ", todo, ": ", why, ": kept as queue/", fmt, " (and .message), taken out of the queue") ;
+    tell('C', id) ;
+    r = 1 ;
+    goto end ;
+  }
+  for (i = fpos ; i < env.len && env.s[i] ; i += strlen(env.s + i) + 1)
+  {
+    if (env.s[i] != 'T') continue ;
+    if (!record_cat(is_local(env.s + i + 1) ? &loc : &rem, index++, env.s + i + 1)) strerr_diefu1sys(111, "allocate memory") ;
+  }
+  if (!file_put("local", id, &loc) || !file_put("remote", id, &rem))
+  {
+    strerr_warnwu2sys("write the recipients of ", todo) ;
+    goto end ;
+  }
+  if ((unlink(info) < 0 && errno != ENOENT) || link(todo, info) < 0)
+  {
+    strerr_warnwu2sys("link the envelope into queue/info for ", todo) ;
+    goto end ;
+  }
+  tell('R', id) ;
+  r = 1 ;
+ end:
+  stralloc_free(&env) ; stralloc_free(&loc) ; stralloc_free(&rem) ;
+  return r ;
+}
+
+static int entry_cmp (void const *a, void const *b)
+{
+  entry const *x = a, *y = b ;
+  if (x->mtime != y->mtime) return x->mtime < y->mtime ? -1 : 1 ;
+  return x->id < y->id ? -1 : x->id > y->id ;
+}
+
+ /* Every todo entry not yet told, oldest first, in batches sharing one syncfs. */
+static void scan (void)
+{
+  entry *e = 0 ;
+  size_t n = 0, a = 0, i, done = 0 ;
+  unsigned int d ;
+  for (d = 0 ; d < split ; d++)
+  {
+    char dir[FERRY_QUEUE_PATH_MAX] ;
+    DIR *dh ;
+    struct dirent *de ;
+    ferry_queue_subdir(dir, "todo", 0, 0) ;
+    {
+      size_t k = strlen(dir) ;
+      dir[k++] = '/' ;
+      dir[k + uint_fmt(dir + k, d)] = 0 ;
+    }
+    dh = opendir(dir) ;
+    if (!dh) { strerr_warnwu2sys("open ", dir) ; continue ; }
+    while ((de = readdir(dh)))
+    {
+      uint64_t id ;
+      int found ;
+      struct stat st ;
+      if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;
+      if (id % split != d)
+      {
+        strerr_warnw("a todo entry in the wrong subdirectory is ignored: ", dir, "/", de->d_name) ;
+        continue ;
+      }
+      pending_find(id, &found) ;
+      if (found) continue ;
+      if (fstatat(dirfd(dh), de->d_name, &st, 0) < 0) continue ;
+      if (n == a)
+      {
+        a = a ? a * 2 : 256 ;
+        e = realloc(e, a * sizeof(entry)) ;
+        if (!e) strerr_diefu1sys(111, "allocate memory") ;
+      }
+      e[n].id = id ;
+      e[n].mtime = st.st_mtime ;
+      n++ ;
+    }
+    closedir(dh) ;
+  }
+  qsort(e, n, sizeof(entry), &entry_cmp) ;
+  for (i = 0 ; i < n ; i += BATCH_MAX)
+  {
+    size_t j, before = out.len ;
+    uint64_t told[BATCH_MAX] ;
+    size_t ntold = 0 ;
+    for (j = i ; j < n && j < i + BATCH_MAX ; j++)
+      if (process(e[j].id)) told[ntold++] = e[j].id ;
+    if (!ntold) continue ;
+    /* everything this batch wrote is durable before the queue manager hears of it */
+    if (syncfs(qfd) < 0)
+    {
+      strerr_warnwu1sys("syncfs the queue: the batch will be done again") ;
+      out.len = before ;
+      continue ;
+    }
+    for (j = 0 ; j < ntold ; j++) pending_add(told[j]) ;
+    done += ntold ;
+  }
+  free(e) ;
+  (void)done ;
+}
+
+ /* The queue manager's word that a todo entry is gone: payload "<id>\0". */
+static void forget (char const *p, size_t n)
+{
+  uint64_t id ;
+  if (!n || p[n-1] || uint640_scan(p, &id) != n - 1)
+  {
+    strerr_warnw("malformed message from the queue manager: ignored") ;
+    return ;
+  }
+  pending_del(id) ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  stralloc in = STRALLOC_ZERO ;
+  iopause_fd x[4] ;
+  int spfd, tfd, keep, eof = 0, rescan = 1 ;
+  PROG = "ferry-preprocess-todo" ;
+  if (argc > 2) strerr_dieusage(100, USAGE) ;
+  if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
+  sig_ignore(SIGPIPE) ;
+  split = ferry_control_u64_or_die("queuesplit", 111) ;
+  load() ;
+  qfd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  if (qfd < 0) strerr_diefu1sys(111, "open queue") ;
+  tfd = open("queue/lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC) ;
+  if (tfd < 0) strerr_diefu1sys(111, "open queue/lock/trigger") ;
+  keep = open("queue/lock/trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC) ;   /* so the FIFO never reads end of file */
+  if (keep < 0) strerr_diefu1sys(111, "open queue/lock/trigger for writing") ;
+  spfd = selfpipe_init() ;
+  if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
+  if (!selfpipe_trap(SIGHUP) || !selfpipe_trap(SIGALRM) || !selfpipe_trap(SIGTERM)) strerr_diefu1sys(111, "trap signals") ;
+  if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set fds 0 and 1 non-blocking") ;
+  tain_now_set_stopwatch_g() ;
+
+  for (;;)
+  {
+    unsigned int n = 0 ;
+    int i0 = -1, i1 = -1 ;
+    if (rescan && !eof) { scan() ; rescan = 0 ; }
+    if (eof && !out.len) break ;
+    x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; n++ ;
+    x[n].fd = tfd ; x[n].events = IOPAUSE_READ ; n++ ;
+    if (!eof) { i0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
+    if (out.len) { i1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
+    if (iopause_g(x, n, 0) < 0) strerr_diefu1sys(111, "iopause") ;
+    if (x[0].revents & IOPAUSE_READ)
+    {
+      int sig ;
+      while ((sig = selfpipe_read()) > 0)
+      {
+        if (sig == SIGHUP) { load() ; rescan = 1 ; }
+        else if (sig == SIGALRM) rescan = 1 ;
+        else if (sig == SIGTERM) eof = 1 ;
+      }
+    }
+    if (x[1].revents & IOPAUSE_READ)
+    {
+      char buf[4096] ;
+      while (read(tfd, buf, sizeof(buf)) > 0) ;
+      rescan = 1 ;
+    }
+    if (i1 >= 0 && x[i1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT))
+    {
+      ssize_t w = write(1, out.s, out.len) ;
+      if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to the queue manager") ;
+      if (w > 0) { memmove(out.s, out.s + w, out.len - w) ; out.len -= w ; }
+    }
+    if (i0 >= 0 && x[i0].revents & IOPAUSE_READ)
+    {
+      char buf[8192] ;
+      ssize_t r = read(0, buf, sizeof(buf)) ;
+      if (r < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "read from the queue manager") ;
+      if (!r) eof = 1 ;
+      if (r > 0)
+      {
+        size_t pos = 0 ;
+        if (!stralloc_catb(&in, buf, r)) strerr_diefu1sys(111, "allocate memory") ;
+        for (;;)
+        {
+          size_t start, plen ;
+          int f = ferry_frame_take(in.s, in.len, &pos, &start, &plen) ;
+          if (!f) break ;
+          if (f == 1) forget(in.s + start, plen) ;
+          else strerr_warnw("broken frame from the queue manager: skipped") ;
+          if (f == -2) { pos = in.len ; break ; }
+        }
+        memmove(in.s, in.s + pos, in.len - pos) ;
+        in.len -= pos ;
+      }
+    }
+  }
+  return 0 ;
+}

@@ -1,0 +1,134 @@
+"""ferry-preprocess-todo by itself: what it writes for each committed message, what it tells the
+queue manager and when, corrupt envelopes, the trigger, forgetting, SIGHUP, end of input."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
+from ferrytest import BIN, Home, eventually, expect, netstring  # noqa: E402
+
+home = Home()
+
+
+class Pre:
+    def __init__(self):
+        self.p = subprocess.Popen([os.path.join(BIN, "ferry-preprocess-todo"), home.path], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.set_blocking(self.p.stdout.fileno(), False)
+        home.procs.append(self.p)
+        self.buf = b""
+        self.frames = []
+
+    def poll(self):
+        try:
+            data = os.read(self.p.stdout.fileno(), 65536)
+        except BlockingIOError:
+            data = b""
+        self.buf += data
+        while b":" in self.buf:
+            c = self.buf.index(b":")
+            n = int(self.buf[:c])
+            if len(self.buf) < c + n + 2:
+                break
+            self.frames.append(self.buf[c + 1:c + 1 + n].decode())
+            self.buf = self.buf[c + n + 2:]
+        return self.frames
+
+    def told(self, count, timeout=10):
+        ok_ = eventually(lambda: len(self.poll()) >= count, timeout)
+        return ok_ and self.frames[:count]
+
+    def forget(self, msgid):
+        self.p.stdin.write(netstring(b"%d\x00" % msgid))
+        self.p.stdin.flush()
+
+
+def split():
+    return int(open(os.path.join(home.path, "control", "queuesplit")).read())
+
+
+def qpath(d, msgid):
+    return os.path.join(home.path, "queue", d, str(msgid % split()), str(msgid))
+
+
+try:
+    H = home.path
+    home.control("virtualdomains", "example.org\n")
+    home.control("locals", "mx.example.net\n")
+    ids = []
+    for i in range(3):
+        ids.append(home.inject(b"Subject: %d\n\nx\n" % i, "s@x.test",
+                               ["a%d@Example.ORG" % i, "b%d@remote.test" % i, "c%d@mx.example.net" % i],
+                               extra=b""))
+        time.sleep(0.01 if i < 2 else 0)
+    pre = Pre()
+    frames = pre.told(3)
+    expect(frames == ["R%d\x00" % m for m in ids], "at start it tells every committed message, oldest first", frames)
+    loc = open(qpath("local", ids[0]), "rb").read()
+    rem = open(qpath("remote", ids[0]), "rb").read()
+    expect(loc == b"T" + b"0" * 16 + b"00000000" + b"a0@Example.ORG\x00" + b"T" + b"0" * 16 + b"00000002" + b"c0@mx.example.net\x00",
+           "local/: both local recipients (virtual and locals domains, any case), status T, next 0, envelope index", loc)
+    expect(rem == b"T" + b"0" * 16 + b"00000001" + b"b0@remote.test\x00", "remote/: the remote recipient", rem)
+    expect(os.stat(qpath("info", ids[0])).st_ino == os.stat(qpath("todo", ids[0])).st_ino, "info/ is a hard link to the committed envelope")
+
+    # a message with only local recipients has no remote file
+    only = home.inject(b"x\n", "s@x.test", ["z@example.org"])
+    frames = pre.told(4)
+    expect(frames[3] == "R%d\x00" % only, "a new commit wakes it through the trigger", frames)
+    expect(os.path.exists(qpath("local", only)) and not os.path.exists(qpath("remote", only)), "no remote file without remote recipients")
+
+    # forgetting: a removed todo entry is not told again; one still there is, after a rescan
+    pre.forget(ids[0])
+    os.unlink(qpath("todo", ids[0]))
+    os.unlink(qpath("intd", ids[0]))
+    pre.forget(ids[1])
+    time.sleep(0.2)
+    pre.p.send_signal(signal.SIGALRM)
+    frames = pre.told(5)
+    expect(frames and frames[4] == "R%d\x00" % ids[1], "after a rescan, a forgotten id whose todo entry is still there is told again", frames)
+    time.sleep(0.3)
+    expect(len(pre.poll()) == 5, "and nothing else is told again", pre.frames)
+
+    # a corrupt envelope: copies in corrupt/, a C frame, and the queue goes on
+    bad = 999 * split() + 3
+    with open(qpath("todo", bad), "wb") as f:
+        f.write(b"u0\x00Fs@x\x00\x00")
+    with open(qpath("mess", bad), "wb") as f:
+        f.write(b"the message")
+    pre.p.send_signal(signal.SIGALRM)
+    frames = pre.told(6)
+    expect(frames and frames[5] == "C%d\x00" % bad, "a corrupt envelope is told with C", frames)
+    expect(open(os.path.join(H, "queue", "corrupt", "%d.envelope" % bad), "rb").read() == b"u0\x00Fs@x\x00\x00"
+           and open(os.path.join(H, "queue", "corrupt", "%d.message" % bad), "rb").read() == b"the message", "its envelope and message are kept in corrupt/")
+    later = home.inject(b"x\n", "s@x.test", ["y@remote.test"])
+    frames = pre.told(7)
+    expect(frames[6] == "R%d\x00" % later, "the next message is prepared as usual", frames)
+
+    # SIGHUP rereads the domain lists
+    home.control("locals", "mx.example.net\nremote.test\n")
+    pre.p.send_signal(signal.SIGHUP)
+    time.sleep(0.2)
+    nowlocal = home.inject(b"x\n", "s@x.test", ["w@remote.test"])
+    frames = pre.told(8)
+    expect(os.path.exists(qpath("local", nowlocal)) and not os.path.exists(qpath("remote", nowlocal)), "after SIGHUP, remote.test is local", frames)
+
+    # end of input on fd 0: exit 0
+    pre.p.stdin.close()
+    expect(pre.p.wait(10) == 0, "exits 0 when the queue manager goes away")
+    err = pre.p.stderr.read().decode()
+    expect("corrupt envelope" in err and "kept as queue/corrupt/" in err, "the corrupt envelope was logged", err)
+
+    # a restart tells every todo entry still there again
+    pre = Pre()
+    want = sorted(["R%d\x00" % m for m in ids[1:] + [only, later, nowlocal]] + ["C%d\x00" % bad])
+    frames = pre.told(6)
+    time.sleep(0.2)
+    expect(frames and sorted(pre.poll()) == want, "after a restart, every todo entry still there is told again, once", (pre.frames, want))
+    pre.p.stdin.close()
+    pre.p.wait(10)
+finally:
+    home.cleanup()
+print("%d checks passed" % __import__("ferrytest").checks)
