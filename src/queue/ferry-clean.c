@@ -1,0 +1,219 @@
+/* ferry-clean: remove the queue files the queue manager names (requests on fd 0, acks on fd 1),
+   or, as "ferry-clean sweep", the leftovers of interrupted injections older than 36 hours. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <skalibs/buffer.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/iopause.h>
+#include <skalibs/sig.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/tai.h>
+#include <skalibs/types.h>
+#include <skalibs/uint64.h>
+
+#include <ferry/control.h>
+#include <ferry/frame.h>
+#include <ferry/home.h>
+#include <ferry/queue.h>
+
+#define USAGE "ferry-clean [ home ]  |  ferry-clean sweep [ home ]"
+#define STALE (36 * 3600)
+
+static unsigned int split ;
+
+static int gone (char const *fn)
+{
+  return unlink(fn) == 0 || errno == ENOENT ;
+}
+
+ /* One request: t<id> (the todo and intd entries, durably), m<id> (the message file), c<id>
+    (a corrupt message: todo, intd and mess). Returns 0 or the reason it failed. */
+static char const *clean (char kind, uint64_t id)
+{
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  switch (kind)
+  {
+    case 't' :
+    case 'c' :
+      ferry_queue_path(fn, "todo", id, split) ;
+      if (!gone(fn)) return "unable to remove the todo entry" ;
+      ferry_queue_subdir(fn, "todo", id, split) ;
+      /* the queue manager delivers only once this removal is durable */
+      if (ferry_dir_sync(fn) < 0) return "unable to sync queue/todo" ;
+      ferry_queue_path(fn, "intd", id, split) ;
+      if (!gone(fn)) return "unable to remove the intd entry" ;
+      if (kind == 't') return 0 ;
+      /* a corrupt message loses its message file too */
+      ferry_queue_path(fn, "mess", id, split) ;
+      return gone(fn) ? 0 : "unable to remove the message file" ;
+    case 'm' :
+      ferry_queue_path(fn, "mess", id, split) ;
+      return gone(fn) ? 0 : "unable to remove the message file" ;
+  }
+  return "unknown request" ;
+}
+
+static int serve (void)
+{
+  stralloc in = STRALLOC_ZERO, out = STRALLOC_ZERO ;
+  iopause_fd x[2] ;
+  int eof = 0 ;
+  if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set fds 0 and 1 non-blocking") ;
+  tain_now_set_stopwatch_g() ;
+  for (;;)
+  {
+    unsigned int n = 0 ;
+    int i0 = -1, i1 = -1 ;
+    if (eof && !out.len) break ;
+    if (!eof) { i0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
+    if (out.len) { i1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
+    if (iopause_g(x, n, 0) < 0) strerr_diefu1sys(111, "iopause") ;
+    if (i1 >= 0 && x[i1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT))
+    {
+      ssize_t w = write(1, out.s, out.len) ;
+      if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write acknowledgements") ;
+      if (w > 0) { memmove(out.s, out.s + w, out.len - w) ; out.len -= w ; }
+    }
+    if (i0 >= 0 && x[i0].revents & IOPAUSE_READ)
+    {
+      char buf[8192] ;
+      size_t pos = 0 ;
+      ssize_t r = read(0, buf, sizeof(buf)) ;
+      if (r < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "read requests") ;
+      if (!r) eof = 1 ;
+      if (r <= 0) continue ;
+      if (!stralloc_catb(&in, buf, r)) strerr_diefu1sys(111, "allocate memory") ;
+      for (;;)
+      {
+        size_t start, plen, mark ;
+        uint64_t id ;
+        char const *p, *why ;
+        int f = ferry_frame_take(in.s, in.len, &pos, &start, &plen) ;
+        if (!f) break ;
+        if (f < 0)
+        {
+          strerr_warnw("broken request frame: skipped") ;
+          if (f == -2) { pos = in.len ; break ; }
+          continue ;
+        }
+        p = in.s + start ;
+        if (plen < 3 || p[plen - 1] || uint640_scan(p + 1, &id) != plen - 2)
+        {
+          strerr_warnw("malformed request: ignored") ;
+          continue ;
+        }
+        why = clean(p[0], id) ;
+        if (why) strerr_warnw("message ", p + 1, ": ", why, ": ", strerror(errno)) ;
+        /* the acknowledgement echoes the request; a failure adds its reason as a second field */
+        if (!ferry_frame_begin(&out, &mark) || !stralloc_catb(&out, p, plen)
+         || (why && !ferry_field_cats(&out, why)) || !ferry_frame_end(&out, mark))
+          strerr_diefu1sys(111, "allocate memory") ;
+      }
+      memmove(in.s, in.s + pos, in.len - pos) ;
+      in.len -= pos ;
+    }
+  }
+  return 0 ;
+}
+
+static unsigned int removed = 0, problems = 0 ;
+static char const *home ;
+
+static void report (char const *fn, char const *what)
+{
+  if (buffer_puts(buffer_1, "removed ") < 0 || buffer_puts(buffer_1, home) < 0 || buffer_puts(buffer_1, "/") < 0 || buffer_puts(buffer_1, fn) < 0 || buffer_puts(buffer_1, " (") < 0
+   || buffer_puts(buffer_1, what) < 0 || buffer_puts(buffer_1, ")\n") < 0)
+    strerr_diefu1sys(111, "write to stdout") ;
+}
+
+static int exists (char const *dir, uint64_t id)
+{
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  struct stat st ;
+  ferry_queue_path(fn, dir, id, split) ;
+  if (lstat(fn, &st) == 0) return 1 ;
+  if (errno == ENOENT) return 0 ;
+  strerr_warnwu2sys("stat ", fn) ;
+  return -1 ;
+}
+
+ /* Files of dir (split or not) older than STALE, that no committed message owns. */
+static void sweep_dir (char const *dir, int splitdir, time_t now)
+{
+  unsigned int d, nd = splitdir ? split : 1 ;
+  for (d = 0 ; d < nd ; d++)
+  {
+    char dn[FERRY_QUEUE_PATH_MAX] ;
+    DIR *dh ;
+    struct dirent *de ;
+    size_t k ;
+    ferry_queue_subdir(dn, dir, 0, 0) ;
+    k = strlen(dn) ;
+    if (splitdir) { dn[k++] = '/' ; dn[k + uint_fmt(dn + k, d)] = 0 ; }
+    dh = opendir(dn) ;
+    if (!dh) { strerr_warnwu2sys("open ", dn) ; problems++ ; continue ; }
+    while ((de = readdir(dh)))
+    {
+      char fn[FERRY_QUEUE_PATH_MAX + 256] ;
+      struct stat st ;
+      uint64_t id ;
+      char const *why = "an interrupted injection" ;
+      if (de->d_name[0] == '.') continue ;
+      if (strlen(dn) + strlen(de->d_name) + 2 > sizeof(fn)) continue ;
+      memcpy(fn, dn, strlen(dn)) ;
+      fn[strlen(dn)] = '/' ;
+      memcpy(fn + strlen(dn) + 1, de->d_name, strlen(de->d_name) + 1) ;
+      if (fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) continue ;
+      if (st.st_mtime > now - STALE) continue ;
+      if (splitdir)
+      {
+        int t, i ;
+        if (uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;   /* not a queue file: leave it */
+        /* never a committed message: one with a todo entry or an info file */
+        t = exists("todo", id) ;
+        i = exists("info", id) ;
+        if (t || i) { if (t < 0 || i < 0) problems++ ; continue ; }
+        why = !strcmp(dir, "mess") ? "a message never committed, or left by a crash" : "an envelope never committed" ;
+      }
+      if (unlink(fn) < 0) { if (errno != ENOENT) { strerr_warnwu2sys("remove ", fn) ; problems++ ; } continue ; }
+      report(fn, why) ;
+      removed++ ;
+    }
+    closedir(dh) ;
+  }
+}
+
+static int sweep (void)
+{
+  time_t now = time(0) ;
+  char fmt[UINT_FMT] ;
+  sweep_dir("pid", 0, now) ;
+  sweep_dir("intd", 1, now) ;
+  sweep_dir("mess", 1, now) ;
+  fmt[uint_fmt(fmt, removed)] = 0 ;
+  if (buffer_puts(buffer_1, "ferry-clean: swept ") < 0 || buffer_puts(buffer_1, fmt) < 0
+   || buffer_puts(buffer_1, " stale files\n") < 0 || !buffer_flush(buffer_1))
+    strerr_diefu1sys(111, "write to stdout") ;
+  return problems ? 111 : 0 ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  int sweeping = argc > 1 && !strcmp(argv[1], "sweep") ;
+  PROG = "ferry-clean" ;
+  if (argc > 2 + sweeping) strerr_dieusage(100, USAGE) ;
+  home = ferry_home(argc > 1 + sweeping ? argv[1 + sweeping] : 0) ;
+  if (chdir(home) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
+  sig_ignore(SIGPIPE) ;
+  split = ferry_control_u64_or_die("queuesplit", 111) ;
+  return sweeping ? sweep() : serve() ;
+}

@@ -1,0 +1,66 @@
+# ferry-clean: the files the queue manager names are removed and acknowledged; "sweep" removes
+# only stale leftovers (older than 36 hours) and never a committed message.
+. "$FERRY_TOP/tests/lib.sh"
+H=$T/home
+new_home "$H"
+split=$(cat "$H/control/queuesplit")
+printf 'x\n' > "$T/msg" ; printf 'Fa@x\0Tb@x\0\0' > "$T/env"
+ids=""
+for i in 1 2 3 ; do inject "$H" "$T/msg" "$T/env" ; [ "$rc" = 0 ] || fail "inject" ; done
+ids=$(ls -tr "$H"/queue/todo/*/* | xargs -n1 basename)
+set -- $ids
+a=$1 b=$2 c=$3
+p () { echo "$H/queue/$1/$(( $2 % split ))/$2" ; }
+
+# the service: t (todo and intd), m (message), c (all three), an unknown kind, a malformed frame
+frame () { n=$(printf "$1" | wc -c) ; printf "%s:$1," "$n" ; }
+{ frame "t$a\0" ; frame "m$b\0" ; frame "c$c\0" ; frame "x$a\0" ; printf 'junk,' ; frame "t$a\0" ; } > "$T/req"
+rc=0 ; "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
+expect_eq "ferry-clean exits 0 at end of input" "$rc" 0
+tr '\0' '|' < "$T/ack" > "$T/ack.txt"
+want="$(printf '%s' "$(( ${#a} + 2 )):t$a|,$(( ${#b} + 2 )):m$b|,$(( ${#c} + 2 )):c$c|,")"
+case "$(cat "$T/ack.txt")" in
+  "$want"*"x$a|unknown request|,"*"t$a|,") pass "each request acknowledged in order, the unknown one with its reason" ;;
+  *) fail "acknowledgements: $(cat "$T/ack.txt")" ;;
+esac
+[ ! -e "$(p todo $a)" ] && [ ! -e "$(p intd $a)" ] && [ -e "$(p mess $a)" ] || fail "t: todo and intd gone, mess kept"
+pass "t removes the todo and intd entries, not the message"
+[ ! -e "$(p mess $b)" ] && [ -e "$(p todo $b)" ] || fail "m: only the message file"
+pass "m removes the message file only"
+[ ! -e "$(p todo $c)" ] && [ ! -e "$(p intd $c)" ] && [ ! -e "$(p mess $c)" ] || fail "c: all three"
+pass "c removes todo, intd and mess"
+grep -q "broken request frame" "$T/err" && grep -q "unknown request" "$T/err" || fail "log: $(cat "$T/err")"
+pass "the malformed frame and the unknown request are logged"
+
+# sweep: stale leftovers go, fresh files and committed messages stay
+H2=$T/home2
+new_home "$H2"
+for i in 1 2 3 4 ; do inject "$H2" "$T/msg" "$T/env" ; done
+set -- $(ls -tr "$H2"/queue/todo/*/* | xargs -n1 basename)
+committed=$1 infoonly=$2 orphan=$3 fresh=$4
+q () { echo "$H2/queue/$1/$(( $2 % split ))/$2" ; }
+mkdir -p "$(dirname "$(q info $infoonly)")"
+ln "$(q todo $infoonly)" "$(q info $infoonly)"
+rm "$(q todo $infoonly)" "$(q intd $infoonly)"     # as after preprocessing: info only
+rm "$(q todo $orphan)"                              # as after a crash before the commit: mess and intd only
+rm "$(q todo $fresh)"                               # the same, but recent
+echo stale > "$H2/queue/pid/123.1.2.0" ; echo fresh > "$H2/queue/pid/124.1.2.0"
+echo notours > "$H2/queue/mess/0/README"
+old="40 hours ago"
+for f in "$(q mess $committed)" "$(q intd $committed)" "$(q todo $committed)" "$(q mess $infoonly)" "$(q mess $orphan)" "$(q intd $orphan)" \
+         "$H2/queue/pid/123.1.2.0" "$H2/queue/mess/0/README" ; do touch -d "$old" "$f" ; done
+rc=0 ; "$BIN/ferry-clean" sweep "$H2" > "$T/sweep" 2>&1 || rc=$?
+expect_eq "sweep exits 0" "$rc" 0
+cat "$T/sweep"
+grep -q "^removed $H2/queue/pid/123.1.2.0 (an interrupted injection)\$" "$T/sweep" || fail "stale pid file not reported"
+grep -q "^removed $(q mess $orphan) " "$T/sweep" && grep -q "^removed $(q intd $orphan) " "$T/sweep" || fail "orphan not reported"
+grep -q "^ferry-clean: swept 3 stale files\$" "$T/sweep" || fail "summary: $(tail -n 1 "$T/sweep")"
+pass "sweep removes and reports exactly the 3 stale leftovers"
+[ ! -e "$H2/queue/pid/123.1.2.0" ] && [ ! -e "$(q mess $orphan)" ] && [ ! -e "$(q intd $orphan)" ] || fail "stale files still there"
+[ -e "$H2/queue/pid/124.1.2.0" ] && [ -e "$(q mess $fresh)" ] && [ -e "$(q intd $fresh)" ] || fail "fresh files removed"
+pass "files younger than 36 hours stay"
+[ -e "$(q mess $committed)" ] && [ -e "$(q intd $committed)" ] && [ -e "$(q todo $committed)" ] && [ -e "$(q mess $infoonly)" ] || fail "a committed message was touched"
+pass "old committed messages (todo, or info only) are never touched"
+[ -e "$H2/queue/mess/0/README" ] || fail "a file that is not a queue file was removed"
+pass "a file that is not named like a queue file is left alone"
+done_testing
