@@ -1,0 +1,899 @@
+/* ferry-schedule: the queue manager. fd 0/1 from/to ferry-preprocess-todo, 2 the log, 3/4 to/from
+   ferry-spawn-local, 5/6 to/from ferry-spawn-remote, 7/8 to/from ferry-clean. One iopause loop;
+   the queue on disk is the only state that survives it. */
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <skalibs/allreadwrite.h>
+#include <skalibs/buffer.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/iopause.h>
+#include <skalibs/selfpipe.h>
+#include <skalibs/sig.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/tai.h>
+#include <skalibs/types.h>
+#include <skalibs/uint64.h>
+
+#include <ferry/array.h>
+#include <ferry/control.h>
+#include <ferry/frame.h>
+#include <ferry/home.h>
+#include <ferry/queue.h>
+
+#define USAGE "ferry-schedule [ home ]"
+#define STOP_WAIT 60          /* seconds SIGTERM waits for deliveries in progress */
+#define RECORD_HEAD 25        /* status, 16 hex of next attempt, 8 hex of envelope index */
+
+enum { CH_LOCAL, CH_REMOTE } ;
+static char const *const chname[2] = { "local", "remote" } ;
+static char const *const chdir_[2] = { "local", "remote" } ;
+
+typedef struct rcpt_s rcpt ;
+struct rcpt_s
+{
+  unsigned int msg ;
+  uint32_t off ;        /* the record's offset in its file */
+  uint32_t next ;       /* next attempt, seconds since the Epoch */
+  char ch ;
+  char status ;         /* T, K, D; 'F' in flight */
+  char *addr ;
+  int link ;            /* the deferred heap position; -1 nowhere, -2 in a ready list; the next free slot when free */
+} ;
+
+typedef struct msg_s msg ;
+struct msg_s
+{
+  uint64_t id ;
+  uint32_t birth ;
+  char *sender ;
+  unsigned int *r ;             /* its recipients, indices into rcpts */
+  unsigned int count ;
+  unsigned int open ;           /* recipients not yet K or D */
+  int fd[2] ;                   /* local/ and remote/ files, open for in-place updates */
+  int dirty[2] ;
+  int used ;
+  int bounced ;
+  int warned ;
+} ;
+
+typedef struct flight_s flight ;
+struct flight_s
+{
+  int used ;
+  char ch ;
+  unsigned int msg ;
+  unsigned int n ;
+  unsigned int *r ;     /* the recipients */
+} ;
+
+static unsigned int split ;
+static unsigned int conc[2], perdest ;
+static uint64_t lifetime, minbackoff, maxbackoff, delaywarning ;
+static msg *msgs = 0 ;
+static unsigned int nmsgs = 0, livemsgs = 0 ;
+static rcpt *rcpts = 0 ;
+static unsigned int nrcpts = 0, openrcpts = 0 ;
+static int freercpt = -1 ;
+static flight *flights = 0 ;
+static unsigned int nflights = 0, inflight[2] = { 0, 0 } ;
+static unsigned int *heap = 0 ;       /* deferred recipients, by next attempt */
+static unsigned int nheap = 0, aheap = 0 ;
+static unsigned int *ready[2] = { 0, 0 } ;     /* ring buffers of recipients due now */
+static unsigned int rhead[2] = { 0, 0 }, nready[2] = { 0, 0 }, aready[2] = { 0, 0 } ;
+static stralloc out[5] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;  /* to fds 1, 3, 5, 7 */
+static stralloc in[4] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;                  /* from fds 0, 4, 6, 8 */
+static int stopping = 0 ;
+static pid_t members[4] ;
+static unsigned int nmembers = 0 ;
+static int statuschanged = 1 ;
+
+/* ---------- log ---------- */
+
+static void logs (char const *s) { if (buffer_puts(buffer_2, s) < 0) _exit(111) ; }
+static void logbytes (char const *s, size_t n) { if (buffer_put(buffer_2, s, n) < 0) _exit(111) ; }
+static void logu (uint64_t u) { char f[UINT64_FMT] ; logbytes(f, uint64_fmt(f, u)) ; }
+static void logend (void) { logs("\n") ; buffer_flush(buffer_2) ; }
+static void logclean (char const *s)
+{
+  for (; *s ; s++) { char c = (unsigned char)*s < 32 ? ' ' : *s ; logbytes(&c, 1) ; }
+}
+
+static void status_log (void)
+{
+  logs("status: local ") ; logu(inflight[CH_LOCAL]) ; logs("/") ; logu(conc[CH_LOCAL]) ;
+  logs(" remote ") ; logu(inflight[CH_REMOTE]) ; logs("/") ; logu(conc[CH_REMOTE]) ;
+  logs(" messages ") ; logu(livemsgs) ; logs(" recipients ") ; logu(openrcpts) ;
+  logend() ;
+  statuschanged = 0 ;
+}
+
+/* ---------- sets of recipients: the deferred heap and the ready lists ---------- */
+
+static int earlier (unsigned int a, unsigned int b) { return rcpts[a].next < rcpts[b].next ; }
+
+static void heap_swap (unsigned int i, unsigned int j)
+{
+  unsigned int t = heap[i] ; heap[i] = heap[j] ; heap[j] = t ;
+  rcpts[heap[i]].link = i ; rcpts[heap[j]].link = j ;
+}
+
+static void heap_up (unsigned int i)
+{
+  while (i && earlier(heap[i], heap[(i - 1) / 2])) { heap_swap(i, (i - 1) / 2) ; i = (i - 1) / 2 ; }
+}
+
+static void heap_down (unsigned int i)
+{
+  for (;;)
+  {
+    unsigned int l = 2 * i + 1, r = l + 1, m = i ;
+    if (l < nheap && earlier(heap[l], heap[m])) m = l ;
+    if (r < nheap && earlier(heap[r], heap[m])) m = r ;
+    if (m == i) return ;
+    heap_swap(i, m) ;
+    i = m ;
+  }
+}
+
+static void heap_push (unsigned int ri)
+{
+  if (nheap == aheap) heap = ferry_array_grow(heap, &aheap, sizeof(unsigned int)) ;
+  heap[nheap] = ri ;
+  rcpts[ri].link = nheap ;
+  heap_up(nheap++) ;
+}
+
+static unsigned int heap_pop (void)
+{
+  unsigned int ri = heap[0] ;
+  heap_swap(0, --nheap) ;
+  heap_down(0) ;
+  rcpts[ri].link = -1 ;
+  return ri ;
+}
+
+static void ready_push (unsigned int ri)
+{
+  int ch = rcpts[ri].ch ;
+  if (nready[ch] == aready[ch])
+  {
+    /* unroll the ring before it grows */
+    unsigned int old = aready[ch], k ;
+    unsigned int *lin = malloc((old ? old : 1) * sizeof(unsigned int)) ;
+    if (!lin) strerr_diefu1sys(111, "allocate memory") ;
+    for (k = 0 ; k < nready[ch] ; k++) lin[k] = ready[ch][(rhead[ch] + k) % old] ;
+    ready[ch] = ferry_array_grow(ready[ch], &aready[ch], sizeof(unsigned int)) ;
+    memcpy(ready[ch], lin, nready[ch] * sizeof(unsigned int)) ;
+    free(lin) ;
+    rhead[ch] = 0 ;
+  }
+  ready[ch][(rhead[ch] + nready[ch]) % aready[ch]] = ri ;
+  nready[ch]++ ;
+  rcpts[ri].link = -2 ;
+}
+
+static unsigned int ready_pop (int ch)
+{
+  unsigned int ri = ready[ch][rhead[ch]] ;
+  rhead[ch] = (rhead[ch] + 1) % aready[ch] ;
+  nready[ch]-- ;
+  rcpts[ri].link = -1 ;
+  return ri ;
+}
+
+static unsigned int rcpt_alloc (void)
+{
+  unsigned int ri ;
+  if (freercpt < 0)
+  {
+    unsigned int old = nrcpts, k ;
+    rcpts = ferry_array_grow(rcpts, &nrcpts, sizeof(rcpt)) ;
+    for (k = nrcpts ; k > old ; k--) { rcpts[k-1].link = freercpt ; freercpt = k - 1 ; }
+  }
+  ri = freercpt ;
+  freercpt = rcpts[ri].link ;
+  return ri ;
+}
+
+/* ---------- the queue files ---------- */
+
+static void hex16 (char *s, uint64_t u)
+{
+  unsigned int k ;
+  for (k = 0 ; k < 16 ; k++) s[k] = "0123456789abcdef"[(u >> (60 - 4 * k)) & 15] ;
+}
+
+ /* Rewrites a record's status or next-attempt field in place; the sync comes once per loop. */
+static void record_put (unsigned int ri, size_t at, char const *s, size_t n)
+{
+  rcpt *r = rcpts + ri ;
+  msg *m = msgs + r->msg ;
+  if (pwrite(m->fd[(int)r->ch], s, n, r->off + at) != (ssize_t)n)
+  {
+    strerr_warnwu1sys("update a recipient record in place (the set stops; nothing is lost)") ;
+    _exit(111) ;
+  }
+  m->dirty[(int)r->ch] = 1 ;
+}
+
+static unsigned int *dirtylist = 0 ;
+static unsigned int ndirty = 0, adirty = 0 ;
+
+static void mark_dirty (unsigned int mi)
+{
+  if (ndirty == adirty) dirtylist = ferry_array_grow(dirtylist, &adirty, sizeof(unsigned int)) ;
+  dirtylist[ndirty++] = mi ;
+}
+
+ /* Every in-place update of this round on disk before anything relies on it. */
+static void sync_dirty (void)
+{
+  unsigned int i ;
+  for (i = 0 ; i < ndirty ; i++)
+  {
+    msg *m = msgs + dirtylist[i] ;
+    int c ;
+    for (c = 0 ; c < 2 ; c++) if (m->dirty[c])
+    {
+      if (fdatasync(m->fd[c]) < 0) { strerr_warnwu1sys("sync a recipient file (the set stops)") ; _exit(111) ; }
+      m->dirty[c] = 0 ;
+    }
+  }
+  ndirty = 0 ;
+}
+
+static char *xstrdup (char const *s, size_t n)
+{
+  char *p = malloc(n + 1) ;
+  if (!p) strerr_diefu1sys(111, "allocate memory") ;
+  memcpy(p, s, n) ;
+  p[n] = 0 ;
+  return p ;
+}
+
+static void clean_request (char kind, uint64_t id)
+{
+  char f[1 + UINT64_FMT] ;
+  size_t mark ;
+  f[0] = kind ;
+  if (!ferry_frame_begin(&out[4], &mark) || !ferry_field_cat(&out[4], f, 1 + uint64_fmt(f + 1, id)) || !ferry_frame_end(&out[4], mark))
+    strerr_diefu1sys(111, "allocate memory") ;
+}
+
+static void msg_finish (unsigned int mi) ;
+
+ /* Loads a prepared message from info/, local/ and remote/ (after its todo entry is gone). */
+static void msg_load (uint64_t id, int announce)
+{
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  stralloc info = STRALLOC_ZERO, recs = STRALLOC_ZERO ;
+  unsigned int mi, c ;
+  msg *m ;
+  size_t i ;
+  uint64_t birth = 0 ;
+  char const *sender = 0 ;
+  for (mi = 0 ; mi < nmsgs ; mi++) if (msgs[mi].used && msgs[mi].id == id) return ;   /* told twice */
+  ferry_queue_path(fn, "info", id, split) ;
+  if (!openslurpclose(&info, fn))
+  {
+    strerr_warnwu2sys("read ", fn) ;
+    return ;
+  }
+  for (i = 0 ; i < info.len ; i += strlen(info.s + i) + 1)
+  {
+    if (info.s[i] == 't') uint640_scan(info.s + i + 1, &birth) ;
+    else if (info.s[i] == 'F') { sender = info.s + i + 1 ; break ; }
+    if (!info.s[i]) break ;
+  }
+  if (!sender) { strerr_warnw("info file without a sender: ", fn, ": left alone") ; stralloc_free(&info) ; return ; }
+  for (mi = 0 ; mi < nmsgs ; mi++) if (!msgs[mi].used) break ;
+  if (mi == nmsgs) msgs = ferry_array_grow(msgs, &nmsgs, sizeof(msg)) ;
+  m = msgs + mi ;
+  memset(m, 0, sizeof(msg)) ;
+  m->used = 1 ;
+  m->id = id ;
+  m->birth = birth ;
+  m->sender = xstrdup(sender, strlen(sender)) ;
+  m->fd[0] = m->fd[1] = -1 ;
+  ferry_queue_path(fn, "bounce", id, 0) ;
+  m->bounced = access(fn, F_OK) == 0 ;
+  {
+    size_t k = strlen(fn) ;
+    memcpy(fn + k, ".delay", 7) ;
+    m->warned = access(fn, F_OK) == 0 ;
+  }
+  livemsgs++ ;
+  if (announce)
+  {
+    logs("new msg ") ; logu(id) ; logend() ;
+    {
+      struct stat st ;
+      ferry_queue_path(fn, "mess", id, split) ;
+      logs("info msg ") ; logu(id) ; logs(": bytes ") ; logu(stat(fn, &st) == 0 ? (uint64_t)st.st_size : 0) ;
+      logs(" from <") ; logclean(sender) ; logs(">") ; logend() ;
+    }
+  }
+  for (c = 0 ; c < 2 ; c++)
+  {
+    ferry_queue_path(fn, chdir_[c], id, split) ;
+    m->fd[c] = open(fn, O_RDWR | O_CLOEXEC) ;
+    if (m->fd[c] < 0) { if (errno != ENOENT) strerr_warnwu2sys("open ", fn) ; continue ; }
+    recs.len = 0 ;
+    if (!slurp(&recs, m->fd[c])) { strerr_warnwu2sys("read ", fn) ; continue ; }
+    for (i = 0 ; i + RECORD_HEAD < recs.len ; )
+    {
+      size_t k = byte_chr(recs.s + i + RECORD_HEAD, recs.len - i - RECORD_HEAD, 0) ;
+      uint64_t next = 0 ;
+      unsigned int j ;
+      rcpt *r ;
+      if (i + RECORD_HEAD + k == recs.len) { strerr_warnw("a truncated record in ", fn) ; break ; }
+      for (j = 0 ; j < 16 ; j++)
+      {
+        char h = recs.s[i + 1 + j] ;
+        next = (next << 4) | (uint64_t)(h >= 'a' ? h - 'a' + 10 : h - '0') ;
+      }
+      unsigned int ri = rcpt_alloc() ;
+      m = msgs + mi ;
+      m->r = realloc(m->r, (m->count + 1) * sizeof(unsigned int)) ;
+      if (!m->r) strerr_diefu1sys(111, "allocate memory") ;
+      m->r[m->count] = ri ;
+      r = rcpts + ri ;
+      r->msg = mi ;
+      r->off = i ;
+      r->next = next ;
+      r->ch = c ;
+      r->status = recs.s[i] ;
+      r->addr = xstrdup(recs.s + i + RECORD_HEAD, k) ;
+      r->link = -1 ;
+      m->count++ ;
+      if (r->status == 'T')
+      {
+        m->open++ ;
+        openrcpts++ ;
+        heap_push(ri) ;
+      }
+      i += RECORD_HEAD + k + 1 ;
+    }
+  }
+  stralloc_free(&info) ;
+  stralloc_free(&recs) ;
+  statuschanged = 1 ;
+  if (!msgs[mi].open) msg_finish(mi) ;
+}
+
+ /* Every recipient done: the bounce record is kept for ferry-bounce-build; the files go. */
+static void msg_finish (unsigned int mi)
+{
+  msg *m = msgs + mi ;
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  unsigned int c, i ;
+  if (m->bounced)
+  {
+    logs("bounce msg ") ; logu(m->id) ; logs(": bounce record kept in queue/bounce for ferry-bounce-build") ; logend() ;
+  }
+  for (c = 0 ; c < 2 ; c++)
+  {
+    if (m->fd[c] >= 0) { fd_close(m->fd[c]) ; m->fd[c] = -1 ; }
+    if (m->bounced) continue ;
+    ferry_queue_path(fn, chdir_[c], m->id, split) ;
+    if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
+  }
+  if (!m->bounced)
+  {
+    ferry_queue_path(fn, "info", m->id, split) ;
+    if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
+    clean_request('m', m->id) ;
+  }
+  logs("end msg ") ; logu(m->id) ; logend() ;
+  for (i = 0 ; i < m->count ; i++)
+  {
+    unsigned int ri = m->r[i] ;
+    free(rcpts[ri].addr) ;
+    rcpts[ri].addr = 0 ;
+    rcpts[ri].link = freercpt ;
+    freercpt = ri ;
+  }
+  free(m->r) ;
+  m->r = 0 ;
+  free(m->sender) ;
+  m->used = 0 ;
+  livemsgs-- ;
+  statuschanged = 1 ;
+}
+
+/* ---------- results ---------- */
+
+static void bounce_append (unsigned int ri, char const *text)
+{
+  rcpt *r = rcpts + ri ;
+  msg *m = msgs + r->msg ;
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  stralloc rec = STRALLOC_ZERO ;
+  int fd ;
+  ferry_queue_path(fn, "bounce", m->id, 0) ;
+  if (!stralloc_catb(&rec, r->ch == CH_LOCAL ? "L" : "R", 1) || !stralloc_cats(&rec, r->addr) || !stralloc_0(&rec)
+   || !stralloc_cats(&rec, text) || !stralloc_0(&rec)) strerr_diefu1sys(111, "allocate memory") ;
+  fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) ;
+  if (fd < 0 || allwrite(fd, rec.s, rec.len) < rec.len || fsync(fd) < 0)
+  {
+    strerr_warnwu2sys("append to ", fn) ;
+    _exit(111) ;
+  }
+  fd_close(fd) ;
+  if (!m->bounced)
+  {
+    m->bounced = 1 ;
+    if (ferry_dir_sync("queue/bounce") < 0) { strerr_warnwu1sys("sync queue/bounce") ; _exit(111) ; }
+  }
+  stralloc_free(&rec) ;
+}
+
+static void rcpt_done (unsigned int ri, char status, char const *text)
+{
+  rcpt *r = rcpts + ri ;
+  msg *m = msgs + r->msg ;
+  if (status == 'D') bounce_append(ri, text) ;
+  r->status = status ;
+  record_put(ri, 0, &status, 1) ;
+  mark_dirty(r->msg) ;
+  m->open-- ;
+  openrcpts-- ;
+  statuschanged = 1 ;
+}
+
+static uint32_t backoff (msg const *m, uint32_t now)
+{
+  uint64_t age = now > m->birth ? now - m->birth : 0 ;
+  uint64_t d = age < minbackoff ? minbackoff : age > maxbackoff ? maxbackoff : age ;
+  /* a spread of up to a tenth, so deferred mail never comes back in waves */
+  d += (uint64_t)random() % (d / 10 + 1) ;
+  return now + d ;
+}
+
+static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
+{
+  rcpt *r = rcpts + ri ;
+  msg *m = msgs + r->msg ;
+  char h[16] ;
+  if (lifetime && now >= m->birth + lifetime)
+  {
+    stralloc t = STRALLOC_ZERO ;
+    if (!stralloc_cats(&t, "4.4.7 message expired: queued longer than control/queuelifetime; last error: ") || !stralloc_cats(&t, text) || !stralloc_0(&t))
+      strerr_diefu1sys(111, "allocate memory") ;
+    logs("expired msg ") ; logu(m->id) ; logs(" to ") ; logclean(r->addr) ; logend() ;
+    rcpt_done(ri, 'D', t.s) ;
+    stralloc_free(&t) ;
+    return ;
+  }
+  r->status = 'T' ;
+  r->next = backoff(m, now) ;
+  hex16(h, r->next) ;
+  record_put(ri, 1, h, 16) ;
+  mark_dirty(r->msg) ;
+  heap_push(ri) ;
+  logs("deferral msg ") ; logu(m->id) ; logs(" to ") ; logclean(r->addr) ; logs(": next attempt in ") ;
+  logu(r->next - now) ; logs(" seconds") ; logend() ;
+}
+
+ /* An answer from a channel: delivery\0result\0... */
+static void answer_take (int ch, char const *p, size_t n)
+{
+  char const *f[2] ;
+  uint64_t num ;
+  flight *fl ;
+  unsigned int i ;
+  size_t pos ;
+  uint32_t now = time(0) ;
+  char single = 0 ;
+  int nf = ferry_fields_split(p, n, f, 2) ;
+  if (nf == -2) nf = 2 ;
+  if (nf < 2 || uint640_scan(f[0], &num) != strlen(f[0]) || num >= nflights || !flights[num].used || flights[num].ch != ch)
+  {
+    strerr_warnw("a malformed or unexpected answer from the ", chname[ch], " channel: ignored") ;
+    return ;
+  }
+  fl = flights + num ;
+  /* one result per recipient; one single Z for a refused request applies to all */
+  {
+    unsigned int count = 0 ;
+    for (pos = f[1] - p ; pos < n ; pos += strlen(p + pos) + 1) count++ ;
+    if (count != fl->n) single = 1 ;
+  }
+  pos = f[1] - p ;
+  for (i = 0 ; i < fl->n ; i++)
+  {
+    unsigned int ri = fl->r[i] ;
+    char const *res = p + pos ;
+    char st = res[0] ;
+    if (st != 'K' && st != 'D' && st != 'Z') { st = 'Z' ; res = "Zthe channel gave no valid result" ; }
+    logs("delivery ") ; logu(num) ; logs(": msg ") ; logu(msgs[fl->msg].id) ; logs(" to ") ; logclean(rcpts[ri].addr) ;
+    logs(st == 'K' ? ": success: " : st == 'D' ? ": failure: " : ": deferral: ") ; logclean(res + 1) ; logend() ;
+    if (st == 'Z') rcpt_defer(ri, res + 1, now) ;
+    else rcpt_done(ri, st, res + 1) ;
+    if (!single) pos += strlen(p + pos) + 1 ;
+  }
+  inflight[ch]-- ;
+  fl->used = 0 ;
+  statuschanged = 1 ;
+  sync_dirty() ;
+  if (!msgs[fl->msg].open) msg_finish(fl->msg) ;
+}
+
+/* ---------- dispatch ---------- */
+
+static char const *domain_of (char const *a)
+{
+  char const *at = strrchr(a, '@') ;
+  return at ? at + 1 : "" ;
+}
+
+static unsigned int flight_new (void)
+{
+  unsigned int i ;
+  for (i = 0 ; i < nflights ; i++) if (!flights[i].used) break ;
+  if (i == nflights) flights = ferry_array_grow(flights, &nflights, sizeof(flight)) ;
+  flights[i].used = 1 ;
+  return i ;
+}
+
+static unsigned int dest_inflight (char const *dom)
+{
+  unsigned int i, n = 0 ;
+  for (i = 0 ; i < nflights ; i++)
+    if (flights[i].used && flights[i].ch == CH_REMOTE && !strcasecmp(domain_of(rcpts[flights[i].r[0]].addr), dom)) n++ ;
+  return n ;
+}
+
+static void request_send (unsigned int fi)
+{
+  flight *fl = flights + fi ;
+  msg *m = msgs + fl->msg ;
+  stralloc *o = &out[fl->ch == CH_LOCAL ? 1 : 2] ;
+  size_t mark ;
+  unsigned int i ;
+  if (!ferry_frame_begin(o, &mark) || !ferry_field_catu64(o, fi) || !ferry_field_catu64(o, m->id) || !ferry_field_cats(o, m->sender))
+    strerr_diefu1sys(111, "allocate memory") ;
+  logs("starting delivery ") ; logu(fi) ; logs(": msg ") ; logu(m->id) ; logs(" to ") ; logs(chname[(int)fl->ch]) ;
+  for (i = 0 ; i < fl->n ; i++)
+  {
+    if (!ferry_field_cats(o, rcpts[fl->r[i]].addr)) strerr_diefu1sys(111, "allocate memory") ;
+    logs(" ") ; logclean(rcpts[fl->r[i]].addr) ;
+    rcpts[fl->r[i]].status = 'F' ;
+  }
+  logend() ;
+  if (!ferry_frame_end(o, mark)) strerr_diefu1sys(111, "allocate memory") ;
+  inflight[(int)fl->ch]++ ;
+  statuschanged = 1 ;
+}
+
+static void dispatch (void)
+{
+  uint32_t now = time(0) ;
+  int ch ;
+  if (stopping) return ;
+  while (nheap && rcpts[heap[0]].next <= now)
+  {
+    unsigned int ri = heap_pop() ;
+    if (rcpts[ri].status == 'T') ready_push(ri) ;
+  }
+  for (ch = 0 ; ch < 2 ; ch++)
+  {
+    /* each ready recipient is looked at once per round; one held back by its destination's
+       limit goes to the end of the ring */
+    unsigned int rounds = nready[ch] ;
+    while (rounds-- && nready[ch] && inflight[ch] < conc[ch])
+    {
+      unsigned int ri = ready_pop(ch), fi, j ;
+      rcpt *r = rcpts + ri ;
+      msg *m = msgs + r->msg ;
+      char const *dom ;
+      if (r->status != 'T') continue ;
+      if (lifetime && now >= m->birth + lifetime)
+      {
+        rcpt_done(ri, 'D', "4.4.7 message expired: queued longer than control/queuelifetime") ;
+        if (!m->open) { sync_dirty() ; msg_finish(r->msg) ; }
+        continue ;
+      }
+      dom = domain_of(r->addr) ;
+      if (ch == CH_REMOTE && dest_inflight(dom) >= perdest) { ready_push(ri) ; continue ; }
+      fi = flight_new() ;
+      flights[fi].ch = ch ;
+      flights[fi].msg = r->msg ;
+      flights[fi].n = 0 ;
+      flights[fi].r = realloc(flights[fi].r, m->count * sizeof(unsigned int)) ;
+      if (!flights[fi].r) strerr_diefu1sys(111, "allocate memory") ;
+      flights[fi].r[flights[fi].n++] = ri ;
+      r->status = 'F' ;
+      if (ch == CH_REMOTE)
+        /* the message's other due recipients in the same domain go in the same transaction */
+        for (j = 0 ; j < m->count ; j++)
+        {
+          rcpt *o = rcpts + m->r[j] ;
+          if (o->status == 'T' && o->ch == CH_REMOTE && o->link == -2 && !strcasecmp(domain_of(o->addr), dom))
+          {
+            flights[fi].r[flights[fi].n++] = m->r[j] ;
+            o->status = 'F' ;   /* its ring entry is skipped when it comes up */
+          }
+        }
+      request_send(fi) ;
+    }
+  }
+  sync_dirty() ;
+}
+
+ /* Delay warnings: once per message, marked by an empty bounce/ID.delay file. */
+static void warn_delays (void)
+{
+  static uint32_t last = 0 ;
+  uint32_t now = time(0) ;
+  unsigned int i ;
+  if (!delaywarning || now < last + 60) return ;
+  last = now ;
+  for (i = 0 ; i < nmsgs ; i++)
+  {
+    msg *m = msgs + i ;
+    char fn[FERRY_QUEUE_PATH_MAX + 8] ;
+    size_t k ;
+    if (!m->used || m->warned || !m->open || now < m->birth + delaywarning) continue ;
+    ferry_queue_path(fn, "bounce", m->id, 0) ;
+    k = strlen(fn) ;
+    memcpy(fn + k, ".delay", 7) ;
+    if (!openwritenclose_unsafe_sync(fn, "", 0)) { strerr_warnwu2sys("create ", fn) ; continue ; }
+    m->warned = 1 ;
+    logs("delay msg ") ; logu(m->id) ; logs(": queued longer than control/delaywarning: warning marked in ") ; logs(fn) ;
+    logs(" for ferry-bounce-build") ; logend() ;
+  }
+}
+
+/* ---------- messages from the other members ---------- */
+
+static void preprocess_take (char const *p, size_t n)
+{
+  uint64_t id ;
+  if (n < 3 || p[n-1] || (p[0] != 'R' && p[0] != 'C') || uint640_scan(p + 1, &id) != n - 2)
+  {
+    strerr_warnw("a malformed message from ferry-preprocess-todo: ignored") ;
+    return ;
+  }
+  if (p[0] == 'C') { logs("corrupt msg ") ; logu(id) ; logs(": taken out of the queue (see queue/corrupt)") ; logend() ; }
+  clean_request(p[0] == 'R' ? 't' : 'c', id) ;
+}
+
+static void clean_take (char const *p, size_t n)
+{
+  char const *f[2] ;
+  uint64_t id ;
+  int nf = ferry_fields_split(p, n, f, 2) ;
+  if (nf < 1 || !f[0][0] || uint640_scan(f[0] + 1, &id) != strlen(f[0]) - 1)
+  {
+    strerr_warnw("a malformed acknowledgement from ferry-clean: ignored") ;
+    return ;
+  }
+  if (nf == 2) { strerr_warnw("ferry-clean could not clean message ", f[0] + 1, ": ", f[1]) ; return ; }
+  if (f[0][0] == 't' || f[0][0] == 'c')
+  {
+    size_t mark ;
+    /* the todo entry is gone, durably: the message may be delivered now */
+    if (!ferry_frame_begin(&out[0], &mark) || !ferry_field_cats(&out[0], f[0] + 1) || !ferry_frame_end(&out[0], mark))
+      strerr_diefu1sys(111, "allocate memory") ;
+    if (f[0][0] == 't') msg_load(id, 1) ;
+  }
+}
+
+/* ---------- start-up ---------- */
+
+static void load_settings (void)
+{
+  conc[CH_LOCAL] = ferry_control_u64_or_die("concurrencylocal", 111) ;
+  conc[CH_REMOTE] = ferry_control_u64_or_die("concurrencyremote", 111) ;
+  perdest = ferry_control_u64_or_die("concurrencydestination", 111) ;
+  lifetime = ferry_control_u64_or_die("queuelifetime", 111) ;
+  minbackoff = ferry_control_u64_or_die("minbackoff", 111) ;
+  maxbackoff = ferry_control_u64_or_die("maxbackoff", 111) ;
+  if (maxbackoff < minbackoff) maxbackoff = minbackoff ;
+  delaywarning = ferry_control_u64_or_die("delaywarning", 111) ;
+}
+
+ /* Every prepared message whose todo entry is gone; those with one are ferry-preprocess-todo's. */
+static void queue_load (void)
+{
+  unsigned int d ;
+  for (d = 0 ; d < split ; d++)
+  {
+    char dn[FERRY_QUEUE_PATH_MAX] ;
+    DIR *dh ;
+    struct dirent *de ;
+    size_t k ;
+    ferry_queue_subdir(dn, "info", 0, 0) ;
+    k = strlen(dn) ;
+    dn[k++] = '/' ;
+    dn[k + uint_fmt(dn + k, d)] = 0 ;
+    dh = opendir(dn) ;
+    if (!dh) strerr_diefu2sys(111, "open ", dn) ;
+    while ((de = readdir(dh)))
+    {
+      uint64_t id ;
+      char fn[FERRY_QUEUE_PATH_MAX] ;
+      if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;
+      ferry_queue_path(fn, "todo", id, split) ;
+      if (access(fn, F_OK) == 0) continue ;
+      msg_load(id, 0) ;
+    }
+    closedir(dh) ;
+  }
+}
+
+static void frames_read (int fd, stralloc *sa, void (*take)(char const *, size_t), char const *who)
+{
+  char buf[65536] ;
+  size_t pos = 0 ;
+  ssize_t r = read(fd, buf, sizeof(buf)) ;
+  if (r < 0) { if (errno == EAGAIN || errno == EINTR) return ; strerr_diefu2sys(111, "read from ", who) ; }
+  if (!r) strerr_dief(111, who, " has gone: the set stops, and s6 starts it again") ;
+  if (!stralloc_catb(sa, buf, r)) strerr_diefu1sys(111, "allocate memory") ;
+  for (;;)
+  {
+    size_t start, plen ;
+    int f = ferry_frame_take(sa->s, sa->len, &pos, &start, &plen) ;
+    if (!f) break ;
+    if (f == 1) (*take)(sa->s + start, plen) ;
+    else { strerr_warnw("a broken frame from ", who, ": skipped") ; if (f == -2) { pos = sa->len ; break ; } }
+  }
+  memmove(sa->s, sa->s + pos, sa->len - pos) ;
+  sa->len -= pos ;
+}
+
+static void local_take (char const *p, size_t n) { answer_take(CH_LOCAL, p, n) ; }
+static void remote_take (char const *p, size_t n) { answer_take(CH_REMOTE, p, n) ; }
+
+static void members_signal (int sig)
+{
+  unsigned int i ;
+  for (i = 0 ; i < nmembers ; i++) kill(members[i], sig) ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  static int const outfd[5] = { 1, 3, 5, 7, 0 } ;
+  int spfd ;
+  tain stopdeadline = TAIN_INFINITE ;
+  PROG = "ferry-schedule" ;
+  if (argc > 2) strerr_dieusage(100, USAGE) ;
+  if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
+  sig_ignore(SIGPIPE) ;
+  split = ferry_control_u64_or_die("queuesplit", 111) ;
+  load_settings() ;
+  {
+    char const *e = getenv("FERRY_MEMBERS") ;
+    while (e && *e && nmembers < 4)
+    {
+      uint64_t u ;
+      size_t k = uint640_scan(e, &u) ;
+      if (!k) break ;
+      members[nmembers++] = (pid_t)u ;
+      e += k ;
+      if (*e == ',') e++ ;
+    }
+  }
+  srandom((unsigned int)(time(0) ^ getpid())) ;
+  spfd = selfpipe_init() ;
+  if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
+  if (!selfpipe_trap(SIGALRM) || !selfpipe_trap(SIGHUP) || !selfpipe_trap(SIGTERM) || !selfpipe_trap(SIGCHLD))
+    strerr_diefu1sys(111, "trap signals") ;
+  {
+    int fd ;
+    for (fd = 0 ; fd <= 8 ; fd++) if (fd != 2 && ndelay_on(fd) < 0) strerr_diefu1sys(111, "set the pipes non-blocking (was ferry-schedule started by ferry-start?)") ;
+  }
+  tain_now_set_stopwatch_g() ;
+  logs("ferry-schedule: starting") ; logend() ;
+  queue_load() ;
+  logs("ferry-schedule: ") ; logu(livemsgs) ; logs(" messages, ") ; logu(openrcpts) ; logs(" recipients to deliver") ; logend() ;
+
+  for (;;)
+  {
+    iopause_fd x[10] ;
+    unsigned int n = 0, i ;
+    int idx[10] ;
+    tain deadline = TAIN_INFINITE ;
+    dispatch() ;
+    warn_delays() ;
+    if (statuschanged) status_log() ;
+    if (stopping && !inflight[0] && !inflight[1]) break ;
+    x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; idx[n++] = -1 ;
+    x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; idx[n++] = 100 ;
+    x[n].fd = 4 ; x[n].events = IOPAUSE_READ ; idx[n++] = 101 ;
+    x[n].fd = 6 ; x[n].events = IOPAUSE_READ ; idx[n++] = 102 ;
+    x[n].fd = 8 ; x[n].events = IOPAUSE_READ ; idx[n++] = 103 ;
+    for (i = 0 ; i < 4 ; i++) if (out[i == 3 ? 4 : i].len)
+    {
+      x[n].fd = outfd[i] ; x[n].events = IOPAUSE_WRITE ; idx[n++] = i ;
+    }
+    if (nheap)
+    {
+      uint32_t now = time(0), at = rcpts[heap[0]].next ;
+      tain_addsec_g(&deadline, at > now ? (int)(at - now) : 0) ;
+    }
+    if (delaywarning && livemsgs)
+    {
+      tain a ;
+      tain_addsec_g(&a, 60) ;
+      if (tain_less(&a, &deadline)) deadline = a ;
+    }
+    if (stopping && tain_less(&stopdeadline, &deadline)) deadline = stopdeadline ;
+    if (iopause_g(x, n, &deadline) < 0) strerr_diefu1sys(111, "iopause") ;
+    if (stopping && !tain_future(&stopdeadline))
+    {
+      strerr_warnw("deliveries still running after ", "60 seconds: stopping anyway; they will be done again") ;
+      break ;
+    }
+    for (i = 0 ; i < n ; i++)
+    {
+      if (!x[i].revents) continue ;
+      if (idx[i] == -1)
+      {
+        int sig ;
+        while ((sig = selfpipe_read()) > 0)
+        {
+          if (sig == SIGALRM)
+          {
+            /* retry everything now */
+            while (nheap) { unsigned int ri = heap_pop() ; if (rcpts[ri].status == 'T') ready_push(ri) ; }
+            members_signal(SIGALRM) ;
+            logs("ferry-schedule: SIGALRM: retrying every deferred recipient now") ; logend() ;
+          }
+          else if (sig == SIGHUP)
+          {
+            load_settings() ;
+            members_signal(SIGHUP) ;
+            logs("ferry-schedule: SIGHUP: settings read again") ; logend() ;
+            statuschanged = 1 ;
+          }
+          else if (sig == SIGTERM && !stopping)
+          {
+            stopping = 1 ;
+            tain_addsec_g(&stopdeadline, STOP_WAIT) ;
+            logs("ferry-schedule: SIGTERM: no new deliveries; waiting for those in progress") ; logend() ;
+          }
+          else if (sig == SIGCHLD)
+          {
+            int wstat ;
+            pid_t pid ;
+            while ((pid = wait_nohang(&wstat)) > 0)
+            {
+              unsigned int k ;
+              for (k = 0 ; k < nmembers ; k++) if (members[k] == pid)
+                strerr_dief(111, "a member of the set died: the set stops, and s6 starts it again") ;
+            }
+          }
+        }
+      }
+      else if (idx[i] == 100) frames_read(0, &in[0], &preprocess_take, "ferry-preprocess-todo") ;
+      else if (idx[i] == 101) frames_read(4, &in[1], &local_take, "ferry-spawn-local") ;
+      else if (idx[i] == 102) frames_read(6, &in[2], &remote_take, "ferry-spawn-remote") ;
+      else if (idx[i] == 103) frames_read(8, &in[3], &clean_take, "ferry-clean") ;
+      else
+      {
+        stralloc *o = &out[idx[i] == 3 ? 4 : idx[i]] ;
+        ssize_t w = write(outfd[idx[i]], o->s, o->len) ;
+        if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to a member of the set") ;
+        if (w > 0) { memmove(o->s, o->s + w, o->len - w) ; o->len -= w ; }
+      }
+    }
+  }
+  logs("ferry-schedule: stopped") ; logend() ;
+  return 0 ;
+}
