@@ -604,6 +604,7 @@ static void dispatch (void)
       if (r->status != 'T') continue ;
       if (lifetime && now >= m->birth + lifetime)
       {
+        logs("expired msg ") ; logu(m->id) ; logs(" to ") ; logclean(r->addr) ; logend() ;
         rcpt_done(ri, 'D', "4.4.7 message expired: queued longer than control/queuelifetime") ;
         if (!m->open) { sync_dirty() ; msg_finish(r->msg) ; }
         continue ;

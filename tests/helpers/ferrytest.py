@@ -77,8 +77,18 @@ class Home:
         with open(os.path.join(self.path, "control", name), "w") as f:
             f.write(value)
 
-    def inject(self, message, sender, rcpts, extra=b""):
+    def mess_ids(self):
+        out = set()
+        base = os.path.join(self.path, "queue", "mess")
+        for d in os.listdir(base):
+            out |= {int(x) for x in os.listdir(os.path.join(base, d))}
+        return out
+
+    def inject(self, message, sender, rcpts, extra=b"", running=False):
+        """With running (the set runs and may take the message at once): the id if its message
+        file is still there afterwards, else None."""
         env = b"F" + sender.encode() + b"\0" + b"".join(b"T" + r.encode() + b"\0" for r in rcpts) + extra + b"\0"
+        before = self.mess_ids() if running else None
         r, w = os.pipe()
         os.write(w, env)
         os.close(w)
@@ -86,6 +96,9 @@ class Home:
         os.close(r)
         if p.returncode:
             fail("ferry-inject exited %d: %s" % (p.returncode, p.stderr.decode()))
+        if running:
+            new = self.mess_ids() - before
+            return new.pop() if len(new) == 1 else None
         return self.newest_id()
 
     def todo_ids(self):

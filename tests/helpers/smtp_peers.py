@@ -106,6 +106,9 @@ class RawPeer:
         self.loop.run_forever()
 
     def stop(self):
+        if not self.thread.is_alive():
+            return
+
         async def halt():
             self.server.close()
             tasks = [t for t in asyncio.all_tasks(self.loop) if t is not asyncio.current_task()]

@@ -1,0 +1,214 @@
+"""The whole set under s6-svscan on a home made by ferry-setup: mail injected with ferry-inject is
+delivered exactly once, locally (a Maildir read back with Python's mailbox module) and remotely
+(Postfix's smtp-sink on loopback); retries, SIGALRM, a restart, expiry, the concurrency limits,
+and SIGKILL of the whole set at random instants under load."""
+
+import mailbox
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
+from ferrytest import BIN, Home, eventually, expect, fail, is_root, test_user  # noqa: E402
+from smtp_peers import RawPeer, SmtpSink, free_port  # noqa: E402
+
+home = Home()
+H = home.path
+stops = []
+svscan = None
+
+
+def control(**kv):
+    for k, v in kv.items():
+        home.control(k, "%s\n" % v)
+
+
+def log():
+    try:
+        return open(os.path.join(H, "log", "current"), errors="replace").read()
+    except FileNotFoundError:
+        return ""
+
+
+def svc(*args):
+    subprocess.run(["s6-svc"] + list(args) + [os.path.join(H, "service", "ferry")], check=True)
+
+
+def queue_files():
+    out = []
+    for d in ("todo", "intd", "info", "local", "remote", "mess", "pid"):
+        for root, _, files in os.walk(os.path.join(H, "queue", d)):
+            out += [os.path.join(root, f) for f in files]
+    return out
+
+
+def inject_many(n, rcpt_of, subject):
+    """n messages, from one ferry-inject each, as a client would"""
+    ids = []
+    for i in range(n):
+        ids.append(home.inject(b"Subject: %s %d\n\nbody of %d\n" % (subject.encode(), i, i), "sender@example.com", rcpt_of(i), running=True))
+    return ids
+
+
+def set_pids():
+    """ferry-schedule's pid (s6-svstat) and every process below it"""
+    r = subprocess.run(["s6-svstat", "-p", os.path.join(H, "service", "ferry")], capture_output=True, text=True)
+    top = int(r.stdout.strip() or 0)
+    if top <= 0:
+        return []
+    pids, todo = [top], [top]
+    while todo:
+        p = todo.pop()
+        kids = subprocess.run(["pgrep", "-P", str(p)], capture_output=True, text=True).stdout.split()
+        pids += [int(k) for k in kids]
+        todo += [int(k) for k in kids]
+    return pids
+
+
+def maildir_subjects(path):
+    md = mailbox.Maildir(path, factory=None, create=False)
+    return [m["Subject"] for m in md]
+
+
+try:
+    mail = os.path.join(home.tmp, "mail")
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(mail, "box", "Maildir", sub))
+    prog = os.path.join(home.tmp, "prog")
+    os.makedirs(prog)
+    if is_root():
+        test_user()
+        control(mailboxowner="ferrytest")
+        subprocess.run(["chown", "-R", "ferrytest", mail, prog], check=True)
+        os.chmod(home.tmp, 0o755)
+    control(virtualdomains="example.org")
+    home.control("mailboxes", "@example.org: %s/box/Maildir/\nslow@example.org: |echo s >> %s/conc; sleep 1; echo e >> %s/conc\n" % (mail, prog, prog))
+    subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
+    sink = SmtpSink(home.tmp)
+    stops.append(sink.stop)
+    deadport = free_port()
+    home.control("smtproutes", "sink.test:127.0.0.1:%d\nlater.test:127.0.0.1:%d\n" % (sink.port, deadport))
+    control(timeoutconnect=2, deadhosttime=0)
+
+    svscan = subprocess.Popen(["s6-svscan", os.path.join(H, "service")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    expect(eventually(lambda: "ferry-schedule: starting" in log(), 20), "the set starts under s6-svscan and logs through s6-log", log()[-500:])
+    expect(re.search(r"^@4[0-9a-f]{23} status: local 0/10 remote 0/20 messages 0 recipients 0$", log(), re.M), "a TAI64N-stamped status line")
+
+    # 1,000 local and 1,000 remote messages, each delivered exactly once; the queue empty after
+    t0 = time.time()
+    inject_many(1000, lambda i: ["user%d@example.org" % i] if i % 2 == 0 else ["user%d@sink.test" % i], "bulk")
+    inject_many(1000, lambda i: ["user%d@example.org" % (i * 2 + 1)] if i % 2 == 0 else ["user%d@sink.test" % (i * 2)], "bulk2")
+    ok_ = eventually(lambda: len(os.listdir(os.path.join(mail, "box", "Maildir", "new"))) >= 1000 and len(sink.dumps()) >= 1000
+                     and not queue_files(), 180)
+    expect(ok_, "2,000 messages delivered in %.1fs, the queue empty" % (time.time() - t0),
+           (len(os.listdir(os.path.join(mail, "box", "Maildir", "new"))), len(sink.dumps()), queue_files()[:5]))
+    subj = maildir_subjects(os.path.join(mail, "box", "Maildir"))
+    expect(len(subj) == 1000 and len(set(subj)) == 1000, "the Maildir holds 1,000 distinct messages: none lost, none twice", len(set(subj)))
+    sunk = [re.search(rb"\nSubject: ([^\n]*)\n", d).group(1) for d in sink.dumps()]
+    expect(len(sunk) == 1000 and len(set(sunk)) == 1000, "smtp-sink got 1,000 distinct messages: none lost, none twice", len(set(sunk)))
+    for line in ("new msg ", "info msg ", ": bytes ", "starting delivery ", ": success: ", "end msg "):
+        if line not in log():
+            fail("no log line with %r" % line)
+    expect(True, "the log has new, info, starting delivery, success and end lines")
+
+    # a peer that is down: deferred with a next attempt on disk; a restart keeps it; SIGALRM after
+    # the peer is back delivers at once
+    lid = inject_many(1, lambda i: ["x@later.test"], "later")[0]
+    expect(eventually(lambda: ("deferral msg %d" % lid) in log(), 20), "a refused connection: deferral", log()[-400:])
+    rec = open(os.path.join(H, "queue", "remote", str(lid % 23), str(lid)), "rb").read()
+    nxt = int(rec[1:17], 16)
+    expect(rec[0:1] == b"T" and nxt > time.time() + 200, "the next attempt is on disk, minbackoff ahead (%ds)" % (nxt - time.time()))
+    svc("-d")
+    expect(eventually(lambda: "ferry-schedule: stopped" in log(), 20), "s6-svc -d: the set stops cleanly")
+    peer = RawPeer(port=deadport)
+    stops.append(peer.stop)
+    svc("-u")
+    expect(eventually(lambda: re.search(r"ferry-schedule: 1 messages, 1 recipients to deliver", log()), 20), "the restarted set has the deferred recipient again", log()[-300:])
+    time.sleep(0.5)
+    expect(not peer.messages, "it waits for its time, not retrying at once")
+    svc("-a")
+    expect(eventually(lambda: len(peer.messages) == 1 and not queue_files(), 20), "s6-svc -a: delivered at once, the queue empty", log()[-400:])
+
+    # expiry: a recipient still failing after queuelifetime fails for good; the bounce record is kept
+    peer.stop()
+    control(queuelifetime=2)
+    svc("-h")
+    eid = inject_many(1, lambda i: ["y@later.test"], "expiring")[0]
+    expect(eventually(lambda: ("deferral msg %d" % eid) in log(), 20), "deferred first")
+    time.sleep(2.2)
+    svc("-a")
+    expect(eventually(lambda: ("expired msg %d" % eid) in log(), 20), "after queuelifetime it expires", log()[-400:])
+    bounce = open(os.path.join(H, "queue", "bounce", str(eid)), "rb").read()
+    expect(b"Ry@later.test\x00" in bounce and b"message expired" in bounce, "the bounce record names the recipient and the reason", bounce)
+    expect(("bounce msg %d" % eid) in log(), "the bounce record is logged and kept for ferry-bounce-build")
+    control(queuelifetime=604800)
+    os.unlink(os.path.join(H, "queue", "bounce", str(eid)))
+    for d in ("info", "remote", "mess"):
+        try:
+            os.unlink(os.path.join(H, "queue", d, str(eid % 23), str(eid)))
+        except FileNotFoundError:
+            pass
+    svc("-h")
+
+    # the local concurrency limit, counted at a slow program
+    control(concurrencylocal=3)
+    svc("-h")
+    time.sleep(0.3)
+    inject_many(9, lambda i: ["slow@example.org"], "slow")
+    expect(eventually(lambda: not queue_files(), 60), "9 slow program deliveries done")
+    running = peak = 0
+    for x in open(os.path.join(prog, "conc")).read().split():
+        running += 1 if x == "s" else -1
+        peak = max(peak, running)
+    expect(peak == 3, "never more than concurrencylocal (3) at once, and 3 reached", peak)
+    control(concurrencylocal=10)
+    svc("-h")
+
+    # torture: SIGKILL the whole set at random instants under a 2,000-message load
+    before_md = len(os.listdir(os.path.join(mail, "box", "Maildir", "new")))
+    before_sink = len(sink.dumps())
+    kills = 0
+    rnd = random.Random(int(os.environ.get("FERRY_SEED", time.time())))
+    t0 = time.time()
+    for i in range(2000):
+        home.inject(b"Subject: torture %d\n\nx\n" % i, "sender@example.com", ["t%d@example.org" % i if i % 2 else "t%d@sink.test" % i], running=True)
+        if i % 250 == 125:
+            time.sleep(rnd.random() * 0.3)
+            pids = set_pids()
+            for p in pids:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            if pids:
+                kills += 1
+    ok_ = eventually(lambda: not queue_files(), 240)
+    subj = [s for s in maildir_subjects(os.path.join(mail, "box", "Maildir")) if s.startswith("torture")]
+    sunk = [re.search(rb"\nSubject: ([^\n]*)\n", d).group(1).decode() for d in sink.dumps()]
+    sunk = [s for s in sunk if s.startswith("torture")]
+    want_local = {"torture %d" % i for i in range(2000) if i % 2}
+    want_remote = {"torture %d" % i for i in range(2000) if not i % 2}
+    lost = len(want_local - set(subj)) + len(want_remote - set(sunk))
+    dups = (len(subj) - len(set(subj))) + (len(sunk) - len(set(sunk)))
+    print("torture: 2000 messages, %d kills of the whole set, lost %d, duplicates %d, %.1fs" % (kills, lost, dups, time.time() - t0))
+    expect(ok_ and kills >= 5, "the queue empties after %d kills" % kills, queue_files()[:5])
+    expect(lost == 0, "no message lost", lost)
+    expect(dups <= kills * 40, "duplicates only in the window of deliveries in flight at each kill (%d)" % dups)
+finally:
+    if svscan:
+        subprocess.run(["s6-svscanctl", "-t", os.path.join(H, "service")])
+        try:
+            svscan.wait(20)
+        except subprocess.TimeoutExpired:
+            svscan.kill()
+    for s in stops:
+        try:
+            s()
+        except Exception:
+            pass
+    home.cleanup()
+print("%d checks passed" % __import__("ferrytest").checks)
