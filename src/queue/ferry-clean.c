@@ -214,6 +214,7 @@ int main (int argc, char const *const *argv)
   home = ferry_home(argc > 1 + sweeping ? argv[1 + sweeping] : 0) ;
   if (chdir(home) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
   sig_ignore(SIGPIPE) ;
+  sig_ignore(SIGHUP) ;   /* nothing to reread; a stray signal must not stop the set */
   split = ferry_control_u64_or_die("queuesplit", 111) ;
   return sweeping ? sweep() : serve() ;
 }

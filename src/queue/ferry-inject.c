@@ -77,7 +77,7 @@ static int pid_open (char *pidfn)
     pidfn[n++] = '.' ;
     n += uint_fmt(pidfn + n, seq) ;
     pidfn[n] = 0 ;
-    fd = open(pidfn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640) ;
+    fd = open(pidfn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) ;
     if (fd >= 0 || errno != EEXIST) return fd ;
   }
   return -1 ;
@@ -177,7 +177,7 @@ int main (int argc, char const *const *argv)
   sig_ignore(SIGXFSZ) ;  /* past a file-size limit, write fails with EFBIG: exit 53 */
   if (!sig_catch(SIGALRM, &sigalrm)) strerr_diefu1sys(FERRY_INJECT_BUG, "catch SIGALRM") ;
   alarm(DEATH) ;
-  umask(027) ;
+  umask(022) ;   /* files 0644: the directories (0750, group ferry) are what protects them */
 
   if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(FERRY_INJECT_HOME, "enter the ferry home") ;
   split = ferry_control_u64_or_die("queuesplit", FERRY_INJECT_CONFIG) ;
@@ -211,7 +211,7 @@ int main (int argc, char const *const *argv)
   record_cat(&env, 't', now) ;
   envelope_read(&env) ;
 
-  fd = open(intdfn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640) ;
+  fd = open(intdfn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) ;
   if (fd < 0) die(FERRY_INJECT_INTD, "create the envelope in queue/intd") ;
   madeintd = 1 ;
   if (allwrite(fd, env.s, env.len) < env.len) die(FERRY_INJECT_WRITE, "write the envelope") ;

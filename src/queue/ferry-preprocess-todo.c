@@ -168,14 +168,13 @@ static int copy_to (char const *from, char const *to)
  /* 1: told the queue manager (R or C); 0: a system error, to be tried again at the next scan. */
 static int process (uint64_t id)
 {
-  char todo[FERRY_QUEUE_PATH_MAX], info[FERRY_QUEUE_PATH_MAX] ;
+  char todo[FERRY_QUEUE_PATH_MAX] ;
   stralloc env = STRALLOC_ZERO, loc = STRALLOC_ZERO, rem = STRALLOC_ZERO ;
   char const *why ;
   size_t fpos = 0, i ;
   uint32_t index = 0 ;
   int r = 0 ;
   ferry_queue_path(todo, "todo", id, split) ;
-  ferry_queue_path(info, "info", id, split) ;
   if (!openreadfileclose(todo, &env, ENVELOPE_MAX))
   {
     if (errno != ENOENT) strerr_warnwu2sys("read ", todo) ;
@@ -211,9 +210,10 @@ static int process (uint64_t id)
     strerr_warnwu2sys("write the recipients of ", todo) ;
     goto end ;
   }
-  if ((unlink(info) < 0 && errno != ENOENT) || link(todo, info) < 0)
+  /* a copy, not a link: the envelope belongs to the queue's owner, and may not be linked by us */
+  if (!file_put("info", id, &env))
   {
-    strerr_warnwu2sys("link the envelope into queue/info for ", todo) ;
+    strerr_warnwu2sys("write the info file of ", todo) ;
     goto end ;
   }
   tell('R', id) ;
@@ -381,7 +381,9 @@ int main (int argc, char const *const *argv)
           size_t start, plen ;
           int f = ferry_frame_take(in.s, in.len, &pos, &start, &plen) ;
           if (!f) break ;
-          if (f == 1) forget(in.s + start, plen) ;
+          /* a todo entry that arrived while its id was still remembered (an id is an inode,
+             and inodes are reused) was skipped: look again */
+          if (f == 1) { forget(in.s + start, plen) ; rescan = 1 ; }
           else strerr_warnw("broken frame from the queue manager: skipped") ;
           if (f == -2) { pos = in.len ; break ; }
         }

@@ -101,6 +101,89 @@ static pid_t members[4] ;
 static unsigned int nmembers = 0 ;
 static int statuschanged = 1 ;
 
+/* ---------- messages by id: open addressing, linear probing ---------- */
+
+static unsigned int *idtab = 0 ;        /* slots: message index + 1, 0 empty */
+static unsigned int nidx = 0, usedidx = 0 ;
+
+static unsigned int idhash (uint64_t id) { return (unsigned int)((id * 0x9e3779b97f4a7c15ULL) >> 32) ; }
+
+static int msg_find (uint64_t id)
+{
+  unsigned int i ;
+  if (!nidx) return -1 ;
+  for (i = idhash(id) & (nidx - 1) ; idtab[i] ; i = (i + 1) & (nidx - 1))
+    if (msgs[idtab[i] - 1].id == id) return idtab[i] - 1 ;
+  return -1 ;
+}
+
+static void idx_put (uint64_t id, unsigned int mi)
+{
+  unsigned int i ;
+  if ((usedidx + 1) * 2 > nidx)
+  {
+    unsigned int *old = idtab, oldn = nidx, k ;
+    nidx = nidx ? nidx * 2 : 1024 ;
+    idtab = calloc(nidx, sizeof(unsigned int)) ;
+    if (!idtab) strerr_diefu1sys(111, "allocate memory") ;
+    usedidx = 0 ;
+    for (k = 0 ; k < oldn ; k++) if (old[k]) idx_put(msgs[old[k] - 1].id, old[k] - 1) ;
+    free(old) ;
+  }
+  for (i = idhash(id) & (nidx - 1) ; idtab[i] ; i = (i + 1) & (nidx - 1)) ;
+  idtab[i] = mi + 1 ;
+  usedidx++ ;
+}
+
+static void idx_del (uint64_t id)
+{
+  unsigned int i, j ;
+  for (i = idhash(id) & (nidx - 1) ; idtab[i] ; i = (i + 1) & (nidx - 1))
+    if (msgs[idtab[i] - 1].id == id) break ;
+  if (!idtab[i]) return ;
+  idtab[i] = 0 ;
+  usedidx-- ;
+  /* re-place the entries after it in its run */
+  for (j = (i + 1) & (nidx - 1) ; idtab[j] ; j = (j + 1) & (nidx - 1))
+  {
+    unsigned int mi = idtab[j] - 1 ;
+    idtab[j] = 0 ;
+    usedidx-- ;
+    idx_put(msgs[mi].id, mi) ;
+  }
+}
+
+/* ---------- failing destinations ---------- */
+
+ /* A remote domain whose last delivery failed entirely: it is backed off as a whole. While a
+    probe (one delivery) is out, its other recipients wait PROBE_WAIT seconds, or until the probe
+    succeeds, when all its deferred mail is retried at once. Kept in memory only. */
+#define PROBE_WAIT 60
+
+typedef struct dfail_s dfail ;
+struct dfail_s
+{
+  char *name ;
+  unsigned int failures ;
+  uint32_t until ;
+  int used ;
+} ;
+static dfail *dfails = 0 ;
+static unsigned int ndfails = 0 ;
+
+static char const *domain_of (char const *a)
+{
+  char const *at = strrchr(a, '@') ;
+  return at ? at + 1 : "" ;
+}
+
+static int dfail_find (char const *dom)
+{
+  unsigned int i ;
+  for (i = 0 ; i < ndfails ; i++) if (dfails[i].used && !strcasecmp(dfails[i].name, dom)) return i ;
+  return -1 ;
+}
+
 /* ---------- log ---------- */
 
 static void logs (char const *s) { if (buffer_puts(buffer_2, s) < 0) _exit(111) ; }
@@ -275,6 +358,7 @@ static void clean_request (char kind, uint64_t id)
 }
 
 static void msg_finish (unsigned int mi) ;
+static void msg_forget (unsigned int mi, int removefiles) ;
 
  /* Loads a prepared message from info/, local/ and remote/ (after its todo entry is gone). */
 static void msg_load (uint64_t id, int announce)
@@ -286,7 +370,7 @@ static void msg_load (uint64_t id, int announce)
   size_t i ;
   uint64_t birth = 0 ;
   char const *sender = 0 ;
-  for (mi = 0 ; mi < nmsgs ; mi++) if (msgs[mi].used && msgs[mi].id == id) return ;   /* told twice */
+  if (msg_find(id) >= 0) return ;   /* told twice */
   ferry_queue_path(fn, "info", id, split) ;
   if (!openslurpclose(&info, fn))
   {
@@ -306,6 +390,7 @@ static void msg_load (uint64_t id, int announce)
   memset(m, 0, sizeof(msg)) ;
   m->used = 1 ;
   m->id = id ;
+  idx_put(id, mi) ;
   m->birth = birth ;
   m->sender = xstrdup(sender, strlen(sender)) ;
   m->fd[0] = m->fd[1] = -1 ;
@@ -375,29 +460,41 @@ static void msg_load (uint64_t id, int announce)
   if (!msgs[mi].open) msg_finish(mi) ;
 }
 
- /* Every recipient done: the bounce record is kept for ferry-bounce-build; the files go. */
+ /* Every recipient done. With a bounce record, everything is kept for ferry-bounce-build.
+    Otherwise the scheduler's own files go first, then ferry-clean removes the message file: the
+    message file holds the id (its inode) until the very end, so no new message can take the same
+    id while anything of this one is still being removed. A crash in between leaves a message file
+    that nothing refers to, which ferry-clean's sweep removes after 36 hours. */
 static void msg_finish (unsigned int mi)
+{
+  msg *m = msgs + mi ;
+  unsigned int c ;
+  for (c = 0 ; c < 2 ; c++) if (m->fd[c] >= 0) { fd_close(m->fd[c]) ; m->fd[c] = -1 ; }
+  if (m->bounced)
+  {
+    logs("bounce msg ") ; logu(m->id) ; logs(": bounce record kept in queue/bounce for ferry-bounce-build") ; logend() ;
+    msg_forget(mi, 0) ;
+    return ;
+  }
+  msg_forget(mi, 1) ;
+}
+
+static void msg_forget (unsigned int mi, int removefiles)
 {
   msg *m = msgs + mi ;
   char fn[FERRY_QUEUE_PATH_MAX] ;
   unsigned int c, i ;
-  if (m->bounced)
+  if (removefiles)
   {
-    logs("bounce msg ") ; logu(m->id) ; logs(": bounce record kept in queue/bounce for ferry-bounce-build") ; logend() ;
-  }
-  for (c = 0 ; c < 2 ; c++)
-  {
-    if (m->fd[c] >= 0) { fd_close(m->fd[c]) ; m->fd[c] = -1 ; }
-    if (m->bounced) continue ;
-    ferry_queue_path(fn, chdir_[c], m->id, split) ;
-    if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
-  }
-  if (!m->bounced)
-  {
+    for (c = 0 ; c < 2 ; c++)
+    {
+      ferry_queue_path(fn, chdir_[c], m->id, split) ;
+      if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
+    }
     ferry_queue_path(fn, "info", m->id, split) ;
     if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
-    clean_request('m', m->id) ;
   }
+  if (removefiles) clean_request('m', m->id) ;
   logs("end msg ") ; logu(m->id) ; logend() ;
   for (i = 0 ; i < m->count ; i++)
   {
@@ -410,6 +507,7 @@ static void msg_finish (unsigned int mi)
   free(m->r) ;
   m->r = 0 ;
   free(m->sender) ;
+  idx_del(m->id) ;
   m->used = 0 ;
   livemsgs-- ;
   statuschanged = 1 ;
@@ -481,12 +579,63 @@ static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
   }
   r->status = 'T' ;
   r->next = backoff(m, now) ;
+  if (r->ch == CH_REMOTE)
+  {
+    int df = dfail_find(domain_of(r->addr)) ;
+    if (df >= 0 && dfails[df].until > r->next) r->next = dfails[df].until ;
+  }
   hex16(h, r->next) ;
   record_put(ri, 1, h, 16) ;
   mark_dirty(r->msg) ;
   heap_push(ri) ;
   logs("deferral msg ") ; logu(m->id) ; logs(" to ") ; logclean(r->addr) ; logs(": next attempt in ") ;
   logu(r->next - now) ; logs(" seconds") ; logend() ;
+}
+
+ /* After a remote answer: every result Z makes the domain a failing one (again); anything else
+    ends its failure, and its deferred mail is retried now. */
+static void dest_result (char const *addr, char const *p, size_t n, size_t pos, uint32_t now)
+{
+  char const *dom = domain_of(addr) ;
+  int allz = 1, df = dfail_find(dom) ;
+  for (; pos < n ; pos += strlen(p + pos) + 1) if (p[pos] != 'Z') allz = 0 ;
+  if (allz)
+  {
+    uint64_t d ;
+    unsigned int i ;
+    if (df < 0)
+    {
+      for (i = 0 ; i < ndfails ; i++) if (!dfails[i].used) break ;
+      if (i == ndfails) dfails = ferry_array_grow(dfails, &ndfails, sizeof(dfail)) ;
+      dfails[i].used = 1 ;
+      dfails[i].name = xstrdup(dom, strlen(dom)) ;
+      dfails[i].failures = 0 ;
+      dfails[i].until = 0 ;
+      df = i ;
+    }
+    if (dfails[df].until > now) return ;   /* deliveries that were out at the same time: one failure */
+    dfails[df].failures++ ;
+    d = minbackoff << (dfails[df].failures > 10 ? 10 : dfails[df].failures - 1) ;
+    if (d > maxbackoff) d = maxbackoff ;
+    d += (uint64_t)random() % (d / 10 + 1) ;
+    dfails[df].until = now + d ;
+    logs("destination ") ; logclean(dom) ; logs(": ") ; logu(dfails[df].failures) ;
+    logs(" failed deliveries in a row: backed off for ") ; logu(d) ; logs(" seconds") ; logend() ;
+  }
+  else if (df >= 0)
+  {
+    unsigned int i, pulled = 0 ;
+    free(dfails[df].name) ;
+    dfails[df].used = 0 ;
+    for (i = 0 ; i < nheap ; i++)
+    {
+      rcpt *r = rcpts + heap[i] ;
+      if (r->status == 'T' && r->ch == CH_REMOTE && !strcasecmp(domain_of(r->addr), dom)) { r->next = now ; pulled++ ; }
+    }
+    if (pulled) for (i = nheap / 2 + 1 ; i-- ;) heap_down(i) ;
+    logs("destination ") ; logclean(dom) ; logs(": accepts mail again: ") ; logu(pulled) ;
+    logs(" deferred recipients retried now") ; logend() ;
+  }
 }
 
  /* An answer from a channel: delivery\0result\0... */
@@ -526,6 +675,7 @@ static void answer_take (int ch, char const *p, size_t n)
     else rcpt_done(ri, st, res + 1) ;
     if (!single) pos += strlen(p + pos) + 1 ;
   }
+  if (ch == CH_REMOTE) dest_result(rcpts[fl->r[0]].addr, p, n, f[1] - p, now) ;
   inflight[ch]-- ;
   fl->used = 0 ;
   statuschanged = 1 ;
@@ -535,11 +685,6 @@ static void answer_take (int ch, char const *p, size_t n)
 
 /* ---------- dispatch ---------- */
 
-static char const *domain_of (char const *a)
-{
-  char const *at = strrchr(a, '@') ;
-  return at ? at + 1 : "" ;
-}
 
 static unsigned int flight_new (void)
 {
@@ -610,7 +755,18 @@ static void dispatch (void)
         continue ;
       }
       dom = domain_of(r->addr) ;
-      if (ch == CH_REMOTE && dest_inflight(dom) >= perdest) { ready_push(ri) ; continue ; }
+      if (ch == CH_REMOTE)
+      {
+        int df = dfail_find(dom) ;
+        if (df >= 0 && (dfails[df].until > now || dest_inflight(dom)))
+        {
+          /* backed off as a whole, or being probed: wait */
+          r->next = dfails[df].until > now ? dfails[df].until : now + PROBE_WAIT ;
+          heap_push(ri) ;
+          continue ;
+        }
+        if (dest_inflight(dom) >= perdest) { ready_push(ri) ; continue ; }
+      }
       fi = flight_new() ;
       flights[fi].ch = ch ;
       flights[fi].msg = r->msg ;
@@ -685,6 +841,7 @@ static void clean_take (char const *p, size_t n)
     return ;
   }
   if (nf == 2) { strerr_warnw("ferry-clean could not clean message ", f[0] + 1, ": ", f[1]) ; return ; }
+  if (f[0][0] == 'm') return ;
   if (f[0][0] == 't' || f[0][0] == 'c')
   {
     size_t mark ;
@@ -761,10 +918,12 @@ static void frames_read (int fd, stralloc *sa, void (*take)(char const *, size_t
 static void local_take (char const *p, size_t n) { answer_take(CH_LOCAL, p, n) ; }
 static void remote_take (char const *p, size_t n) { answer_take(CH_REMOTE, p, n) ; }
 
-static void members_signal (int sig)
+ /* members: 0 ferry-preprocess-todo, 1 ferry-spawn-local, 2 ferry-spawn-remote, 3 ferry-clean.
+    SIGHUP goes to the first three (ferry-clean has no settings), SIGALRM to the first (a rescan). */
+static void members_signal (int sig, unsigned int upto)
 {
   unsigned int i ;
-  for (i = 0 ; i < nmembers ; i++) kill(members[i], sig) ;
+  for (i = 0 ; i < nmembers && i < upto ; i++) kill(members[i], sig) ;
 }
 
 int main (int argc, char const *const *argv)
@@ -783,7 +942,7 @@ int main (int argc, char const *const *argv)
     while (e && *e && nmembers < 4)
     {
       uint64_t u ;
-      size_t k = uint640_scan(e, &u) ;
+      size_t k = uint64_scan(e, &u) ;
       if (!k) break ;
       members[nmembers++] = (pid_t)u ;
       e += k ;
@@ -852,14 +1011,16 @@ int main (int argc, char const *const *argv)
           if (sig == SIGALRM)
           {
             /* retry everything now */
+            unsigned int k ;
             while (nheap) { unsigned int ri = heap_pop() ; if (rcpts[ri].status == 'T') ready_push(ri) ; }
-            members_signal(SIGALRM) ;
+            for (k = 0 ; k < ndfails ; k++) if (dfails[k].used) { free(dfails[k].name) ; dfails[k].used = 0 ; }
+            members_signal(SIGALRM, 1) ;
             logs("ferry-schedule: SIGALRM: retrying every deferred recipient now") ; logend() ;
           }
           else if (sig == SIGHUP)
           {
             load_settings() ;
-            members_signal(SIGHUP) ;
+            members_signal(SIGHUP, 3) ;
             logs("ferry-schedule: SIGHUP: settings read again") ; logend() ;
             statuschanged = 1 ;
           }

@@ -72,7 +72,7 @@ try:
     expect(loc == b"T" + b"0" * 16 + b"00000000" + b"a0@Example.ORG\x00" + b"T" + b"0" * 16 + b"00000002" + b"c0@mx.example.net\x00",
            "local/: both local recipients (virtual and locals domains, any case), status T, next 0, envelope index", loc)
     expect(rem == b"T" + b"0" * 16 + b"00000001" + b"b0@remote.test\x00", "remote/: the remote recipient", rem)
-    expect(os.stat(qpath("info", ids[0])).st_ino == os.stat(qpath("todo", ids[0])).st_ino, "info/ is a hard link to the committed envelope")
+    expect(open(qpath("info", ids[0]), "rb").read() == open(qpath("todo", ids[0]), "rb").read(), "info/ is a copy of the committed envelope")
 
     # a message with only local recipients has no remote file
     only = home.inject(b"x\n", "s@x.test", ["z@example.org"])
