@@ -89,17 +89,22 @@ static void users_make (char const *home)
     char const *argv[] = { "/usr/sbin/groupadd", "--system", "ferry", 0 } ;
     if (!checkonly) { run_or_die(argv, "ferry") ; say("created group ", "ferry", "") ; created++ ; }
   }
-  for (it = items ; it->kind ; it++)
+  /* the owners of package/modes, and ferryr, which owns nothing but runs the remote channel */
+  static char const *const users[] = { "ferryq", "ferrys", "ferryr", "ferryl", 0 } ;
+  char const *const *u ;
+  for (u = users ; *u ; u++)
   {
-    if (!strcmp(it->owner, "root") || getpwnam(it->owner)) continue ;
-    if (checkonly) continue ;
+    if (getpwnam(*u) || checkonly) continue ;
     {
-      char const *argv[] = { "/usr/sbin/useradd", "--system", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin", "--gid", "ferry", it->owner, 0 } ;
-      run_or_die(argv, it->owner) ;
-      say("created user ", it->owner, "") ;
+      char const *argv[] = { "/usr/sbin/useradd", "--system", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin", "--gid", "ferry", *u, 0 } ;
+      run_or_die(argv, *u) ;
+      say("created user ", *u, "") ;
       created++ ;
     }
   }
+  for (it = items ; it->kind ; it++)
+    if (strcmp(it->owner, "root") && !getpwnam(it->owner))
+      strerr_dief(111, "package/modes names an owner that is not a dedicated user: ", it->owner) ;
 }
 
 static void check_one (char const *path, item const *it, int wantfifo)

@@ -1,0 +1,62 @@
+"""As root, on a home made with ferry-setup -u: each member of the set runs as its dedicated user
+(doc/ferry-start.html), and mail still flows locally and remotely."""
+
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
+from ferrytest import BIN, Home, eventually, expect, is_root, test_user  # noqa: E402
+from smtp_peers import SmtpSink  # noqa: E402
+
+if not is_root():
+    print("note: needs root")
+    sys.exit(0)
+
+home = Home()
+H = os.path.join(home.tmp, "uhome")
+svscan = None
+sink = None
+try:
+    r = subprocess.run([os.path.join(BIN, "ferry-setup"), "-u", "-b", BIN, H], capture_output=True, text=True)
+    expect(r.returncode == 0, "ferry-setup -u", r.stderr)
+    home.path = H
+    os.chmod(home.tmp, 0o755)
+    mail = os.path.join(home.tmp, "mail")
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(mail, "Maildir", sub))
+    test_user()
+    subprocess.run(["chown", "-R", "ferrytest", mail], check=True)
+    home.control("mailboxowner", "ferrytest\n")
+    home.control("virtualdomains", "example.org\n")
+    home.control("mailboxes", "@example.org: %s/Maildir/\n" % mail)
+    subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
+    sink = SmtpSink(home.tmp)
+    home.control("smtproutes", "sink.test:127.0.0.1:%d\n" % sink.port)
+    svscan = subprocess.Popen(["s6-svscan", os.path.join(H, "service")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    logf = os.path.join(H, "log", "current")
+    expect(eventually(lambda: os.path.exists(logf) and "status:" in open(logf).read(), 20), "the set starts")
+    home.inject(b"Subject: u1\n\nx\n", "s@example.com", ["a@example.org", "b@sink.test"], running=True)
+    expect(eventually(lambda: len(os.listdir(os.path.join(mail, "Maildir", "new"))) == 1 and len(sink.dumps()) == 1, 20),
+           "delivered locally and remotely", open(logf).read()[-600:])
+    top = subprocess.run(["s6-svstat", "-p", os.path.join(H, "service", "ferry")], capture_output=True, text=True).stdout.strip()
+    users = {}
+    for line in subprocess.run(["ps", "-o", "user=,args=", "--ppid", top, "-p", top], capture_output=True, text=True).stdout.splitlines():
+        user, args = line.split(None, 1)
+        users[args.split()[0].split("/")[-1]] = user
+    expect(users.get("ferry-schedule") == "ferrys" and users.get("ferry-preprocess-todo") == "ferrys" and users.get("ferry-clean") == "ferryq"
+           and users.get("ferry-spawn-remote") == "ferryr" and users.get("ferry-spawn-local") == "root",
+           "each member runs as its documented user", users)
+    f = os.listdir(os.path.join(mail, "Maildir", "new"))[0]
+    expect(os.stat(os.path.join(mail, "Maildir", "new", f)).st_uid == test_user().pw_uid, "the local delivery ran as the mailbox owner")
+finally:
+    if svscan:
+        subprocess.run(["s6-svscanctl", "-t", os.path.join(H, "service")])
+        try:
+            svscan.wait(20)
+        except subprocess.TimeoutExpired:
+            svscan.kill()
+    if sink:
+        sink.stop()
+    home.cleanup()
+print("%d checks passed" % __import__("ferrytest").checks)
