@@ -792,13 +792,14 @@ static void dispatch (void)
   sync_dirty() ;
 }
 
- /* Delay warnings: once per message, marked by an empty bounce/ID.delay file. */
+ /* Delay warnings: once per message, marked by an empty bounce/ID.delay file; looked for every
+    5 seconds at most. */
 static void warn_delays (void)
 {
   static uint32_t last = 0 ;
   uint32_t now = time(0) ;
   unsigned int i ;
-  if (!delaywarning || now < last + 60) return ;
+  if (!delaywarning || now < last + 5) return ;
   last = now ;
   for (i = 0 ; i < nmsgs ; i++)
   {
@@ -990,7 +991,7 @@ int main (int argc, char const *const *argv)
     if (delaywarning && livemsgs)
     {
       tain a ;
-      tain_addsec_g(&a, 60) ;
+      tain_addsec_g(&a, 5) ;
       if (tain_less(&a, &deadline)) deadline = a ;
     }
     if (stopping && tain_less(&stopdeadline, &deadline)) deadline = stopdeadline ;

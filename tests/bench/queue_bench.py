@@ -51,10 +51,15 @@ class Set:
             sys.exit("bench: the set did not start")
 
     def log(self):
-        try:
-            return open(os.path.join(self.H, "log", "current"), errors="replace").read()
-        except FileNotFoundError:
-            return ""
+        """the whole log: s6-log's rotated archives (@...s), oldest first, then current"""
+        d = os.path.join(self.H, "log")
+        out = ""
+        for f in sorted(x for x in os.listdir(d) if x.startswith("@")) + ["current"]:
+            try:
+                out += open(os.path.join(d, f), errors="replace").read()
+            except FileNotFoundError:
+                pass
+        return out
 
     def sched_pid(self):
         r = subprocess.run(["s6-svstat", "-p", os.path.join(self.H, "service", "ferry")], capture_output=True, text=True)

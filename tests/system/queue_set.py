@@ -28,10 +28,15 @@ def control(**kv):
 
 
 def log():
-    try:
-        return open(os.path.join(H, "log", "current"), errors="replace").read()
-    except FileNotFoundError:
-        return ""
+    """the whole log: s6-log's rotated archives (@...s), oldest first, then current"""
+    d = os.path.join(H, "log")
+    out = ""
+    for f in sorted(x for x in os.listdir(d) if x.startswith("@")) + ["current"]:
+        try:
+            out += open(os.path.join(d, f), errors="replace").read()
+        except FileNotFoundError:
+            pass
+    return out
 
 
 def svc(*args):
@@ -153,6 +158,30 @@ try:
         except FileNotFoundError:
             pass
     svc("-h")
+
+    # the delay warning: once per message, marked for ferry-bounce-build
+    control(delaywarning=1)
+    svc("-h")
+    did = inject_many(1, lambda i: ["z@later.test"], "delayed")[0]
+    expect(eventually(lambda: ("delay msg %d" % did) in log(), 20), "a message queued longer than delaywarning gets its warning marked", log()[-300:])
+    expect(os.path.exists(os.path.join(H, "queue", "bounce", "%d.delay" % did)), "queue/bounce/ID.delay marks it, for ferry-bounce-build")
+    time.sleep(6)
+    expect(log().count("delay msg %d" % did) == 1, "only once per message")
+    control(delaywarning=14400)
+    svc("-h")
+    os.unlink(os.path.join(H, "queue", "bounce", "%d.delay" % did))
+    for d in ("info", "remote", "mess"):
+        os.unlink(os.path.join(H, "queue", d, str(did % 23), str(did)))
+
+    # a member that dies takes the set down; s6 starts it again and mail goes on
+    starts = log().count("ferry-schedule: starting")
+    top = subprocess.run(["s6-svstat", "-p", os.path.join(H, "service", "ferry")], capture_output=True, text=True).stdout.strip()
+    remote_pid = subprocess.run(["pgrep", "-P", top, "-f", "ferry-spawn-remote"], capture_output=True, text=True).stdout.split()[0]
+    os.kill(int(remote_pid), signal.SIGKILL)
+    expect(eventually(lambda: "a member of the set died" in log() and log().count("ferry-schedule: starting") > starts, 20),
+           "killing ferry-spawn-remote stops the set, and s6 starts it again", log()[-300:])
+    inject_many(2, lambda i: ["after%d@%s" % (i, "example.org" if i else "sink.test")], "afterdeath")
+    expect(eventually(lambda: not queue_files(("todo", "intd", "info", "local", "remote")), 20), "mail flows again after the restart")
 
     # the local concurrency limit, counted at a slow program
     control(concurrencylocal=3)
