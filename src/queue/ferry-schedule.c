@@ -63,7 +63,7 @@ struct msg_s
   unsigned int *r ;             /* its recipients, indices into rcpts */
   unsigned int count ;
   unsigned int open ;           /* recipients not yet K or D */
-  int fd[2] ;                   /* local/ and remote/ files, open for in-place updates */
+  int fd[2] ;                   /* local/ and remote/ files, open only during a round of updates */
   int dirty[2] ;
   int used ;
   int bounced ;
@@ -305,6 +305,14 @@ static void record_put (unsigned int ri, size_t at, char const *s, size_t n)
 {
   rcpt *r = rcpts + ri ;
   msg *m = msgs + r->msg ;
+  if (m->fd[(int)r->ch] < 0)
+  {
+    /* opened only for the round's updates: a queue of 100,000 messages must not hold 100,000 fds */
+    char fn[FERRY_QUEUE_PATH_MAX] ;
+    ferry_queue_path(fn, chdir_[(int)r->ch], m->id, split) ;
+    m->fd[(int)r->ch] = open(fn, O_RDWR | O_CLOEXEC) ;
+    if (m->fd[(int)r->ch] < 0) { strerr_warnwu2sys("open (the set stops; nothing is lost) ", fn) ; _exit(111) ; }
+  }
   if (pwrite(m->fd[(int)r->ch], s, n, r->off + at) != (ssize_t)n)
   {
     strerr_warnwu1sys("update a recipient record in place (the set stops; nothing is lost)") ;
@@ -334,6 +342,8 @@ static void sync_dirty (void)
     {
       if (fdatasync(m->fd[c]) < 0) { strerr_warnwu1sys("sync a recipient file (the set stops)") ; _exit(111) ; }
       m->dirty[c] = 0 ;
+      fd_close(m->fd[c]) ;
+      m->fd[c] = -1 ;
     }
   }
   ndirty = 0 ;
@@ -418,7 +428,9 @@ static void msg_load (uint64_t id, int announce)
     m->fd[c] = open(fn, O_RDWR | O_CLOEXEC) ;
     if (m->fd[c] < 0) { if (errno != ENOENT) strerr_warnwu2sys("open ", fn) ; continue ; }
     recs.len = 0 ;
-    if (!slurp(&recs, m->fd[c])) { strerr_warnwu2sys("read ", fn) ; continue ; }
+    if (!slurp(&recs, m->fd[c])) { strerr_warnwu2sys("read ", fn) ; fd_close(m->fd[c]) ; m->fd[c] = -1 ; continue ; }
+    fd_close(m->fd[c]) ;
+    m->fd[c] = -1 ;
     for (i = 0 ; i + RECORD_HEAD < recs.len ; )
     {
       size_t k = byte_chr(recs.s + i + RECORD_HEAD, recs.len - i - RECORD_HEAD, 0) ;

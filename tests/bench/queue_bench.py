@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, eventually, is_root, median, test_user  # noqa: E402
+from ferrytest import BIN, Home, Supervised, eventually, is_root, median, s6_log, test_user  # noqa: E402
 from smtp_peers import SmtpSink  # noqa: E402
 
 N = int(os.environ.get("N", "2000"))
@@ -46,20 +46,12 @@ class Set:
         self.svscan = None
 
     def start(self):
-        self.svscan = subprocess.Popen(["s6-svscan", os.path.join(self.H, "service")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.svscan = Supervised(self.H)
         if not eventually(lambda: "status:" in self.log(), 60):
             sys.exit("bench: the set did not start")
 
     def log(self):
-        """the whole log: s6-log's rotated archives (@...s), oldest first, then current"""
-        d = os.path.join(self.H, "log")
-        out = ""
-        for f in sorted(x for x in os.listdir(d) if x.startswith("@")) + ["current"]:
-            try:
-                out += open(os.path.join(d, f), errors="replace").read()
-            except FileNotFoundError:
-                pass
-        return out
+        return s6_log(os.path.join(self.H, "log"))
 
     def sched_pid(self):
         r = subprocess.run(["s6-svstat", "-p", os.path.join(self.H, "service", "ferry")], capture_output=True, text=True)
@@ -67,8 +59,7 @@ class Set:
 
     def stop(self):
         if self.svscan:
-            subprocess.run(["s6-svscanctl", "-t", os.path.join(self.H, "service")])
-            self.svscan.wait(60)
+            self.svscan.stop()
         self.sink.stop()
         self.home.cleanup()
 

@@ -43,6 +43,40 @@ def eventually(cond, timeout=5):
     return True
 
 
+def s6_log(logdir):
+    """a whole s6-log directory: the rotated archives (@...s), oldest first, then current"""
+    out = ""
+    try:
+        names = sorted(x for x in os.listdir(logdir) if x.startswith("@")) + ["current"]
+    except FileNotFoundError:
+        return ""
+    for f in names:
+        try:
+            out += open(os.path.join(logdir, f), errors="replace").read()
+        except FileNotFoundError:
+            pass
+    return out
+
+
+class Supervised:
+    """s6-svscan on a home's service directory, stopped (s6-svscanctl -t) by stop()"""
+
+    def __init__(self, home_path):
+        self.service = os.path.join(home_path, "service")
+        self.p = subprocess.Popen(["s6-svscan", self.service], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self):
+        if self.p is None:
+            return
+        subprocess.run(["s6-svscanctl", "-t", self.service])
+        try:
+            self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.p = None
+
+
 def median(v):
     v = sorted(v)
     return v[(len(v) - 1) // 2]

@@ -13,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, eventually, expect, fail, is_root, test_user  # noqa: E402
+from ferrytest import BIN, Home, Supervised, eventually, expect, fail, is_root, s6_log, test_user  # noqa: E402
 from smtp_peers import RawPeer, SmtpSink, free_port  # noqa: E402
 
 home = Home()
@@ -28,15 +28,7 @@ def control(**kv):
 
 
 def log():
-    """the whole log: s6-log's rotated archives (@...s), oldest first, then current"""
-    d = os.path.join(H, "log")
-    out = ""
-    for f in sorted(x for x in os.listdir(d) if x.startswith("@")) + ["current"]:
-        try:
-            out += open(os.path.join(d, f), errors="replace").read()
-        except FileNotFoundError:
-            pass
-    return out
+    return s6_log(os.path.join(H, "log"))
 
 
 def svc(*args):
@@ -99,7 +91,7 @@ try:
     home.control("smtproutes", "sink.test:127.0.0.1:%d\nlater.test:127.0.0.1:%d\n" % (sink.port, deadport))
     control(timeoutconnect=2, deadhosttime=0)
 
-    svscan = subprocess.Popen(["s6-svscan", os.path.join(H, "service")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    svscan = Supervised(H)
     expect(eventually(lambda: "ferry-schedule: starting" in log(), 20), "the set starts under s6-svscan and logs through s6-log", log()[-500:])
     expect(eventually(lambda: re.search(r"^@4[0-9a-f]{23} status: local 0/10 remote 0/20 messages 0 recipients 0$", log(), re.M), 10), "a TAI64N-stamped status line")
 
@@ -279,11 +271,7 @@ try:
     expect(dups <= kills * 40, "duplicates only in the window of deliveries in flight at each kill (%d)" % dups)
 finally:
     if svscan:
-        subprocess.run(["s6-svscanctl", "-t", os.path.join(H, "service")])
-        try:
-            svscan.wait(20)
-        except subprocess.TimeoutExpired:
-            svscan.kill()
+        svscan.stop()
     for s in stops:
         try:
             s()

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, eventually, expect, is_root, test_user  # noqa: E402
+from ferrytest import BIN, Home, Supervised, eventually, expect, is_root, test_user  # noqa: E402
 from smtp_peers import SmtpSink  # noqa: E402
 
 if not is_root():
@@ -33,7 +33,7 @@ try:
     subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
     sink = SmtpSink(home.tmp)
     home.control("smtproutes", "sink.test:127.0.0.1:%d\n" % sink.port)
-    svscan = subprocess.Popen(["s6-svscan", os.path.join(H, "service")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    svscan = Supervised(H)
     logf = os.path.join(H, "log", "current")
     expect(eventually(lambda: os.path.exists(logf) and "status:" in open(logf).read(), 20), "the set starts")
     home.inject(b"Subject: u1\n\nx\n", "s@example.com", ["a@example.org", "b@sink.test"], running=True)
@@ -51,11 +51,7 @@ try:
     expect(os.stat(os.path.join(mail, "Maildir", "new", f)).st_uid == test_user().pw_uid, "the local delivery ran as the mailbox owner")
 finally:
     if svscan:
-        subprocess.run(["s6-svscanctl", "-t", os.path.join(H, "service")])
-        try:
-            svscan.wait(20)
-        except subprocess.TimeoutExpired:
-            svscan.kill()
+        svscan.stop()
     if sink:
         sink.stop()
     home.cleanup()
