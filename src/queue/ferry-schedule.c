@@ -1069,6 +1069,15 @@ int main (int argc, char const *const *argv)
       }
     }
   }
+  /* the members see their input close, finish and exit; reap them, for at most 10 seconds */
+  close(1) ; close(3) ; close(5) ; close(7) ;
+  selfpipe_finish() ;
+  alarm(10) ;
+  {
+    int wstat ;
+    unsigned int left = nmembers ;
+    while (left && wait(&wstat) > 0) left-- ;
+  }
   logs("ferry-schedule: stopped") ; logend() ;
   return 0 ;
 }
