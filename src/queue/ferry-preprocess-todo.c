@@ -234,7 +234,7 @@ static int entry_cmp (void const *a, void const *b)
 static void scan (void)
 {
   entry *e = 0 ;
-  size_t n = 0, a = 0, i, done = 0 ;
+  size_t n = 0, a = 0, i ;
   unsigned int d ;
   for (d = 0 ; d < split ; d++)
   {
@@ -292,10 +292,8 @@ static void scan (void)
       continue ;
     }
     for (j = 0 ; j < ntold ; j++) pending_add(told[j]) ;
-    done += ntold ;
   }
   free(e) ;
-  (void)done ;
 }
 
  /* The queue manager's word that a todo entry is gone: payload "<id>\0". */

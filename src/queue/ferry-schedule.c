@@ -94,7 +94,7 @@ static unsigned int *heap = 0 ;       /* deferred recipients, by next attempt */
 static unsigned int nheap = 0, aheap = 0 ;
 static unsigned int *ready[2] = { 0, 0 } ;     /* ring buffers of recipients due now */
 static unsigned int rhead[2] = { 0, 0 }, nready[2] = { 0, 0 }, aready[2] = { 0, 0 } ;
-static stralloc out[5] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;  /* to fds 1, 3, 5, 7 */
+static stralloc out[4] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;  /* to fds 1, 3, 5, 7 */
 static stralloc in[4] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;                  /* from fds 0, 4, 6, 8 */
 static int stopping = 0 ;
 static pid_t members[4] ;
@@ -363,7 +363,7 @@ static void clean_request (char kind, uint64_t id)
   char f[1 + UINT64_FMT] ;
   size_t mark ;
   f[0] = kind ;
-  if (!ferry_frame_begin(&out[4], &mark) || !ferry_field_cat(&out[4], f, 1 + uint64_fmt(f + 1, id)) || !ferry_frame_end(&out[4], mark))
+  if (!ferry_frame_begin(&out[3], &mark) || !ferry_field_cat(&out[3], f, 1 + uint64_fmt(f + 1, id)) || !ferry_frame_end(&out[3], mark))
     strerr_diefu1sys(111, "allocate memory") ;
 }
 
@@ -941,7 +941,7 @@ static void members_signal (int sig, unsigned int upto)
 
 int main (int argc, char const *const *argv)
 {
-  static int const outfd[5] = { 1, 3, 5, 7, 0 } ;
+  static int const outfd[4] = { 1, 3, 5, 7 } ;
   int spfd ;
   tain stopdeadline = TAIN_INFINITE ;
   PROG = "ferry-schedule" ;
@@ -991,7 +991,7 @@ int main (int argc, char const *const *argv)
     x[n].fd = 4 ; x[n].events = IOPAUSE_READ ; idx[n++] = 101 ;
     x[n].fd = 6 ; x[n].events = IOPAUSE_READ ; idx[n++] = 102 ;
     x[n].fd = 8 ; x[n].events = IOPAUSE_READ ; idx[n++] = 103 ;
-    for (i = 0 ; i < 4 ; i++) if (out[i == 3 ? 4 : i].len)
+    for (i = 0 ; i < 4 ; i++) if (out[i].len)
     {
       x[n].fd = outfd[i] ; x[n].events = IOPAUSE_WRITE ; idx[n++] = i ;
     }
@@ -1062,7 +1062,7 @@ int main (int argc, char const *const *argv)
       else if (idx[i] == 103) frames_read(8, &in[3], &clean_take, "ferry-clean") ;
       else
       {
-        stralloc *o = &out[idx[i] == 3 ? 4 : idx[i]] ;
+        stralloc *o = &out[idx[i]] ;
         ssize_t w = write(outfd[idx[i]], o->s, o->len) ;
         if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to a member of the set") ;
         if (w > 0) { memmove(o->s, o->s + w, o->len - w) ; o->len -= w ; }

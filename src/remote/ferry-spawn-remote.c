@@ -110,7 +110,6 @@ struct conn_s
   raddr addr ;
   int deliv ;
   tain deadline ;
-  tain idlesince ;
   int esmtp, pipelining, eightbitmime, smtputf8, hassize ;
   uint64_t sizemax ;     /* with hassize: the peer's limit, 0 for none */
   unsigned long serial ; /* tells a new connection in the same slot from the old one */
@@ -730,7 +729,6 @@ static void conn_to_idle (unsigned int ci)
   if (!cachetime) { conn_write(c, "QUIT\r\n", 6) ; if (c->out.len) { ssize_t w = write(c->fd, c->out.s, c->out.len) ; (void)w ; } conn_close(ci) ; return ; }
   c->state = C_IDLE ;
   c->reused = 1 ;
-  tain_copynow(&c->idlesince) ;
   tain_addsec_g(&c->deadline, cachetime) ;
 }
 
@@ -863,6 +861,15 @@ static void ehlo_parse (conn *c)
   }
 }
 
+static void hello (conn *c, char const *verb, int state)
+{
+  conn_write(c, verb, 5) ;
+  conn_write(c, helohost.s, helohost.len) ;
+  conn_write(c, "\r\n", 2) ;
+  c->state = state ;
+  tain_addsec_g(&c->deadline, t_command) ;
+}
+
 static void handle_reply (unsigned int ci)
 {
   conn *c = conns + ci ;
@@ -878,21 +885,13 @@ static void handle_reply (unsigned int ci)
         stralloc_free(&t) ;
         return ;
       }
-      conn_write(c, "EHLO ", 5) ;
-      conn_write(c, helohost.s, helohost.len) ;
-      conn_write(c, "\r\n", 2) ;
-      c->state = C_EHLO ;
-      tain_addsec_g(&c->deadline, t_command) ;
+      hello(c, "EHLO ", C_EHLO) ;
       return ;
     case C_EHLO :
       if (code / 100 == 2) { ehlo_parse(c) ; transaction_start(ci) ; return ; }
       if (code / 100 == 5)
       {
-        conn_write(c, "HELO ", 5) ;
-        conn_write(c, helohost.s, helohost.len) ;
-        conn_write(c, "\r\n", 2) ;
-        c->state = C_HELO ;
-        tain_addsec_g(&c->deadline, t_command) ;
+        hello(c, "HELO ", C_HELO) ;
         return ;
       }
       conn_fail(ci, "EHLO refused temporarily", "", 0) ;

@@ -77,6 +77,15 @@ class Supervised:
         self.p = None
 
 
+def stop_all(stoppers):
+    """calls every stop function, whatever the others do"""
+    for stop in stoppers:
+        try:
+            stop()
+        except Exception:
+            pass
+
+
 def median(v):
     v = sorted(v)
     return v[(len(v) - 1) // 2]

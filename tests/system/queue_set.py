@@ -13,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, Supervised, eventually, expect, fail, is_root, s6_log, test_user  # noqa: E402
+from ferrytest import stop_all, BIN, Home, Supervised, eventually, expect, fail, is_root, s6_log, test_user  # noqa: E402
 from smtp_peers import RawPeer, SmtpSink, free_port  # noqa: E402
 
 home = Home()
@@ -274,10 +274,6 @@ try:
 finally:
     if svscan:
         svscan.stop()
-    for s in stops:
-        try:
-            s()
-        except Exception:
-            pass
+    stop_all(stops)
     home.cleanup()
 print("%d checks passed" % __import__("ferrytest").checks)

@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import Home, Spawner, eventually, expect, fail, netstring  # noqa: E402
+from ferrytest import stop_all, Home, Spawner, eventually, expect, fail, netstring  # noqa: E402
 from smtp_peers import Dnsmasq, RawPeer, ScriptedPeer, SmtpSink, free_port  # noqa: E402
 
 home = Home()
@@ -318,10 +318,6 @@ try:
     expect(slow1.peak == 2, "one domain: never more than concurrencydestination (2) at once", slow1.peak)
     sp.finish()
 finally:
-    for s in stoppers:
-        try:
-            s()
-        except Exception:
-            pass
+    stop_all(stoppers)
     home.cleanup()
 print("%d checks passed" % __import__("ferrytest").checks)
