@@ -17,14 +17,15 @@ checks = 0
 
 
 def fail(what):
-    print("FAILED: " + what, file=sys.stderr)
+    sys.stdout.flush()
+    print("FAILED: " + what, file=sys.stderr, flush=True)
     sys.exit(1)
 
 
 def ok(what):
     global checks
     checks += 1
-    print("ok - " + what)
+    print("ok - " + what, flush=True)
 
 
 def expect(cond, what, detail=""):
