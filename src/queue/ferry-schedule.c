@@ -6,11 +6,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <spawn.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,11 +32,14 @@
 
 #include <ferry/array.h>
 #include <ferry/control.h>
+#include <ferry/dsn.h>
 #include <ferry/frame.h>
 #include <ferry/home.h>
 #include <ferry/queue.h>
 
 #define USAGE "ferry-schedule [ home ]"
+
+extern char **environ ;
 #define STOP_WAIT 60          /* seconds SIGTERM waits for deliveries in progress */
 #define RECORD_HEAD 25        /* status, 16 hex of next attempt, 8 hex of envelope index */
 
@@ -50,8 +55,10 @@ struct rcpt_s
   uint32_t next ;       /* next attempt, seconds since the Epoch */
   char ch ;
   char status ;         /* T, K, D; 'F' in flight */
+  unsigned char notify ; /* its NOTIFY bits (ferry/dsn.h), 0 when none given */
   char *addr ;
   int link ;            /* the deferred heap position; -1 nowhere, -2 in a ready list; the next free slot when free */
+  uint32_t eidx ;       /* its envelope index */
 } ;
 
 typedef struct msg_s msg ;
@@ -66,8 +73,15 @@ struct msg_s
   int fd[2] ;                   /* local/ and remote/ files, open only during a round of updates */
   int dirty[2] ;
   int used ;
-  int bounced ;
-  int warned ;
+  int bounced ;         /* queue/bounce/ID exists: notifications to send when every recipient is done */
+  int warned ;          /* queue/bounce/ID.delay exists: the delay warning is made (or being made) */
+  int delaypending ;    /* ... and not sent yet */
+  int waiting ;         /* on the list of messages waiting for ferry-bounce-build */
+  pid_t job ;           /* its running ferry-bounce-build */
+  uint32_t jobnext ;    /* not before: after a failed run */
+  unsigned char jobfailures ;
+  uint32_t lasttime ;   /* the last deferral: when, and its text (for the delay warning) */
+  char *lasterr ;
 } ;
 
 typedef struct flight_s flight ;
@@ -369,6 +383,7 @@ static void clean_request (char kind, uint64_t id)
 
 static void msg_finish (unsigned int mi) ;
 static void msg_forget (unsigned int mi, int removefiles) ;
+static void bounce_want (unsigned int mi) ;
 
  /* Loads a prepared message from info/, local/ and remote/ (after its todo entry is gone). */
 static void msg_load (uint64_t id, int announce)
@@ -377,9 +392,10 @@ static void msg_load (uint64_t id, int announce)
   stralloc info = STRALLOC_ZERO, recs = STRALLOC_ZERO ;
   unsigned int mi, c ;
   msg *m ;
-  size_t i ;
+  size_t i, ntos = 0 ;
   uint64_t birth = 0 ;
   char const *sender = 0 ;
+  unsigned char *notify ;
   if (msg_find(id) >= 0) return ;   /* told twice */
   ferry_queue_path(fn, "info", id, split) ;
   if (!openslurpclose(&info, fn))
@@ -394,6 +410,10 @@ static void msg_load (uint64_t id, int announce)
     if (!info.s[i]) break ;
   }
   if (!sender) { strerr_warnw("info file without a sender: ", fn, ": left alone") ; stralloc_free(&info) ; return ; }
+  for (i = 0 ; i < info.len ; i++) if (info.s[i] == 'T' && (!i || !info.s[i-1])) ntos++ ;
+  notify = calloc(ntos + 1, 1) ;
+  if (!notify) strerr_diefu1sys(111, "allocate memory") ;
+  ferry_dsn_notify_scan(info.s, info.len, notify, ntos) ;
   for (mi = 0 ; mi < nmsgs ; mi++) if (!msgs[mi].used) break ;
   if (mi == nmsgs) msgs = ferry_array_grow(msgs, &nmsgs, sizeof(msg)) ;
   m = msgs + mi ;
@@ -407,9 +427,11 @@ static void msg_load (uint64_t id, int announce)
   ferry_queue_path(fn, "bounce", id, 0) ;
   m->bounced = access(fn, F_OK) == 0 ;
   {
+    struct stat st ;
     size_t k = strlen(fn) ;
     memcpy(fn + k, ".delay", 7) ;
-    m->warned = access(fn, F_OK) == 0 ;
+    m->warned = stat(fn, &st) == 0 ;
+    m->delaypending = m->warned && st.st_size > 0 ;
   }
   livemsgs++ ;
   if (announce)
@@ -435,13 +457,15 @@ static void msg_load (uint64_t id, int announce)
     {
       size_t k = byte_chr(recs.s + i + RECORD_HEAD, recs.len - i - RECORD_HEAD, 0) ;
       uint64_t next = 0 ;
+      uint64_t eidx = 0 ;
       unsigned int j ;
       rcpt *r ;
       if (i + RECORD_HEAD + k == recs.len) { strerr_warnw("a truncated record in ", fn) ; break ; }
-      for (j = 0 ; j < 16 ; j++)
+      for (j = 0 ; j < 24 ; j++)
       {
         char h = recs.s[i + 1 + j] ;
-        next = (next << 4) | (uint64_t)(h >= 'a' ? h - 'a' + 10 : h - '0') ;
+        uint64_t v = (uint64_t)(h >= 'a' ? h - 'a' + 10 : h - '0') ;
+        if (j < 16) next = (next << 4) | v ; else eidx = (eidx << 4) | v ;
       }
       unsigned int ri = rcpt_alloc() ;
       m = msgs + mi ;
@@ -456,6 +480,8 @@ static void msg_load (uint64_t id, int announce)
       r->status = recs.s[i] ;
       r->addr = xstrdup(recs.s + i + RECORD_HEAD, k) ;
       r->link = -1 ;
+      r->eidx = (uint32_t)eidx ;
+      r->notify = eidx < ntos ? notify[eidx] : 0 ;
       m->count++ ;
       if (r->status == 'T')
       {
@@ -468,12 +494,15 @@ static void msg_load (uint64_t id, int announce)
   }
   stralloc_free(&info) ;
   stralloc_free(&recs) ;
+  free(notify) ;
   statuschanged = 1 ;
   if (!msgs[mi].open) msg_finish(mi) ;
+  else if (msgs[mi].delaypending) bounce_want(mi) ;
 }
 
- /* Every recipient done. With a bounce record, everything is kept for ferry-bounce-build.
-    Otherwise the scheduler's own files go first, then ferry-clean removes the message file: the
+ /* Every recipient done. With a bounce record, ferry-bounce-build sends the notifications first
+    (it reads info/ and mess/); while it runs for a delay warning, the message waits for it.
+    Then the scheduler's own files go first, and ferry-clean removes the message file: the
     message file holds the id (its inode) until the very end, so no new message can take the same
     id while anything of this one is still being removed. A crash in between leaves a message file
     that nothing refers to, which ferry-clean's sweep removes after 36 hours. */
@@ -482,10 +511,14 @@ static void msg_finish (unsigned int mi)
   msg *m = msgs + mi ;
   unsigned int c ;
   for (c = 0 ; c < 2 ; c++) if (m->fd[c] >= 0) { fd_close(m->fd[c]) ; m->fd[c] = -1 ; }
+  if (m->job) return ;          /* bounce_reap comes back here */
   if (m->bounced)
   {
-    logs("bounce msg ") ; logu(m->id) ; logs(": bounce record kept in queue/bounce for ferry-bounce-build") ; logend() ;
-    msg_forget(mi, 0) ;
+    if (!m->waiting)
+    {
+      logs("bounce msg ") ; logu(m->id) ; logs(": notifications to send (ferry-bounce-build)") ; logend() ;
+      bounce_want(mi) ;
+    }
     return ;
   }
   msg_forget(mi, 1) ;
@@ -498,6 +531,15 @@ static void msg_forget (unsigned int mi, int removefiles)
   unsigned int c, i ;
   if (removefiles)
   {
+    if (m->warned)
+    {
+      /* first, so that a crash leaves at worst a message that is warned again */
+      size_t k = ferry_queue_path(fn, "bounce", m->id, 0) ;
+      memcpy(fn + k, ".delay", 7) ;
+      if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
+      memcpy(fn + k, ".delay.new", 11) ;
+      if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
+    }
     for (c = 0 ; c < 2 ; c++)
     {
       ferry_queue_path(fn, chdir_[c], m->id, split) ;
@@ -519,6 +561,8 @@ static void msg_forget (unsigned int mi, int removefiles)
   free(m->r) ;
   m->r = 0 ;
   free(m->sender) ;
+  free(m->lasterr) ;
+  m->lasterr = 0 ;
   idx_del(m->id) ;
   m->used = 0 ;
   livemsgs-- ;
@@ -527,7 +571,16 @@ static void msg_forget (unsigned int mi, int removefiles)
 
 /* ---------- results ---------- */
 
-static void bounce_append (unsigned int ri, char const *text)
+static void bounce_record_cat (stralloc *sa, unsigned int ri, char kind, char const *text, uint32_t when)
+{
+  rcpt *r = rcpts + ri ;
+  ferry_bounce_record b = { .kind = kind, .channel = r->ch == CH_LOCAL ? 'L' : 'R', .index = r->eidx, .when = when, .rcpt = r->addr, .text = text } ;
+  if (!ferry_bounce_record_cat(sa, &b)) strerr_diefu1sys(111, "allocate memory") ;
+}
+
+ /* A permanent failure (D) or a success that asked for a notice (S), appended to
+    queue/bounce/ID and synced before the recipient's status changes on disk. */
+static void bounce_append (unsigned int ri, char kind, char const *text)
 {
   rcpt *r = rcpts + ri ;
   msg *m = msgs + r->msg ;
@@ -535,8 +588,7 @@ static void bounce_append (unsigned int ri, char const *text)
   stralloc rec = STRALLOC_ZERO ;
   int fd ;
   ferry_queue_path(fn, "bounce", m->id, 0) ;
-  if (!stralloc_catb(&rec, r->ch == CH_LOCAL ? "L" : "R", 1) || !stralloc_cats(&rec, r->addr) || !stralloc_0(&rec)
-   || !stralloc_cats(&rec, text) || !stralloc_0(&rec)) strerr_diefu1sys(111, "allocate memory") ;
+  bounce_record_cat(&rec, ri, kind, text, time(0)) ;
   fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) ;
   if (fd < 0 || allwrite(fd, rec.s, rec.len) < rec.len || fsync(fd) < 0)
   {
@@ -556,7 +608,12 @@ static void rcpt_done (unsigned int ri, char status, char const *text)
 {
   rcpt *r = rcpts + ri ;
   msg *m = msgs + r->msg ;
-  if (status == 'D') bounce_append(ri, text) ;
+  if (status == 'D' && ferry_dsn_wants(r->notify, 'D')) bounce_append(ri, 'D', text) ;
+  else if (status == 'D')
+  {
+    logs("bounce msg ") ; logu(m->id) ; logs(": no notice for ") ; logclean(r->addr) ; logs(": it asked for NOTIFY=NEVER") ; logend() ;
+  }
+  else if (status == 'K' && m->sender[0] && r->notify & FERRY_NOTIFY_SUCCESS) bounce_append(ri, 'S', text) ;
   r->status = status ;
   record_put(ri, 0, &status, 1) ;
   mark_dirty(r->msg) ;
@@ -579,6 +636,9 @@ static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
   rcpt *r = rcpts + ri ;
   msg *m = msgs + r->msg ;
   char h[16] ;
+  m->lasttime = now ;
+  free(m->lasterr) ;
+  m->lasterr = xstrdup(text, strlen(text)) ;
   if (lifetime && now >= m->birth + lifetime)
   {
     stralloc t = STRALLOC_ZERO ;
@@ -761,8 +821,13 @@ static void dispatch (void)
       if (r->status != 'T') continue ;
       if (lifetime && now >= m->birth + lifetime)
       {
+        stralloc t = STRALLOC_ZERO ;
         logs("expired msg ") ; logu(m->id) ; logs(" to ") ; logclean(r->addr) ; logend() ;
-        rcpt_done(ri, 'D', "4.4.7 message expired: queued longer than control/queuelifetime") ;
+        if (!stralloc_cats(&t, "4.4.7 message expired: queued longer than control/queuelifetime")
+         || (m->lasterr && (!stralloc_cats(&t, "; last error: ") || !stralloc_cats(&t, m->lasterr)))
+         || !stralloc_0(&t)) strerr_diefu1sys(111, "allocate memory") ;
+        rcpt_done(ri, 'D', t.s) ;
+        stralloc_free(&t) ;
         if (!m->open) { sync_dirty() ; msg_finish(r->msg) ; }
         continue ;
       }
@@ -804,29 +869,163 @@ static void dispatch (void)
   sync_dirty() ;
 }
 
- /* Delay warnings: once per message, marked by an empty bounce/ID.delay file; looked for every
-    5 seconds at most. */
+ /* Delay warnings: once per message, for the recipients still waiting that did not turn them off
+    with NOTIFY, never for a message with the null sender. queue/bounce/ID.delay holds their
+    records until ferry-bounce-build has sent the warning, then is left empty, as the mark that
+    the warning was made. Looked for every 5 seconds at most. */
 static void warn_delays (void)
 {
   static uint32_t last = 0 ;
   uint32_t now = time(0) ;
   unsigned int i ;
+  stralloc recs = STRALLOC_ZERO ;
   if (!delaywarning || now < last + 5) return ;
   last = now ;
   for (i = 0 ; i < nmsgs ; i++)
   {
     msg *m = msgs + i ;
     char fn[FERRY_QUEUE_PATH_MAX + 8] ;
-    size_t k ;
+    unsigned int j, n = 0 ;
     if (!m->used || m->warned || !m->open || now < m->birth + delaywarning) continue ;
-    ferry_queue_path(fn, "bounce", m->id, 0) ;
-    k = strlen(fn) ;
-    memcpy(fn + k, ".delay", 7) ;
-    if (!openwritenclose_unsafe_sync(fn, "", 0)) { strerr_warnwu2sys("create ", fn) ; continue ; }
     m->warned = 1 ;
-    logs("delay msg ") ; logu(m->id) ; logs(": queued longer than control/delaywarning: warning marked in ") ; logs(fn) ;
-    logs(" for ferry-bounce-build") ; logend() ;
+    if (!m->sender[0]) continue ;
+    recs.len = 0 ;
+    for (j = 0 ; j < m->count ; j++)
+    {
+      rcpt *r = rcpts + m->r[j] ;
+      if ((r->status != 'T' && r->status != 'F') || !ferry_dsn_wants(r->notify, 'Z')) continue ;
+      bounce_record_cat(&recs, m->r[j], 'Z', m->lasterr ? m->lasterr : "4.0.0 no delivery attempt has finished yet", m->lasterr ? m->lasttime : 0) ;
+      n++ ;
+    }
+    if (!n) continue ;
+    ferry_queue_path(fn, "bounce", m->id, 0) ;
+    memcpy(fn + strlen(fn), ".delay", 7) ;
+    if (!openwritenclose_suffix(fn, recs.s, recs.len, ".new") || ferry_dir_sync("queue/bounce") < 0)
+    {
+      strerr_warnwu2sys("write ", fn) ;
+      m->warned = 0 ;
+      continue ;
+    }
+    m->delaypending = 1 ;
+    logs("delay msg ") ; logu(m->id) ; logs(": queued longer than control/delaywarning: a warning about ") ; logu(n) ;
+    logs(n == 1 ? " recipient" : " recipients") ; logs(" to send (ferry-bounce-build)") ; logend() ;
+    bounce_want(i) ;
   }
+  stralloc_free(&recs) ;
+}
+
+/* ---------- ferry-bounce-build runs ---------- */
+
+#define BOUNCE_JOBS 4           /* runs at once */
+#define BOUNCE_RETRY_MIN 60     /* seconds before a failed run is tried again, doubling, at most maxbackoff */
+
+static char const *binbounce ;          /* HOME/bin/ferry-bounce-build */
+static char const *homepath ;
+static unsigned int *bwait = 0 ;        /* messages waiting for a run */
+static unsigned int nbwait = 0, abwait = 0, nbjobs = 0 ;
+static struct { pid_t pid ; unsigned int msg ; char delay ; } bjobs[BOUNCE_JOBS] ;
+
+static void bounce_want (unsigned int mi)
+{
+  if (msgs[mi].waiting) return ;
+  msgs[mi].waiting = 1 ;
+  if (nbwait == abwait) bwait = ferry_array_grow(bwait, &abwait, sizeof(unsigned int)) ;
+  bwait[nbwait++] = mi ;
+}
+
+static pid_t bounce_spawn (uint64_t id, int delay)
+{
+  posix_spawn_file_actions_t fa ;
+  char fmt[UINT64_FMT] ;
+  char const *argv[6] ;
+  unsigned int n = 0 ;
+  pid_t pid ;
+  int fd, e ;
+  fmt[uint64_fmt(fmt, id)] = 0 ;
+  argv[n++] = "ferry-bounce-build" ;
+  if (delay) argv[n++] = "-d" ;
+  argv[n++] = fmt ;
+  argv[n++] = homepath ;
+  argv[n] = 0 ;
+  if (posix_spawn_file_actions_init(&fa)) return -1 ;
+  e = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
+   || posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0) ;
+  for (fd = 3 ; !e && fd <= 8 ; fd++) e = posix_spawn_file_actions_addclose(&fa, fd) ;
+  if (!e) e = posix_spawn(&pid, binbounce, &fa, 0, (char *const *)argv, environ) ;
+  posix_spawn_file_actions_destroy(&fa) ;
+  if (e) { errno = e ; return -1 ; }
+  return pid ;
+}
+
+ /* Starts the runs that are due: a message's delay warning while it has recipients waiting, its
+    notifications once it has none. One run per message at a time. */
+static void bounce_start (void)
+{
+  uint32_t now = time(0) ;
+  unsigned int i = 0 ;
+  while (i < nbwait && nbjobs < BOUNCE_JOBS && !stopping)
+  {
+    unsigned int mi = bwait[i], k ;
+    msg *m = msgs + mi ;
+    int delay ;
+    pid_t pid ;
+    if (!m->used || !m->waiting || m->job) { if (m->used && !m->job) m->waiting = 0 ; bwait[i] = bwait[--nbwait] ; continue ; }
+    if (m->jobnext > now) { i++ ; continue ; }
+    delay = m->open > 0 ;
+    if (delay ? !m->delaypending : !m->bounced) { m->waiting = 0 ; bwait[i] = bwait[--nbwait] ; continue ; }
+    pid = bounce_spawn(m->id, delay) ;
+    if (pid < 0)
+    {
+      strerr_warnwu2sys("run ", binbounce) ;
+      m->jobnext = now + BOUNCE_RETRY_MIN ;
+      i++ ;
+      continue ;
+    }
+    for (k = 0 ; k < BOUNCE_JOBS ; k++) if (!bjobs[k].pid) break ;
+    bjobs[k].pid = pid ;
+    bjobs[k].msg = mi ;
+    bjobs[k].delay = delay ;
+    m->job = pid ;
+    m->waiting = 0 ;
+    bwait[i] = bwait[--nbwait] ;
+    nbjobs++ ;
+  }
+}
+
+ /* Is pid a run of ferry-bounce-build? Then its result is taken. */
+static int bounce_reap (pid_t pid, int wstat)
+{
+  unsigned int k ;
+  msg *m ;
+  for (k = 0 ; k < BOUNCE_JOBS ; k++) if (bjobs[k].pid == pid) break ;
+  if (k == BOUNCE_JOBS) return 0 ;
+  bjobs[k].pid = 0 ;
+  nbjobs-- ;
+  m = msgs + bjobs[k].msg ;
+  m->job = 0 ;
+  if (WIFEXITED(wstat) && !WEXITSTATUS(wstat))
+  {
+    if (bjobs[k].delay) m->delaypending = 0 ;
+    else m->bounced = 0 ;
+    m->jobnext = 0 ;
+    m->jobfailures = 0 ;
+  }
+  else
+  {
+    uint32_t now = time(0), wait = BOUNCE_RETRY_MIN << (m->jobfailures < 6 ? m->jobfailures : 6) ;
+    char fmt[UINT_FMT] ;
+    if (wait > maxbackoff) wait = maxbackoff ;
+    if (m->jobfailures < 255) m->jobfailures++ ;
+    m->jobnext = now + wait ;
+    logs(bjobs[k].delay ? "delay msg " : "bounce msg ") ; logu(m->id) ; logs(": ferry-bounce-build ") ;
+    if (WIFEXITED(wstat)) { logs("exited ") ; fmt[uint_fmt(fmt, WEXITSTATUS(wstat))] = 0 ; }
+    else { logs("was killed by signal ") ; fmt[uint_fmt(fmt, WTERMSIG(wstat))] = 0 ; }
+    logs(fmt) ; logs(": trying again in ") ; logu(wait) ; logs(" seconds") ; logend() ;
+    bounce_want(bjobs[k].msg) ;
+  }
+  if (!m->open) msg_finish(bjobs[k].msg) ;
+  else if (m->delaypending) bounce_want(bjobs[k].msg) ;
+  return 1 ;
 }
 
 /* ---------- messages from the other members ---------- */
@@ -946,7 +1145,21 @@ int main (int argc, char const *const *argv)
   tain stopdeadline = TAIN_INFINITE ;
   PROG = "ferry-schedule" ;
   if (argc > 2) strerr_dieusage(100, USAGE) ;
-  if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
+  homepath = ferry_home(argc > 1 ? argv[1] : 0) ;
+  if (chdir(homepath) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
+  {
+    static char path[PATH_MAX] ;
+    if (homepath[0] != '/')
+    {
+      if (!realpath(".", path)) strerr_diefu1sys(111, "find the ferry home's path") ;
+      homepath = strdup(path) ;
+      if (!homepath) strerr_diefu1sys(111, "allocate memory") ;
+    }
+    if (strlen(homepath) + 30 > PATH_MAX) strerr_dief1x(100, "the home's path is too long") ;
+    memcpy(path, homepath, strlen(homepath)) ;
+    memcpy(path + strlen(homepath), "/bin/ferry-bounce-build", 24) ;
+    binbounce = path ;
+  }
   sig_ignore(SIGPIPE) ;
   split = ferry_control_u64_or_die("queuesplit", 111) ;
   load_settings() ;
@@ -984,8 +1197,9 @@ int main (int argc, char const *const *argv)
     tain deadline = TAIN_INFINITE ;
     dispatch() ;
     warn_delays() ;
+    bounce_start() ;
     if (statuschanged) status_log() ;
-    if (stopping && !inflight[0] && !inflight[1]) break ;
+    if (stopping && !inflight[0] && !inflight[1] && !nbjobs) break ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; idx[n++] = -1 ;
     x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; idx[n++] = 100 ;
     x[n].fd = 4 ; x[n].events = IOPAUSE_READ ; idx[n++] = 101 ;
@@ -999,6 +1213,16 @@ int main (int argc, char const *const *argv)
     {
       uint32_t now = time(0), at = rcpts[heap[0]].next ;
       tain_addsec_g(&deadline, at > now ? (int)(at - now) : 0) ;
+    }
+    if (nbwait && nbjobs < BOUNCE_JOBS)
+    {
+      /* the earliest retry of a failed run */
+      uint32_t now = time(0), at = UINT32_MAX ;
+      unsigned int k ;
+      tain a ;
+      for (k = 0 ; k < nbwait ; k++) if (msgs[bwait[k]].jobnext < at) at = msgs[bwait[k]].jobnext ;
+      tain_addsec_g(&a, at > now ? (int)(at - now) : 0) ;
+      if (tain_less(&a, &deadline)) deadline = a ;
     }
     if (delaywarning && livemsgs)
     {
@@ -1050,6 +1274,7 @@ int main (int argc, char const *const *argv)
             while ((pid = wait_nohang(&wstat)) > 0)
             {
               unsigned int k ;
+              if (bounce_reap(pid, wstat)) continue ;
               for (k = 0 ; k < nmembers ; k++) if (members[k] == pid)
                 strerr_dief(111, "a member of the set died: the set stops, and s6 starts it again") ;
             }
