@@ -84,10 +84,12 @@ static int intro (stralloc *sa, bounce_report const *b)
   {
     case 'Z' :
     {
-      uint64_t hours = b->now > b->birth ? (b->now - b->birth) / 3600 : 0 ;
-      fmt[uint64_fmt(fmt, hours)] = 0 ;
+      uint64_t age = b->now > b->birth ? b->now - b->birth : 0 ;
+      int inhours = age >= 7200 ;
+      uint64_t n = inhours ? age / 3600 : age / 60 ;
+      fmt[uint64_fmt(fmt, n)] = 0 ;
       if (!cats(sa, "Your message has not yet been delivered to the recipients below. It has\n"
-          "been in the queue for ") || !cats(sa, fmt) || !cats(sa, hours == 1 ? " hour" : " hours")
+          "been in the queue for ") || !cats(sa, fmt) || !cats(sa, inhours ? " hours" : n == 1 ? " minute" : " minutes")
        || !cats(sa, " and is still being retried: you need do nothing\nfor now.")) return 0 ;
       if (b->retryuntil)
       {
@@ -126,7 +128,6 @@ static int human (stralloc *sa, bounce_report const *b)
   {
     bounce_rcpt const *r = b->rcpts + i ;
     if (!cats(sa, "<") || !catclean(sa, r->addr, strlen(r->addr), 1) || !cats(sa, ">: ")
-     || !cats(sa, r->kind == 'S' ? (r->channel == 'L' ? "delivered: " : "relayed: ") : "")
      || !catclean(sa, r->text, strlen(r->text), 1) || !cats(sa, "\n\n")) return 0 ;
   }
   return cats(sa, "For further help, write to the postmaster of this host and include this\nreport.\n") ;

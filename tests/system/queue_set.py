@@ -35,7 +35,7 @@ def svc(*args):
     subprocess.run(["s6-svc"] + list(args) + [os.path.join(H, "service", "ferry")], check=True)
 
 
-def queue_files(dirs=("todo", "intd", "info", "local", "remote", "mess", "pid")):
+def queue_files(dirs=("todo", "intd", "info", "local", "remote", "mess", "pid", "bounce")):
     out = []
     for d in dirs:
         for root, _, files in os.walk(os.path.join(H, "queue", d)):
@@ -43,12 +43,24 @@ def queue_files(dirs=("todo", "intd", "info", "local", "remote", "mess", "pid"))
     return out
 
 
-def inject_many(n, rcpt_of, subject):
+def inject_many(n, rcpt_of, subject, sender="sender@example.com"):
     """n messages, from one ferry-inject each, as a client would"""
     ids = []
     for i in range(n):
-        ids.append(home.inject(b"Subject: %s %d\n\nbody of %d\n" % (subject.encode(), i, i), "sender@example.com", rcpt_of(i), running=True))
+        ids.append(home.inject(b"Subject: %s %d\n\nbody of %d\n" % (subject.encode(), i, i), sender, rcpt_of(i), running=True))
     return ids
+
+
+def notices(subject, needle):
+    """how many notifications with this subject and mentioning needle the catch-all Maildir holds"""
+    n = 0
+    d = os.path.join(mail, "box", "Maildir", "new")
+    for f in os.listdir(d):
+        with open(os.path.join(d, f), "rb") as fh:
+            data = fh.read()
+        if ("\nSubject: %s\n" % subject).encode() in data and needle in data:
+            n += 1
+    return n
 
 
 def set_pids():
@@ -130,40 +142,38 @@ try:
     svc("-a")
     expect(eventually(lambda: len(peer.messages) == 1 and not queue_files(), 20), "s6-svc -a: delivered at once, the queue empty", log()[-400:])
 
-    # expiry: a recipient still failing after queuelifetime fails for good; the bounce record is kept
+    # expiry: a recipient still failing after queuelifetime fails for good, and its sender (here a
+    # local mailbox) gets the failure notice (the notices themselves: tests/system/bounce.py)
     peer.stop()
     control(queuelifetime=2)
     svc("-h")
-    eid = inject_many(1, lambda i: ["y@later.test"], "expiring")[0]
+    eid = inject_many(1, lambda i: ["y@later.test"], "expiring", sender="expiry@example.org")[0]
     expect(eventually(lambda: ("deferral msg %d" % eid) in log(), 20), "deferred first")
     time.sleep(2.2)
     svc("-a")
     expect(eventually(lambda: ("expired msg %d" % eid) in log(), 20), "after queuelifetime it expires", log()[-400:])
-    bounce = open(os.path.join(H, "queue", "bounce", str(eid)), "rb").read()
-    expect(b"Ry@later.test\x00" in bounce and b"message expired" in bounce, "the bounce record names the recipient and the reason", bounce)
-    expect(eventually(lambda: ("bounce msg %d" % eid) in log(), 10), "the bounce record is logged and kept for ferry-bounce-build")
+    expect(eventually(lambda: notices("Undelivered Mail Returned to Sender", b"y@later.test") == 1 and not queue_files(), 20),
+           "the sender gets a failure notice naming the recipient, and the queue is empty", log()[-600:])
+    expect(re.search(r"bounce msg %d: failure notice about 1 recipient queued, to <expiry@example.org>" % eid, log()), "the notice is logged")
     control(queuelifetime=604800)
-    os.unlink(os.path.join(H, "queue", "bounce", str(eid)))
-    for d in ("info", "remote", "mess"):
-        try:
-            os.unlink(os.path.join(H, "queue", d, str(eid % 23), str(eid)))
-        except FileNotFoundError:
-            pass
     svc("-h")
 
-    # the delay warning: once per message, marked for ferry-bounce-build
+    # the delay warning: once per message
     control(delaywarning=1)
     svc("-h")
-    did = inject_many(1, lambda i: ["z@later.test"], "delayed")[0]
-    expect(eventually(lambda: ("delay msg %d" % did) in log(), 20), "a message queued longer than delaywarning gets its warning marked", log()[-300:])
-    expect(os.path.exists(os.path.join(H, "queue", "bounce", "%d.delay" % did)), "queue/bounce/ID.delay marks it, for ferry-bounce-build")
+    did = inject_many(1, lambda i: ["z@later.test"], "delayed", sender="delayed@example.org")[0]
+    expect(eventually(lambda: ("delay msg %d" % did) in log() and notices("Delayed Mail (still being retried)", b"z@later.test") == 1, 20),
+           "a message queued longer than delaywarning: its sender is warned", log()[-300:])
+    dfile = os.path.join(H, "queue", "bounce", "%d.delay" % did)
+    expect(os.path.exists(dfile) and os.path.getsize(dfile) == 0, "queue/bounce/ID.delay is left, empty, as the mark")
     time.sleep(6)
-    expect(log().count("delay msg %d" % did) == 1, "only once per message")
-    control(delaywarning=14400)
+    expect(log().count("delay msg %d: queued longer" % did) == 1 and notices("Delayed Mail (still being retried)", b"z@later.test") == 1, "only once per message")
+    control(delaywarning=14400, queuelifetime=1)
     svc("-h")
-    os.unlink(os.path.join(H, "queue", "bounce", "%d.delay" % did))
-    for d in ("info", "remote", "mess"):
-        os.unlink(os.path.join(H, "queue", d, str(did % 23), str(did)))
+    svc("-a")
+    expect(eventually(lambda: not queue_files(), 20), "when it expires, everything of it goes, the mark too", queue_files())
+    control(queuelifetime=604800)
+    svc("-h")
 
     # a member that dies takes the set down; s6 starts it again and mail goes on
     starts = log().count("ferry-schedule: starting")
