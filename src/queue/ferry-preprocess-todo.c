@@ -338,7 +338,8 @@ int main (int argc, char const *const *argv)
     if (rescan && !eof) { scan() ; rescan = 0 ; }
     if (eof && !out.len) break ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; n++ ;
-    x[n].fd = tfd ; x[n].events = IOPAUSE_READ ; n++ ;
+    /* once the queue manager is gone, the trigger is left to the next set's instance */
+    x[n].fd = eof ? -1 : tfd ; x[n].events = IOPAUSE_READ ; n++ ;
     if (!eof) { i0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
     if (out.len) { i1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
     if (iopause_g(x, n, 0) < 0) strerr_diefu1sys(111, "iopause") ;

@@ -42,6 +42,7 @@
 extern char **environ ;
 #define STOP_WAIT 60          /* seconds SIGTERM waits for deliveries in progress */
 #define RECORD_HEAD 25        /* status, 16 hex of next attempt, 8 hex of envelope index */
+#define DELETED_TEXT "5.0.0 deleted from the queue by its administrator (ferry-qctl delete)"
 
 enum { CH_LOCAL, CH_REMOTE } ;
 static char const *const chname[2] = { "local", "remote" } ;
@@ -82,6 +83,9 @@ struct msg_s
   unsigned char jobfailures ;
   uint32_t lasttime ;   /* the last deferral: when, and its text (for the delay warning) */
   char *lasterr ;
+  int deferlog ;        /* queue/defer/N/ID may exist */
+  int held ;            /* queue/hold/ID exists: never attempted until released */
+  int deleting ;        /* being deleted: 1 without notice, 2 with a failure notice */
 } ;
 
 typedef struct flight_s flight ;
@@ -384,6 +388,7 @@ static void clean_request (char kind, uint64_t id)
 static void msg_finish (unsigned int mi) ;
 static void msg_forget (unsigned int mi, int removefiles) ;
 static void bounce_want (unsigned int mi) ;
+static void delete_pending_check (unsigned int mi) ;
 
  /* Loads a prepared message from info/, local/ and remote/ (after its todo entry is gone). */
 static void msg_load (uint64_t id, int announce)
@@ -433,6 +438,9 @@ static void msg_load (uint64_t id, int announce)
     m->warned = stat(fn, &st) == 0 ;
     m->delaypending = m->warned && st.st_size > 0 ;
   }
+  ferry_queue_path(fn, "hold", id, 0) ;
+  m->held = access(fn, F_OK) == 0 ;
+  m->deferlog = !announce ;
   livemsgs++ ;
   if (announce)
   {
@@ -497,7 +505,11 @@ static void msg_load (uint64_t id, int announce)
   free(notify) ;
   statuschanged = 1 ;
   if (!msgs[mi].open) msg_finish(mi) ;
-  else if (msgs[mi].delaypending) bounce_want(mi) ;
+  else
+  {
+    if (msgs[mi].delaypending) bounce_want(mi) ;
+    delete_pending_check(mi) ;
+  }
 }
 
  /* Every recipient done. With a bounce record, ferry-bounce-build sends the notifications first
@@ -538,6 +550,16 @@ static void msg_forget (unsigned int mi, int removefiles)
       memcpy(fn + k, ".delay", 7) ;
       if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
       memcpy(fn + k, ".delay.new", 11) ;
+      if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
+    }
+    if (m->deferlog)
+    {
+      ferry_queue_path(fn, "defer", m->id, split) ;
+      if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
+    }
+    if (m->held)
+    {
+      ferry_queue_path(fn, "hold", m->id, 0) ;
       if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
     }
     for (c = 0 ; c < 2 ; c++)
@@ -608,7 +630,8 @@ static void rcpt_done (unsigned int ri, char status, char const *text)
 {
   rcpt *r = rcpts + ri ;
   msg *m = msgs + r->msg ;
-  if (status == 'D' && ferry_dsn_wants(r->notify, 'D')) bounce_append(ri, 'D', text) ;
+  if (status == 'D' && m->deleting == 1) ;
+  else if (status == 'D' && ferry_dsn_wants(r->notify, 'D')) bounce_append(ri, 'D', text) ;
   else if (status == 'D')
   {
     logs("bounce msg ") ; logu(m->id) ; logs(": no notice for ") ; logclean(r->addr) ; logs(": it asked for NOTIFY=NEVER") ; logend() ;
@@ -631,6 +654,29 @@ static uint32_t backoff (msg const *m, uint32_t now)
   return now + d ;
 }
 
+ /* The last error of each deferred recipient, for ferry-qread and the delay warning: records
+    appended to queue/defer/N/ID (the bounce record format, kind Z), not synced: they inform,
+    they decide nothing. */
+static void defer_log (unsigned int ri, char const *text, uint32_t now)
+{
+  static int warned = 0 ;
+  rcpt *r = rcpts + ri ;
+  msg *m = msgs + r->msg ;
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  stralloc rec = STRALLOC_ZERO ;
+  int fd ;
+  ferry_queue_path(fn, "defer", m->id, split) ;
+  bounce_record_cat(&rec, ri, 'Z', text, now) ;
+  fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640) ;
+  if (fd < 0 || allwrite(fd, rec.s, rec.len) < rec.len)
+  {
+    if (!warned++) strerr_warnwu2sys("append to ", fn) ;
+  }
+  else m->deferlog = 1 ;
+  if (fd >= 0) fd_close(fd) ;
+  stralloc_free(&rec) ;
+}
+
 static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
 {
   rcpt *r = rcpts + ri ;
@@ -649,6 +695,7 @@ static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
     stralloc_free(&t) ;
     return ;
   }
+  defer_log(ri, text, now) ;
   r->status = 'T' ;
   r->next = backoff(m, now) ;
   if (r->ch == CH_REMOTE)
@@ -743,7 +790,8 @@ static void answer_take (int ch, char const *p, size_t n)
     if (st != 'K' && st != 'D' && st != 'Z') { st = 'Z' ; res = "Zthe channel gave no valid result" ; }
     logs("delivery ") ; logu(num) ; logs(": msg ") ; logu(msgs[fl->msg].id) ; logs(" to ") ; logclean(rcpts[ri].addr) ;
     logs(st == 'K' ? ": success: " : st == 'D' ? ": failure: " : ": deferral: ") ; logclean(res + 1) ; logend() ;
-    if (st == 'Z') rcpt_defer(ri, res + 1, now) ;
+    if (st == 'Z' && msgs[fl->msg].deleting) rcpt_done(ri, 'D', DELETED_TEXT) ;
+    else if (st == 'Z') rcpt_defer(ri, res + 1, now) ;
     else rcpt_done(ri, st, res + 1) ;
     if (!single) pos += strlen(p + pos) + 1 ;
   }
@@ -819,6 +867,7 @@ static void dispatch (void)
       msg *m = msgs + r->msg ;
       char const *dom ;
       if (r->status != 'T') continue ;
+      if (m->held) continue ;   /* out of the heap and the ready lists until released */
       if (lifetime && now >= m->birth + lifetime)
       {
         stralloc t = STRALLOC_ZERO ;
@@ -886,7 +935,7 @@ static void warn_delays (void)
     msg *m = msgs + i ;
     char fn[FERRY_QUEUE_PATH_MAX + 8] ;
     unsigned int j, n = 0 ;
-    if (!m->used || m->warned || !m->open || now < m->birth + delaywarning) continue ;
+    if (!m->used || m->warned || !m->open || m->held || now < m->birth + delaywarning) continue ;
     m->warned = 1 ;
     if (!m->sender[0]) continue ;
     recs.len = 0 ;
@@ -1064,6 +1113,184 @@ static void clean_take (char const *p, size_t n)
   }
 }
 
+/* ---------- steering: ferry-qctl's commands on queue/lock/steer ---------- */
+
+ /* hold and delete are also files (queue/hold/ID, queue/delete/ID) written durably by ferry-qctl
+    before it writes the command: the command only makes them take effect at once, and a restart
+    finds them. requeue is only a command. */
+
+static uint64_t *delpending = 0 ;       /* delete markers for messages not loaded yet */
+static unsigned int ndelpending = 0, adelpending = 0 ;
+
+static void steer_log (char const *what, uint64_t id, char const *rest)
+{
+  logs(what) ; logs(" msg ") ; logu(id) ; logs(": ") ; logs(rest) ; logend() ;
+}
+
+static void msg_delete (unsigned int mi)
+{
+  msg *m = msgs + mi ;
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  char c = 0 ;
+  unsigned int i, n = 0 ;
+  int fd ;
+  ferry_queue_path(fn, "delete", m->id, 0) ;
+  fd = open(fn, O_RDONLY | O_CLOEXEC) ;
+  if (fd < 0) { if (errno != ENOENT) strerr_warnwu2sys("open ", fn) ; return ; }
+  if (read(fd, &c, 1) < 0) c = 0 ;
+  fd_close(fd) ;
+  m->deleting = c == 'b' ? 2 : 1 ;
+  for (i = 0 ; i < m->count ; i++)
+  {
+    unsigned int ri = m->r[i] ;
+    if (rcpts[ri].status != 'T') continue ;   /* done, or in flight: its answer comes back here */
+    rcpt_done(ri, 'D', DELETED_TEXT) ;
+    n++ ;
+  }
+  sync_dirty() ;
+  if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
+  logs("delete msg ") ; logu(m->id) ; logs(": ") ; logu(n) ; logs(m->deleting == 2 ? " recipients failed, with a notice" : " recipients dropped, without notice") ;
+  if (n < m->open) { logs("; ") ; logu(m->open) ; logs(" in flight finish first") ; }
+  logend() ;
+  if (!m->open) msg_finish(mi) ;
+}
+
+static void delete_pending_check (unsigned int mi)
+{
+  unsigned int i ;
+  for (i = 0 ; i < ndelpending ; i++) if (delpending[i] == msgs[mi].id)
+  {
+    delpending[i] = delpending[--ndelpending] ;
+    msg_delete(mi) ;
+    return ;
+  }
+}
+
+static void msg_release (unsigned int mi, uint32_t now)
+{
+  msg *m = msgs + mi ;
+  unsigned int i, n = 0 ;
+  m->held = 0 ;
+  for (i = 0 ; i < m->count ; i++)
+  {
+    rcpt *r = rcpts + m->r[i] ;
+    if (r->status != 'T') continue ;
+    r->next = now ;
+    if (r->link >= 0) heap_up(r->link) ;
+    else if (r->link == -1) heap_push(m->r[i]) ;
+    n++ ;
+  }
+  logs("release msg ") ; logu(m->id) ; logs(": ") ; logu(n) ; logs(" recipients to be tried now") ; logend() ;
+}
+
+static unsigned int msg_requeue (unsigned int mi, char const *dom, uint32_t now)
+{
+  msg *m = msgs + mi ;
+  unsigned int i, n = 0 ;
+  if (m->held) return 0 ;
+  for (i = 0 ; i < m->count ; i++)
+  {
+    rcpt *r = rcpts + m->r[i] ;
+    if (r->status != 'T' || r->link < 0 || r->next <= now) continue ;
+    if (dom && (r->ch != CH_REMOTE || strcasecmp(domain_of(r->addr), dom))) continue ;
+    r->next = now ;
+    heap_up(r->link) ;
+    n++ ;
+  }
+  return n ;
+}
+
+static void steer_command (char *line)
+{
+  char *arg = strchr(line, ' ') ;
+  uint32_t now = time(0) ;
+  uint64_t id = 0 ;
+  int mi = -1 ;
+  if (!arg) { strerr_warnw("an unknown command on queue/lock/steer: ", line) ; return ; }
+  *arg++ = 0 ;
+  if (arg[0] != '@')
+  {
+    if (uint640_scan(arg, &id) != strlen(arg)) { strerr_warnw("a malformed message id on queue/lock/steer: ", arg) ; return ; }
+    mi = msg_find(id) ;
+  }
+  if (!strcmp(line, "hold"))
+  {
+    if (mi < 0) return ;   /* not loaded yet: msg_load sees the file */
+    msgs[mi].held = 1 ;
+    steer_log("hold", id, "held: no delivery is started until it is released") ;
+  }
+  else if (!strcmp(line, "release"))
+  {
+    if (mi >= 0 && msgs[mi].held) msg_release(mi, now) ;
+  }
+  else if (!strcmp(line, "delete"))
+  {
+    if (mi >= 0) msg_delete(mi) ;
+    else
+    {
+      if (ndelpending == adelpending) delpending = ferry_array_grow(delpending, &adelpending, sizeof(uint64_t)) ;
+      delpending[ndelpending++] = id ;
+    }
+  }
+  else if (!strcmp(line, "requeue"))
+  {
+    unsigned int n = 0, k ;
+    if (arg[0] == '@')
+    {
+      int df = dfail_find(arg + 1) ;
+      if (df >= 0) { free(dfails[df].name) ; dfails[df].used = 0 ; }
+      for (k = 0 ; k < nmsgs ; k++) if (msgs[k].used) n += msg_requeue(k, arg + 1, now) ;
+      logs("requeue ") ; logclean(arg) ; logs(": ") ; logu(n) ; logs(" deferred recipients to be tried now") ; logend() ;
+    }
+    else if (mi >= 0)
+    {
+      n = msg_requeue(mi, 0, now) ;
+      logs("requeue msg ") ; logu(id) ; logs(": ") ; logu(n) ; logs(" deferred recipients to be tried now") ; logend() ;
+    }
+  }
+  else strerr_warnw("an unknown command on queue/lock/steer: ", line) ;
+}
+
+static void steer_read (int fd, stralloc *sa)
+{
+  char buf[4096] ;
+  ssize_t r ;
+  size_t start = 0, i ;
+  while ((r = read(fd, buf, sizeof(buf))) > 0)
+    if (!stralloc_catb(sa, buf, r)) strerr_diefu1sys(111, "allocate memory") ;
+  for (i = 0 ; i < sa->len ; i++) if (sa->s[i] == '\n')
+  {
+    sa->s[i] = 0 ;
+    if (i > start) steer_command(sa->s + start) ;
+    start = i + 1 ;
+  }
+  memmove(sa->s, sa->s + start, sa->len - start) ;
+  sa->len -= start ;
+  if (sa->len > 4096) sa->len = 0 ;   /* a line that never ends: dropped */
+}
+
+ /* Delete markers left from before a restart. */
+static void steer_load (void)
+{
+  DIR *dh = opendir("queue/delete") ;
+  struct dirent *de ;
+  if (!dh) { if (errno != ENOENT) strerr_warnwu1sys("open queue/delete") ; return ; }
+  while ((de = readdir(dh)))
+  {
+    uint64_t id ;
+    int mi ;
+    if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;
+    mi = msg_find(id) ;
+    if (mi >= 0) msg_delete(mi) ;
+    else
+    {
+      if (ndelpending == adelpending) delpending = ferry_array_grow(delpending, &adelpending, sizeof(uint64_t)) ;
+      delpending[ndelpending++] = id ;
+    }
+  }
+  closedir(dh) ;
+}
+
 /* ---------- start-up ---------- */
 
 static void load_settings (void)
@@ -1141,7 +1368,8 @@ static void members_signal (int sig, unsigned int upto)
 int main (int argc, char const *const *argv)
 {
   static int const outfd[4] = { 1, 3, 5, 7 } ;
-  int spfd ;
+  int spfd, steerfd ;
+  stralloc steerbuf = STRALLOC_ZERO ;
   tain stopdeadline = TAIN_INFINITE ;
   PROG = "ferry-schedule" ;
   if (argc > 2) strerr_dieusage(100, USAGE) ;
@@ -1187,13 +1415,17 @@ int main (int argc, char const *const *argv)
   tain_now_set_stopwatch_g() ;
   logs("ferry-schedule: starting") ; logend() ;
   queue_load() ;
+  steer_load() ;
+  steerfd = open("queue/lock/steer", O_RDONLY | O_NONBLOCK | O_CLOEXEC) ;
+  if (steerfd < 0) strerr_warnwu1sys("open queue/lock/steer (run ferry-setup to complete the home): ferry-qctl's commands take effect at the next start") ;
+  else if (open("queue/lock/steer", O_WRONLY | O_NONBLOCK | O_CLOEXEC) < 0) strerr_diefu1sys(111, "open queue/lock/steer for writing") ;
   logs("ferry-schedule: ") ; logu(livemsgs) ; logs(" messages, ") ; logu(openrcpts) ; logs(" recipients to deliver") ; logend() ;
 
   for (;;)
   {
-    iopause_fd x[10] ;
+    iopause_fd x[11] ;
     unsigned int n = 0, i ;
-    int idx[10] ;
+    int idx[11] ;
     tain deadline = TAIN_INFINITE ;
     dispatch() ;
     warn_delays() ;
@@ -1205,6 +1437,7 @@ int main (int argc, char const *const *argv)
     x[n].fd = 4 ; x[n].events = IOPAUSE_READ ; idx[n++] = 101 ;
     x[n].fd = 6 ; x[n].events = IOPAUSE_READ ; idx[n++] = 102 ;
     x[n].fd = 8 ; x[n].events = IOPAUSE_READ ; idx[n++] = 103 ;
+    if (steerfd >= 0) { x[n].fd = steerfd ; x[n].events = IOPAUSE_READ ; idx[n++] = 104 ; }
     for (i = 0 ; i < 4 ; i++) if (out[i].len)
     {
       x[n].fd = outfd[i] ; x[n].events = IOPAUSE_WRITE ; idx[n++] = i ;
@@ -1285,6 +1518,7 @@ int main (int argc, char const *const *argv)
       else if (idx[i] == 101) frames_read(4, &in[1], &local_take, "ferry-spawn-local") ;
       else if (idx[i] == 102) frames_read(6, &in[2], &remote_take, "ferry-spawn-remote") ;
       else if (idx[i] == 103) frames_read(8, &in[3], &clean_take, "ferry-clean") ;
+      else if (idx[i] == 104) steer_read(steerfd, &steerbuf) ;
       else
       {
         stralloc *o = &out[idx[i]] ;

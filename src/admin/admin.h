@@ -1,0 +1,50 @@
+/* The hand tools' shared parts: a read-only walk over the queue, JSON strings, durations. */
+#ifndef FERRY_ADMIN_ADMIN_H
+#define FERRY_ADMIN_ADMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skalibs/stralloc.h>
+
+typedef struct qrcpt_s qrcpt ;
+struct qrcpt_s
+{
+  char const *addr ;
+  char channel ;          /* 'L', 'R', or '?' for a message not prepared yet */
+  char status ;           /* 'T' to deliver, 'K' delivered, 'D' failed */
+  uint64_t next ;         /* next attempt, seconds since the Epoch; 0: at once */
+  uint32_t index ;        /* envelope index */
+  char const *lasterr ;   /* the last deferral's text, or 0 */
+  uint64_t lasttime ;
+} ;
+
+typedef struct qmsg_s qmsg ;
+struct qmsg_s
+{
+  uint64_t id ;
+  int prepared ;          /* 0: only a todo entry so far (new) */
+  uint64_t birth ;
+  char const *sender ;
+  uint64_t size ;
+  int held ;
+  int bounce ;            /* notifications pending (queue/bounce/ID) */
+  int deleting ;          /* queue/delete/ID */
+  qrcpt *r ;
+  unsigned int n ;
+  char const *damage ;    /* what is wrong with its files, or 0 */
+} ;
+
+ /* Calls f for every message in the queue (read-only; files that vanish while it reads are
+    messages that finished: skipped). The current directory is the home. Returns 0 if f
+    returned nonzero (a stop), 1 after the whole queue, -1 on a system error (errno). */
+extern int qwalk (unsigned int split, int (*f)(qmsg const *, void *), void *data) ;
+
+ /* s as a JSON string, quotes included; bytes that are not UTF-8 become U+FFFD. */
+extern int json_cat (stralloc *sa, char const *s) ;
+
+ /* "3d4h", "25m", "12s" */
+extern size_t duration_fmt (char *s, uint64_t secs) ;
+#define DURATION_FMT 32
+
+#endif

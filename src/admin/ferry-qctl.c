@@ -1,0 +1,185 @@
+/* ferry-qctl: steer queued messages while the set runs: hold, release, delete (with or without a
+   failure notice), requeue. hold and delete are files first (durable), then a command on
+   queue/lock/steer that the queue manager acts on at once. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <skalibs/allreadwrite.h>
+#include <skalibs/buffer.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/sgetopt.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/types.h>
+
+#include <ferry/control.h>
+#include <ferry/home.h>
+#include <ferry/queue.h>
+
+#include "admin.h"
+
+#define USAGE "ferry-qctl [ -h home ] hold|release|delete|bounce|requeue id|@domain|all ..."
+
+static unsigned int split ;
+static char const *cmd ;
+static int steerfd = -2 ;       /* -2 not opened yet, -1 no queue manager listening */
+static unsigned int done = 0, bad = 0 ;
+
+static void nomem (void) { strerr_diefu1sys(111, "allocate memory") ; }
+
+static void say (char const *a, uint64_t id, char const *b)
+{
+  char f[UINT64_FMT] ;
+  f[uint64_fmt(f, id)] = 0 ;
+  if (buffer_puts(buffer_1, a) < 0 || buffer_puts(buffer_1, f) < 0 || buffer_puts(buffer_1, b) < 0 || buffer_putflush(buffer_1, "\n", 1) < 0)
+    strerr_diefu1sys(111, "write to stdout") ;
+}
+
+ /* The command to the queue manager; 0 when none is listening. */
+static int steer (char const *verb, char const *arg)
+{
+  stralloc line = STRALLOC_ZERO ;
+  if (steerfd == -2)
+  {
+    steerfd = open("queue/lock/steer", O_WRONLY | O_NONBLOCK | O_CLOEXEC) ;
+    if (steerfd < 0)
+    {
+      if (errno != ENXIO && errno != ENOENT) strerr_diefu1sys(111, "open queue/lock/steer") ;
+      steerfd = -1 ;
+    }
+    else if (ndelay_off(steerfd) < 0) strerr_diefu1sys(111, "set queue/lock/steer blocking") ;
+  }
+  if (steerfd < 0) return 0 ;
+  if (!stralloc_cats(&line, verb) || !stralloc_catb(&line, " ", 1) || !stralloc_cats(&line, arg) || !stralloc_catb(&line, "\n", 1)) nomem() ;
+  if (allwrite(steerfd, line.s, line.len) < line.len) strerr_diefu1sys(111, "write to queue/lock/steer") ;
+  stralloc_free(&line) ;
+  return 1 ;
+}
+
+static void marker (char const *dir, uint64_t id, char const *content, int remove)
+{
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  ferry_queue_path(fn, dir, id, 0) ;
+  if (remove)
+  {
+    if (unlink(fn) < 0 && errno != ENOENT) strerr_diefu2sys(111, "remove ", fn) ;
+  }
+  else if (!openwritenclose_suffix(fn, content, strlen(content), ".tmp")) strerr_diefu2sys(111, "write ", fn) ;
+  {
+    char dn[FERRY_QUEUE_PATH_MAX] ;
+    ferry_queue_subdir(dn, dir, 0, 0) ;
+    if (ferry_dir_sync(dn) < 0) strerr_diefu2sys(111, "sync ", dn) ;
+  }
+}
+
+static void act (qmsg const *m)
+{
+  char f[UINT64_FMT] ;
+  int heard ;
+  f[uint64_fmt(f, m->id)] = 0 ;
+  if (!strcmp(cmd, "hold"))
+  {
+    if (m->held) { say("msg ", m->id, ": already held") ; done++ ; return ; }
+    marker("hold", m->id, "", 0) ;
+    heard = steer("hold", f) ;
+    say("held msg ", m->id, heard ? "" : " (the set is not running: it takes effect when it starts)") ;
+  }
+  else if (!strcmp(cmd, "release"))
+  {
+    if (!m->held) { say("msg ", m->id, ": not held") ; done++ ; return ; }
+    marker("hold", m->id, "", 1) ;
+    heard = steer("release", f) ;
+    say("released msg ", m->id, heard ? ": its recipients are tried now" : " (the set is not running: it takes effect when it starts)") ;
+  }
+  else if (!strcmp(cmd, "delete") || !strcmp(cmd, "bounce"))
+  {
+    marker("delete", m->id, cmd[0] == 'b' ? "b" : "", 0) ;
+    heard = steer("delete", f) ;
+    say(cmd[0] == 'b' ? "deleting msg " : "deleting msg ", m->id,
+        heard ? (cmd[0] == 'b' ? ": its waiting recipients fail, and the sender gets a notice" : ": its waiting recipients are dropped, without notice")
+              : " (the set is not running: it is deleted when it starts)") ;
+  }
+  else if (!strcmp(cmd, "requeue"))
+  {
+    if (!steer("requeue", f)) strerr_dief1x(111, "the set is not running: nothing to requeue now (its deferred recipients keep their times)") ;
+    say("requeued msg ", m->id, m->held ? ": it is held, release it first" : "") ;
+  }
+  done++ ;
+}
+
+typedef struct target_s target ;
+struct target_s
+{
+  int all ;
+  char const *domain ;
+  uint64_t id ;
+  int found ;
+} ;
+
+static int match (qmsg const *m, void *data)
+{
+  target *t = data ;
+  unsigned int i ;
+  if (t->all || (!t->domain && m->id == t->id)) { t->found++ ; act(m) ; return !t->all ; }
+  if (!t->domain) return 0 ;
+  for (i = 0 ; i < m->n ; i++)
+  {
+    char const *at = strrchr(m->r[i].addr, '@') ;
+    if (m->r[i].status == 'T' && at && !strcasecmp(at + 1, t->domain)) { t->found++ ; act(m) ; break ; }
+  }
+  return 0 ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  char const *home = 0 ;
+  PROG = "ferry-qctl" ;
+  {
+    subgetopt l = SUBGETOPT_ZERO ;
+    for (;;)
+    {
+      int opt = subgetopt_r(argc, argv, "h:", &l) ;
+      if (opt == -1) break ;
+      switch (opt)
+      {
+        case 'h' : home = l.arg ; break ;
+        default : strerr_dieusage(100, USAGE) ;
+      }
+    }
+    argc -= l.ind ; argv += l.ind ;
+  }
+  if (argc < 2) strerr_dieusage(100, USAGE) ;
+  cmd = argv[0] ;
+  if (strcmp(cmd, "hold") && strcmp(cmd, "release") && strcmp(cmd, "delete") && strcmp(cmd, "bounce") && strcmp(cmd, "requeue"))
+    strerr_dieusage(100, USAGE) ;
+  if (chdir(ferry_home(home)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
+  split = ferry_control_u64_or_die("queuesplit", 111) ;
+  for (argv++ ; *argv ; argv++)
+  {
+    target t = { .all = 0, .domain = 0, .id = 0, .found = 0 } ;
+    if (!strcmp(*argv, "all")) t.all = 1 ;
+    else if ((*argv)[0] == '@' && (*argv)[1]) t.domain = *argv + 1 ;
+    else if (!uint640_scan(*argv, &t.id)) strerr_dief(100, "not a message id, @domain or all: ", *argv) ;
+    if (t.domain && !strcmp(cmd, "requeue"))
+    {
+      /* the queue manager finds them itself, and forgets the domain's failures */
+      if (!steer("requeue", *argv)) strerr_dief1x(111, "the set is not running: nothing to requeue now (its deferred recipients keep their times)") ;
+      if (buffer_puts(buffer_1, "requeued the deferred recipients at ") < 0 || buffer_puts(buffer_1, *argv + 1) < 0 || buffer_putflush(buffer_1, "\n", 1) < 0)
+        strerr_diefu1sys(111, "write to stdout") ;
+      done++ ;
+      continue ;
+    }
+    if (qwalk(split, &match, &t) < 0) strerr_diefu1sys(111, "read the queue") ;
+    if (!t.found && !t.all)
+    {
+      strerr_warnw(*argv, t.domain ? ": no queued message has a recipient waiting there" : ": no such message in the queue") ;
+      bad++ ;
+    }
+  }
+  return bad ? 100 : 0 ;
+}

@@ -1,0 +1,236 @@
+/* qwalk: every message of the queue, read-only, as the hand tools show it. Prepared messages come
+   from info/, local/, remote/ (and defer/, hold/, bounce/, delete/); messages not prepared yet from
+   their todo entry. Nothing is locked: a message that finishes while it is read is skipped. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <skalibs/djbunix.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/types.h>
+
+#include <ferry/dsn.h>
+#include <ferry/queue.h>
+
+#include "admin.h"
+
+#define RECORD_HEAD 25
+
+typedef struct walk_s walk ;
+struct walk_s
+{
+  stralloc env, recs[2], defer ;
+  qrcpt *r ;
+  unsigned int ar ;
+} ;
+
+static int rcpt_room (walk *w, unsigned int n)
+{
+  if (n < w->ar) return 1 ;
+  {
+    unsigned int a = w->ar ? w->ar * 2 : 16 ;
+    qrcpt *p ;
+    while (a <= n) a *= 2 ;
+    p = realloc(w->r, a * sizeof(qrcpt)) ;
+    if (!p) return 0 ;
+    w->r = p ;
+    w->ar = a ;
+  }
+  return 1 ;
+}
+
+static int hexval (char const *s, unsigned int digits, uint64_t *u)
+{
+  unsigned int k ;
+  *u = 0 ;
+  for (k = 0 ; k < digits ; k++)
+  {
+    char c = s[k] ;
+    if (c >= '0' && c <= '9') *u = (*u << 4) | (uint64_t)(c - '0') ;
+    else if (c >= 'a' && c <= 'f') *u = (*u << 4) | (uint64_t)(c - 'a' + 10) ;
+    else return 0 ;
+  }
+  return 1 ;
+}
+
+ /* 1 read, 0 gone (ENOENT), -1 error */
+static int slurp_path (stralloc *sa, char const *fn)
+{
+  sa->len = 0 ;
+  if (openslurpclose(sa, fn)) return 1 ;
+  return errno == ENOENT ? 0 : -1 ;
+}
+
+ /* The envelope's sender, birth, and (for a todo entry) its recipients. */
+static char const *envelope_parse (walk *w, qmsg *m, int rcpts)
+{
+  size_t pos = 0 ;
+  int ended = 0 ;
+  while (pos < w->env.len)
+  {
+    char const *rec = w->env.s + pos ;
+    size_t k = strnlen(rec, w->env.len - pos) ;
+    if (!k) { ended = 1 ; break ; }
+    if (pos + k == w->env.len) return "a truncated envelope" ;
+    if (rec[0] == 't') { if (!uint64_scan(rec + 1, &m->birth)) return "a bad birth time in the envelope" ; }
+    else if (rec[0] == 'F') m->sender = rec + 1 ;
+    else if (rec[0] == 'T' && rcpts)
+    {
+      if (!rcpt_room(w, m->n)) return "out of memory" ;
+      memset(w->r + m->n, 0, sizeof(qrcpt)) ;
+      w->r[m->n].addr = rec + 1 ;
+      w->r[m->n].channel = '?' ;
+      w->r[m->n].status = 'T' ;
+      w->r[m->n].index = m->n ;
+      m->n++ ;
+    }
+    pos += k + 1 ;
+  }
+  if (!m->sender) return "no sender in the envelope" ;
+  if (!ended) return "an envelope without its final null byte" ;
+  return 0 ;
+}
+
+static char const *records_parse (walk *w, qmsg *m, int c)
+{
+  stralloc *sa = &w->recs[c] ;
+  size_t i = 0 ;
+  while (i < sa->len)
+  {
+    size_t k ;
+    uint64_t next, idx ;
+    qrcpt *r ;
+    if (sa->len - i <= RECORD_HEAD) return "a truncated recipient record" ;
+    k = strnlen(sa->s + i + RECORD_HEAD, sa->len - i - RECORD_HEAD) ;
+    if (i + RECORD_HEAD + k == sa->len) return "a truncated recipient record" ;
+    if ((sa->s[i] != 'T' && sa->s[i] != 'K' && sa->s[i] != 'D') || !hexval(sa->s + i + 1, 16, &next) || !hexval(sa->s + i + 17, 8, &idx))
+      return "a garbled recipient record" ;
+    if (!rcpt_room(w, m->n)) return "out of memory" ;
+    r = w->r + m->n++ ;
+    memset(r, 0, sizeof(qrcpt)) ;
+    r->addr = sa->s + i + RECORD_HEAD ;
+    r->channel = c ? 'R' : 'L' ;
+    r->status = sa->s[i] ;
+    r->next = next ;
+    r->index = (uint32_t)idx ;
+    i += RECORD_HEAD + k + 1 ;
+  }
+  return 0 ;
+}
+
+static int exists (char const *fn)
+{
+  return access(fn, F_OK) == 0 ;
+}
+
+ /* 1 shown, 0 gone, -1 error */
+static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)(qmsg const *, void *), void *data, int *stop)
+{
+  qmsg m ;
+  char fn[FERRY_QUEUE_PATH_MAX + 8] ;
+  struct stat st ;
+  int c, got ;
+  memset(&m, 0, sizeof(m)) ;
+  m.id = id ;
+  m.prepared = prepared ;
+  ferry_queue_path(fn, prepared ? "info" : "todo", id, split) ;
+  got = slurp_path(&w->env, fn) ;
+  if (got <= 0) return got ;
+  m.damage = envelope_parse(w, &m, !prepared) ;
+  if (!m.sender) m.sender = "" ;
+  if (prepared && !m.damage)
+  {
+    for (c = 0 ; c < 2 ; c++)
+    {
+      ferry_queue_path(fn, c ? "remote" : "local", id, split) ;
+      got = slurp_path(&w->recs[c], fn) ;
+      if (got < 0) return -1 ;
+      if (!got) continue ;
+      m.damage = records_parse(w, &m, c) ;
+      if (m.damage) break ;
+    }
+    if (!m.damage && !m.n)
+    {
+      /* between its info and its recipient files, or finished: look again */
+      ferry_queue_path(fn, "info", id, split) ;
+      if (!exists(fn)) return 0 ;
+    }
+    ferry_queue_path(fn, "defer", id, split) ;
+    got = slurp_path(&w->defer, fn) ;
+    if (got > 0)
+    {
+      size_t pos = 0 ;
+      ferry_bounce_record br ;
+      while (ferry_bounce_record_take(w->defer.s, w->defer.len, &pos, &br) == 1)
+      {
+        unsigned int i ;
+        for (i = 0 ; i < m.n ; i++) if (w->r[i].index == br.index && w->r[i].channel == br.channel)
+        {
+          w->r[i].lasterr = br.text ;
+          w->r[i].lasttime = br.when ;
+        }
+      }
+    }
+  }
+  ferry_queue_path(fn, "mess", id, split) ;
+  if (stat(fn, &st) == 0) m.size = st.st_size ;
+  else if (!m.damage) m.damage = "its message file is missing" ;
+  ferry_queue_path(fn, "hold", id, 0) ;
+  m.held = exists(fn) ;
+  ferry_queue_path(fn, "bounce", id, 0) ;
+  m.bounce = exists(fn) ;
+  ferry_queue_path(fn, "delete", id, 0) ;
+  m.deleting = exists(fn) ;
+  m.r = w->r ;
+  if ((*f)(&m, data)) *stop = 1 ;
+  return 1 ;
+}
+
+static int dir_walk (walk *w, char const *dir, unsigned int split, int prepared, int (*f)(qmsg const *, void *), void *data)
+{
+  unsigned int d ;
+  int stop = 0 ;
+  for (d = 0 ; d < split && !stop ; d++)
+  {
+    char dn[FERRY_QUEUE_PATH_MAX] ;
+    DIR *dh ;
+    struct dirent *de ;
+    size_t k ;
+    ferry_queue_subdir(dn, dir, 0, 0) ;
+    k = strlen(dn) ;
+    dn[k++] = '/' ;
+    dn[k + uint_fmt(dn + k, d)] = 0 ;
+    dh = opendir(dn) ;
+    if (!dh) return -1 ;
+    while (!stop && (de = readdir(dh)))
+    {
+      uint64_t id ;
+      char fn[FERRY_QUEUE_PATH_MAX] ;
+      if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;
+      if (!prepared)
+      {
+        /* a todo entry whose info file exists is a message already shown */
+        ferry_queue_path(fn, "info", id, split) ;
+        if (exists(fn)) continue ;
+      }
+      if (one(w, id, split, prepared, f, data, &stop) < 0) { closedir(dh) ; return -1 ; }
+    }
+    closedir(dh) ;
+  }
+  return stop ? 0 : 1 ;
+}
+
+int qwalk (unsigned int split, int (*f)(qmsg const *, void *), void *data)
+{
+  walk w = { .env = STRALLOC_ZERO, .recs = { STRALLOC_ZERO, STRALLOC_ZERO }, .defer = STRALLOC_ZERO, .r = 0, .ar = 0 } ;
+  int r = dir_walk(&w, "info", split, 1, f, data) ;
+  if (r == 1) r = dir_walk(&w, "todo", split, 0, f, data) ;
+  stralloc_free(&w.env) ; stralloc_free(&w.recs[0]) ; stralloc_free(&w.recs[1]) ; stralloc_free(&w.defer) ;
+  free(w.r) ;
+  return r ;
+}
