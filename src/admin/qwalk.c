@@ -91,8 +91,8 @@ static char const *envelope_parse (walk *w, qmsg *m, int rcpts)
     }
     pos += k + 1 ;
   }
+  if (!ended) return "a truncated envelope (no final null byte)" ;
   if (!m->sender) return "no sender in the envelope" ;
-  if (!ended) return "an envelope without its final null byte" ;
   return 0 ;
 }
 

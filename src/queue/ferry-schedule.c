@@ -1195,6 +1195,12 @@ static unsigned int msg_requeue (unsigned int mi, char const *dom, uint32_t now)
     if (dom && (r->ch != CH_REMOTE || strcasecmp(domain_of(r->addr), dom))) continue ;
     r->next = now ;
     heap_up(r->link) ;
+    if (r->ch == CH_REMOTE)
+    {
+      /* tried now means now: not parked behind its destination's backoff */
+      int df = dfail_find(domain_of(r->addr)) ;
+      if (df >= 0) { free(dfails[df].name) ; dfails[df].used = 0 ; }
+    }
     n++ ;
   }
   return n ;
