@@ -24,7 +24,7 @@
 #include <ferry/control.h>
 #include <ferry/dsn.h>
 #include <ferry/home.h>
-#include <ferry/inject.h>
+#include <ferry/inject_run.h>
 #include <ferry/queue.h>
 
 #include "bounce.h"
@@ -115,52 +115,6 @@ static size_t orcpt_decode (char const *raw, stralloc *store)
   return start + 1 ;
 }
 
-/* ---------- injection ---------- */
-
-static char const *inject_strerror (int e)
-{
-  switch (e)
-  {
-    case FERRY_INJECT_REFUSED : return "the message was refused" ;
-    case FERRY_INJECT_TOOBIG : return "the notification is larger than control/databytes" ;
-    case FERRY_INJECT_NOMEM : return "out of memory" ;
-    case FERRY_INJECT_WRITE : return "unable to write the queue (disk full?)" ;
-    case FERRY_INJECT_READ : return "unable to read its input" ;
-    case FERRY_INJECT_CONFIG : return "a control file could not be read" ;
-    case FERRY_INJECT_HOME : case FERRY_INJECT_QUEUE : return "unable to enter the home or the queue" ;
-    case FERRY_INJECT_PID : case FERRY_INJECT_MESS : case FERRY_INJECT_INTD : case FERRY_INJECT_TODO : return "unable to write a queue file" ;
-    case FERRY_INJECT_ENVELOPE : return "the envelope was refused" ;
-  }
-  return "a failure" ;
-}
-
- /* Runs bin/ferry-inject with the message on fd 0 and the envelope on fd 1. */
-static int inject (char const *msg, size_t msglen, char const *env, size_t envlen)
-{
-  int pm[2], pe[2], wstat ;
-  pid_t pid ;
-  if (pipe(pm) < 0 || pipe(pe) < 0) strerr_diefu1sys(111, "make a pipe") ;
-  pid = fork() ;
-  if (pid < 0) strerr_diefu1sys(111, "fork") ;
-  if (!pid)
-  {
-    char const *argv[] = { "ferry-inject", ".", 0 } ;
-    if (dup2(pm[0], 0) < 0 || dup2(pe[0], 1) < 0) _exit(111) ;
-    close(pm[0]) ; close(pm[1]) ; close(pe[0]) ; close(pe[1]) ;
-    execve("bin/ferry-inject", (char *const *)argv, environ) ;
-    strerr_diefu1sys(111, "exec bin/ferry-inject") ;
-  }
-  close(pm[0]) ; close(pe[0]) ;
-  /* the envelope is small: it fits in the pipe while ferry-inject reads the message first */
-  if (allwrite(pe[1], env, envlen) < envlen) strerr_diefu1sys(111, "write the envelope to ferry-inject") ;
-  close(pe[1]) ;
-  if (allwrite(pm[1], msg, msglen) < msglen) strerr_diefu1sys(111, "write the notification to ferry-inject") ;
-  close(pm[1]) ;
-  if (waitpid(pid, &wstat, 0) < 0) strerr_diefu1sys(111, "wait for ferry-inject") ;
-  if (WIFSIGNALED(wstat)) return 128 + WTERMSIG(wstat) ;
-  return WEXITSTATUS(wstat) ;
-}
-
 /* ---------- one notification ---------- */
 
 typedef struct settings_s settings ;
@@ -191,12 +145,14 @@ static void send_report (bounce_report *b, char const *kindname)
   }
   else
   {
-    e = inject(msg.s, msg.len, env.s, env.len) ;
+    char const *argv[] = { "ferry-inject", ".", 0 } ;
+    e = ferry_inject_run("bin/ferry-inject", argv, msg.s, msg.len, env.s, env.len) ;
+    if (e < 0) strerr_diefu1sys(111, "run bin/ferry-inject") ;
     if (e)
     {
       char efmt[UINT_FMT] ;
       efmt[uint_fmt(efmt, e)] = 0 ;
-      strerr_dief(111, "msg ", idfmt, ": unable to queue the ", kindname, ": ferry-inject exited ", efmt, " (", inject_strerror(e), "): the records are kept; the queue manager tries again later") ;
+      strerr_dief(111, "msg ", idfmt, ": unable to queue the ", kindname, ": ferry-inject exited ", efmt, " (", ferry_inject_strerror(e), "): the records are kept; the queue manager tries again later") ;
     }
   }
   {

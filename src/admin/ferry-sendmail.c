@@ -1,0 +1,334 @@
+/* ferry-sendmail: the sendmail command line that cron, scripts and mail clients call; reads the
+   message on fd 0, completes its header, and queues it with ferry-inject. Exit codes are the
+   sysexits that callers of sendmail expect. */
+
+#include <errno.h>
+#include <pwd.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <skalibs/buffer.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/types.h>
+
+#include <ferry/control.h>
+#include <ferry/date822.h>
+#include <ferry/envelope.h>
+#include <ferry/home.h>
+#include <ferry/inject.h>
+#include <ferry/inject_run.h>
+
+#include "admin.h"
+
+#define USAGE "ferry-sendmail [ -t ] [ -i | -oi ] [ -f sender ] [ -F fullname ] [ -N dsn ] [ -R full|hdrs ] [ -V envid ] [ -bp | -bm ] [ recipient ... ]"
+
+#define EX_OK 0
+#define EX_USAGE 64
+#define EX_DATAERR 65
+#define EX_NOINPUT 66
+#define EX_UNAVAILABLE 69
+#define EX_SOFTWARE 70
+#define EX_OSERR 71
+#define EX_CANTCREAT 73
+#define EX_TEMPFAIL 75
+
+static stralloc me = STRALLOC_ZERO ;
+
+static void nomem (void) { strerr_diefu1sys(EX_TEMPFAIL, "allocate memory") ; }
+
+ /* An address as given: without @, it is at control/me. */
+static void qualify (stralloc *sa, char const *a)
+{
+  if (!stralloc_cats(sa, a)) nomem() ;
+  if (a[0] && !strchr(a, '@') && (!stralloc_catb(sa, "@", 1) || !stralloc_catb(sa, me.s, me.len))) nomem() ;
+}
+
+static int name_is (char const *line, size_t len, char const *name)
+{
+  size_t n = strlen(name) ;
+  return len > n && !strncasecmp(line, name, n) && line[n] == ':' ;
+}
+
+ /* Does s start with a header field ("Name:" with printable, non-space name characters)? */
+static int looks_like_field (char const *s, size_t len)
+{
+  size_t i ;
+  for (i = 0 ; i < len && s[i] != ':' ; i++)
+    if ((unsigned char)s[i] <= 32 || (unsigned char)s[i] >= 127) return 0 ;
+  return i > 0 && i < len ;
+}
+
+ /* A display name, quoted when it has anything but atom characters and spaces. */
+static void cat_name (stralloc *sa, char const *s)
+{
+  char const *p ;
+  int plain = 1 ;
+  for (p = s ; *p ; p++) if (strchr("()<>[]:;@\\,.\"", *p) || (unsigned char)*p < 32) plain = 0 ;
+  if (plain) { if (!stralloc_cats(sa, s)) nomem() ; return ; }
+  if (!stralloc_catb(sa, "\"", 1)) nomem() ;
+  for (p = s ; *p ; p++)
+  {
+    if ((unsigned char)*p < 32) continue ;
+    if ((*p == '"' || *p == '\\') && !stralloc_catb(sa, "\\", 1)) nomem() ;
+    if (!stralloc_catb(sa, p, 1)) nomem() ;
+  }
+  if (!stralloc_catb(sa, "\"", 1)) nomem() ;
+}
+
+static int exit_of (int e)
+{
+  switch (e)
+  {
+    case FERRY_INJECT_OK : return EX_OK ;
+    case FERRY_INJECT_ADDRTOOLONG : case FERRY_INJECT_ENVELOPE : return EX_DATAERR ;
+    case FERRY_INJECT_REFUSED : case FERRY_INJECT_TOOBIG : return EX_UNAVAILABLE ;
+    case FERRY_INJECT_BUG : return EX_SOFTWARE ;
+    case FERRY_INJECT_WRITE : return EX_CANTCREAT ;
+  }
+  return EX_TEMPFAIL ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  char const *sender = 0, *fullname = 0, *notify = 0, *ret = 0, *envid = 0 ;
+  int fromheader = 0, dotends = 1, list = 0 ;
+  stralloc in = STRALLOC_ZERO, msg = STRALLOC_ZERO, env = STRALLOC_ZERO, rcpts = STRALLOC_ZERO, extra = STRALLOC_ZERO ;
+  char const *home ;
+  unsigned int nrcpt = 0 ;
+  size_t hlen = 0 ;
+  int hasdate = 0, hasmid = 0, hasfrom = 0, e ;
+  char const *base = argv[0] ? strrchr(argv[0], '/') : 0 ;
+  PROG = "ferry-sendmail" ;
+  (void)argc ;
+  base = base ? base + 1 : argv[0] ? argv[0] : "" ;
+  if (!strcmp(base, "mailq")) list = 1 ;
+
+  /* sendmail's options: letters with their value attached or in the next argument */
+  for (argv++ ; *argv ; argv++)
+  {
+    char const *a = *argv ;
+    if (a[0] != '-' || !a[1]) break ;
+    if (!strcmp(a, "--")) { argv++ ; break ; }
+    switch (a[1])
+    {
+      case 't' : fromheader = 1 ; break ;
+      case 'i' : dotends = 0 ; break ;
+      case 'o' :
+        if (!strcmp(a, "-oi")) dotends = 0 ;
+        else if (!strcmp(a, "-o") && argv[1]) argv++ ;   /* -o option value: ignored */
+        break ;                                          /* -oem, -odb, -oQ...: ignored */
+      case 'f' : case 'r' : case 'F' : case 'N' : case 'R' : case 'V' : case 'B' : case 'C' : case 'L' : case 'X' :
+      {
+        char const *v = a[2] ? a + 2 : argv[1] ;
+        if (!v) strerr_dief(EX_USAGE, "option ", a, " needs a value: ", USAGE) ;
+        if (!a[2]) argv++ ;
+        if (a[1] == 'f' || a[1] == 'r') sender = v ;
+        else if (a[1] == 'F') fullname = v ;
+        else if (a[1] == 'N') notify = v ;
+        else if (a[1] == 'R') ret = v ;
+        else if (a[1] == 'V') envid = v ;
+        break ;   /* -B, -C, -L, -X: accepted and ignored */
+      }
+      case 'b' :
+        if (!strcmp(a, "-bp")) list = 1 ;
+        else if (!strcmp(a, "-bi"))
+        {
+          if (buffer_putsflush(buffer_2, "ferry-sendmail: -bi: nothing to rebuild: ferry's aliases are control/mailboxes, compiled by ferry-mailboxes\n") < 0) _exit(EX_OSERR) ;
+          return EX_OK ;
+        }
+        else if (strcmp(a, "-bm")) strerr_dief(EX_USAGE, "mode not supported: ", a, " (ferry-sendmail does -bm, -bp and -bi)") ;
+        break ;
+      case 'v' : case 'm' : case 'n' : case 'U' : case 'G' : case 'e' : case 'h' : case 'q' : break ;
+      default : strerr_dief(EX_USAGE, "unknown option ", a, ": ", USAGE) ;
+    }
+  }
+
+  home = ferry_home(0) ;
+  if (list)
+  {
+    char path[strlen(home) + 20] ;
+    char const *av[] = { "ferry-qread", home, 0 } ;
+    memcpy(path, home, strlen(home)) ;
+    memcpy(path + strlen(home), "/bin/ferry-qread", 17) ;
+    execv(path, (char *const *)av) ;
+    strerr_diefu2sys(EX_OSERR, "exec ", path) ;
+  }
+  if (chdir(home) < 0) strerr_diefu2sys(EX_TEMPFAIL, "enter the ferry home ", home) ;
+  ferry_control_line_or_die(&me, "me", EX_TEMPFAIL) ;
+
+  /* the sender: -f, else the caller's login name at me */
+  if (!sender)
+  {
+    struct passwd *pw = getpwuid(getuid()) ;
+    stralloc s = STRALLOC_ZERO ;
+    if (!pw) strerr_dief1x(EX_TEMPFAIL, "unable to find the caller's login name (use -f)") ;
+    qualify(&s, pw->pw_name) ;
+    if (!stralloc_0(&s)) nomem() ;
+    sender = s.s ;
+  }
+  else if (!strcmp(sender, "<>")) sender = "" ;
+  else
+  {
+    stralloc s = STRALLOC_ZERO ;
+    size_t k = strlen(sender) ;
+    if (k >= 2 && sender[0] == '<' && sender[k-1] == '>') { if (!stralloc_catb(&s, sender + 1, k - 2) || !stralloc_0(&s)) nomem() ; sender = s.s ; }
+    s = (stralloc)STRALLOC_ZERO ;
+    qualify(&s, sender) ;
+    if (!stralloc_0(&s)) nomem() ;
+    sender = s.s ;
+  }
+  for (; *argv ; argv++)
+  {
+    qualify(&rcpts, *argv) ;
+    if (!stralloc_0(&rcpts)) nomem() ;
+    nrcpt++ ;
+  }
+
+  /* the message */
+  {
+    char buf[65536] ;
+    for (;;)
+    {
+      ssize_t r = read(0, buf, sizeof(buf)) ;
+      if (r < 0) { if (errno == EINTR) continue ; strerr_diefu1sys(EX_NOINPUT, "read the message") ; }
+      if (!r) break ;
+      if (!stralloc_catb(&in, buf, r)) nomem() ;
+    }
+  }
+  if (dotends)
+  {
+    /* without -i, a line with a single dot ends the message */
+    size_t i = 0 ;
+    while (i < in.len)
+    {
+      char const *nl = memchr(in.s + i, '\n', in.len - i) ;
+      size_t end = nl ? (size_t)(nl - in.s) : in.len ;
+      size_t l = end - i ;
+      if ((l == 1 && in.s[i] == '.') || (l == 2 && in.s[i] == '.' && in.s[i+1] == '\r')) { in.len = i ; break ; }
+      i = end + 1 ;
+    }
+  }
+
+  /* the header: up to the first empty line, when the input starts with a field at all */
+  if (looks_like_field(in.s, in.len))
+  {
+    size_t i = 0 ;
+    for (;;)
+    {
+      char const *nl = i < in.len ? memchr(in.s + i, '\n', in.len - i) : 0 ;
+      size_t end = nl ? (size_t)(nl - in.s) : in.len ;
+      if (end == i || (end == i + 1 && in.s[i] == '\r')) { hlen = i ; break ; }
+      if (!nl) { hlen = in.len ; break ; }
+      i = end + 1 ;
+    }
+  }
+
+  /* fields one by one (a field with its continuation lines): Bcc goes, -t reads To, Cc, Bcc */
+  {
+    size_t i = 0 ;
+    while (i < hlen)
+    {
+      size_t j = i, fieldend ;
+      for (;;)
+      {
+        char const *nl = memchr(in.s + j, '\n', hlen - j) ;
+        j = nl ? (size_t)(nl - in.s) + 1 : hlen ;
+        if (j >= hlen || (in.s[j] != ' ' && in.s[j] != '\t')) break ;
+      }
+      fieldend = j ;
+      {
+        char const *f = in.s + i ;
+        size_t n = fieldend - i ;
+        int bcc = name_is(f, n, "Bcc") || name_is(f, n, "Resent-Bcc") ;
+        if (name_is(f, n, "Date")) hasdate = 1 ;
+        if (name_is(f, n, "Message-ID")) hasmid = 1 ;
+        if (name_is(f, n, "From")) hasfrom = 1 ;
+        if (fromheader && (bcc || name_is(f, n, "To") || name_is(f, n, "Cc")))
+        {
+          stralloc got = STRALLOC_ZERO ;
+          char const *colon = memchr(f, ':', n) ;
+          unsigned int k = addrlist_parse(&got, colon + 1, n - (colon + 1 - f)), m ;
+          size_t p = 0 ;
+          for (m = 0 ; m < k ; m++)
+          {
+            qualify(&rcpts, got.s + p) ;
+            if (!stralloc_0(&rcpts)) nomem() ;
+            nrcpt++ ;
+            p += strlen(got.s + p) + 1 ;
+          }
+          stralloc_free(&got) ;
+        }
+        if (!bcc && !stralloc_catb(&msg, f, n)) nomem() ;
+        if (!bcc && n && f[n-1] != '\n' && !stralloc_catb(&msg, "\n", 1)) nomem() ;
+      }
+      i = fieldend ;
+    }
+  }
+  if (!nrcpt) strerr_dief1x(EX_DATAERR, "no recipients: give them as arguments, or use -t with To:, Cc: or Bcc: in the header") ;
+
+  /* what a message must have and the caller left out */
+  {
+    char d[64] ;
+    if (!hasfrom)
+    {
+      if (!stralloc_cats(&extra, "From: ")) nomem() ;
+      if (fullname && fullname[0]) { cat_name(&extra, fullname) ; if (!stralloc_cats(&extra, " <")) nomem() ; }
+      if (!stralloc_cats(&extra, sender[0] ? sender : "MAILER-DAEMON") || (fullname && fullname[0] && !stralloc_catb(&extra, ">", 1)) || !stralloc_catb(&extra, "\n", 1)) nomem() ;
+    }
+    if (!hasdate && (!stralloc_cats(&extra, "Date: ") || !stralloc_catb(&extra, d, ferry_date822_fmt(d, time(0))) || !stralloc_catb(&extra, "\n", 1))) nomem() ;
+    if (!hasmid)
+    {
+      char f[UINT64_FMT] ;
+      struct timespec ts ;
+      clock_gettime(CLOCK_REALTIME, &ts) ;
+      if (!stralloc_cats(&extra, "Message-ID: <") || !stralloc_catb(&extra, f, uint64_fmt(f, (uint64_t)ts.tv_sec)) || !stralloc_catb(&extra, ".", 1)
+       || !stralloc_catb(&extra, f, uint64_fmt(f, (uint64_t)ts.tv_nsec)) || !stralloc_catb(&extra, ".", 1)
+       || !stralloc_catb(&extra, f, uint64_fmt(f, (uint64_t)getpid())) || !stralloc_cats(&extra, ".ferry@")
+       || !stralloc_catb(&extra, me.s, me.len) || !stralloc_cats(&extra, ">\n")) nomem() ;
+    }
+  }
+  {
+    stralloc full = STRALLOC_ZERO ;
+    if (!stralloc_cat(&full, &extra) || !stralloc_cat(&full, &msg) || !stralloc_catb(&full, "\n", 1)) nomem() ;
+    if (hlen < in.len)
+    {
+      /* the body, after the header's empty line (or all of it when there was no header) */
+      size_t b = hlen ;
+      if (hlen) { if (in.s[b] == '\r') b++ ; if (b < in.len && in.s[b] == '\n') b++ ; }
+      if (!stralloc_catb(&full, in.s + b, in.len - b)) nomem() ;
+    }
+    msg = full ;
+  }
+
+  /* the envelope, with the DSN parameters of -N, -R, -V */
+  if (!stralloc_catb(&env, "F", 1) || !stralloc_cats(&env, sender) || !stralloc_0(&env)) nomem() ;
+  if (envid && (!stralloc_cats(&env, "XENVID=") || !stralloc_cats(&env, envid) || !stralloc_0(&env))) nomem() ;
+  if (ret && (!stralloc_cats(&env, "XRET=") || !stralloc_cats(&env, ret) || !stralloc_0(&env))) nomem() ;
+  {
+    size_t p = 0 ;
+    unsigned int k ;
+    for (k = 0 ; k < nrcpt ; k++)
+    {
+      if (!stralloc_catb(&env, "T", 1) || !stralloc_cats(&env, rcpts.s + p) || !stralloc_0(&env)) nomem() ;
+      if (notify && (!stralloc_cats(&env, "XNOTIFY=") || !stralloc_cats(&env, notify) || !stralloc_0(&env))) nomem() ;
+      p += strlen(rcpts.s + p) + 1 ;
+    }
+  }
+  if (!stralloc_0(&env)) nomem() ;
+  {
+    char const *av[] = { "ferry-inject", ".", 0 } ;
+    e = ferry_inject_run("bin/ferry-inject", av, msg.s, msg.len, env.s, env.len) ;
+  }
+  if (e < 0) strerr_diefu1sys(EX_OSERR, "run bin/ferry-inject") ;
+  if (e)
+  {
+    char f[UINT_FMT] ;
+    f[uint_fmt(f, e)] = 0 ;
+    strerr_dief(exit_of(e), "the message was not queued: ferry-inject exited ", f, ": ", ferry_inject_strerror(e)) ;
+  }
+  return EX_OK ;
+}

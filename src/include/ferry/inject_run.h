@@ -1,0 +1,14 @@
+/* Running ferry-inject from another program: a whole message and envelope from memory. */
+#ifndef FERRY_INJECT_RUN_H
+#define FERRY_INJECT_RUN_H
+
+#include <stddef.h>
+
+ /* Runs prog (a ferry-inject) with argv, the message on its fd 0 and the envelope on its fd 1.
+    Its exit code; 128 + the signal when killed; -1 on a system error (errno set). */
+extern int ferry_inject_run (char const *prog, char const *const *argv, char const *msg, size_t msglen, char const *env, size_t envlen) ;
+
+ /* What a ferry-inject exit code means, in a few words. */
+extern char const *ferry_inject_strerror (int e) ;
+
+#endif

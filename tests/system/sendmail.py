@@ -1,0 +1,126 @@
+"""ferry-sendmail under the real set, as cron and scripts call it: -t with To:/Cc:/Bcc: delivers to
+each and removes Bcc: from the delivered copy; a body with no header at all gets From:, Date: and
+Message-ID:; -f, -F, -N, -bp, mailq; the sysexits codes for no recipients, a refused message and a
+bad option."""
+
+import email
+import email.policy
+import email.utils
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
+from ferrytest import stop_all, BIN, Home, Supervised, eventually, expect, is_root, s6_log, test_user  # noqa: E402
+
+home = Home()
+H = home.path
+stops = []
+USERS = ["to1", "to2", "cc1", "bcc1", "bcc2", "root", "arg1", "big"]
+
+
+def log():
+    return s6_log(os.path.join(H, "log"))
+
+
+def box(u):
+    return os.path.join(home.tmp, "mail", u, "Maildir")
+
+
+def inbox(u):
+    d = os.path.join(box(u), "new")
+    return [email.message_from_bytes(open(os.path.join(d, f), "rb").read(), policy=email.policy.compat32) for f in sorted(os.listdir(d))]
+
+
+def sendmail(args, stdin, name="ferry-sendmail"):
+    env = dict(os.environ, FERRY_HOME=H)
+    exe = os.path.join(BIN, "ferry-sendmail")
+    return subprocess.run([name] + args, executable=exe, input=stdin, capture_output=True, env=env)
+
+
+def queue_empty():
+    for d in ("todo", "info", "local", "remote", "mess", "bounce"):
+        for _, _, files in os.walk(os.path.join(H, "queue", d)):
+            if files:
+                return False
+    return True
+
+
+try:
+    for u in USERS:
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(box(u), sub))
+    if is_root():
+        test_user()
+        home.control("mailboxowner", "ferrytest\n")
+        subprocess.run(["chown", "-R", "ferrytest", os.path.join(home.tmp, "mail")], check=True)
+    home.control("me", "host.example.org\n")
+    home.control("virtualdomains", "example.org\nhost.example.org\n")
+    home.control("mailboxes", "".join("%s@example.org: %s/\n%s@host.example.org: %s/\n" % (u, box(u), u, box(u)) for u in USERS))
+    subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
+    svscan = Supervised(H)
+    stops.append(svscan.stop)
+    expect(eventually(lambda: "ferry-schedule: starting" in log(), 20), "the set starts under s6-svscan", log()[-500:])
+
+    # the cron case: -t, recipients from To:, Cc:, Bcc: (two lines, a group, a display name)
+    msg = (b"To: First <to1@example.org>, to2@example.org\n"
+           b"Cc: \"Carl, C.\" <cc1@example.org>\n"
+           b"Bcc: bcc1@example.org,\n  bcc2@example.org\n"
+           b"Subject: nightly report\n\nall is well\n")
+    r = sendmail(["-t", "-oi"], msg)
+    expect(r.returncode == 0, "echo ... | ferry-sendmail -t -oi exits 0", r.stderr)
+    expect(eventually(lambda: all(len(inbox(u)) == 1 for u in ("to1", "to2", "cc1", "bcc1", "bcc2")) and queue_empty(), 20),
+           "To:, Cc: and both Bcc: recipients (a folded Bcc: line) each got it once", [len(inbox(u)) for u in ("to1", "to2", "cc1", "bcc1", "bcc2")])
+    for u in ("to1", "bcc2"):
+        m = inbox(u)[0]
+        others = [b for b in (b"bcc1@", b"bcc2@") if not b.startswith(u.encode())]
+        expect(m["Bcc"] is None and not any(b in m.as_bytes() for b in others), "%s's copy has no Bcc: and names no other Bcc: recipient" % u)
+        expect(m["Subject"] == "nightly report" and m.get_payload() == "all is well\n", "%s's copy: subject and body intact" % u)
+    m = inbox("to1")[0]
+    expect(m["Date"] and email.utils.parsedate_to_datetime(m["Date"]) and m["Message-ID"].endswith("@host.example.org>"),
+           "Date: and Message-ID: added", (m["Date"], m["Message-ID"]))
+    expect(m["Return-Path"] and "@host.example.org" in m["Return-Path"], "the sender is the caller at control/me", m["Return-Path"])
+
+    # a bare body, recipients as arguments, -f and -F; a line with a single dot ends it (no -i)
+    r = sendmail(["-f", "root", "-F", "Cron Daemon <x>", "arg1"], b"disk 91% full\n.\nnot this\n")
+    expect(r.returncode == 0, "ferry-sendmail -f root -F ... arg1 exits 0", r.stderr)
+    expect(eventually(lambda: len(inbox("arg1")) == 1, 20), "an unqualified recipient is at control/me: delivered")
+    m = inbox("arg1")[0]
+    expect(m["From"] == "\"Cron Daemon <x>\" <root@host.example.org>", "From: built from -F (quoted) and -f (qualified)", m["From"])
+    expect(m["Return-Path"] == "<root@host.example.org>", "the envelope sender is -f's, qualified", m["Return-Path"])
+    expect(m.get_payload() == "disk 91% full\n", "without -i, the lone dot ended the message", m.get_payload())
+
+    # with -i the dot is just a line
+    r = sendmail(["-i", "-f", "root", "arg1"], b"Subject: dots\n\n.\nstill here\n")
+    expect(r.returncode == 0 and eventually(lambda: len(inbox("arg1")) == 2, 20), "with -i: delivered")
+    expect([m for m in inbox("arg1") if m["Subject"] == "dots"][0].get_payload() == ".\nstill here\n", "with -i, a lone dot is kept")
+
+    # -N and -bp / mailq while a message is held
+    subprocess.run(["s6-svc", "-d", os.path.join(H, "service", "ferry")], check=True)
+    expect(eventually(lambda: "ferry-schedule: stopped" in log(), 20), "the set stops")
+    r = sendmail(["-N", "never", "-f", "x@example.org", "to1@example.org"], b"Subject: listed\n\nx\n")
+    expect(r.returncode == 0, "-N never accepted", r.stderr)
+    r = sendmail(["-bp"], b"")
+    expect(r.returncode == 0 and b"<x@example.org>" in r.stdout and b"to1@example.org" in r.stdout, "-bp lists the queue", r.stdout + r.stderr)
+    r = sendmail([], b"", name="mailq")
+    expect(r.returncode == 0 and b"to1@example.org" in r.stdout, "called as mailq, it lists the queue", r.stdout + r.stderr)
+    info = [os.path.join(root, f) for root, _, files in os.walk(os.path.join(H, "queue", "todo")) for f in files]
+    expect(len(info) == 1 and b"XNOTIFY=never\0" in open(info[0], "rb").read(), "-N becomes the recipient's NOTIFY in the envelope")
+    subprocess.run(["s6-svc", "-u", os.path.join(H, "service", "ferry")], check=True)
+    expect(eventually(lambda: len(inbox("to1")) == 2 and queue_empty(), 20), "and it goes when the set is back")
+
+    # exit codes
+    r = sendmail(["-t"], b"Subject: nobody\n\nx\n")
+    expect(r.returncode == 65 and b"no recipients" in r.stderr, "no recipient: EX_DATAERR (65) and why", (r.returncode, r.stderr))
+    home.control("databytes", "100\n")
+    r = sendmail(["big"], b"Subject: big\n\n" + b"x" * 500 + b"\n")
+    expect(r.returncode == 69 and b"larger than control/databytes" in r.stderr, "too large: EX_UNAVAILABLE (69) and why", (r.returncode, r.stderr))
+    home.control("databytes", "10240000\n")
+    r = sendmail(["-Q", "x"], b"")
+    expect(r.returncode == 64 and b"unknown option" in r.stderr, "an unknown option: EX_USAGE (64)", (r.returncode, r.stderr))
+    r = sendmail(["-bs"], b"")
+    expect(r.returncode == 64 and b"not supported" in r.stderr, "-bs (SMTP on stdin) is refused clearly", (r.returncode, r.stderr))
+    expect(len(inbox("big")) == 0, "nothing was queued for the refused message")
+finally:
+    stop_all(stops)
+    home.cleanup()

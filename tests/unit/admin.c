@@ -1,0 +1,58 @@
+/* Unit tests of the hand tools' pieces: address lists (sendmail -t), JSON strings, durations. */
+
+#include <string.h>
+
+#include <skalibs/stralloc.h>
+
+#include "admin/admin.h"
+#include "unit.h"
+
+static void list (char const *in, char const *want, unsigned int wantn)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  unsigned int n = addrlist_parse(&sa, in, strlen(in)), i ;
+  for (i = 0 ; i < sa.len ; i++) if (!sa.s[i]) sa.s[i] = '|' ;
+  CHECK(n == wantn && sa.len == strlen(want) && !memcmp(sa.s, want, sa.len), "%s: got %u %.*s", in, n, (int)sa.len, sa.s) ;
+  stralloc_free(&sa) ;
+}
+
+static void json (char const *in, char const *want)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  CHECK(json_cat(&sa, in) && sa.len == strlen(want) && !memcmp(sa.s, want, sa.len), "json of %s: %.*s", in, (int)sa.len, sa.s) ;
+  stralloc_free(&sa) ;
+}
+
+static void dur (uint64_t t, char const *want)
+{
+  char s[DURATION_FMT] ;
+  duration_fmt(s, t) ;
+  CHECK(!strcmp(s, want), "%llu: %s, want %s", (unsigned long long)t, s, want) ;
+}
+
+int main (void)
+{
+  list(" a@b", "a@b|", 1) ;
+  list(" Al <al@x.org>, \"B, x\" <b@x.org>", "al@x.org|b@x.org|", 2) ;
+  list(" c@x.org (carl, the boss)", "c@x.org|", 1) ;
+  list(" team: a@x.org, b@x.org;, c@x.org", "a@x.org|b@x.org|c@x.org|", 3) ;
+  list(" undisclosed-recipients:;", "", 0) ;
+  list(" <@relay.example:u@x.org>", "u@x.org|", 1) ;
+  list(" \"odd local\"@x.org", "\"odd local\"@x.org|", 1) ;
+  list(" a@x.org,,, b@x.org\r\n", "a@x.org|b@x.org|", 2) ;
+  list(" user", "user|", 1) ;
+  json("plain", "\"plain\"") ;
+  json("q\"b\\", "\"q\\\"b\\\\\"") ;
+  json("tab\there", "\"tab\\u0009here\"") ;
+  json("caf\xc3\xa9", "\"caf\xc3\xa9\"") ;
+  json("bad\xff\xfe", "\"bad\\ufffd\\ufffd\"") ;
+  json("cut\xe2\x82", "\"cut\\ufffd\\ufffd\"") ;
+  dur(0, "0s") ;
+  dur(59, "59s") ;
+  dur(61, "1m1s") ;
+  dur(3600, "1h") ;
+  dur(3661, "1h1m") ;
+  dur(90061, "1d1h") ;
+  dur(86401, "1d") ;
+  return UNIT_END() ;
+}
