@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,7 +25,8 @@
 
 #include "admin.h"
 
-#define USAGE "ferry-qctl [ -h home ] hold|release|delete|bounce|requeue id|@domain|all ..."
+#define USAGE "ferry-qctl [ -h home ] hold|release|delete|bounce|requeue id|@domain|all ... | deadhosts | undead ip[:port]|all"
+#define ANSWER_WAIT 10000   /* milliseconds for the remote channel's answer */
 
 static unsigned int split ;
 static char const *cmd ;
@@ -112,6 +115,45 @@ static void act (qmsg const *m)
   done++ ;
 }
 
+ /* A question for ferry-spawn-remote, through the queue manager: the answer comes back on a FIFO
+    of our own in queue/steer/, opened before the question so that no answer can be missed. */
+static int ask_remote (char const *verb, char const *arg)
+{
+  char name[64], fn[80] ;
+  size_t k = 0 ;
+  int fd, got = 0 ;
+  stralloc line = STRALLOC_ZERO ;
+  memcpy(name, "qctl.", 5) ; k = 5 ;
+  k += uint_fmt(name + k, (unsigned int)getpid()) ;
+  name[k] = 0 ;
+  memcpy(fn, "queue/steer/", 12) ;
+  memcpy(fn + 12, name, k + 1) ;
+  unlink(fn) ;
+  if (mkfifo(fn, 0622) < 0 || chmod(fn, 0622) < 0) strerr_diefu2sys(111, "make the answer FIFO ", fn) ;
+  fd = open(fn, O_RDONLY | O_NONBLOCK | O_CLOEXEC) ;
+  if (fd < 0) { unlink(fn) ; strerr_diefu2sys(111, "open ", fn) ; }
+  if (!stralloc_cats(&line, arg ? arg : "") || (arg && !stralloc_catb(&line, " ", 1)) || !stralloc_cats(&line, name) || !stralloc_0(&line)) nomem() ;
+  if (!steer(verb, line.s)) { unlink(fn) ; strerr_dief1x(111, "the set is not running: no remote channel to ask") ; }
+  for (;;)
+  {
+    struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 } ;
+    char buf[4096] ;
+    ssize_t r ;
+    int e = poll(&p, 1, ANSWER_WAIT) ;
+    if (e < 0) { if (errno == EINTR) continue ; unlink(fn) ; strerr_diefu1sys(111, "wait for the answer") ; }
+    if (!e) { unlink(fn) ; strerr_dief1x(111, "no answer from the set within 10 seconds") ; }
+    r = read(fd, buf, sizeof(buf)) ;
+    if (r < 0) { if (errno == EAGAIN || errno == EINTR) continue ; unlink(fn) ; strerr_diefu2sys(111, "read ", fn) ; }
+    if (!r) break ;   /* poll says nothing before a writer came: this is its close */
+    got = 1 ;
+    if (buffer_put(buffer_1, buf, r) < 0) strerr_diefu1sys(111, "write to stdout") ;
+  }
+  unlink(fn) ;
+  if (!got && !strcmp(verb, "deadhosts") && buffer_puts(buffer_1, "no dead hosts: every host is tried\n") < 0) strerr_diefu1sys(111, "write to stdout") ;
+  if (!buffer_flush(buffer_1)) strerr_diefu1sys(111, "write to stdout") ;
+  return 0 ;
+}
+
 typedef struct target_s target ;
 struct target_s
 {
@@ -152,6 +194,17 @@ int main (int argc, char const *const *argv)
       }
     }
     argc -= l.ind ; argv += l.ind ;
+  }
+  if (argc == 1 && !strcmp(argv[0], "deadhosts"))
+  {
+    if (chdir(ferry_home(home)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
+    return ask_remote("deadhosts", 0) ;
+  }
+  if (argc == 2 && !strcmp(argv[0], "undead"))
+  {
+    if (chdir(ferry_home(home)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
+    if (strchr(argv[1], ' ') || strchr(argv[1], '/') || !argv[1][0]) strerr_dieusage(100, USAGE) ;
+    return ask_remote("undead", argv[1]) ;
   }
   if (argc < 2) strerr_dieusage(100, USAGE) ;
   cmd = argv[0] ;

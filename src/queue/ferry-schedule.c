@@ -757,6 +757,41 @@ static void dest_result (char const *addr, char const *p, size_t n, size_t pos, 
   }
 }
 
+ /* Control frames to ferry-spawn-remote (doc/protocols.html) come from ferry-qctl, whose answer
+    FIFO in queue/steer/ gets the reply. The spawner answers them in order. */
+static char **replyto = 0 ;
+static unsigned int nreplyto = 0, areplyto = 0 ;
+
+static void control_send (char const *a, char const *b, char const *fifo)
+{
+  size_t mark ;
+  if (!ferry_frame_begin(&out[2], &mark) || !ferry_field_cats(&out[2], a) || (b && !ferry_field_cats(&out[2], b)) || !ferry_frame_end(&out[2], mark))
+    strerr_diefu1sys(111, "allocate memory") ;
+  if (nreplyto == areplyto) replyto = ferry_array_grow(replyto, &areplyto, sizeof(char *)) ;
+  replyto[nreplyto++] = xstrdup(fifo, strlen(fifo)) ;
+}
+
+static void control_answer (char const *p, size_t n)
+{
+  char fn[300] ;
+  size_t pos ;
+  int fd ;
+  if (!nreplyto) { strerr_warnw("an unexpected control answer from ferry-spawn-remote: ignored") ; return ; }
+  memcpy(fn, "queue/steer/", 12) ;
+  memcpy(fn + 12, replyto[0], strlen(replyto[0]) + 1) ;
+  free(replyto[0]) ;
+  memmove(replyto, replyto + 1, --nreplyto * sizeof(char *)) ;
+  fd = open(fn, O_WRONLY | O_NONBLOCK | O_CLOEXEC) ;
+  if (fd < 0) { strerr_warnwu2sys("open ", fn) ; return ; }
+  /* a line per field after the first: the reader is waiting, and it is short */
+  for (pos = strlen(p) + 1 ; pos < n ; pos += strlen(p + pos) + 1)
+  {
+    size_t k = strlen(p + pos) ;
+    if (write(fd, p + pos, k) < 0 || write(fd, "\n", 1) < 0) break ;
+  }
+  fd_close(fd) ;
+}
+
  /* An answer from a channel: delivery\0result\0... */
 static void answer_take (int ch, char const *p, size_t n)
 {
@@ -767,7 +802,9 @@ static void answer_take (int ch, char const *p, size_t n)
   size_t pos ;
   uint32_t now = time(0) ;
   char single = 0 ;
-  int nf = ferry_fields_split(p, n, f, 2) ;
+  int nf ;
+  if (ch == CH_REMOTE && n && p[0] == '!') { control_answer(p, n) ; return ; }
+  nf = ferry_fields_split(p, n, f, 2) ;
   if (nf == -2) nf = 2 ;
   if (nf < 2 || uint640_scan(f[0], &num) != strlen(f[0]) || num >= nflights || !flights[num].used || flights[num].ch != ch)
   {
@@ -1257,6 +1294,21 @@ static void steer_command (char *line)
   else strerr_warnw("an unknown command on queue/lock/steer: ", line) ;
 }
 
+ /* Commands whose argument is not a message: they carry the name of an answer FIFO. */
+static int steer_remote (char *line)
+{
+  char *a = strchr(line, ' '), *b ;
+  if (!a) return 0 ;
+  *a++ = 0 ;
+  b = strchr(a, ' ') ;
+  if (b) *b++ = 0 ;
+  if (!strcmp(line, "deadhosts") && !b && !strchr(a, '/')) control_send("!deadhosts", 0, a) ;
+  else if (!strcmp(line, "undead") && b && !strchr(b, '/')) control_send("!undead", a, b) ;
+  else { strerr_warnw("a malformed command on queue/lock/steer: ", line) ; return 1 ; }
+  logs("ferry-qctl: ") ; logs(line) ; if (b) { logs(" ") ; logclean(a) ; } logs(": asked of ferry-spawn-remote") ; logend() ;
+  return 1 ;
+}
+
 static void steer_read (int fd, stralloc *sa)
 {
   char buf[4096] ;
@@ -1267,7 +1319,8 @@ static void steer_read (int fd, stralloc *sa)
   for (i = 0 ; i < sa->len ; i++) if (sa->s[i] == '\n')
   {
     sa->s[i] = 0 ;
-    if (i > start) steer_command(sa->s + start) ;
+    if (i > start && (strncmp(sa->s + start, "deadhosts ", 10) && strncmp(sa->s + start, "undead ", 7))) steer_command(sa->s + start) ;
+    else if (i > start) steer_remote(sa->s + start) ;
     start = i + 1 ;
   }
   memmove(sa->s, sa->s + start, sa->len - start) ;

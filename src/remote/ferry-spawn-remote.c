@@ -205,6 +205,69 @@ static void mark_dead (raddr const *a)
   }
 }
 
+ /* The control frames of doc/protocols.html: "!deadhosts" lists the hosts being skipped,
+    "!undead\0TARGET" forgets one (ip or ip:port) or all. The answer repeats the first field. */
+static void control_take (char const *p, size_t n)
+{
+  char const *f[3] ;
+  int nf = ferry_fields_split(p, n, f, 3) ;
+  size_t mark ;
+  unsigned int i ;
+  if (!ferry_frame_begin(&io.out, &mark)) nomem() ;
+  if (nf >= 1 && !strcmp(f[0], "!deadhosts"))
+  {
+    if (!ferry_field_cats(&io.out, f[0])) nomem() ;
+    for (i = 0 ; i < ndead ; i++)
+    {
+      char line[IP46_FMT + UINT64_FMT * 2 + 64] ;
+      size_t k = 0 ;
+      tain left ;
+      if (!tain_future(&deadhosts[i].until)) continue ;
+      tain_sub(&left, &deadhosts[i].until, &STAMP) ;
+      k += ip46_fmt(line + k, &deadhosts[i].ip) ;
+      line[k++] = ':' ;
+      k += uint16_fmt(line + k, deadhosts[i].port) ;
+      memcpy(line + k, " skipped for ", 13) ; k += 13 ;
+      k += uint64_fmt(line + k, tai_sec(tain_secp(&left)) + 1) ;
+      memcpy(line + k, " more seconds", 13) ; k += 13 ;
+      if (!ferry_field_cat(&io.out, line, k)) nomem() ;
+    }
+  }
+  else if (nf == 2 && !strcmp(f[0], "!undead"))
+  {
+    unsigned int removed = 0 ;
+    int all = !strcmp(f[1], "all") ;
+    ip46 ip ;
+    uint16_t port = 0 ;
+    size_t k = all ? 0 : ip46_scan(f[1], &ip) ;
+    if (!all && (!k || (f[1][k] && (f[1][k] != ':' || !uint160_scan(f[1] + k + 1, &port)))))
+    {
+      if (!ferry_field_cats(&io.out, f[0]) || !ferry_field_cats(&io.out, "not an address: give ip, ip:port or all")) nomem() ;
+      if (!ferry_frame_end(&io.out, mark)) nomem() ;
+      return ;
+    }
+    for (i = 0 ; i < ndead ; )
+    {
+      if (all || (same_ip(&deadhosts[i].ip, &ip) && (!port || deadhosts[i].port == port)))
+      {
+        deadhosts[i] = deadhosts[--ndead] ;
+        removed++ ;
+      }
+      else i++ ;
+    }
+    {
+      char num[UINT_FMT + 40] ;
+      size_t m = uint_fmt(num, removed) ;
+      memcpy(num + m, removed == 1 ? " host forgotten" : " hosts forgotten", removed == 1 ? 15 : 16) ;
+      m += removed == 1 ? 15 : 16 ;
+      if (!ferry_field_cats(&io.out, f[0]) || !ferry_field_cat(&io.out, num, m)) nomem() ;
+      strerr_warni(f[1], ": forgotten as a dead host, on request") ;
+    }
+  }
+  else if (!ferry_field_cats(&io.out, "!unknown")) nomem() ;
+  if (!ferry_frame_end(&io.out, mark)) nomem() ;
+}
+
 /* ---------- answers ---------- */
 
 
@@ -502,6 +565,7 @@ static void request_take (char const *p, size_t n)
   size_t i, dl ;
   unsigned int di, k ;
   deliv *d ;
+  if (n && p[0] == '!') { control_take(p, n) ; return ; }
   if (why) { ferry_spawner_refuse(&io, q.num, why) ; return ; }
   if (q.nrcpt > 1000) { ferry_spawner_refuse(&io, q.num, "more than 1000 recipients in one request") ; return ; }
   at = strrchr(q.rcpt, '@') ;

@@ -12,7 +12,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import stop_all, BIN, Home, Supervised, eventually, expect, fail, is_root, s6_log, test_user  # noqa: E402
-from smtp_peers import ScriptedPeer, free_port  # noqa: E402
+from smtp_peers import RawPeer, ScriptedPeer, free_port  # noqa: E402
 
 home = Home()
 H = home.path
@@ -172,6 +172,32 @@ try:
     time.sleep(0.5)
     r = tool("ferry-qctl", "-h", H, "requeue", str(rid))
     expect(r.returncode == 0 and eventually(lambda: len(arrived("requeue-one")) == 1, 20), "ferry-qctl requeue ID: delivered at once", r.stdout + r.stderr + log()[-400:])
+
+    # the remote channel's memory of dead hosts: shown, then forgotten for one host
+    silent = RawPeer(silent=True)
+    stops.append(silent.stop)
+    home.control("smtproutes", routes(peer.port) + "quiet.test:127.0.0.1:%d\n" % silent.port)
+    home.control("deadhosttime", "300\n")
+    home.control("timeoutgreeting", "1\n")
+    svc("-h")
+    time.sleep(0.5)
+    r = tool("ferry-qctl", "-h", H, "deadhosts")
+    expect(r.returncode == 0 and "no dead hosts" in r.stdout, "ferry-qctl deadhosts: none at first", r.stdout + r.stderr)
+    qid = inject("c@example.org", ["x@quiet.test"], "to-quiet")
+    expect(eventually(lambda: ("deferral msg %d" % qid) in log(), 20), "a host that never greets: deferral", log()[-400:])
+    r = tool("ferry-qctl", "-h", H, "deadhosts")
+    expect(r.returncode == 0 and re.search(r"^127\.0\.0\.1:%d skipped for \d+ more seconds$" % silent.port, r.stdout, re.M),
+           "ferry-qctl deadhosts: the host that timed out, and for how long", r.stdout + r.stderr)
+    r = tool("ferry-qctl", "-h", H, "undead", "127.0.0.1:%d" % silent.port)
+    expect(r.returncode == 0 and "1 host forgotten" in r.stdout, "ferry-qctl undead ip:port forgets it", r.stdout + r.stderr)
+    r = tool("ferry-qctl", "-h", H, "deadhosts")
+    expect("no dead hosts" in r.stdout, "then there is none", r.stdout)
+    r = tool("ferry-qctl", "-h", H, "undead", "not-an-ip")
+    expect("not an address" in r.stdout, "undead with garbage says so", r.stdout + r.stderr)
+    expect(not os.listdir(os.path.join(H, "queue", "steer")), "the answer FIFOs are gone")
+    tool("ferry-qctl", "-h", H, "delete", str(qid))
+    home.control("deadhosttime", "0\n")
+    svc("-h")
 
     # bad targets
     r = tool("ferry-qctl", "-h", H, "hold", "999999999")
