@@ -1,0 +1,48 @@
+# ferry-showctl: every setting with its value and whether it is the default; a bad number, an
+# unreadable file, a misspelt file name and a stale mailboxes.cdb are each reported; JSON parses.
+. "$FERRY_TOP/tests/lib.sh"
+H=$T/home
+"$BIN/ferry-setup" -b "$BIN" "$H" > /dev/null || fail "ferry-setup"
+
+"$BIN/ferry-showctl" "$H" > "$T/out" 2> "$T/err" || fail "ferry-showctl on a fresh home exited $?: $(cat "$T/err")"
+n=$(grep -c '(the default)' "$T/out")
+want=$(grep -c '^  { "' src/libferry/control_table.c)
+expect_eq "a fresh home: every one of the $want settings shown, each the default" "$n" "$want"
+grep -q '^concurrencylocal: *10   (the default)$' "$T/out" || fail "no concurrencylocal line: $(cat "$T/out")"
+pass "a setting's line gives its value"
+
+echo 2000 > "$H/control/concurrencylocal"
+echo 7 > "$H/control/concurrencyremote"
+echo 300 > "$H/control/timoutdata"
+printf 'a.example\nb.example\n' > "$H/control/virtualdomains"
+"$BIN/ferry-showctl" "$H" > "$T/out" 2> "$T/err"
+expect_eq "problems: exit 100" "$?" 100
+grep -q 'bad value in control/concurrencylocal: it must be one number from 1 to 1000' "$T/err" || fail "no complaint about the bad number: $(cat "$T/err")"
+grep -q '^concurrencylocal: *2000   <- BAD: not a number in its range$' "$T/out" || fail "the bad line is not marked: $(cat "$T/out")"
+pass "a number out of range: named, with its range"
+grep -q '^concurrencyremote: *7$' "$T/out" || fail "a changed setting is not shown as set: $(grep concurrencyremote "$T/out")"
+pass "a changed setting is shown without (the default)"
+grep -q 'control/timoutdata: not a ferry setting (a typo?)' "$T/err" || fail "the misspelt file is not reported"
+pass "a misspelt file name is reported"
+grep -A1 '^virtualdomains:' "$T/out" | grep -q '^ *b.example$' || fail "a list is not shown line by line: $(cat "$T/out")"
+pass "a list setting is shown line by line"
+rm "$H/control/timoutdata" ; echo 10 > "$H/control/concurrencylocal"
+
+echo "x@a.example: $T/Maildir/" > "$H/control/mailboxes"
+touch -d '1 hour ago' "$H/control/mailboxes.cdb" 2>/dev/null || : > "$H/control/mailboxes.cdb"
+touch -d '1 hour ago' "$H/control/mailboxes.cdb"
+"$BIN/ferry-showctl" "$H" > /dev/null 2> "$T/err"
+grep -q 'control/mailboxes is newer than control/mailboxes.cdb: run ferry-mailboxes' "$T/err" || fail "a stale mailboxes.cdb is not reported: $(cat "$T/err")"
+pass "a stale mailboxes.cdb is reported"
+"$BIN/ferry-mailboxes" "$H" > /dev/null || fail "ferry-mailboxes"
+
+"$BIN/ferry-showctl" -j "$H" > "$T/json" 2> "$T/err" || fail "ferry-showctl -j exited $?: $(cat "$T/err")"
+/usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["concurrencyremote"] == {"value": "7", "default": False, "file": True}, d["concurrencyremote"]
+assert d["queuesplit"]["default"] is True
+assert d["virtualdomains"]["value"] == "a.example\nb.example"
+' "$T/json" || fail "the JSON is not what it should be: $(cat "$T/json")"
+pass "-j: one JSON object, values and defaults right"
+done_testing
