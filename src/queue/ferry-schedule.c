@@ -667,7 +667,9 @@ static void defer_log (unsigned int ri, char const *text, uint32_t now)
   int fd ;
   ferry_queue_path(fn, "defer", m->id, split) ;
   bounce_record_cat(&rec, ri, 'Z', text, now) ;
-  fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640) ;
+  /* the first deferral of a message this process saw arrive starts the file afresh: one left by
+     a crash under the same id (an inode, reused) must not lend it its errors */
+  fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (m->deferlog ? 0 : O_TRUNC), 0640) ;
   if (fd < 0 || allwrite(fd, rec.s, rec.len) < rec.len)
   {
     if (!warned++) strerr_warnwu2sys("append to ", fn) ;
@@ -1256,6 +1258,23 @@ static void steer_command (char *line)
     if (uint640_scan(arg, &id) != strlen(arg)) { strerr_warnw("a malformed message id on queue/lock/steer: ", arg) ; return ; }
     mi = msg_find(id) ;
   }
+  if (mi < 0 && (!strcmp(line, "hold") || !strcmp(line, "delete")))
+  {
+    /* not loaded yet (msg_load sees the mark), or gone before the mark was made: then the mark
+       must go, or a later message with the same id (an inode, reused) would inherit it */
+    char fn[FERRY_QUEUE_PATH_MAX] ;
+    ferry_queue_path(fn, "todo", id, split) ;
+    if (access(fn, F_OK) < 0)
+    {
+      ferry_queue_path(fn, "info", id, split) ;
+      if (access(fn, F_OK) < 0)
+      {
+        ferry_queue_path(fn, line[0] == 'h' ? "hold" : "delete", id, 0) ;
+        if (unlink(fn) == 0) steer_log(line, id, "no such message any more: its mark removed") ;
+        return ;
+      }
+    }
+  }
   if (!strcmp(line, "hold"))
   {
     if (mi < 0) return ;   /* not loaded yet: msg_load sees the file */
@@ -1328,10 +1347,33 @@ static void steer_read (int fd, stralloc *sa)
   if (sa->len > 4096) sa->len = 0 ;   /* a line that never ends: dropped */
 }
 
+ /* Hold marks of messages that are gone (a crash between the message's end and the mark's
+    removal, or a hold that raced with the end): removed, so that no later message with the same
+    id inherits them. */
+static void hold_sweep (void)
+{
+  DIR *dh = opendir("queue/hold") ;
+  struct dirent *de ;
+  if (!dh) { if (errno != ENOENT) strerr_warnwu1sys("open queue/hold") ; return ; }
+  while ((de = readdir(dh)))
+  {
+    uint64_t id ;
+    char fn[FERRY_QUEUE_PATH_MAX] ;
+    if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name) || msg_find(id) >= 0) continue ;
+    ferry_queue_path(fn, "todo", id, split) ;
+    if (access(fn, F_OK) == 0) continue ;
+    ferry_queue_path(fn, "hold", id, 0) ;
+    if (unlink(fn) == 0) steer_log("hold", id, "no such message any more: its mark removed") ;
+  }
+  closedir(dh) ;
+}
+
  /* Delete markers left from before a restart. */
 static void steer_load (void)
 {
-  DIR *dh = opendir("queue/delete") ;
+  DIR *dh ;
+  hold_sweep() ;
+  dh = opendir("queue/delete") ;
   struct dirent *de ;
   if (!dh) { if (errno != ENOENT) strerr_warnwu1sys("open queue/delete") ; return ; }
   while ((de = readdir(dh)))
@@ -1343,6 +1385,15 @@ static void steer_load (void)
     if (mi >= 0) msg_delete(mi) ;
     else
     {
+      char fn[FERRY_QUEUE_PATH_MAX] ;
+      ferry_queue_path(fn, "todo", id, split) ;
+      if (access(fn, F_OK) < 0)
+      {
+        /* gone: a later message with the same id must not be deleted */
+        ferry_queue_path(fn, "delete", id, 0) ;
+        if (unlink(fn) == 0) steer_log("delete", id, "no such message any more: its mark removed") ;
+        continue ;
+      }
       if (ndelpending == adelpending) delpending = ferry_array_grow(delpending, &adelpending, sizeof(uint64_t)) ;
       delpending[ndelpending++] = id ;
     }
