@@ -121,6 +121,14 @@ class Home:
         with open(os.path.join(self.path, "control", name), "w") as f:
             f.write(value)
 
+    def queue_files(self, dirs=("todo", "intd", "info", "local", "remote", "mess", "pid", "bounce", "defer", "hold", "delete")):
+        """every file under those queue directories: none left means the queue is clean"""
+        out = []
+        for d in dirs:
+            for root, _, files in os.walk(os.path.join(self.path, "queue", d)):
+                out += [os.path.join(root, f) for f in files]
+        return out
+
     def mess_ids(self):
         out = set()
         base = os.path.join(self.path, "queue", "mess")

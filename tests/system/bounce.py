@@ -45,11 +45,7 @@ def svc(*args):
 
 
 def queue_files(dirs=("todo", "intd", "info", "local", "remote", "mess", "pid", "bounce")):
-    out = []
-    for d in dirs:
-        for root, _, files in os.walk(os.path.join(H, "queue", d)):
-            out += [os.path.join(root, f) for f in files]
-    return out
+    return home.queue_files(dirs)
 
 
 def box(user):

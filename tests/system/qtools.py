@@ -40,11 +40,7 @@ def qread_json(*args):
 
 
 def queue_files(dirs=("todo", "intd", "info", "local", "remote", "mess", "pid", "bounce", "defer", "hold", "delete")):
-    out = []
-    for d in dirs:
-        for root, _, files in os.walk(os.path.join(H, "queue", d)):
-            out += [os.path.join(root, f) for f in files]
-    return out
+    return home.queue_files(dirs)
 
 
 def files_of(mid):
