@@ -121,6 +121,23 @@ class Home:
         with open(os.path.join(self.path, "control", name), "w") as f:
             f.write(value)
 
+    def maildir(self, user):
+        return os.path.join(self.tmp, "mail", user, "Maildir")
+
+    def maildirs(self, users, domains):
+        """a Maildir per user under tmp/mail, each user@domain a virtual mailbox delivering there
+        (as the test user, when root), the table compiled"""
+        for u in users:
+            for sub in ("tmp", "new", "cur"):
+                os.makedirs(os.path.join(self.maildir(u), sub), exist_ok=True)
+        if is_root():
+            test_user()
+            self.control("mailboxowner", "ferrytest\n")
+            subprocess.run(["chown", "-R", "ferrytest", os.path.join(self.tmp, "mail")], check=True)
+        self.control("virtualdomains", "".join(d + "\n" for d in domains))
+        self.control("mailboxes", "".join("%s@%s: %s/\n" % (u, d, self.maildir(u)) for u in users for d in domains))
+        subprocess.run([os.path.join(BIN, "ferry-mailboxes"), self.path], check=True, capture_output=True)
+
     def queue_files(self, dirs=("todo", "intd", "info", "local", "remote", "mess", "pid", "bounce", "defer", "hold", "delete")):
         """every file under those queue directories: none left means the queue is clean"""
         out = []

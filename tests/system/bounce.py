@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import stop_all, BIN, Home, Supervised, eventually, expect, fail, is_root, s6_log, test_user  # noqa: E402
+from ferrytest import stop_all, BIN, Home, Supervised, eventually, expect, fail, s6_log  # noqa: E402
 from smtp_peers import ScriptedPeer, free_port  # noqa: E402
 
 home = Home()
@@ -49,7 +49,7 @@ def queue_files(dirs=("todo", "intd", "info", "local", "remote", "mess", "pid", 
 
 
 def box(user):
-    return os.path.join(home.tmp, "mail", user, "Maildir")
+    return home.maildir(user)
 
 
 def inbox(user):
@@ -106,19 +106,9 @@ def check_date(value, what):
 
 
 try:
-    os.makedirs(os.path.join(home.tmp, "mail"))
-    for u in USERS:
-        for sub in ("tmp", "new", "cur"):
-            os.makedirs(os.path.join(box(u), sub))
-    if is_root():
-        test_user()
-        home.control("mailboxowner", "ferrytest\n")
-        subprocess.run(["chown", "-R", "ferrytest", os.path.join(home.tmp, "mail")], check=True)
+    home.maildirs(USERS, ["example.org"])
     home.control("me", ME + "\n")
     home.control("bouncehost", ME + "\n")
-    home.control("virtualdomains", "example.org\n")
-    home.control("mailboxes", "".join("%s@example.org: %s/\n" % (u, box(u)) for u in USERS))
-    subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
     peer = ScriptedPeer()
     stops.append(peer.stop)
     deadport = free_port()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import stop_all, BIN, Home, Supervised, eventually, expect, is_root, s6_log, test_user  # noqa: E402
+from ferrytest import stop_all, BIN, Home, Supervised, eventually, expect, s6_log  # noqa: E402
 
 home = Home()
 H = home.path
@@ -24,7 +24,7 @@ def log():
 
 
 def box(u):
-    return os.path.join(home.tmp, "mail", u, "Maildir")
+    return home.maildir(u)
 
 
 def inbox(u):
@@ -47,17 +47,8 @@ def queue_empty():
 
 
 try:
-    for u in USERS:
-        for sub in ("tmp", "new", "cur"):
-            os.makedirs(os.path.join(box(u), sub))
-    if is_root():
-        test_user()
-        home.control("mailboxowner", "ferrytest\n")
-        subprocess.run(["chown", "-R", "ferrytest", os.path.join(home.tmp, "mail")], check=True)
+    home.maildirs(USERS, ["example.org", "host.example.org"])
     home.control("me", "host.example.org\n")
-    home.control("virtualdomains", "example.org\nhost.example.org\n")
-    home.control("mailboxes", "".join("%s@example.org: %s/\n%s@host.example.org: %s/\n" % (u, box(u), u, box(u)) for u in USERS))
-    subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
     svscan = Supervised(H)
     stops.append(svscan.stop)
     expect(eventually(lambda: "ferry-schedule: starting" in log(), 20), "the set starts under s6-svscan", log()[-500:])
