@@ -185,6 +185,26 @@ static void settings_read (settings *s)
   stralloc_free(&host) ;
 }
 
+ /* The failure notice is queued, the success notice not yet: the records are rewritten without
+    the failures, so that a failure of the second does not send the first again. */
+static void keep_only (bounce_rcpt const *r, unsigned int nr, uint32_t const *index, char kind)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  unsigned int k, n = 0 ;
+  for (k = 0 ; k < nr ; k++) if (r[k].kind == kind)
+  {
+    ferry_bounce_record br = { .kind = r[k].kind, .channel = r[k].channel, .index = index[k], .when = r[k].when, .rcpt = r[k].addr, .text = r[k].text } ;
+    if (!ferry_bounce_record_cat(&sa, &br)) nomem() ;
+    n++ ;
+  }
+  if (!n) { stralloc_free(&sa) ; return ; }
+  ferry_queue_path(fn, "bounce", id, 0) ;
+  if (!openwritenclose_suffix(fn, sa.s, sa.len, ".new") || ferry_dir_sync("queue/bounce") < 0)
+    strerr_diefu2sys(111, "rewrite ", fn) ;
+  stralloc_free(&sa) ;
+}
+
 int main (int argc, char const *const *argv)
 {
   int delay = 0 ;
@@ -195,6 +215,7 @@ int main (int argc, char const *const *argv)
   settings set = { .me = STRALLOC_ZERO, .from = STRALLOC_ZERO, .doublebounceto = STRALLOC_ZERO, .maxbytes = 0, .lifetime = 0 } ;
   bounce_rcpt *r = 0 ;
   size_t *orcptoff = 0 ;
+  uint32_t *orcptidx = 0 ;
   unsigned int nr = 0, k ;
   int messok ;
   PROG = "ferry-bounce-build" ;
@@ -245,7 +266,9 @@ int main (int argc, char const *const *argv)
       if (delay != (br.kind == 'Z')) continue ;
       r = realloc(r, (nr + 1) * sizeof(bounce_rcpt)) ;
       orcptoff = realloc(orcptoff, (nr + 1) * sizeof(size_t)) ;
-      if (!r || !orcptoff) nomem() ;
+      orcptidx = realloc(orcptidx, (nr + 1) * sizeof(uint32_t)) ;
+      if (!r || !orcptoff || !orcptidx) nomem() ;
+      orcptidx[nr] = br.index ;
       r[nr].kind = br.kind ;
       r[nr].channel = br.channel ;
       r[nr].when = br.when ;
@@ -320,6 +343,7 @@ int main (int argc, char const *const *argv)
       }
       else send_report(&b, names[j]) ;
       free(sel) ;
+      if (!delay && !dryrun && j == 0) keep_only(r, nr, orcptidx, 'S') ;
     }
   }
   if (dryrun) return 0 ;

@@ -17,10 +17,10 @@ int ferry_inject_run (char const *prog, char const *const *argv, char const *msg
   int pm[2], pe[2], wstat, e = 0 ;
   pid_t pid ;
   void (*old)(int) = signal(SIGPIPE, SIG_IGN) ;
-  if (pipe(pm) < 0) return -1 ;
-  if (pipe(pe) < 0) { close(pm[0]) ; close(pm[1]) ; return -1 ; }
+  if (pipe(pm) < 0) { e = errno ; signal(SIGPIPE, old) ; errno = e ; return -1 ; }
+  if (pipe(pe) < 0) { e = errno ; close(pm[0]) ; close(pm[1]) ; signal(SIGPIPE, old) ; errno = e ; return -1 ; }
   pid = fork() ;
-  if (pid < 0) { e = errno ; close(pm[0]) ; close(pm[1]) ; close(pe[0]) ; close(pe[1]) ; errno = e ; return -1 ; }
+  if (pid < 0) { e = errno ; close(pm[0]) ; close(pm[1]) ; close(pe[0]) ; close(pe[1]) ; signal(SIGPIPE, old) ; errno = e ; return -1 ; }
   if (!pid)
   {
     signal(SIGPIPE, SIG_DFL) ;

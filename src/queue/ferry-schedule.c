@@ -287,13 +287,33 @@ static void ready_push (unsigned int ri)
   rcpts[ri].link = -2 ;
 }
 
-static unsigned int ready_pop (int ch)
+ /* The next entry of a ready ring, or -1 for a stale one: an entry is only good while its
+    recipient's link says it is in a ready list (-2). A recipient taken out another way (folded
+    into a transaction, its message forgotten, its slot reused) just leaves its entry to be
+    skipped here. */
+static int ready_pop (int ch)
 {
   unsigned int ri = ready[ch][rhead[ch]] ;
   rhead[ch] = (rhead[ch] + 1) % aready[ch] ;
   nready[ch]-- ;
+  if (rcpts[ri].link != -2) return -1 ;
   rcpts[ri].link = -1 ;
-  return ri ;
+  return (int)ri ;
+}
+
+ /* Takes a recipient out of the deferred heap. */
+static void heap_remove (unsigned int pos)
+{
+  unsigned int ri = heap[pos] ;
+  nheap-- ;
+  if (pos != nheap)
+  {
+    heap[pos] = heap[nheap] ;
+    rcpts[heap[pos]].link = pos ;
+    heap_down(pos) ;
+    heap_up(pos) ;
+  }
+  rcpts[ri].link = -1 ;
 }
 
 static unsigned int rcpt_alloc (void)
@@ -575,6 +595,9 @@ static void msg_forget (unsigned int mi, int removefiles)
   for (i = 0 ; i < m->count ; i++)
   {
     unsigned int ri = m->r[i] ;
+    /* a recipient still in the heap (a deleted message's) leaves it; a ready-ring entry goes
+       stale by itself once the link changes */
+    if (rcpts[ri].link >= 0) heap_remove(rcpts[ri].link) ;
     free(rcpts[ri].addr) ;
     rcpts[ri].addr = 0 ;
     rcpts[ri].link = freercpt ;
@@ -901,10 +924,15 @@ static void dispatch (void)
     unsigned int rounds = nready[ch] ;
     while (rounds-- && nready[ch] && inflight[ch] < conc[ch])
     {
-      unsigned int ri = ready_pop(ch), fi, j ;
-      rcpt *r = rcpts + ri ;
-      msg *m = msgs + r->msg ;
+      int got = ready_pop(ch) ;
+      unsigned int ri, fi, j ;
+      rcpt *r ;
+      msg *m ;
       char const *dom ;
+      if (got < 0) continue ;
+      ri = (unsigned int)got ;
+      r = rcpts + ri ;
+      m = msgs + r->msg ;
       if (r->status != 'T') continue ;
       if (m->held) continue ;   /* out of the heap and the ready lists until released */
       if (lifetime && now >= m->birth + lifetime)
@@ -948,7 +976,8 @@ static void dispatch (void)
           if (o->status == 'T' && o->ch == CH_REMOTE && o->link == -2 && !strcasecmp(domain_of(o->addr), dom))
           {
             flights[fi].r[flights[fi].n++] = m->r[j] ;
-            o->status = 'F' ;   /* its ring entry is skipped when it comes up */
+            o->status = 'F' ;
+            o->link = -1 ;      /* its ring entry is stale now: skipped when it comes up */
           }
         }
       request_send(fi) ;
@@ -1035,12 +1064,24 @@ static pid_t bounce_spawn (uint64_t id, int delay)
   argv[n++] = fmt ;
   argv[n++] = homepath ;
   argv[n] = 0 ;
+  posix_spawnattr_t attr ;
+  sigset_t none, dfl ;
   if (posix_spawn_file_actions_init(&fa)) return -1 ;
-  e = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
+  if (posix_spawnattr_init(&attr)) { posix_spawn_file_actions_destroy(&fa) ; return -1 ; }
+  /* the child starts clean: our signals are blocked (the selfpipe) and SIGPIPE ignored, and
+     both would pass through exec to it and to its ferry-inject */
+  sigemptyset(&none) ;
+  sigemptyset(&dfl) ;
+  sigaddset(&dfl, SIGPIPE) ;
+  e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+   || posix_spawnattr_setsigmask(&attr, &none)
+   || posix_spawnattr_setsigdefault(&attr, &dfl)
+   || posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
    || posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0) ;
   for (fd = 3 ; !e && fd <= 8 ; fd++) e = posix_spawn_file_actions_addclose(&fa, fd) ;
-  if (!e) e = posix_spawn(&pid, binbounce, &fa, 0, (char *const *)argv, environ) ;
+  if (!e) e = posix_spawn(&pid, binbounce, &fa, &attr, (char *const *)argv, environ) ;
   posix_spawn_file_actions_destroy(&fa) ;
+  posix_spawnattr_destroy(&attr) ;
   if (e) { errno = e ; return -1 ; }
   return pid ;
 }
@@ -1321,8 +1362,8 @@ static int steer_remote (char *line)
   *a++ = 0 ;
   b = strchr(a, ' ') ;
   if (b) *b++ = 0 ;
-  if (!strcmp(line, "deadhosts") && !b && !strchr(a, '/')) control_send("!deadhosts", 0, a) ;
-  else if (!strcmp(line, "undead") && b && !strchr(b, '/')) control_send("!undead", a, b) ;
+  if (!strcmp(line, "deadhosts") && !b && !strchr(a, '/') && strlen(a) < 200) control_send("!deadhosts", 0, a) ;
+  else if (!strcmp(line, "undead") && b && !strchr(b, '/') && strlen(b) < 200) control_send("!undead", a, b) ;
   else { strerr_warnw("a malformed command on queue/lock/steer: ", line) ; return 1 ; }
   logs("ferry-qctl: ") ; logs(line) ; if (b) { logs(" ") ; logclean(a) ; } logs(": asked of ferry-spawn-remote") ; logend() ;
   return 1 ;
@@ -1524,11 +1565,12 @@ int main (int argc, char const *const *argv)
   }
   tain_now_set_stopwatch_g() ;
   logs("ferry-schedule: starting") ; logend() ;
-  queue_load() ;
-  steer_load() ;
+  /* the steer FIFO first: a command written while the queue loads waits in it */
   steerfd = open("queue/lock/steer", O_RDONLY | O_NONBLOCK | O_CLOEXEC) ;
   if (steerfd < 0) strerr_warnwu1sys("open queue/lock/steer (run ferry-setup to complete the home): ferry-qctl's commands take effect at the next start") ;
   else if (open("queue/lock/steer", O_WRONLY | O_NONBLOCK | O_CLOEXEC) < 0) strerr_diefu1sys(111, "open queue/lock/steer for writing") ;
+  queue_load() ;
+  steer_load() ;
   logs("ferry-schedule: ") ; logu(livemsgs) ; logs(" messages, ") ; logu(openrcpts) ; logs(" recipients to deliver") ; logend() ;
 
   for (;;)
@@ -1557,7 +1599,7 @@ int main (int argc, char const *const *argv)
       uint32_t now = time(0), at = rcpts[heap[0]].next ;
       tain_addsec_g(&deadline, at > now ? (int)(at - now) : 0) ;
     }
-    if (nbwait && nbjobs < BOUNCE_JOBS)
+    if (nbwait && nbjobs < BOUNCE_JOBS && !stopping)
     {
       /* the earliest retry of a failed run */
       uint32_t now = time(0), at = UINT32_MAX ;

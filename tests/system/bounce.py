@@ -286,7 +286,7 @@ try:
     control(minbackoff=300, maxbackoff=4000)
 
     # 11. SIGKILL of the whole set while 30 notices are being made: every sender gets one
-    #     (two only if the kill fell between the commit and the record's removal), none is lost
+    #     (two only if a kill fell between a commit and its record's removal), none is lost
     rnd = random.Random(int(os.environ.get("FERRY_SEED", time.time())))
     for i in range(30):
         send("k%d@example.org" % i, ["nobody@example.org"], "kill-%d" % i)
@@ -303,7 +303,9 @@ try:
     expect(settled(120), "after 3 kills of the set, the queue is empty", queue_files())
     counts = [len(inbox("k%d" % i)) for i in range(30)]
     expect(all(c >= 1 for c in counts), "all 30 senders got their notice: none lost", counts)
-    expect(sum(counts) <= 33, "at most one extra per kill (%d in all)" % sum(counts), counts)
+    # a kill can catch each of the 4 runs at once between its commit and its record's removal (a
+    # killed run's ferry-inject may still commit): that many extras per kill at most
+    expect(sum(counts) <= 30 + 4 * 3, "at most 4 extras per kill, the runs at once (%d in all)" % sum(counts), counts)
 finally:
     stop_all(stops)
     home.cleanup()

@@ -160,6 +160,27 @@ try:
     expect(eventually(lambda: any("deleted from the queue by its administrator" in m.as_string() for m in md), 20) and eventually(lambda: not files_of(bid), 10),
            "the sender gets a failure notice saying so, and the queue is clean", log()[-500:])
 
+    # delete deferred messages (their recipients wait in the deferred heap), then keep using the
+    # queue: the others are delivered exactly once, the deleted never
+    home.control("smtproutes", routes(deadport) + "dead.test:127.0.0.1:%d\nd7.test:127.0.0.1:%d\nd8.test:127.0.0.1:%d\n" % (deadport, deadport, deadport))
+    svc("-h")
+    time.sleep(0.5)
+    many = [inject("c@example.org", ["m%d@d8.test" % i, "n%d@d8.test" % i], "heap-%d" % i) for i in range(10)]
+    expect(eventually(lambda: len(qread_json("-d", "d8.test")) == 10 and ("deferral msg %d" % many[0]) in log(), 20), "ten messages wait at d8.test")
+    r = tool("ferry-qctl", "-h", H, "delete", *[str(x) for x in many[::2]])
+    expect(r.returncode == 0 and eventually(lambda: len(qread_json("-d", "d8.test")) == 5, 10), "five of them deleted", r.stdout + r.stderr)
+    more = [inject("c@example.org", ["o%d@d8.test" % i], "heap-more-%d" % i) for i in range(5)]
+    home.control("smtproutes", routes(peer.port) + "dead.test:127.0.0.1:%d\nd7.test:127.0.0.1:%d\nd8.test:127.0.0.1:%d\n" % (deadport, deadport, peer.port))
+    svc("-h")
+    time.sleep(0.5)
+    tool("ferry-qctl", "-h", H, "requeue", "@d8.test")
+    expect(eventually(lambda: all(len(arrived("heap-%d" % i)) == 1 for i in range(1, 10, 2)) and all(len(arrived("heap-more-%d" % i)) == 1 for i in range(5)), 20),
+           "the five kept and five new ones are delivered", log()[-600:])
+    time.sleep(1)
+    expect(all(not arrived("heap-%d" % i) for i in range(0, 10, 2)), "the deleted ones never")
+    expect(all(len(arrived("heap-%d" % i)) == 1 for i in range(1, 10, 2)) and all(len(arrived("heap-more-%d" % i)) == 1 for i in range(5)), "each exactly once")
+    expect(eventually(lambda: not queue_files(), 10), "the queue is clean", queue_files())
+
     # requeue one deferred message by id
     rid = inject("c@example.org", ["later@d7.test"], "requeue-one")
     expect(eventually(lambda: ("deferral msg %d" % rid) in log(), 20), "a message waits")
