@@ -53,7 +53,7 @@ static int one (stralloc *sa, char const *s, size_t n)
 unsigned int addrlist_parse (stralloc *sa, char const *s, size_t len)
 {
   size_t i, start = 0 ;
-  int depth = 0, quoted = 0, angle = 0 ;
+  int depth = 0, quoted = 0, angle = 0, literal = 0 ;
   unsigned int n = 0 ;
   for (i = 0 ; i <= len ; i++)
   {
@@ -62,6 +62,8 @@ unsigned int addrlist_parse (stralloc *sa, char const *s, size_t len)
     if (depth) { if (c == '\\' && i + 1 < len) i++ ; else if (c == '(') depth++ ; else if (c == ')') depth-- ; continue ; }
     if (c == '"') { quoted = 1 ; continue ; }
     if (c == '(') { depth = 1 ; continue ; }
+    if (literal) { if (c == ']') literal = 0 ; continue ; }   /* [IPv6:2001:db8::1] */
+    if (c == '[') { literal = 1 ; continue ; }
     if (c == '<') { angle = 1 ; continue ; }
     if (c == '>') { angle = 0 ; continue ; }
     if (angle) continue ;

@@ -40,6 +40,9 @@ struct qmsg_s
     returned nonzero (a stop), 1 after the whole queue, -1 on a system error (errno). */
 extern int qwalk (unsigned int split, int (*f)(qmsg const *, void *), void *data) ;
 
+ /* The same for one message, found by its id: 1 shown, 0 not in the queue, -1 error. */
+extern int qwalk_id (unsigned int split, uint64_t id, int (*f)(qmsg const *, void *), void *data) ;
+
  /* s as a JSON string, quotes included; bytes that are not UTF-8 become U+FFFD. */
 extern int json_cat (stralloc *sa, char const *s) ;
 

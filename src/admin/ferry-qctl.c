@@ -227,7 +227,8 @@ int main (int argc, char const *const *argv)
       done++ ;
       continue ;
     }
-    if (qwalk(split, &match, &t) < 0) strerr_diefu1sys(111, "read the queue") ;
+    /* an id is looked up directly; a domain or all needs the whole queue */
+    if ((t.all || t.domain ? qwalk(split, &match, &t) : qwalk_id(split, t.id, &match, &t)) < 0) strerr_diefu1sys(111, "read the queue") ;
     if (!t.found && !t.all)
     {
       strerr_warnw(*argv, t.domain ? ": no queued message has a recipient waiting there" : ": no such message in the queue") ;

@@ -98,7 +98,12 @@ static dom *dom_get (stats *st, char const *name)
   memset(st->d + st->nd, 0, sizeof(dom)) ;
   st->d[st->nd].name = strdup(name) ;
   if (!st->d[st->nd].name) nomem() ;
-  for (char *p = st->d[st->nd].name ; *p ; p++) if (*p >= 'A' && *p <= 'Z') *p += 32 ;
+  /* lower case; control bytes from a damaged file never reach a terminal */
+  for (char *p = st->d[st->nd].name ; *p ; p++)
+  {
+    if (*p >= 'A' && *p <= 'Z') *p += 32 ;
+    else if ((unsigned char)*p < 32 || *p == 127) *p = '?' ;
+  }
   tab[i] = ++st->nd ;
   return st->d + st->nd - 1 ;
 }
@@ -182,7 +187,7 @@ int main (int argc, char const *const *argv)
   split = ferry_control_u64_or_die("queuesplit", 111) ;
   st.now = time(0) ;
   if (qwalk(split, &count, &st) < 0) strerr_diefu1sys(111, "read the queue") ;
-  qsort(st.d, st.nd, sizeof(dom), &bytotal) ;
+  if (st.nd) qsort(st.d, st.nd, sizeof(dom), &bytotal) ;
   if (json)
   {
     cats("{\"messages\":") ; catu(st.msgs) ; cats(",\"bytes\":") ; catu(st.bytes) ;

@@ -87,7 +87,8 @@ static int exit_of (int e)
     case FERRY_INJECT_ADDRTOOLONG : case FERRY_INJECT_ENVELOPE : return EX_DATAERR ;
     case FERRY_INJECT_REFUSED : case FERRY_INJECT_TOOBIG : return EX_UNAVAILABLE ;
     case FERRY_INJECT_BUG : return EX_SOFTWARE ;
-    case FERRY_INJECT_WRITE : return EX_CANTCREAT ;
+    case FERRY_INJECT_RUN_EXEC : return EX_OSERR ;
+    case FERRY_INJECT_WRITE : case FERRY_INJECT_PID : case FERRY_INJECT_MESS : case FERRY_INJECT_INTD : case FERRY_INJECT_TODO : return EX_CANTCREAT ;
   }
   return EX_TEMPFAIL ;
 }
@@ -106,6 +107,11 @@ int main (int argc, char const *const *argv)
   (void)argc ;
   base = base ? base + 1 : argv[0] ? argv[0] : "" ;
   if (!strcmp(base, "mailq")) list = 1 ;
+  if (!strcmp(base, "newaliases"))
+  {
+    if (buffer_putsflush(buffer_2, "newaliases: nothing to rebuild: ferry's aliases are control/mailboxes, compiled by ferry-mailboxes\n") < 0) _exit(EX_OSERR) ;
+    return EX_OK ;
+  }
 
   /* sendmail's options: letters with their value attached or in the next argument */
   for (argv++ ; *argv ; argv++)
@@ -306,7 +312,23 @@ int main (int argc, char const *const *argv)
 
   /* the envelope, with the DSN parameters of -N, -R, -V */
   if (!stralloc_catb(&env, "F", 1) || !stralloc_cats(&env, sender) || !stralloc_0(&env)) nomem() ;
-  if (envid && (!stralloc_cats(&env, "XENVID=") || !stralloc_cats(&env, envid) || !stralloc_0(&env))) nomem() ;
+  if (envid)
+  {
+    /* as xtext (RFC 3461): printable ASCII but + and =, anything else +XX */
+    char const *p ;
+    if (!stralloc_cats(&env, "XENVID=")) nomem() ;
+    for (p = envid ; *p ; p++)
+    {
+      unsigned char c = *p ;
+      if (c > 32 && c < 127 && c != '+' && c != '=') { if (!stralloc_catb(&env, p, 1)) nomem() ; }
+      else
+      {
+        char x[3] = { '+', "0123456789ABCDEF"[c >> 4], "0123456789ABCDEF"[c & 15] } ;
+        if (!stralloc_catb(&env, x, 3)) nomem() ;
+      }
+    }
+    if (!stralloc_0(&env)) nomem() ;
+  }
   if (ret && (!stralloc_cats(&env, "XRET=") || !stralloc_cats(&env, ret) || !stralloc_0(&env))) nomem() ;
   {
     size_t p = 0 ;

@@ -74,7 +74,11 @@ int main (int argc, char const *const *argv)
     if (!ferry_control_default(&def, c)) nomem() ;
     trim_lines(&val) ;
     trim_lines(&def) ;
-    isdefault = fromfile == 0 || (val.len == def.len && !memcmp(val.s, def.s, val.len)) ;
+    {
+      size_t i ;
+      for (i = 0 ; i < val.len ; i++) if (!val.s[i] || (val.s[i] != '\n' && (unsigned char)val.s[i] < 32)) val.s[i] = '?' ;
+    }
+    isdefault = fromfile == 0 || (val.len == def.len && (!val.len || !memcmp(val.s, def.s, val.len))) ;
     if (number && !problem)
     {
       uint64_t u ;

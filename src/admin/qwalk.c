@@ -225,6 +225,22 @@ static int dir_walk (walk *w, char const *dir, unsigned int split, int prepared,
   return stop ? 0 : 1 ;
 }
 
+int qwalk_id (unsigned int split, uint64_t id, int (*f)(qmsg const *, void *), void *data)
+{
+  walk w = { .env = STRALLOC_ZERO, .recs = { STRALLOC_ZERO, STRALLOC_ZERO }, .defer = STRALLOC_ZERO, .r = 0, .ar = 0 } ;
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  int stop = 0, r ;
+  r = one(&w, id, split, 1, f, data, &stop) ;
+  if (!r)
+  {
+    ferry_queue_path(fn, "info", id, split) ;
+    if (!exists(fn)) r = one(&w, id, split, 0, f, data, &stop) ;
+  }
+  stralloc_free(&w.env) ; stralloc_free(&w.recs[0]) ; stralloc_free(&w.recs[1]) ; stralloc_free(&w.defer) ;
+  free(w.r) ;
+  return r ;
+}
+
 int qwalk (unsigned int split, int (*f)(qmsg const *, void *), void *data)
 {
   walk w = { .env = STRALLOC_ZERO, .recs = { STRALLOC_ZERO, STRALLOC_ZERO }, .defer = STRALLOC_ZERO, .r = 0, .ar = 0 } ;

@@ -27,14 +27,14 @@ int ferry_inject_run (char const *prog, char const *const *argv, char const *msg
     if (dup2(pm[0], 0) < 0 || dup2(pe[0], 1) < 0) _exit(FERRY_INJECT_BUG) ;
     close(pm[0]) ; close(pm[1]) ; close(pe[0]) ; close(pe[1]) ;
     execve(prog, (char *const *)argv, environ) ;
-    _exit(FERRY_INJECT_CONFIG) ;
+    _exit(FERRY_INJECT_RUN_EXEC) ;
   }
   close(pm[0]) ; close(pe[0]) ;
-  /* the envelope is small: it waits in its pipe while ferry-inject reads the message first */
-  if (allwrite(pe[1], env, envlen) < envlen) e = errno ;
-  close(pe[1]) ;
-  if (!e && allwrite(pm[1], msg, msglen) < msglen) e = errno ;
+  /* in ferry-inject's order: the message to its end, then the envelope (of any size) */
+  if (allwrite(pm[1], msg, msglen) < msglen) e = errno ;
   close(pm[1]) ;
+  if (!e && allwrite(pe[1], env, envlen) < envlen) e = errno ;
+  close(pe[1]) ;
   signal(SIGPIPE, old) ;
   if (waitpid(pid, &wstat, 0) < 0) return -1 ;
   if (WIFSIGNALED(wstat)) return 128 + WTERMSIG(wstat) ;
@@ -60,6 +60,7 @@ char const *ferry_inject_strerror (int e)
     case FERRY_INJECT_PID : case FERRY_INJECT_MESS : case FERRY_INJECT_INTD : case FERRY_INJECT_TODO : return "unable to write a queue file" ;
     case FERRY_INJECT_BUG : return "an internal error" ;
     case FERRY_INJECT_ENVELOPE : return "the envelope was refused (a bad address or parameter)" ;
+    case FERRY_INJECT_RUN_EXEC : return "ferry-inject could not be run" ;
   }
   return "a failure" ;
 }

@@ -4,6 +4,7 @@ Message-ID:; -f, -F, -N, -bp, mailq; the sysexits codes for no recipients, a ref
 bad option."""
 
 import email
+import json
 import email.policy
 import email.utils
 import os
@@ -112,6 +113,18 @@ try:
     r = sendmail(["-bs"], b"")
     expect(r.returncode == 64 and b"not supported" in r.stderr, "-bs (SMTP on stdin) is refused clearly", (r.returncode, r.stderr))
     expect(len(inbox("big")) == 0, "nothing was queued for the refused message")
+    bare = os.path.join(home.tmp, "nobin")
+    os.makedirs(os.path.join(bare, "control"))
+    open(os.path.join(bare, "control", "me"), "w").write("x.example\n")
+    r = subprocess.run([os.path.join(BIN, "ferry-sendmail"), "a@b.example"], input=b"x\n", capture_output=True, env=dict(os.environ, FERRY_HOME=bare))
+    expect(r.returncode == 71 and b"could not be run" in r.stderr, "a home without bin/ferry-inject: EX_OSERR (71) and why", (r.returncode, r.stderr))
+
+    # 6,000 recipients: an envelope far larger than a pipe's buffer goes through
+    subprocess.run(["s6-svc", "-d", os.path.join(H, "service", "ferry")], check=True)
+    r = subprocess.run([os.path.join(BIN, "ferry-sendmail"), "-f", "x@example.org"] + ["r%d@far.example" % i for i in range(6000)],
+                       input=b"Subject: many\n\nx\n", capture_output=True, env=dict(os.environ, FERRY_HOME=H), timeout=60)
+    js = subprocess.run([os.path.join(BIN, "ferry-qread"), "-j", "-s", "x@example.org", H], capture_output=True, text=True).stdout.splitlines()
+    expect(r.returncode == 0 and len(js) == 1 and len(json.loads(js[0])["recipients"]) == 6000, "6,000 recipients queued at once (no deadlock on a large envelope)", (r.returncode, r.stderr[:200]))
 finally:
     stop_all(stops)
     home.cleanup()

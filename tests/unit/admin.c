@@ -41,6 +41,7 @@ int main (void)
   list(" \"odd local\"@x.org", "\"odd local\"@x.org|", 1) ;
   list(" a@x.org,,, b@x.org\r\n", "a@x.org|b@x.org|", 2) ;
   list(" user", "user|", 1) ;
+  list(" a@[IPv6:2001:db8::1], b@x.org", "a@[IPv6:2001:db8::1]|b@x.org|", 2) ;
   json("plain", "\"plain\"") ;
   json("q\"b\\", "\"q\\\"b\\\\\"") ;
   json("tab\there", "\"tab\\u0009here\"") ;

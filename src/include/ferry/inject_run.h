@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 
+ /* the exit code of the child when ferry-inject could not be executed (not one of its own) */
+#define FERRY_INJECT_RUN_EXEC 127
+
  /* Runs prog (a ferry-inject) with argv, the message on its fd 0 and the envelope on its fd 1.
     Its exit code; 128 + the signal when killed; -1 on a system error (errno set). */
 extern int ferry_inject_run (char const *prog, char const *const *argv, char const *msg, size_t msglen, char const *env, size_t envlen) ;
