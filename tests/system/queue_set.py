@@ -181,7 +181,7 @@ try:
                       and log().count("ferry-schedule: starting") > starts, 20),
            "killing ferry-spawn-remote stops the set, and s6 starts it again", log()[-300:])
     inject_many(2, lambda i: ["after%d@%s" % (i, "example.org" if i else "sink.test")], "afterdeath")
-    expect(eventually(lambda: not queue_files(("todo", "intd", "info", "local", "remote")), 20), "mail flows again after the restart",
+    expect(eventually(lambda: not queue_files(("todo", "intd", "info", "local", "remote")), 60), "mail flows again after the restart",
            "%s left; the log ends: %s" % (queue_files(("todo", "intd", "info", "local", "remote")), log()[-1500:]))
 
     # the local concurrency limit, counted at a slow program
