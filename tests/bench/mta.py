@@ -1,0 +1,203 @@
+"""ferry against Postfix, the same load on each, by hand (never in make check).
+
+    mta.py SYSTEM WORKLOAD MODE N     one run, one result row
+    mta.py matrix N RUNS              every row, systems alternating, medians and ratios (markdown)
+
+SYSTEM: ferry (a home made by ferry-setup, the set under s6-svscan), postfix (Debian's Postfix
+as installed, a private instance: its own config and queue directories, no listener at all) or
+postfix-tuned (the same with in_flow_delay 0 and higher process and concurrency limits).
+WORKLOAD: local (1 recipient, a Maildir through a virtual mailbox), remote (1 recipient, Postfix's
+smtp-sink on 127.0.0.1), multi (10 recipients over 3 remote domains). MODE: e2e (4 injectors
+in parallel while delivery runs: seconds from the first injection to the empty queue) or drain
+(inject with delivery stopped, then start it: seconds until the queue is empty). Messages are
+4 KiB and go in through each system's sendmail command (ferry-sendmail; Postfix's sendmail and
+postdrop), run by tests/bench/sendmail-load.c; its children's CPU is the injection CPU."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
+from ferrytest import BIN, Home, Supervised, eventually, is_root, median, s6_log, test_user  # noqa: E402
+from smtp_peers import SmtpSink  # noqa: E402
+
+LOAD = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "sendmail-load")
+SIZE = 4096
+INJECTORS = 4
+
+
+def rcpts_of(workload):
+    if workload == "local":
+        return ["u%@local.test"]
+    if workload == "remote":
+        return ["r%@remote.test"]
+    return ["m%d-%%@r%d.test" % (k, k % 3) for k in range(10)]
+
+
+def count_files(d):
+    return sum(len(fs) for _, _, fs in os.walk(d))
+
+
+class Ferry:
+    name = "ferry"
+
+    def __init__(self, sink):
+        self.home = Home()
+        self.H = self.home.path
+        self.maildir = os.path.join(self.home.tmp, "mail", "Maildir")
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(self.maildir, sub))
+        if is_root():
+            test_user()
+            self.home.control("mailboxowner", "ferrytest\n")
+            subprocess.run(["chown", "-R", "ferrytest", os.path.join(self.home.tmp, "mail")], check=True)
+        self.home.control("virtualdomains", "local.test\n")
+        self.home.control("mailboxes", "@local.test: %s/\n" % self.maildir)
+        subprocess.run([os.path.join(BIN, "ferry-mailboxes"), self.H], check=True, capture_output=True)
+        self.home.control("smtproutes", "".join("%s:127.0.0.1:%d\n" % (d, sink.port) for d in ("remote.test", "r0.test", "r1.test", "r2.test")))
+        self.svscan = Supervised(self.H)
+        if not eventually(lambda: "ferry-schedule: starting" in s6_log(os.path.join(self.H, "log")), 20):
+            sys.exit("bench: ferry did not start")
+
+    def sendmail(self):
+        return [os.path.join(BIN, "ferry-sendmail"), "-f", "load%@bench.test"], dict(os.environ, FERRY_HOME=self.H)
+
+    def pause(self):
+        subprocess.run(["s6-svc", "-d", os.path.join(self.H, "service", "ferry")], check=True)
+        eventually(lambda: s6_log(os.path.join(self.H, "log")).rstrip().endswith("ferry-schedule: stopped"), 30)
+
+    def resume(self):
+        subprocess.run(["s6-svc", "-u", os.path.join(self.H, "service", "ferry")], check=True)
+
+    def empty(self):
+        return not self.home.queue_files(("todo", "info", "local", "remote", "mess", "bounce"))
+
+    def stop(self):
+        self.svscan.stop()
+        self.home.cleanup()
+
+
+class Postfix:
+    def __init__(self, sink, tuned):
+        self.name = "postfix-tuned" if tuned else "postfix"
+        self.dir = tempfile.mkdtemp(prefix="ferry-bench-postfix.")
+        os.chmod(self.dir, 0o755)
+        self.conf = os.path.join(self.dir, "conf")
+        self.queue = os.path.join(self.dir, "queue")
+        self.maildir = os.path.join(self.dir, "mail", "box")
+        for d in (self.conf, self.queue, os.path.join(self.dir, "data")):
+            os.makedirs(d)
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(self.maildir, sub))
+        subprocess.run(["chown", "-R", "nobody", os.path.join(self.dir, "mail")], check=True)
+        subprocess.run(["chown", "postfix", os.path.join(self.dir, "data")], check=True)
+        with open("/etc/postfix/master.cf") as f:
+            master = "".join("#" + line if line.startswith("smtp      inet") else line for line in f)
+        open(os.path.join(self.conf, "master.cf"), "w").write(master)
+        nobody = subprocess.run(["id", "-u", "nobody"], capture_output=True, text=True).stdout.strip()
+        nogroup = subprocess.run(["id", "-g", "nobody"], capture_output=True, text=True).stdout.strip()
+        main = [
+            "compatibility_level = 3.6", "queue_directory = " + self.queue, "data_directory = " + os.path.join(self.dir, "data"),
+            "command_directory = /usr/sbin", "daemon_directory = /usr/lib/postfix/sbin", "meta_directory = /etc/postfix",
+            "shlib_directory = /usr/lib/postfix", "mail_owner = postfix", "setgid_group = postdrop",
+            "inet_interfaces = loopback-only", "inet_protocols = ipv4", "myhostname = bench.test", "mydestination =",
+            "alias_maps =", "alias_database =", "local_recipient_maps =", "smtputf8_enable = no",
+            "virtual_mailbox_domains = local.test", "virtual_mailbox_base = " + os.path.join(self.dir, "mail"),
+            "virtual_mailbox_maps = static:box/", "virtual_uid_maps = static:" + nobody, "virtual_gid_maps = static:" + nogroup,
+            "relayhost = [127.0.0.1]:%d" % sink.port, "maillog_file = " + os.path.join(self.dir, "maillog"),
+            "maillog_file_prefixes = " + self.dir, "smtp_dns_support_level = disabled",
+        ]
+        if tuned:
+            main += ["in_flow_delay = 0", "default_process_limit = 200", "virtual_destination_concurrency_limit = 20",
+                     "smtp_destination_concurrency_limit = 20", "default_destination_concurrency_limit = 20"]
+        open(os.path.join(self.conf, "main.cf"), "w").write("\n".join(main) + "\n")
+        subprocess.run(["postfix", "-c", self.conf, "set-permissions"], check=True, capture_output=True)
+        self.resume()
+
+    def sendmail(self):
+        return ["/usr/sbin/sendmail", "-C", self.conf, "-f", "load%@bench.test"], dict(os.environ)
+
+    def pause(self):
+        subprocess.run(["postfix", "-c", self.conf, "stop"], capture_output=True)
+        eventually(lambda: subprocess.run(["postfix", "-c", self.conf, "status"], capture_output=True).returncode != 0, 30)
+
+    def resume(self):
+        subprocess.run(["postfix", "-c", self.conf, "start"], check=True, capture_output=True)
+
+    def empty(self):
+        return all(count_files(os.path.join(self.queue, d)) == 0 for d in ("maildrop", "incoming", "active", "deferred", "hold"))
+
+    def stop(self):
+        self.pause()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def one(system, workload, mode, n):
+    """(seconds, injection CPU seconds) of one run on a fresh system"""
+    sink = SmtpSink(tempfile.mkdtemp(prefix="ferry-bench-sink."), dump=False)
+    s = Ferry(sink) if system == "ferry" else Postfix(sink, system == "postfix-tuned")
+    try:
+        argv, env = s.sendmail()
+        argv += rcpts_of(workload)
+        if mode == "drain":
+            s.pause()
+        per = n // INJECTORS
+        t0 = time.time()
+        ps = [subprocess.Popen([LOAD, str(per), str(SIZE), str(k * per)] + argv, env=env, stdout=subprocess.PIPE, text=True) for k in range(INJECTORS)]
+        cpu = 0.0
+        for p in ps:
+            out, _ = p.communicate()
+            if p.returncode:
+                sys.exit("bench: an injection failed on %s" % s.name)
+            cpu += float(out.split()[1])
+        if mode == "drain":
+            t0 = time.time()
+            s.resume()
+        if not eventually(s.empty, 1800):
+            sys.exit("bench: %s did not empty its queue" % s.name)
+        secs = time.time() - t0
+        if workload == "local" and count_files(os.path.join(s.maildir, "new")) != per * INJECTORS:
+            sys.exit("bench: %s delivered %d of %d" % (s.name, count_files(os.path.join(s.maildir, "new")), per * INJECTORS))
+        return secs, cpu
+    finally:
+        s.stop()
+        sink.stop()
+
+
+def row(system, workload, mode, n, secs, cpu):
+    rc = len(rcpts_of(workload))
+    return "| %s | %s | %s | %d | %.1f | %.0f | %.0f | %.1f |" % (system, workload, mode, n, secs, n / secs, n * rc / secs, 1000 * cpu / n)
+
+
+HEAD = "| system | workload | mode | messages | seconds | msg/s | rcpt/s | injection CPU ms/msg |\n|---|---|---|---|---|---|---|---|"
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5:
+        system, workload, mode, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+        secs, cpu = one(system, workload, mode, n)
+        print(HEAD)
+        print(row(system, workload, mode, n, secs, cpu))
+    elif len(sys.argv) == 4 and sys.argv[1] == "matrix":
+        n, runs = int(sys.argv[2]), int(sys.argv[3])
+        print("## ferry against Postfix (tests/bench/mta.py)\n")
+        print("%d messages of %d bytes per run, %d injectors; median of %d runs, the systems alternating.\n" % (n, SIZE, INJECTORS, runs))
+        print(HEAD + " ferry / postfix | ferry / postfix-tuned |")
+        for workload in ("local", "remote", "multi"):
+            for mode in ("e2e", "drain"):
+                res = {"ferry": [], "postfix": [], "postfix-tuned": []}
+                for _ in range(runs):
+                    for system in res:
+                        res[system].append(one(system, workload, mode, n))
+                med = {k: (median([x[0] for x in v]), median([x[1] for x in v])) for k, v in res.items()}
+                for system in res:
+                    extra = ""
+                    if system == "ferry":
+                        extra = " %.1f | %.1f |" % (med["postfix"][0] / med["ferry"][0], med["postfix-tuned"][0] / med["ferry"][0])
+                    else:
+                        extra = " | |"
+                    print(row(system, workload, mode, n, *med[system]) + extra)
+    else:
+        sys.exit(__doc__)
