@@ -184,7 +184,8 @@ if __name__ == "__main__":
         n, runs = int(sys.argv[2]), int(sys.argv[3])
         print("## ferry against Postfix (tests/bench/mta.py)\n")
         print("%d messages of %d bytes per run, %d injectors; median of %d runs, the systems alternating.\n" % (n, SIZE, INJECTORS, runs))
-        print(HEAD + " ferry / postfix | ferry / postfix-tuned |")
+        print("| system | workload | mode | messages | seconds | msg/s | rcpt/s | injection CPU ms/msg | ferry rate / postfix | ferry rate / postfix-tuned |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for workload in ("local", "remote", "multi"):
             for mode in ("e2e", "drain"):
                 res = {"ferry": [], "postfix": [], "postfix-tuned": []}
