@@ -200,11 +200,7 @@ static int dir_walk (walk *w, char const *dir, unsigned int split, int prepared,
     char dn[FERRY_QUEUE_PATH_MAX] ;
     DIR *dh ;
     struct dirent *de ;
-    size_t k ;
-    ferry_queue_subdir(dn, dir, 0, 0) ;
-    k = strlen(dn) ;
-    dn[k++] = '/' ;
-    dn[k + uint_fmt(dn + k, d)] = 0 ;
+    ferry_queue_subdir(dn, dir, d, split) ;   /* subdirectory d: the one of id d */
     dh = opendir(dn) ;
     if (!dh) return -1 ;
     while (!stop && (de = readdir(dh)))

@@ -155,10 +155,7 @@ static void sweep_dir (char const *dir, int splitdir, time_t now)
     char dn[FERRY_QUEUE_PATH_MAX] ;
     DIR *dh ;
     struct dirent *de ;
-    size_t k ;
-    ferry_queue_subdir(dn, dir, 0, 0) ;
-    k = strlen(dn) ;
-    if (splitdir) { dn[k++] = '/' ; dn[k + uint_fmt(dn + k, d)] = 0 ; }
+    ferry_queue_subdir(dn, dir, d, splitdir ? split : 0) ;   /* subdirectory d: the one of id d */
     dh = opendir(dn) ;
     if (!dh) { strerr_warnwu2sys("open ", dn) ; problems++ ; continue ; }
     while ((de = readdir(dh)))

@@ -406,7 +406,7 @@ static void clean_request (char kind, uint64_t id)
 }
 
 static void msg_finish (unsigned int mi) ;
-static void msg_forget (unsigned int mi, int removefiles) ;
+static void msg_forget (unsigned int mi) ;
 static void bounce_want (unsigned int mi) ;
 static void delete_pending_check (unsigned int mi) ;
 
@@ -553,44 +553,33 @@ static void msg_finish (unsigned int mi)
     }
     return ;
   }
-  msg_forget(mi, 1) ;
+  msg_forget(mi) ;
 }
 
-static void msg_forget (unsigned int mi, int removefiles)
+ /* Removes queue/DIR[/N]/ID[SUFFIX]; already gone is fine. */
+static void queue_remove (char const *dir, uint64_t id, unsigned int splitby, char const *suffix)
+{
+  char fn[FERRY_QUEUE_PATH_MAX + 16] ;
+  size_t k = ferry_queue_path(fn, dir, id, splitby) ;
+  memcpy(fn + k, suffix, strlen(suffix) + 1) ;
+  if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
+}
+
+static void msg_forget (unsigned int mi)
 {
   msg *m = msgs + mi ;
-  char fn[FERRY_QUEUE_PATH_MAX] ;
   unsigned int c, i ;
-  if (removefiles)
+  if (m->warned)
   {
-    if (m->warned)
-    {
-      /* first, so that a crash leaves at worst a message that is warned again */
-      size_t k = ferry_queue_path(fn, "bounce", m->id, 0) ;
-      memcpy(fn + k, ".delay", 7) ;
-      if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
-      memcpy(fn + k, ".delay.new", 11) ;
-      if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
-    }
-    if (m->deferlog)
-    {
-      ferry_queue_path(fn, "defer", m->id, split) ;
-      if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
-    }
-    if (m->held)
-    {
-      ferry_queue_path(fn, "hold", m->id, 0) ;
-      if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
-    }
-    for (c = 0 ; c < 2 ; c++)
-    {
-      ferry_queue_path(fn, chdir_[c], m->id, split) ;
-      if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
-    }
-    ferry_queue_path(fn, "info", m->id, split) ;
-    if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
+    /* first, so that a crash leaves at worst a message that is warned again */
+    queue_remove("bounce", m->id, 0, ".delay") ;
+    queue_remove("bounce", m->id, 0, ".delay.new") ;
   }
-  if (removefiles) clean_request('m', m->id) ;
+  if (m->deferlog) queue_remove("defer", m->id, split, "") ;
+  if (m->held) queue_remove("hold", m->id, 0, "") ;
+  for (c = 0 ; c < 2 ; c++) queue_remove(chdir_[c], m->id, split, "") ;
+  queue_remove("info", m->id, split, "") ;
+  clean_request('m', m->id) ;
   logs("end msg ") ; logu(m->id) ; logend() ;
   for (i = 0 ; i < m->count ; i++)
   {
@@ -1465,11 +1454,7 @@ static void queue_load (void)
     char dn[FERRY_QUEUE_PATH_MAX] ;
     DIR *dh ;
     struct dirent *de ;
-    size_t k ;
-    ferry_queue_subdir(dn, "info", 0, 0) ;
-    k = strlen(dn) ;
-    dn[k++] = '/' ;
-    dn[k + uint_fmt(dn + k, d)] = 0 ;
+    ferry_queue_subdir(dn, "info", d, split) ;   /* subdirectory d: the one of id d */
     dh = opendir(dn) ;
     if (!dh) strerr_diefu2sys(111, "open ", dn) ;
     while ((de = readdir(dh)))
