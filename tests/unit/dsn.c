@@ -87,6 +87,29 @@ int main (void)
   /* ferry's own suffix is the last one: a peer that says "(in reply to" keeps its words */
   diag("host mx[192.0.2.1]:25 said: 450 4.2.1 busy (in reply to you) (in reply to RCPT TO:<a@b>)", 'Z', "4.2.1", "mx", "450 4.2.1 busy (in reply to you)") ;
 
+  /* the composed report: types for SMTPUTF8, 8-bit content marked, headers only when asked */
+  {
+    static char const mess[] = "Subject: caf\xc3\xa9\n\nbody \xc3\xa9\n" ;
+    bounce_rcpt r = { .kind = 'D', .channel = 'R', .when = 0, .addr = "j\xc3\xb6rg@example.net", .text = "host mx[192.0.2.1]:25 said: 550 5.1.1 no (in reply to RCPT TO)", .orcpt = 0 } ;
+    bounce_report b = { .kind = 'D', .id = 7, .birth = 1, .now = 2, .me = "me.example", .from = "MAILER-DAEMON@me.example", .to = "a@b.example",
+                        .sender = "a@b.example", .utf8 = 1, .mess = mess, .messlen = sizeof(mess) - 1, .rcpts = &r, .n = 1 } ;
+    stralloc sa = STRALLOC_ZERO ;
+    int eight = 0 ;
+    CHECK(bounce_report_compose(&sa, &b, &eight) && stralloc_0(&sa), "composed") ;
+    CHECK(eight == 1, "8-bit content is reported") ;
+    CHECK(strstr(sa.s, "Content-Type: message/global-delivery-status\n") && strstr(sa.s, "Content-Type: message/global\nContent-Transfer-Encoding: 8bit\n"),
+          "SMTPUTF8: the global types, and 8bit marked: %s", sa.s) ;
+    CHECK(strstr(sa.s, "Final-Recipient: utf-8; j\xc3\xb6rg@example.net\n") != 0, "a UTF-8 address is typed utf-8") ;
+    CHECK(strstr(sa.s, "Remote-MTA: dns; mx\n") && strstr(sa.s, "Diagnostic-Code: smtp; 550 5.1.1 no\n") && strstr(sa.s, "Status: 5.1.1\n"), "the remote fields") ;
+    sa.len = 0 ;
+    b.utf8 = 0 ;
+    b.headersonly = 1 ;
+    CHECK(bounce_report_compose(&sa, &b, &eight) && stralloc_0(&sa), "composed again") ;
+    CHECK(strstr(sa.s, "Content-Type: text/rfc822-headers\n") && !strstr(sa.s, "body ") && strstr(sa.s, "Final-Recipient: rfc822; j??rg@example.net\n"),
+          "headers only; without SMTPUTF8, 8-bit bytes in fields become ?: %s", sa.s) ;
+    stralloc_free(&sa) ;
+  }
+
   /* the header section */
   CHECK(bounce_header_len("A: b\nC: d\n\nbody\n", 16) == 11, "LF") ;
   CHECK(bounce_header_len("A: b\r\n\r\nbody", 12) == 8, "CRLF") ;
