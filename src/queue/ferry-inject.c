@@ -18,7 +18,6 @@
 #include <skalibs/uint64.h>
 
 #include <ferry/control.h>
-#include <ferry/date822.h>
 #include <ferry/envelope.h>
 #include <ferry/home.h>
 #include <ferry/inject.h>
@@ -57,45 +56,6 @@ static void sigalrm (int sig)
   (void)sig ;
   /* leftovers are the sweep's: no cleanup in a signal handler */
   _exit(FERRY_INJECT_TIMEOUT) ;
-}
-
-static int pid_open (char *pidfn)
-{
-  struct timespec ts ;
-  unsigned int seq = 0 ;
-  for (; seq < 10 ; seq++)
-  {
-    size_t n = 10 ;
-    int fd ;
-    clock_gettime(CLOCK_REALTIME, &ts) ;
-    memcpy(pidfn, "queue/pid/", 10) ;
-    n += pid_fmt(pidfn + n, getpid()) ;
-    pidfn[n++] = '.' ;
-    n += uint64_fmt(pidfn + n, (uint64_t)ts.tv_sec) ;
-    pidfn[n++] = '.' ;
-    n += uint64_fmt(pidfn + n, (uint64_t)ts.tv_nsec) ;
-    pidfn[n++] = '.' ;
-    n += uint_fmt(pidfn + n, seq) ;
-    pidfn[n] = 0 ;
-    fd = open(pidfn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) ;
-    if (fd >= 0 || errno != EEXIST) return fd ;
-  }
-  return -1 ;
-}
-
-static size_t received_fmt (char *s, uint64_t id, time_t now)
-{
-  size_t n = 0 ;
-  memcpy(s + n, "Received: (ferry ", 17) ; n += 17 ;
-  n += pid_fmt(s + n, getpid()) ;
-  memcpy(s + n, " invoked by uid ", 16) ; n += 16 ;
-  n += uid_fmt(s + n, getuid()) ;
-  memcpy(s + n, ") id ", 5) ; n += 5 ;
-  n += uint64_fmt(s + n, id) ;
-  memcpy(s + n, "; ", 2) ; n += 2 ;
-  n += ferry_date822_fmt(s + n, now) ;
-  s[n++] = '\n' ;
-  return n ;
 }
 
  /* Copies the message from fd 0 into fd after the len bytes already in buf (the Received: line). */
@@ -161,7 +121,7 @@ static void record_cat (stralloc *sa, char type, uint64_t u)
 int main (int argc, char const *const *argv)
 {
   static char buf[65536] ;
-  char pidfn[16 + 3 * UINT64_FMT] ;
+  char pidfn[FERRY_INJECT_PIDFILE_MAX] ;
   char todofn[FERRY_QUEUE_PATH_MAX] ;
   char dirfn[FERRY_QUEUE_PATH_MAX] ;
   stralloc env = STRALLOC_ZERO ;
@@ -184,7 +144,7 @@ int main (int argc, char const *const *argv)
   limit = ferry_control_u64_or_die("databytes", FERRY_INJECT_CONFIG) ;
   if (access("queue", X_OK) < 0) strerr_diefu1sys(FERRY_INJECT_QUEUE, "enter queue") ;
 
-  fd = pid_open(pidfn) ;
+  fd = ferry_inject_pidfile(pidfn, getpid()) ;
   if (fd < 0) strerr_diefu2sys(FERRY_INJECT_PID, "create a file in ", "queue/pid") ;
   if (fstat(fd, &st) < 0) { unlink(pidfn) ; strerr_diefu2sys(FERRY_INJECT_PID, "stat ", pidfn) ; }
   id = st.st_ino ;
@@ -200,7 +160,7 @@ int main (int argc, char const *const *argv)
   }
   mademess = 1 ;
 
-  message_write(fd, buf, sizeof(buf), received_fmt(buf, id, now), limit) ;
+  message_write(fd, buf, sizeof(buf), ferry_inject_received_fmt(buf, getpid(), getuid(), id, now), limit) ;
   if (fsync(fd) < 0) die(FERRY_INJECT_WRITE, "sync the message") ;
   fd_close(fd) ;
   ferry_queue_subdir(dirfn, "mess", id, split) ;

@@ -29,12 +29,7 @@ static int dedicated = 0 ;
 
 static void become (char const *user)
 {
-  struct passwd *pw ;
-  if (!dedicated) return ;
-  pw = getpwnam(user) ;
-  if (!pw) strerr_dief(111, "no user ", user, ": run ferry-setup -u") ;
-  if (initgroups(user, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-    strerr_diefu2sys(111, "switch to user ", user) ;
+  if (dedicated) ferry_become(user) ;
 }
 
  /* Starts bin/prog with in on fd 0 and out on fd 1; returns its pid. */
@@ -66,19 +61,13 @@ int main (int argc, char const *const *argv)
   int all[16] ;
   pid_t pids[4] ;
   unsigned int i ;
-  struct stat st ;
   PROG = "ferry-start" ;
   if (argc > 2) strerr_dieusage(100, USAGE) ;
   home = ferry_home(argc > 1 ? argv[1] : 0) ;
   if (home[0] != '/') strerr_dief1x(100, "the home must be an absolute path") ;
   if (chdir(home) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
-  if (stat("queue", &st) < 0) strerr_diefu1sys(111, "stat queue") ;
   /* a home made with -u has its queue owned by ferryq: then, as root, the members change users */
-  if (!geteuid())
-  {
-    struct passwd *pw = getpwnam("ferryq") ;
-    dedicated = pw && st.st_uid == pw->pw_uid ;
-  }
+  dedicated = ferry_dedicated() ;
   for (i = 0 ; i < 8 ; i++)
   {
     if (pipe(p[i]) < 0) strerr_diefu1sys(111, "make a pipe") ;

@@ -1,0 +1,52 @@
+/* ferry_inject_pidfile, ferry_inject_received_fmt: the first steps of a commit, shared by
+   ferry-inject and ferry-injectd. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+
+#include <skalibs/types.h>
+#include <skalibs/uint64.h>
+
+#include <ferry/date822.h>
+#include <ferry/inject.h>
+
+int ferry_inject_pidfile (char *fn, pid_t pid)
+{
+  struct timespec ts ;
+  unsigned int seq = 0 ;
+  for (; seq < 10 ; seq++)
+  {
+    size_t n = 10 ;
+    int fd ;
+    clock_gettime(CLOCK_REALTIME, &ts) ;
+    memcpy(fn, "queue/pid/", 10) ;
+    n += pid_fmt(fn + n, pid) ;
+    fn[n++] = '.' ;
+    n += uint64_fmt(fn + n, (uint64_t)ts.tv_sec) ;
+    fn[n++] = '.' ;
+    n += uint64_fmt(fn + n, (uint64_t)ts.tv_nsec) ;
+    fn[n++] = '.' ;
+    n += uint_fmt(fn + n, seq) ;
+    fn[n] = 0 ;
+    fd = open(fn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) ;
+    if (fd >= 0 || errno != EEXIST) return fd ;
+  }
+  return -1 ;
+}
+
+size_t ferry_inject_received_fmt (char *s, pid_t pid, uid_t uid, uint64_t id, time_t now)
+{
+  size_t n = 0 ;
+  memcpy(s + n, "Received: (ferry ", 17) ; n += 17 ;
+  n += pid_fmt(s + n, pid) ;
+  memcpy(s + n, " invoked by uid ", 16) ; n += 16 ;
+  n += uid_fmt(s + n, uid) ;
+  memcpy(s + n, ") id ", 5) ; n += 5 ;
+  n += uint64_fmt(s + n, id) ;
+  memcpy(s + n, "; ", 2) ; n += 2 ;
+  n += ferry_date822_fmt(s + n, now) ;
+  s[n++] = '\n' ;
+  return n ;
+}
