@@ -343,14 +343,14 @@ int main (int argc, char const *const *argv)
   if (!stralloc_0(&env)) nomem() ;
   {
     char const *av[] = { "ferry-inject", ".", 0 } ;
-    e = ferry_inject_run("bin/ferry-inject", av, msg.s, msg.len, env.s, env.len) ;
+    e = ferry_inject_submit("bin/ferry-inject", av, msg.s, msg.len, env.s, env.len) ;
   }
-  if (e < 0) strerr_diefu1sys(EX_OSERR, "run bin/ferry-inject") ;
+  if (e < 0) strerr_diefu1sys(EX_OSERR, "hand the message to ferry-injectd or bin/ferry-inject (it may or may not be queued)") ;
   if (e)
   {
     char f[UINT_FMT] ;
     f[uint_fmt(f, e)] = 0 ;
-    strerr_dief(exit_of(e), "the message was not queued: ferry-inject exited ", f, ": ", ferry_inject_strerror(e)) ;
+    strerr_dief(exit_of(e), "the message was not queued: the queue answered ", f, ": ", ferry_inject_strerror(e)) ;
   }
   return EX_OK ;
 }

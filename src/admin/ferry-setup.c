@@ -250,6 +250,26 @@ static void scripts_make (char const *home)
    || !stralloc_cats(&sa, "/log\"\n"))
     strerr_diefu1sys(111, "allocate") ;
   file_make("service/ferry/log/run", sa.s, sa.len, 0755) ;
+  sa.len = 0 ;
+  if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n"
+      "# ferry-injectd: ferry-inject as a server on public/inject (group commit); apart from the set,\n"
+      "# so that mail is accepted while the set is stopped. Without it, injection runs ferry-inject.\n"
+      "fdmove -c 2 1\n\"")
+   || !stralloc_cats(&sa, home)
+   || !stralloc_cats(&sa, "/bin/ferry-injectd\" \"")
+   || !stralloc_cats(&sa, home)
+   || !stralloc_cats(&sa, "\"\n"))
+    strerr_diefu1sys(111, "allocate") ;
+  file_make("service/ferry-injectd/run", sa.s, sa.len, 0755) ;
+  sa.len = 0 ;
+  if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n"
+      "# ferry-injectd's log, in the home's log/injectd/.\n")
+   || (dedicated && !stralloc_cats(&sa, "s6-setuidgid ferryl\n"))
+   || !stralloc_cats(&sa, "s6-log -b -- n20 s1000000 t \"")
+   || !stralloc_cats(&sa, home)
+   || !stralloc_cats(&sa, "/log/injectd\"\n"))
+    strerr_diefu1sys(111, "allocate") ;
+  file_make("service/ferry-injectd/log/run", sa.s, sa.len, 0755) ;
   stralloc_free(&sa) ;
 }
 

@@ -146,13 +146,13 @@ static void send_report (bounce_report *b, char const *kindname)
   else
   {
     char const *argv[] = { "ferry-inject", ".", 0 } ;
-    e = ferry_inject_run("bin/ferry-inject", argv, msg.s, msg.len, env.s, env.len) ;
-    if (e < 0) strerr_diefu1sys(111, "run bin/ferry-inject") ;
+    e = ferry_inject_submit("bin/ferry-inject", argv, msg.s, msg.len, env.s, env.len) ;
+    if (e < 0) strerr_diefu1sys(111, "hand the notification to ferry-injectd or bin/ferry-inject") ;
     if (e)
     {
       char efmt[UINT_FMT] ;
       efmt[uint_fmt(efmt, e)] = 0 ;
-      strerr_dief(111, "msg ", idfmt, ": unable to queue the ", kindname, ": ferry-inject exited ", efmt, " (", ferry_inject_strerror(e), "): the records are kept; the queue manager tries again later") ;
+      strerr_dief(111, "msg ", idfmt, ": unable to queue the ", kindname, ": the queue answered ", efmt, " (", ferry_inject_strerror(e), "): the records are kept; the queue manager tries again later") ;
     }
   }
   {

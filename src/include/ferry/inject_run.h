@@ -11,6 +11,15 @@
     Its exit code; 128 + the signal when killed; -1 on a system error (errno set). */
 extern int ferry_inject_run (char const *prog, char const *const *argv, char const *msg, size_t msglen, char const *env, size_t envlen) ;
 
+ /* ferry-injectd's socket, relative to the home (doc/protocols.html). */
+#define FERRY_INJECT_SOCKET "public/inject"
+
+ /* The same, through ferry-injectd when it listens on FERRY_INJECT_SOCKET (the current directory
+    must be the home), else through ferry_inject_run. ferry-injectd answers with ferry-inject's
+    exit codes. -1 with errno set when the server could not be talked to: the message may or may
+    not be queued (as when a ferry-inject is killed), and it is not tried again. */
+extern int ferry_inject_submit (char const *prog, char const *const *argv, char const *msg, size_t msglen, char const *env, size_t envlen) ;
+
  /* What a ferry-inject exit code means, in a few words. */
 extern char const *ferry_inject_strerror (int e) ;
 

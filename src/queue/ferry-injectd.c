@@ -1,0 +1,454 @@
+/* ferry-injectd: ferry-inject as a server. Clients connect to public/inject and send a message
+   and its envelope; the injections that are in flight together share their sync calls (group
+   commit), and a client pays no fork and exec of ferry-inject. The commit itself is
+   ferry-inject's: the same files, the same order, the same exit codes (doc/protocols.html). */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/iopause.h>
+#include <skalibs/selfpipe.h>
+#include <skalibs/sgetopt.h>
+#include <skalibs/sig.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/tai.h>
+#include <skalibs/types.h>
+#include <skalibs/uint64.h>
+
+#include <ferry/control.h>
+#include <ferry/envelope.h>
+#include <ferry/home.h>
+#include <ferry/inject.h>
+#include <ferry/inject_run.h>
+#include <ferry/queue.h>
+
+#define USAGE "ferry-injectd [ -c maxclients ] [ -t timeout ] [ home ]"
+#define SOCKET_PATH FERRY_INJECT_SOCKET
+#define ENVELOPE_MAX (64 << 20)
+#define CHUNKLEN_DIGITS 10
+#define STOP_GRACE 10
+
+typedef enum { ST_LEN, ST_DATA, ST_COMMA, ST_ENV, ST_READY, ST_REPLY } state ;
+
+typedef struct client_s client ;
+struct client_s
+{
+  int fd ;
+  int mfd ;                 /* the message file while it is written */
+  state st ;
+  int last ;                /* the chunk being read is the empty one that ends the message */
+  unsigned int digits ;
+  uint64_t left ;           /* ST_LEN: the length being read; ST_DATA: bytes left in the chunk */
+  uint64_t total ;          /* message bytes so far */
+  uint64_t id ;
+  uint64_t limit ;          /* control/databytes when it connected; 0: none */
+  uid_t uid ;
+  pid_t pid ;
+  time_t birth ;
+  int mademess, madeintd ;
+  stralloc env ;            /* u, p, t records, then the client's envelope */
+  size_t envbase ;
+  ferry_envelope_scanner sc ;
+  tain deadline ;
+  char reply[160] ;
+  size_t rlen, rpos ;
+} ;
+
+static unsigned int split ;
+static unsigned int timeout = 300 ;
+static client *clients ;
+static unsigned int nclients = 0, maxclients = 64 ;
+static int qfd ;
+static uint64_t committed = 0, batches = 0, refused = 0 ;
+
+static void files_remove (client *c)
+{
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  if (c->madeintd) { ferry_queue_path(fn, "intd", c->id, split) ; unlink(fn) ; c->madeintd = 0 ; }
+  if (c->mademess) { ferry_queue_path(fn, "mess", c->id, split) ; unlink(fn) ; c->mademess = 0 ; }
+}
+
+ /* Ends the injection with an answer: the code (ferry-inject's exit code) and a few words. */
+static void answer (client *c, int code, char const *what)
+{
+  size_t n = uint_fmt(c->reply, code) ;
+  size_t k = strlen(what) ;
+  if (k > sizeof(c->reply) - n - 3) k = sizeof(c->reply) - n - 3 ;
+  c->reply[n++] = ' ' ;
+  memcpy(c->reply + n, what, k) ; n += k ;
+  c->reply[n++] = '\n' ;
+  c->rlen = n ; c->rpos = 0 ;
+  if (c->mfd >= 0) { fd_close(c->mfd) ; c->mfd = -1 ; }
+  if (code) { files_remove(c) ; refused++ ; }
+  c->st = ST_REPLY ;
+}
+
+static void answer_sys (client *c, int code, char const *what)
+{
+  char buf[120] ;
+  char const *s = strerror(errno) ;
+  size_t n = strlen(what), k = strlen(s) ;
+  if (n > 60) n = 60 ;
+  if (k > 50) k = 50 ;
+  memcpy(buf, what, n) ; memcpy(buf + n, ": ", 2) ; memcpy(buf + n + 2, s, k) ; buf[n + 2 + k] = 0 ;
+  answer(c, code, buf) ;
+}
+
+static void client_drop (unsigned int i)
+{
+  client *c = clients + i ;
+  if (c->mfd >= 0) fd_close(c->mfd) ;
+  if (c->st != ST_REPLY) files_remove(c) ;
+  fd_close(c->fd) ;
+  stralloc_free(&c->env) ;
+  clients[i] = clients[--nclients] ;
+}
+
+static int record_cat (stralloc *sa, char type, uint64_t u)
+{
+  char fmt[UINT64_FMT] ;
+  return stralloc_catb(sa, &type, 1) && stralloc_catb(sa, fmt, uint64_fmt(fmt, u)) && stralloc_0(sa) ;
+}
+
+ /* A new client: its credentials from the kernel, its message file created and named by its inode. */
+static void client_new (int fd)
+{
+  char buf[FERRY_INJECT_RECEIVED_MAX] ;
+  char pidfn[FERRY_INJECT_PIDFILE_MAX] ;
+  char messfn[FERRY_QUEUE_PATH_MAX] ;
+  struct ucred cred ;
+  socklen_t credlen = sizeof(cred) ;
+  struct stat st ;
+  client *c = clients + nclients ;
+  memset(c, 0, sizeof(*c)) ;
+  c->fd = fd ; c->mfd = -1 ; c->st = ST_LEN ;
+  c->env = stralloc_zero ;
+  c->birth = time(0) ;
+  tain_addsec_g(&c->deadline, timeout) ;
+  nclients++ ;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0)
+  { answer_sys(c, FERRY_INJECT_BUG, "read the client's credentials") ; return ; }
+  c->uid = cred.uid ; c->pid = cred.pid ;
+  /* control/databytes as it is now, as each ferry-inject reads it */
+  if (ferry_control_readu64("databytes", &c->limit) < 0)
+  { answer(c, FERRY_INJECT_CONFIG, "unable to read control/databytes") ; return ; }
+  c->mfd = ferry_inject_pidfile(pidfn, getpid()) ;
+  if (c->mfd < 0) { answer_sys(c, FERRY_INJECT_PID, "create a file in queue/pid") ; return ; }
+  if (fstat(c->mfd, &st) < 0) { unlink(pidfn) ; answer_sys(c, FERRY_INJECT_PID, "stat a file in queue/pid") ; return ; }
+  c->id = st.st_ino ;
+  ferry_queue_path(messfn, "mess", c->id, split) ;
+  if (rename(pidfn, messfn) < 0) { unlink(pidfn) ; answer_sys(c, FERRY_INJECT_MESS, "rename into queue/mess") ; return ; }
+  c->mademess = 1 ;
+  {
+    size_t n = ferry_inject_received_fmt(buf, c->pid, c->uid, c->id, c->birth) ;
+    if (allwrite(c->mfd, buf, n) < n) { answer_sys(c, FERRY_INJECT_WRITE, "write the message") ; return ; }
+  }
+  if (!record_cat(&c->env, 'u', c->uid) || !record_cat(&c->env, 'p', c->pid) || !record_cat(&c->env, 't', c->birth))
+  { answer(c, FERRY_INJECT_NOMEM, "out of memory") ; return ; }
+  c->envbase = c->env.len ;
+}
+
+static int envelope_code (ferry_envelope_status st)
+{
+  switch (st)
+  {
+    case FERRY_ENVELOPE_TOOLONG : return FERRY_INJECT_ADDRTOOLONG ;
+    case FERRY_ENVELOPE_MORE : return FERRY_INJECT_READ ;
+    default : return FERRY_INJECT_ENVELOPE ;
+  }
+}
+
+ /* The envelope is complete and checked: write it into intd/ (synced with its batch). */
+static void envelope_store (client *c)
+{
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  int fd ;
+  ferry_queue_path(fn, "intd", c->id, split) ;
+  fd = open(fn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) ;
+  if (fd < 0) { answer_sys(c, FERRY_INJECT_INTD, "create the envelope in queue/intd") ; return ; }
+  c->madeintd = 1 ;
+  if (allwrite(fd, c->env.s, c->env.len) < c->env.len)
+  { fd_close(fd) ; answer_sys(c, FERRY_INJECT_WRITE, "write the envelope") ; return ; }
+  if (close(fd) < 0) { answer_sys(c, FERRY_INJECT_WRITE, "write the envelope") ; return ; }
+  c->st = ST_READY ;
+}
+
+ /* Feeds n bytes from the client through its state machine. */
+static void feed (client *c, char const *s, size_t n)
+{
+  while (n && c->st < ST_READY)
+  {
+    switch (c->st)
+    {
+      case ST_LEN :
+        if (*s == ':')
+        {
+          if (!c->digits) { answer(c, FERRY_INJECT_READ, "protocol error: a chunk without a length") ; return ; }
+          if (c->left) c->st = ST_DATA ; else { c->last = 1 ; c->st = ST_COMMA ; }
+        }
+        else if (*s >= '0' && *s <= '9' && c->digits < CHUNKLEN_DIGITS)
+        {
+          c->left = c->left * 10 + (*s - '0') ;
+          c->digits++ ;
+        }
+        else { answer(c, FERRY_INJECT_READ, "protocol error: a bad chunk length") ; return ; }
+        s++ ; n-- ;
+        break ;
+      case ST_DATA :
+      {
+        size_t k = n < c->left ? n : (size_t)c->left ;
+        c->total += k ;
+        if (c->limit && c->total > c->limit) { answer(c, FERRY_INJECT_TOOBIG, "message is larger than control/databytes") ; return ; }
+        if (allwrite(c->mfd, s, k) < k) { answer_sys(c, FERRY_INJECT_WRITE, "write the message") ; return ; }
+        c->left -= k ; s += k ; n -= k ;
+        if (!c->left) c->st = ST_COMMA ;
+        break ;
+      }
+      case ST_COMMA :
+        if (*s != ',') { answer(c, FERRY_INJECT_READ, "protocol error: a chunk without its comma") ; return ; }
+        s++ ; n-- ;
+        c->digits = 0 ;
+        if (!c->last) { c->st = ST_LEN ; break ; }
+        if (close(c->mfd) < 0) { c->mfd = -1 ; answer_sys(c, FERRY_INJECT_WRITE, "write the message") ; return ; }
+        c->mfd = -1 ;
+        c->st = ST_ENV ;
+        break ;
+      case ST_ENV :
+      {
+        ferry_envelope_status es ;
+        if (c->env.len - c->envbase + n > ENVELOPE_MAX) { answer(c, FERRY_INJECT_ENVELOPE, "the envelope is larger than 64 MiB") ; return ; }
+        if (!stralloc_catb(&c->env, s, n)) { answer(c, FERRY_INJECT_NOMEM, "out of memory") ; return ; }
+        n = 0 ;
+        es = ferry_envelope_scan(&c->sc, c->env.s + c->envbase, c->env.len - c->envbase) ;
+        if (es == FERRY_ENVELOPE_MORE) break ;
+        if (es != FERRY_ENVELOPE_DONE) { answer(c, envelope_code(es), ferry_envelope_strstatus(es)) ; return ; }
+        if (c->envbase + c->sc.pos != c->env.len) { answer(c, FERRY_INJECT_READ, "protocol error: bytes after the envelope") ; return ; }
+        envelope_store(c) ;
+        break ;
+      }
+      default : break ;
+    }
+  }
+  if (n && c->st == ST_READY) answer(c, FERRY_INJECT_READ, "protocol error: bytes after the envelope") ;
+}
+
+ /* Every ready injection: one syncfs makes their messages and envelopes durable, the todo links
+    commit them, a second syncfs makes the links durable; only then is each client told. */
+static void commit (void)
+{
+  unsigned int i, n = 0, ok = 0 ;
+  for (i = 0 ; i < nclients ; i++) if (clients[i].st == ST_READY) n++ ;
+  if (!n) return ;
+  if (syncfs(qfd) < 0)
+  {
+    strerr_warnwu1sys("syncfs the queue: the batch is refused, its clients may retry") ;
+    for (i = 0 ; i < nclients ; i++) if (clients[i].st == ST_READY) answer_sys(clients + i, FERRY_INJECT_WRITE, "sync the queue") ;
+    return ;
+  }
+  for (i = 0 ; i < nclients ; i++)
+  {
+    client *c = clients + i ;
+    char intd[FERRY_QUEUE_PATH_MAX], todo[FERRY_QUEUE_PATH_MAX] ;
+    if (c->st != ST_READY) continue ;
+    ferry_queue_path(intd, "intd", c->id, split) ;
+    ferry_queue_path(todo, "todo", c->id, split) ;
+    if (link(intd, todo) < 0) { answer_sys(c, FERRY_INJECT_TODO, "link the envelope into queue/todo") ; continue ; }
+    ok++ ;
+  }
+  if (!ok) return ;
+  if (syncfs(qfd) < 0)
+  {
+    /* the commits are not known to be durable: withdraw them, the clients retry */
+    strerr_warnwu1sys("syncfs the queue: the batch is withdrawn, its clients may retry") ;
+    for (i = 0 ; i < nclients ; i++)
+    {
+      client *c = clients + i ;
+      char todo[FERRY_QUEUE_PATH_MAX] ;
+      if (c->st != ST_READY) continue ;
+      ferry_queue_path(todo, "todo", c->id, split) ;
+      unlink(todo) ;
+      answer_sys(c, FERRY_INJECT_WRITE, "sync queue/todo") ;
+    }
+    return ;
+  }
+  for (i = 0 ; i < nclients ; i++)
+  {
+    client *c = clients + i ;
+    char fmt[9 + UINT64_FMT] ;
+    if (c->st != ST_READY) continue ;
+    memcpy(fmt, "queued id ", 10) ;
+    fmt[10 + uint64_fmt(fmt + 10, c->id)] = 0 ;
+    c->mademess = c->madeintd = 0 ;   /* they belong to the queue now */
+    answer(c, FERRY_INJECT_OK, fmt) ;
+  }
+  committed += ok ;
+  batches++ ;
+  ferry_trigger_pull("queue/lock/trigger") ;
+}
+
+static int listen_make (void)
+{
+  struct sockaddr_un sa ;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) ;
+  if (fd < 0) strerr_diefu1sys(111, "create a socket") ;
+  memset(&sa, 0, sizeof(sa)) ;
+  sa.sun_family = AF_UNIX ;
+  memcpy(sa.sun_path, SOCKET_PATH, sizeof(SOCKET_PATH)) ;
+  if (unlink(SOCKET_PATH) < 0 && errno != ENOENT) strerr_diefu2sys(111, "remove the old ", SOCKET_PATH) ;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) strerr_diefu2sys(111, "bind to ", SOCKET_PATH) ;
+  /* anyone may inject, as anyone may run ferry-inject: the kernel tells who they are */
+  if (chmod(SOCKET_PATH, 0666) < 0) strerr_diefu2sys(111, "chmod ", SOCKET_PATH) ;
+  if (listen(fd, 128) < 0) strerr_diefu2sys(111, "listen on ", SOCKET_PATH) ;
+  return fd ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  static char buf[65536] ;
+  iopause_fd *x ;
+  int spfd, lfd, stopping = 0 ;
+  tain stopdeadline ;
+  PROG = "ferry-injectd" ;
+  {
+    subgetopt l = SUBGETOPT_ZERO ;
+    for (;;)
+    {
+      int opt = subgetopt_r(argc, argv, "c:t:", &l) ;
+      if (opt == -1) break ;
+      switch (opt)
+      {
+        case 'c' : if (!uint0_scan(l.arg, &maxclients) || maxclients < 1 || maxclients > 1000) strerr_dief1x(100, "-c wants a number from 1 to 1000") ; break ;
+        case 't' : if (!uint0_scan(l.arg, &timeout) || timeout < 1) strerr_dief1x(100, "-t wants a number of seconds, at least 1") ; break ;
+        default : strerr_dieusage(100, USAGE) ;
+      }
+    }
+    argc -= l.ind ; argv += l.ind ;
+  }
+  if (argc > 1) strerr_dieusage(100, USAGE) ;
+  if (chdir(ferry_home(argc ? argv[0] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
+  /* as root in a home made with -u, it works as the queue's owner, as the setuid ferry-inject does */
+  if (ferry_dedicated()) ferry_become("ferryq") ;
+  umask(022) ;
+  sig_ignore(SIGPIPE) ;
+  sig_ignore(SIGXFSZ) ;
+  split = ferry_control_u64_or_die("queuesplit", 111) ;
+  ferry_control_u64_or_die("databytes", 111) ;   /* a bad value is said at once, not at the first client */
+  clients = calloc(maxclients, sizeof(client)) ;
+  x = calloc(maxclients + 2, sizeof(iopause_fd)) ;
+  if (!clients || !x) strerr_diefu1sys(111, "allocate memory") ;
+  qfd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  if (qfd < 0) strerr_diefu1sys(111, "open queue") ;
+  spfd = selfpipe_init() ;
+  if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
+  if (!selfpipe_trap(SIGTERM)) strerr_diefu1sys(111, "trap signals") ;
+  lfd = listen_make() ;
+  tain_now_set_stopwatch_g() ;
+  strerr_warni("listening on ", SOCKET_PATH) ;
+
+  for (;;)
+  {
+    tain deadline = TAIN_INFINITE ;
+    unsigned int n = 0, i ;
+    int r ;
+    if (stopping && (!nclients || tain_less(&stopdeadline, &STAMP))) break ;
+    x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; n++ ;
+    x[n].fd = lfd >= 0 && nclients < maxclients ? lfd : -1 ; x[n].events = IOPAUSE_READ ; n++ ;
+    for (i = 0 ; i < nclients ; i++)
+    {
+      x[n].fd = clients[i].fd ;
+      x[n].events = clients[i].st == ST_REPLY ? IOPAUSE_WRITE : clients[i].st == ST_READY ? 0 : IOPAUSE_READ ;
+      n++ ;
+      if (tain_less(&clients[i].deadline, &deadline)) deadline = clients[i].deadline ;
+    }
+    if (stopping && tain_less(&stopdeadline, &deadline)) deadline = stopdeadline ;
+    r = iopause_g(x, n, &deadline) ;
+    if (r < 0) strerr_diefu1sys(111, "iopause") ;
+    if (x[0].revents & IOPAUSE_READ)
+    {
+      int sig ;
+      while ((sig = selfpipe_read()) > 0)
+      {
+        if (sig == SIGTERM && !stopping)
+        {
+          /* no new client: ferry-sendmail falls back to ferry-inject; those here are finished */
+          stopping = 1 ;
+          unlink(SOCKET_PATH) ;
+          if (lfd >= 0) { fd_close(lfd) ; lfd = -1 ; }
+          tain_addsec_g(&stopdeadline, STOP_GRACE) ;
+        }
+      }
+      if (sig < 0) strerr_diefu1sys(111, "selfpipe_read") ;
+    }
+    /* clients first, by their slot in x (client_drop moves the last client into a freed slot:
+       walk backwards so every slot is visited once) */
+    for (i = nclients ; i-- ;)
+    {
+      client *c = clients + i ;
+      short ev = x[2 + i].revents ;
+      if (x[2 + i].fd != c->fd) continue ;
+      if (c->st == ST_REPLY && ev & (IOPAUSE_WRITE | IOPAUSE_EXCEPT))
+      {
+        ssize_t w = send(c->fd, c->reply + c->rpos, c->rlen - c->rpos, MSG_NOSIGNAL) ;
+        if (w < 0 && errno != EAGAIN && errno != EINTR) { client_drop(i) ; continue ; }
+        if (w > 0) c->rpos += w ;
+        if (c->rpos == c->rlen) { client_drop(i) ; continue ; }
+      }
+      else if (c->st < ST_READY && ev & (IOPAUSE_READ | IOPAUSE_EXCEPT))
+      {
+        ssize_t k = read(c->fd, buf, sizeof(buf)) ;
+        if (k < 0 && (errno == EAGAIN || errno == EINTR)) continue ;
+        if (k <= 0)
+        {
+          /* the client went away before its envelope was complete: nothing is committed */
+          client_drop(i) ;
+          continue ;
+        }
+        feed(c, buf, k) ;
+        tain_addsec_g(&c->deadline, timeout) ;
+      }
+    }
+    if (x[1].fd >= 0 && x[1].revents & IOPAUSE_READ)
+    {
+      while (nclients < maxclients)
+      {
+        int fd = accept4(lfd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC) ;
+        if (fd < 0)
+        {
+          if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) strerr_warnwu1sys("accept a client") ;
+          break ;
+        }
+        client_new(fd) ;
+      }
+    }
+    commit() ;
+    tain_now_g() ;
+    for (i = nclients ; i-- ;)
+      if (tain_less(&clients[i].deadline, &STAMP))
+      {
+        if (clients[i].st != ST_REPLY) strerr_warnw("a client sent nothing for too long: dropped, nothing committed") ;
+        client_drop(i) ;
+      }
+  }
+  for (; nclients ; ) client_drop(nclients - 1) ;
+  {
+    char fmt[3][UINT64_FMT] ;
+    fmt[0][uint64_fmt(fmt[0], committed)] = 0 ;
+    fmt[1][uint64_fmt(fmt[1], batches)] = 0 ;
+    fmt[2][uint64_fmt(fmt[2], refused)] = 0 ;
+    strerr_warni("stopped: ", fmt[0], " messages committed in ", fmt[1], " batches, ", fmt[2], " refused") ;
+  }
+  return 0 ;
+}
