@@ -86,6 +86,7 @@ struct msg_s
   int deferlog ;        /* queue/defer/N/ID may exist */
   int held ;            /* queue/hold/ID exists: never attempted until released */
   int deleting ;        /* being deleted: 1 without notice, 2 with a failure notice */
+  int finishing ;       /* on the list of messages to finish once this round's marks are synced */
 } ;
 
 typedef struct flight_s flight ;
@@ -368,17 +369,22 @@ static void mark_dirty (unsigned int mi)
   dirtylist[ndirty++] = mi ;
 }
 
- /* Every in-place update of this round on disk before anything relies on it. */
+ /* Every in-place update of this round on disk before anything relies on it: one file is
+    fdatasync'ed; two or more share one syncfs of the queue's file system (group commit). */
+static int queuefd = -1 ;
+
 static void sync_dirty (void)
 {
-  unsigned int i ;
+  unsigned int i, files = 0 ;
+  for (i = 0 ; i < ndirty ; i++) files += msgs[dirtylist[i]].dirty[0] + msgs[dirtylist[i]].dirty[1] ;
+  if (files > 1 && syncfs(queuefd) < 0) { strerr_warnwu1sys("syncfs the queue (the set stops)") ; _exit(111) ; }
   for (i = 0 ; i < ndirty ; i++)
   {
     msg *m = msgs + dirtylist[i] ;
     int c ;
     for (c = 0 ; c < 2 ; c++) if (m->dirty[c])
     {
-      if (fdatasync(m->fd[c]) < 0) { strerr_warnwu1sys("sync a recipient file (the set stops)") ; _exit(111) ; }
+      if (files == 1 && fdatasync(m->fd[c]) < 0) { strerr_warnwu1sys("sync a recipient file (the set stops)") ; _exit(111) ; }
       m->dirty[c] = 0 ;
       fd_close(m->fd[c]) ;
       m->fd[c] = -1 ;
@@ -599,11 +605,39 @@ static void msg_forget (unsigned int mi)
   m->lasterr = 0 ;
   idx_del(m->id) ;
   m->used = 0 ;
+  m->finishing = 0 ;
   livemsgs-- ;
   statuschanged = 1 ;
 }
 
 /* ---------- results ---------- */
+
+ /* Messages whose last recipient is done this round: finished (their files removed, their
+    notifications started) after one sync of every mark of the round, in finish_flush. */
+static unsigned int *finishlist = 0 ;
+static unsigned int nfinish = 0, afinish = 0 ;
+
+static void finish_later (unsigned int mi)
+{
+  if (msgs[mi].finishing) return ;
+  if (nfinish == afinish) finishlist = ferry_array_grow(finishlist, &afinish, sizeof(unsigned int)) ;
+  finishlist[nfinish++] = mi ;
+  msgs[mi].finishing = 1 ;
+}
+
+static void finish_flush (void)
+{
+  unsigned int i ;
+  sync_dirty() ;
+  for (i = 0 ; i < nfinish ; i++)
+  {
+    msg *m = msgs + finishlist[i] ;
+    if (!m->used || !m->finishing) continue ;   /* finished another way meanwhile */
+    m->finishing = 0 ;
+    if (!m->open) msg_finish(finishlist[i]) ;
+  }
+  nfinish = 0 ;
+}
 
 static void bounce_record_cat (stralloc *sa, unsigned int ri, char kind, char const *text, uint32_t when)
 {
@@ -850,8 +884,8 @@ static void answer_take (int ch, char const *p, size_t n)
   inflight[ch]-- ;
   fl->used = 0 ;
   statuschanged = 1 ;
-  sync_dirty() ;
-  if (!msgs[fl->msg].open) msg_finish(fl->msg) ;
+  /* the marks are synced with the round's others; only then is the message finished */
+  if (!msgs[fl->msg].open) finish_later(fl->msg) ;
 }
 
 /* ---------- dispatch ---------- */
@@ -933,7 +967,7 @@ static void dispatch (void)
          || !stralloc_0(&t)) strerr_diefu1sys(111, "allocate memory") ;
         rcpt_done(ri, 'D', t.s) ;
         stralloc_free(&t) ;
-        if (!m->open) { sync_dirty() ; msg_finish(r->msg) ; }
+        if (!m->open) finish_later(r->msg) ;
         continue ;
       }
       dom = domain_of(r->addr) ;
@@ -972,7 +1006,7 @@ static void dispatch (void)
       request_send(fi) ;
     }
   }
-  sync_dirty() ;
+  finish_flush() ;
 }
 
  /* Delay warnings: once per message, for the recipients still waiting that did not turn them off
@@ -1554,6 +1588,8 @@ int main (int argc, char const *const *argv)
   steerfd = open("queue/lock/steer", O_RDONLY | O_NONBLOCK | O_CLOEXEC) ;
   if (steerfd < 0) strerr_warnwu1sys("open queue/lock/steer (run ferry-setup to complete the home): ferry-qctl's commands take effect at the next start") ;
   else if (open("queue/lock/steer", O_WRONLY | O_NONBLOCK | O_CLOEXEC) < 0) strerr_diefu1sys(111, "open queue/lock/steer for writing") ;
+  queuefd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  if (queuefd < 0) strerr_diefu1sys(111, "open queue") ;
   queue_load() ;
   steer_load() ;
   logs("ferry-schedule: ") ; logu(livemsgs) ; logs(" messages, ") ; logu(openrcpts) ; logs(" recipients to deliver") ; logend() ;
@@ -1664,6 +1700,8 @@ int main (int argc, char const *const *argv)
         if (w > 0) { memmove(o->s, o->s + w, o->len - w) ; o->len -= w ; }
       }
     }
+    /* every mark of this round's answers on disk, in one sync, before their messages finish */
+    finish_flush() ;
   }
   /* the members see their input close, finish and exit; reap them, for at most 10 seconds */
   close(1) ; close(3) ; close(5) ; close(7) ;
