@@ -1,6 +1,7 @@
 /* ferry-clean: remove the queue files the queue manager names (requests on fd 0, acks on fd 1),
    or, as "ferry-clean sweep", the leftovers of interrupted injections older than 36 hours. */
 
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <skalibs/types.h>
 #include <skalibs/uint64.h>
 
+#include <ferry/array.h>
 #include <ferry/control.h>
 #include <ferry/frame.h>
 #include <ferry/home.h>
@@ -35,39 +37,95 @@ static int gone (char const *fn)
   return unlink(fn) == 0 || errno == ENOENT ;
 }
 
- /* One request: t<id> (the todo and intd entries, durably), m<id> (the message file), c<id>
-    (a corrupt message: todo, intd and mess). Returns 0 or the reason it failed. */
-static char const *clean (char kind, uint64_t id)
+ /* A request: t<id> (the todo and intd entries, durably), m<id> (the message file), c<id>
+    (a corrupt message: todo, intd and mess). The requests that arrive together share one sync:
+    every todo entry of the batch is removed, the removals are made durable at once, and only
+    then do the other files go and the acknowledgements leave. */
+static char const *todo_remove (uint64_t id)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
-  switch (kind)
+  ferry_queue_path(fn, "todo", id, split) ;
+  return gone(fn) ? 0 : "unable to remove the todo entry" ;
+}
+
+static char const *rest_remove (char kind, uint64_t id)
+{
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  if (kind == 't' || kind == 'c')
   {
-    case 't' :
-    case 'c' :
-      ferry_queue_path(fn, "todo", id, split) ;
-      if (!gone(fn)) return "unable to remove the todo entry" ;
-      ferry_queue_subdir(fn, "todo", id, split) ;
-      /* the queue manager delivers only once this removal is durable */
-      if (ferry_dir_sync(fn) < 0) return "unable to sync queue/todo" ;
-      ferry_queue_path(fn, "intd", id, split) ;
-      if (!gone(fn)) return "unable to remove the intd entry" ;
-      if (kind == 't') return 0 ;
-      /* a corrupt message loses its message file too */
-      ferry_queue_path(fn, "mess", id, split) ;
-      return gone(fn) ? 0 : "unable to remove the message file" ;
-    case 'm' :
-      ferry_queue_path(fn, "mess", id, split) ;
-      return gone(fn) ? 0 : "unable to remove the message file" ;
+    ferry_queue_path(fn, "intd", id, split) ;
+    if (!gone(fn)) return "unable to remove the intd entry" ;
+    if (kind == 't') return 0 ;
+    /* a corrupt message loses its message file too */
   }
-  return "unknown request" ;
+  ferry_queue_path(fn, "mess", id, split) ;
+  return gone(fn) ? 0 : "unable to remove the message file" ;
+}
+
+typedef struct pend_s pend ;
+struct pend_s
+{
+  size_t off, len ;     /* the request's payload in the batch's copy */
+  char kind ;           /* t, c, m; x for a request not understood */
+  uint64_t id ;
+  char const *why ;
+  int err ;
+} ;
+
+static int qfd ;
+
+ /* Does a batch: the requests' payloads are in reqs; acknowledgements go to out, in order. */
+static void batch_do (stralloc const *reqs, pend *pd, size_t n, stralloc *out)
+{
+  size_t i, synced = 0, last = 0 ;
+  for (i = 0 ; i < n ; i++)
+    if (pd[i].kind == 't' || pd[i].kind == 'c')
+    {
+      pd[i].why = todo_remove(pd[i].id) ;
+      if (pd[i].why) pd[i].err = errno ; else { synced++ ; last = i ; }
+    }
+  if (synced)
+  {
+    /* the queue manager delivers only once these removals are durable: one directory is
+       fsync'ed, more share one syncfs */
+    char dir[FERRY_QUEUE_PATH_MAX] ;
+    int r ;
+    ferry_queue_subdir(dir, "todo", pd[last].id, split) ;
+    r = synced == 1 ? ferry_dir_sync(dir) : syncfs(qfd) ;
+    if (r < 0)
+    {
+      int e = errno ;
+      for (i = 0 ; i < n ; i++)
+        if ((pd[i].kind == 't' || pd[i].kind == 'c') && !pd[i].why) { pd[i].why = "unable to sync queue/todo" ; pd[i].err = e ; }
+    }
+  }
+  for (i = 0 ; i < n ; i++)
+  {
+    size_t mark ;
+    char const *p = reqs->s + pd[i].off ;
+    if (!pd[i].why)
+    {
+      pd[i].why = rest_remove(pd[i].kind, pd[i].id) ;
+      if (pd[i].why) pd[i].err = errno ;
+    }
+    if (pd[i].why) strerr_warnw("message ", p + 1, ": ", pd[i].why, pd[i].err ? ": " : "", pd[i].err ? strerror(pd[i].err) : "") ;
+    /* the acknowledgement echoes the request; a failure adds its reason as a second field */
+    if (!ferry_frame_begin(out, &mark) || !stralloc_catb(out, p, pd[i].len)
+     || (pd[i].why && !ferry_field_cats(out, pd[i].why)) || !ferry_frame_end(out, mark))
+      strerr_diefu1sys(111, "allocate memory") ;
+  }
 }
 
 static int serve (void)
 {
-  stralloc in = STRALLOC_ZERO, out = STRALLOC_ZERO ;
+  stralloc in = STRALLOC_ZERO, out = STRALLOC_ZERO, reqs = STRALLOC_ZERO ;
+  pend *pd = 0 ;
+  unsigned int npd = 0, apd = 0 ;
   iopause_fd x[2] ;
   int eof = 0 ;
   if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set fds 0 and 1 non-blocking") ;
+  qfd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  if (qfd < 0) strerr_diefu1sys(111, "open queue") ;
   tain_now_set_stopwatch_g() ;
   for (;;)
   {
@@ -92,11 +150,13 @@ static int serve (void)
       if (!r) eof = 1 ;
       if (r <= 0) continue ;
       if (!stralloc_catb(&in, buf, r)) strerr_diefu1sys(111, "allocate memory") ;
+      reqs.len = 0 ;
+      npd = 0 ;
       for (;;)
       {
-        size_t start, plen, mark ;
+        size_t start, plen ;
         uint64_t id ;
-        char const *p, *why ;
+        char const *p ;
         int f = ferry_frame_take(in.s, in.len, &pos, &start, &plen) ;
         if (!f) break ;
         if (f < 0)
@@ -111,13 +171,16 @@ static int serve (void)
           strerr_warnw("malformed request: ignored") ;
           continue ;
         }
-        why = clean(p[0], id) ;
-        if (why) strerr_warnw("message ", p + 1, ": ", why, ": ", strerror(errno)) ;
-        /* the acknowledgement echoes the request; a failure adds its reason as a second field */
-        if (!ferry_frame_begin(&out, &mark) || !stralloc_catb(&out, p, plen)
-         || (why && !ferry_field_cats(&out, why)) || !ferry_frame_end(&out, mark))
-          strerr_diefu1sys(111, "allocate memory") ;
+        if (npd == apd) pd = ferry_array_grow(pd, &apd, sizeof(pend)) ;
+        pd[npd].off = reqs.len ; pd[npd].len = plen ;
+        pd[npd].kind = p[0] == 't' || p[0] == 'c' || p[0] == 'm' ? p[0] : 'x' ;
+        pd[npd].id = id ;
+        pd[npd].why = pd[npd].kind == 'x' ? "unknown request" : 0 ;
+        pd[npd].err = 0 ;
+        npd++ ;
+        if (!stralloc_catb(&reqs, p, plen)) strerr_diefu1sys(111, "allocate memory") ;
       }
+      batch_do(&reqs, pd, npd, &out) ;
       memmove(in.s, in.s + pos, in.len - pos) ;
       in.len -= pos ;
     }
