@@ -1,7 +1,8 @@
 """ferry against Postfix, the same load on each, by hand (never in make check).
 
     mta.py SYSTEM WORKLOAD MODE N     one run, one result row
-    mta.py matrix N RUNS              every row, systems alternating, medians and ratios (markdown)
+    mta.py matrix N RUNS [WORKLOAD...] every row (of those workloads), systems alternating, medians
+                                      and ratios (markdown); each run on stderr
 
 SYSTEM: ferry (a home made by ferry-setup, the set under s6-svscan), postfix (Debian's Postfix
 as installed, a private instance: its own config and queue directories, no listener at all) or
@@ -37,12 +38,73 @@ def rcpts_of(workload):
     return ["m%d-%%@r%d.test" % (k, k % 3) for k in range(10)]
 
 
+SYNCS = ("fsync", "fdatasync", "syncfs", "sync", "sync_file_range", "msync")
+
+
+class SyncCount:
+    """System-wide sync calls over an interval, counted by perf from the syscall tracepoints
+    (nothing else runs on the machine while a row is measured); None where perf cannot."""
+
+    def __init__(self):
+        self.out = tempfile.mktemp(prefix="ferry-bench-perf.")
+        events = ",".join("syscalls:sys_enter_" + k for k in SYNCS)
+        try:
+            self.p = subprocess.Popen(["perf", "stat", "-a", "-x", ",", "-o", self.out, "-e", events],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError:
+            self.p = None
+        time.sleep(0.3)
+
+    def stop(self):
+        if not self.p:
+            return None
+        self.p.send_signal(2)
+        self.p.wait()
+        total = 0
+        try:
+            for line in open(self.out):
+                f = line.split(",")
+                if len(f) > 2 and "sys_enter_" in f[2]:
+                    if not f[0].strip().isdigit():
+                        return None
+                    total += int(f[0])
+            os.unlink(self.out)
+        except OSError:
+            return None
+        return total
+
+
+def cpu_busy():
+    """Seconds of CPU the whole machine spent busy (every core, user and kernel, not idle or iowait)."""
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return (sum(f[:8]) - f[3] - f[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_kib(comm):
+    """The peak resident memory (VmHWM) of the running process named comm, in KiB; None if none."""
+    best = None
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if open("/proc/%s/comm" % pid).read().strip() != comm:
+                continue
+            for line in open("/proc/%s/status" % pid):
+                if line.startswith("VmHWM:"):
+                    k = int(line.split()[1])
+                    best = k if best is None else max(best, k)
+        except OSError:
+            continue
+    return best
+
+
 def count_files(d):
     return sum(len(fs) for _, _, fs in os.walk(d))
 
 
 class Ferry:
     name = "ferry"
+    qmgr = "ferry-schedule"
 
     def __init__(self, sink):
         self.home = Home()
@@ -83,6 +145,7 @@ class Ferry:
 class Postfix:
     def __init__(self, sink, tuned):
         self.name = "postfix-tuned" if tuned else "postfix"
+        self.qmgr = "qmgr"
         self.dir = tempfile.mkdtemp(prefix="ferry-bench-postfix.")
         os.chmod(self.dir, 0o755)
         self.conf = os.path.join(self.dir, "conf")
@@ -136,7 +199,9 @@ class Postfix:
 
 
 def one(system, workload, mode, n):
-    """(seconds, injection CPU seconds) of one run on a fresh system"""
+    """(seconds, injection CPU seconds, total CPU seconds, sync calls, queue manager's peak KiB)
+    of one run on a fresh system; every figure from the first injection (e2e) or the start of
+    delivery (drain) to the empty queue"""
     sink = SmtpSink(tempfile.mkdtemp(prefix="ferry-bench-sink."), dump=False)
     s = Ferry(sink) if system == "ferry" else Postfix(sink, system == "postfix-tuned")
     try:
@@ -145,7 +210,8 @@ def one(system, workload, mode, n):
         if mode == "drain":
             s.pause()
         per = n // INJECTORS
-        t0 = time.time()
+        syncs = SyncCount() if mode == "e2e" else None
+        t0, c0 = time.time(), cpu_busy()
         ps = [subprocess.Popen([LOAD, str(per), str(SIZE), str(k * per)] + argv, env=env, stdout=subprocess.PIPE, text=True) for k in range(INJECTORS)]
         cpu = 0.0
         for p in ps:
@@ -154,51 +220,61 @@ def one(system, workload, mode, n):
                 sys.exit("bench: an injection failed on %s" % s.name)
             cpu += float(out.split()[1])
         if mode == "drain":
-            t0 = time.time()
+            syncs = SyncCount()
+            t0, c0 = time.time(), cpu_busy()
             s.resume()
         if not eventually(s.empty, 1800):
             sys.exit("bench: %s did not empty its queue" % s.name)
-        secs = time.time() - t0
+        secs, total = time.time() - t0, cpu_busy() - c0
+        nsync = syncs.stop()
+        peak = peak_kib(s.qmgr)
         if workload == "local" and count_files(os.path.join(s.maildir, "new")) != per * INJECTORS:
             sys.exit("bench: %s delivered %d of %d" % (s.name, count_files(os.path.join(s.maildir, "new")), per * INJECTORS))
-        return secs, cpu
+        return secs, cpu, total, nsync, peak
     finally:
         s.stop()
         sink.stop()
 
 
-def row(system, workload, mode, n, secs, cpu):
+def row(system, workload, mode, n, secs, cpu, total, nsync, peak):
     rc = len(rcpts_of(workload))
-    return "| %s | %s | %s | %d | %.1f | %.0f | %.0f | %.1f |" % (system, workload, mode, n, secs, n / secs, n * rc / secs, 1000 * cpu / n)
+    return "| %s | %s | %s | %d | %.1f | %.0f | %.0f | %.1f | %.1f | %s | %s |" % (
+        system, workload, mode, n, secs, n / secs, n * rc / secs, 1000 * cpu / n, 1000 * total / n,
+        "-" if nsync is None else "%.2f" % (nsync / n), "-" if peak is None else "%d" % peak)
 
 
-HEAD = "| system | workload | mode | messages | seconds | msg/s | rcpt/s | injection CPU ms/msg |\n|---|---|---|---|---|---|---|---|"
+COLS = "| system | workload | mode | messages | seconds | msg/s | rcpt/s | injection CPU ms/msg | total CPU ms/msg | sync calls/msg | queue manager peak KiB |"
+HEAD = COLS + "\n" + "|---" * 11 + "|"
 
 if __name__ == "__main__":
     if len(sys.argv) == 5:
         system, workload, mode, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-        secs, cpu = one(system, workload, mode, n)
         print(HEAD)
-        print(row(system, workload, mode, n, secs, cpu))
-    elif len(sys.argv) == 4 and sys.argv[1] == "matrix":
+        print(row(system, workload, mode, n, *one(system, workload, mode, n)))
+    elif len(sys.argv) >= 4 and sys.argv[1] == "matrix":
+        # mta.py matrix N RUNS [ WORKLOAD ... ]: the rows of those workloads (default all three)
         n, runs = int(sys.argv[2]), int(sys.argv[3])
-        print("## ferry against Postfix (tests/bench/mta.py)\n")
-        print("%d messages of %d bytes per run, %d injectors; median of %d runs, the systems alternating.\n" % (n, SIZE, INJECTORS, runs))
-        print("| system | workload | mode | messages | seconds | msg/s | rcpt/s | injection CPU ms/msg | ferry rate / postfix | ferry rate / postfix-tuned |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for workload in ("local", "remote", "multi"):
+        workloads = sys.argv[4:] or ["local", "remote", "multi"]
+        print("%d messages of %d bytes per run, %d injectors; median of %d runs, the systems alternating."
+              " The ratio columns are ferry's rate over each Postfix's.\n" % (n, SIZE, INJECTORS, runs))
+        print(COLS + " ferry / postfix | ferry / postfix-tuned |")
+        print("|---" * 13 + "|", flush=True)
+        for workload in workloads:
             for mode in ("e2e", "drain"):
                 res = {"ferry": [], "postfix": [], "postfix-tuned": []}
                 for _ in range(runs):
                     for system in res:
                         res[system].append(one(system, workload, mode, n))
-                med = {k: (median([x[0] for x in v]), median([x[1] for x in v])) for k, v in res.items()}
+                        print("<!-- run: %s %s %s %s -->" % (system, workload, mode, res[system][-1]), file=sys.stderr, flush=True)
+
+                def med(v, k):
+                    xs = [x[k] for x in v if x[k] is not None]
+                    return median(xs) if xs else None
+                meds = {k: [med(v, i) for i in range(5)] for k, v in res.items()}
                 for system in res:
-                    extra = ""
+                    extra = " | |"
                     if system == "ferry":
-                        extra = " %.1f | %.1f |" % (med["postfix"][0] / med["ferry"][0], med["postfix-tuned"][0] / med["ferry"][0])
-                    else:
-                        extra = " | |"
-                    print(row(system, workload, mode, n, *med[system]) + extra)
+                        extra = " %.1f | %.1f |" % (meds["postfix"][0] / meds["ferry"][0], meds["postfix-tuned"][0] / meds["ferry"][0])
+                    print(row(system, workload, mode, n, *meds[system]) + extra, flush=True)
     else:
         sys.exit(__doc__)
