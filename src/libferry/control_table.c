@@ -15,7 +15,7 @@ ferry_control const ferry_control_table[] =
   { "locals", "=me", TEXT, "domains delivered locally to system users, one per line" },
   { "virtualdomains", "", TEXT, "domains delivered through the mailboxes table, one per line" },
   { "smtproutes", "", TEXT, "static SMTP routes, domain:host[:port] per line" },
-  { "concurrencylocal", "10", 1, 1000, "local deliveries at once" },
+  { "concurrencylocal", "20", 1, 1000, "local deliveries at once" },
   { "concurrencyremote", "20", 1, 1000, "remote deliveries at once" },
   { "queuelifetime", "604800", 0, UINT64_MAX, "seconds a message may stay queued before its temporary failures become permanent" },
   { "minbackoff", "300", 1, UINT64_MAX, "shortest wait before retrying a deferred recipient, in seconds" },

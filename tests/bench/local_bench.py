@@ -72,7 +72,7 @@ print("%d Maildir deliveries of one 4 KiB message per measurement, median of %d 
 print("every delivery durable (file fsync, new/ fsync), %s.\n" % ("as the mailbox owner (root install)" if is_root() else "as the user running it"))
 print("| measurement | deliveries per second |")
 print("|---|---|")
-print("| ferry-spawn-local, concurrencylocal 10, workers | %.0f [%s] |" % (median(a), " ".join("%.0f" % x for x in a)))
+print("| ferry-spawn-local, concurrencylocal 20 (the default), workers | %.0f [%s] |" % (median(a), " ".join("%.0f" % x for x in a)))
 print("| ferry-local, one fork+exec per delivery, one at a time | %.0f [%s] |" % (median(b), " ".join("%.0f" % x for x in b)))
 print("\nEach Maildir delivery makes two sync calls (the file, then new/). In the channel up to 10 run at")
 print("once in workers that were forked once; the second row pays a fork and an exec per delivery, the")

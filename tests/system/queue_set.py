@@ -101,7 +101,7 @@ try:
 
     svscan = Supervised(H)
     expect(eventually(lambda: "ferry-schedule: starting" in log(), 20), "the set starts under s6-svscan and logs through s6-log", log()[-500:])
-    expect(eventually(lambda: re.search(r"^@4[0-9a-f]{23} status: local 0/10 remote 0/20 messages 0 recipients 0$", log(), re.M), 10), "a TAI64N-stamped status line")
+    expect(eventually(lambda: re.search(r"^@4[0-9a-f]{23} status: local 0/20 remote 0/20 messages 0 recipients 0$", log(), re.M), 10), "a TAI64N-stamped status line")
 
     # 1,000 local and 1,000 remote messages, each delivered exactly once; the queue empty after
     t0 = time.time()
@@ -195,7 +195,7 @@ try:
         running += 1 if x == "s" else -1
         peak = max(peak, running)
     expect(peak == 3, "never more than concurrencylocal (3) at once, and 3 reached", peak)
-    control(concurrencylocal=10)
+    control(concurrencylocal=20)
     svc("-h")
 
     # the remote limits, counted at a slow peer: 4 at once in all, 2 per domain

@@ -8,7 +8,7 @@ H=$T/home
 n=$(grep -c '(the default)' "$T/out")
 want=$(grep -c '^  { "' src/libferry/control_table.c)
 expect_eq "a fresh home: every one of the $want settings shown, each the default" "$n" "$want"
-grep -q '^concurrencylocal: *10   (the default)$' "$T/out" || fail "no concurrencylocal line: $(cat "$T/out")"
+grep -q '^concurrencylocal: *20   (the default)$' "$T/out" || fail "no concurrencylocal line: $(cat "$T/out")"
 pass "a setting's line gives its value"
 
 echo 2000 > "$H/control/concurrencylocal"
@@ -26,7 +26,7 @@ grep -q 'control/timoutdata: not a ferry setting (a typo?)' "$T/err" || fail "th
 pass "a misspelt file name is reported"
 grep -A1 '^virtualdomains:' "$T/out" | grep -q '^ *b.example$' || fail "a list is not shown line by line: $(cat "$T/out")"
 pass "a list setting is shown line by line"
-rm "$H/control/timoutdata" ; echo 10 > "$H/control/concurrencylocal"
+rm "$H/control/timoutdata" ; echo 20 > "$H/control/concurrencylocal"
 
 echo "x@a.example: $T/Maildir/" > "$H/control/mailboxes"
 touch -d '1 hour ago' "$H/control/mailboxes.cdb" 2>/dev/null || : > "$H/control/mailboxes.cdb"
