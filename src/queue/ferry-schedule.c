@@ -51,43 +51,47 @@ static char const *const chdir_[2] = { "local", "remote" } ;
 typedef struct rcpt_s rcpt ;
 struct rcpt_s
 {
+  char const *addr ;    /* in its message's strings block */
   unsigned int msg ;
   uint32_t off ;        /* the record's offset in its file */
   uint32_t next ;       /* next attempt, seconds since the Epoch */
+  int link ;            /* the deferred heap position; -1 nowhere, -2 in a ready list; the next free slot when free */
+  uint32_t eidx ;       /* its envelope index */
   char ch ;
   char status ;         /* T, K, D; 'F' in flight */
   unsigned char notify ; /* its NOTIFY bits (ferry/dsn.h), 0 when none given */
-  char *addr ;
-  int link ;            /* the deferred heap position; -1 nowhere, -2 in a ready list; the next free slot when free */
-  uint32_t eidx ;       /* its envelope index */
 } ;
 
+ /* Kept small: a queue of 100,000 messages holds 100,000 of these (doc/performance.md). */
 typedef struct msg_s msg ;
 struct msg_s
 {
   uint64_t id ;
+  char *sender ;                /* one block: the sender, then every recipient's address */
+  union { unsigned int one ; unsigned int *many ; } rs ;   /* its recipients (MSG_R) */
+  char *lasterr ;
   uint32_t birth ;
-  char *sender ;
-  unsigned int *r ;             /* its recipients, indices into rcpts */
   unsigned int count ;
   unsigned int open ;           /* recipients not yet K or D */
-  int fd[2] ;                   /* local/ and remote/ files, open only during a round of updates */
-  int dirty[2] ;
-  int used ;
-  int bounced ;         /* queue/bounce/ID exists: notifications to send when every recipient is done */
-  int warned ;          /* queue/bounce/ID.delay exists: the delay warning is made (or being made) */
-  int delaypending ;    /* ... and not sent yet */
-  int waiting ;         /* on the list of messages waiting for ferry-bounce-build */
   pid_t job ;           /* its running ferry-bounce-build */
   uint32_t jobnext ;    /* not before: after a failed run */
+  uint32_t lasttime ;   /* the last deferral: when, and its text (lasterr, for the delay warning) */
+  int fd[2] ;                   /* local/ and remote/ files, open only during a round of updates */
+  unsigned char dirty[2] ;
   unsigned char jobfailures ;
-  uint32_t lasttime ;   /* the last deferral: when, and its text (for the delay warning) */
-  char *lasterr ;
-  int deferlog ;        /* queue/defer/N/ID may exist */
-  int held ;            /* queue/hold/ID exists: never attempted until released */
-  int deleting ;        /* being deleted: 1 without notice, 2 with a failure notice */
-  int finishing ;       /* on the list of messages to finish once this round's marks are synced */
+  unsigned int used : 1 ;
+  unsigned int bounced : 1 ;    /* queue/bounce/ID exists: notifications to send when every recipient is done */
+  unsigned int warned : 1 ;     /* queue/bounce/ID.delay exists: the delay warning is made (or being made) */
+  unsigned int delaypending : 1 ; /* ... and not sent yet */
+  unsigned int waiting : 1 ;    /* on the list of messages waiting for ferry-bounce-build */
+  unsigned int deferlog : 1 ;   /* queue/defer/N/ID may exist */
+  unsigned int held : 1 ;       /* queue/hold/ID exists: never attempted until released */
+  unsigned int finishing : 1 ;  /* on the list of messages to finish once this round's marks are synced */
+  unsigned int deleting : 2 ;   /* being deleted: 1 without notice, 2 with a failure notice */
 } ;
+
+ /* A message's recipients, indices into rcpts: inline when there is one. */
+#define MSG_R(m) ((m)->count > 1 ? (m)->rs.many : (unsigned int *)&(m)->rs.one)
 
 typedef struct flight_s flight ;
 struct flight_s
@@ -317,18 +321,49 @@ static void heap_remove (unsigned int pos)
   rcpts[ri].link = -1 ;
 }
 
+/* ---------- slots: the recipient and message tables ---------- */
+
+ /* Doubles a table without touching the new slots: pages no slot has used yet stay unmapped, so
+    the memory a queue costs follows its size, not the table's (slots are set when handed out). */
+static void *table_grow (void *p, unsigned int *cap, size_t size)
+{
+  unsigned int m = *cap ? *cap * 2 : 64 ;
+  void *q = realloc(p, (size_t)m * size) ;
+  if (!q) strerr_diefu1sys(111, "allocate memory") ;
+  *cap = m ;
+  return q ;
+}
+
+ /* A free slot: the most recently freed, else the next never used. */
+static unsigned int rcpttop = 0 ;
+
 static unsigned int rcpt_alloc (void)
 {
   unsigned int ri ;
-  if (freercpt < 0)
+  if (freercpt >= 0)
   {
-    unsigned int old = nrcpts, k ;
-    rcpts = ferry_array_grow(rcpts, &nrcpts, sizeof(rcpt)) ;
-    for (k = nrcpts ; k > old ; k--) { rcpts[k-1].link = freercpt ; freercpt = k - 1 ; }
+    ri = freercpt ;
+    freercpt = rcpts[ri].link ;
+    return ri ;
   }
-  ri = freercpt ;
-  freercpt = rcpts[ri].link ;
-  return ri ;
+  if (rcpttop == nrcpts) rcpts = table_grow(rcpts, &nrcpts, sizeof(rcpt)) ;
+  return rcpttop++ ;
+}
+
+static unsigned int *freemsgs = 0 ;
+static unsigned int nfreemsgs = 0, afreemsgs = 0, msgtop = 0 ;
+
+static unsigned int msg_alloc (void)
+{
+  if (nfreemsgs) return freemsgs[--nfreemsgs] ;
+  if (msgtop == nmsgs) msgs = table_grow(msgs, &nmsgs, sizeof(msg)) ;
+  return msgtop++ ;
+}
+
+static void msg_free (unsigned int mi)
+{
+  if (nfreemsgs == afreemsgs) freemsgs = table_grow(freemsgs, &afreemsgs, sizeof(unsigned int)) ;
+  freemsgs[nfreemsgs++] = mi ;
 }
 
 /* ---------- the queue files ---------- */
@@ -369,14 +404,42 @@ static void mark_dirty (unsigned int mi)
   dirtylist[ndirty++] = mi ;
 }
 
+ /* A recipient file's modification time is a hint: the earliest next attempt of its waiting
+    recipients, when that is in the future. At start, the files whose time has come are loaded
+    first (doc/queue.html). A lost hint costs nothing but order: every file is loaded. */
+static void mtime_hint (msg const *m, int c)
+{
+  uint32_t lo = UINT32_MAX, now = time(0) ;
+  unsigned int j ;
+  struct timespec ts[2] ;
+  for (j = 0 ; j < m->count ; j++)
+  {
+    rcpt const *r = rcpts + MSG_R(m)[j] ;
+    if (r->ch != c) continue ;
+    if (r->status == 'F') return ;
+    if (r->status == 'T' && r->next < lo) lo = r->next ;
+  }
+  if (lo == UINT32_MAX || lo <= now) return ;
+  ts[0].tv_sec = 0 ; ts[0].tv_nsec = UTIME_OMIT ;
+  ts[1].tv_sec = lo ; ts[1].tv_nsec = 0 ;
+  if (futimens(m->fd[c], ts) < 0) strerr_warnwu1sys("set the time hint of a recipient file") ;
+}
+
  /* Every in-place update of this round on disk before anything relies on it: one file is
     fdatasync'ed; two or more share one syncfs of the queue's file system (group commit). */
 static int queuefd = -1 ;
 
+static void mtime_hint (msg const *m, int c) ;
+
 static void sync_dirty (void)
 {
   unsigned int i, files = 0 ;
-  for (i = 0 ; i < ndirty ; i++) files += msgs[dirtylist[i]].dirty[0] + msgs[dirtylist[i]].dirty[1] ;
+  for (i = 0 ; i < ndirty ; i++)
+  {
+    msg const *m = msgs + dirtylist[i] ;
+    int c ;
+    for (c = 0 ; c < 2 ; c++) if (m->dirty[c]) { mtime_hint(m, c) ; files++ ; }
+  }
   if (files > 1 && syncfs(queuefd) < 0) { strerr_warnwu1sys("syncfs the queue (the set stops)") ; _exit(111) ; }
   for (i = 0 ; i < ndirty ; i++)
   {
@@ -415,12 +478,33 @@ static void msg_finish (unsigned int mi) ;
 static void msg_forget (unsigned int mi) ;
 static void bounce_want (unsigned int mi) ;
 static void delete_pending_check (unsigned int mi) ;
+static void load_rest (void) ;
+
+ /* Adds recipient ri to m's list. */
+static void msg_attach (msg *m, unsigned int ri)
+{
+  if (m->count)
+  {
+    unsigned int *p ;
+    if (m->count == 1)
+    {
+      p = malloc(2 * sizeof(unsigned int)) ;
+      if (p) p[0] = m->rs.one ;
+    }
+    else p = realloc(m->rs.many, (m->count + 1) * sizeof(unsigned int)) ;
+    if (!p) strerr_diefu1sys(111, "allocate memory") ;
+    p[m->count] = ri ;
+    m->rs.many = p ;
+  }
+  else m->rs.one = ri ;
+  m->count++ ;
+}
 
  /* Loads a prepared message from info/, local/ and remote/ (after its todo entry is gone). */
 static void msg_load (uint64_t id, int announce)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
-  stralloc info = STRALLOC_ZERO, recs = STRALLOC_ZERO ;
+  stralloc info = STRALLOC_ZERO, recs[2] = { STRALLOC_ZERO, STRALLOC_ZERO } ;
   unsigned int mi, c ;
   msg *m ;
   size_t i, ntos = 0 ;
@@ -445,15 +529,13 @@ static void msg_load (uint64_t id, int announce)
   notify = calloc(ntos + 1, 1) ;
   if (!notify) strerr_diefu1sys(111, "allocate memory") ;
   ferry_dsn_notify_scan(info.s, info.len, notify, ntos) ;
-  for (mi = 0 ; mi < nmsgs ; mi++) if (!msgs[mi].used) break ;
-  if (mi == nmsgs) msgs = ferry_array_grow(msgs, &nmsgs, sizeof(msg)) ;
+  mi = msg_alloc() ;
   m = msgs + mi ;
   memset(m, 0, sizeof(msg)) ;
   m->used = 1 ;
   m->id = id ;
   idx_put(id, mi) ;
   m->birth = birth ;
-  m->sender = xstrdup(sender, strlen(sender)) ;
   m->fd[0] = m->fd[1] = -1 ;
   ferry_queue_path(fn, "bounce", id, 0) ;
   m->bounced = access(fn, F_OK) == 0 ;
@@ -478,56 +560,74 @@ static void msg_load (uint64_t id, int announce)
       logs(" from <") ; logclean(sender) ; logs(">") ; logend() ;
     }
   }
-  for (c = 0 ; c < 2 ; c++)
+  /* both recipient files first: the sender and every address go in one block */
   {
-    ferry_queue_path(fn, chdir_[c], id, split) ;
-    m->fd[c] = open(fn, O_RDWR | O_CLOEXEC) ;
-    if (m->fd[c] < 0) { if (errno != ENOENT) strerr_warnwu2sys("open ", fn) ; continue ; }
-    recs.len = 0 ;
-    if (!slurp(&recs, m->fd[c])) { strerr_warnwu2sys("read ", fn) ; fd_close(m->fd[c]) ; m->fd[c] = -1 ; continue ; }
-    fd_close(m->fd[c]) ;
-    m->fd[c] = -1 ;
-    for (i = 0 ; i + RECORD_HEAD < recs.len ; )
+    size_t need = strlen(sender) + 1, pos ;
+    for (c = 0 ; c < 2 ; c++)
     {
-      size_t k = byte_chr(recs.s + i + RECORD_HEAD, recs.len - i - RECORD_HEAD, 0) ;
-      uint64_t next = 0 ;
-      uint64_t eidx = 0 ;
-      unsigned int j ;
-      rcpt *r ;
-      if (i + RECORD_HEAD + k == recs.len) { strerr_warnw("a truncated record in ", fn) ; break ; }
-      for (j = 0 ; j < 24 ; j++)
+      int fd ;
+      ferry_queue_path(fn, chdir_[c], id, split) ;
+      fd = open(fn, O_RDONLY | O_CLOEXEC) ;
+      if (fd < 0) { if (errno != ENOENT) strerr_warnwu2sys("open ", fn) ; continue ; }
+      if (!slurp(&recs[c], fd)) { strerr_warnwu2sys("read ", fn) ; recs[c].len = 0 ; }
+      fd_close(fd) ;
+      for (i = 0 ; i + RECORD_HEAD < recs[c].len ; )
       {
-        char h = recs.s[i + 1 + j] ;
-        uint64_t v = (uint64_t)(h >= 'a' ? h - 'a' + 10 : h - '0') ;
-        if (j < 16) next = (next << 4) | v ; else eidx = (eidx << 4) | v ;
+        size_t k = byte_chr(recs[c].s + i + RECORD_HEAD, recs[c].len - i - RECORD_HEAD, 0) ;
+        if (i + RECORD_HEAD + k == recs[c].len) break ;
+        need += k + 1 ;
+        i += RECORD_HEAD + k + 1 ;
       }
-      unsigned int ri = rcpt_alloc() ;
-      m = msgs + mi ;
-      m->r = realloc(m->r, (m->count + 1) * sizeof(unsigned int)) ;
-      if (!m->r) strerr_diefu1sys(111, "allocate memory") ;
-      m->r[m->count] = ri ;
-      r = rcpts + ri ;
-      r->msg = mi ;
-      r->off = i ;
-      r->next = next ;
-      r->ch = c ;
-      r->status = recs.s[i] ;
-      r->addr = xstrdup(recs.s + i + RECORD_HEAD, k) ;
-      r->link = -1 ;
-      r->eidx = (uint32_t)eidx ;
-      r->notify = eidx < ntos ? notify[eidx] : 0 ;
-      m->count++ ;
-      if (r->status == 'T')
+    }
+    m->sender = malloc(need) ;
+    if (!m->sender) strerr_diefu1sys(111, "allocate memory") ;
+    pos = strlen(sender) + 1 ;
+    memcpy(m->sender, sender, pos) ;
+    for (c = 0 ; c < 2 ; c++)
+    {
+      ferry_queue_path(fn, chdir_[c], id, split) ;
+      for (i = 0 ; i + RECORD_HEAD < recs[c].len ; )
       {
-        m->open++ ;
-        openrcpts++ ;
-        heap_push(ri) ;
+        size_t k = byte_chr(recs[c].s + i + RECORD_HEAD, recs[c].len - i - RECORD_HEAD, 0) ;
+        uint64_t next = 0 ;
+        uint64_t eidx = 0 ;
+        unsigned int j, ri ;
+        rcpt *r ;
+        if (i + RECORD_HEAD + k == recs[c].len) { strerr_warnw("a truncated record in ", fn) ; break ; }
+        for (j = 0 ; j < 24 ; j++)
+        {
+          char h = recs[c].s[i + 1 + j] ;
+          uint64_t v = (uint64_t)(h >= 'a' ? h - 'a' + 10 : h - '0') ;
+          if (j < 16) next = (next << 4) | v ; else eidx = (eidx << 4) | v ;
+        }
+        ri = rcpt_alloc() ;
+        m = msgs + mi ;
+        msg_attach(m, ri) ;
+        r = rcpts + ri ;
+        r->msg = mi ;
+        r->off = i ;
+        r->next = next ;
+        r->ch = c ;
+        r->status = recs[c].s[i] ;
+        memcpy(m->sender + pos, recs[c].s + i + RECORD_HEAD, k + 1) ;
+        r->addr = m->sender + pos ;
+        pos += k + 1 ;
+        r->link = -1 ;
+        r->eidx = (uint32_t)eidx ;
+        r->notify = eidx < ntos ? notify[eidx] : 0 ;
+        if (r->status == 'T')
+        {
+          m->open++ ;
+          openrcpts++ ;
+          heap_push(ri) ;
+        }
+        i += RECORD_HEAD + k + 1 ;
       }
-      i += RECORD_HEAD + k + 1 ;
     }
   }
   stralloc_free(&info) ;
-  stralloc_free(&recs) ;
+  stralloc_free(&recs[0]) ;
+  stralloc_free(&recs[1]) ;
   free(notify) ;
   statuschanged = 1 ;
   if (!msgs[mi].open) msg_finish(mi) ;
@@ -589,23 +689,23 @@ static void msg_forget (unsigned int mi)
   logs("end msg ") ; logu(m->id) ; logend() ;
   for (i = 0 ; i < m->count ; i++)
   {
-    unsigned int ri = m->r[i] ;
+    unsigned int ri = MSG_R(m)[i] ;
     /* a recipient still in the heap (a deleted message's) leaves it; a ready-ring entry goes
        stale by itself once the link changes */
     if (rcpts[ri].link >= 0) heap_remove(rcpts[ri].link) ;
-    free(rcpts[ri].addr) ;
     rcpts[ri].addr = 0 ;
     rcpts[ri].link = freercpt ;
     freercpt = ri ;
   }
-  free(m->r) ;
-  m->r = 0 ;
+  if (m->count > 1) free(m->rs.many) ;
+  m->rs.many = 0 ;
   free(m->sender) ;
   free(m->lasterr) ;
   m->lasterr = 0 ;
   idx_del(m->id) ;
   m->used = 0 ;
   m->finishing = 0 ;
+  msg_free(mi) ;
   livemsgs-- ;
   statuschanged = 1 ;
 }
@@ -995,10 +1095,10 @@ static void dispatch (void)
         /* the message's other due recipients in the same domain go in the same transaction */
         for (j = 0 ; j < m->count ; j++)
         {
-          rcpt *o = rcpts + m->r[j] ;
+          rcpt *o = rcpts + MSG_R(m)[j] ;
           if (o->status == 'T' && o->ch == CH_REMOTE && o->link == -2 && !strcasecmp(domain_of(o->addr), dom))
           {
-            flights[fi].r[flights[fi].n++] = m->r[j] ;
+            flights[fi].r[flights[fi].n++] = MSG_R(m)[j] ;
             o->status = 'F' ;
             o->link = -1 ;      /* its ring entry is stale now: skipped when it comes up */
           }
@@ -1021,7 +1121,7 @@ static void warn_delays (void)
   stralloc recs = STRALLOC_ZERO ;
   if (!delaywarning || now < last + 5) return ;
   last = now ;
-  for (i = 0 ; i < nmsgs ; i++)
+  for (i = 0 ; i < msgtop ; i++)
   {
     msg *m = msgs + i ;
     char fn[FERRY_QUEUE_PATH_MAX + 8] ;
@@ -1032,9 +1132,9 @@ static void warn_delays (void)
     recs.len = 0 ;
     for (j = 0 ; j < m->count ; j++)
     {
-      rcpt *r = rcpts + m->r[j] ;
+      rcpt *r = rcpts + MSG_R(m)[j] ;
       if ((r->status != 'T' && r->status != 'F') || !ferry_dsn_wants(r->notify, 'Z')) continue ;
-      bounce_record_cat(&recs, m->r[j], 'Z', m->lasterr ? m->lasterr : "4.0.0 no delivery attempt has finished yet", m->lasterr ? m->lasttime : 0) ;
+      bounce_record_cat(&recs, MSG_R(m)[j], 'Z', m->lasterr ? m->lasterr : "4.0.0 no delivery attempt has finished yet", m->lasterr ? m->lasttime : 0) ;
       n++ ;
     }
     if (!n) continue ;
@@ -1245,7 +1345,7 @@ static void msg_delete (unsigned int mi)
   m->deleting = c == 'b' ? 2 : 1 ;
   for (i = 0 ; i < m->count ; i++)
   {
-    unsigned int ri = m->r[i] ;
+    unsigned int ri = MSG_R(m)[i] ;
     if (rcpts[ri].status != 'T') continue ;   /* done, or in flight: its answer comes back here */
     rcpt_done(ri, 'D', DELETED_TEXT) ;
     n++ ;
@@ -1276,11 +1376,11 @@ static void msg_release (unsigned int mi, uint32_t now)
   m->held = 0 ;
   for (i = 0 ; i < m->count ; i++)
   {
-    rcpt *r = rcpts + m->r[i] ;
+    rcpt *r = rcpts + MSG_R(m)[i] ;
     if (r->status != 'T') continue ;
     r->next = now ;
     if (r->link >= 0) heap_up(r->link) ;
-    else if (r->link == -1) heap_push(m->r[i]) ;
+    else if (r->link == -1) heap_push(MSG_R(m)[i]) ;
     n++ ;
   }
   logs("release msg ") ; logu(m->id) ; logs(": ") ; logu(n) ; logs(" recipients to be tried now") ; logend() ;
@@ -1293,7 +1393,7 @@ static unsigned int msg_requeue (unsigned int mi, char const *dom, uint32_t now)
   if (m->held) return 0 ;
   for (i = 0 ; i < m->count ; i++)
   {
-    rcpt *r = rcpts + m->r[i] ;
+    rcpt *r = rcpts + MSG_R(m)[i] ;
     if (r->status != 'T' || r->link < 0 || r->next <= now) continue ;
     if (dom && (r->ch != CH_REMOTE || strcasecmp(domain_of(r->addr), dom))) continue ;
     r->next = now ;
@@ -1311,6 +1411,7 @@ static unsigned int msg_requeue (unsigned int mi, char const *dom, uint32_t now)
 
 static void steer_command (char *line)
 {
+  load_rest() ;
   char *arg = strchr(line, ' ') ;
   uint32_t now = time(0) ;
   uint64_t id = 0 ;
@@ -1365,7 +1466,7 @@ static void steer_command (char *line)
     {
       int df = dfail_find(arg + 1) ;
       if (df >= 0) { free(dfails[df].name) ; dfails[df].used = 0 ; }
-      for (k = 0 ; k < nmsgs ; k++) if (msgs[k].used) n += msg_requeue(k, arg + 1, now) ;
+      for (k = 0 ; k < msgtop ; k++) if (msgs[k].used) n += msg_requeue(k, arg + 1, now) ;
       logs("requeue ") ; logclean(arg) ; logs(": ") ; logu(n) ; logs(" deferred recipients to be tried now") ; logend() ;
     }
     else if (mi >= 0)
@@ -1414,6 +1515,28 @@ static void steer_read (int fd, stralloc *sa)
  /* Hold marks of messages that are gone (a crash between the message's end and the mark's
     removal, or a hold that raced with the end): removed, so that no later message with the same
     id inherits them. */
+ /* Is id a message of the queue (committed, whether prepared or not)? */
+static int msg_exists (uint64_t id)
+{
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  ferry_queue_path(fn, "info", id, split) ;
+  if (access(fn, F_OK) == 0) return 1 ;
+  ferry_queue_path(fn, "todo", id, split) ;
+  return access(fn, F_OK) == 0 ;
+}
+
+/* ---------- start-up: the queue loads while delivery runs ---------- */
+
+ /* The ids found in info/ at start, loaded LOAD_CHUNK per round of the loop: the first delivery
+    does not wait for 100,000 deferred messages to be read. */
+#define LOAD_CHUNK 500
+static uint64_t *loadq = 0 ;           /* every message in info/ */
+static unsigned int nloadq = 0, aloadq = 0 ;
+static uint64_t *dueq = 0 ;            /* those with a recipient file due now, first */
+static unsigned int ndueq = 0, adueq = 0 ;
+static time_t loadstart ;
+static int loading = 0 ;
+
 static void hold_sweep (void)
 {
   DIR *dh = opendir("queue/hold") ;
@@ -1424,15 +1547,15 @@ static void hold_sweep (void)
     uint64_t id ;
     char fn[FERRY_QUEUE_PATH_MAX] ;
     if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name) || msg_find(id) >= 0) continue ;
-    ferry_queue_path(fn, "todo", id, split) ;
-    if (access(fn, F_OK) == 0) continue ;
+    if (msg_exists(id)) continue ;
     ferry_queue_path(fn, "hold", id, 0) ;
     if (unlink(fn) == 0) steer_log("hold", id, "no such message any more: its mark removed") ;
   }
   closedir(dh) ;
 }
 
- /* Delete markers left from before a restart. */
+ /* Marks left from before a restart: run before the queue is loaded, so that a delete mark is
+    waiting (delpending) when its message loads; marks of messages that are gone are removed. */
 static void steer_load (void)
 {
   DIR *dh ;
@@ -1450,8 +1573,7 @@ static void steer_load (void)
     else
     {
       char fn[FERRY_QUEUE_PATH_MAX] ;
-      ferry_queue_path(fn, "todo", id, split) ;
-      if (access(fn, F_OK) < 0)
+      if (!msg_exists(id))
       {
         /* gone: a later message with the same id must not be deleted */
         ferry_queue_path(fn, "delete", id, 0) ;
@@ -1494,14 +1616,69 @@ static void queue_load (void)
     while ((de = readdir(dh)))
     {
       uint64_t id ;
-      char fn[FERRY_QUEUE_PATH_MAX] ;
       if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;
-      ferry_queue_path(fn, "todo", id, split) ;
-      if (access(fn, F_OK) == 0) continue ;
-      msg_load(id, 0) ;
+      if (nloadq == aloadq) loadq = ferry_array_grow(loadq, &aloadq, sizeof(uint64_t)) ;
+      loadq[nloadq++] = id ;
     }
     closedir(dh) ;
   }
+  /* the recipient files whose hint says due: their messages load first */
+  {
+    time_t now = time(0) ;
+    unsigned int c ;
+    for (c = 0 ; c < 2 ; c++) for (d = 0 ; d < split ; d++)
+    {
+      char dn[FERRY_QUEUE_PATH_MAX] ;
+      DIR *dh ;
+      struct dirent *de ;
+      ferry_queue_subdir(dn, chdir_[c], d, split) ;
+      dh = opendir(dn) ;
+      if (!dh) strerr_diefu2sys(111, "open ", dn) ;
+      while ((de = readdir(dh)))
+      {
+        uint64_t id ;
+        struct stat st ;
+        if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;
+        if (fstatat(dirfd(dh), de->d_name, &st, 0) < 0 || st.st_mtime > now) continue ;
+        if (ndueq == adueq) dueq = ferry_array_grow(dueq, &adueq, sizeof(uint64_t)) ;
+        dueq[ndueq++] = id ;
+      }
+      closedir(dh) ;
+    }
+  }
+  logs("ferry-schedule: loading the queue: ") ; logu(nloadq) ; logs(" messages, ") ; logu(ndueq) ; logs(" of their recipient files due now first") ; logend() ;
+  loadstart = time(0) ;
+  loading = 1 ;
+}
+
+ /* Loads up to max messages of the start-up list; at its end, says what the queue holds. */
+static void load_some (unsigned int max)
+{
+  for (; max && (ndueq || nloadq) ; max--)
+  {
+    uint64_t id = ndueq ? dueq[--ndueq] : loadq[--nloadq] ;
+    char fn[FERRY_QUEUE_PATH_MAX] ;
+    if (msg_find(id) >= 0) continue ;   /* loaded already: ferry-preprocess-todo told it */
+    ferry_queue_path(fn, "todo", id, split) ;
+    if (access(fn, F_OK) == 0) continue ;   /* not prepared yet: ferry-preprocess-todo will tell it */
+    msg_load(id, 0) ;
+  }
+  if (loading && !ndueq && !nloadq)
+  {
+    loading = 0 ;
+    free(loadq) ;
+    loadq = 0 ; aloadq = 0 ;
+    free(dueq) ;
+    dueq = 0 ; adueq = 0 ;
+    logs("ferry-schedule: ") ; logu(livemsgs) ; logs(" messages, ") ; logu(openrcpts) ; logs(" recipients to deliver") ;
+    logs(" (queue loaded in ") ; logu(time(0) - loadstart) ; logs(" s)") ; logend() ;
+  }
+}
+
+ /* The whole queue, now: for what must see every message (a command by domain, SIGALRM). */
+static void load_rest (void)
+{
+  if (ndueq || nloadq) load_some(UINT_MAX) ;
 }
 
 static void frames_read (int fd, stralloc *sa, void (*take)(char const *, size_t), char const *who)
@@ -1590,9 +1767,9 @@ int main (int argc, char const *const *argv)
   else if (open("queue/lock/steer", O_WRONLY | O_NONBLOCK | O_CLOEXEC) < 0) strerr_diefu1sys(111, "open queue/lock/steer for writing") ;
   queuefd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
   if (queuefd < 0) strerr_diefu1sys(111, "open queue") ;
-  queue_load() ;
   steer_load() ;
-  logs("ferry-schedule: ") ; logu(livemsgs) ; logs(" messages, ") ; logu(openrcpts) ; logs(" recipients to deliver") ; logend() ;
+  queue_load() ;
+  load_some(LOAD_CHUNK) ;
 
   for (;;)
   {
@@ -1600,6 +1777,10 @@ int main (int argc, char const *const *argv)
     unsigned int n = 0, i ;
     int idx[11] ;
     tain deadline = TAIN_INFINITE ;
+    if (ndueq || nloadq)
+    {
+      load_some(LOAD_CHUNK) ;
+    }
     dispatch() ;
     warn_delays() ;
     bounce_start() ;
@@ -1637,6 +1818,7 @@ int main (int argc, char const *const *argv)
       if (tain_less(&a, &deadline)) deadline = a ;
     }
     if (stopping && tain_less(&stopdeadline, &deadline)) deadline = stopdeadline ;
+    if (ndueq || nloadq) tain_copynow(&deadline) ;   /* more to load: only look at the fds */
     if (iopause_g(x, n, &deadline) < 0) strerr_diefu1sys(111, "iopause") ;
     if (stopping && !tain_future(&stopdeadline))
     {
@@ -1655,6 +1837,7 @@ int main (int argc, char const *const *argv)
           {
             /* retry everything now */
             unsigned int k ;
+            load_rest() ;
             while (nheap) { unsigned int ri = heap_pop() ; if (rcpts[ri].status == 'T') ready_push(ri) ; }
             for (k = 0 ; k < ndfails ; k++) if (dfails[k].used) { free(dfails[k].name) ; dfails[k].used = 0 ; }
             members_signal(SIGALRM, 1) ;
