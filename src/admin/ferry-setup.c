@@ -229,48 +229,42 @@ static void control_make (char const *split)
   stralloc_free(&sa) ;
 }
 
-static void scripts_make (char const *home)
+ /* service/NAME/run runs HOME/bin/PROG HOME with its log (fd 2) in the log pipe;
+    service/NAME/log/run keeps that log in HOME/LOGDIR with TAI64N stamps, 20 archives of 1 MB. */
+static void service_make (char const *home, char const *name, char const *why, char const *prog, char const *logdir)
 {
   stralloc sa = STRALLOC_ZERO ;
-  if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n"
-      "# The ferry set: ferry-start becomes the queue manager; its log (fd 2) goes to log/run.\n"
-      "fdmove -c 2 1\n\"")
-   || !stralloc_cats(&sa, home)
-   || !stralloc_cats(&sa, "/bin/ferry-start\" \"")
-   || !stralloc_cats(&sa, home)
-   || !stralloc_cats(&sa, "\"\n"))
+  char fn[64] ;
+  if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n# ")
+   || !stralloc_cats(&sa, why)
+   || !stralloc_cats(&sa, "\nfdmove -c 2 1\n\"")
+   || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "/bin/") || !stralloc_cats(&sa, prog)
+   || !stralloc_cats(&sa, "\" \"") || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "\"\n"))
     strerr_diefu1sys(111, "allocate") ;
-  file_make("service/ferry/run", sa.s, sa.len, 0755) ;
+  memcpy(fn, "service/", 8) ; memcpy(fn + 8, name, strlen(name)) ; memcpy(fn + 8 + strlen(name), "/run", 5) ;
+  file_make(fn, sa.s, sa.len, 0755) ;
   sa.len = 0 ;
-  if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n"
-      "# ferry's log: TAI64N stamps, 20 archives of 1 MB, in the home's log/.\n")
+  if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n# the log of service/")
+   || !stralloc_cats(&sa, name)
+   || !stralloc_cats(&sa, ": TAI64N stamps, 20 archives of 1 MB, in the home's ")
+   || !stralloc_cats(&sa, logdir) || !stralloc_cats(&sa, "/.\n")
    || (dedicated && !stralloc_cats(&sa, "s6-setuidgid ferryl\n"))
    || !stralloc_cats(&sa, "s6-log -b -- n20 s1000000 t \"")
-   || !stralloc_cats(&sa, home)
-   || !stralloc_cats(&sa, "/log\"\n"))
-    strerr_diefu1sys(111, "allocate") ;
-  file_make("service/ferry/log/run", sa.s, sa.len, 0755) ;
-  sa.len = 0 ;
-  if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n"
-      "# ferry-injectd: ferry-inject as a server on public/inject (group commit); apart from the set,\n"
-      "# so that mail is accepted while the set is stopped. Without it, injection runs ferry-inject.\n"
-      "fdmove -c 2 1\n\"")
-   || !stralloc_cats(&sa, home)
-   || !stralloc_cats(&sa, "/bin/ferry-injectd\" \"")
-   || !stralloc_cats(&sa, home)
+   || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "/") || !stralloc_cats(&sa, logdir)
    || !stralloc_cats(&sa, "\"\n"))
     strerr_diefu1sys(111, "allocate") ;
-  file_make("service/ferry-injectd/run", sa.s, sa.len, 0755) ;
-  sa.len = 0 ;
-  if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n"
-      "# ferry-injectd's log, in the home's log/injectd/.\n")
-   || (dedicated && !stralloc_cats(&sa, "s6-setuidgid ferryl\n"))
-   || !stralloc_cats(&sa, "s6-log -b -- n20 s1000000 t \"")
-   || !stralloc_cats(&sa, home)
-   || !stralloc_cats(&sa, "/log/injectd\"\n"))
-    strerr_diefu1sys(111, "allocate") ;
-  file_make("service/ferry-injectd/log/run", sa.s, sa.len, 0755) ;
+  memcpy(fn + 8 + strlen(name), "/log/run", 9) ;
+  file_make(fn, sa.s, sa.len, 0755) ;
   stralloc_free(&sa) ;
+}
+
+static void scripts_make (char const *home)
+{
+  service_make(home, "ferry", "The ferry set: ferry-start becomes the queue manager; its log (fd 2) goes to log/run.",
+    "ferry-start", "log") ;
+  service_make(home, "ferry-injectd", "ferry-injectd: ferry-inject as a server on public/inject (group commit), apart from\n"
+    "# the set, so that mail is accepted while the set is stopped. Without it, injection runs ferry-inject.",
+    "ferry-injectd", "log/injectd") ;
 }
 
 static void bin_make (char const *home, char const *bindir)

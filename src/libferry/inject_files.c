@@ -1,5 +1,5 @@
-/* ferry_inject_pidfile, ferry_inject_received_fmt: the first steps of a commit, shared by
-   ferry-inject and ferry-injectd. */
+/* ferry_inject_pidfile, ferry_inject_received_fmt, ferry_inject_envelope_code: what ferry-inject
+   and ferry-injectd share of a commit. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 #include <skalibs/uint64.h>
 
 #include <ferry/date822.h>
+#include <ferry/envelope.h>
 #include <ferry/inject.h>
 
 int ferry_inject_pidfile (char *fn, pid_t pid)
@@ -34,6 +35,16 @@ int ferry_inject_pidfile (char *fn, pid_t pid)
     if (fd >= 0 || errno != EEXIST) return fd ;
   }
   return -1 ;
+}
+
+int ferry_inject_envelope_code (ferry_envelope_status st)
+{
+  switch (st)
+  {
+    case FERRY_ENVELOPE_TOOLONG : return FERRY_INJECT_ADDRTOOLONG ;
+    case FERRY_ENVELOPE_MORE : return FERRY_INJECT_READ ;   /* it ended before its terminator */
+    default : return FERRY_INJECT_ENVELOPE ;
+  }
 }
 
 size_t ferry_inject_received_fmt (char *s, pid_t pid, uid_t uid, uint64_t id, time_t now)

@@ -79,16 +79,6 @@ static void message_write (int fd, char *buf, size_t bufsize, size_t len, uint64
   if (len && allwrite(fd, buf, len) < len) die(FERRY_INJECT_WRITE, "write the message") ;
 }
 
-static int envelope_code (ferry_envelope_status st)
-{
-  switch (st)
-  {
-    case FERRY_ENVELOPE_TOOLONG : return FERRY_INJECT_ADDRTOOLONG ;
-    case FERRY_ENVELOPE_MORE : return FERRY_INJECT_READ ;
-    default : return FERRY_INJECT_ENVELOPE ;
-  }
-}
-
  /* Reads the envelope from fd 1 after ferry's own records in sa, checking as it comes. */
 static void envelope_read (stralloc *sa)
 {
@@ -105,7 +95,7 @@ static void envelope_read (stralloc *sa)
     sa->len += r ;
     st = ferry_envelope_scan(&sc, sa->s + base, sa->len - base) ;
   }
-  if (st != FERRY_ENVELOPE_DONE) diex(envelope_code(st), ferry_envelope_strstatus(st)) ;
+  if (st != FERRY_ENVELOPE_DONE) diex(ferry_inject_envelope_code(st), ferry_envelope_strstatus(st)) ;
   sa->len = base + sc.pos ;
 }
 

@@ -161,16 +161,6 @@ static void client_new (int fd)
   c->envbase = c->env.len ;
 }
 
-static int envelope_code (ferry_envelope_status st)
-{
-  switch (st)
-  {
-    case FERRY_ENVELOPE_TOOLONG : return FERRY_INJECT_ADDRTOOLONG ;
-    case FERRY_ENVELOPE_MORE : return FERRY_INJECT_READ ;
-    default : return FERRY_INJECT_ENVELOPE ;
-  }
-}
-
  /* The envelope is complete and checked: write it into intd/ (synced with its batch). */
 static void envelope_store (client *c)
 {
@@ -234,7 +224,7 @@ static void feed (client *c, char const *s, size_t n)
         n = 0 ;
         es = ferry_envelope_scan(&c->sc, c->env.s + c->envbase, c->env.len - c->envbase) ;
         if (es == FERRY_ENVELOPE_MORE) break ;
-        if (es != FERRY_ENVELOPE_DONE) { answer(c, envelope_code(es), ferry_envelope_strstatus(es)) ; return ; }
+        if (es != FERRY_ENVELOPE_DONE) { answer(c, ferry_inject_envelope_code(es), ferry_envelope_strstatus(es)) ; return ; }
         if (c->envbase + c->sc.pos != c->env.len) { answer(c, FERRY_INJECT_READ, "protocol error: bytes after the envelope") ; return ; }
         envelope_store(c) ;
         break ;

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include <ferry/date822.h>
+#include <ferry/envelope.h>
 
  /* The longest Received: line ferry_inject_received_fmt writes. */
 #define FERRY_INJECT_RECEIVED_MAX (80 + 3 * 20 + FERRY_DATE822_MAX)
@@ -34,6 +35,9 @@
  /* Creates queue/pid/PID.SEC.NSEC.SEQ (a name no other injection uses) into fn, which holds
     FERRY_INJECT_PIDFILE_MAX bytes: its fd, open for writing; -1 with errno set. */
 extern int ferry_inject_pidfile (char *fn, pid_t pid) ;
+
+ /* The exit code for an envelope the scanner refused. */
+extern int ferry_inject_envelope_code (ferry_envelope_status st) ;
 
  /* The first line of every queued message: "Received: (ferry PID invoked by uid UID) id ID; DATE\n". */
 extern size_t ferry_inject_received_fmt (char *s, pid_t pid, uid_t uid, uint64_t id, time_t now) ;
