@@ -98,15 +98,6 @@ def peak_kib(comm):
     return best
 
 
-def poll(cond, timeout):
-    deadline = time.time() + timeout
-    while not cond():
-        if time.time() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def count_files(d):
     return sum(len(fs) for _, _, fs in os.walk(d))
 
@@ -236,7 +227,7 @@ def one(system, workload, mode, n):
             t0, c0 = time.time(), cpu_busy()
             s.resume()
         # polled every 50 ms: a tighter loop would take CPU from the system measured
-        if not poll(s.empty, 1800):
+        if not eventually(s.empty, 1800, 0.05):
             sys.exit("bench: %s did not empty its queue" % s.name)
         secs, total = time.time() - t0, cpu_busy() - c0
         nsync = syncs.stop()

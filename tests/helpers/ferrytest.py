@@ -34,13 +34,14 @@ def expect(cond, what, detail=""):
     ok(what)
 
 
-def eventually(cond, timeout=5):
-    """For what another thread or process records: true as soon as cond() is, false at the deadline."""
+def eventually(cond, timeout=5, interval=0.01):
+    """For what another thread or process records: true as soon as cond() is, false at the deadline
+    (cond is tried every interval seconds)."""
     deadline = time.time() + timeout
     while not cond():
         if time.time() > deadline:
             return False
-        time.sleep(0.01)
+        time.sleep(interval)
     return True
 
 
