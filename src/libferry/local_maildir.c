@@ -1,4 +1,7 @@
-/* ferry_local_maildir: write in tmp/, fsync, link into new/, fsync new/; nothing half-done left. */
+/* ferry_local_maildir: write in tmp/ (an unnamed O_TMPFILE file where the system has them), sync,
+   link into new/, sync new/; nothing half-done left. */
+
+#define _GNU_SOURCE
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +46,18 @@ static int unique_name (stralloc *sa)
   return 1 ;
 }
 
+static int dir_sync (char const *dir)
+{
+  int r, e ;
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  if (fd < 0) return -1 ;
+  r = ferry_local_sync(fd) ;
+  e = errno ;
+  fd_close(fd) ;
+  errno = e ;
+  return r ;
+}
+
 static char fail (stralloc *report, char const *what, char const *path, int e)
 {
   stralloc_cats(report, "Maildir ") ;
@@ -55,31 +70,76 @@ static char fail (stralloc *report, char const *what, char const *path, int e)
   return 'Z' ;
 }
 
+static int name_paths (stralloc *name, stralloc *tmp, stralloc *new, char const *dir)
+{
+  name->len = tmp->len = new->len = 0 ;
+  return unique_name(name) && stralloc_0(name)
+   && stralloc_cats(tmp, dir) && stralloc_cats(tmp, "tmp/") && stralloc_cats(tmp, name->s) && stralloc_0(tmp)
+   && stralloc_cats(new, dir) && stralloc_cats(new, "new/") && stralloc_cats(new, name->s) && stralloc_0(new) ;
+}
+
+ /* An unnamed file in tmp/ (O_TMPFILE), if the filesystem has them and /proc can name it for
+    linkat: no directory entry to make and remove in tmp/, so workers do not queue on its lock,
+    and a crash leaves nothing behind. -1 (errno) on a real error, -2 if not available here. */
+static int anon_open (char const *dir, stralloc *tmp)
+{
+  static int noproc = -1 ;
+  int fd ;
+  if (noproc < 0) noproc = access("/proc/self/fd", X_OK) < 0 ;
+  if (noproc) return -2 ;
+  tmp->len = 0 ;
+  if (!stralloc_cats(tmp, dir) || !stralloc_cats(tmp, "tmp") || !stralloc_0(tmp)) return -1 ;
+  fd = open(tmp->s, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600) ;
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) return -2 ;
+  return fd ;
+}
+
+ /* Gives the unnamed file fd its name in new/; new and name are set. 0 or -1 (errno). */
+static int anon_link (int fd, char const *dir, stralloc *name, stralloc *tmp, stralloc *new)
+{
+  char proc[14 + UINT_FMT] = "/proc/self/fd/" ;
+  unsigned int tries = 0 ;
+  proc[14 + uint_fmt(proc + 14, fd)] = 0 ;
+  for (;;)
+  {
+    if (!name_paths(name, tmp, new, dir)) return -1 ;
+    if (!linkat(AT_FDCWD, proc, AT_FDCWD, new->s, AT_SYMLINK_FOLLOW)) return 0 ;
+    if (errno != EEXIST || ++tries > 5) return -1 ;
+  }
+}
+
 char ferry_local_maildir (ferry_local_msg const *m, char const *dir, stralloc *report)
 {
   stralloc tmp = STRALLOC_ZERO, new = STRALLOC_ZERO, name = STRALLOC_ZERO ;
   char status = 'Z' ;
-  int fd = -1, e ;
+  int fd, e, anon = 1 ;
   unsigned int tries = 0 ;
-  for (;;)
+  fd = anon_open(dir, &tmp) ;
+  if (fd == -1) { status = fail(report, "create a file in tmp/", dir, errno) ; goto end ; }
+  if (fd == -2)
   {
-    name.len = tmp.len = new.len = 0 ;
-    if (!unique_name(&name) || !stralloc_0(&name)
-     || !stralloc_cats(&tmp, dir) || !stralloc_cats(&tmp, "tmp/") || !stralloc_cats(&tmp, name.s) || !stralloc_0(&tmp)
-     || !stralloc_cats(&new, dir) || !stralloc_cats(&new, "new/") || !stralloc_cats(&new, name.s) || !stralloc_0(&new))
-    { status = fail(report, "allocate memory", dir, errno) ; goto end ; }
-    fd = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;
-    if (fd >= 0) break ;
-    if (errno != EEXIST || ++tries > 5) { status = fail(report, "create a file in tmp/", dir, errno) ; goto end ; }
+    anon = 0 ;
+    for (;;)
+    {
+      if (!name_paths(&name, &tmp, &new, dir)) { status = fail(report, "allocate memory", dir, errno) ; goto end ; }
+      fd = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;
+      if (fd >= 0) break ;
+      if (errno != EEXIST || ++tries > 5) { status = fail(report, "create a file in tmp/", dir, errno) ; goto end ; }
+    }
   }
   if (!ferry_local_copy(fd, m, 0)) { e = errno ; status = fail(report, "write the message", dir, e) ; goto unlink ; }
-  if (fsync(fd) < 0) { e = errno ; status = fail(report, "sync the message", dir, e) ; goto unlink ; }
+  if (ferry_local_sync(fd) < 0) { e = errno ; status = fail(report, "sync the message", dir, e) ; goto unlink ; }
+  if (anon ? anon_link(fd, dir, &name, &tmp, &new) < 0 : link(tmp.s, new.s) < 0)
+  {
+    e = errno ;
+    status = fail(report, "link the message into new/", dir, e) ;
+    goto unlink ;
+  }
   fd_close(fd) ; fd = -1 ;
-  if (link(tmp.s, new.s) < 0) { e = errno ; status = fail(report, "link the message into new/", dir, e) ; goto unlink ; }
-  unlink(tmp.s) ;
+  if (!anon) unlink(tmp.s) ;
   new.len -= name.len ;   /* new.s is now DIR/new/ */
   new.s[new.len - 1] = 0 ;
-  if (ferry_dir_sync(new.s) < 0)
+  if (dir_sync(new.s) < 0)
   {
     /* not known durable: take it back, so a retry cannot make two copies */
     e = errno ;
@@ -96,9 +156,9 @@ char ferry_local_maildir (ferry_local_msg const *m, char const *dir, stralloc *r
   status = 'K' ;
   goto end ;
  unlink:
-  if (fd >= 0) fd_close(fd) ;
+  fd_close(fd) ;
   fd = -1 ;
-  unlink(tmp.s) ;
+  if (!anon) unlink(tmp.s) ;
  end:
   if (fd >= 0) fd_close(fd) ;
   stralloc_free(&tmp) ; stralloc_free(&new) ; stralloc_free(&name) ;

@@ -137,7 +137,7 @@ char ferry_local_mbox (ferry_local_msg const *m, char const *file, stralloc *rep
     if (last != '\n' && allwrite(fd, "\n", 1) < 1) { e = errno ; goto undo ; }
     if (allwrite(fd, "\n", 1) < 1) { e = errno ; goto undo ; }
   }
-  if (fsync(fd) < 0) { e = errno ; goto undo ; }
+  if (ferry_local_sync(fd) < 0) { e = errno ; goto undo ; }
   fd_close(fd) ;
   stralloc_cats(report, "mbox ") ;
   stralloc_cats(report, file) ;

@@ -81,6 +81,12 @@ extern char ferry_local_mbox (ferry_local_msg const *m, char const *file, strall
 extern char ferry_local_program (ferry_local_ctx const *ctx, ferry_local_target const *t, ferry_local_msg const *m, char const *command, stralloc *report) ;
 extern char ferry_local_forward (ferry_local_ctx const *ctx, ferry_local_msg const *m, stralloc const *addresses, stralloc *report) ;
 
+ /* Makes what was written through fd (a file, or a directory's entries) durable: 0, or -1 (errno).
+    fsync unless ferry_local_sync_use has named another way (ferry-spawn-local's shared syncs);
+    every sync of a Maildir or mbox delivery goes through it. */
+extern int ferry_local_sync (int fd) ;
+extern void ferry_local_sync_use (int (*f) (int)) ;
+
  /* Copies prefix then the message from fd (offset 0) to out; with mboxrd, quotes ^>*From lines.
     Returns 1, or 0 with errno (a read error is reported as EIO). */
 extern int ferry_local_copy (int out, ferry_local_msg const *m, int mboxrd) ;
