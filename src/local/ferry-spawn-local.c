@@ -1,6 +1,9 @@
 /* ferry-spawn-local: the local channel. Requests on fd 0, answers on fd 1, log on fd 2.
    Deliveries run in long-lived workers, one pool per mailbox owner, forked once and running as
-   that owner; each does what ferry-local does, in-process. Only program lines fork again. */
+   that owner; each does what ferry-local does, in-process. Only program lines fork again.
+   The workers' syncs are shared: syncgroup.c. */
+
+#define _GNU_SOURCE
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <skalibs/allreadwrite.h>
@@ -31,6 +35,8 @@
 #include <ferry/local.h>
 #include <ferry/queue.h>
 #include <ferry/spawner.h>
+
+#include "syncgroup.h"
 
 #define USAGE "ferry-spawn-local [ home ]"
 #define IDLE_SECONDS 30     /* an idle worker lives this long */
@@ -180,6 +186,7 @@ static void worker_close (unsigned int wi)
   fd_close(w->fd) ;
   w->used = 0 ;
   live-- ;
+  syncgroup_drop(wi) ;
   if (w->task >= 0)
   {
     static char const text[] = "the delivery process died before it answered" ;
@@ -211,11 +218,59 @@ static int frame_read_exact (int fd, stralloc *sa)
   return 1 ;
 }
 
+static int worker_fd = -1 ;   /* in a worker: its socket to the channel */
+
+static void worker_send (stralloc *sa, char const *kind, uint64_t u)
+{
+  size_t mark ;
+  sa->len = 0 ;
+  if (!ferry_frame_begin(sa, &mark) || !ferry_field_cats(sa, kind) || !ferry_field_catu64(sa, u)
+   || !ferry_frame_end(sa, mark) || allwrite(worker_fd, sa->s, sa->len) < sa->len) _exit(111) ;
+}
+
+ /* A worker's ferry_local_sync: asks the channel, which answers alone, lead, ok or fail. */
+static int worker_sync (int fd)
+{
+  static stralloc sa = STRALLOC_ZERO ;
+  char const *f[2] ;
+  struct stat st ;
+  uint64_t e ;
+  int nf ;
+  if (fstat(fd, &st) < 0) return -1 ;
+  worker_send(&sa, "s", st.st_dev) ;
+  if (!frame_read_exact(worker_fd, &sa)) _exit(111) ;
+  nf = ferry_fields_split(sa.s, sa.len, f, 2) ;
+  if (nf < 1 || strlen(f[0]) != 1) _exit(111) ;
+  switch (f[0][0])
+  {
+    case SYNCGROUP_ALONE :
+    case SYNCGROUP_LEAD :
+    {
+      int r = f[0][0] == SYNCGROUP_ALONE ? fsync(fd) : syncfs(fd) ;
+      int err = r < 0 ? errno : 0 ;
+      worker_send(&sa, "r", err) ;
+      errno = err ;
+      return r ;
+    }
+    case SYNCGROUP_OK :
+      /* the leader's syncfs reports the errors seen since its own descriptor opened; this one's
+         own writeback error state is checked too, which costs no I/O */
+      return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE) ;
+    case SYNCGROUP_FAIL :
+      if (nf != 2 || !uint640_scan(f[1], &e) || !e) _exit(111) ;
+      errno = e ;
+      return -1 ;
+    default : _exit(111) ;
+  }
+}
+
 static void worker_main (int fd, ferry_local_target const *first)
 {
   stralloc job = STRALLOC_ZERO, report = STRALLOC_ZERO, ans = STRALLOC_ZERO ;
   ferry_local_target t = FERRY_LOCAL_TARGET_ZERO ;
   PROG = "ferry-spawn-local (worker)" ;
+  worker_fd = fd ;
+  ferry_local_sync_use(&worker_sync) ;
   if (!ferry_local_become(first)) strerr_diefu1sys(111, "switch to the mailbox owner") ;
   for (;;)
   {
@@ -355,6 +410,41 @@ static void dispatch (void)
   }
 }
 
+static void tell (unsigned int wi, char what, int err)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  size_t mark ;
+  if (!ferry_frame_begin(&sa, &mark) || !stralloc_catb(&sa, &what, 1) || !stralloc_0(&sa)
+   || (what == SYNCGROUP_FAIL && !ferry_field_catu64(&sa, err))
+   || !ferry_frame_end(&sa, mark)) strerr_diefu1sys(111, "allocate memory") ;
+  if (allwrite(workers[wi].fd, sa.s, sa.len) < sa.len)
+  {
+    /* it is waiting for this answer, so its socket has room: it is gone or broken; its end of
+       the socket closes when it dies, and worker_read then retires it */
+    strerr_warnwu1sys("answer a delivery worker's sync: killing it") ;
+    kill(workers[wi].pid, SIGKILL) ;
+  }
+  stralloc_free(&sa) ;
+}
+
+ /* A sync request ("s", device) or a leader's result ("r", errno) from a worker in a delivery. */
+static int worker_sync_frame (unsigned int wi, char const *const *f)
+{
+  uint64_t u ;
+  if (workers[wi].task < 0 || !uint640_scan(f[1], &u)) return 0 ;
+  if (f[0][0] == 's')
+  {
+    if (syncgroup_busy(wi)) return 0 ;
+    syncgroup_ask(wi, (dev_t)u) ;
+  }
+  else
+  {
+    if (!syncgroup_leads(wi) || u > 4095) return 0 ;
+    syncgroup_done(wi, (int)u, &tell) ;
+  }
+  return 1 ;
+}
+
 static void worker_read (unsigned int wi)
 {
   worker *w = workers + wi ;
@@ -371,10 +461,23 @@ static void worker_read (unsigned int wi)
     size_t pos = 0, start, plen ;
     char const *f[2] ;
     uint64_t ti ;
+    int good ;
     int r = ferry_frame_take(w->in.s, w->in.len, &pos, &start, &plen) ;
     if (!r) break ;
-    if (r < 0 || ferry_fields_split(w->in.s + start, plen, f, 2) != 2 || !uint640_scan(f[0], &ti)
-     || (int)ti != w->task || !f[1][0])
+    good = r > 0 && ferry_fields_split(w->in.s + start, plen, f, 2) == 2 ;
+    if (good && (f[0][0] == 's' || f[0][0] == 'r') && !f[0][1])
+    {
+      if (!worker_sync_frame(wi, f))
+      {
+        strerr_warnw("a delivery worker sent a malformed sync request: retiring it") ;
+        worker_close(wi) ;
+        return ;
+      }
+      memmove(w->in.s, w->in.s + pos, w->in.len - pos) ;
+      w->in.len -= pos ;
+      continue ;
+    }
+    if (!good || w->task < 0 || !uint640_scan(f[0], &ti) || ti != (uint64_t)w->task || syncgroup_busy(wi) || !f[1][0])
     {
       strerr_warnw("a delivery worker sent a malformed answer: retiring it") ;
       worker_close(wi) ;
@@ -492,6 +595,7 @@ int main (int argc, char const *const *argv)
       for (wi = 0 ; wi < nworkers ; wi++) if (workers[wi].used && workers[wi].fd == x[i].fd) { worker_read(wi) ; break ; }
     }
     dispatch() ;
+    syncgroup_run(&tell) ;
     /* retire idle workers that are too old, or of an older generation */
     tain_now_g() ;
     for (i = 0 ; i < nworkers ; i++) if (workers[i].used && workers[i].task < 0)
@@ -511,6 +615,15 @@ int main (int argc, char const *const *argv)
     for (i = 0 ; i < ntasks ; i++) stralloc_free(&tasks[i].t.sa) ;
     for (i = 0 ; i < nreqs ; i++) { stralloc_free(&reqs[i].payload) ; free(reqs[i].rcpt) ; free(reqs[i].result) ; }
   }
+  {
+    unsigned long rounds, asks ;
+    char fmt[2][ULONG_FMT] ;
+    syncgroup_counts(&rounds, &asks) ;
+    fmt[0][ulong_fmt(fmt[0], asks)] = 0 ;
+    fmt[1][ulong_fmt(fmt[1], rounds)] = 0 ;
+    strerr_warni("stopped: ", fmt[0], " syncs asked by delivery workers, made in ", fmt[1], " rounds") ;
+  }
+  syncgroup_free() ;
   free(workers) ; free(tasks) ; free(reqs) ; free(x) ;
   stralloc_free(&io.in) ; stralloc_free(&io.out) ;
   ferry_local_ctx_free(&ctx) ;
