@@ -31,6 +31,7 @@
 #include <ferry/queue.h>
 
 #define USAGE "ferry-preprocess-todo [ home ]"
+#define BATCH_FIRST 100   /* the first batch of a scan is small, so delivery starts at once */
 #define BATCH_MAX 1000
 #define ENVELOPE_MAX (64 << 20)
 
@@ -48,6 +49,9 @@ static uint64_t *pending = 0 ;      /* told to the queue manager, todo entry not
 static size_t npending = 0, apending = 0 ;
 static stralloc out = STRALLOC_ZERO ;
 static int qfd ;                    /* queue/, for syncfs */
+static entry *listed = 0 ;          /* the last scan's entries, oldest first */
+static size_t nlisted = 0, alisted = 0, nextlisted = 0 ;
+static size_t batchsize = BATCH_FIRST ;
 
 static size_t pending_find (uint64_t id, int *found)
 {
@@ -230,11 +234,11 @@ static int entry_cmp (void const *a, void const *b)
   return x->id < y->id ? -1 : x->id > y->id ;
 }
 
- /* Every todo entry not yet told, oldest first, in batches sharing one syncfs. */
+ /* Lists every todo entry not yet told, oldest first, for batch() to take. */
 static void scan (void)
 {
-  entry *e = 0 ;
-  size_t n = 0, a = 0, i ;
+  entry *e = listed ;
+  size_t n = 0, a = alisted ;
   unsigned int d ;
   for (d = 0 ; d < split ; d++)
   {
@@ -252,7 +256,7 @@ static void scan (void)
     while ((de = readdir(dh)))
     {
       uint64_t id ;
-      int found ;
+      int known ;
       struct stat st ;
       if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;
       if (id % split != d)
@@ -260,8 +264,8 @@ static void scan (void)
         strerr_warnw("a todo entry in the wrong subdirectory is ignored: ", dir, "/", de->d_name) ;
         continue ;
       }
-      pending_find(id, &found) ;
-      if (found) continue ;
+      pending_find(id, &known) ;
+      if (known) continue ;
       if (fstatat(dirfd(dh), de->d_name, &st, 0) < 0) continue ;
       if (n == a)
       {
@@ -276,24 +280,33 @@ static void scan (void)
     closedir(dh) ;
   }
   qsort(e, n, sizeof(entry), &entry_cmp) ;
-  for (i = 0 ; i < n ; i += BATCH_MAX)
+  listed = e ; alisted = a ; nlisted = n ; nextlisted = 0 ;
+  batchsize = BATCH_FIRST ;
+}
+
+ /* Prepares the next batch of the list, sharing one syncfs, and queues its notices. The first
+    batch of a scan is BATCH_FIRST entries, each next one twice the last, up to BATCH_MAX: after
+    a restart with a full todo/, the queue manager hears of mail within a small batch's time and
+    delivers while the rest is prepared. */
+static void batch (void)
+{
+  size_t j, before = out.len, end = nextlisted + batchsize ;
+  uint64_t told[BATCH_MAX] ;
+  size_t ntold = 0 ;
+  if (end > nlisted) end = nlisted ;
+  for (j = nextlisted ; j < end ; j++)
+    if (process(listed[j].id)) told[ntold++] = listed[j].id ;
+  nextlisted = end ;
+  batchsize = batchsize * 2 > BATCH_MAX ? BATCH_MAX : batchsize * 2 ;
+  if (!ntold) return ;
+  /* everything this batch wrote is durable before the queue manager hears of it */
+  if (syncfs(qfd) < 0)
   {
-    size_t j, before = out.len ;
-    uint64_t told[BATCH_MAX] ;
-    size_t ntold = 0 ;
-    for (j = i ; j < n && j < i + BATCH_MAX ; j++)
-      if (process(e[j].id)) told[ntold++] = e[j].id ;
-    if (!ntold) continue ;
-    /* everything this batch wrote is durable before the queue manager hears of it */
-    if (syncfs(qfd) < 0)
-    {
-      strerr_warnwu1sys("syncfs the queue: the batch will be done again") ;
-      out.len = before ;
-      continue ;
-    }
-    for (j = 0 ; j < ntold ; j++) pending_add(told[j]) ;
+    strerr_warnwu1sys("syncfs the queue: the batch will be done again") ;
+    out.len = before ;
+    return ;
   }
-  free(e) ;
+  for (j = 0 ; j < ntold ; j++) pending_add(told[j]) ;
 }
 
  /* The queue manager's word that a todo entry is gone: payload "<id>\0". */
@@ -335,14 +348,16 @@ int main (int argc, char const *const *argv)
   {
     unsigned int n = 0 ;
     int i0 = -1, i1 = -1 ;
-    if (rescan && !eof) { scan() ; rescan = 0 ; }
+    if (rescan && !eof && nextlisted == nlisted) { scan() ; rescan = 0 ; }
+    if (!eof && nextlisted < nlisted) batch() ;
     if (eof && !out.len) break ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; n++ ;
     /* once the queue manager is gone, the trigger is left to the next set's instance */
     x[n].fd = eof ? -1 : tfd ; x[n].events = IOPAUSE_READ ; n++ ;
     if (!eof) { i0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
     if (out.len) { i1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
-    if (iopause_g(x, n, 0) < 0) strerr_diefu1sys(111, "iopause") ;
+    /* with more of the list to prepare, only look: the next batch follows at once */
+    if (iopause_g(x, n, !eof && nextlisted < nlisted ? &STAMP : 0) < 0) strerr_diefu1sys(111, "iopause") ;
     if (x[0].revents & IOPAUSE_READ)
     {
       int sig ;
@@ -391,5 +406,6 @@ int main (int argc, char const *const *argv)
       }
     }
   }
+  free(listed) ;
   return 0 ;
 }
