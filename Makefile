@@ -3,10 +3,12 @@
 #   make check      install missing Debian packages (as root), build, run every test
 #   make demo       install missing Debian packages (as root), build, run the main job on ./home
 #   make install    install the programs into conf-home's bin (DESTDIR respected)
+#   make fuzz       build the fuzz harnesses (tests/fuzz, clang: conf-compile line 3) in build/fuzz
 #   make bench      run the benchmarks in tests/bench (by hand; writes doc/performance.md)
 
 CC_LINE := $(shell head -n 1 conf-compile)
 LDLIBS := $(shell sed -n 2p conf-compile)
+FUZZ_CC := $(shell sed -n 3p conf-compile)
 CONF_HOME := $(shell head -n 1 conf-home)
 VERSION := $(shell sed -n 's/^version=//p' package/info)
 PROGRAMS := $(shell awk '!/^\#/ && NF { print $$1 }' package/targets)
@@ -31,8 +33,12 @@ HELPER_SRC := $(wildcard tests/helpers/*.c) $(wildcard tests/bench/*.c)
 HELPER_BIN := $(patsubst %.c,$(B)/tests/helpers/%,$(notdir $(HELPER_SRC)))
 GEN_H := $(B)/include/ferry/config.h $(B)/include/ferry/modes.h
 UNIT_LIBS := -lcares
+# the fuzz harnesses: every library source compiled again with the sanitizers and libFuzzer's coverage
+FUZZ_SRC := $(wildcard tests/fuzz/*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_OBJ := $(patsubst src/%.c,$(B)/fuzz/obj/%.o,$(LIB_SRC) $(foreach g,$(GROUPS),$(call group_helpers,$(g))))
 
-.PHONY: all check demo install deps-build deps-check deps-demo bench clean
+.PHONY: all check demo install deps-build deps-check deps-demo bench fuzz clean
 .SUFFIXES:
 
 all: $(PROG_BIN) $(UNIT_BIN) $(HELPER_BIN)
@@ -87,6 +93,20 @@ $(B)/tests/helpers/%: tests/bench/%.c $(B)/libferry.a | $(GEN_H)
 	@mkdir -p $(@D)
 	$(CC_LINE) $(CPPFLAGS) -o $@ $< $(B)/libferry.a $(LDLIBS)
 
+$(B)/fuzz/obj/%.o: src/%.c | $(GEN_H)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link $(CPPFLAGS) -c -o $@ $<
+
+$(B)/fuzz/libferry-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libferry-fuzz.a | $(GEN_H)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -fsanitize=fuzzer $(CPPFLAGS) -Isrc -o $@ $< $(B)/fuzz/libferry-fuzz.a $(LDLIBS) $(UNIT_LIBS)
+
+fuzz: $(FUZZ_BIN)
+
 deps-build:
 	@sh package/deps-install build
 
@@ -97,7 +117,7 @@ deps-demo:
 	@sh package/deps-install build run
 
 check: deps-check
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all fuzz
 	@sh tests/run
 
 demo: deps-demo
