@@ -1,8 +1,9 @@
 """ferry against Postfix, the same load on each, by hand (never in make check).
 
     mta.py SYSTEM WORKLOAD MODE N     one run, one result row
-    mta.py matrix N RUNS [WORKLOAD...] every row (of those workloads), systems alternating, medians
-                                      and ratios (markdown); each run on stderr
+    mta.py matrix N RUNS [WORKLOAD[:MODE]...]  every row (of those workloads, or of one mode of
+                                      one), systems alternating, medians and ratios (markdown);
+                                      each run on stderr
 
 SYSTEM: ferry (a home made by ferry-setup, the set under s6-svscan), postfix (Debian's Postfix
 as installed, a private instance: its own config and queue directories, no listener at all) or
@@ -43,13 +44,19 @@ SYNCS = ("fsync", "fdatasync", "syncfs", "sync", "sync_file_range", "msync")
 
 class SyncCount:
     """System-wide sync calls over an interval, counted by perf from the syscall tracepoints
-    (nothing else runs on the machine while a row is measured); None where perf cannot."""
+    (nothing else runs on the machine while a row is measured); None where perf cannot.
+    sync_file_range with SYNC_FILE_RANGE_WAIT_BEFORE alone (flags 1) writes nothing, it only
+    reads a file's writeback error state (ferry-spawn-local's covered workers): not counted."""
 
     def __init__(self):
         self.out = tempfile.mktemp(prefix="ferry-bench-perf.")
-        events = ",".join("syscalls:sys_enter_" + k for k in SYNCS)
+        events = []
+        for k in SYNCS:
+            events += ["-e", "syscalls:sys_enter_" + k]
+            if k == "sync_file_range":
+                events += ["--filter", "flags != 1"]
         try:
-            self.p = subprocess.Popen(["perf", "stat", "-a", "-x", ",", "-o", self.out, "-e", events],
+            self.p = subprocess.Popen(["perf", "stat", "-a", "-x", ",", "-o", self.out] + events,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except OSError:
             self.p = None
@@ -254,20 +261,21 @@ COLS = "| system | workload | mode | messages | seconds | msg/s | rcpt/s | injec
 HEAD = COLS + "\n" + "|---" * 11 + "|"
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5:
+    if len(sys.argv) == 5 and sys.argv[1] != "matrix":
         system, workload, mode, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
         print(HEAD)
         print(row(system, workload, mode, n, *one(system, workload, mode, n)))
     elif len(sys.argv) >= 4 and sys.argv[1] == "matrix":
         # mta.py matrix N RUNS [ WORKLOAD ... ]: the rows of those workloads (default all three)
         n, runs = int(sys.argv[2]), int(sys.argv[3])
-        workloads = sys.argv[4:] or ["local", "remote", "multi"]
+        # a workload may name one mode: local:drain
+        workloads = [w.split(":") for w in sys.argv[4:]] or [["local"], ["remote"], ["multi"]]
         print("%d messages of %d bytes per run, %d injectors; median of %d runs, the systems alternating."
               " The ratio columns are ferry's rate over each Postfix's.\n" % (n, SIZE, INJECTORS, runs))
         print(COLS + " ferry / postfix | ferry / postfix-tuned |")
         print("|---" * 13 + "|", flush=True)
-        for workload in workloads:
-            for mode in ("e2e", "drain"):
+        for workload, *only in workloads:
+            for mode in only or ("e2e", "drain"):
                 res = {"ferry": [], "postfix": [], "postfix-tuned": []}
                 for _ in range(runs):
                     for system in res:
