@@ -19,7 +19,6 @@
 
 #include "admin.h"
 
-#define RECORD_HEAD 25
 
 typedef struct walk_s walk ;
 struct walk_s
@@ -40,20 +39,6 @@ static int rcpt_room (walk *w, unsigned int n)
     if (!p) return 0 ;
     w->r = p ;
     w->ar = a ;
-  }
-  return 1 ;
-}
-
-static int hexval (char const *s, unsigned int digits, uint64_t *u)
-{
-  unsigned int k ;
-  *u = 0 ;
-  for (k = 0 ; k < digits ; k++)
-  {
-    char c = s[k] ;
-    if (c >= '0' && c <= '9') *u = (*u << 4) | (uint64_t)(c - '0') ;
-    else if (c >= 'a' && c <= 'f') *u = (*u << 4) | (uint64_t)(c - 'a' + 10) ;
-    else return 0 ;
   }
   return 1 ;
 }
@@ -100,25 +85,22 @@ static char const *records_parse (walk *w, qmsg *m, int c)
 {
   stralloc *sa = &w->recs[c] ;
   size_t i = 0 ;
-  while (i < sa->len)
+  for (;;)
   {
-    size_t k ;
-    uint64_t next, idx ;
+    ferry_rcpt_record rec ;
     qrcpt *r ;
-    if (sa->len - i <= RECORD_HEAD) return "a truncated recipient record" ;
-    k = strnlen(sa->s + i + RECORD_HEAD, sa->len - i - RECORD_HEAD) ;
-    if (i + RECORD_HEAD + k == sa->len) return "a truncated recipient record" ;
-    if ((sa->s[i] != 'T' && sa->s[i] != 'K' && sa->s[i] != 'D') || !hexval(sa->s + i + 1, 16, &next) || !hexval(sa->s + i + 17, 8, &idx))
-      return "a garbled recipient record" ;
+    int got = ferry_rcpt_record_take(sa->s, sa->len, &i, &rec) ;
+    if (!got) break ;
+    if (got == -1) return "a truncated recipient record" ;
+    if (got < 0) return "a garbled recipient record" ;
     if (!rcpt_room(w, m->n)) return "out of memory" ;
     r = w->r + m->n++ ;
     memset(r, 0, sizeof(qrcpt)) ;
-    r->addr = sa->s + i + RECORD_HEAD ;
+    r->addr = rec.addr ;
     r->channel = c ? 'R' : 'L' ;
-    r->status = sa->s[i] ;
-    r->next = next ;
-    r->index = (uint32_t)idx ;
-    i += RECORD_HEAD + k + 1 ;
+    r->status = rec.status ;
+    r->next = rec.next ;
+    r->index = rec.index ;
   }
   return 0 ;
 }

@@ -139,12 +139,8 @@ static char const *envelope_check (stralloc const *env, size_t *fpos)
 
 static int record_cat (stralloc *sa, uint32_t index, char const *addr)
 {
-  char hex[8] ;
-  unsigned int k ;
-  for (k = 0 ; k < 8 ; k++) hex[k] = "0123456789abcdef"[(index >> (28 - 4 * k)) & 15] ;
-  return stralloc_catb(sa, "T0000000000000000", 17)
-      && stralloc_catb(sa, hex, 8)
-      && stralloc_catb(sa, addr, strlen(addr) + 1) ;
+  ferry_rcpt_record r = { .status = 'T', .next = 0, .index = index, .addr = addr } ;
+  return ferry_rcpt_record_cat(sa, &r) ;
 }
 
  /* Writes a recipient file, or removes a stale one when there is nothing to write. No sync here:

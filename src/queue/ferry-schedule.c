@@ -41,7 +41,6 @@
 
 extern char **environ ;
 #define STOP_WAIT 60          /* seconds SIGTERM waits for deliveries in progress */
-#define RECORD_HEAD 25        /* status, 16 hex of next attempt, 8 hex of envelope index */
 #define DELETED_TEXT "5.0.0 deleted from the queue by its administrator (ferry-qctl delete)"
 
 enum { CH_LOCAL, CH_REMOTE } ;
@@ -368,11 +367,6 @@ static void msg_free (unsigned int mi)
 
 /* ---------- the queue files ---------- */
 
-static void hex16 (char *s, uint64_t u)
-{
-  unsigned int k ;
-  for (k = 0 ; k < 16 ; k++) s[k] = "0123456789abcdef"[(u >> (60 - 4 * k)) & 15] ;
-}
 
  /* Rewrites a record's status or next-attempt field in place; the sync comes once per loop. */
 static void record_put (unsigned int ri, size_t at, char const *s, size_t n)
@@ -525,6 +519,36 @@ static void msg_load (uint64_t id, int announce)
     if (!info.s[i]) break ;
   }
   if (!sender) { strerr_warnw("info file without a sender: ", fn, ": left alone") ; stralloc_free(&info) ; return ; }
+  /* both recipient files, checked whole before anything is loaded: a damaged one (torn, garbled)
+     leaves the message alone, for ferry-qread to show and a person to decide */
+  for (c = 0 ; c < 2 ; c++)
+  {
+    int fd ;
+    size_t pos = 0 ;
+    ferry_rcpt_record rec ;
+    int got ;
+    ferry_queue_path(fn, chdir_[c], id, split) ;
+    fd = open(fn, O_RDONLY | O_CLOEXEC) ;
+    if (fd < 0)
+    {
+      if (errno == ENOENT) continue ;
+      strerr_warnwu2sys("open (the message is left alone until the next start) ", fn) ;
+      goto alone ;
+    }
+    if (!slurp(&recs[c], fd))
+    {
+      strerr_warnwu2sys("read (the message is left alone until the next start) ", fn) ;
+      fd_close(fd) ;
+      goto alone ;
+    }
+    fd_close(fd) ;
+    while ((got = ferry_rcpt_record_take(recs[c].s, recs[c].len, &pos, &rec)) == 1) ;
+    if (got < 0)
+    {
+      strerr_warnw(got == -1 ? "a truncated" : "a garbled", " recipient record in ", fn, ": the message is left alone (ferry-qread shows it)") ;
+      goto alone ;
+    }
+  }
   for (i = 0 ; i < info.len ; i++) if (info.s[i] == 'T' && (!i || !info.s[i-1])) ntos++ ;
   notify = calloc(ntos + 1, 1) ;
   if (!notify) strerr_diefu1sys(111, "allocate memory") ;
@@ -560,68 +584,44 @@ static void msg_load (uint64_t id, int announce)
       logs(" from <") ; logclean(sender) ; logs(">") ; logend() ;
     }
   }
-  /* both recipient files first: the sender and every address go in one block */
+  /* the sender and every address go in one block */
   {
-    size_t need = strlen(sender) + 1, pos ;
+    size_t need = strlen(sender) + 1, pos, at ;
+    ferry_rcpt_record rec ;
     for (c = 0 ; c < 2 ; c++)
-    {
-      int fd ;
-      ferry_queue_path(fn, chdir_[c], id, split) ;
-      fd = open(fn, O_RDONLY | O_CLOEXEC) ;
-      if (fd < 0) { if (errno != ENOENT) strerr_warnwu2sys("open ", fn) ; continue ; }
-      if (!slurp(&recs[c], fd)) { strerr_warnwu2sys("read ", fn) ; recs[c].len = 0 ; }
-      fd_close(fd) ;
-      for (i = 0 ; i + RECORD_HEAD < recs[c].len ; )
-      {
-        size_t k = byte_chr(recs[c].s + i + RECORD_HEAD, recs[c].len - i - RECORD_HEAD, 0) ;
-        if (i + RECORD_HEAD + k == recs[c].len) break ;
-        need += k + 1 ;
-        i += RECORD_HEAD + k + 1 ;
-      }
-    }
+      for (at = 0 ; ferry_rcpt_record_take(recs[c].s, recs[c].len, &at, &rec) == 1 ; ) need += strlen(rec.addr) + 1 ;
     m->sender = malloc(need) ;
     if (!m->sender) strerr_diefu1sys(111, "allocate memory") ;
     pos = strlen(sender) + 1 ;
     memcpy(m->sender, sender, pos) ;
     for (c = 0 ; c < 2 ; c++)
     {
-      ferry_queue_path(fn, chdir_[c], id, split) ;
-      for (i = 0 ; i + RECORD_HEAD < recs[c].len ; )
+      size_t off = 0 ;
+      for (at = 0 ; ferry_rcpt_record_take(recs[c].s, recs[c].len, &at, &rec) == 1 ; off = at)
       {
-        size_t k = byte_chr(recs[c].s + i + RECORD_HEAD, recs[c].len - i - RECORD_HEAD, 0) ;
-        uint64_t next = 0 ;
-        uint64_t eidx = 0 ;
-        unsigned int j, ri ;
+        size_t k = strlen(rec.addr) ;
+        unsigned int ri = rcpt_alloc() ;
         rcpt *r ;
-        if (i + RECORD_HEAD + k == recs[c].len) { strerr_warnw("a truncated record in ", fn) ; break ; }
-        for (j = 0 ; j < 24 ; j++)
-        {
-          char h = recs[c].s[i + 1 + j] ;
-          uint64_t v = (uint64_t)(h >= 'a' ? h - 'a' + 10 : h - '0') ;
-          if (j < 16) next = (next << 4) | v ; else eidx = (eidx << 4) | v ;
-        }
-        ri = rcpt_alloc() ;
         m = msgs + mi ;
         msg_attach(m, ri) ;
         r = rcpts + ri ;
         r->msg = mi ;
-        r->off = i ;
-        r->next = next ;
+        r->off = off ;
+        r->next = rec.next ;
         r->ch = c ;
-        r->status = recs[c].s[i] ;
-        memcpy(m->sender + pos, recs[c].s + i + RECORD_HEAD, k + 1) ;
+        r->status = rec.status ;
+        memcpy(m->sender + pos, rec.addr, k + 1) ;
         r->addr = m->sender + pos ;
         pos += k + 1 ;
         r->link = -1 ;
-        r->eidx = (uint32_t)eidx ;
-        r->notify = eidx < ntos ? notify[eidx] : 0 ;
+        r->eidx = rec.index ;
+        r->notify = rec.index < ntos ? notify[rec.index] : 0 ;
         if (r->status == 'T')
         {
           m->open++ ;
           openrcpts++ ;
           heap_push(ri) ;
         }
-        i += RECORD_HEAD + k + 1 ;
       }
     }
   }
@@ -636,6 +636,11 @@ static void msg_load (uint64_t id, int announce)
     if (msgs[mi].delaypending) bounce_want(mi) ;
     delete_pending_check(mi) ;
   }
+  return ;
+ alone:
+  stralloc_free(&info) ;
+  stralloc_free(&recs[0]) ;
+  stralloc_free(&recs[1]) ;
 }
 
  /* Every recipient done. With a bounce record, ferry-bounce-build sends the notifications first
@@ -851,7 +856,7 @@ static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
     int df = dfail_find(domain_of(r->addr)) ;
     if (df >= 0 && dfails[df].until > r->next) r->next = dfails[df].until ;
   }
-  hex16(h, r->next) ;
+  ferry_hex_fmt(h, r->next, 16) ;
   record_put(ri, 1, h, 16) ;
   mark_dirty(r->msg) ;
   heap_push(ri) ;

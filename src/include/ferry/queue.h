@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <skalibs/stralloc.h>
 #include <skalibs/uint64.h>
 
 #define FERRY_QUEUE_SPLIT_DEFAULT 23
@@ -21,5 +22,28 @@ extern int ferry_dir_sync (char const *dir) ;
 
  /* Wake the queue manager: a byte into the FIFO, never blocking, no error if no one listens. */
 extern void ferry_trigger_pull (char const *fifo) ;
+
+/* The fixed-width lower-case hex numbers of the queue's records: digits bytes, no terminator.
+   ferry_hex_scan returns 0 on anything but 0-9a-f. */
+extern void ferry_hex_fmt (char *s, uint64_t u, unsigned int digits) ;
+extern int ferry_hex_scan (char const *s, unsigned int digits, uint64_t *u) ;
+
+/* One record of queue/local/ID or queue/remote/ID (doc/queue.html): status, 16 hex of the next
+   attempt, 8 hex of the envelope index, then the address and a null byte. */
+#define FERRY_RCPT_HEAD 25
+typedef struct ferry_rcpt_record_s ferry_rcpt_record ;
+struct ferry_rcpt_record_s
+{
+  char status ;         /* T to deliver, K delivered, D failed for good */
+  uint64_t next ;       /* the earliest next attempt, seconds since the Epoch */
+  uint32_t index ;      /* the recipient's envelope index */
+  char const *addr ;
+} ;
+
+extern int ferry_rcpt_record_cat (stralloc *sa, ferry_rcpt_record const *r) ;
+ /* Takes the record at *pos of s[0..len) into r (addr points into s) and moves *pos past it: 1.
+    At the end: 0. Truncated (no null byte after the address): -1. A status or a number that is not
+    one: -2. On -1 and -2, *pos is left alone. */
+extern int ferry_rcpt_record_take (char const *s, size_t len, size_t *pos, ferry_rcpt_record *r) ;
 
 #endif

@@ -1,0 +1,84 @@
+"""Damaged recipient files when the queue manager starts: what was tried is a record whose status
+byte is garbled (a disk that returned garbage) and a file whose last record lost its final null
+byte (torn). Each message is left alone with a log line naming the file: nothing of it is
+delivered, marked or removed, ferry-qread shows it as DAMAGED, and the rest of the queue flows."""
+
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
+from ferrytest import BIN, Home, Supervised, eventually, expect, is_root, s6_log, stop_all, test_user  # noqa: E402
+from smtp_peers import free_port  # noqa: E402
+
+home = Home()
+H = home.path
+stops = []
+
+
+def log():
+    return s6_log(os.path.join(H, "log"))
+
+
+def svc(*args):
+    subprocess.run(["s6-svc"] + list(args) + [os.path.join(H, "service", "ferry")], check=True)
+
+
+def rpath(msgid):
+    return os.path.join(H, "queue", "remote", str(msgid % 23), str(msgid))
+
+
+try:
+    mail = os.path.join(home.tmp, "mail")
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(mail, "Maildir", sub))
+    if is_root():
+        test_user()
+        home.control("mailboxowner", "ferrytest\n")
+        subprocess.run(["chown", "-R", "ferrytest", mail], check=True)
+        os.chmod(home.tmp, 0o755)
+    home.control("virtualdomains", "example.org\n")
+    home.control("mailboxes", "@example.org: %s/Maildir/\n" % mail)
+    subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
+    home.control("smtproutes", "later.test:127.0.0.1:%d\n" % free_port())
+    home.control("timeoutconnect", "2\n")
+
+    svscan = Supervised(H)
+    stops.append(svscan.stop)
+    expect(eventually(lambda: "ferry-schedule: starting" in log(), 20), "the set starts")
+    a = home.inject(b"Subject: a\n\na\n", "s@x.test", ["x@later.test", "y@later.test"], running=True)
+    b = home.inject(b"Subject: b\n\nb\n", "s@x.test", ["z@later.test"], running=True)
+    expect(eventually(lambda: "new msg %d\n" % b in log() and ": deferral: " in log(), 20), "both queued, the remote peer down", log()[-400:])
+    svc("-d")
+    expect(eventually(lambda: "ferry-schedule: stopped" in log(), 20), "the set stops")
+
+    ra = open(rpath(a), "rb").read()
+    open(rpath(a), "r+b").write(b"X")                       # the first record's status garbled
+    rb = open(rpath(b), "rb").read()
+    with open(rpath(b), "r+b") as f:
+        f.truncate(len(rb) - 1)                               # torn: no null byte after the address
+    c = home.inject(b"Subject: c\n\nc\n", "s@x.test", ["u@example.org"])
+    svc("-u")
+    expect(eventually(lambda: len(os.listdir(os.path.join(mail, "Maildir", "new"))) == 1, 20),
+           "a message injected meanwhile is delivered: the damage stops nothing else")
+    text = log()
+    expect("ferry-schedule: warning: a garbled recipient record in queue/remote/%d/%d: the message is left alone" % (a % 23, a) in text,
+           "the garbled file is named in the log", text[-600:])
+    expect("ferry-schedule: warning: a truncated recipient record in queue/remote/%d/%d: the message is left alone" % (b % 23, b) in text,
+           "the torn file is named in the log", text[-600:])
+    expect(eventually(lambda: "messages 0 recipients 0" in log().rsplit("status:", 1)[-1], 10),
+           "neither damaged message is loaded: the status line counts none", log()[-300:])
+    after = log().split("ferry-schedule: starting")[-1]
+    expect("msg %d " % a not in after and "msg %d " % b not in after, "nothing of them is tried after the restart", after[-400:])
+    expect(open(rpath(a), "rb").read() == b"X" + ra[1:] and open(rpath(b), "rb").read() == rb[:-1],
+           "their recipient files are as they were: nothing marked")
+    left = home.queue_files(("mess", "info", "remote"))
+    expect(all(any(p.endswith("/%d" % m) for p in left) for m in (a, b)) and len(left) == 6,
+           "their message, info and recipient files are all kept", left)
+    q = subprocess.run([os.path.join(BIN, "ferry-qread"), H], capture_output=True, text=True)
+    expect(q.stdout.count("DAMAGED: a garbled recipient record") == 1 and q.stdout.count("DAMAGED: a truncated recipient record") == 1,
+           "ferry-qread shows each as DAMAGED", q.stdout + q.stderr)
+    expect(c is not None, "c was injected")
+finally:
+    stop_all(stops)
+    home.cleanup()
