@@ -32,7 +32,7 @@ try:
     home.control("mailboxes", "@example.org: %s/Maildir/\n" % mail)
     subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
     sink = SmtpSink(home.tmp)
-    home.control("smtproutes", "sink.test:127.0.0.1:%d\n" % sink.port)
+    home.control("smtproutes", "sink.test:127.0.0.1:%d\nlater.test:127.0.0.1:1\n" % sink.port)
     svscan = Supervised(H)
     logf = os.path.join(H, "log", "current")
     expect(eventually(lambda: os.path.exists(logf) and "status:" in open(logf).read(), 20), "the set starts")
@@ -47,6 +47,33 @@ try:
     expect(users.get("ferry-schedule") == "ferrys" and users.get("ferry-preprocess-todo") == "ferrys" and users.get("ferry-clean") == "ferryq"
            and users.get("ferry-spawn-remote") == "ferryr" and users.get("ferry-spawn-local") == "root",
            "each member runs as its documented user", users)
+    def svc_user(name):
+        pid = subprocess.run(["s6-svstat", "-p", os.path.join(H, "service", name)], capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["ps", "-o", "user=", "-p", pid], capture_output=True, text=True).stdout.strip()
+    expect(svc_user("ferry-injectd") == "ferryq", "ferry-injectd runs as ferryq (doc/security.html)", svc_user("ferry-injectd"))
+    expect(svc_user("ferry/log") == "ferryl" and svc_user("ferry-injectd/log") == "ferryl", "both loggers run as ferryl",
+           (svc_user("ferry/log"), svc_user("ferry-injectd/log")))
+
+    # the remote channel's user against the queue: a message deferred, so its files stay
+    home.inject(b"Subject: u2\n\nx\n", "s@example.com", ["c@later.test"], running=True)
+    expect(eventually(lambda: len(home.queue_files(("mess", "info", "remote", "todo"))) >= 3, 20), "a deferred message stays queued")
+    files = [os.path.join(H, p) if not p.startswith("/") else p for p in home.queue_files(("mess", "intd", "todo", "info", "remote"))]
+    dirs = sorted(set(os.path.dirname(f) for f in files)) + [os.path.join(H, "queue", d) for d in ("pid", "bounce", "corrupt", "lock", "hold", "delete")]
+    probe = ("import os, sys\n"
+             "bad = []\n"
+             "for f in sys.argv[1].split('\\n'):\n"
+             "    try:\n"
+             "        os.close(os.open(f, os.O_WRONLY)); bad.append('wrote ' + f)\n"
+             "    except OSError: pass\n"
+             "for d in sys.argv[2].split('\\n'):\n"
+             "    try:\n"
+             "        os.close(os.open(os.path.join(d, 'x'), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)); bad.append('created in ' + d)\n"
+             "    except OSError: pass\n"
+             "print('\\n'.join(bad))\n")
+    r = subprocess.run(["s6-setuidgid", "ferryr", "/usr/bin/python3", "-c", probe, "\n".join(files), "\n".join(dirs)], capture_output=True, text=True)
+    expect(r.returncode == 0 and not r.stdout.strip() and len(files) >= 3,
+           "as ferryr, none of %d queue files opens for writing and none of %d queue directories takes a new file" % (len(files), len(dirs)),
+           r.stdout + r.stderr)
     f = os.listdir(os.path.join(mail, "Maildir", "new"))[0]
     expect(os.stat(os.path.join(mail, "Maildir", "new", f)).st_uid == test_user().pw_uid, "the local delivery ran as the mailbox owner")
 finally:
