@@ -948,44 +948,34 @@ static void control_answer (char const *p, size_t n)
  /* An answer from a channel: delivery\0result\0... */
 static void answer_take (int ch, char const *p, size_t n)
 {
-  char const *f[2] ;
   uint64_t num ;
   flight *fl ;
   unsigned int i ;
-  size_t pos ;
+  size_t first ;
   uint32_t now = time(0) ;
-  char single = 0 ;
-  int nf ;
+  char const **res ;
   if (ch == CH_REMOTE && n && p[0] == '!') { control_answer(p, n) ; return ; }
-  nf = ferry_fields_split(p, n, f, 2) ;
-  if (nf == -2) nf = 2 ;
-  if (nf < 2 || uint640_scan(f[0], &num) != strlen(f[0]) || num >= nflights || !flights[num].used || flights[num].ch != ch)
+  if (!ferry_answer_head(p, n, &num, &first) || num >= nflights || !flights[num].used || flights[num].ch != ch)
   {
     strerr_warnw("a malformed or unexpected answer from the ", chname[ch], " channel: ignored") ;
     return ;
   }
   fl = flights + num ;
-  /* one result per recipient; one single Z for a refused request applies to all */
-  {
-    unsigned int count = 0 ;
-    for (pos = f[1] - p ; pos < n ; pos += strlen(p + pos) + 1) count++ ;
-    if (count != fl->n) single = 1 ;
-  }
-  pos = f[1] - p ;
+  res = malloc(fl->n * sizeof(char const *)) ;
+  if (!res) strerr_diefu1sys(111, "allocate memory") ;
+  ferry_answer_results(p, n, first, res, fl->n) ;
   for (i = 0 ; i < fl->n ; i++)
   {
     unsigned int ri = fl->r[i] ;
-    char const *res = p + pos ;
-    char st = res[0] ;
-    if (st != 'K' && st != 'D' && st != 'Z') { st = 'Z' ; res = "Zthe channel gave no valid result" ; }
+    char st = res[i][0] ;
     logs("delivery ") ; logu(num) ; logs(": msg ") ; logu(msgs[fl->msg].id) ; logs(" to ") ; logclean(rcpts[ri].addr) ;
-    logs(st == 'K' ? ": success: " : st == 'D' ? ": failure: " : ": deferral: ") ; logclean(res + 1) ; logend() ;
+    logs(st == 'K' ? ": success: " : st == 'D' ? ": failure: " : ": deferral: ") ; logclean(res[i] + 1) ; logend() ;
     if (st == 'Z' && msgs[fl->msg].deleting) rcpt_done(ri, 'D', DELETED_TEXT) ;
-    else if (st == 'Z') rcpt_defer(ri, res + 1, now) ;
-    else rcpt_done(ri, st, res + 1) ;
-    if (!single) pos += strlen(p + pos) + 1 ;
+    else if (st == 'Z') rcpt_defer(ri, res[i] + 1, now) ;
+    else rcpt_done(ri, st, res[i] + 1) ;
   }
-  if (ch == CH_REMOTE) dest_result(rcpts[fl->r[0]].addr, p, n, f[1] - p, now) ;
+  free(res) ;
+  if (ch == CH_REMOTE) dest_result(rcpts[fl->r[0]].addr, p, n, first, now) ;
   inflight[ch]-- ;
   fl->used = 0 ;
   statuschanged = 1 ;

@@ -1,6 +1,7 @@
 /* Fuzz target: the frames between the programs (doc/protocols.html) as every reader takes them:
    ferry_frame_take over a stream, ferry_fields_split of each payload, a delivery request as a
-   channel checks it (ferry_request_check), a job as a local worker unpacks it
+   channel checks it (ferry_request_check), an answer as the queue manager takes it
+   (ferry_answer_head, ferry_answer_results), a job as a local worker unpacks it
    (ferry_local_target_unpack). Property: fields written with ferry_field_cat come back the same,
    control bytes made spaces. */
 
@@ -28,6 +29,22 @@ static void payload (char const *s, size_t n)
     stralloc_free(&t.sa) ;
   }
   if (!ferry_request_check(p, n, &rq, numbuf)) FUZZ_ASSERT(rq.nrcpt >= 1 && rq.sender && rq.rcpt) ;
+  {
+    uint64_t num ;
+    size_t first ;
+    if (ferry_answer_head(p, n, &num, &first))
+    {
+      char const *res[4] ;
+      FUZZ_ASSERT(first < n) ;
+      for (unsigned int want = 1 ; want <= 4 ; want++)
+      {
+        ferry_answer_results(p, n, first, res, want) ;
+        for (unsigned int i = 0 ; i < want ; i++)
+          FUZZ_ASSERT(!strcmp(res[i], FERRY_ANSWER_INVALID)
+                      || (res[i] >= p + first && res[i] < p + n && (res[i][0] == 'K' || res[i][0] == 'D' || res[i][0] == 'Z'))) ;
+      }
+    }
+  }
   free(p) ;
 }
 
