@@ -32,6 +32,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 HELPER_SRC := $(wildcard tests/helpers/*.c) $(wildcard tests/bench/*.c)
 HELPER_BIN := $(patsubst %.c,$(B)/tests/helpers/%,$(notdir $(HELPER_SRC)))
 GEN_H := $(B)/include/ferry/config.h $(B)/include/ferry/modes.h
+SHIM := $(B)/tests/failshim.so
 UNIT_LIBS := -lcares
 # the fuzz harnesses: every library source compiled again with the sanitizers and libFuzzer's coverage
 FUZZ_SRC := $(wildcard tests/fuzz/*.c)
@@ -41,7 +42,7 @@ FUZZ_OBJ := $(patsubst src/%.c,$(B)/fuzz/obj/%.o,$(LIB_SRC) $(foreach g,$(GROUPS
 .PHONY: all check demo install deps-build deps-check deps-demo bench fuzz clean
 .SUFFIXES:
 
-all: $(PROG_BIN) $(UNIT_BIN) $(HELPER_BIN)
+all: $(PROG_BIN) $(UNIT_BIN) $(HELPER_BIN) $(SHIM)
 
 $(B)/include/ferry/config.h: conf-home package/info
 	@mkdir -p $(@D)
@@ -106,6 +107,11 @@ $(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libferry-fuzz.a | $(GEN_H)
 	$(FUZZ_CC) -fsanitize=fuzzer $(CPPFLAGS) -Isrc -o $@ $< $(B)/fuzz/libferry-fuzz.a $(LDLIBS) $(UNIT_LIBS)
 
 fuzz: $(FUZZ_BIN)
+
+# the fault-injection shim of tests/system/faults.py: a shared object, preloaded
+$(SHIM): tests/shim/failshim.c
+	@mkdir -p $(@D)
+	$(CC_LINE) -shared -fPIC -o $@ $< -ldl
 
 deps-build:
 	@sh package/deps-install build

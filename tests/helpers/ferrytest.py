@@ -63,9 +63,11 @@ def s6_log(logdir):
 class Supervised:
     """s6-svscan on a home's service directory, stopped (s6-svscanctl -t) by stop()"""
 
-    def __init__(self, home_path):
+    def __init__(self, home_path, env=None):
+        """env: more environment for every service (a fault-injection shim, say)"""
         self.service = os.path.join(home_path, "service")
-        self.p = subprocess.Popen(["s6-svscan", self.service], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.p = subprocess.Popen(["s6-svscan", self.service], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env=dict(os.environ, **env) if env else None)
 
     def stop(self):
         if self.p is None:
