@@ -18,6 +18,8 @@
 #include <ferry/home.h>
 #include <ferry/queue.h>
 
+#include "mailboxes.h"
+
 #define USAGE "ferry-mailboxes [ home ]"
 #define TMP "control/mailboxes.cdb.tmp"
 
@@ -29,30 +31,6 @@ static void bad (char const *what)
   unlink(TMP) ;
   fmt[uint_fmt(fmt, lineno)] = 0 ;
   strerr_dief(100, "control/mailboxes:", fmt, ": ", what, ": nothing changed") ;
-}
-
-static void trim (char **s, size_t *n)
-{
-  while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\r')) (*n)-- ;
-  while (*n && (**s == ' ' || **s == '\t')) { (*s)++ ; (*n)-- ; }
-}
-
-static int address_ok (char *s, size_t n)
-{
-  size_t at = byte_chr(s, n, '@'), i ;
-  if (at == n || at + 1 == n || byte_chr(s + at + 1, n - at - 1, '@') < n - at - 1) return 0 ;
-  for (i = 0 ; i < n ; i++)
-  {
-    unsigned char c = s[i] ;
-    if (c <= 32 || c == 127) return 0 ;
-    if (c >= 'A' && c <= 'Z') s[i] = c + 32 ;
-  }
-  return 1 ;
-}
-
-static int is_instruction (char c)
-{
-  return c == '/' || c == '|' || c == '&' ;
 }
 
 int main (int argc, char const *const *argv)
@@ -75,39 +53,23 @@ int main (int argc, char const *const *argv)
     size_t k = byte_chr(src.s + i, src.len - i, '\n') ;
     char *line = src.s + i ;
     size_t n = k ;
-    char *addr, *owner = 0, *instr ;
-    size_t an, on = 0, in, c ;
+    mailboxes_entry e ;
+    char const *why ;
     i += k + 1 ;
     lineno++ ;
-    trim(&line, &n) ;
-    if (!n || *line == '#') continue ;
-    c = byte_chr(line, n, ':') ;
-    if (c == n) bad("no colon: a line is address:instruction or address:owner:instruction") ;
-    addr = line ; an = c ;
-    trim(&addr, &an) ;
-    if (!address_ok(addr, an)) bad("bad address: write user@domain, user-ext@domain or @domain") ;
-    instr = line + c + 1 ; in = n - c - 1 ;
-    trim(&instr, &in) ;
-    if (in && !is_instruction(*instr))
+    why = mailboxes_line(line, n, &e) ;
+    if (why) bad(why) ;
+    if (!e.addr) continue ;
+    if (e.owner)
     {
-      c = byte_chr(instr, in, ':') ;
-      if (c == in) bad("the instruction must start with / (Maildir/ or mbox), | (program) or & (forward)") ;
-      owner = instr ; on = c ;
-      trim(&owner, &on) ;
-      instr += c + 1 ; in -= c + 1 ;
-      trim(&instr, &in) ;
-      {
-        char name[on + 1] ;
-        memcpy(name, owner, on) ; name[on] = 0 ;
-        if (!on || !getpwnam(name)) bad("the owner is not a user of this system") ;
-      }
+      char name[e.ownerlen + 1] ;
+      memcpy(name, e.owner, e.ownerlen) ; name[e.ownerlen] = 0 ;
+      if (!getpwnam(name)) bad("the owner is not a user of this system") ;
     }
-    if (!in || !is_instruction(*instr)) bad("the instruction must start with / (Maildir/ or mbox), | (program) or & (forward)") ;
-    if (in == 1) bad("empty instruction") ;
     data.len = 0 ;
-    if (!stralloc_catb(&data, owner ? owner : "", on) || !stralloc_0(&data) || !stralloc_catb(&data, instr, in))
+    if (!stralloc_catb(&data, e.owner ? e.owner : "", e.ownerlen) || !stralloc_0(&data) || !stralloc_catb(&data, e.instr, e.instrlen))
       strerr_diefu1sys(111, "allocate") ;
-    if (!cdbmake_add(&cm, addr, an, data.s, data.len)) strerr_diefu2sys(111, "write ", TMP) ;
+    if (!cdbmake_add(&cm, e.addr, e.addrlen, data.s, data.len)) strerr_diefu2sys(111, "write ", TMP) ;
     entries++ ;
   }
   if (!cdbmake_finish(&cm) || fsync(fd) < 0) strerr_diefu2sys(111, "write ", TMP) ;

@@ -1,0 +1,22 @@
+/* control/mailboxes, the source of the mailboxes table (doc/ferry-mailboxes.html). */
+#ifndef FERRY_MAILBOXES_H
+#define FERRY_MAILBOXES_H
+
+#include <stddef.h>
+
+typedef struct mailboxes_entry_s mailboxes_entry ;
+struct mailboxes_entry_s
+{
+  char *addr ;          /* lower-cased; 0 for a blank or comment line */
+  size_t addrlen ;
+  char *owner ;         /* 0 when the line names none */
+  size_t ownerlen ;
+  char *instr ;         /* starts with /, | or & */
+  size_t instrlen ;
+} ;
+
+ /* Parses one line (no newline) in place: 0 and e filled (e->addr 0: nothing to add), or the
+    reason it is bad. Whether the owner is a user of the system is the caller's to check. */
+extern char const *mailboxes_line (char *line, size_t n, mailboxes_entry *e) ;
+
+#endif
