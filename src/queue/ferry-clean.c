@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -185,6 +186,8 @@ static int serve (void)
       in.len -= pos ;
     }
   }
+  stralloc_free(&in) ; stralloc_free(&out) ; stralloc_free(&reqs) ;
+  free(pd) ;
   return 0 ;
 }
 

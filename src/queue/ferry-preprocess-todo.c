@@ -275,7 +275,7 @@ static void scan (void)
     }
     closedir(dh) ;
   }
-  qsort(e, n, sizeof(entry), &entry_cmp) ;
+  if (n) qsort(e, n, sizeof(entry), &entry_cmp) ;
   listed = e ; alisted = a ; nlisted = n ; nextlisted = 0 ;
   batchsize = BATCH_FIRST ;
 }
