@@ -207,7 +207,8 @@ char ferry_local_deliver (ferry_local_ctx const *ctx, ferry_local_target const *
   ferry_local_msg m = { .fd = msgfd, .sender = sender, .recipient = rcpt, .prefix = STRALLOC_ZERO } ;
   stralloc lines = STRALLOC_ZERO, forwards = STRALLOC_ZERO, part = STRALLOC_ZERO ;
   char status = 'K' ;
-  size_t i = 0 ;
+  size_t i = 0, n ;
+  char *line ;
   report->len = 0 ;
   switch (ferry_local_seen(msgfd, rcpt))
   {
@@ -234,17 +235,12 @@ char ferry_local_deliver (ferry_local_ctx const *ctx, ferry_local_target const *
   }
   else if (!stralloc_cats(&lines, ferry_local_target_str(t, lines))) { status = 'Z' ; goto end ; }
 
-  while (i < lines.len && status == 'K')
+  /* a byte of room after the last line, which is terminated in place */
+  if (!stralloc_0(&lines)) { status = 'Z' ; goto end ; }
+  lines.len-- ;
+  while (status == 'K' && ferry_local_line_next(lines.s, lines.len, &i, &line, &n))
   {
-    size_t k = byte_chr(lines.s + i, lines.len - i, '\n') ;
-    size_t n = k ;
-    char *line = lines.s + i ;
     char r = 'K' ;
-    while (n && (line[n-1] == ' ' || line[n-1] == '\t' || line[n-1] == '\r')) n-- ;
-    while (n && (*line == ' ' || *line == '\t')) { line++ ; n-- ; }
-    i += k + 1 ;
-    if (!n || *line == '#') continue ;
-    line[n] = 0 ;
     part.len = 0 ;
     switch (*line)
     {

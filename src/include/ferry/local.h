@@ -63,6 +63,11 @@ extern int ferry_local_target_unpack (ferry_local_target *t, char const *const *
  /* Switches to the target's uid and gid (and the user's groups) when it says so. 1 or 0 (errno). */
 extern int ferry_local_become (ferry_local_target const *t) ;
 
+ /* The next delivery line of s[*pos..len) (a dot file, or a mailboxes entry's lines): blank and
+    # lines skipped, spaces and tabs trimmed (and a CR before the newline), the line terminated in
+    place, so s must have a byte of room after len. 1 with *line and *n (n > 0); 0 at the end. */
+extern int ferry_local_line_next (char *s, size_t len, size_t *pos, char **line, size_t *n) ;
+
  /* Delivers the message (msgfd, read with pread from offset 0) to the target: every line of its
     instructions. Returns 'K', 'Z' or 'D', with the one-line report in report. */
 extern char ferry_local_deliver (ferry_local_ctx const *ctx, ferry_local_target const *t, int msgfd, char const *sender, char const *recipient, stralloc *report) ;
