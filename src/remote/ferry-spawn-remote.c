@@ -1378,8 +1378,9 @@ int main (int argc, char const *const *argv)
     for (i = 0 ; i < ARES_GETSOCK_MAXNUM ; i++)
     {
       short ev = 0 ;
-      if (ARES_GETSOCK_READABLE(bits, i)) ev |= IOPAUSE_READ ;
-      if (ARES_GETSOCK_WRITABLE(bits, i)) ev |= IOPAUSE_WRITE ;
+      /* c-ares's ARES_GETSOCK_WRITABLE shifts a signed 1 into the sign bit: unsigned here */
+      if ((unsigned int)bits & (1u << i)) ev |= IOPAUSE_READ ;
+      if ((unsigned int)bits & (1u << (i + ARES_GETSOCK_MAXNUM))) ev |= IOPAUSE_WRITE ;
       if (!ev) continue ;
       x[n].fd = socks[i] ; x[n].events = ev ; xconn[n] = -2 ; n++ ;
     }
