@@ -440,5 +440,7 @@ int main (int argc, char const *const *argv)
     fmt[2][uint64_fmt(fmt[2], refused)] = 0 ;
     strerr_warni("stopped: ", fmt[0], " messages committed in ", fmt[1], " batches, ", fmt[2], " refused") ;
   }
+  free(clients) ;
+  free(x) ;
   return 0 ;
 }

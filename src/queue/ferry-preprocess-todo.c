@@ -403,5 +403,7 @@ int main (int argc, char const *const *argv)
     }
   }
   free(listed) ;
+  stralloc_free(&in) ;
+  stralloc_free(&out) ;
   return 0 ;
 }

@@ -1891,5 +1891,6 @@ int main (int argc, char const *const *argv)
     while (left && wait(&wstat) > 0) left-- ;
   }
   logs("ferry-schedule: stopped") ; logend() ;
+  stralloc_free(&steerbuf) ;
   return 0 ;
 }
