@@ -3,6 +3,7 @@
 #   make check      install missing Debian packages (as root), build, run every test
 #   make demo       install missing Debian packages (as root), build, run the main job on ./home
 #   make install    install the programs into conf-home's bin (DESTDIR respected)
+#   make sanitize   build the programs with ASan, LSan and UBSan and run every test against them
 #   make fuzz       build the fuzz harnesses (tests/fuzz, clang: conf-compile line 3) in build/fuzz
 #   make bench      run the benchmarks in tests/bench (by hand; writes doc/performance.md)
 
@@ -39,7 +40,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_OBJ := $(patsubst src/%.c,$(B)/fuzz/obj/%.o,$(LIB_SRC) $(foreach g,$(GROUPS),$(call group_helpers,$(g))))
 
-.PHONY: all check demo install deps-build deps-check deps-demo bench fuzz clean
+.PHONY: all progs check sanitize demo install deps-build deps-check deps-demo bench fuzz clean
 .SUFFIXES:
 
 all: $(PROG_BIN) $(UNIT_BIN) $(HELPER_BIN) $(SHIM)
@@ -107,6 +108,12 @@ $(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libferry-fuzz.a | $(GEN_H)
 	$(FUZZ_CC) -fsanitize=fuzzer $(CPPFLAGS) -Isrc -o $@ $< $(B)/fuzz/libferry-fuzz.a $(LDLIBS) $(UNIT_LIBS)
 
 fuzz: $(FUZZ_BIN)
+
+progs: $(PROG_BIN)
+
+sanitize: deps-check
+	@$(MAKE) --no-print-directory all fuzz
+	@sh tests/sanitize
 
 # the fault-injection shim of tests/system/faults.py: a shared object, preloaded
 $(SHIM): tests/shim/failshim.c

@@ -2,7 +2,7 @@
 # and a fresh ferry home. Source it: . "$FERRY_TOP/tests/lib.sh"
 set -u
 : "${FERRY_TOP:?run the system tests through tests/run}"
-BIN=$FERRY_TOP/build/bin
+BIN=${FERRY_BIN:-$FERRY_TOP/build/bin}
 HELPERS=$FERRY_TOP/build/tests/helpers
 T=$(mktemp -d "${TMPDIR:-/tmp}/ferry-test.XXXXXX")
 checks=0

@@ -12,7 +12,7 @@ import tempfile
 import time
 
 TOP = os.environ["FERRY_TOP"]
-BIN = os.path.join(TOP, "build", "bin")
+BIN = os.environ.get("FERRY_BIN") or os.path.join(TOP, "build", "bin")
 checks = 0
 
 
