@@ -141,6 +141,23 @@ class Home:
         self.control("mailboxes", "".join("%s@%s: %s/\n" % (u, d, self.maildir(u)) for u in users for d in domains))
         subprocess.run([os.path.join(BIN, "ferry-mailboxes"), self.path], check=True, capture_output=True)
 
+    def catchall(self, domain="example.org", extra="", owned=()):
+        """one Maildir, tmp/mail/Maildir, taking all mail for @domain (as the test user, when root,
+        who also owns the directories in owned); extra: more lines for control/mailboxes. The
+        table is compiled; returns the Maildir's path."""
+        md = os.path.join(self.tmp, "mail", "Maildir")
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(md, sub), exist_ok=True)
+        if is_root():
+            test_user()
+            self.control("mailboxowner", "ferrytest\n")
+            subprocess.run(["chown", "-R", "ferrytest", os.path.join(self.tmp, "mail")] + list(owned), check=True)
+            os.chmod(self.tmp, 0o755)
+        self.control("virtualdomains", domain + "\n")
+        self.control("mailboxes", "@%s: %s/\n%s" % (domain, md, extra))
+        subprocess.run([os.path.join(BIN, "ferry-mailboxes"), self.path], check=True, capture_output=True)
+        return md
+
     def queue_files(self, dirs=("todo", "intd", "info", "local", "remote", "mess", "pid", "bounce", "defer", "hold", "delete")):
         """every file under those queue directories: none left means the queue is clean"""
         out = []

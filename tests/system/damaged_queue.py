@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, Supervised, eventually, expect, is_root, s6_log, stop_all, test_user  # noqa: E402
+from ferrytest import BIN, Home, Supervised, eventually, expect, s6_log, stop_all  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
 
 home = Home()
@@ -29,17 +29,7 @@ def rpath(msgid):
 
 
 try:
-    mail = os.path.join(home.tmp, "mail")
-    for sub in ("tmp", "new", "cur"):
-        os.makedirs(os.path.join(mail, "Maildir", sub))
-    if is_root():
-        test_user()
-        home.control("mailboxowner", "ferrytest\n")
-        subprocess.run(["chown", "-R", "ferrytest", mail], check=True)
-        os.chmod(home.tmp, 0o755)
-    home.control("virtualdomains", "example.org\n")
-    home.control("mailboxes", "@example.org: %s/Maildir/\n" % mail)
-    subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
+    mail = os.path.dirname(home.catchall())
     home.control("smtproutes", "later.test:127.0.0.1:%d\n" % free_port())
     home.control("timeoutconnect", "2\n")
 

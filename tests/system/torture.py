@@ -19,7 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, Supervised, eventually, expect, is_root, s6_log, stop_all, test_user  # noqa: E402
+from ferrytest import Home, Supervised, eventually, expect, s6_log, stop_all  # noqa: E402
 from smtp_peers import SmtpSink  # noqa: E402
 
 ROUNDS = int(os.environ.get("TORTURE_ROUNDS", "12"))
@@ -75,9 +75,6 @@ def subjects_in(path):
 
 
 try:
-    mail = os.path.join(home.tmp, "mail")
-    for sub in ("tmp", "new", "cur"):
-        os.makedirs(os.path.join(mail, "Maildir", sub))
     flaky = os.path.join(home.tmp, "flaky")
     os.makedirs(flaky)
     script = os.path.join(home.tmp, "flaky.sh")
@@ -86,14 +83,7 @@ try:
         f.write('s=$(sed -n "s/^Subject: //p" | head -n 1 | tr -dc "a-z0-9-")\n'
                 '[ -e "%s/seen-$s" ] || { touch "%s/seen-$s" ; exit 111 ; }\n'
                 'echo "$s" >> "%s/delivered"\n' % (flaky, flaky, flaky))
-    if is_root():
-        test_user()
-        home.control("mailboxowner", "ferrytest\n")
-        subprocess.run(["chown", "-R", "ferrytest", mail, flaky], check=True)
-        os.chmod(home.tmp, 0o755)
-    home.control("virtualdomains", "example.org\n")
-    home.control("mailboxes", "@example.org: %s/Maildir/\nfail@example.org: |exit 100\nflaky@example.org: |sh %s\n" % (mail, script))
-    subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
+    maildir = home.catchall("example.org", "fail@example.org: |exit 100\nflaky@example.org: |sh %s\n" % script, owned=(flaky,))
     sink = SmtpSink(home.tmp)
     stops.append(sink.stop)
     home.control("smtproutes", "sink.test:127.0.0.1:%d\n" % sink.port)
@@ -141,7 +131,7 @@ try:
     queue_dirs = ("todo", "intd", "info", "local", "remote", "pid", "bounce")
     done = eventually(lambda: not home.queue_files(queue_dirs), 180, 0.1)
     spent = time.time() - t0
-    mails = subjects_in(os.path.join(mail, "Maildir", "new"))
+    mails = subjects_in(os.path.join(maildir, "new"))
     notices = [m for m in mails if b"\nSubject: Undelivered Mail Returned to Sender" in m]
     local = [re.search(rb"\nSubject: (t[0-9-]+)\n", m) for m in mails if m not in notices]
     local = [m.group(1).decode() for m in local if m]
