@@ -3,6 +3,7 @@ results read back with independent readers (Python's mailbox module)."""
 
 import mailbox
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -238,6 +239,21 @@ try:
     rc = sp.finish()
     expect(50 in sp.answers and sp.answers[50][0][0] == "K", "after end of input the running delivery is answered", sp.answers.get(50))
     expect(rc == 0, "ferry-spawn-local exits 0 at end of input", rc)
+
+    # shared syncs (doc/ferry-spawn-local.html): 40 Maildir deliveries at once ask two syncs each,
+    # made in fewer rounds than that; every message is there once
+    before = len(os.listdir(os.path.join(mail, "alice", "Maildir", "new")))
+    sp = Spawner(home, "ferry-spawn-local")
+    for i in range(40):
+        sp.deliver(100 + i, mid, "sender@example.com", ["alice@example.org"])
+    sp.wait(range(100, 140), timeout=60)
+    expect(all(sp.answers[100 + i][0][0] == "K" for i in range(40)), "40 concurrent Maildir deliveries answer K")
+    sp.finish()
+    m = list(re.finditer(r"stopped: (\d+) syncs asked by delivery workers, made in (\d+) rounds", sp.logtext()))
+    m = m[-1] if m else None
+    expect(m and int(m.group(1)) == 80 and 1 <= int(m.group(2)) < 80,
+           "the exit line: 80 syncs asked (file and new/ for each), made in fewer rounds (%s)" % (m.group(2) if m else "?"), sp.logtext()[-300:])
+    expect(len(os.listdir(os.path.join(mail, "alice", "Maildir", "new"))) == before + 40, "40 more messages in alice's new/")
 
     # the concurrency limit: 3 at once, never more, with slow program deliveries
     home.control("concurrencylocal", "3\n")
