@@ -31,6 +31,7 @@ int ferry_inject_submit (char const *prog, char const *const *argv, char const *
   char reply[200] ;
   size_t rlen = 0 ;
   unsigned int code ;
+  int senderr = 0 ;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) ;
   if (fd < 0) return ferry_inject_run(prog, argv, msg, msglen, env, envlen) ;
   memset(&sa, 0, sizeof(sa)) ;
@@ -49,16 +50,23 @@ int ferry_inject_submit (char const *prog, char const *const *argv, char const *
     if (!sendall(fd, head, n)
      || !sendall(fd, msg, msglen)
      || !sendall(fd, ",0:,", 4)
-     || !sendall(fd, env, envlen)) goto err ;
+     || !sendall(fd, env, envlen))
+    {
+      /* a server that refuses early (too large) answers and closes while we still send: its
+         answer is there to read, and says what happened */
+      if (errno != EPIPE && errno != ECONNRESET) goto err ;
+      senderr = errno ;
+    }
   }
   for (;;)
   {
     ssize_t r = read(fd, reply + rlen, sizeof(reply) - 1 - rlen) ;
-    if (r < 0) { if (errno == EINTR) continue ; goto err ; }
+    if (r < 0) { if (errno == EINTR) continue ; if (senderr && !rlen) errno = senderr ; goto err ; }
     if (!r) break ;
     rlen += r ;
     if (memchr(reply, '\n', rlen) || rlen == sizeof(reply) - 1) break ;
   }
+  if (senderr && !rlen) { errno = senderr ; goto err ; }
   close(fd) ;
   reply[rlen] = 0 ;
   {
