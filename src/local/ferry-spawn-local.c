@@ -220,12 +220,22 @@ static int frame_read_exact (int fd, stralloc *sa)
 
 static int worker_fd = -1 ;   /* in a worker: its socket to the channel */
 
-static void worker_send (stralloc *sa, char const *kind, uint64_t u)
+ /* A frame of the shared syncs, both ways: its kind, then a number if it has one. One buffer,
+    reused: a frame goes out before the next is made. */
+static stralloc const *sync_frame (char kind, int hasnum, uint64_t u)
 {
+  static stralloc sa = STRALLOC_ZERO ;
   size_t mark ;
-  sa->len = 0 ;
-  if (!ferry_frame_begin(sa, &mark) || !ferry_field_cats(sa, kind) || !ferry_field_catu64(sa, u)
-   || !ferry_frame_end(sa, mark) || allwrite(worker_fd, sa->s, sa->len) < sa->len) _exit(111) ;
+  sa.len = 0 ;
+  if (!ferry_frame_begin(&sa, &mark) || !ferry_field_cat(&sa, &kind, 1)
+   || (hasnum && !ferry_field_catu64(&sa, u)) || !ferry_frame_end(&sa, mark)) strerr_diefu1sys(111, "allocate memory") ;
+  return &sa ;
+}
+
+static void worker_send (char kind, uint64_t u)
+{
+  stralloc const *sa = sync_frame(kind, 1, u) ;
+  if (allwrite(worker_fd, sa->s, sa->len) < sa->len) _exit(111) ;
 }
 
  /* A worker's ferry_local_sync: asks the channel, which answers alone, lead, ok or fail. */
@@ -237,7 +247,7 @@ static int worker_sync (int fd)
   uint64_t e ;
   int nf ;
   if (fstat(fd, &st) < 0) return -1 ;
-  worker_send(&sa, "s", st.st_dev) ;
+  worker_send('s', st.st_dev) ;
   if (!frame_read_exact(worker_fd, &sa)) _exit(111) ;
   nf = ferry_fields_split(sa.s, sa.len, f, 2) ;
   if (nf < 1 || strlen(f[0]) != 1) _exit(111) ;
@@ -248,7 +258,7 @@ static int worker_sync (int fd)
     {
       int r = f[0][0] == SYNCGROUP_ALONE ? fsync(fd) : syncfs(fd) ;
       int err = r < 0 ? errno : 0 ;
-      worker_send(&sa, "r", err) ;
+      worker_send('r', err) ;
       errno = err ;
       return r ;
     }
@@ -412,19 +422,14 @@ static void dispatch (void)
 
 static void tell (unsigned int wi, char what, int err)
 {
-  stralloc sa = STRALLOC_ZERO ;
-  size_t mark ;
-  if (!ferry_frame_begin(&sa, &mark) || !stralloc_catb(&sa, &what, 1) || !stralloc_0(&sa)
-   || (what == SYNCGROUP_FAIL && !ferry_field_catu64(&sa, err))
-   || !ferry_frame_end(&sa, mark)) strerr_diefu1sys(111, "allocate memory") ;
-  if (allwrite(workers[wi].fd, sa.s, sa.len) < sa.len)
+  stralloc const *sa = sync_frame(what, what == SYNCGROUP_FAIL, err) ;
+  if (allwrite(workers[wi].fd, sa->s, sa->len) < sa->len)
   {
     /* it is waiting for this answer, so its socket has room: it is gone or broken; its end of
        the socket closes when it dies, and worker_read then retires it */
     strerr_warnwu1sys("answer a delivery worker's sync: killing it") ;
     kill(workers[wi].pid, SIGKILL) ;
   }
-  stralloc_free(&sa) ;
 }
 
  /* A sync request ("s", device) or a leader's result ("r", errno) from a worker in a delivery. */
