@@ -39,7 +39,7 @@ typedef struct entry_s entry ;
 struct entry_s
 {
   uint64_t id ;
-  time_t mtime ;
+  struct timespec mtime ;  /* to the nanosecond: ids are inode numbers, not in order of injection */
 } ;
 
 static unsigned int split ;
@@ -226,7 +226,8 @@ static int process (uint64_t id)
 static int entry_cmp (void const *a, void const *b)
 {
   entry const *x = a, *y = b ;
-  if (x->mtime != y->mtime) return x->mtime < y->mtime ? -1 : 1 ;
+  if (x->mtime.tv_sec != y->mtime.tv_sec) return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1 ;
+  if (x->mtime.tv_nsec != y->mtime.tv_nsec) return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1 ;
   return x->id < y->id ? -1 : x->id > y->id ;
 }
 
@@ -270,7 +271,7 @@ static void scan (void)
         if (!e) strerr_diefu1sys(111, "allocate memory") ;
       }
       e[n].id = id ;
-      e[n].mtime = st.st_mtime ;
+      e[n].mtime = st.st_mtim ;
       n++ ;
     }
     closedir(dh) ;
