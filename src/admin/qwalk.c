@@ -15,6 +15,7 @@
 #include <skalibs/types.h>
 
 #include <ferry/dsn.h>
+#include <ferry/envelope.h>
 #include <ferry/queue.h>
 
 #include "admin.h"
@@ -54,16 +55,13 @@ static int slurp_path (stralloc *sa, char const *fn)
  /* The envelope's sender, birth, and (for a todo entry) its recipients. */
 static char const *envelope_parse (walk *w, qmsg *m, int rcpts)
 {
-  size_t pos = 0 ;
-  int ended = 0 ;
-  while (pos < w->env.len)
+  size_t pos = 0, k ;
+  char const *rec ;
+  int r ;
+  while ((r = ferry_envelope_next(w->env.s, w->env.len, &pos, &rec, &k)) == 1)
   {
-    char const *rec = w->env.s + pos ;
-    size_t k = strnlen(rec, w->env.len - pos) ;
-    if (!k) { ended = 1 ; break ; }
-    if (pos + k == w->env.len) return "a truncated envelope" ;
-    if (rec[0] == 't') { if (!uint64_scan(rec + 1, &m->birth)) return "a bad birth time in the envelope" ; }
-    else if (rec[0] == 'F') m->sender = rec + 1 ;
+    if (rec[0] == 't') { if (k < 2 || uint64_scan(rec + 1, &m->birth) != k - 1) return "a bad birth time in the envelope" ; }
+    else if (rec[0] == 'F') { if (!m->sender) m->sender = rec + 1 ; }
     else if (rec[0] == 'T' && rcpts)
     {
       if (!rcpt_room(w, m->n)) return "out of memory" ;
@@ -74,9 +72,8 @@ static char const *envelope_parse (walk *w, qmsg *m, int rcpts)
       w->r[m->n].index = m->n ;
       m->n++ ;
     }
-    pos += k + 1 ;
   }
-  if (!ended) return "a truncated envelope (no final null byte)" ;
+  if (r < 0) return "a truncated envelope (no final null byte)" ;
   if (!m->sender) return "no sender in the envelope" ;
   return 0 ;
 }

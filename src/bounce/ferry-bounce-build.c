@@ -23,6 +23,7 @@
 
 #include <ferry/control.h>
 #include <ferry/dsn.h>
+#include <ferry/envelope.h>
 #include <ferry/home.h>
 #include <ferry/inject_run.h>
 #include <ferry/queue.h>
@@ -74,15 +75,16 @@ static void envelope_read (envelope *e, stralloc *info, unsigned int split)
   e->orcpt = calloc(n + 1, sizeof(char const *)) ;
   if (!e->orcpt) nomem() ;
   e->nrcpt = 0 ;
-  for (pos = 0 ; pos < info->len && info->s[pos] ; )
+  pos = 0 ;
+  for (;;)
   {
-    char const *rec = info->s + pos ;
-    size_t k = strnlen(rec, info->len - pos) ;
-    if (pos + k == info->len) break ;
+    char const *rec ;
+    size_t k ;
+    if (ferry_envelope_next(info->s, info->len, &pos, &rec, &k) < 1) break ;
     switch (rec[0])
     {
       case 't' : uint640_scan(rec + 1, &e->birth) ; break ;
-      case 'F' : e->sender = rec + 1 ; break ;
+      case 'F' : if (!e->sender) e->sender = rec + 1 ; break ;
       case 'T' : if (inrcpt) e->nrcpt++ ; inrcpt = 1 ; break ;
       case 'X' :
         if (inrcpt)
@@ -94,7 +96,6 @@ static void envelope_read (envelope *e, stralloc *info, unsigned int split)
         else if (!strcasecmp(rec + 1, "SMTPUTF8")) e->utf8 = 1 ;
         break ;
     }
-    pos += k + 1 ;
   }
   if (inrcpt) e->nrcpt++ ;
   if (!e->sender) strerr_dief(100, "no sender in ", fn, ": see queue/corrupt and the queue manager's log") ;

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include <ferry/dsn.h>
+#include <ferry/envelope.h>
 
 static unsigned int word (char const *s, size_t n)
 {
@@ -34,18 +35,15 @@ unsigned int ferry_dsn_notify (char const *value, size_t len)
 
 void ferry_dsn_notify_scan (char const *env, size_t len, unsigned char *bits, size_t n)
 {
-  size_t pos = 0, rcpt = 0 ;
+  size_t pos = 0, rcpt = 0, k ;
+  char const *rec ;
   int inrcpt = 0 ;
   memset(bits, 0, n) ;
-  while (pos < len && env[pos])
+  while (ferry_envelope_next(env, len, &pos, &rec, &k) == 1)   /* a torn last record is ignored */
   {
-    char const *rec = env + pos ;
-    size_t k = strnlen(rec, len - pos) ;
-    if (pos + k == len) break ;   /* unterminated: ignored */
     if (rec[0] == 'T') { if (inrcpt) rcpt++ ; inrcpt = 1 ; }
     else if (rec[0] == 'X' && inrcpt && rcpt < n && k > 7 && !strncasecmp(rec + 1, "NOTIFY=", 7))
       bits[rcpt] = ferry_dsn_notify(rec + 8, k - 8) ;
-    pos += k + 1 ;
   }
 }
 

@@ -33,6 +33,7 @@
 #include <ferry/array.h>
 #include <ferry/control.h>
 #include <ferry/dsn.h>
+#include <ferry/envelope.h>
 #include <ferry/frame.h>
 #include <ferry/home.h>
 #include <ferry/queue.h>
@@ -512,13 +513,10 @@ static void msg_load (uint64_t id, int announce)
     strerr_warnwu2sys("read ", fn) ;
     return ;
   }
-  for (i = 0 ; i < info.len ; i += strlen(info.s + i) + 1)
   {
-    if (info.s[i] == 't') uint640_scan(info.s + i + 1, &birth) ;
-    else if (info.s[i] == 'F') { sender = info.s + i + 1 ; break ; }
-    if (!info.s[i]) break ;
+    char const *bad = ferry_envelope_head(info.s, info.len, &birth, &sender) ;
+    if (bad) { strerr_warnw("a damaged info file, ", bad, ": ", fn, ": the message is left alone (ferry-qread shows it)") ; stralloc_free(&info) ; return ; }
   }
-  if (!sender) { strerr_warnw("info file without a sender: ", fn, ": left alone") ; stralloc_free(&info) ; return ; }
   /* both recipient files, checked whole before anything is loaded: a damaged one (torn, garbled)
      leaves the message alone, for ferry-qread to show and a person to decide */
   for (c = 0 ; c < 2 ; c++)

@@ -3,6 +3,7 @@
 #define FERRY_ENVELOPE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define FERRY_ADDRESS_MAX 1000
 
@@ -39,5 +40,14 @@ extern char const *ferry_envelope_strstatus (ferry_envelope_status st) ;
  /* Is "KEYWORD=value" (or "KEYWORD") a valid DSN parameter at this level ('F' for the
     sender, 'T' for a recipient)? Returns its bit (for duplicate checks), or 0. */
 extern unsigned int ferry_dsn_check (char const *s, size_t len, char level) ;
+
+ /* The record of a stored envelope (queue/info/N) at *pos. 1: *rec is the record, null-terminated
+    within s, *reclen its length, *pos past it; 0: the final empty record (*pos past it); -1: torn,
+    no null byte before len (or nothing left and no final empty record). Never reads past len. */
+extern int ferry_envelope_next (char const *s, size_t len, size_t *pos, char const **rec, size_t *reclen) ;
+
+ /* The birth time (t record, 0 if none) and the sender (the first F record, pointing into s) of
+    a stored envelope. 0, or what is wrong with it: torn, no sender, a bad birth time. */
+extern char const *ferry_envelope_head (char const *s, size_t len, uint64_t *birth, char const **sender) ;
 
 #endif

@@ -1,0 +1,57 @@
+/* Fuzz target: queue/info/ID, the stored envelope that ferry-schedule reads at start and
+   ferry-bounce-build and ferry-qread read after it (ferry_envelope_next, ferry_envelope_head,
+   ferry_dsn_notify_scan). Properties: every record lies in the file and ends with its null
+   byte; the walk moves forward and stops; the head is found exactly when the walk reaches the
+   final empty record with an F record and every t record is a number. */
+
+#include <ferry/dsn.h>
+#include <ferry/envelope.h>
+
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
+{
+  char *s = fuzz_piece((char const *)data, size) ;
+  size_t pos = 0, k ;
+  char const *rec ;
+  char const *firstF = 0, *sender ;
+  char const *bad ;
+  int r, badbirth = 0 ;
+  uint64_t birth, lastbirth = 0 ;
+  unsigned char bits[8] ;
+  for (;;)
+  {
+    size_t before = pos ;
+    r = ferry_envelope_next(s, size, &pos, &rec, &k) ;
+    if (r < 0) { FUZZ_ASSERT(pos == before) ; break ; }
+    FUZZ_ASSERT(rec == s + before && pos == before + k + 1 && pos <= size && !rec[k] && strlen(rec) == k) ;
+    if (!r) { FUZZ_ASSERT(!k) ; break ; }
+    if (rec[0] == 'F' && !firstF) firstF = rec + 1 ;
+    if (rec[0] == 't')
+    {
+      size_t j ;
+      uint64_t v = 0 ;
+      int ok = k > 1 ;
+      for (j = 1 ; ok && j < k ; j++)
+      {
+        unsigned int d = (unsigned char)rec[j] - '0' ;
+        if (d > 9 || v > (UINT64_MAX - d) / 10) ok = 0 ;
+        else v = v * 10 + d ;
+      }
+      if (ok) lastbirth = v ; else badbirth = 1 ;
+    }
+  }
+  bad = ferry_envelope_head(s, size, &birth, &sender) ;
+  if (r < 0) FUZZ_ASSERT(bad != 0) ;
+  else if (badbirth) FUZZ_ASSERT(bad != 0) ;
+  else if (!firstF) FUZZ_ASSERT(bad != 0) ;
+  else
+  {
+    FUZZ_ASSERT(!bad && sender == firstF && birth == lastbirth) ;
+    FUZZ_ASSERT(sender > s && sender <= s + size && sender + strlen(sender) < s + size) ;
+  }
+  ferry_dsn_notify_scan(s, size, bits, sizeof bits) ;
+  for (k = 0 ; k < sizeof bits ; k++) FUZZ_ASSERT(bits[k] < 16) ;
+  free(s) ;
+  return 0 ;
+}
