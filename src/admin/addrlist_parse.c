@@ -46,15 +46,21 @@ static int one (stralloc *sa, char const *s, size_t n)
     }
   }
   if (sa->len == start) return 0 ;
+  for (i = start ; i < sa->len ; i++)
+  {
+    unsigned char b = sa->s[i] ;
+    if (b < 32 || b == 127) return -2 ;   /* a null byte would cut it short, a control byte has no place */
+  }
   if (!stralloc_0(sa)) return -1 ;
   return 1 ;
 }
 
-unsigned int addrlist_parse (stralloc *sa, char const *s, size_t len)
+int addrlist_parse (stralloc *sa, char const *s, size_t len)
 {
   size_t i, start = 0 ;
   int depth = 0, quoted = 0, angle = 0, literal = 0 ;
-  unsigned int n = 0 ;
+  int n = 0 ;
+  if (!len) return 0 ;   /* s may be null then */
   for (i = 0 ; i <= len ; i++)
   {
     char c = i < len ? s[i] : ',' ;
@@ -71,7 +77,7 @@ unsigned int addrlist_parse (stralloc *sa, char const *s, size_t len)
     if (c == ',' || c == ';')
     {
       int r = one(sa, s + start, i - start) ;
-      if (r < 0) return n ;
+      if (r < 0) return r ;
       n += r ;
       start = i + 1 ;
     }

@@ -52,7 +52,8 @@ extern size_t duration_fmt (char *s, uint64_t secs) ;
 
  /* The addresses of an RFC 5322 address list (a To:, Cc: or Bcc: value, unfolded), each appended
     to sa with a null byte after it: "Name <a@b>" gives a@b, "a@b (comment)" a@b, a group
-    "team: a@b, c@d;" gives a@b and c@d. The number of addresses. */
-extern unsigned int addrlist_parse (stralloc *sa, char const *s, size_t len) ;
+    "team: a@b, c@d;" gives a@b and c@d. The number of addresses; -1: out of memory; -2: an
+    address holds a null byte or a control character (nothing would deliver it as written). */
+extern int addrlist_parse (stralloc *sa, char const *s, size_t len) ;
 
 #endif

@@ -257,8 +257,11 @@ int main (int argc, char const *const *argv)
         {
           stralloc got = STRALLOC_ZERO ;
           char const *colon = memchr(f, ':', n) ;
-          unsigned int k = addrlist_parse(&got, colon + 1, n - (colon + 1 - f)), m ;
+          int k = addrlist_parse(&got, colon + 1, n - (colon + 1 - f)), m ;
           size_t p = 0 ;
+          if (k == -1) nomem() ;
+          if (k < 0)
+            strerr_dief(EX_DATAERR, "an address in the ", bcc ? "Bcc" : "To or Cc", " field holds a null byte or a control character: nothing was sent") ;
           for (m = 0 ; m < k ; m++)
           {
             qualify(&rcpts, got.s + p) ;

@@ -104,6 +104,17 @@ try:
     # exit codes
     r = sendmail(["-t"], b"Subject: nobody\n\nx\n")
     expect(r.returncode == 65 and b"no recipients" in r.stderr, "no recipient: EX_DATAERR (65) and why", (r.returncode, r.stderr))
+    # a null byte inside a To: address cut it short: "big\0x@example.org" became the recipient
+    # "big", qualified to big@host.example.org, a local user who was never named. Now the message
+    # is refused whole, and a control byte in an address the same.
+    before = len(inbox("to2"))
+    r = sendmail(["-t"], b"To: to2@example.org, big\0x@example.org\nSubject: nul\n\nx\n")
+    expect(r.returncode == 65 and b"null byte or a control character" in r.stderr, "-t with a null byte in an address: EX_DATAERR (65) and why", (r.returncode, r.stderr))
+    r = sendmail(["-t"], b"Cc: to2@example.org, \"a\x01b\"@example.org\nSubject: ctl\n\nx\n")
+    expect(r.returncode == 65, "-t with a control byte in an address: EX_DATAERR (65)", (r.returncode, r.stderr))
+    r = sendmail(["-t"], b"To: to2@example.org\nSubject: after\n\nx\n")
+    expect(r.returncode == 0 and eventually(lambda: len(inbox("to2")) == before + 1 and queue_empty(), 20), "the next message goes")
+    expect(len(inbox("to2")) == before + 1 and len(inbox("big")) == 0, "nothing of the refused two was queued, for anyone", [m["Subject"] for m in inbox("to2")])
     home.control("databytes", "100\n")
     r = sendmail(["big"], b"Subject: big\n\n" + b"x" * 500 + b"\n")
     expect(r.returncode == 69 and b"larger than control/databytes" in r.stderr, "too large: EX_UNAVAILABLE (69) and why", (r.returncode, r.stderr))
