@@ -117,26 +117,6 @@ static int is_local (char const *addr)
   return ferry_control_listed(&locals, dom, n) || ferry_control_listed(&virtualdomains, dom, n) ;
 }
 
- /* Checks the stored envelope: u, p, t records, then a valid client envelope to the end. */
-static char const *envelope_check (stralloc const *env, size_t *fpos)
-{
-  ferry_envelope_scanner sc = FERRY_ENVELOPE_SCANNER_ZERO ;
-  size_t i = 0 ;
-  ferry_envelope_status st ;
-  while (i < env->len && (env->s[i] == 'u' || env->s[i] == 'p' || env->s[i] == 't'))
-  {
-    size_t k = byte_chr(env->s + i, env->len - i, 0) ;
-    if (k == env->len - i) return "a record without its null byte" ;
-    i += k + 1 ;
-  }
-  if (i == env->len) return "no sender record" ;
-  *fpos = i ;
-  st = ferry_envelope_scan(&sc, env->s + i, env->len - i) ;
-  if (st != FERRY_ENVELOPE_DONE) return ferry_envelope_strstatus(st) ;
-  if (i + sc.pos != env->len) return "bytes after the terminating null byte" ;
-  return 0 ;
-}
-
 static int record_cat (stralloc *sa, uint32_t index, char const *addr)
 {
   ferry_rcpt_record r = { .status = 'T', .next = 0, .index = index, .addr = addr } ;
@@ -180,7 +160,7 @@ static int process (uint64_t id)
     if (errno != ENOENT) strerr_warnwu2sys("read ", todo) ;
     goto end ;
   }
-  why = envelope_check(&env, &fpos) ;
+  why = ferry_envelope_stored_check(env.s, env.len, &fpos) ;
   if (why)
   {
     char fmt[UINT64_FMT + 20], mess[FERRY_QUEUE_PATH_MAX] ;

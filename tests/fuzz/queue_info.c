@@ -1,8 +1,10 @@
-/* Fuzz target: queue/info/ID, the stored envelope that ferry-schedule reads at start and
-   ferry-bounce-build and ferry-qread read after it (ferry_envelope_next, ferry_envelope_head,
+/* Fuzz target: the stored envelope, queue/todo/ID as ferry-preprocess-todo checks it
+   (ferry_envelope_stored_check) and its copy queue/info/ID as ferry-schedule reads it at start
+   and ferry-bounce-build and ferry-qread after it (ferry_envelope_next, ferry_envelope_head,
    ferry_dsn_notify_scan). Properties: every record lies in the file and ends with its null
    byte; the walk moves forward and stops; the head is found exactly when the walk reaches the
-   final empty record with an F record and every t record is a number. */
+   final empty record with an F record and every t record is a number; an envelope that
+   ferry-preprocess-todo accepts is one whose head ferry-schedule finds, with the same sender. */
 
 #include <ferry/dsn.h>
 #include <ferry/envelope.h>
@@ -49,6 +51,14 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   {
     FUZZ_ASSERT(!bad && sender == firstF && birth == lastbirth) ;
     FUZZ_ASSERT(sender > s && sender <= s + size && sender + strlen(sender) < s + size) ;
+  }
+  {
+    size_t fpos = size + 1 ;
+    if (!ferry_envelope_stored_check(s, size, &fpos))
+    {
+      FUZZ_ASSERT(fpos < size && s[fpos] == 'F') ;
+      FUZZ_ASSERT(!bad && sender == s + fpos + 1) ;
+    }
   }
   ferry_dsn_notify_scan(s, size, bits, sizeof bits) ;
   for (k = 0 ; k < sizeof bits ; k++) FUZZ_ASSERT(bits[k] < 16) ;

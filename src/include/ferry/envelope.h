@@ -50,4 +50,10 @@ extern int ferry_envelope_next (char const *s, size_t len, size_t *pos, char con
     a stored envelope. 0, or what is wrong with it: torn, no sender, a bad birth time. */
 extern char const *ferry_envelope_head (char const *s, size_t len, uint64_t *birth, char const **sender) ;
 
+ /* Checks a stored envelope whole, as ferry-preprocess-todo takes it from queue/todo/: u, p and t
+    records holding numbers, then a client envelope that ferry_envelope_scan finds complete and
+    valid, and nothing after it. 0 and *fpos at the F record, or what is wrong. An envelope that
+    passes also passes ferry_envelope_head. */
+extern char const *ferry_envelope_stored_check (char const *s, size_t len, size_t *fpos) ;
+
 #endif

@@ -1,0 +1,70 @@
+/* ferry_envelope_next, ferry_envelope_head, ferry_envelope_stored_check: reading a stored
+   envelope (queue/todo/N and its copy queue/info/N: the u, p, t records ferry-inject or
+   ferry-injectd wrote, then the client's envelope), which may be torn or garbled: nothing is read
+   past len. */
+
+#include <string.h>
+
+#include <skalibs/uint64.h>
+
+#include <ferry/envelope.h>
+
+ /* a u, p or t record's value: decimal digits, no more than a uint64 holds */
+static int number (char const *s, size_t n)
+{
+  uint64_t v ;
+  return n && uint64_scan(s, &v) == n ;
+}
+
+int ferry_envelope_next (char const *s, size_t len, size_t *pos, char const **rec, size_t *reclen)
+{
+  size_t k ;
+  if (*pos >= len) return -1 ;
+  k = strnlen(s + *pos, len - *pos) ;
+  if (*pos + k == len) return -1 ;
+  *rec = s + *pos ;
+  *reclen = k ;
+  *pos += k + 1 ;
+  return !!k ;
+}
+
+char const *ferry_envelope_head (char const *s, size_t len, uint64_t *birth, char const **sender)
+{
+  size_t pos = 0, k ;
+  char const *rec ;
+  int r ;
+  *birth = 0 ;
+  *sender = 0 ;
+  while ((r = ferry_envelope_next(s, len, &pos, &rec, &k)) == 1)
+  {
+    if (rec[0] == 't')
+    {
+      if (!number(rec + 1, k - 1)) return "a bad birth time" ;
+      uint64_scan(rec + 1, birth) ;
+    }
+    else if (rec[0] == 'F' && !*sender) *sender = rec + 1 ;
+  }
+  if (r < 0) return "truncated (no final null byte)" ;
+  if (!*sender) return "no sender" ;
+  return 0 ;
+}
+
+char const *ferry_envelope_stored_check (char const *s, size_t len, size_t *fpos)
+{
+  ferry_envelope_scanner sc = FERRY_ENVELOPE_SCANNER_ZERO ;
+  size_t i = 0 ;
+  ferry_envelope_status st ;
+  while (i < len && (s[i] == 'u' || s[i] == 'p' || s[i] == 't'))
+  {
+    size_t k = strnlen(s + i, len - i) ;
+    if (k == len - i) return "a record without its null byte" ;
+    if (!number(s + i + 1, k - 1)) return "a u, p or t record that is not a number" ;
+    i += k + 1 ;
+  }
+  if (i == len) return "no sender record" ;
+  *fpos = i ;
+  st = ferry_envelope_scan(&sc, s + i, len - i) ;
+  if (st != FERRY_ENVELOPE_DONE) return ferry_envelope_strstatus(st) ;
+  if (i + sc.pos != len) return "bytes after the terminating null byte" ;
+  return 0 ;
+}
