@@ -1,6 +1,6 @@
-"""Damaged recipient files when the queue manager starts: what was tried is a record whose status
-byte is garbled (a disk that returned garbage) and a file whose last record lost its final null
-byte (torn). Each message is left alone with a log line naming the file: nothing of it is
+"""Damaged queue files when the queue manager starts: what was tried is a recipient record whose
+status byte is garbled (a disk that returned garbage), a recipient file whose last record lost its
+final null byte (torn), and an info file (the stored envelope) torn the same way. Each message is left alone with a log line naming the file: nothing of it is
 delivered, marked or removed, ferry-qread shows it as DAMAGED, and the rest of the queue flows."""
 
 import os
@@ -24,8 +24,8 @@ def svc(*args):
     subprocess.run(["s6-svc"] + list(args) + [os.path.join(H, "service", "ferry")], check=True)
 
 
-def rpath(msgid):
-    return os.path.join(H, "queue", "remote", str(msgid % 23), str(msgid))
+def rpath(msgid, d="remote"):
+    return os.path.join(H, "queue", d, str(msgid % 23), str(msgid))
 
 
 try:
@@ -38,7 +38,9 @@ try:
     expect(eventually(lambda: "ferry-schedule: starting" in log(), 20), "the set starts")
     a = home.inject(b"Subject: a\n\na\n", "s@x.test", ["x@later.test", "y@later.test"], running=True)
     b = home.inject(b"Subject: b\n\nb\n", "s@x.test", ["z@later.test"], running=True)
-    expect(eventually(lambda: "new msg %d\n" % b in log() and ": deferral: " in log(), 20), "both queued, the remote peer down", log()[-400:])
+    d = home.inject(b"Subject: d\n\nd\n", "s@x.test", ["w@later.test"], running=True)
+    expect(eventually(lambda: "new msg %d\n" % b in log() and "new msg %d\n" % d in log() and ": deferral: " in log(), 20),
+           "all three queued, the remote peer down", log()[-400:])
     svc("-d")
     expect(eventually(lambda: "ferry-schedule: stopped" in log(), 20), "the set stops")
 
@@ -47,6 +49,9 @@ try:
     rb = open(rpath(b), "rb").read()
     with open(rpath(b), "r+b") as f:
         f.truncate(len(rb) - 1)                               # torn: no null byte after the address
+    idd = open(rpath(d, "info"), "rb").read()
+    with open(rpath(d, "info"), "r+b") as f:
+        f.truncate(len(idd) - 1)                              # torn: no final empty record
     c = home.inject(b"Subject: c\n\nc\n", "s@x.test", ["u@example.org"])
     svc("-u")
     expect(eventually(lambda: len(os.listdir(os.path.join(mail, "Maildir", "new"))) == 1, 20),
@@ -56,17 +61,20 @@ try:
            "the garbled file is named in the log", text[-600:])
     expect("ferry-schedule: warning: a truncated recipient record in queue/remote/%d/%d: the message is left alone" % (b % 23, b) in text,
            "the torn file is named in the log", text[-600:])
+    expect("ferry-schedule: warning: a damaged info file, truncated (no final null byte): queue/info/%d/%d: the message is left alone" % (d % 23, d) in text,
+           "the torn info file is named in the log", text[-600:])
     expect(eventually(lambda: "messages 0 recipients 0" in log().rsplit("status:", 1)[-1], 10),
-           "neither damaged message is loaded: the status line counts none", log()[-300:])
+           "no damaged message is loaded: the status line counts none", log()[-300:])
     after = log().split("ferry-schedule: starting")[-1]
-    expect("msg %d " % a not in after and "msg %d " % b not in after, "nothing of them is tried after the restart", after[-400:])
-    expect(open(rpath(a), "rb").read() == b"X" + ra[1:] and open(rpath(b), "rb").read() == rb[:-1],
-           "their recipient files are as they were: nothing marked")
+    expect(all("msg %d " % m not in after for m in (a, b, d)), "nothing of them is tried after the restart", after[-400:])
+    expect(open(rpath(a), "rb").read() == b"X" + ra[1:] and open(rpath(b), "rb").read() == rb[:-1] and open(rpath(d, "info"), "rb").read() == idd[:-1],
+           "their files are as they were: nothing marked")
     left = home.queue_files(("mess", "info", "remote"))
-    expect(all(any(p.endswith("/%d" % m) for p in left) for m in (a, b)) and len(left) == 6,
+    expect(all(any(p.endswith("/%d" % m) for p in left) for m in (a, b, d)) and len(left) == 9,
            "their message, info and recipient files are all kept", left)
     q = subprocess.run([os.path.join(BIN, "ferry-qread"), H], capture_output=True, text=True)
-    expect(q.stdout.count("DAMAGED: a garbled recipient record") == 1 and q.stdout.count("DAMAGED: a truncated recipient record") == 1,
+    expect(q.stdout.count("DAMAGED: a garbled recipient record") == 1 and q.stdout.count("DAMAGED: a truncated recipient record") == 1
+           and q.stdout.count("DAMAGED: a truncated envelope") == 1,
            "ferry-qread shows each as DAMAGED", q.stdout + q.stderr)
     expect(c is not None, "c was injected")
 finally:
