@@ -212,7 +212,7 @@ static int dfail_find (char const *dom)
 static void logs (char const *s) { if (buffer_puts(buffer_2, s) < 0) _exit(111) ; }
 static void logbytes (char const *s, size_t n) { if (buffer_put(buffer_2, s, n) < 0) _exit(111) ; }
 static void logu (uint64_t u) { char f[UINT64_FMT] ; logbytes(f, uint64_fmt(f, u)) ; }
-static void logend (void) { logs("\n") ; buffer_flush(buffer_2) ; }
+static void logend (void) { logs("\n") ; }   /* written once a round (main), or by strerr's flush */
 static void logclean (char const *s)
 {
   for (; *s ; s++) { char c = (unsigned char)*s < 32 ? ' ' : *s ; logbytes(&c, 1) ; }
@@ -1705,13 +1705,28 @@ static void members_signal (int sig, unsigned int upto)
   for (i = 0 ; i < nmembers && i < upto ; i++) kill(members[i], sig) ;
 }
 
+ /* the members' input: 1 ferry-preprocess-todo, 3 ferry-spawn-local, 5 ferry-spawn-remote,
+    7 ferry-clean; out[i] is written to outfd[i] as far as it goes without blocking */
+static int const outfd[4] = { 1, 3, 5, 7 } ;
+
+static void out_write (unsigned int i)
+{
+  ssize_t w = write(outfd[i], out[i].s, out[i].len) ;
+  if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to a member of the set") ;
+  if (w > 0) { memmove(out[i].s, out[i].s + w, out[i].len - w) ; out[i].len -= w ; }
+}
+
 int main (int argc, char const *const *argv)
 {
-  static int const outfd[4] = { 1, 3, 5, 7 } ;
   int spfd, steerfd ;
   stralloc steerbuf = STRALLOC_ZERO ;
   tain stopdeadline = TAIN_INFINITE ;
   PROG = "ferry-schedule" ;
+  {
+    /* the log is buffered for a round (strerr's messages go through the same buffer, in order) */
+    static char logbuf[65536] ;
+    if (!buffer_init(buffer_2, &fd_writev, 2, logbuf, sizeof logbuf)) strerr_diefu1sys(111, "set up the log buffer") ;
+  }
   if (argc > 2) strerr_dieusage(100, USAGE) ;
   homepath = ferry_home(argc > 1 ? argv[1] : 0) ;
   if (chdir(homepath) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
@@ -1753,7 +1768,7 @@ int main (int argc, char const *const *argv)
     for (fd = 0 ; fd <= 8 ; fd++) if (fd != 2 && ndelay_on(fd) < 0) strerr_diefu1sys(111, "set the pipes non-blocking (was ferry-schedule started by ferry-start?)") ;
   }
   tain_now_set_stopwatch_g() ;
-  logs("ferry-schedule: starting") ; logend() ;
+  logs("ferry-schedule: starting") ; logend() ; buffer_flush(buffer_2) ;
   /* the steer FIFO first: a command written while the queue loads waits in it */
   steerfd = open("queue/lock/steer", O_RDONLY | O_NONBLOCK | O_CLOEXEC) ;
   if (steerfd < 0) strerr_warnwu1sys("open queue/lock/steer (run ferry-setup to complete the home): ferry-qctl's commands take effect at the next start") ;
@@ -1778,6 +1793,8 @@ int main (int argc, char const *const *argv)
     warn_delays() ;
     bounce_start() ;
     if (statuschanged) status_log() ;
+    /* the round's log lines in one write: a line a write cost a system call per delivery */
+    if (!buffer_flush(buffer_2)) _exit(111) ;
     if (stopping && !inflight[0] && !inflight[1] && !nbjobs) break ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; idx[n++] = -1 ;
     x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; idx[n++] = 100 ;
@@ -1868,18 +1885,13 @@ int main (int argc, char const *const *argv)
       else if (idx[i] == 102) frames_read(6, &in[2], &remote_take, "ferry-spawn-remote") ;
       else if (idx[i] == 103) frames_read(8, &in[3], &clean_take, "ferry-clean") ;
       else if (idx[i] == 104) steer_read(steerfd, &steerbuf) ;
-      else
-      {
-        stralloc *o = &out[idx[i]] ;
-        ssize_t w = write(outfd[idx[i]], o->s, o->len) ;
-        if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to a member of the set") ;
-        if (w > 0) { memmove(o->s, o->s + w, o->len - w) ; o->len -= w ; }
-      }
+      else out_write(idx[i]) ;
     }
     /* every mark of this round's answers on disk, in one sync, before their messages finish */
     finish_flush() ;
   }
   /* the members see their input close, finish and exit; reap them, for at most 10 seconds */
+  buffer_flush(buffer_2) ;
   close(1) ; close(3) ; close(5) ; close(7) ;
   selfpipe_finish() ;
   alarm(10) ;
@@ -1889,6 +1901,7 @@ int main (int argc, char const *const *argv)
     while (left && wait(&wstat) > 0) left-- ;
   }
   logs("ferry-schedule: stopped") ; logend() ;
+  buffer_flush(buffer_2) ;
   stralloc_free(&steerbuf) ;
   return 0 ;
 }
