@@ -1051,18 +1051,9 @@ static void dispatch (void)
       m = msgs + r->msg ;
       if (r->status != 'T') continue ;
       if (m->held) continue ;   /* out of the heap and the ready lists until released */
-      if (lifetime && now >= m->birth + lifetime)
-      {
-        stralloc t = STRALLOC_ZERO ;
-        logs("expired msg ") ; logu(m->id) ; logs(" to ") ; logclean(r->addr) ; logend() ;
-        if (!stralloc_cats(&t, "4.4.7 message expired: queued longer than control/queuelifetime")
-         || (m->lasterr && (!stralloc_cats(&t, "; last error: ") || !stralloc_cats(&t, m->lasterr)))
-         || !stralloc_0(&t)) strerr_diefu1sys(111, "allocate memory") ;
-        rcpt_done(ri, 'D', t.s) ;
-        stralloc_free(&t) ;
-        if (!m->open) finish_later(r->msg) ;
-        continue ;
-      }
+      /* no expiry here: queuelifetime makes a temporary failure permanent (rcpt_defer), so a
+         recipient past it is still tried once more, and one never tried (a notice injected a
+         second before, a message released from hold, a queue after a long stop) is tried */
       dom = domain_of(r->addr) ;
       if (ch == CH_REMOTE)
       {

@@ -266,6 +266,18 @@ try:
     control(queuelifetime=1)
     expect(eventually(lambda: len(inbox("gina")) == 2, 30), "when it expires, the failure notice follows", log()[-500:])
     expect(settled(), "then the queue is empty, the .delay mark included", queue_files())
+
+    # 9b. queuelifetime makes a temporary failure permanent; it expires no recipient never tried.
+    #     A message queued while the set is down, older than the lifetime when the set starts, is
+    #     delivered (it was once expired unseen, and so was a notice injected late in a second)
+    svc("-d")
+    expect(eventually(lambda: log().rstrip().endswith("ferry-schedule: stopped"), 20), "the set stops", log()[-300:])
+    send("olga@example.org", ["gina@example.org"], "late")
+    time.sleep(2.2)
+    svc("-u")
+    expect(eventually(lambda: len(inbox("gina")) == 3, 30), "queued 2 s before the start, lifetime 1 s, never tried: delivered", log()[-500:])
+    after = log().split("ferry-schedule: starting")[-1]
+    expect("expired msg" not in after and settled(), "nothing expired, the queue is empty", after[-500:])
     control(delaywarning=14400, queuelifetime=604800, minbackoff=300, maxbackoff=4000)
 
     # 10. a notification that cannot be queued (ferry-inject refuses it: databytes too small) is kept
