@@ -57,12 +57,11 @@ static char const *envelope_parse (walk *w, qmsg *m, int rcpts)
 {
   size_t pos = 0, k ;
   char const *rec ;
-  int r ;
-  while ((r = ferry_envelope_next(w->env.s, w->env.len, &pos, &rec, &k)) == 1)
+  char const *bad = ferry_envelope_head(w->env.s, w->env.len, &m->birth, &m->sender) ;
+  if (bad) return bad ;
+  if (rcpts) while (ferry_envelope_next(w->env.s, w->env.len, &pos, &rec, &k) == 1)
   {
-    if (rec[0] == 't') { if (k < 2 || uint64_scan(rec + 1, &m->birth) != k - 1) return "a bad birth time in the envelope" ; }
-    else if (rec[0] == 'F') { if (!m->sender) m->sender = rec + 1 ; }
-    else if (rec[0] == 'T' && rcpts)
+    if (rec[0] == 'T')
     {
       if (!rcpt_room(w, m->n)) return "out of memory" ;
       memset(w->r + m->n, 0, sizeof(qrcpt)) ;
@@ -73,8 +72,6 @@ static char const *envelope_parse (walk *w, qmsg *m, int rcpts)
       m->n++ ;
     }
   }
-  if (r < 0) return "a truncated envelope (no final null byte)" ;
-  if (!m->sender) return "no sender in the envelope" ;
   return 0 ;
 }
 

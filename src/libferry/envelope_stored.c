@@ -39,13 +39,13 @@ char const *ferry_envelope_head (char const *s, size_t len, uint64_t *birth, cha
   {
     if (rec[0] == 't')
     {
-      if (!number(rec + 1, k - 1)) return "a bad birth time" ;
+      if (!number(rec + 1, k - 1)) return "a bad birth time in the envelope" ;
       uint64_scan(rec + 1, birth) ;
     }
     else if (rec[0] == 'F' && !*sender) *sender = rec + 1 ;
   }
-  if (r < 0) return "truncated (no final null byte)" ;
-  if (!*sender) return "no sender" ;
+  if (r < 0) return "a truncated envelope (no final null byte)" ;
+  if (!*sender) return "no sender in the envelope" ;
   return 0 ;
 }
 

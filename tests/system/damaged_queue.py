@@ -61,7 +61,7 @@ try:
            "the garbled file is named in the log", text[-600:])
     expect("ferry-schedule: warning: a truncated recipient record in queue/remote/%d/%d: the message is left alone" % (b % 23, b) in text,
            "the torn file is named in the log", text[-600:])
-    expect("ferry-schedule: warning: a damaged info file, truncated (no final null byte): queue/info/%d/%d: the message is left alone" % (d % 23, d) in text,
+    expect("ferry-schedule: warning: a damaged info file, a truncated envelope (no final null byte): queue/info/%d/%d: the message is left alone" % (d % 23, d) in text,
            "the torn info file is named in the log", text[-600:])
     expect(eventually(lambda: "messages 0 recipients 0" in log().rsplit("status:", 1)[-1], 10),
            "no damaged message is loaded: the status line counts none", log()[-300:])
