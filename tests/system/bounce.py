@@ -312,7 +312,13 @@ try:
                         os.kill(p, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
-    expect(settled(120), "after 3 kills of the set, the queue is empty", queue_files())
+    # a kill between ferry-schedule's removal of a finished message's files and ferry-clean's
+    # removal of its message file leaves that file alone, referred to by nothing: the documented
+    # window (doc/ferry-schedule.html), swept by ferry-clean after 36 hours. At most one a kill.
+    others = ("todo", "intd", "info", "local", "remote", "pid", "bounce")
+    expect(eventually(lambda: not queue_files(others), 120), "after 3 kills of the set, every message is finished", queue_files())
+    orphans = queue_files(("mess",))
+    expect(len(orphans) <= 3, "and at most one message file a kill is left, referred to by nothing (%d)" % len(orphans), orphans)
     counts = [len(inbox("k%d" % i)) for i in range(30)]
     expect(all(c >= 1 for c in counts), "all 30 senders got their notice: none lost", counts)
     # a kill can catch each of the 4 runs at once between its commit and its record's removal (a
