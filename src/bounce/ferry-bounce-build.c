@@ -71,7 +71,11 @@ static void envelope_read (envelope *e, stralloc *info, unsigned int split)
   int inrcpt = 0 ;
   ferry_queue_path(fn, "info", id, split) ;
   if (!openslurpclose(info, fn)) strerr_diefu2sys(errno == ENOENT ? 100 : 111, "read ", fn) ;
-  for (pos = 0 ; pos < info->len ; pos++) if (info->s[pos] == 'T' && (!pos || !info->s[pos-1])) n++ ;
+  {
+    char const *bad = ferry_envelope_head(info->s, info->len, &e->birth, &e->sender) ;
+    if (bad) strerr_dief(100, bad, ": ", fn, ": see queue/corrupt and the queue manager's log") ;
+  }
+  n = ferry_envelope_rcpts(info->s, info->len) ;
   e->orcpt = calloc(n + 1, sizeof(char const *)) ;
   if (!e->orcpt) nomem() ;
   e->nrcpt = 0 ;
@@ -83,8 +87,6 @@ static void envelope_read (envelope *e, stralloc *info, unsigned int split)
     if (ferry_envelope_next(info->s, info->len, &pos, &rec, &k) < 1) break ;
     switch (rec[0])
     {
-      case 't' : uint640_scan(rec + 1, &e->birth) ; break ;
-      case 'F' : if (!e->sender) e->sender = rec + 1 ; break ;
       case 'T' : if (inrcpt) e->nrcpt++ ; inrcpt = 1 ; break ;
       case 'X' :
         if (inrcpt)
@@ -98,7 +100,6 @@ static void envelope_read (envelope *e, stralloc *info, unsigned int split)
     }
   }
   if (inrcpt) e->nrcpt++ ;
-  if (!e->sender) strerr_dief(100, "no sender in ", fn, ": see queue/corrupt and the queue manager's log") ;
 }
 
  /* ORCPT is addr-type;xtext: decoded into "addr-type;address", appended to store. Its offset

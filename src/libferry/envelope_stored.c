@@ -28,6 +28,14 @@ int ferry_envelope_next (char const *s, size_t len, size_t *pos, char const **re
   return !!k ;
 }
 
+size_t ferry_envelope_rcpts (char const *s, size_t len)
+{
+  size_t pos = 0, k, n = 0 ;
+  char const *rec ;
+  while (ferry_envelope_next(s, len, &pos, &rec, &k) == 1) if (rec[0] == 'T') n++ ;
+  return n ;
+}
+
 char const *ferry_envelope_head (char const *s, size_t len, uint64_t *birth, char const **sender)
 {
   size_t pos = 0, k ;

@@ -502,7 +502,7 @@ static void msg_load (uint64_t id, int announce)
   stralloc info = STRALLOC_ZERO, recs[2] = { STRALLOC_ZERO, STRALLOC_ZERO } ;
   unsigned int mi, c ;
   msg *m ;
-  size_t i, ntos = 0 ;
+  size_t ntos = 0 ;
   uint64_t birth = 0 ;
   char const *sender = 0 ;
   unsigned char *notify ;
@@ -547,7 +547,7 @@ static void msg_load (uint64_t id, int announce)
       goto alone ;
     }
   }
-  for (i = 0 ; i < info.len ; i++) if (info.s[i] == 'T' && (!i || !info.s[i-1])) ntos++ ;
+  ntos = ferry_envelope_rcpts(info.s, info.len) ;
   notify = calloc(ntos + 1, 1) ;
   if (!notify) strerr_diefu1sys(111, "allocate memory") ;
   ferry_dsn_notify_scan(info.s, info.len, notify, ntos) ;

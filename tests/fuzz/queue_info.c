@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   char const *firstF = 0, *sender ;
   char const *bad ;
   int r, badbirth = 0 ;
+  size_t ts = 0 ;
   uint64_t birth, lastbirth = 0 ;
   unsigned char bits[8] ;
   for (;;)
@@ -29,6 +30,7 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
     FUZZ_ASSERT(rec == s + before && pos == before + k + 1 && pos <= size && !rec[k] && strlen(rec) == k) ;
     if (!r) { FUZZ_ASSERT(!k) ; break ; }
     if (rec[0] == 'F' && !firstF) firstF = rec + 1 ;
+    if (rec[0] == 'T') ts++ ;
     if (rec[0] == 't')
     {
       size_t j ;
@@ -43,6 +45,7 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
       if (ok) lastbirth = v ; else badbirth = 1 ;
     }
   }
+  FUZZ_ASSERT(ferry_envelope_rcpts(s, size) == ts) ;
   bad = ferry_envelope_head(s, size, &birth, &sender) ;
   if (r < 0) FUZZ_ASSERT(bad != 0) ;
   else if (badbirth) FUZZ_ASSERT(bad != 0) ;

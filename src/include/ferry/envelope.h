@@ -46,6 +46,9 @@ extern unsigned int ferry_dsn_check (char const *s, size_t len, char level) ;
     no null byte before len (or nothing left and no final empty record). Never reads past len. */
 extern int ferry_envelope_next (char const *s, size_t len, size_t *pos, char const **rec, size_t *reclen) ;
 
+ /* The number of T records (recipients) of a stored envelope, a torn last one not counted. */
+extern size_t ferry_envelope_rcpts (char const *s, size_t len) ;
+
  /* The birth time (t record, 0 if none) and the sender (the first F record, pointing into s) of
     a stored envelope. 0, or what is wrong with it: torn, no sender, a bad birth time. */
 extern char const *ferry_envelope_head (char const *s, size_t len, uint64_t *birth, char const **sender) ;
