@@ -39,7 +39,8 @@ static int gone (char const *fn)
 }
 
  /* A request: t<id> (the todo and intd entries, durably), m<id> (the message file), c<id>
-    (a corrupt message: todo, intd and mess). The requests that arrive together share one sync:
+    (a corrupt message: todo, intd and mess), s<id> (the queue manager's own files of a finished
+    message: its second ferry-clean, running as the queue manager's user, gets these). The requests that arrive together share one sync:
     every todo entry of the batch is removed, the removals are made durable at once, and only
     then do the other files go and the acknowledgements leave. */
 static char const *todo_remove (uint64_t id)
@@ -49,9 +50,33 @@ static char const *todo_remove (uint64_t id)
   return gone(fn) ? 0 : "unable to remove the todo entry" ;
 }
 
+static int gone_at (char const *dir, uint64_t id, unsigned int splitby, char const *suffix)
+{
+  char fn[FERRY_QUEUE_PATH_MAX + 16] ;
+  size_t k = ferry_queue_path(fn, dir, id, splitby) ;
+  memcpy(fn + k, suffix, strlen(suffix) + 1) ;
+  return gone(fn) ;
+}
+
+ /* The queue manager's files of a finished message, in the order that keeps a crash harmless:
+    the delay-warning marks first (at worst a warning sent again), the recipient files, the
+    info file last (a message whose info file is left is loaded again, every recipient done,
+    and finished again). Any failure stops here, leaving the rest for that next time. */
+static char const *sched_remove (uint64_t id)
+{
+  if (!gone_at("bounce", id, 0, ".delay") || !gone_at("bounce", id, 0, ".delay.new"))
+    return "unable to remove the delay-warning mark" ;
+  if (!gone_at("defer", id, split, "")) return "unable to remove the deferral log" ;
+  if (!gone_at("hold", id, 0, "")) return "unable to remove the hold mark" ;
+  if (!gone_at("local", id, split, "") || !gone_at("remote", id, split, "")) return "unable to remove a recipient file" ;
+  if (!gone_at("info", id, split, "")) return "unable to remove the info file" ;
+  return 0 ;
+}
+
 static char const *rest_remove (char kind, uint64_t id)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
+  if (kind == 's') return sched_remove(id) ;
   if (kind == 't' || kind == 'c')
   {
     ferry_queue_path(fn, "intd", id, split) ;
@@ -67,13 +92,21 @@ typedef struct pend_s pend ;
 struct pend_s
 {
   size_t off, len ;     /* the request's payload in the batch's copy */
-  char kind ;           /* t, c, m; x for a request not understood */
+  char kind ;           /* t, c, m, s; x for a request not understood */
   uint64_t id ;
   char const *why ;
   int err ;
 } ;
 
 static int qfd ;
+
+ /* Writes what it can of the acknowledgements without blocking. */
+static void acks_write (stralloc *out)
+{
+  ssize_t w = write(1, out->s, out->len) ;
+  if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write acknowledgements") ;
+  if (w > 0) { memmove(out->s, out->s + w, out->len - w) ; out->len -= w ; }
+}
 
  /* Does a batch: the requests' payloads are in reqs; acknowledgements go to out, in order. */
 static void batch_do (stralloc const *reqs, pend *pd, size_t n, stralloc *out)
@@ -114,6 +147,10 @@ static void batch_do (stralloc const *reqs, pend *pd, size_t n, stralloc *out)
     if (!ferry_frame_begin(out, &mark) || !stralloc_catb(out, p, pd[i].len)
      || (pd[i].why && !ferry_field_cats(out, pd[i].why)) || !ferry_frame_end(out, mark))
       strerr_diefu1sys(111, "allocate memory") ;
+    /* the acknowledgements leave as the batch goes (every 16): the queue manager asks for each
+       finished message's file as soon as its own files are gone, and a kill of the queue
+       manager finds few removals done but not yet acknowledged */
+    if (!(i & 15)) acks_write(out) ;
   }
 }
 
@@ -136,12 +173,7 @@ static int serve (void)
     if (!eof) { i0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
     if (out.len) { i1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
     if (iopause_g(x, n, 0) < 0) strerr_diefu1sys(111, "iopause") ;
-    if (i1 >= 0 && x[i1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT))
-    {
-      ssize_t w = write(1, out.s, out.len) ;
-      if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write acknowledgements") ;
-      if (w > 0) { memmove(out.s, out.s + w, out.len - w) ; out.len -= w ; }
-    }
+    if (i1 >= 0 && x[i1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT)) acks_write(&out) ;
     if (i0 >= 0 && x[i0].revents & IOPAUSE_READ)
     {
       char buf[8192] ;
@@ -174,7 +206,7 @@ static int serve (void)
         }
         if (npd == apd) pd = ferry_array_grow(pd, &apd, sizeof(pend)) ;
         pd[npd].off = reqs.len ; pd[npd].len = plen ;
-        pd[npd].kind = p[0] == 't' || p[0] == 'c' || p[0] == 'm' ? p[0] : 'x' ;
+        pd[npd].kind = p[0] == 't' || p[0] == 'c' || p[0] == 'm' || p[0] == 's' ? p[0] : 'x' ;
         pd[npd].id = id ;
         pd[npd].why = pd[npd].kind == 'x' ? "unknown request" : 0 ;
         pd[npd].err = 0 ;

@@ -1,6 +1,7 @@
 /* ferry-schedule: the queue manager. fd 0/1 from/to ferry-preprocess-todo, 2 the log, 3/4 to/from
-   ferry-spawn-local, 5/6 to/from ferry-spawn-remote, 7/8 to/from ferry-clean. One iopause loop;
-   the queue on disk is the only state that survives it. */
+   ferry-spawn-local, 5/6 to/from ferry-spawn-remote, 7/8 to/from ferry-clean, 9/10 to/from its own
+   ferry-clean (as its user, for its own files). One iopause loop; the queue on disk is the only
+   state that survives it. */
 
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -117,10 +118,11 @@ static unsigned int *heap = 0 ;       /* deferred recipients, by next attempt */
 static unsigned int nheap = 0, aheap = 0 ;
 static unsigned int *ready[2] = { 0, 0 } ;     /* ring buffers of recipients due now */
 static unsigned int rhead[2] = { 0, 0 }, nready[2] = { 0, 0 }, aready[2] = { 0, 0 } ;
-static stralloc out[4] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;  /* to fds 1, 3, 5, 7 */
-static stralloc in[4] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;                  /* from fds 0, 4, 6, 8 */
+#define NPEERS 5
+static stralloc out[NPEERS] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;  /* to fds 1, 3, 5, 7, 9 */
+static stralloc in[NPEERS] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;   /* from fds 0, 4, 6, 8, 10 */
 static int stopping = 0 ;
-static pid_t members[4] ;
+static pid_t members[NPEERS] ;
 static unsigned int nmembers = 0 ;
 static int statuschanged = 1 ;
 
@@ -460,13 +462,29 @@ static char *xstrdup (char const *s, size_t n)
   return p ;
 }
 
-static void clean_request (char kind, uint64_t id)
+ /* A request to a ferry-clean: to:3 the queue owner's, 4 the queue manager's own. */
+static void clean_request_to (unsigned int to, char kind, uint64_t id)
 {
   char f[1 + UINT64_FMT] ;
   size_t mark ;
   f[0] = kind ;
-  if (!ferry_frame_begin(&out[3], &mark) || !ferry_field_cat(&out[3], f, 1 + uint64_fmt(f + 1, id)) || !ferry_frame_end(&out[3], mark))
+  if (!ferry_frame_begin(&out[to], &mark) || !ferry_field_cat(&out[to], f, 1 + uint64_fmt(f + 1, id)) || !ferry_frame_end(&out[to], mark))
     strerr_diefu1sys(111, "allocate memory") ;
+}
+
+static void clean_request (char kind, uint64_t id) { clean_request_to(3, kind, id) ; }
+
+ /* Finished messages whose files the queue manager's ferry-clean is removing: in the order
+    asked, which is the order of its answers. Until the answer, such an id is gone for ferry-qctl's
+    commands, and its message file keeps the id from being reused. */
+static uint64_t *removing = 0 ;
+static unsigned int rhead_ = 0, nremoving = 0, aremoving = 0 ;
+
+static int removing_has (uint64_t id)
+{
+  unsigned int i ;
+  for (i = rhead_ ; i < rhead_ + nremoving ; i++) if (removing[i] == id) return 1 ;
+  return 0 ;
 }
 
 static void msg_finish (unsigned int mi) ;
@@ -665,31 +683,19 @@ static void msg_finish (unsigned int mi)
   msg_forget(mi) ;
 }
 
- /* Removes queue/DIR[/N]/ID[SUFFIX]; already gone is fine. */
-static void queue_remove (char const *dir, uint64_t id, unsigned int splitby, char const *suffix)
-{
-  char fn[FERRY_QUEUE_PATH_MAX + 16] ;
-  size_t k = ferry_queue_path(fn, dir, id, splitby) ;
-  memcpy(fn + k, suffix, strlen(suffix) + 1) ;
-  if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
-}
-
 static void msg_forget (unsigned int mi)
 {
   msg *m = msgs + mi ;
-  unsigned int c, i ;
-  if (m->warned)
+  unsigned int i ;
+  /* its files go in ferry-clean (removals cost a disk's discard each: not in this loop), in the
+     order doc/ferry-clean.html gives; the message file, once they are gone (sclean_take) */
+  if (rhead_ + nremoving == aremoving)
   {
-    /* first, so that a crash leaves at worst a message that is warned again */
-    queue_remove("bounce", m->id, 0, ".delay") ;
-    queue_remove("bounce", m->id, 0, ".delay.new") ;
+    if (rhead_) { memmove(removing, removing + rhead_, nremoving * sizeof(uint64_t)) ; rhead_ = 0 ; }
+    if (nremoving == aremoving) removing = ferry_array_grow(removing, &aremoving, sizeof(uint64_t)) ;
   }
-  if (m->deferlog) queue_remove("defer", m->id, split, "") ;
-  if (m->held) queue_remove("hold", m->id, 0, "") ;
-  for (c = 0 ; c < 2 ; c++) queue_remove(chdir_[c], m->id, split, "") ;
-  queue_remove("info", m->id, split, "") ;
-  clean_request('m', m->id) ;
-  logs("end msg ") ; logu(m->id) ; logend() ;
+  removing[rhead_ + nremoving++] = m->id ;
+  clean_request_to(4, 's', m->id) ;
   for (i = 0 ; i < m->count ; i++)
   {
     unsigned int ri = MSG_R(m)[i] ;
@@ -1300,6 +1306,38 @@ static void clean_take (char const *p, size_t n)
   }
 }
 
+ /* The queue manager's ferry-clean removed a finished message's files (s<id>): the message
+    file may go now. When it could not, the message file stays, and so does the info file or
+    whatever is left: the next start loads the message again, finds it done, and ends it. */
+static void sclean_take (char const *p, size_t n)
+{
+  char const *f[2] ;
+  uint64_t id ;
+  int nf = ferry_fields_split(p, n, f, 2) ;
+  if (nf < 1 || f[0][0] != 's' || uint640_scan(f[0] + 1, &id) != strlen(f[0]) - 1)
+  {
+    strerr_warnw("a malformed acknowledgement from the queue manager's ferry-clean: ignored") ;
+    return ;
+  }
+  if (nremoving && removing[rhead_] == id) { rhead_++ ; nremoving-- ; }
+  else
+  {
+    unsigned int i ;
+    for (i = rhead_ ; i < rhead_ + nremoving ; i++) if (removing[i] == id) break ;
+    if (i == rhead_ + nremoving) { strerr_warnw("an acknowledgement for no removal asked, from the queue manager's ferry-clean: ignored") ; return ; }
+    removing[i] = removing[rhead_++] ;
+    nremoving-- ;
+  }
+  if (!nremoving) rhead_ = 0 ;
+  if (nf == 2)
+  {
+    strerr_warnw("message ", f[0] + 1, ": its files could not all be removed (", f[1], "): what is left is finished again at the next start") ;
+    return ;
+  }
+  clean_request('m', id) ;
+  logs("end msg ") ; logu(id) ; logend() ;
+}
+
 /* ---------- steering: ferry-qctl's commands on queue/lock/steer ---------- */
 
  /* hold and delete are also files (queue/hold/ID, queue/delete/ID) written durably by ferry-qctl
@@ -1409,19 +1447,22 @@ static void steer_command (char *line)
   }
   if (mi < 0 && (!strcmp(line, "hold") || !strcmp(line, "delete")))
   {
-    /* not loaded yet (msg_load sees the mark), or gone before the mark was made: then the mark
-       must go, or a later message with the same id (an inode, reused) would inherit it */
+    /* not loaded yet (msg_load sees the mark), or gone before the mark was made (finished, its
+       files maybe still being removed): then the mark must go, or a later message with the same
+       id (an inode, reused) would inherit it */
     char fn[FERRY_QUEUE_PATH_MAX] ;
-    ferry_queue_path(fn, "todo", id, split) ;
-    if (access(fn, F_OK) < 0)
+    int gone = removing_has(id) ;
+    if (!gone)
     {
-      ferry_queue_path(fn, "info", id, split) ;
-      if (access(fn, F_OK) < 0)
-      {
-        ferry_queue_path(fn, line[0] == 'h' ? "hold" : "delete", id, 0) ;
-        if (unlink(fn) == 0) steer_log(line, id, "no such message any more: its mark removed") ;
-        return ;
-      }
+      ferry_queue_path(fn, "todo", id, split) ;
+      gone = access(fn, F_OK) < 0 ;
+      if (gone) { ferry_queue_path(fn, "info", id, split) ; gone = access(fn, F_OK) < 0 ; }
+    }
+    if (gone)
+    {
+      ferry_queue_path(fn, line[0] == 'h' ? "hold" : "delete", id, 0) ;
+      if (unlink(fn) == 0) steer_log(line, id, "no such message any more: its mark removed") ;
+      return ;
     }
   }
   if (!strcmp(line, "hold"))
@@ -1503,6 +1544,7 @@ static void steer_read (int fd, stralloc *sa)
 static int msg_exists (uint64_t id)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
+  if (removing_has(id)) return 0 ;
   ferry_queue_path(fn, "info", id, split) ;
   if (access(fn, F_OK) == 0) return 1 ;
   ferry_queue_path(fn, "todo", id, split) ;
@@ -1688,8 +1730,9 @@ static void frames_read (int fd, stralloc *sa, void (*take)(char const *, size_t
 static void local_take (char const *p, size_t n) { answer_take(CH_LOCAL, p, n) ; }
 static void remote_take (char const *p, size_t n) { answer_take(CH_REMOTE, p, n) ; }
 
- /* members: 0 ferry-preprocess-todo, 1 ferry-spawn-local, 2 ferry-spawn-remote, 3 ferry-clean.
-    SIGHUP goes to the first three (ferry-clean has no settings), SIGALRM to the first (a rescan). */
+ /* members: 0 ferry-preprocess-todo, 1 ferry-spawn-local, 2 ferry-spawn-remote, 3 ferry-clean,
+    4 the queue manager's ferry-clean. SIGHUP goes to the first three (ferry-clean has no
+    settings), SIGALRM to the first (a rescan). */
 static void members_signal (int sig, unsigned int upto)
 {
   unsigned int i ;
@@ -1697,8 +1740,9 @@ static void members_signal (int sig, unsigned int upto)
 }
 
  /* the members' input: 1 ferry-preprocess-todo, 3 ferry-spawn-local, 5 ferry-spawn-remote,
-    7 ferry-clean; out[i] is written to outfd[i] as far as it goes without blocking */
-static int const outfd[4] = { 1, 3, 5, 7 } ;
+    7 ferry-clean, 9 the queue manager's ferry-clean; out[i] is written to outfd[i] as far as it
+    goes without blocking */
+static int const outfd[NPEERS] = { 1, 3, 5, 7, 9 } ;
 
 static void out_write (unsigned int i)
 {
@@ -1739,7 +1783,7 @@ int main (int argc, char const *const *argv)
   load_settings() ;
   {
     char const *e = getenv("FERRY_MEMBERS") ;
-    while (e && *e && nmembers < 4)
+    while (e && *e && nmembers < NPEERS)
     {
       uint64_t u ;
       size_t k = uint64_scan(e, &u) ;
@@ -1756,7 +1800,7 @@ int main (int argc, char const *const *argv)
     strerr_diefu1sys(111, "trap signals") ;
   {
     int fd ;
-    for (fd = 0 ; fd <= 8 ; fd++) if (fd != 2 && ndelay_on(fd) < 0) strerr_diefu1sys(111, "set the pipes non-blocking (was ferry-schedule started by ferry-start?)") ;
+    for (fd = 0 ; fd <= 10 ; fd++) if (fd != 2 && ndelay_on(fd) < 0) strerr_diefu1sys(111, "set the pipes non-blocking (was ferry-schedule started by ferry-start?)") ;
   }
   tain_now_set_stopwatch_g() ;
   logs("ferry-schedule: starting") ; logend() ; buffer_flush(buffer_2) ;
@@ -1772,9 +1816,9 @@ int main (int argc, char const *const *argv)
 
   for (;;)
   {
-    iopause_fd x[11] ;
+    iopause_fd x[13] ;
     unsigned int n = 0, i ;
-    int idx[11] ;
+    int idx[13] ;
     tain deadline = TAIN_INFINITE ;
     if (ndueq || nloadq)
     {
@@ -1786,14 +1830,17 @@ int main (int argc, char const *const *argv)
     if (statuschanged) status_log() ;
     /* the round's log lines in one write: a line a write cost a system call per delivery */
     if (!buffer_flush(buffer_2)) _exit(111) ;
-    if (stopping && !inflight[0] && !inflight[1] && !nbjobs) break ;
+    /* stopping: once every delivery is answered, every finished message's files removed and
+       every request to ferry-clean written */
+    if (stopping && !inflight[0] && !inflight[1] && !nbjobs && !nremoving && !out[3].len && !out[4].len) break ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; idx[n++] = -1 ;
     x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; idx[n++] = 100 ;
     x[n].fd = 4 ; x[n].events = IOPAUSE_READ ; idx[n++] = 101 ;
     x[n].fd = 6 ; x[n].events = IOPAUSE_READ ; idx[n++] = 102 ;
     x[n].fd = 8 ; x[n].events = IOPAUSE_READ ; idx[n++] = 103 ;
+    x[n].fd = 10 ; x[n].events = IOPAUSE_READ ; idx[n++] = 105 ;
     if (steerfd >= 0) { x[n].fd = steerfd ; x[n].events = IOPAUSE_READ ; idx[n++] = 104 ; }
-    for (i = 0 ; i < 4 ; i++) if (out[i].len)
+    for (i = 0 ; i < NPEERS ; i++) if (out[i].len)
     {
       x[n].fd = outfd[i] ; x[n].events = IOPAUSE_WRITE ; idx[n++] = i ;
     }
@@ -1875,6 +1922,7 @@ int main (int argc, char const *const *argv)
       else if (idx[i] == 101) frames_read(4, &in[1], &local_take, "ferry-spawn-local") ;
       else if (idx[i] == 102) frames_read(6, &in[2], &remote_take, "ferry-spawn-remote") ;
       else if (idx[i] == 103) frames_read(8, &in[3], &clean_take, "ferry-clean") ;
+      else if (idx[i] == 105) frames_read(10, &in[4], &sclean_take, "the queue manager's ferry-clean") ;
       else if (idx[i] == 104) steer_read(steerfd, &steerbuf) ;
       else out_write(idx[i]) ;
     }
@@ -1883,7 +1931,7 @@ int main (int argc, char const *const *argv)
   }
   /* the members see their input close, finish and exit; reap them, for at most 10 seconds */
   buffer_flush(buffer_2) ;
-  close(1) ; close(3) ; close(5) ; close(7) ;
+  close(1) ; close(3) ; close(5) ; close(7) ; close(9) ;
   selfpipe_finish() ;
   alarm(10) ;
   {

@@ -57,9 +57,10 @@ static pid_t member (char const *home, char const *prog, char const *user, int i
 int main (int argc, char const *const *argv)
 {
   char const *home ;
-  int p[8][2] ;      /* pre->sched, sched->pre, sched->local, local->sched, sched->remote, remote->sched, sched->clean, clean->sched */
-  int all[16] ;
-  pid_t pids[4] ;
+  int p[10][2] ;     /* pre->sched, sched->pre, sched->local, local->sched, sched->remote, remote->sched, sched->clean, clean->sched,
+                        sched->its own clean, that clean->sched */
+  int all[20] ;
+  pid_t pids[5] ;
   unsigned int i ;
   PROG = "ferry-start" ;
   if (argc > 2) strerr_dieusage(100, USAGE) ;
@@ -68,32 +69,36 @@ int main (int argc, char const *const *argv)
   if (chdir(home) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
   /* a home made with -u has its queue owned by ferryq: then, as root, the members change users */
   dedicated = ferry_dedicated() ;
-  for (i = 0 ; i < 8 ; i++)
+  for (i = 0 ; i < 10 ; i++)
   {
     if (pipe(p[i]) < 0) strerr_diefu1sys(111, "make a pipe") ;
     all[2*i] = p[i][0] ; all[2*i+1] = p[i][1] ;
   }
-  pids[0] = member(home, "ferry-preprocess-todo", "ferrys", p[1][0], p[0][1], all, 16) ;
-  pids[1] = member(home, "ferry-spawn-local", "root", p[2][0], p[3][1], all, 16) ;
-  pids[2] = member(home, "ferry-spawn-remote", "ferryr", p[4][0], p[5][1], all, 16) ;
-  pids[3] = member(home, "ferry-clean", "ferryq", p[6][0], p[7][1], all, 16) ;
+  pids[0] = member(home, "ferry-preprocess-todo", "ferrys", p[1][0], p[0][1], all, 20) ;
+  pids[1] = member(home, "ferry-spawn-local", "root", p[2][0], p[3][1], all, 20) ;
+  pids[2] = member(home, "ferry-spawn-remote", "ferryr", p[4][0], p[5][1], all, 20) ;
+  pids[3] = member(home, "ferry-clean", "ferryq", p[6][0], p[7][1], all, 20) ;
+  /* a second ferry-clean, as the queue manager's user, removes the queue manager's files of
+     finished messages: their removals (a fifth of a millisecond each, or more, on a disk that
+     discards freed blocks) leave the scheduling loop */
+  pids[4] = member(home, "ferry-clean", "ferrys", p[8][0], p[9][1], all, 20) ;
   {
     /* the queue manager's own ends, on their fixed descriptors (doc/ferry-start.html) */
-    int mine[9] = { p[0][0], p[1][1], -1, p[2][1], p[3][0], p[4][1], p[5][0], p[6][1], p[7][0] } ;
-    int tmp[9] ;
-    for (i = 0 ; i < 9 ; i++) if (i != 2) { tmp[i] = fcntl(mine[i], F_DUPFD, 20) ; if (tmp[i] < 0) strerr_diefu1sys(111, "dup") ; }
-    for (i = 0 ; i < 16 ; i++) close(all[i]) ;
-    for (i = 0 ; i < 9 ; i++) if (i != 2)
+    int mine[11] = { p[0][0], p[1][1], -1, p[2][1], p[3][0], p[4][1], p[5][0], p[6][1], p[7][0], p[8][1], p[9][0] } ;
+    int tmp[11] ;
+    for (i = 0 ; i < 11 ; i++) if (i != 2) { tmp[i] = fcntl(mine[i], F_DUPFD, 30) ; if (tmp[i] < 0) strerr_diefu1sys(111, "dup") ; }
+    for (i = 0 ; i < 20 ; i++) close(all[i]) ;
+    for (i = 0 ; i < 11 ; i++) if (i != 2)
     {
       if (dup2(tmp[i], i) < 0) strerr_diefu1sys(111, "set up descriptors") ;
       close(tmp[i]) ;
     }
   }
   {
-    char env[64] ;
+    char env[16 + 5 * (PID_FMT + 1)] ;
     size_t n = 0 ;
     memcpy(env, "FERRY_MEMBERS=", 14) ; n = 14 ;
-    for (i = 0 ; i < 4 ; i++)
+    for (i = 0 ; i < 5 ; i++)
     {
       if (i) env[n++] = ',' ;
       n += pid_fmt(env + n, pids[i]) ;

@@ -32,6 +32,27 @@ pass "c removes todo, intd and mess"
 grep -q "broken request frame" "$T/err" && grep -q "unknown request" "$T/err" || fail "log: $(cat "$T/err")"
 pass "the malformed frame and the unknown request are logged"
 
+# s: the queue manager's files of a finished message (what its own ferry-clean removes), all of
+# them, the mess file kept; a file that cannot be removed (a directory in place of the remote
+# file) stops there: the reason is acknowledged and logged, and the info file is kept
+sfiles () { echo "$(p info $1)" "$(p local $1)" "$(p remote $1)" "$(p defer $1)" "$H/queue/hold/$1" "$H/queue/bounce/$1.delay" "$H/queue/bounce/$1.delay.new" ; }
+for f in $(sfiles $a) $(p info $b) ; do mkdir -p "$(dirname "$f")" ; echo x > "$f" ; done
+mkdir -p "$(p remote $b)/x"
+{ frame "s$a\0" ; frame "s$b\0" ; } > "$T/req"
+rc=0 ; "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
+expect_eq "ferry-clean exits 0 after s requests" "$rc" 0
+tr '\0' '|' < "$T/ack" > "$T/ack.txt"
+case "$(cat "$T/ack.txt")" in
+  "$(( ${#a} + 2 )):s$a|,"*":s$b|unable to remove a recipient file|,") pass "s requests acknowledged in order, the failed one with its reason" ;;
+  *) fail "s acknowledgements: $(cat "$T/ack.txt")" ;;
+esac
+for f in $(sfiles $a) ; do [ ! -e "$f" ] || fail "s left $f" ; done
+[ -e "$(p mess $a)" ] || fail "s removed the message file"
+pass "s removes info, local, remote, defer, hold and the delay marks, not the message file"
+[ -e "$(p info $b)" ] && grep -q "message $b: unable to remove a recipient file" "$T/err" || fail "s failure: info kept and logged: $(cat "$T/err")"
+pass "an s removal that fails keeps the info file, for the next start, and is logged"
+rm -r "$(p remote $b)" "$(p info $b)"
+
 # sweep: stale leftovers go, fresh files and committed messages stay
 H2=$T/home2
 new_home "$H2"

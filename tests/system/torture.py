@@ -122,7 +122,11 @@ try:
                 continue
             kill([rnd.choice(workers)])
         else:
-            kill([p for p, _ in procs if comm(p) == what][:1])
+            # ferry-clean runs twice (the queue owner's, the queue manager's own): either
+            same = [p for p, d in procs if d == 1 and comm(p) == what]
+            if not same:
+                continue
+            kill([rnd.choice(same)])
         kills[what] = kills.get(what, 0) + 1
         if what != "worker":
             # the set goes down as a whole and s6 starts it again
