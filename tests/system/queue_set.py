@@ -282,6 +282,38 @@ try:
     expect(len(orphans) <= kills, "at most one message file per kill is left behind for ferry-clean's sweep (%d)" % len(orphans))
     expect(lost == 0, "no message lost", lost)
     expect(dups <= kills * 40, "duplicates only in the window of deliveries in flight at each kill (%d)" % dups)
+
+    # stopped while messages finish: SIGTERM waits for the removals of the finished ones (done by
+    # the queue manager's own ferry-clean) and for the message files' removal; what is left in
+    # info/ is only messages with a recipient still to deliver, and no ended message keeps a file
+    stopped = log().count("ferry-schedule: stopped")
+    inject_many(150, lambda i: ["stop%d@example.org" % i], "stopping")
+    svc("-d")
+    expect(eventually(lambda: log().count("ferry-schedule: stopped") > stopped, 20), "s6-svc -d while messages finish: the set stops")
+    # (ids are inode numbers, reused: the files themselves say what is finished, not the log)
+    left_done = []
+    for f in queue_files(("local", "remote")):
+        mid = int(os.path.basename(f))
+        if not os.path.exists(os.path.join(H, "queue", "info", str(mid % 23), str(mid))):
+            left_done.append(mid)     # a recipient file without its info file
+    for f in queue_files(("info",)):
+        mid = int(os.path.basename(f))
+        recs = b""
+        for ch in ("local", "remote"):
+            rf = os.path.join(H, "queue", ch, str(mid % 23), str(mid))
+            if os.path.exists(rf):
+                recs += open(rf, "rb").read()
+        statuses, pos = [], 0
+        while pos < len(recs):
+            statuses.append(recs[pos:pos + 1])
+            pos = recs.index(b"\0", pos + 25) + 1
+        if b"T" not in statuses:
+            left_done.append(mid)
+    for f in set(queue_files(("mess",))) - set(orphans):
+        mid = int(os.path.basename(f))
+        if not [d for d in ("todo", "info") if os.path.exists(os.path.join(H, "queue", d, str(mid % 23), str(mid)))]:
+            left_done.append(mid)     # a message file nothing refers to: its removal was not waited for
+    expect(not left_done, "after the stop, no finished message keeps a file (%d unfinished left in info/)" % len(queue_files(("info",))), left_done[:5])
 finally:
     if svscan:
         svscan.stop()
