@@ -40,9 +40,10 @@ static int gone (char const *fn)
 
  /* A request: t<id> (the todo and intd entries, durably), m<id> (the message file), c<id>
     (a corrupt message: todo, intd and mess), s<id> (the queue manager's own files of a finished
-    message: its second ferry-clean, running as the queue manager's user, gets these). The requests that arrive together share one sync:
-    every todo entry of the batch is removed, the removals are made durable at once, and only
-    then do the other files go and the acknowledgements leave. */
+    message: the set's second ferry-clean, as the queue manager's user, gets these). The requests
+    that arrive together share one sync: every todo entry of the batch is removed, the removals
+    are made durable at once, and only then do the other files go and the acknowledgements
+    leave. */
 static char const *todo_remove (uint64_t id)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;

@@ -1319,16 +1319,14 @@ static void sclean_take (char const *p, size_t n)
     strerr_warnw("a malformed acknowledgement from the queue manager's ferry-clean: ignored") ;
     return ;
   }
-  if (nremoving && removing[rhead_] == id) { rhead_++ ; nremoving-- ; }
-  else
+  /* ferry-clean answers in the order it was asked */
+  if (!nremoving || removing[rhead_] != id)
   {
-    unsigned int i ;
-    for (i = rhead_ ; i < rhead_ + nremoving ; i++) if (removing[i] == id) break ;
-    if (i == rhead_ + nremoving) { strerr_warnw("an acknowledgement for no removal asked, from the queue manager's ferry-clean: ignored") ; return ; }
-    removing[i] = removing[rhead_++] ;
-    nremoving-- ;
+    strerr_warnw("an acknowledgement out of order, from the queue manager's ferry-clean: ignored") ;
+    return ;
   }
-  if (!nremoving) rhead_ = 0 ;
+  rhead_++ ;
+  if (!--nremoving) rhead_ = 0 ;
   if (nf == 2)
   {
     strerr_warnw("message ", f[0] + 1, ": its files could not all be removed (", f[1], "): what is left is finished again at the next start") ;
