@@ -15,6 +15,10 @@ VERSION := $(shell sed -n 's/^version=//p' package/info)
 PROGRAMS := $(shell awk '!/^\#/ && NF { print $$1 }' package/targets)
 # extra link flags of a program: the rest of its line in package/targets
 extra_libs = $(shell awk -v p=$(1) '$$1 == p { $$1 = "" ; print }' package/targets)
+# "static" there: the whole program static, glibc too (the last -Bstatic undoes conf-compile's
+# -Bdynamic for the C library); the sanitizer build sets STATIC empty
+STATIC := -static -Wl,-Bstatic
+link_flags = $(patsubst static,$(STATIC),$(call extra_libs,$(1)))
 
 B := build
 CPPFLAGS := -Isrc/include -I$(B)/include -MMD -MP
@@ -77,9 +81,9 @@ define program_rule
 $(B)/obj/progs/$(1).o: $(wildcard src/*/$(1).c) | $(GEN_H)
 	@mkdir -p $$(@D)
 	$(CC_LINE) $(CPPFLAGS) -c -o $$@ $$<
-$(B)/bin/$(1): $(B)/obj/progs/$(1).o $(filter $(B)/lib$(call prog_group,$(1)).a,$(GROUP_LIBS)) $(B)/libferry.a
+$(B)/bin/$(1): $(B)/obj/progs/$(1).o $(filter $(B)/lib$(call prog_group,$(1)).a,$(GROUP_LIBS)) $(B)/libferry.a package/targets
 	@mkdir -p $$(@D)
-	$(CC_LINE) -o $$@ $$(filter %.o %.a,$$^) $(LDLIBS) $(call extra_libs,$(1))
+	$(CC_LINE) -o $$@ $$(filter %.o %.a,$$^) $(LDLIBS) $(call link_flags,$(1))
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <skalibs/stralloc.h>
 
@@ -55,5 +56,10 @@ extern size_t duration_fmt (char *s, uint64_t secs) ;
     "team: a@b, c@d;" gives a@b and c@d. The number of addresses; -1: out of memory; -2: an
     address holds a null byte or a control character (nothing would deliver it as written). */
 extern int addrlist_parse (stralloc *sa, char const *s, size_t len) ;
+
+ /* The login name of uid, appended to sa with a null byte: from /etc/passwd, else from getent
+    (the name services), without getpwuid, which a static program cannot use. 1 found, 0 no
+    such account, -1 error (errno). */
+extern int login_name (stralloc *sa, uid_t uid) ;
 
 #endif

@@ -3,7 +3,6 @@
    sysexits that callers of sendmail expect. */
 
 #include <errno.h>
-#include <pwd.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -169,10 +168,16 @@ int main (int argc, char const *const *argv)
   /* the sender: -f, else the caller's login name at me */
   if (!sender)
   {
-    struct passwd *pw = getpwuid(getuid()) ;
-    stralloc s = STRALLOC_ZERO ;
-    if (!pw) strerr_dief1x(EX_TEMPFAIL, "unable to find the caller's login name (use -f)") ;
-    qualify(&s, pw->pw_name) ;
+    stralloc name = STRALLOC_ZERO, s = STRALLOC_ZERO ;
+    int r = login_name(&name, getuid()) ;
+    if (r < 0) strerr_diefu1sys(EX_TEMPFAIL, "find the caller's login name (use -f)") ;
+    if (!r)
+    {
+      char f[UINT64_FMT] ;
+      f[uint64_fmt(f, getuid())] = 0 ;
+      strerr_dief(EX_TEMPFAIL, "unable to find the caller's login name: uid ", f, " is not in /etc/passwd and getent passwd does not know it (use -f)") ;
+    }
+    qualify(&s, name.s) ;
     if (!stralloc_0(&s)) nomem() ;
     sender = s.s ;
   }

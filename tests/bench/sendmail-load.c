@@ -5,6 +5,9 @@
    wall seconds and the CPU seconds its children used; exits 1 if any run failed. */
 
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,8 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+
+extern char **environ ;
 
 int main (int argc, char **argv)
 {
@@ -30,8 +35,9 @@ int main (int argc, char **argv)
   clock_gettime(CLOCK_MONOTONIC, &a) ;
   for (n = first ; n < first + count ; n++)
   {
-    int p[2], status ;
+    int p[2], status, e ;
     pid_t pid ;
+    posix_spawn_file_actions_t fa ;
     char num[32], *args[argc] ;
     int i, k ;
     len = (size_t)snprintf(msg, 200, "Subject: load %lu\nFrom: load@bench.test\n\n", n) ;
@@ -39,15 +45,14 @@ int main (int argc, char **argv)
     snprintf(num, sizeof num, "%lu", n) ;
     for (i = 4, k = 0 ; i < argc ; i++) args[k++] = strcmp(argv[i], "%") ? argv[i] : num ;
     args[k] = 0 ;
-    if (pipe(p) < 0) { perror("pipe") ; return 111 ; }
-    pid = fork() ;
-    if (pid < 0) { perror("fork") ; return 111 ; }
-    if (!pid)
-    {
-      dup2(p[0], 0) ; close(p[0]) ; close(p[1]) ;
-      execv(args[0], args) ;
-      _exit(111) ;
-    }
+    /* posix_spawn, as a front end would (qmail's vfork, skalibs' cspawn): a fork's child would
+       pay, in the CPU counted as the injection's, for a copy of this program's memory that the
+       exec throws away (about 1.5 ms a message on the benchmark's machine) */
+    if (pipe2(p, O_CLOEXEC) < 0) { perror("pipe") ; return 111 ; }
+    if (posix_spawn_file_actions_init(&fa) || posix_spawn_file_actions_adddup2(&fa, p[0], 0)) { perror("posix_spawn_file_actions") ; return 111 ; }
+    e = posix_spawn(&pid, args[0], &fa, 0, args, environ) ;
+    posix_spawn_file_actions_destroy(&fa) ;
+    if (e) { errno = e ; perror(args[0]) ; return 111 ; }
     close(p[0]) ;
     if (write(p[1], msg, len) != (ssize_t)len) failed = 1 ;
     close(p[1]) ;

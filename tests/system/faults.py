@@ -2,7 +2,7 @@
 running set while a switch file exists, then repaired by removing the file. Tried: every fsync and
 syncfs of the local channel failing with EIO; its writes failing with ENOSPC (a full disk); the
 creation of ferry-preprocess-todo's files failing with EIO; the queue manager's syncs of its marks
-failing with EIO; a read-only queue (EROFS) and a full disk at injection; a message file removed
+failing with EIO; a read-only queue at injection (a read-only bind mount, EROFS from the kernel); a message file removed
 under the set's feet. Each: a clear log line or exit code, a temporary failure, nothing left
 half-written, and once the fault is gone every message delivered, none lost."""
 
@@ -142,20 +142,23 @@ try:
     inject("after", "a@example.org")
     expect(eventually(lambda: subjects().count("after") == 1, 20), "the rest of the queue flows")
 
-    # 6. injection into a read-only queue (EROFS on every create): a temporary failure, nothing left
-    env = dict(os.environ, LD_PRELOAD=SHIM, FAILSHIM_PROG="ferry-inject", FAILSHIM_CALLS="create,link,rename",
-               FAILSHIM_ERRNO="30", FAILSHIM_SWITCH=switch)
-    open(switch, "w").close()
+    # 6. injection into a read-only queue: the queue bind-mounted read-only in a mount namespace
+    # of its own (a real EROFS from the kernel: ferry-inject is static, no shim reaches it)
     before = set(home.queue_files(("pid", "mess", "intd", "todo")))
+    q = os.path.join(H, "queue")
+    ns = ["unshare", "-m"] + ([] if os.getuid() == 0 else ["-r"])
+    ro = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
     r_, w_ = os.pipe()
     os.write(w_, b"Fs@x.test\0Tro@example.org\0\0")
     os.close(w_)
-    p = subprocess.run([os.path.join(BIN, "ferry-inject"), H], input=b"Subject: ro\n\nx\n", stdout=r_, stderr=subprocess.PIPE, env=env)
+    p = subprocess.run(ns + ["sh", "-c", ro, "sh", q, os.path.join(BIN, "ferry-inject"), H], input=b"Subject: ro\n\nx\n", stdout=r_, stderr=subprocess.PIPE)
     os.close(r_)
-    os.unlink(switch)
-    expect(p.returncode in (53, 63, 64, 65, 66) and b"Read-only file system" in p.stderr,
-           "a read-only queue: ferry-inject exits %d (temporary) and says why" % p.returncode, p.stderr)
-    expect(not set(home.queue_files(("pid", "mess", "intd", "todo"))) - before, "nothing of it is left in the queue")
+    if b"mount" in p.stderr or b"unshare" in p.stderr:
+        print("note: no read-only bind mount here (%s): the read-only queue is not tried" % p.stderr.decode(errors="replace").strip())
+    else:
+        expect(p.returncode in (53, 63, 64, 65, 66) and b"Read-only file system" in p.stderr,
+               "a read-only queue: ferry-inject exits %d (temporary) and says why" % p.returncode, p.stderr)
+        expect(not set(home.queue_files(("pid", "mess", "intd", "todo"))) - before, "nothing of it is left in the queue")
 finally:
     stop_all(stops)
     home.cleanup()

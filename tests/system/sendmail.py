@@ -1,6 +1,6 @@
 """ferry-sendmail under the real set, as cron and scripts call it: -t with To:/Cc:/Bcc: delivers to
 each and removes Bcc: from the delivered copy; a body with no header at all gets From:, Date: and
-Message-ID:; -f, -F, -N, -bp, mailq; the sysexits codes for no recipients, a refused message and a
+Message-ID:; the sender without -f (the caller's login name, from /etc/passwd or getent); -f, -F, -N, -bp, mailq; the sysexits codes for no recipients, a refused message and a
 bad option."""
 
 import email
@@ -8,6 +8,7 @@ import json
 import email.policy
 import email.utils
 import os
+import pwd
 import subprocess
 import sys
 
@@ -71,7 +72,42 @@ try:
     m = inbox("to1")[0]
     expect(m["Date"] and email.utils.parsedate_to_datetime(m["Date"]) and m["Message-ID"].endswith("@host.example.org>"),
            "Date: and Message-ID: added", (m["Date"], m["Message-ID"]))
-    expect(m["Return-Path"] and "@host.example.org" in m["Return-Path"], "the sender is the caller at control/me", m["Return-Path"])
+    me = pwd.getpwuid(os.getuid()).pw_name
+    expect(m["Return-Path"] == "<%s@host.example.org>" % me, "without -f, the sender is the caller's login name (%s) at control/me" % me, m["Return-Path"])
+
+    # a caller whose uid is not in /etc/passwd (an LDAP or sssd account): the name comes from
+    # getent passwd UID (here a stand-in on PATH, as root only: another uid is needed)
+    if os.getuid() == 0:
+        uid = 54321
+        while uid in [u.pw_uid for u in pwd.getpwall()]:
+            uid += 1
+        fake = os.path.join(home.tmp, "getent-bin")
+        os.makedirs(fake)
+        with open(os.path.join(fake, "getent"), "w") as f:
+            f.write('#!/bin/sh\n[ "$1 $2" = "passwd %d" ] && [ -e "$0.knows" ] && echo "ldapuser:*:%d:%d:LDAP:/nonexistent:/bin/sh" && exit 0\nexit 2\n' % (uid, uid, uid))
+        os.chmod(os.path.join(fake, "getent"), 0o755)
+        open(os.path.join(fake, "getent.knows"), "w").close()
+        os.chmod(home.tmp, 0o755)
+
+        def as_uid(args, stdin):
+            env = dict(os.environ, FERRY_HOME=H, PATH=fake + ":" + os.environ["PATH"])
+            return subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups", os.path.join(BIN, "ferry-sendmail")] + args,
+                                  input=stdin, capture_output=True, env=env)
+        r = as_uid(["to2"], b"Subject: from ldap\n\nx\n")
+        expect(r.returncode == 0, "uid %d, not in /etc/passwd, known to getent: ferry-sendmail exits 0" % uid, r.stderr)
+        expect(eventually(lambda: any(m["Subject"] == "from ldap" for m in inbox("to2")), 20), "delivered")
+        m = [m for m in inbox("to2") if m["Subject"] == "from ldap"][0]
+        expect(m["Return-Path"] == "<ldapuser@host.example.org>", "the sender is getent's name for the uid", m["Return-Path"])
+        os.unlink(os.path.join(fake, "getent.knows"))
+        n = len(inbox("to2"))
+        r = as_uid(["to2"], b"Subject: nobody knows\n\nx\n")
+        expect(r.returncode == 75 and b"uid %d is not in /etc/passwd and getent passwd does not know it (use -f)" % uid in r.stderr,
+               "a uid that nothing knows: exit 75 (temporary), and why", (r.returncode, r.stderr))
+        r = as_uid(["-f", "someone@example.org", "to2"], b"Subject: with -f\n\nx\n")
+        expect(r.returncode == 0 and eventually(lambda: len(inbox("to2")) == n + 1 and queue_empty(), 20),
+               "the same uid with -f: queued and delivered, and the message without a sender was not queued", r.stderr)
+    else:
+        print("note: not root: a caller that is not in /etc/passwd is not tried")
 
     # a bare body, recipients as arguments, -f and -F; a line with a single dot ends it (no -i)
     r = sendmail(["-f", "root", "-F", "Cron Daemon <x>", "arg1"], b"disk 91% full\n.\nnot this\n")
