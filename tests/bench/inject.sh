@@ -61,17 +61,21 @@ message, mess/ directory, envelope, todo/ directory).
 | ferry-inject, 4 injectors in parallel | $(m "$r4") [$(echo $r4)] | $(m "$c4") ms [$(echo $c4)] |
 | bare create+write+fsync+link+directory fsync | $(m "$rb") [$(echo $rb)] | |
 | bare, batched 100 per syncfs | $(m "$rbb") [$(echo $rbb)] | |
-| fork+exec of /bin/true, no I/O | $(m "$rs") [$(echo $rs)] | $(m "$cs") ms [$(echo $cs)] |
+| spawn of /bin/true, no I/O | $(m "$rs") [$(echo $rs)] | $(m "$cs") ms [$(echo $cs)] |
 
-The injectors are driven by tests/helpers/inject-load (fork and exec of ferry-inject per
-message, as qmail-smtpd does), so the rate includes process creation.
+The injectors are driven by tests/helpers/inject-load (a posix_spawn of ferry-inject per
+message, as qmail-smtpd's vfork or an s6 front end's spawn), so the rate includes process
+creation.
 
-What limits it: more than half of an injection's CPU is process creation (compare the
-fork+exec of /bin/true in the last row); ferry-inject itself makes about 80 system calls, 4 of
-them fsync. The wall-clock rate of one injector is process creation plus 4 sync calls in
-sequence, where the bare commit needs 2. With 4 injectors on 2 cores the CPU charged per
-injection doubles and the total rate does not rise; why (kernel time in fsync or in process
-creation under contention) is not measured yet: the benchmark issue (8) profiles it. Group
-commit across injections is the way past the sync rate, not fewer syncs per message.
+What limits it: process creation. A page fault costs about 40 us of CPU on this virtual machine
+(\`perf stat -r 300\`: a static empty program, 26 faults, 1.2 ms; a dynamic one, 48 faults,
+1.9 ms), and with 4 injectors on 2 cores every fault and context switch costs more again.
+ferry-inject is linked statically (half the start-up faults), and the load starts it with
+posix_spawn: a fork's child paid, in the CPU counted as ferry-inject's, for tearing down a copy
+of the load program's memory. Each is about 2 ms of CPU per message with 4 injectors (measured
+one against the other, doc/performance.md). ferry-inject itself makes about 80 system calls, 4
+of them fsync; the wall-clock rate of one injector is process creation plus 4 sync calls in
+sequence, where the bare commit needs 2. Group commit across injections (ferry-injectd, for
+ferry-sendmail) is the way past the sync rate, not fewer syncs per message.
 EOT
 rm -rf "$top/build/bench"

@@ -53,6 +53,23 @@ pass "s removes info, local, remote, defer, hold and the delay marks, not the me
 pass "an s removal that fails keeps the info file, for the next start, and is logged"
 rm -r "$(p remote $b)" "$(p info $b)"
 
+# the acknowledgements of one batch leave as it goes, not all at its end: 40 s requests read at
+# once are answered in several writes (after the first, then every 16), each in order
+if command -v strace > /dev/null ; then
+  : > "$T/req" ; k=0
+  while [ "$k" -lt 40 ] ; do frame "s$(( 900000 + k ))\0" >> "$T/req" ; k=$((k + 1)) ; done
+  rc=0 ; strace -o "$T/strace" -e trace=read,write "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
+  expect_eq "ferry-clean under strace exits 0" "$rc" 0
+  reads=$(grep -c '^read(0, "[0-9]' "$T/strace") ; writes=$(grep -c '^write(1,' "$T/strace")
+  [ "$reads" = 1 ] || fail "the 40 requests were not read at once ($reads reads): the test proves nothing"
+  [ "$writes" -ge 3 ] || fail "one batch of 40 acknowledged in $writes writes: $(grep '^write(1' "$T/strace")"
+  tr '\0' '|' < "$T/ack" > "$T/ack.txt" ; tr '\0' '|' < "$T/req" > "$T/req.txt"
+  cmp -s "$T/ack.txt" "$T/req.txt" || fail "not the 40 acknowledgements in order: $(cat "$T/ack.txt")"
+  pass "a batch of 40 requests is acknowledged as it goes ($writes writes), all 40 in order"
+else
+  echo "note: no strace here: the acknowledgements' pace is not checked"
+fi
+
 # sweep: stale leftovers go, fresh files and committed messages stay
 H2=$T/home2
 new_home "$H2"
