@@ -47,7 +47,7 @@ int main (int argc, char **argv)
     args[k] = 0 ;
     /* posix_spawn, as a front end would (qmail's vfork, skalibs' cspawn): a fork's child would
        pay, in the CPU counted as the injection's, for a copy of this program's memory that the
-       exec throws away (about 1.5 ms a message on the benchmark's machine) */
+       exec throws away (about 2 ms a message with 4 loads on the benchmark's 2 cores) */
     if (pipe2(p, O_CLOEXEC) < 0) { perror("pipe") ; return 111 ; }
     if (posix_spawn_file_actions_init(&fa) || posix_spawn_file_actions_adddup2(&fa, p[0], 0)) { perror("posix_spawn_file_actions") ; return 111 ; }
     e = posix_spawn(&pid, args[0], &fa, 0, args, environ) ;

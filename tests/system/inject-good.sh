@@ -78,4 +78,14 @@ if [ ! -d "$(head -n 1 "$FERRY_TOP/conf-home")" ] ; then
   expect_eq "no home at conf-home: 61" "$rc" 61
   grep -q "unable to enter the ferry home" "$T/err" || fail "error text: $(cat "$T/err")"
 fi
+
+# the programs that start once per message are static (doc/ferry-inject.html): no program
+# interpreter, so no shared library at start. The sanitizer build links them dynamically.
+if [ -z "${FERRY_BIN:-}" ] && command -v readelf > /dev/null ; then
+  for p in ferry-inject ferry-sendmail ; do
+    readelf -l "$BIN/$p" | grep -q "Requesting program interpreter" && fail "$p is linked dynamically"
+  done
+  readelf -l "$BIN/ferry-injectd" | grep -q "Requesting program interpreter" || fail "readelf sees no interpreter in a dynamic program: the check proves nothing"
+  pass "ferry-inject and ferry-sendmail are static"
+fi
 done_testing
