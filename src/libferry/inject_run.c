@@ -1,6 +1,9 @@
 /* ferry_inject_run, ferry_inject_strerror: ferry-inject as a subprocess. */
 
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <signal.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -14,21 +17,31 @@ extern char **environ ;
 
 int ferry_inject_run (char const *prog, char const *const *argv, char const *msg, size_t msglen, char const *env, size_t envlen)
 {
-  int pm[2], pe[2], wstat, e = 0 ;
+  posix_spawn_file_actions_t fa ;
+  posix_spawnattr_t attr ;
+  sigset_t dfl ;
+  int pm[2], pe[2], wstat, spawned, e = 0 ;
   pid_t pid ;
-  void (*old)(int) = signal(SIGPIPE, SIG_IGN) ;
-  if (pipe(pm) < 0) { e = errno ; signal(SIGPIPE, old) ; errno = e ; return -1 ; }
-  if (pipe(pe) < 0) { e = errno ; close(pm[0]) ; close(pm[1]) ; signal(SIGPIPE, old) ; errno = e ; return -1 ; }
-  pid = fork() ;
-  if (pid < 0) { e = errno ; close(pm[0]) ; close(pm[1]) ; close(pe[0]) ; close(pe[1]) ; signal(SIGPIPE, old) ; errno = e ; return -1 ; }
-  if (!pid)
-  {
-    signal(SIGPIPE, SIG_DFL) ;
-    if (dup2(pm[0], 0) < 0 || dup2(pe[0], 1) < 0) _exit(FERRY_INJECT_BUG) ;
-    close(pm[0]) ; close(pm[1]) ; close(pe[0]) ; close(pe[1]) ;
-    execve(prog, (char *const *)argv, environ) ;
-    _exit(FERRY_INJECT_RUN_EXEC) ;
-  }
+  void (*old)(int) ;
+  if (pipe2(pm, O_CLOEXEC) < 0) return -1 ;
+  if (pipe2(pe, O_CLOEXEC) < 0) { e = errno ; close(pm[0]) ; close(pm[1]) ; errno = e ; return -1 ; }
+  /* spawned, not forked: a fork's child would copy the caller's memory (the whole message) only
+     for the exec to throw it away. ferry-inject gets SIGPIPE back at its default. */
+  sigemptyset(&dfl) ;
+  sigaddset(&dfl, SIGPIPE) ;
+  if ((e = posix_spawn_file_actions_init(&fa))) goto closeall ;
+  if ((e = posix_spawnattr_init(&attr))) { posix_spawn_file_actions_destroy(&fa) ; goto closeall ; }
+  e = posix_spawn_file_actions_adddup2(&fa, pm[0], 0) ;
+  if (!e) e = posix_spawn_file_actions_adddup2(&fa, pe[0], 1) ;
+  if (!e) e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF) ;
+  if (!e) e = posix_spawnattr_setsigdefault(&attr, &dfl) ;
+  spawned = !e && !posix_spawn(&pid, prog, &fa, &attr, (char *const *)argv, environ) ;
+  posix_spawn_file_actions_destroy(&fa) ;
+  posix_spawnattr_destroy(&attr) ;
+  if (e) goto closeall ;
+  /* a program that cannot be started answers as one that exited at once */
+  if (!spawned) { close(pm[0]) ; close(pm[1]) ; close(pe[0]) ; close(pe[1]) ; return FERRY_INJECT_RUN_EXEC ; }
+  old = signal(SIGPIPE, SIG_IGN) ;
   close(pm[0]) ; close(pe[0]) ;
   /* in ferry-inject's order: the message to its end, then the envelope (of any size) */
   if (allwrite(pm[1], msg, msglen) < msglen) e = errno ;
@@ -41,6 +54,10 @@ int ferry_inject_run (char const *prog, char const *const *argv, char const *msg
   if (WEXITSTATUS(wstat)) return WEXITSTATUS(wstat) ;
   if (e) { errno = e ; return -1 ; }   /* it exited 0 without reading everything: not trusted */
   return 0 ;
+ closeall:
+  close(pm[0]) ; close(pm[1]) ; close(pe[0]) ; close(pe[1]) ;
+  errno = e ;
+  return -1 ;
 }
 
 char const *ferry_inject_strerror (int e)
