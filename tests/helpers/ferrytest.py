@@ -16,6 +16,10 @@ BIN = os.environ.get("FERRY_BIN") or os.path.join(TOP, "build", "bin")
 checks = 0
 
 
+# ferry-clean acknowledges the queue manager's removals every this many requests (doc/ferry-clean.html)
+CLEAN_ACK_BATCH = 16
+
+
 def fail(what):
     sys.stdout.flush()
     print("FAILED: " + what, file=sys.stderr, flush=True)
@@ -165,6 +169,24 @@ class Home:
             for root, _, files in os.walk(os.path.join(self.path, "queue", d)):
                 out += [os.path.join(root, f) for f in files]
         return out
+
+    def left_for_sweep(self, kills, delivered):
+        """After kills of the whole set: the message files left that nothing refers to, checked
+        against doc/ferry-schedule.html. Such a file is a finished message whose other files
+        ferry-clean had acknowledged removing (it acknowledges every CLEAN_ACK_BATCH requests)
+        while its own removal was still to come: so at most a batch of them per kill, and each
+        one's mail already delivered (delivered(bytes) says so). Returns how many."""
+        files = self.queue_files(("mess",))
+        expect(len(files) <= kills * CLEAN_ACK_BATCH, "at most %d message files a kill left for ferry-clean's sweep (%d for %d kills)"
+               % (CLEAN_ACK_BATCH, len(files), kills), files[:5])
+        undelivered = []
+        for f in files:
+            with open(f, "rb") as fh:
+                data = fh.read()
+            if not delivered(data):
+                undelivered.append(f)
+        expect(not undelivered, "each of them a finished message, its mail delivered", undelivered[:5])
+        return len(files)
 
     def mess_ids(self):
         out = set()
