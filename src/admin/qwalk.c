@@ -1,6 +1,8 @@
-/* qwalk: every message of the queue, read-only, as the hand tools show it. Prepared messages come
-   from info/, local/, remote/ (and defer/, hold/, bounce/, delete/); messages not prepared yet from
-   their todo entry. Nothing is locked: a message that finishes while it is read is skipped. */
+/* qwalk: every message of the queue, read-only, as the hand tools show it. Prepared messages are
+   found by their recipient files, local/ and remote/, as the queue manager finds them, and read
+   with their envelope in intd/ (info/ for one an earlier ferry prepared) and defer/, hold/,
+   bounce/, delete/; messages not prepared yet from their todo entry. Nothing is locked: a
+   message that finishes while it is read is skipped. */
 
 #include <dirent.h>
 #include <errno.h>
@@ -114,28 +116,39 @@ static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)
   memset(&m, 0, sizeof(m)) ;
   m.id = id ;
   m.prepared = prepared ;
-  ferry_queue_path(fn, prepared ? "info" : "todo", id, split) ;
-  got = slurp_path(&w->env, fn) ;
-  if (got <= 0) return got ;
-  m.damage = envelope_parse(w, &m, !prepared) ;
-  if (!m.sender) m.sender = "" ;
-  if (prepared && !m.damage)
+  if (prepared)
   {
+    unsigned int nfiles = 0 ;
+    /* with its todo entry still there, it is not prepared yet: the todo walk shows it */
+    ferry_queue_path(fn, "todo", id, split) ;
+    if (exists(fn)) return 0 ;
     for (c = 0 ; c < 2 ; c++)
     {
       ferry_queue_path(fn, c ? "remote" : "local", id, split) ;
       got = slurp_path(&w->recs[c], fn) ;
       if (got < 0) return -1 ;
-      if (!got) continue ;
-      m.damage = records_parse(w, &m, c) ;
-      if (m.damage) break ;
+      if (got) nfiles++ ;
     }
-    if (!m.damage && !m.n)
+    if (!nfiles) return 0 ;   /* finished meanwhile */
+    w->env.len = 0 ;
+    if (!ferry_queue_envelope_read(&w->env, id, split, fn))
     {
-      /* between its info and its recipient files, or finished: look again */
-      ferry_queue_path(fn, "info", id, split) ;
-      if (!exists(fn)) return 0 ;
+      if (errno != ENOENT) return -1 ;
+      m.damage = "its envelope (queue/intd) is missing" ;
     }
+    else m.damage = envelope_parse(w, &m, 0) ;
+    for (c = 0 ; c < 2 && !m.damage ; c++) if (w->recs[c].len) m.damage = records_parse(w, &m, c) ;
+  }
+  else
+  {
+    ferry_queue_path(fn, "todo", id, split) ;
+    got = slurp_path(&w->env, fn) ;
+    if (got <= 0) return got ;
+    m.damage = envelope_parse(w, &m, 1) ;
+  }
+  if (!m.sender) m.sender = "" ;
+  if (prepared)
+  {
     ferry_queue_path(fn, "defer", id, split) ;
     got = slurp_path(&w->defer, fn) ;
     if (got > 0)
@@ -170,7 +183,7 @@ static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)
 static int dir_walk (walk *w, char const *dir, unsigned int split, int prepared, int (*f)(qmsg const *, void *), void *data)
 {
   unsigned int d ;
-  int stop = 0 ;
+  int stop = 0, second = !strcmp(dir, "remote") ;
   for (d = 0 ; d < split && !stop ; d++)
   {
     char dn[FERRY_QUEUE_PATH_MAX] ;
@@ -184,10 +197,10 @@ static int dir_walk (walk *w, char const *dir, unsigned int split, int prepared,
       uint64_t id ;
       char fn[FERRY_QUEUE_PATH_MAX] ;
       if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;
-      if (!prepared)
+      if (second)
       {
-        /* a todo entry whose info file exists is a message already shown */
-        ferry_queue_path(fn, "info", id, split) ;
+        /* a message with both recipient files is shown from the local one */
+        ferry_queue_path(fn, "local", id, split) ;
         if (exists(fn)) continue ;
       }
       if (one(w, id, split, prepared, f, data, &stop) < 0) { closedir(dh) ; return -1 ; }
@@ -200,14 +213,9 @@ static int dir_walk (walk *w, char const *dir, unsigned int split, int prepared,
 int qwalk_id (unsigned int split, uint64_t id, int (*f)(qmsg const *, void *), void *data)
 {
   walk w = { .env = STRALLOC_ZERO, .recs = { STRALLOC_ZERO, STRALLOC_ZERO }, .defer = STRALLOC_ZERO, .r = 0, .ar = 0 } ;
-  char fn[FERRY_QUEUE_PATH_MAX] ;
   int stop = 0, r ;
   r = one(&w, id, split, 1, f, data, &stop) ;
-  if (!r)
-  {
-    ferry_queue_path(fn, "info", id, split) ;
-    if (!exists(fn)) r = one(&w, id, split, 0, f, data, &stop) ;
-  }
+  if (!r) r = one(&w, id, split, 0, f, data, &stop) ;
   stralloc_free(&w.env) ; stralloc_free(&w.recs[0]) ; stralloc_free(&w.recs[1]) ; stralloc_free(&w.defer) ;
   free(w.r) ;
   return r ;
@@ -216,7 +224,8 @@ int qwalk_id (unsigned int split, uint64_t id, int (*f)(qmsg const *, void *), v
 int qwalk (unsigned int split, int (*f)(qmsg const *, void *), void *data)
 {
   walk w = { .env = STRALLOC_ZERO, .recs = { STRALLOC_ZERO, STRALLOC_ZERO }, .defer = STRALLOC_ZERO, .r = 0, .ar = 0 } ;
-  int r = dir_walk(&w, "info", split, 1, f, data) ;
+  int r = dir_walk(&w, "local", split, 1, f, data) ;
+  if (r == 1) r = dir_walk(&w, "remote", split, 1, f, data) ;
   if (r == 1) r = dir_walk(&w, "todo", split, 0, f, data) ;
   stralloc_free(&w.env) ; stralloc_free(&w.recs[0]) ; stralloc_free(&w.recs[1]) ; stralloc_free(&w.defer) ;
   free(w.r) ;

@@ -50,7 +50,7 @@ static void logline (char const *a, char const *b, char const *c, char const *d)
    || buffer_puts(buffer_2, d ? d : "") < 0 || buffer_putsflush(buffer_2, "\n") < 0) _exit(111) ;
 }
 
-/* ---------- the message's envelope (its info file) ---------- */
+/* ---------- the message's envelope (queue/intd) ---------- */
 
 typedef struct envelope_s envelope ;
 struct envelope_s
@@ -69,8 +69,7 @@ static void envelope_read (envelope *e, stralloc *info, unsigned int split)
   char fn[FERRY_QUEUE_PATH_MAX] ;
   size_t pos, n = 0 ;
   int inrcpt = 0 ;
-  ferry_queue_path(fn, "info", id, split) ;
-  if (!openslurpclose(info, fn)) strerr_diefu2sys(errno == ENOENT ? 100 : 111, "read ", fn) ;
+  if (!ferry_queue_envelope_read(info, id, split, fn)) strerr_diefu2sys(errno == ENOENT ? 100 : 111, "read ", fn) ;
   {
     char const *bad = ferry_envelope_head(info->s, info->len, &e->birth, &e->sender) ;
     if (bad) strerr_dief(100, bad, ": ", fn, ": see queue/corrupt and the queue manager's log") ;

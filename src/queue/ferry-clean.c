@@ -1,5 +1,6 @@
 /* ferry-clean: remove the queue files the queue manager names (requests on fd 0, acks on fd 1),
-   or, as "ferry-clean sweep", the leftovers of interrupted injections older than 36 hours. */
+   or, as "ferry-clean sweep", the leftovers of interrupted injections (and of finished messages
+   whose last removals a crash interrupted) older than 36 hours. */
 
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -38,9 +39,10 @@ static int gone (char const *fn)
   return unlink(fn) == 0 || errno == ENOENT ;
 }
 
- /* A request: t<id> (the todo and intd entries, durably), m<id> (the message file), c<id>
-    (a corrupt message: todo, intd and mess), s<id> (the queue manager's own files of a finished
-    message: the set's second ferry-clean, as the queue manager's user, gets these). The requests
+ /* A request: t<id> (the todo entry, durably: the message is prepared), m<id> (a finished
+    message's envelope, then its message file), c<id> (a corrupt message: todo, intd and mess),
+    s<id> (the queue manager's own files of a finished message: the set's second ferry-clean, as
+    the queue manager's user, gets these). The requests
     that arrive together share one sync: every todo entry of the batch is removed, the removals
     are made durable at once, and only then do the other files go and the acknowledgements
     leave. */
@@ -60,9 +62,10 @@ static int gone_at (char const *dir, uint64_t id, unsigned int splitby, char con
 }
 
  /* The queue manager's files of a finished message, in the order that keeps a crash harmless:
-    the delay-warning marks first (at worst a warning sent again), the recipient files, the
-    info file last (a message whose info file is left is loaded again, every recipient done,
-    and finished again). Any failure stops here, leaving the rest for that next time. */
+    the delay-warning marks first (at worst a warning sent again), then the recipient files (a
+    message with one left is loaded again, every recipient done, and finished again), and an
+    earlier ferry's info copy of the envelope. Any failure stops here, leaving the rest for that
+    next time. */
 static char const *sched_remove (uint64_t id)
 {
   if (!gone_at("bounce", id, 0, ".delay") || !gone_at("bounce", id, 0, ".delay.new"))
@@ -70,7 +73,7 @@ static char const *sched_remove (uint64_t id)
   if (!gone_at("defer", id, split, "")) return "unable to remove the deferral log" ;
   if (!gone_at("hold", id, 0, "")) return "unable to remove the hold mark" ;
   if (!gone_at("local", id, split, "") || !gone_at("remote", id, split, "")) return "unable to remove a recipient file" ;
-  if (!gone_at("info", id, split, "")) return "unable to remove the info file" ;
+  if (!gone_at("info", id, split, "")) return "unable to remove the info copy" ;
   return 0 ;
 }
 
@@ -78,13 +81,10 @@ static char const *rest_remove (char kind, uint64_t id)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
   if (kind == 's') return sched_remove(id) ;
-  if (kind == 't' || kind == 'c')
-  {
-    ferry_queue_path(fn, "intd", id, split) ;
-    if (!gone(fn)) return "unable to remove the intd entry" ;
-    if (kind == 't') return 0 ;
-    /* a corrupt message loses its message file too */
-  }
+  if (kind == 't') return 0 ;
+  /* the envelope before the message file: the message file holds the id to the very end */
+  ferry_queue_path(fn, "intd", id, split) ;
+  if (!gone(fn)) return "unable to remove the envelope (intd)" ;
   ferry_queue_path(fn, "mess", id, split) ;
   return gone(fn) ? 0 : "unable to remove the message file" ;
 }
@@ -234,17 +234,6 @@ static void report (char const *fn, char const *what)
     strerr_diefu1sys(111, "write to stdout") ;
 }
 
-static int exists (char const *dir, uint64_t id)
-{
-  char fn[FERRY_QUEUE_PATH_MAX] ;
-  struct stat st ;
-  ferry_queue_path(fn, dir, id, split) ;
-  if (lstat(fn, &st) == 0) return 1 ;
-  if (errno == ENOENT) return 0 ;
-  strerr_warnwu2sys("stat ", fn) ;
-  return -1 ;
-}
-
  /* Files of dir (split or not) older than STALE, that no committed message owns. */
 static void sweep_dir (char const *dir, int splitdir, time_t now)
 {
@@ -272,13 +261,12 @@ static void sweep_dir (char const *dir, int splitdir, time_t now)
       if (st.st_mtime > now - STALE) continue ;
       if (splitdir)
       {
-        int t, i ;
+        int r ;
         if (uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;   /* not a queue file: leave it */
-        /* never a committed message: one with a todo entry or an info file */
-        t = exists("todo", id) ;
-        i = exists("info", id) ;
-        if (t || i) { if (t < 0 || i < 0) problems++ ; continue ; }
-        why = !strcmp(dir, "mess") ? "a message never committed, or left by a crash" : "an envelope never committed" ;
+        /* never a message of the queue: one with a todo entry or a recipient file */
+        r = ferry_queue_has_message(id, split) ;
+        if (r) { if (r < 0) { strerr_warnwu2sys("look for the message of ", fn) ; problems++ ; } continue ; }
+        why = !strcmp(dir, "mess") ? "a message never committed, or left by a crash" : "an envelope never committed, or left by a crash" ;
       }
       if (unlink(fn) < 0) { if (errno != ENOENT) { strerr_warnwu2sys("remove ", fn) ; problems++ ; } continue ; }
       report(fn, why) ;

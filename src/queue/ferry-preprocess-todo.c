@@ -1,4 +1,4 @@
-/* ferry-preprocess-todo: turn committed todo entries into info/, local/ and remote/, tell the
+/* ferry-preprocess-todo: turn committed todo entries into local/ and remote/, tell the
    queue manager (fd 1), and forget each one when the queue manager says its todo entry is gone
    (fd 0). Wakes on queue/lock/trigger; a batch shares one syncfs. */
 
@@ -190,12 +190,8 @@ static int process (uint64_t id)
     strerr_warnwu2sys("write the recipients of ", todo) ;
     goto end ;
   }
-  /* a copy, not a link: the envelope belongs to the queue's owner, and may not be linked by us */
-  if (!file_put("info", id, &env))
-  {
-    strerr_warnwu2sys("write the info file of ", todo) ;
-    goto end ;
-  }
+  /* no copy of the envelope: the queue manager reads it where ferry-inject wrote it, in intd/,
+     which stays until the message's end (doc/queue.html) */
   tell('R', id) ;
   r = 1 ;
  end:

@@ -492,6 +492,7 @@ static void msg_forget (unsigned int mi) ;
 static void bounce_want (unsigned int mi) ;
 static void delete_pending_check (unsigned int mi) ;
 static void load_rest (void) ;
+static int msg_exists (uint64_t id) ;
 
  /* Adds recipient ri to m's list. */
 static void msg_attach (msg *m, unsigned int ri)
@@ -513,27 +514,31 @@ static void msg_attach (msg *m, unsigned int ri)
   m->count++ ;
 }
 
- /* Loads a prepared message from info/, local/ and remote/ (after its todo entry is gone). */
+ /* Loads a prepared message from its envelope (intd/), local/ and remote/, after its todo entry is
+    gone. Without a recipient file it is no message (a finished one's last files, or an injection
+    that never committed): those are ferry-clean's sweep's. */
 static void msg_load (uint64_t id, int announce)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
   stralloc info = STRALLOC_ZERO, recs[2] = { STRALLOC_ZERO, STRALLOC_ZERO } ;
-  unsigned int mi, c ;
+  unsigned int mi, c, nfiles = 0 ;
   msg *m ;
   size_t ntos = 0 ;
   uint64_t birth = 0 ;
   char const *sender = 0 ;
   unsigned char *notify ;
   if (msg_find(id) >= 0) return ;   /* told twice */
-  ferry_queue_path(fn, "info", id, split) ;
-  if (!openslurpclose(&info, fn))
+  if (!ferry_queue_envelope_read(&info, id, split, fn))
   {
-    strerr_warnwu2sys("read ", fn) ;
+    /* at start, a message listed twice may have finished in between */
+    if (errno != ENOENT || announce)
+      strerr_warnwu3sys("read ", fn, errno == EACCES ? " (ferry-setup -c: queue/intd must be readable by group ferry, mode 0750)" : "") ;
+    stralloc_free(&info) ;
     return ;
   }
   {
     char const *bad = ferry_envelope_head(info.s, info.len, &birth, &sender) ;
-    if (bad) { strerr_warnw("a damaged info file, ", bad, ": ", fn, ": the message is left alone (ferry-qread shows it)") ; stralloc_free(&info) ; return ; }
+    if (bad) { strerr_warnw("a damaged envelope, ", bad, ": ", fn, ": the message is left alone (ferry-qread shows it)") ; stralloc_free(&info) ; return ; }
   }
   /* both recipient files, checked whole before anything is loaded: a damaged one (torn, garbled)
      leaves the message alone, for ferry-qread to show and a person to decide */
@@ -558,12 +563,20 @@ static void msg_load (uint64_t id, int announce)
       goto alone ;
     }
     fd_close(fd) ;
+    nfiles++ ;
     while ((got = ferry_rcpt_record_take(recs[c].s, recs[c].len, &pos, &rec)) == 1) ;
     if (got < 0)
     {
       strerr_warnw(got == -1 ? "a truncated" : "a garbled", " recipient record in ", fn, ": the message is left alone (ferry-qread shows it)") ;
       goto alone ;
     }
+  }
+  if (!nfiles)
+  {
+    char f[UINT64_FMT] ;
+    f[uint64_fmt(f, id)] = 0 ;
+    if (announce) strerr_warnw("message ", f, ": prepared, but it has no recipient file (local/ or remote/): not loaded") ;
+    goto alone ;
   }
   ntos = ferry_envelope_rcpts(info.s, info.len) ;
   notify = calloc(ntos + 1, 1) ;
@@ -660,7 +673,7 @@ static void msg_load (uint64_t id, int announce)
 }
 
  /* Every recipient done. With a bounce record, ferry-bounce-build sends the notifications first
-    (it reads info/ and mess/); while it runs for a delay warning, the message waits for it.
+    (it reads intd/ and mess/); while it runs for a delay warning, the message waits for it.
     Then the scheduler's own files go first, and ferry-clean removes the message file: the
     message file holds the id (its inode) until the very end, so no new message can take the same
     id while anything of this one is still being removed. A crash in between leaves a message file
@@ -1307,8 +1320,9 @@ static void clean_take (char const *p, size_t n)
 }
 
  /* The queue manager's ferry-clean removed a finished message's files (s<id>): the message
-    file may go now. When it could not, the message file stays, and so does the info file or
-    whatever is left: the next start loads the message again, finds it done, and ends it. */
+    file may go now (with its envelope). When it could not, the message file stays, and so does
+    whatever is left: with a recipient file left, the next start loads the message again, finds
+    it done, and ends it; with none, the envelope and message file are ferry-clean's sweep's. */
 static void sclean_take (char const *p, size_t n)
 {
   char const *f[2] ;
@@ -1449,14 +1463,7 @@ static void steer_command (char *line)
        files maybe still being removed): then the mark must go, or a later message with the same
        id (an inode, reused) would inherit it */
     char fn[FERRY_QUEUE_PATH_MAX] ;
-    int gone = removing_has(id) ;
-    if (!gone)
-    {
-      ferry_queue_path(fn, "todo", id, split) ;
-      gone = access(fn, F_OK) < 0 ;
-      if (gone) { ferry_queue_path(fn, "info", id, split) ; gone = access(fn, F_OK) < 0 ; }
-    }
-    if (gone)
+    if (!msg_exists(id))
     {
       ferry_queue_path(fn, line[0] == 'h' ? "hold" : "delete", id, 0) ;
       if (unlink(fn) == 0) steer_log(line, id, "no such message any more: its mark removed") ;
@@ -1538,25 +1545,21 @@ static void steer_read (int fd, stralloc *sa)
  /* Hold marks of messages that are gone (a crash between the message's end and the mark's
     removal, or a hold that raced with the end): removed, so that no later message with the same
     id inherits them. */
- /* Is id a message of the queue (committed, whether prepared or not)? */
+ /* Is id a message of the queue (committed, whether prepared or not, and not being removed)?
+    When it cannot be told (a stat failed), it is. */
 static int msg_exists (uint64_t id)
 {
-  char fn[FERRY_QUEUE_PATH_MAX] ;
-  if (removing_has(id)) return 0 ;
-  ferry_queue_path(fn, "info", id, split) ;
-  if (access(fn, F_OK) == 0) return 1 ;
-  ferry_queue_path(fn, "todo", id, split) ;
-  return access(fn, F_OK) == 0 ;
+  return !removing_has(id) && ferry_queue_has_message(id, split) ;
 }
 
 /* ---------- start-up: the queue loads while delivery runs ---------- */
 
- /* The ids found in info/ at start, loaded LOAD_CHUNK per round of the loop: the first delivery
-    does not wait for 100,000 deferred messages to be read. */
+ /* The ids of the recipient files found at start, loaded LOAD_CHUNK per round of the loop: the
+    first delivery does not wait for 100,000 deferred messages to be read. */
 #define LOAD_CHUNK 500
-static uint64_t *loadq = 0 ;           /* every message in info/ */
+static uint64_t *loadq = 0 ;           /* the rest */
 static unsigned int nloadq = 0, aloadq = 0 ;
-static uint64_t *dueq = 0 ;            /* those with a recipient file due now, first */
+static uint64_t *dueq = 0 ;            /* those of the files due now, first */
 static unsigned int ndueq = 0, adueq = 0 ;
 static time_t loadstart ;
 static int loading = 0 ;
@@ -1625,52 +1628,41 @@ static void load_settings (void)
   delaywarning = ferry_control_u64_or_die("delaywarning", 111) ;
 }
 
- /* Every prepared message whose todo entry is gone; those with one are ferry-preprocess-todo's. */
+ /* Every prepared message whose todo entry is gone (those with one are ferry-preprocess-todo's):
+    the ids of the recipient files, those whose time hint says due first. A message with both a
+    local and a remote file is listed twice; load_some takes it once. An earlier ferry's queue
+    has the same recipient files, so it loads the same way. */
 static void queue_load (void)
 {
-  unsigned int d ;
-  for (d = 0 ; d < split ; d++)
+  time_t now = time(0) ;
+  unsigned int c, d ;
+  for (c = 0 ; c < 2 ; c++) for (d = 0 ; d < split ; d++)
   {
     char dn[FERRY_QUEUE_PATH_MAX] ;
     DIR *dh ;
     struct dirent *de ;
-    ferry_queue_subdir(dn, "info", d, split) ;   /* subdirectory d: the one of id d */
+    ferry_queue_subdir(dn, chdir_[c], d, split) ;   /* subdirectory d: the one of id d */
     dh = opendir(dn) ;
     if (!dh) strerr_diefu2sys(111, "open ", dn) ;
     while ((de = readdir(dh)))
     {
       uint64_t id ;
+      struct stat st ;
       if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;
-      if (nloadq == aloadq) loadq = ferry_array_grow(loadq, &aloadq, sizeof(uint64_t)) ;
-      loadq[nloadq++] = id ;
-    }
-    closedir(dh) ;
-  }
-  /* the recipient files whose hint says due: their messages load first */
-  {
-    time_t now = time(0) ;
-    unsigned int c ;
-    for (c = 0 ; c < 2 ; c++) for (d = 0 ; d < split ; d++)
-    {
-      char dn[FERRY_QUEUE_PATH_MAX] ;
-      DIR *dh ;
-      struct dirent *de ;
-      ferry_queue_subdir(dn, chdir_[c], d, split) ;
-      dh = opendir(dn) ;
-      if (!dh) strerr_diefu2sys(111, "open ", dn) ;
-      while ((de = readdir(dh)))
+      if (fstatat(dirfd(dh), de->d_name, &st, 0) == 0 && st.st_mtime <= now)
       {
-        uint64_t id ;
-        struct stat st ;
-        if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;
-        if (fstatat(dirfd(dh), de->d_name, &st, 0) < 0 || st.st_mtime > now) continue ;
         if (ndueq == adueq) dueq = ferry_array_grow(dueq, &adueq, sizeof(uint64_t)) ;
         dueq[ndueq++] = id ;
       }
-      closedir(dh) ;
+      else
+      {
+        if (nloadq == aloadq) loadq = ferry_array_grow(loadq, &aloadq, sizeof(uint64_t)) ;
+        loadq[nloadq++] = id ;
+      }
     }
+    closedir(dh) ;
   }
-  logs("ferry-schedule: loading the queue: ") ; logu(nloadq) ; logs(" messages, ") ; logu(ndueq) ; logs(" of their recipient files due now first") ; logend() ;
+  logs("ferry-schedule: loading the queue: ") ; logu(nloadq + ndueq) ; logs(" recipient files, ") ; logu(ndueq) ; logs(" of them due now first") ; logend() ;
   loadstart = time(0) ;
   loading = 1 ;
 }
@@ -1682,7 +1674,8 @@ static void load_some (unsigned int max)
   {
     uint64_t id = ndueq ? dueq[--ndueq] : loadq[--nloadq] ;
     char fn[FERRY_QUEUE_PATH_MAX] ;
-    if (msg_find(id) >= 0) continue ;   /* loaded already: ferry-preprocess-todo told it */
+    /* loaded already (listed twice, or ferry-preprocess-todo told it), or finished since */
+    if (msg_find(id) >= 0 || removing_has(id)) continue ;
     ferry_queue_path(fn, "todo", id, split) ;
     if (access(fn, F_OK) == 0) continue ;   /* not prepared yet: ferry-preprocess-todo will tell it */
     msg_load(id, 0) ;

@@ -37,7 +37,7 @@ try:
     for i in range(QUEUED):
         mid = FAKE_BASE + i
         sub = str(mid % 23)
-        with open(os.path.join(H, "queue", "info", sub, str(mid)), "wb") as f:
+        with open(os.path.join(H, "queue", "intd", sub, str(mid)), "wb") as f:
             f.write(b"u0\x00p0\x00t%d\x00Fs%d@example.com\x00Tr%d@d%d.test\x00\x00" % (now - i, i % 100, i, i % 500))
         with open(os.path.join(H, "queue", "remote", sub, str(mid)), "wb") as f:
             f.write(b"T%016x%08x" % (now + 3600, 0) + b"r%d@d%d.test\x00" % (i, i % 500))
@@ -46,7 +46,7 @@ try:
         with open(os.path.join(H, "queue", "mess", sub, str(mid)), "wb") as f:
             f.write(b"Subject: deferred\n\n" + b"x" * 2000 + b"\n")
     made = time.time() - t0
-    files = [os.path.join(r, f) for d in ("info", "remote", "defer") for r, _, fs in os.walk(os.path.join(H, "queue", d)) for f in fs]
+    files = [os.path.join(r, f) for d in ("intd", "remote", "defer") for r, _, fs in os.walk(os.path.join(H, "queue", d)) for f in fs]
     rows = []
     floor = []
     for _ in range(RUNS):
@@ -67,7 +67,7 @@ try:
     print("(written in the queue format in %.0f s; file cache warm). Median of %d runs [all runs]; peak resident memory.\n" % (made, RUNS))
     print("| what | seconds | messages/s | peak RSS |")
     print("|---|---|---|---|")
-    print("| floor: open and read the %d info, remote and defer files once (no parsing, no output) | %.2f [%s] | %.0f | - |" % (len(files), median(floor), " ".join("%.2f" % x for x in floor), QUEUED / median(floor)))
+    print("| floor: open and read the %d envelope, remote and defer files once (no parsing, no output) | %.2f [%s] | %.0f | - |" % (len(files), median(floor), " ".join("%.2f" % x for x in floor), QUEUED / median(floor)))
     for name, secs, rss in rows:
         print("| %s | %.2f [%s] | %.0f | %d KiB |" % (name, median(secs), " ".join("%.2f" % x for x in secs), QUEUED / median(secs), rss))
     print("\nMemory does not grow with the queue: one message is held at a time (ferry-qstat also keeps one counter row per domain).")

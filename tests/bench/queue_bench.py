@@ -74,7 +74,7 @@ class Set:
             mid = FAKE_BASE + i
             sub = str(mid % 23)
             env = b"u0\x00p0\x00t%d\x00Fs@example.com\x00Tr%d@dead.test\x00\x00" % (now, i)
-            with open(os.path.join(self.H, "queue", "info", sub, str(mid)), "wb") as f:
+            with open(os.path.join(self.H, "queue", "intd", sub, str(mid)), "wb") as f:
                 f.write(env)
             rfn = os.path.join(self.H, "queue", "remote", sub, str(mid))
             with open(rfn, "wb") as f:
@@ -125,7 +125,7 @@ def restart_and_memory():
         # one message due now among them
         mid = FAKE_BASE + DEFERRED
         sub = str(mid % 23)
-        with open(os.path.join(s.H, "queue", "info", sub, str(mid)), "wb") as f:
+        with open(os.path.join(s.H, "queue", "intd", sub, str(mid)), "wb") as f:
             f.write(b"u0\x00p0\x00t%d\x00Fs@example.com\x00Tnow@test\x00\x00" % int(time.time()))
         with open(os.path.join(s.H, "queue", "remote", sub, str(mid)), "wb") as f:
             f.write(b"T%016x%08x" % (0, 0) + b"now@test\x00")

@@ -162,7 +162,7 @@ class Home:
         subprocess.run([os.path.join(BIN, "ferry-mailboxes"), self.path], check=True, capture_output=True)
         return md
 
-    def queue_files(self, dirs=("todo", "intd", "info", "local", "remote", "mess", "pid", "bounce", "defer", "hold", "delete")):
+    def queue_files(self, dirs=("todo", "intd", "local", "remote", "mess", "pid", "bounce", "defer", "hold", "delete")):
         """every file under those queue directories: none left means the queue is clean"""
         out = []
         for d in dirs:
@@ -175,7 +175,16 @@ class Home:
         against doc/ferry-schedule.html. Such a file is a finished message whose other files
         ferry-clean had acknowledged removing (it acknowledges every CLEAN_ACK_BATCH requests)
         while its own removal was still to come: so at most a batch of them per kill, and each
-        one's mail already delivered (delivered(bytes) says so). Returns how many."""
+        one's mail already delivered (delivered(bytes) says so). Counted once the removals still
+        under way have ended (the count steady for a second). Returns the files."""
+        last, since, deadline = None, time.time(), time.time() + 20
+        while time.time() < deadline:
+            n = len(self.queue_files(("mess",)))
+            if n != last:
+                last, since = n, time.time()
+            elif time.time() - since >= 1:
+                break
+            time.sleep(0.05)
         files = self.queue_files(("mess",))
         expect(len(files) <= kills * CLEAN_ACK_BATCH, "at most %d message files a kill left for ferry-clean's sweep (%d for %d kills)"
                % (CLEAN_ACK_BATCH, len(files), kills), files[:5])
@@ -186,7 +195,12 @@ class Home:
             if not delivered(data):
                 undelivered.append(f)
         expect(not undelivered, "each of them a finished message, its mail delivered", undelivered[:5])
-        return len(files)
+        # the envelope goes just before the message file: one left has its message file left too
+        envelopes = self.queue_files(("intd",))
+        ids = {os.path.basename(f) for f in files}
+        expect(all(os.path.basename(f) in ids for f in envelopes), "an envelope (intd) left only with its message file (%d)" % len(envelopes),
+               [f for f in envelopes if os.path.basename(f) not in ids][:5])
+        return files + envelopes
 
     def mess_ids(self):
         out = set()

@@ -44,7 +44,7 @@ def svc(*args):
         subprocess.run(["s6-svc"] + list(args) + [os.path.join(H, "service", "ferry")], check=True)
 
 
-def queue_files(dirs=("todo", "intd", "info", "local", "remote", "mess", "pid", "bounce")):
+def queue_files(dirs=("todo", "intd", "local", "remote", "mess", "pid", "bounce")):
     return home.queue_files(dirs)
 
 
@@ -259,8 +259,8 @@ try:
     expect(r["Action"] == "delayed" and r["Status"].startswith("4."), "Action: delayed, a 4.x.x Status", (r["Action"], r["Status"]))
     check_date(r["Will-Retry-Until"], "Will-Retry-Until")
     expect(parts[2].get_content_type() == "text/rfc822-headers", "a delay warning returns the header only")
-    expect(queue_files(("info",)), "the message is still queued")
-    delayed_id = int(os.path.basename(queue_files(("info",))[0]))
+    expect(queue_files(("remote",)), "the message is still queued")
+    delayed_id = int(os.path.basename(queue_files(("remote",))[0]))
     dfile = os.path.join(H, "queue", "bounce", "%d.delay" % delayed_id)
     expect(os.path.exists(dfile) and os.path.getsize(dfile) == 0, "queue/bounce/ID.delay is left empty: the mark that it was sent")
     control(queuelifetime=1)
@@ -315,7 +315,7 @@ try:
     # a kill between the removal of a finished message's files and ferry-clean's removal of its
     # message file leaves that file alone, referred to by nothing: the documented window
     # (doc/ferry-schedule.html), swept by ferry-clean after 36 hours
-    others = ("todo", "intd", "info", "local", "remote", "pid", "bounce")
+    others = ("todo", "local", "remote", "pid", "bounce")
     expect(eventually(lambda: not queue_files(others), 120), "after 3 kills of the set, every message is finished", queue_files())
     counts = [len(inbox("k%d" % i)) for i in range(30)]
     # each left one is a kill-N message or its notice, and k<N> has the notice

@@ -12,7 +12,8 @@ set -- $ids
 a=$1 b=$2 c=$3
 p () { echo "$H/queue/$1/$(( $2 % split ))/$2" ; }
 
-# the service: t (todo and intd), m (message), c (all three), an unknown kind, a malformed frame
+# the service: t (the todo entry), m (envelope and message), c (all three), an unknown kind, a
+# malformed frame
 frame () { n=$(printf "$1" | wc -c) ; printf "%s:$1," "$n" ; }
 { frame "t$a\0" ; frame "m$b\0" ; frame "c$c\0" ; frame "x$a\0" ; printf 'junk,' ; frame "t$a\0" ; } > "$T/req"
 rc=0 ; "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
@@ -23,18 +24,19 @@ case "$(cat "$T/ack.txt")" in
   "$want"*"x$a|unknown request|,"*"t$a|,") pass "each request acknowledged in order, the unknown one with its reason" ;;
   *) fail "acknowledgements: $(cat "$T/ack.txt")" ;;
 esac
-[ ! -e "$(p todo $a)" ] && [ ! -e "$(p intd $a)" ] && [ -e "$(p mess $a)" ] || fail "t: todo and intd gone, mess kept"
-pass "t removes the todo and intd entries, not the message"
-[ ! -e "$(p mess $b)" ] && [ -e "$(p todo $b)" ] || fail "m: only the message file"
-pass "m removes the message file only"
+[ ! -e "$(p todo $a)" ] && [ -e "$(p intd $a)" ] && [ -e "$(p mess $a)" ] || fail "t: todo gone, envelope and mess kept"
+pass "t removes the todo entry only: the envelope (intd) stays, read by the queue manager, and the message"
+[ ! -e "$(p mess $b)" ] && [ ! -e "$(p intd $b)" ] && [ -e "$(p todo $b)" ] || fail "m: the envelope and the message file"
+pass "m removes the envelope (intd) and the message file"
 [ ! -e "$(p todo $c)" ] && [ ! -e "$(p intd $c)" ] && [ ! -e "$(p mess $c)" ] || fail "c: all three"
 pass "c removes todo, intd and mess"
 grep -q "broken request frame" "$T/err" && grep -q "unknown request" "$T/err" || fail "log: $(cat "$T/err")"
 pass "the malformed frame and the unknown request are logged"
 
 # s: the queue manager's files of a finished message (what its own ferry-clean removes), all of
-# them, the mess file kept; a file that cannot be removed (a directory in place of the remote
-# file) stops there: the reason is acknowledged and logged, and the info file is kept
+# them (an earlier ferry's info copy of the envelope too), the envelope and the mess file kept; a
+# file that cannot be removed (a directory in place of the remote file) stops there: the reason
+# is acknowledged and logged, and what comes after it (the info copy) is kept
 sfiles () { echo "$(p info $1)" "$(p local $1)" "$(p remote $1)" "$(p defer $1)" "$H/queue/hold/$1" "$H/queue/bounce/$1.delay" "$H/queue/bounce/$1.delay.new" ; }
 for f in $(sfiles $a) $(p info $b) ; do mkdir -p "$(dirname "$f")" ; echo x > "$f" ; done
 mkdir -p "$(p remote $b)/x"
@@ -47,10 +49,10 @@ case "$(cat "$T/ack.txt")" in
   *) fail "s acknowledgements: $(cat "$T/ack.txt")" ;;
 esac
 for f in $(sfiles $a) ; do [ ! -e "$f" ] || fail "s left $f" ; done
-[ -e "$(p mess $a)" ] || fail "s removed the message file"
-pass "s removes info, local, remote, defer, hold and the delay marks, not the message file"
+[ -e "$(p mess $a)" ] && [ -e "$(p intd $a)" ] || fail "s removed the message file or the envelope"
+pass "s removes local, remote, info, defer, hold and the delay marks, not the envelope nor the message file"
 [ -e "$(p info $b)" ] && grep -q "message $b: unable to remove a recipient file" "$T/err" || fail "s failure: info kept and logged: $(cat "$T/err")"
-pass "an s removal that fails keeps the info file, for the next start, and is logged"
+pass "an s removal that fails stops there, keeps the rest, and is logged"
 rm -r "$(p remote $b)" "$(p info $b)"
 
 # the acknowledgements of one batch leave as it goes, not all at its end: 40 s requests read at
@@ -74,19 +76,20 @@ fi
 # sweep: stale leftovers go, fresh files and committed messages stay
 H2=$T/home2
 new_home "$H2"
-for i in 1 2 3 4 ; do inject "$H2" "$T/msg" "$T/env" ; done
+for i in 1 2 3 4 5 ; do inject "$H2" "$T/msg" "$T/env" ; done
 set -- $(ls -tr "$H2"/queue/todo/*/* | xargs -n1 basename)
-committed=$1 infoonly=$2 orphan=$3 fresh=$4
+committed=$1 prepared=$2 orphan=$3 fresh=$4 legacy=$5
 q () { echo "$H2/queue/$1/$(( $2 % split ))/$2" ; }
-mkdir -p "$(dirname "$(q info $infoonly)")"
-ln "$(q todo $infoonly)" "$(q info $infoonly)"
-rm "$(q todo $infoonly)" "$(q intd $infoonly)"     # as after preprocessing: info only
+rm "$(q todo $prepared)" ; echo x > "$(q remote $prepared)"     # as after preprocessing: envelope and recipient file
+mkdir -p "$(dirname "$(q info $legacy)")"
+ln "$(q todo $legacy)" "$(q info $legacy)" ; echo x > "$(q local $legacy)"
+rm "$(q todo $legacy)" "$(q intd $legacy)"          # prepared by an earlier ferry: its info copy, no envelope
 rm "$(q todo $orphan)"                              # as after a crash before the commit: mess and intd only
 rm "$(q todo $fresh)"                               # the same, but recent
 echo stale > "$H2/queue/pid/123.1.2.0" ; echo fresh > "$H2/queue/pid/124.1.2.0"
 echo notours > "$H2/queue/mess/0/README"
 old="40 hours ago"
-for f in "$(q mess $committed)" "$(q intd $committed)" "$(q todo $committed)" "$(q mess $infoonly)" "$(q mess $orphan)" "$(q intd $orphan)" \
+for f in "$(q mess $committed)" "$(q intd $committed)" "$(q todo $committed)" "$(q mess $prepared)" "$(q intd $prepared)" "$(q mess $legacy)" "$(q mess $orphan)" "$(q intd $orphan)" \
          "$H2/queue/pid/123.1.2.0" "$H2/queue/mess/0/README" ; do touch -d "$old" "$f" ; done
 rc=0 ; "$BIN/ferry-clean" sweep "$H2" > "$T/sweep" 2>&1 || rc=$?
 expect_eq "sweep exits 0" "$rc" 0
@@ -98,8 +101,9 @@ pass "sweep removes and reports exactly the 3 stale leftovers"
 [ ! -e "$H2/queue/pid/123.1.2.0" ] && [ ! -e "$(q mess $orphan)" ] && [ ! -e "$(q intd $orphan)" ] || fail "stale files still there"
 [ -e "$H2/queue/pid/124.1.2.0" ] && [ -e "$(q mess $fresh)" ] && [ -e "$(q intd $fresh)" ] || fail "fresh files removed"
 pass "files younger than 36 hours stay"
-[ -e "$(q mess $committed)" ] && [ -e "$(q intd $committed)" ] && [ -e "$(q todo $committed)" ] && [ -e "$(q mess $infoonly)" ] || fail "a committed message was touched"
-pass "old committed messages (todo, or info only) are never touched"
+[ -e "$(q mess $committed)" ] && [ -e "$(q intd $committed)" ] && [ -e "$(q todo $committed)" ] && [ -e "$(q mess $prepared)" ] && [ -e "$(q intd $prepared)" ] \
+  && [ -e "$(q mess $legacy)" ] || fail "a committed message was touched"
+pass "old committed messages (a todo entry, or recipient files, or an earlier ferry's info copy) are never touched"
 [ -e "$H2/queue/mess/0/README" ] || fail "a file that is not a queue file was removed"
 pass "a file that is not named like a queue file is left alone"
 done_testing

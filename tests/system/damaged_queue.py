@@ -1,9 +1,10 @@
 """Damaged queue files when the queue manager starts: what was tried is a recipient record whose
 status byte is garbled (a disk that returned garbage), a recipient file whose last record lost its
-final null byte (torn), and an info file (the stored envelope) torn the same way. Each message is left alone with a log line naming the file: nothing of it is
+final null byte (torn), and an envelope (queue/intd, read by the queue manager) torn the same way. Each message is left alone with a log line naming the file: nothing of it is
 delivered, marked or removed, ferry-qread shows it as DAMAGED, and the rest of the queue flows."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -49,8 +50,8 @@ try:
     rb = open(rpath(b), "rb").read()
     with open(rpath(b), "r+b") as f:
         f.truncate(len(rb) - 1)                               # torn: no null byte after the address
-    idd = open(rpath(d, "info"), "rb").read()
-    with open(rpath(d, "info"), "r+b") as f:
+    idd = open(rpath(d, "intd"), "rb").read()
+    with open(rpath(d, "intd"), "r+b") as f:
         f.truncate(len(idd) - 1)                              # torn: no final empty record
     c = home.inject(b"Subject: c\n\nc\n", "s@x.test", ["u@example.org"])
     svc("-u")
@@ -61,23 +62,48 @@ try:
            "the garbled file is named in the log", text[-600:])
     expect("ferry-schedule: warning: a truncated recipient record in queue/remote/%d/%d: the message is left alone" % (b % 23, b) in text,
            "the torn file is named in the log", text[-600:])
-    expect("ferry-schedule: warning: a damaged info file, a truncated envelope (no final null byte): queue/info/%d/%d: the message is left alone" % (d % 23, d) in text,
-           "the torn info file is named in the log", text[-600:])
+    expect("ferry-schedule: warning: a damaged envelope, a truncated envelope (no final null byte): queue/intd/%d/%d: the message is left alone" % (d % 23, d) in text,
+           "the torn envelope is named in the log", text[-600:])
     expect(eventually(lambda: "messages 0 recipients 0" in log().rsplit("status:", 1)[-1], 10),
            "no damaged message is loaded: the status line counts none", log()[-300:])
     after = log().split("ferry-schedule: starting")[-1]
     expect(all("msg %d " % m not in after for m in (a, b, d)), "nothing of them is tried after the restart", after[-400:])
-    expect(open(rpath(a), "rb").read() == b"X" + ra[1:] and open(rpath(b), "rb").read() == rb[:-1] and open(rpath(d, "info"), "rb").read() == idd[:-1],
+    expect(open(rpath(a), "rb").read() == b"X" + ra[1:] and open(rpath(b), "rb").read() == rb[:-1] and open(rpath(d, "intd"), "rb").read() == idd[:-1],
            "their files are as they were: nothing marked")
     # (c's files go once it is delivered, in ferry-clean, a moment after its Maildir file appears)
     kept = lambda left: all(any(p.endswith("/%d" % m) for p in left) for m in (a, b, d)) and len(left) == 9
-    expect(eventually(lambda: kept(home.queue_files(("mess", "info", "remote"))), 10),
-           "their message, info and recipient files are all kept", home.queue_files(("mess", "info", "remote")))
+    expect(eventually(lambda: kept(home.queue_files(("mess", "intd", "remote"))), 10),
+           "their message, envelope and recipient files are all kept", home.queue_files(("mess", "intd", "remote")))
     q = subprocess.run([os.path.join(BIN, "ferry-qread"), H], capture_output=True, text=True)
     expect(q.stdout.count("DAMAGED: a garbled recipient record") == 1 and q.stdout.count("DAMAGED: a truncated recipient record") == 1
            and q.stdout.count("DAMAGED: a truncated envelope") == 1,
            "ferry-qread shows each as DAMAGED", q.stdout + q.stderr)
     expect(c is not None, "c was injected")
+
+    # a queue from before 2026-11-24: a prepared message whose envelope was copied to info/ and
+    # whose intd file was removed. ferry-qread shows it, the queue manager loads and delivers it,
+    # and its info copy goes with its other files
+    stopped = log().count("ferry-schedule: stopped")
+    svc("-d")
+    expect(eventually(lambda: log().count("ferry-schedule: stopped") > stopped, 20), "the set stops again")
+    old = home.inject(b"Subject: old\n\nold\n", "s@x.test", ["old@example.org"])
+    env = open(rpath(old, "todo"), "rb").read()
+    os.makedirs(os.path.dirname(rpath(old, "info")), exist_ok=True)
+    with open(rpath(old, "info"), "wb") as f:
+        f.write(env)
+    with open(rpath(old, "local"), "wb") as f:
+        f.write(b"T" + b"0" * 16 + b"00000000" + b"old@example.org\0")
+    os.unlink(rpath(old, "todo"))
+    os.unlink(rpath(old, "intd"))
+    q = subprocess.run([os.path.join(BIN, "ferry-qread"), H], capture_output=True, text=True)
+    expect(re.search(r"^%d .*<s@x\.test>\n +local +pending +old@example\.org$" % old, q.stdout, re.M),
+           "ferry-qread shows the earlier ferry's prepared message, read from its info copy", q.stdout + q.stderr)
+    svc("-u")
+    expect(eventually(lambda: len(os.listdir(os.path.join(mail, "Maildir", "new"))) == 2, 20),
+           "the queue manager loads it from its info copy and delivers it", log()[-600:])
+    expect(eventually(lambda: not [p for p in (rpath(old, d) for d in ("info", "local", "intd", "mess")) if os.path.exists(p)], 10),
+           "its info copy, recipient file and message file are removed once it is delivered",
+           [p for p in (rpath(old, d) for d in ("info", "local", "intd", "mess")) if os.path.exists(p)])
 finally:
     stop_all(stops)
     home.cleanup()

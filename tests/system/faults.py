@@ -39,7 +39,7 @@ def subjects():
 
 
 def queue_empty():
-    return not home.queue_files(("todo", "intd", "info", "local", "remote", "pid", "bounce"))
+    return not home.queue_files(("todo", "local", "remote", "pid", "bounce"))
 
 
 def fault(prog, calls, err):

@@ -39,7 +39,7 @@ def qread_json(*args):
     return [json.loads(line) for line in r.stdout.splitlines()]
 
 
-def queue_files(dirs=("todo", "intd", "info", "local", "remote", "mess", "pid", "bounce", "defer", "hold", "delete")):
+def queue_files(dirs=("todo", "intd", "local", "remote", "mess", "pid", "bounce", "defer", "hold", "delete")):
     return home.queue_files(dirs)
 
 

@@ -41,7 +41,7 @@ def sendmail(args, stdin, name="ferry-sendmail"):
 
 
 def queue_empty():
-    for d in ("todo", "info", "local", "remote", "mess", "bounce"):
+    for d in ("todo", "intd", "local", "remote", "mess", "bounce"):
         for _, _, files in os.walk(os.path.join(H, "queue", d)):
             if files:
                 return False

@@ -8,7 +8,7 @@ grep -q "^created queue/lock/trigger (FIFO)$" "$T/out1" || fail "first run does 
 for d in control queue/pid queue/bounce queue/corrupt queue/lock service/ferry/log log ; do
   [ -d "$H/$d" ] || fail "no $d"
 done
-for d in mess intd todo info local remote ; do
+for d in mess intd todo local remote ; do
   n=$(find "$H/queue/$d" -mindepth 1 -maxdepth 1 -type d | wc -l)
   [ "$n" = 23 ] || fail "queue/$d has $n subdirectories, not 23"
 done
@@ -17,6 +17,9 @@ pass "the queue has every directory, split 23 ways"
 expect_eq "trigger mode" "$(stat -c %a "$H/queue/lock/trigger")" 622
 expect_eq "pid mode" "$(stat -c %a "$H/queue/pid")" 700
 expect_eq "mess mode" "$(stat -c %a "$H/queue/mess/7")" 750
+# the envelopes are read by the queue manager's user (group ferry) until each message's end
+expect_eq "intd mode" "$(stat -c %a "$H/queue/intd/7")" 750
+[ ! -e "$H/queue/info" ] || fail "a new home has queue/info (only an earlier ferry's queue has it)"
 for c in me queuesplit databytes locals concurrencylocal concurrencyremote queuelifetime minbackoff maxbackoff delaywarning bouncefrom doublebounceto ; do
   [ -f "$H/control/$c" ] || fail "no control/$c"
 done
@@ -42,13 +45,13 @@ grep -q "already a complete ferry home: nothing changed" "$T/out2" || fail "the 
 pass "a second run changes nothing (inodes, sizes, modes, times) and says so"
 
 # a damaged home: -c names what is wrong and exits 1; a run completes what is missing only
-rmdir "$H/queue/info/5" ; chmod 755 "$H/queue/pid"
+rmdir "$H/queue/local/5" ; chmod 755 "$H/queue/pid"
 rc=0 ; "$BIN/ferry-setup" -c "$H" > "$T/check2" 2>&1 || rc=$?
 expect_eq "ferry-setup -c on a damaged home" "$rc" 1
-grep -q "^missing: queue/info/5$" "$T/check2" || fail "-c does not name queue/info/5: $(cat "$T/check2")"
+grep -q "^missing: queue/local/5$" "$T/check2" || fail "-c does not name queue/local/5: $(cat "$T/check2")"
 grep -q "^wrong mode: queue/pid (want 0700)$" "$T/check2" || fail "-c does not name the mode of queue/pid"
 "$BIN/ferry-setup" -b "$BIN" "$H" > "$T/out3" 2>&1 || fail "repair run exited $?"
-[ -d "$H/queue/info/5" ] || fail "the repair run did not recreate queue/info/5"
+[ -d "$H/queue/local/5" ] || fail "the repair run did not recreate queue/local/5"
 expect_eq "the repair run leaves pid's mode for a person" "$(stat -c %a "$H/queue/pid")" 755
 expect_eq "the queued message is still there" "$(count_files "$H/queue/todo")" 1
 expect_eq "edited control/me is kept" "$(cat "$H/control/me")" mail.example.org
@@ -68,7 +71,8 @@ pass "log/run writes TAI64N-stamped lines to log/current"
 if [ "$(id -u)" = 0 ] ; then
   "$BIN/ferry-setup" -u -b "$BIN" "$T/hu" > "$T/outu" || fail "ferry-setup -u exited $?"
   expect_eq "queue/mess owner" "$(stat -c %U:%G "$T/hu/queue/mess/3")" ferryq:ferry
-  expect_eq "queue/info owner" "$(stat -c %U:%G "$T/hu/queue/info/3")" ferrys:ferry
+  expect_eq "queue/local owner" "$(stat -c %U:%G "$T/hu/queue/local/3")" ferrys:ferry
+  expect_eq "queue/intd owner and mode" "$(stat -c %U:%G:%a "$T/hu/queue/intd/3")" ferryq:ferry:750
   expect_eq "log owner" "$(stat -c %U "$T/hu/log")" ferryl
   grep -q "^s6-setuidgid ferryl$" "$T/hu/service/ferry/log/run" || fail "log/run does not drop to ferryl"
   "$BIN/ferry-setup" -u -c "$T/hu" > /dev/null || fail "ferry-setup -u -c"

@@ -132,7 +132,7 @@ try:
             # the set goes down as a whole and s6 starts it again
             expect(eventually(lambda: log().count("ferry-schedule: starting") > starts, 30, 0.05), "killing %s: the set is started again" % what, log()[-400:])
 
-    queue_dirs = ("todo", "intd", "info", "local", "remote", "pid", "bounce")
+    queue_dirs = ("todo", "local", "remote", "pid", "bounce")
     done = eventually(lambda: not home.queue_files(queue_dirs), 180, 0.1)
     spent = time.time() - t0
     mails = subjects_in(os.path.join(maildir, "new"))
@@ -157,7 +157,7 @@ try:
     orphans = home.queue_files(("mess",))
     print("torture (seed %d): %d rounds, %d messages, %d deliveries and notices wanted, %d kills (%s), lost %d, duplicates %d, %.1fs"
           % (seed, ROUNDS, len(ledger), wanted, nkills, ", ".join("%s %d" % kv for kv in sorted(kills.items()) if kv[1]), len(lost), dups, spent))
-    expect(done, "after %d kills the queue is empty: no todo, intd, info, local, remote, pid or bounce file left" % nkills,
+    expect(done, "after %d kills every message is done: no todo, local, remote, pid or bounce file left" % nkills,
            home.queue_files(queue_dirs)[:5])
     expect(not lost, "every accepted message reached every recipient, or its sender got the notice", lost[:10])
     expect(dups <= nkills * 20, "duplicates only in the window of deliveries in flight at a kill: %d for %d kills" % (dups, nkills))

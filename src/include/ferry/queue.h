@@ -23,6 +23,18 @@ extern int ferry_dir_sync (char const *dir) ;
  /* Wake the queue manager: a byte into the FIFO, never blocking, no error if no one listens. */
 extern void ferry_trigger_pull (char const *fifo) ;
 
+/* A message's envelope (doc/queue.html): queue/intd/N/ID, from ferry-inject's commit to the
+   message's end; for a message an earlier ferry prepared, the copy in queue/info/N/ID. Appended
+   to sa; fn (FERRY_QUEUE_PATH_MAX) gets the path read. 1 read, 0 with errno (ENOENT: neither
+   exists, and fn is the intd path). */
+extern int ferry_queue_envelope_read (stralloc *sa, uint64_t id, unsigned int split, char *fn) ;
+
+ /* Does the queue hold a message with this id: its todo entry (not prepared yet), or a
+    recipient file (prepared), or an earlier ferry's info copy? 1, 0, or -1 (a stat failed,
+    errno). An envelope or a message file alone is not a message: an injection that did not
+    commit, or the last files of a finished one. */
+extern int ferry_queue_has_message (uint64_t id, unsigned int split) ;
+
 /* The fixed-width lower-case hex numbers of the queue's records: digits bytes, no terminator.
    ferry_hex_scan returns 0 on anything but 0-9a-f. */
 extern void ferry_hex_fmt (char *s, uint64_t u, unsigned int digits) ;

@@ -1,0 +1,48 @@
+/* ferry_queue_envelope_read, ferry_queue_has_message: a message's envelope, and whether the
+   queue holds a message with a given id (doc/queue.html). */
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <skalibs/djbunix.h>
+#include <skalibs/stralloc.h>
+
+#include <ferry/queue.h>
+
+int ferry_queue_envelope_read (stralloc *sa, uint64_t id, unsigned int split, char *fn)
+{
+  size_t len = sa->len ;
+  ferry_queue_path(fn, "intd", id, split) ;
+  if (openslurpclose(sa, fn)) return 1 ;
+  if (errno != ENOENT) return 0 ;
+  sa->len = len ;
+  /* a message an earlier ferry prepared: its envelope was copied to info/ and intd/ removed */
+  ferry_queue_path(fn, "info", id, split) ;
+  if (openslurpclose(sa, fn)) return 1 ;
+  sa->len = len ;
+  if (errno == ENOENT) ferry_queue_path(fn, "intd", id, split) ;
+  return 0 ;
+}
+
+static int there (char const *dir, uint64_t id, unsigned int split)
+{
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  ferry_queue_path(fn, dir, id, split) ;
+  if (access(fn, F_OK) == 0) return 1 ;
+  return errno == ENOENT ? 0 : -1 ;
+}
+
+int ferry_queue_has_message (uint64_t id, unsigned int split)
+{
+  static char const *const dirs[4] = { "todo", "local", "remote", "info" } ;
+  unsigned int i ;
+  int err = 0 ;
+  for (i = 0 ; i < 4 ; i++)
+  {
+    int r = there(dirs[i], id, split) ;
+    if (r > 0) return 1 ;
+    if (r < 0) err = errno ;
+  }
+  if (err) { errno = err ; return -1 ; }
+  return 0 ;
+}
