@@ -16,6 +16,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/types.h>
 
+#include <ferry/array.h>
 #include <ferry/dsn.h>
 #include <ferry/envelope.h>
 #include <ferry/queue.h>
@@ -29,7 +30,15 @@ struct walk_s
   stralloc env, recs[2], defer ;
   qrcpt *r ;
   unsigned int ar ;
+  uint64_t *both ;              /* messages shown from local/ that had a remote file too */
+  unsigned int nboth, aboth ;
 } ;
+
+static int id_cmp (void const *a, void const *b)
+{
+  uint64_t x = *(uint64_t const *)a, y = *(uint64_t const *)b ;
+  return x < y ? -1 : x > y ;
+}
 
 static int rcpt_room (walk *w, unsigned int n)
 {
@@ -130,10 +139,23 @@ static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)
       if (got) nfiles++ ;
     }
     if (!nfiles) return 0 ;   /* finished meanwhile */
+    if (nfiles == 2)
+    {
+      /* the remote walk must not show it again, even if its local file goes meanwhile */
+      if (w->nboth == w->aboth) w->both = ferry_array_grow(w->both, &w->aboth, sizeof(uint64_t)) ;
+      w->both[w->nboth++] = id ;
+    }
     w->env.len = 0 ;
     if (!ferry_queue_envelope_read(&w->env, id, split, fn))
     {
       if (errno != ENOENT) return -1 ;
+      /* finished while it was read (its recipient files go before its envelope)? */
+      for (c = 0 ; c < 2 ; c++)
+      {
+        ferry_queue_path(fn, c ? "remote" : "local", id, split) ;
+        if (exists(fn)) break ;
+      }
+      if (c == 2) return 0 ;
       m.damage = "its envelope (queue/intd) is missing" ;
     }
     else m.damage = envelope_parse(w, &m, 0) ;
@@ -184,6 +206,7 @@ static int dir_walk (walk *w, char const *dir, unsigned int split, int prepared,
 {
   unsigned int d ;
   int stop = 0, second = !strcmp(dir, "remote") ;
+  if (second && w->nboth) qsort(w->both, w->nboth, sizeof(uint64_t), &id_cmp) ;
   for (d = 0 ; d < split && !stop ; d++)
   {
     char dn[FERRY_QUEUE_PATH_MAX] ;
@@ -201,7 +224,7 @@ static int dir_walk (walk *w, char const *dir, unsigned int split, int prepared,
       {
         /* a message with both recipient files is shown from the local one */
         ferry_queue_path(fn, "local", id, split) ;
-        if (exists(fn)) continue ;
+        if (exists(fn) || (w->nboth && bsearch(&id, w->both, w->nboth, sizeof(uint64_t), &id_cmp))) continue ;
       }
       if (one(w, id, split, prepared, f, data, &stop) < 0) { closedir(dh) ; return -1 ; }
     }
@@ -212,22 +235,24 @@ static int dir_walk (walk *w, char const *dir, unsigned int split, int prepared,
 
 int qwalk_id (unsigned int split, uint64_t id, int (*f)(qmsg const *, void *), void *data)
 {
-  walk w = { .env = STRALLOC_ZERO, .recs = { STRALLOC_ZERO, STRALLOC_ZERO }, .defer = STRALLOC_ZERO, .r = 0, .ar = 0 } ;
+  walk w = { .env = STRALLOC_ZERO, .recs = { STRALLOC_ZERO, STRALLOC_ZERO }, .defer = STRALLOC_ZERO, .r = 0, .ar = 0, .both = 0, .nboth = 0, .aboth = 0 } ;
   int stop = 0, r ;
   r = one(&w, id, split, 1, f, data, &stop) ;
   if (!r) r = one(&w, id, split, 0, f, data, &stop) ;
   stralloc_free(&w.env) ; stralloc_free(&w.recs[0]) ; stralloc_free(&w.recs[1]) ; stralloc_free(&w.defer) ;
   free(w.r) ;
+  free(w.both) ;
   return r ;
 }
 
 int qwalk (unsigned int split, int (*f)(qmsg const *, void *), void *data)
 {
-  walk w = { .env = STRALLOC_ZERO, .recs = { STRALLOC_ZERO, STRALLOC_ZERO }, .defer = STRALLOC_ZERO, .r = 0, .ar = 0 } ;
+  walk w = { .env = STRALLOC_ZERO, .recs = { STRALLOC_ZERO, STRALLOC_ZERO }, .defer = STRALLOC_ZERO, .r = 0, .ar = 0, .both = 0, .nboth = 0, .aboth = 0 } ;
   int r = dir_walk(&w, "local", split, 1, f, data) ;
   if (r == 1) r = dir_walk(&w, "remote", split, 1, f, data) ;
   if (r == 1) r = dir_walk(&w, "todo", split, 0, f, data) ;
   stralloc_free(&w.env) ; stralloc_free(&w.recs[0]) ; stralloc_free(&w.recs[1]) ; stralloc_free(&w.defer) ;
   free(w.r) ;
+  free(w.both) ;
   return r ;
 }

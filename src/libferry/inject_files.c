@@ -1,10 +1,11 @@
-/* ferry_inject_pidfile, ferry_inject_received_fmt, ferry_inject_envelope_code: what ferry-inject
-   and ferry-injectd share of a commit. */
+/* ferry_inject_pidfile, ferry_inject_intd_create, ferry_inject_received_fmt,
+   ferry_inject_envelope_code: what ferry-inject and ferry-injectd share of a commit. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <skalibs/types.h>
 #include <skalibs/uint64.h>
@@ -35,6 +36,17 @@ int ferry_inject_pidfile (char *fn, pid_t pid)
     if (fd >= 0 || errno != EEXIST) return fd ;
   }
   return -1 ;
+}
+
+int ferry_inject_intd_create (char const *fn)
+{
+  int fd = open(fn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) ;
+  if (fd >= 0 || errno != EEXIST) return fd ;
+  /* the id is the inode of the message file this injection holds: no message of the queue has
+     it, so an envelope by that name is stale, left by a crash that lost the envelope's removal
+     but kept the message file's (doc/queue.html) */
+  if (unlink(fn) < 0 && errno != ENOENT) return -1 ;
+  return open(fn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) ;
 }
 
 int ferry_inject_envelope_code (ferry_envelope_status st)

@@ -46,10 +46,23 @@ static int gone (char const *fn)
     that arrive together share one sync: every todo entry of the batch is removed, the removals
     are made durable at once, and only then do the other files go and the acknowledgements
     leave. */
-static char const *todo_remove (uint64_t id)
+static unsigned int restored ;   /* envelopes made again in this batch */
+
+static char const *todo_remove (uint64_t id, char kind)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
   ferry_queue_path(fn, "todo", id, split) ;
+  if (kind == 't')
+  {
+    /* the envelope must outlive the todo entry: ferry-inject syncs the envelope and todo/N, not
+       intd/N, so a power loss can keep the todo name and lose the intd one. Then it is made
+       again from the todo link (an EEXIST is the usual answer), and the batch's sync below
+       covers it before the todo entry goes. */
+    char intd[FERRY_QUEUE_PATH_MAX] ;
+    ferry_queue_path(intd, "intd", id, split) ;
+    if (link(fn, intd) == 0) restored++ ;
+    else if (errno != EEXIST && errno != ENOENT) return "unable to restore the envelope (intd) from the todo entry" ;
+  }
   return gone(fn) ? 0 : "unable to remove the todo entry" ;
 }
 
@@ -82,6 +95,13 @@ static char const *rest_remove (char kind, uint64_t id)
   char fn[FERRY_QUEUE_PATH_MAX] ;
   if (kind == 's') return sched_remove(id) ;
   if (kind == 't') return 0 ;
+  if (kind == 'm')
+  {
+    /* a finished message has no todo entry; one with this id is a new message that took the id
+       (an inode, reused) after the sweep removed the old one's last files */
+    ferry_queue_path(fn, "todo", id, split) ;
+    if (access(fn, F_OK) == 0) { errno = 0 ; return "a new message has this id: its files are left alone" ; }
+  }
   /* the envelope before the message file: the message file holds the id to the very end */
   ferry_queue_path(fn, "intd", id, split) ;
   if (!gone(fn)) return "unable to remove the envelope (intd)" ;
@@ -113,10 +133,11 @@ static void acks_write (stralloc *out)
 static void batch_do (stralloc const *reqs, pend *pd, size_t n, stralloc *out)
 {
   size_t i, synced = 0, last = 0 ;
+  restored = 0 ;
   for (i = 0 ; i < n ; i++)
     if (pd[i].kind == 't' || pd[i].kind == 'c')
     {
-      pd[i].why = todo_remove(pd[i].id) ;
+      pd[i].why = todo_remove(pd[i].id, pd[i].kind) ;
       if (pd[i].why) pd[i].err = errno ; else { synced++ ; last = i ; }
     }
   if (synced)
@@ -126,7 +147,7 @@ static void batch_do (stralloc const *reqs, pend *pd, size_t n, stralloc *out)
     char dir[FERRY_QUEUE_PATH_MAX] ;
     int r ;
     ferry_queue_subdir(dir, "todo", pd[last].id, split) ;
-    r = synced == 1 ? ferry_dir_sync(dir) : syncfs(qfd) ;
+    r = synced == 1 && !restored ? ferry_dir_sync(dir) : syncfs(qfd) ;
     if (r < 0)
     {
       int e = errno ;

@@ -161,7 +161,7 @@ int main (int argc, char const *const *argv)
   record_cat(&env, 't', now) ;
   envelope_read(&env) ;
 
-  fd = open(intdfn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) ;
+  fd = ferry_inject_intd_create(intdfn) ;
   if (fd < 0) die(FERRY_INJECT_INTD, "create the envelope in queue/intd") ;
   madeintd = 1 ;
   if (allwrite(fd, env.s, env.len) < env.len) die(FERRY_INJECT_WRITE, "write the envelope") ;

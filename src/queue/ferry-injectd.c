@@ -167,7 +167,7 @@ static void envelope_store (client *c)
   char fn[FERRY_QUEUE_PATH_MAX] ;
   int fd ;
   ferry_queue_path(fn, "intd", c->id, split) ;
-  fd = open(fn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) ;
+  fd = ferry_inject_intd_create(fn) ;
   if (fd < 0) { answer_sys(c, FERRY_INJECT_INTD, "create the envelope in queue/intd") ; return ; }
   c->madeintd = 1 ;
   if (allwrite(fd, c->env.s, c->env.len) < c->env.len)

@@ -480,6 +480,19 @@ static void clean_request (char kind, uint64_t id) { clean_request_to(3, kind, i
 static uint64_t *removing = 0 ;
 static unsigned int rhead_ = 0, nremoving = 0, aremoving = 0 ;
 
+/* Asks the queue manager's ferry-clean for a finished message's files (s), the message file
+   to follow (sclean_take). */
+static void removal_start (uint64_t id)
+{
+  if (rhead_ + nremoving == aremoving)
+  {
+    if (rhead_) { memmove(removing, removing + rhead_, nremoving * sizeof(uint64_t)) ; rhead_ = 0 ; }
+    if (nremoving == aremoving) removing = ferry_array_grow(removing, &aremoving, sizeof(uint64_t)) ;
+  }
+  removing[rhead_ + nremoving++] = id ;
+  clean_request_to(4, 's', id) ;
+}
+
 static int removing_has (uint64_t id)
 {
   unsigned int i ;
@@ -514,32 +527,20 @@ static void msg_attach (msg *m, unsigned int ri)
   m->count++ ;
 }
 
- /* Loads a prepared message from its envelope (intd/), local/ and remote/, after its todo entry is
-    gone. Without a recipient file it is no message (a finished one's last files, or an injection
-    that never committed): those are ferry-clean's sweep's. */
+ /* Loads a prepared message from local/ and remote/ and its envelope (intd/), after its todo
+    entry is gone. Without a recipient file it is no message (a finished one's last files, or an
+    injection that never committed): those are ferry-clean's sweep's. */
 static void msg_load (uint64_t id, int announce)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
   stralloc info = STRALLOC_ZERO, recs[2] = { STRALLOC_ZERO, STRALLOC_ZERO } ;
-  unsigned int mi, c, nfiles = 0 ;
+  unsigned int mi, c, nfiles = 0, nopen = 0 ;
   msg *m ;
   size_t ntos = 0 ;
   uint64_t birth = 0 ;
   char const *sender = 0 ;
   unsigned char *notify ;
   if (msg_find(id) >= 0) return ;   /* told twice */
-  if (!ferry_queue_envelope_read(&info, id, split, fn))
-  {
-    /* at start, a message listed twice may have finished in between */
-    if (errno != ENOENT || announce)
-      strerr_warnwu3sys("read ", fn, errno == EACCES ? " (ferry-setup -c: queue/intd must be readable by group ferry, mode 0750)" : "") ;
-    stralloc_free(&info) ;
-    return ;
-  }
-  {
-    char const *bad = ferry_envelope_head(info.s, info.len, &birth, &sender) ;
-    if (bad) { strerr_warnw("a damaged envelope, ", bad, ": ", fn, ": the message is left alone (ferry-qread shows it)") ; stralloc_free(&info) ; return ; }
-  }
   /* both recipient files, checked whole before anything is loaded: a damaged one (torn, garbled)
      leaves the message alone, for ferry-qread to show and a person to decide */
   for (c = 0 ; c < 2 ; c++)
@@ -564,7 +565,7 @@ static void msg_load (uint64_t id, int announce)
     }
     fd_close(fd) ;
     nfiles++ ;
-    while ((got = ferry_rcpt_record_take(recs[c].s, recs[c].len, &pos, &rec)) == 1) ;
+    while ((got = ferry_rcpt_record_take(recs[c].s, recs[c].len, &pos, &rec)) == 1) if (rec.status == 'T') nopen++ ;
     if (got < 0)
     {
       strerr_warnw(got == -1 ? "a truncated" : "a garbled", " recipient record in ", fn, ": the message is left alone (ferry-qread shows it)") ;
@@ -577,6 +578,26 @@ static void msg_load (uint64_t id, int announce)
     f[uint64_fmt(f, id)] = 0 ;
     if (announce) strerr_warnw("message ", f, ": prepared, but it has no recipient file (local/ or remote/): not loaded") ;
     goto alone ;
+  }
+  /* then its envelope: a recipient file without one is a message that cannot be delivered */
+  if (!ferry_queue_envelope_read(&info, id, split, fn))
+  {
+    if (errno == ENOENT && !nopen)
+    {
+      /* every recipient done, the envelope gone: a finished message whose removals a crash
+         kept only in part (the envelope's and maybe the message file's made it to the disk,
+         the recipient files' did not): what is left goes now */
+      removal_start(id) ;
+      logs("ferry-schedule: message ") ; logu(id) ; logs(": every recipient done and no envelope: what a crash left of its removal goes now") ; logend() ;
+      goto alone ;
+    }
+    strerr_warnwu4sys("read the envelope ", fn, errno == EACCES ? " (ferry-setup -c: queue/intd must be readable by group ferry, mode 0750)" : "",
+      ", so the message is left alone (ferry-qread shows it)") ;
+    goto alone ;
+  }
+  {
+    char const *bad = ferry_envelope_head(info.s, info.len, &birth, &sender) ;
+    if (bad) { strerr_warnw("a damaged envelope, ", bad, ": ", fn, ": the message is left alone (ferry-qread shows it)") ; goto alone ; }
   }
   ntos = ferry_envelope_rcpts(info.s, info.len) ;
   notify = calloc(ntos + 1, 1) ;
@@ -702,13 +723,7 @@ static void msg_forget (unsigned int mi)
   unsigned int i ;
   /* its files go in ferry-clean (removals cost a disk's discard each: not in this loop), in the
      order doc/ferry-clean.html gives; the message file, once they are gone (sclean_take) */
-  if (rhead_ + nremoving == aremoving)
-  {
-    if (rhead_) { memmove(removing, removing + rhead_, nremoving * sizeof(uint64_t)) ; rhead_ = 0 ; }
-    if (nremoving == aremoving) removing = ferry_array_grow(removing, &aremoving, sizeof(uint64_t)) ;
-  }
-  removing[rhead_ + nremoving++] = m->id ;
-  clean_request_to(4, 's', m->id) ;
+  removal_start(m->id) ;
   for (i = 0 ; i < m->count ; i++)
   {
     unsigned int ri = MSG_R(m)[i] ;
@@ -1628,10 +1643,15 @@ static void load_settings (void)
   delaywarning = ferry_control_u64_or_die("delaywarning", 111) ;
 }
 
+static int id_cmp (void const *a, void const *b)
+{
+  uint64_t x = *(uint64_t const *)a, y = *(uint64_t const *)b ;
+  return x < y ? -1 : x > y ;
+}
+
  /* Every prepared message whose todo entry is gone (those with one are ferry-preprocess-todo's):
-    the ids of the recipient files, those whose time hint says due first. A message with both a
-    local and a remote file is listed twice; load_some takes it once. An earlier ferry's queue
-    has the same recipient files, so it loads the same way. */
+    the ids of the recipient files, those whose time hint says due first, each message once. An
+    earlier ferry's queue has the same recipient files, so it loads the same way. */
 static void queue_load (void)
 {
   time_t now = time(0) ;
@@ -1662,7 +1682,25 @@ static void queue_load (void)
     }
     closedir(dh) ;
   }
-  logs("ferry-schedule: loading the queue: ") ; logu(nloadq + ndueq) ; logs(" recipient files, ") ; logu(ndueq) ; logs(" of them due now first") ; logend() ;
+  {
+    /* one entry per message: a message listed twice could be loaded again from its second
+       entry after it finished, its id maybe taken by a new message by then */
+    unsigned int nfiles = nloadq + ndueq, i, j, k ;
+    if (ndueq) qsort(dueq, ndueq, sizeof(uint64_t), &id_cmp) ;
+    if (nloadq) qsort(loadq, nloadq, sizeof(uint64_t), &id_cmp) ;
+    for (i = j = 0 ; i < ndueq ; i++) if (!j || dueq[j - 1] != dueq[i]) dueq[j++] = dueq[i] ;
+    ndueq = j ;
+    for (i = j = k = 0 ; i < nloadq ; i++)
+    {
+      if (j && loadq[j - 1] == loadq[i]) continue ;
+      while (k < ndueq && dueq[k] < loadq[i]) k++ ;
+      if (k < ndueq && dueq[k] == loadq[i]) continue ;
+      loadq[j++] = loadq[i] ;
+    }
+    nloadq = j ;
+    logs("ferry-schedule: loading the queue: ") ; logu(nloadq + ndueq) ; logs(" messages (") ; logu(nfiles) ; logs(" recipient files), ") ;
+    logu(ndueq) ; logs(" of them due now first") ; logend() ;
+  }
   loadstart = time(0) ;
   loading = 1 ;
 }
@@ -1801,6 +1839,15 @@ int main (int argc, char const *const *argv)
   else if (open("queue/lock/steer", O_WRONLY | O_NONBLOCK | O_CLOEXEC) < 0) strerr_diefu1sys(111, "open queue/lock/steer for writing") ;
   queuefd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
   if (queuefd < 0) strerr_diefu1sys(111, "open queue") ;
+  /* every envelope is read in intd/: a queue made before that (intd/ 0700, the queue owner's)
+     would load no new message; better said at once than message by message */
+  {
+    char dn[FERRY_QUEUE_PATH_MAX] ;
+    char const *why = " (the envelopes are read there: ferry-setup -c says what to change, doc/queue.html)" ;
+    ferry_queue_subdir(dn, "intd", 0, split) ;
+    if (access("queue/intd", R_OK | X_OK) < 0) strerr_diefu3sys(111, "read ", "queue/intd", why) ;
+    if (access(dn, R_OK | X_OK) < 0) strerr_diefu3sys(111, "read ", dn, why) ;
+  }
   steer_load() ;
   queue_load() ;
   load_some(LOAD_CHUNK) ;

@@ -6,28 +6,38 @@ new_home "$H"
 split=$(cat "$H/control/queuesplit")
 printf 'x\n' > "$T/msg" ; printf 'Fa@x\0Tb@x\0\0' > "$T/env"
 ids=""
-for i in 1 2 3 ; do inject "$H" "$T/msg" "$T/env" ; [ "$rc" = 0 ] || fail "inject" ; done
+for i in 1 2 3 4 ; do inject "$H" "$T/msg" "$T/env" ; [ "$rc" = 0 ] || fail "inject" ; done
 ids=$(ls -tr "$H"/queue/todo/*/* | xargs -n1 basename)
 set -- $ids
-a=$1 b=$2 c=$3
+a=$1 b=$2 c=$3 d=$4
 p () { echo "$H/queue/$1/$(( $2 % split ))/$2" ; }
+rm "$(p todo $b)"     # b is finished: no todo entry; d has one, as a new message that took an old id
 
 # the service: t (the todo entry), m (envelope and message), c (all three), an unknown kind, a
 # malformed frame
 frame () { n=$(printf "$1" | wc -c) ; printf "%s:$1," "$n" ; }
-{ frame "t$a\0" ; frame "m$b\0" ; frame "c$c\0" ; frame "x$a\0" ; printf 'junk,' ; frame "t$a\0" ; } > "$T/req"
+{ frame "t$a\0" ; frame "m$b\0" ; frame "c$c\0" ; frame "x$a\0" ; printf 'junk,' ; frame "t$a\0" ; frame "m$d\0" ; } > "$T/req"
 rc=0 ; "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
 expect_eq "ferry-clean exits 0 at end of input" "$rc" 0
 tr '\0' '|' < "$T/ack" > "$T/ack.txt"
 want="$(printf '%s' "$(( ${#a} + 2 )):t$a|,$(( ${#b} + 2 )):m$b|,$(( ${#c} + 2 )):c$c|,")"
 case "$(cat "$T/ack.txt")" in
-  "$want"*"x$a|unknown request|,"*"t$a|,") pass "each request acknowledged in order, the unknown one with its reason" ;;
+  "$want"*"x$a|unknown request|,"*"t$a|,"*"m$d|a new message has this id: its files are left alone|,") pass "each request acknowledged in order, the unknown one and the refused one with their reasons" ;;
   *) fail "acknowledgements: $(cat "$T/ack.txt")" ;;
 esac
 [ ! -e "$(p todo $a)" ] && [ -e "$(p intd $a)" ] && [ -e "$(p mess $a)" ] || fail "t: todo gone, envelope and mess kept"
 pass "t removes the todo entry only: the envelope (intd) stays, read by the queue manager, and the message"
-[ ! -e "$(p mess $b)" ] && [ ! -e "$(p intd $b)" ] && [ -e "$(p todo $b)" ] || fail "m: the envelope and the message file"
+[ ! -e "$(p mess $b)" ] && [ ! -e "$(p intd $b)" ] || fail "m: the envelope and the message file"
 pass "m removes the envelope (intd) and the message file"
+[ -e "$(p mess $d)" ] && [ -e "$(p intd $d)" ] && [ -e "$(p todo $d)" ] || fail "m of an id with a todo entry removed something"
+pass "m of an id that has a todo entry (a new message, the id reused) removes nothing"
+# t where a power loss kept the todo name of a committed envelope and lost its intd name
+# (ferry-inject syncs todo/N, not intd/N): the envelope is made again from the todo link
+ino=$(stat -c %i "$(p todo $d)") ; rm "$(p intd $d)"
+frame "t$d\0" > "$T/req2"
+rc=0 ; "$BIN/ferry-clean" "$H" < "$T/req2" > "$T/ack2" 2> "$T/err2" || rc=$?
+[ "$rc" = 0 ] && [ ! -e "$(p todo $d)" ] && [ "$(stat -c %i "$(p intd $d)" 2> /dev/null)" = "$ino" ] || fail "t did not restore the lost intd name: $(cat "$T/err2")"
+pass "t restores an envelope whose intd name was lost, from the todo link, before the todo entry goes"
 [ ! -e "$(p todo $c)" ] && [ ! -e "$(p intd $c)" ] && [ ! -e "$(p mess $c)" ] || fail "c: all three"
 pass "c removes todo, intd and mess"
 grep -q "broken request frame" "$T/err" && grep -q "unknown request" "$T/err" || fail "log: $(cat "$T/err")"

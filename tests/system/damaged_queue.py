@@ -98,7 +98,21 @@ try:
     q = subprocess.run([os.path.join(BIN, "ferry-qread"), H], capture_output=True, text=True)
     expect(re.search(r"^%d .*<s@x\.test>\n +local +pending +old@example\.org$" % old, q.stdout, re.M),
            "ferry-qread shows the earlier ferry's prepared message, read from its info copy", q.stdout + q.stderr)
+    # and what a power loss can leave of a finished message on a file system that does not keep
+    # the order of removals: its recipient file, every recipient done, without envelope or
+    # message file. It is removed at the start; one with a recipient still to deliver is kept
+    rem, kept_ = 987654321, 987654322
+    with open(rpath(rem, "local"), "wb") as f:
+        f.write(b"K" + b"0" * 16 + b"00000000" + b"done@example.org\0")
+    with open(rpath(kept_, "local"), "wb") as f:
+        f.write(b"T" + b"0" * 16 + b"00000000" + b"open@example.org\0")
     svc("-u")
+    expect(eventually(lambda: not os.path.exists(rpath(rem, "local")) and
+                      "ferry-schedule: message %d: every recipient done and no envelope: what a crash left of its removal goes now" % rem in log(), 20),
+           "the finished message's leftover recipient file is removed at the start, and logged", log()[-600:])
+    expect(os.path.exists(rpath(kept_, "local")) and
+           "ferry-schedule: warning: unable to read the envelope queue/intd/%d/%d, so the message is left alone (ferry-qread shows it): No such file or directory" % (kept_ % 23, kept_) in log(),
+           "one with a recipient still to deliver and no envelope is kept, and named in the log", log()[-600:])
     expect(eventually(lambda: len(os.listdir(os.path.join(mail, "Maildir", "new"))) == 2, 20),
            "the queue manager loads it from its info copy and delivers it", log()[-600:])
     expect(eventually(lambda: not [p for p in (rpath(old, d) for d in ("info", "local", "intd", "mess")) if os.path.exists(p)], 10),

@@ -3,6 +3,7 @@
 
 import os
 import subprocess
+import time
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
@@ -78,6 +79,40 @@ try:
            r.stdout + r.stderr)
     f = os.listdir(os.path.join(mail, "Maildir", "new"))[0]
     expect(os.stat(os.path.join(mail, "Maildir", "new", f)).st_uid == test_user().pw_uid, "the local delivery ran as the mailbox owner")
+
+    # the sweep, as the queue's owner (its cron line in doc/ferry-clean.html), sees through group
+    # ferry that the deferred message is prepared (its recipient file in remote/, the queue
+    # manager's) and keeps its envelope and message file, however old; a real leftover goes
+    mess = home.queue_files(("mess",))
+    envs = home.queue_files(("intd",))
+    expect(len(mess) == 1 and len(envs) == 1, "the deferred message has one message file and one envelope", (mess, envs))
+    stale = os.path.join(os.path.dirname(mess[0]), "999999999")
+    with open(stale, "w") as fh:
+        fh.write("left by a crash\n")
+    subprocess.run(["chown", "ferryq:ferry", stale], check=True)
+    old = time.time() - 40 * 3600
+    for p in mess + envs + [stale]:
+        os.utime(p, (old, old))
+    r = subprocess.run(["s6-setuidgid", "ferryq", os.path.join(BIN, "ferry-clean"), "sweep", H], capture_output=True, text=True)
+    expect(r.returncode == 0 and os.path.exists(mess[0]) and os.path.exists(envs[0]) and not os.path.exists(stale)
+           and "swept 1 stale files" in r.stdout,
+           "ferry-clean sweep as ferryq keeps the deferred message's 40-hour-old files and removes the leftover", r.stdout + r.stderr)
+
+    # a queue made before the envelopes were read in intd/ (intd/ 0700, the queue owner's): the
+    # queue manager says so at its start and names the directory, and starts once it is fixed
+    svc = lambda *a: subprocess.run(["s6-svc"] + list(a) + [os.path.join(H, "service", "ferry")], check=True)
+    starts = open(logf).read().count("ferry-schedule: starting")
+    svc("-d")
+    expect(eventually(lambda: open(logf).read().count("ferry-schedule: stopped") >= 1, 20), "the set stops")
+    os.chmod(os.path.join(H, "queue", "intd", "0"), 0o700)
+    svc("-u")
+    expect(eventually(lambda: "ferry-schedule: fatal: unable to read queue/intd/0 (the envelopes are read there: ferry-setup -c says what to change" in open(logf).read(), 20),
+           "with queue/intd/0 at 0700, ferry-schedule (ferrys) refuses to start and names it", open(logf).read()[-400:])
+    chk = subprocess.run([os.path.join(BIN, "ferry-setup"), "-u", "-c", H], capture_output=True, text=True)
+    expect(chk.returncode == 1 and "wrong mode: queue/intd/0 (want 0750)" in chk.stdout, "ferry-setup -c names the mode to give it", chk.stdout + chk.stderr)
+    os.chmod(os.path.join(H, "queue", "intd", "0"), 0o750)
+    expect(eventually(lambda: open(logf).read().count("ferry-schedule: starting") > starts + 1 and "ferry-schedule: 1 messages, 1 recipients to deliver" in open(logf).read().rsplit("ferry-schedule: starting", 1)[1], 20),
+           "once it is 0750 the set starts and loads the deferred message", open(logf).read()[-400:])
 finally:
     if svscan:
         svscan.stop()

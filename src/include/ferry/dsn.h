@@ -17,7 +17,7 @@
 extern unsigned int ferry_dsn_notify (char const *value, size_t len) ;
 
  /* Fills bits[i] with the NOTIFY bits of the recipient of envelope index i (0: none given), for
-    every i < n, from an envelope or info file (doc/queue.html). */
+    every i < n, from a stored envelope (doc/queue.html). */
 extern void ferry_dsn_notify_scan (char const *env, size_t len, unsigned char *bits, size_t n) ;
 
  /* Does a recipient with these NOTIFY bits (0: not given, meaning FAILURE,DELAY as RFC 3461

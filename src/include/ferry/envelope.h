@@ -41,7 +41,7 @@ extern char const *ferry_envelope_strstatus (ferry_envelope_status st) ;
     sender, 'T' for a recipient)? Returns its bit (for duplicate checks), or 0. */
 extern unsigned int ferry_dsn_check (char const *s, size_t len, char level) ;
 
- /* The record of a stored envelope (queue/info/N) at *pos. 1: *rec is the record, null-terminated
+ /* The record of a stored envelope (queue/intd/N, queue/todo/N) at *pos. 1: *rec is the record, null-terminated
     within s, *reclen its length, *pos past it; 0: the final empty record (*pos past it); -1: torn,
     no null byte before len (or nothing left and no final empty record). Never reads past len. */
 extern int ferry_envelope_next (char const *s, size_t len, size_t *pos, char const **rec, size_t *reclen) ;

@@ -36,6 +36,11 @@
     FERRY_INJECT_PIDFILE_MAX bytes: its fd, open for writing; -1 with errno set. */
 extern int ferry_inject_pidfile (char *fn, pid_t pid) ;
 
+ /* Creates the envelope queue/intd/N/ID for writing, exclusively; one left by a crash under the
+    same name (the id is the caller's message file's inode: no live message has it) is replaced.
+    The fd, or -1 with errno. */
+extern int ferry_inject_intd_create (char const *fn) ;
+
  /* The exit code for an envelope the scanner refused. */
 extern int ferry_inject_envelope_code (ferry_envelope_status st) ;
 
