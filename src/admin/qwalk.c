@@ -34,12 +34,6 @@ struct walk_s
   unsigned int nboth, aboth ;
 } ;
 
-static int id_cmp (void const *a, void const *b)
-{
-  uint64_t x = *(uint64_t const *)a, y = *(uint64_t const *)b ;
-  return x < y ? -1 : x > y ;
-}
-
 static int rcpt_room (walk *w, unsigned int n)
 {
   if (n < w->ar) return 1 ;
@@ -150,12 +144,8 @@ static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)
     {
       if (errno != ENOENT) return -1 ;
       /* finished while it was read (its recipient files go before its envelope)? */
-      for (c = 0 ; c < 2 ; c++)
-      {
-        ferry_queue_path(fn, c ? "remote" : "local", id, split) ;
-        if (exists(fn)) break ;
-      }
-      if (c == 2) return 0 ;
+      c = ferry_queue_has_message(id, split) ;
+      if (c <= 0) return c ;
       m.damage = "its envelope (queue/intd) is missing" ;
     }
     else m.damage = envelope_parse(w, &m, 0) ;
@@ -206,7 +196,7 @@ static int dir_walk (walk *w, char const *dir, unsigned int split, int prepared,
 {
   unsigned int d ;
   int stop = 0, second = !strcmp(dir, "remote") ;
-  if (second && w->nboth) qsort(w->both, w->nboth, sizeof(uint64_t), &id_cmp) ;
+  if (second && w->nboth) qsort(w->both, w->nboth, sizeof(uint64_t), &ferry_id_cmp) ;
   for (d = 0 ; d < split && !stop ; d++)
   {
     char dn[FERRY_QUEUE_PATH_MAX] ;
@@ -224,7 +214,7 @@ static int dir_walk (walk *w, char const *dir, unsigned int split, int prepared,
       {
         /* a message with both recipient files is shown from the local one */
         ferry_queue_path(fn, "local", id, split) ;
-        if (exists(fn) || (w->nboth && bsearch(&id, w->both, w->nboth, sizeof(uint64_t), &id_cmp))) continue ;
+        if (exists(fn) || (w->nboth && bsearch(&id, w->both, w->nboth, sizeof(uint64_t), &ferry_id_cmp))) continue ;
       }
       if (one(w, id, split, prepared, f, data, &stop) < 0) { closedir(dh) ; return -1 ; }
     }

@@ -1,5 +1,5 @@
-/* ferry_queue_envelope_read, ferry_queue_has_message: a message's envelope, and whether the
-   queue holds a message with a given id (doc/queue.html). */
+/* ferry_queue_envelope_read, ferry_queue_has_message, ferry_id_cmp: a message's envelope,
+   whether the queue holds a message with a given id (doc/queue.html), and the order of ids. */
 
 #include <errno.h>
 #include <unistd.h>
@@ -45,4 +45,10 @@ int ferry_queue_has_message (uint64_t id, unsigned int split)
   }
   if (err) { errno = err ; return -1 ; }
   return 0 ;
+}
+
+int ferry_id_cmp (void const *a, void const *b)
+{
+  uint64_t x = *(uint64_t const *)a, y = *(uint64_t const *)b ;
+  return x < y ? -1 : x > y ;
 }

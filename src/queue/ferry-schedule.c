@@ -1643,12 +1643,6 @@ static void load_settings (void)
   delaywarning = ferry_control_u64_or_die("delaywarning", 111) ;
 }
 
-static int id_cmp (void const *a, void const *b)
-{
-  uint64_t x = *(uint64_t const *)a, y = *(uint64_t const *)b ;
-  return x < y ? -1 : x > y ;
-}
-
  /* Every prepared message whose todo entry is gone (those with one are ferry-preprocess-todo's):
     the ids of the recipient files, those whose time hint says due first, each message once. An
     earlier ferry's queue has the same recipient files, so it loads the same way. */
@@ -1686,8 +1680,8 @@ static void queue_load (void)
     /* one entry per message: a message listed twice could be loaded again from its second
        entry after it finished, its id maybe taken by a new message by then */
     unsigned int nfiles = nloadq + ndueq, i, j, k ;
-    if (ndueq) qsort(dueq, ndueq, sizeof(uint64_t), &id_cmp) ;
-    if (nloadq) qsort(loadq, nloadq, sizeof(uint64_t), &id_cmp) ;
+    if (ndueq) qsort(dueq, ndueq, sizeof(uint64_t), &ferry_id_cmp) ;
+    if (nloadq) qsort(loadq, nloadq, sizeof(uint64_t), &ferry_id_cmp) ;
     for (i = j = 0 ; i < ndueq ; i++) if (!j || dueq[j - 1] != dueq[i]) dueq[j++] = dueq[i] ;
     ndueq = j ;
     for (i = j = k = 0 ; i < nloadq ; i++)

@@ -29,6 +29,9 @@ extern void ferry_trigger_pull (char const *fifo) ;
    exists, and fn is the intd path). */
 extern int ferry_queue_envelope_read (stralloc *sa, uint64_t id, unsigned int split, char *fn) ;
 
+ /* qsort and bsearch order of message ids (uint64_t). */
+extern int ferry_id_cmp (void const *a, void const *b) ;
+
  /* Does the queue hold a message with this id: its todo entry (not prepared yet), or a
     recipient file (prepared), or an earlier ferry's info copy? 1, 0, or -1 (a stat failed,
     errno). An envelope or a message file alone is not a message: an injection that did not
