@@ -29,8 +29,11 @@
 #include <ferry/home.h>
 #include <ferry/queue.h>
 
+#include "removers.h"
+
 #define USAGE "ferry-clean [ home ]  |  ferry-clean sweep [ home ]"
 #define STALE (36 * 3600)
+#define REMOVERS 4     /* removals at once (doc/ferry-clean.html, "Removals at once") */
 
 static unsigned int split ;
 
@@ -112,29 +115,75 @@ static char const *rest_remove (char kind, uint64_t id)
 typedef struct pend_s pend ;
 struct pend_s
 {
-  size_t off, len ;     /* the request's payload in the batch's copy */
+  size_t off, len ;     /* the request's payload in reqs */
   char kind ;           /* t, c, m, s; x for a request not understood */
   uint64_t id ;
   char const *why ;
   int err ;
+  int done ;            /* its removals are over (or were never a remover's) */
 } ;
 
+ /* The requests asked and not yet acknowledged are pd[head..npd), in the order they came; pd[k]
+    is job number base + k for the removers. */
+static pend *pd = 0 ;
+static unsigned int npd = 0, apd = 0, head = 0, inflight = 0 ;
+static uint32_t base = 0 ;
+static stralloc reqs = STRALLOC_ZERO, out = STRALLOC_ZERO ;
 static int qfd ;
 
  /* Writes what it can of the acknowledgements without blocking. */
-static void acks_write (stralloc *out)
+static void acks_write (void)
 {
-  ssize_t w = write(1, out->s, out->len) ;
+  ssize_t w = write(1, out.s, out.len) ;
   if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write acknowledgements") ;
-  if (w > 0) { memmove(out->s, out->s + w, out->len - w) ; out->len -= w ; }
+  if (w > 0) { memmove(out.s, out.s + w, out.len - w) ; out.len -= w ; }
 }
 
- /* Does a batch: the requests' payloads are in reqs; acknowledgements go to out, in order. */
-static void batch_do (stralloc const *reqs, pend *pd, size_t n, stralloc *out)
+static void job_done (uint32_t job, char const *why, int err)
 {
-  size_t i, synced = 0, last = 0 ;
+  uint32_t k = job - base ;
+  if (k >= npd || k < head || pd[k].done) strerr_dief1x(111, "a remover answered a job it was not given") ;
+  pd[k].why = why ; pd[k].err = err ; pd[k].done = 1 ;
+  inflight-- ;
+}
+
+ /* Acknowledges the requests at the head that are done, in the order they came: the queue
+    manager's own ferry-clean is answered in order (ferry-schedule relies on it). */
+static void acks_advance (void)
+{
+  while (head < npd && pd[head].done)
+  {
+    size_t mark ;
+    pend const *q = pd + head ;
+    char const *p = reqs.s + q->off ;
+    if (q->why) strerr_warnw("message ", p + 1, ": ", q->why, q->err ? ": " : "", q->err ? strerror(q->err) : "") ;
+    /* the acknowledgement echoes the request; a failure adds its reason as a second field */
+    if (!ferry_frame_begin(&out, &mark) || !stralloc_catb(&out, p, q->len)
+     || (q->why && !ferry_field_cats(&out, q->why)) || !ferry_frame_end(&out, mark))
+      strerr_diefu1sys(111, "allocate memory") ;
+    head++ ;
+  }
+  if (head == npd) { base += npd ; npd = head = 0 ; reqs.len = 0 ; }
+  else if (head >= 256 && 2 * head >= npd)
+  {
+    /* the acknowledged ones go, the others keep their job numbers */
+    size_t off = pd[head].off ;
+    unsigned int k ;
+    memmove(pd, pd + head, (npd - head) * sizeof(pend)) ;
+    memmove(reqs.s, reqs.s + off, reqs.len - off) ;
+    reqs.len -= off ;
+    npd -= head ; base += head ; head = 0 ;
+    for (k = 0 ; k < npd ; k++) pd[k].off -= off ;
+  }
+}
+
+ /* The requests pd[first..npd) came together: every todo entry among them is removed, one sync
+    makes those removals durable, and only then do their other removals start, in the removers. */
+static void batch_start (unsigned int first)
+{
+  unsigned int i, synced = 0, last = 0 ;
   restored = 0 ;
-  for (i = 0 ; i < n ; i++)
+  for (i = first ; i < npd ; i++)
     if (pd[i].kind == 't' || pd[i].kind == 'c')
     {
       pd[i].why = todo_remove(pd[i].id, pd[i].kind) ;
@@ -151,94 +200,95 @@ static void batch_do (stralloc const *reqs, pend *pd, size_t n, stralloc *out)
     if (r < 0)
     {
       int e = errno ;
-      for (i = 0 ; i < n ; i++)
+      for (i = first ; i < npd ; i++)
         if ((pd[i].kind == 't' || pd[i].kind == 'c') && !pd[i].why) { pd[i].why = "unable to sync queue/todo" ; pd[i].err = e ; }
     }
   }
-  for (i = 0 ; i < n ; i++)
+  for (i = first ; i < npd ; i++)
   {
-    size_t mark ;
-    char const *p = reqs->s + pd[i].off ;
-    if (!pd[i].why)
-    {
-      pd[i].why = rest_remove(pd[i].kind, pd[i].id) ;
-      if (pd[i].why) pd[i].err = errno ;
-    }
-    if (pd[i].why) strerr_warnw("message ", p + 1, ": ", pd[i].why, pd[i].err ? ": " : "", pd[i].err ? strerror(pd[i].err) : "") ;
-    /* the acknowledgement echoes the request; a failure adds its reason as a second field */
-    if (!ferry_frame_begin(out, &mark) || !stralloc_catb(out, p, pd[i].len)
-     || (pd[i].why && !ferry_field_cats(out, pd[i].why)) || !ferry_frame_end(out, mark))
-      strerr_diefu1sys(111, "allocate memory") ;
-    /* the acknowledgements leave as the batch goes (every 16): the queue manager asks for each
-       finished message's file as soon as its own files are gone, and a kill of the queue
-       manager finds few removals done but not yet acknowledged */
-    if (!(i & 15)) acks_write(out) ;
+    pd[i].done = pd[i].why || pd[i].kind == 't' ;
+    if (!pd[i].done) { removers_give(base + i, pd[i].kind, pd[i].id) ; inflight++ ; }
   }
+}
+
+ /* Takes the complete request frames of in (what is left is kept for the next read). */
+static void requests_take (stralloc *in)
+{
+  size_t pos = 0 ;
+  unsigned int first = npd ;
+  for (;;)
+  {
+    size_t start, plen ;
+    uint64_t id ;
+    char const *p ;
+    int f = ferry_frame_take(in->s, in->len, &pos, &start, &plen) ;
+    if (!f) break ;
+    if (f < 0)
+    {
+      strerr_warnw("broken request frame: skipped") ;
+      if (f == -2) { pos = in->len ; break ; }
+      continue ;
+    }
+    p = in->s + start ;
+    if (plen < 3 || p[plen - 1] || uint640_scan(p + 1, &id) != plen - 2)
+    {
+      strerr_warnw("malformed request: ignored") ;
+      continue ;
+    }
+    if (npd == apd) pd = ferry_array_grow(pd, &apd, sizeof(pend)) ;
+    pd[npd].off = reqs.len ; pd[npd].len = plen ;
+    pd[npd].kind = p[0] == 't' || p[0] == 'c' || p[0] == 'm' || p[0] == 's' ? p[0] : 'x' ;
+    pd[npd].id = id ;
+    pd[npd].why = pd[npd].kind == 'x' ? "unknown request" : 0 ;
+    pd[npd].err = 0 ;
+    npd++ ;
+    if (!stralloc_catb(&reqs, p, plen)) strerr_diefu1sys(111, "allocate memory") ;
+  }
+  memmove(in->s, in->s + pos, in->len - pos) ;
+  in->len -= pos ;
+  if (npd > first) batch_start(first) ;
 }
 
 static int serve (void)
 {
-  stralloc in = STRALLOC_ZERO, out = STRALLOC_ZERO, reqs = STRALLOC_ZERO ;
-  pend *pd = 0 ;
-  unsigned int npd = 0, apd = 0 ;
-  iopause_fd x[2] ;
+  stralloc in = STRALLOC_ZERO ;
+  iopause_fd x[2 + REMOVERS] ;
   int eof = 0 ;
   if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set fds 0 and 1 non-blocking") ;
   qfd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
   if (qfd < 0) strerr_diefu1sys(111, "open queue") ;
+  removers_start(REMOVERS, &rest_remove) ;
   tain_now_set_stopwatch_g() ;
   for (;;)
   {
-    unsigned int n = 0 ;
-    int i0 = -1, i1 = -1 ;
-    if (eof && !out.len) break ;
-    if (!eof) { i0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
-    if (out.len) { i1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
-    if (iopause_g(x, n, 0) < 0) strerr_diefu1sys(111, "iopause") ;
-    if (i1 >= 0 && x[i1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT)) acks_write(&out) ;
+    unsigned int n = 0, nr ;
+    int i0 = -1 ;
+    if (eof && head == npd && !out.len) break ;
+    /* no more requests while many are in the removers: their job pipe must never fill */
+    if (!eof && inflight < REMOVERS_INFLIGHT) { i0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
+    if (out.len) { x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
+    nr = inflight ? removers_pollset(x + n) : 0 ;
+    if (iopause_g(x, n + nr, 0) < 0) strerr_diefu1sys(111, "iopause") ;
+    if (nr)
+    {
+      removers_collect(x + n, &job_done) ;
+      acks_advance() ;
+    }
     if (i0 >= 0 && x[i0].revents & IOPAUSE_READ)
     {
       char buf[8192] ;
-      size_t pos = 0 ;
       ssize_t r = read(0, buf, sizeof(buf)) ;
       if (r < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "read requests") ;
       if (!r) eof = 1 ;
-      if (r <= 0) continue ;
-      if (!stralloc_catb(&in, buf, r)) strerr_diefu1sys(111, "allocate memory") ;
-      reqs.len = 0 ;
-      npd = 0 ;
-      for (;;)
+      if (r > 0)
       {
-        size_t start, plen ;
-        uint64_t id ;
-        char const *p ;
-        int f = ferry_frame_take(in.s, in.len, &pos, &start, &plen) ;
-        if (!f) break ;
-        if (f < 0)
-        {
-          strerr_warnw("broken request frame: skipped") ;
-          if (f == -2) { pos = in.len ; break ; }
-          continue ;
-        }
-        p = in.s + start ;
-        if (plen < 3 || p[plen - 1] || uint640_scan(p + 1, &id) != plen - 2)
-        {
-          strerr_warnw("malformed request: ignored") ;
-          continue ;
-        }
-        if (npd == apd) pd = ferry_array_grow(pd, &apd, sizeof(pend)) ;
-        pd[npd].off = reqs.len ; pd[npd].len = plen ;
-        pd[npd].kind = p[0] == 't' || p[0] == 'c' || p[0] == 'm' || p[0] == 's' ? p[0] : 'x' ;
-        pd[npd].id = id ;
-        pd[npd].why = pd[npd].kind == 'x' ? "unknown request" : 0 ;
-        pd[npd].err = 0 ;
-        npd++ ;
-        if (!stralloc_catb(&reqs, p, plen)) strerr_diefu1sys(111, "allocate memory") ;
+        if (!stralloc_catb(&in, buf, r)) strerr_diefu1sys(111, "allocate memory") ;
+        requests_take(&in) ;
+        acks_advance() ;
       }
-      batch_do(&reqs, pd, npd, &out) ;
-      memmove(in.s, in.s + pos, in.len - pos) ;
-      in.len -= pos ;
     }
+    /* what is acknowledged leaves at once, as far as the pipe takes it */
+    if (out.len) acks_write() ;
   }
   stralloc_free(&in) ; stralloc_free(&out) ; stralloc_free(&reqs) ;
   free(pd) ;

@@ -224,13 +224,34 @@ def sync_settle(timed):
         time.sleep(wait)
 
 
+class Profile:
+    """perf record -a over the timed part when MTA_PERF holds its options (say "-g -e
+    sched:sched_switch" for where processes wait); the data file is named on stderr"""
+
+    def __init__(self, tag):
+        self.p = None
+        if not os.environ.get("MTA_PERF"):
+            return
+        self.out = tempfile.mktemp(prefix="ferry-bench-%s." % tag, suffix=".data")
+        self.p = subprocess.Popen(["perf", "record", "-a", "-q", "-o", self.out] + os.environ["MTA_PERF"].split(),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+
+    def stop(self):
+        if self.p:
+            self.p.send_signal(2)
+            self.p.wait()
+            print("bench: profile in %s" % self.out, file=sys.stderr, flush=True)
+            self.p = None
+
+
 def one(system, workload, mode, n):
     """(seconds, injection CPU seconds, total CPU seconds, sync calls, queue manager's peak KiB)
     of one run on a fresh system; every figure from the first injection (e2e) or the start of
     delivery (drain) to the empty queue"""
     sink = SmtpSink(tempfile.mkdtemp(prefix="ferry-bench-sink."), dump=False)
     s = Ferry(sink) if system == "ferry" else Postfix(sink, system == "postfix-tuned")
-    syncs = None
+    syncs = prof = None
     try:
         argv, env = s.sendmail()
         argv += rcpts_of(workload)
@@ -255,6 +276,7 @@ def one(system, workload, mode, n):
             # sendmail returned); what is still dirty is not the drain's work
             sync_settle(True)
             syncs = SyncCount()
+            prof = Profile("%s-%s-%s" % (system, workload, mode))
             t0, c0 = time.time(), cpu_busy()
             s.resume()
         # polled every 50 ms: a tighter loop would take CPU from the system measured
@@ -262,11 +284,15 @@ def one(system, workload, mode, n):
             sys.exit("bench: %s did not empty its queue" % s.name)
         secs, total = time.time() - t0, cpu_busy() - c0
         nsync = syncs.stop()
+        if prof:
+            prof.stop()
         peak = peak_kib(s.qmgr)
         if workload == "local" and count_files(os.path.join(s.maildir, "new")) != per * INJECTORS:
             sys.exit("bench: %s delivered %d of %d" % (s.name, count_files(os.path.join(s.maildir, "new")), per * INJECTORS))
         return secs, cpu, total, nsync, peak
     finally:
+        if prof:
+            prof.stop()
         if syncs and syncs.p and syncs.p.poll() is None:
             syncs.p.kill()     # interrupted: perf must not outlive the run
             syncs.p.wait()

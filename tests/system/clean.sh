@@ -65,22 +65,26 @@ pass "s removes local, remote, info, defer, hold and the delay marks, not the en
 pass "an s removal that fails stops there, keeps the rest, and is logged"
 rm -r "$(p remote $b)" "$(p info $b)"
 
-# the acknowledgements of one batch leave as it goes, not all at its end: 40 s requests read at
-# once are answered in several writes (after the first, then every 16), each in order
+# removals at once, in the removers (doc/ferry-clean.html): 8 m requests read at once, each
+# unlink held 200 ms by strace, are done by all four removers side by side, and acknowledged as
+# they end (after the first four, then the rest), all 8 in order
 if command -v strace > /dev/null ; then
   : > "$T/req" ; k=0
-  while [ "$k" -lt 40 ] ; do frame "s$(( 900000 + k ))\0" >> "$T/req" ; k=$((k + 1)) ; done
+  while [ "$k" -lt 8 ] ; do frame "m$(( 900000 + k ))\0" >> "$T/req" ; k=$((k + 1)) ; done
   # LeakSanitizer cannot run under ptrace: off for this one run of a sanitizer build
-  rc=0 ; ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -o "$T/strace" -e trace=read,write "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
+  rc=0 ; ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -o "$T/strace" -e trace=read,write,unlink \
+    -e inject=unlink:delay_exit=200000 "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
   expect_eq "ferry-clean under strace exits 0" "$rc" 0
-  reads=$(grep -c '^read(0, "[0-9]' "$T/strace") ; writes=$(grep -c '^write(1,' "$T/strace")
-  [ "$reads" = 1 ] || fail "the 40 requests were not read at once ($reads reads): the test proves nothing"
-  [ "$writes" -ge 3 ] || fail "one batch of 40 acknowledged in $writes writes: $(grep '^write(1' "$T/strace")"
+  reads=$(grep -c 'read(0, "[0-9]' "$T/strace") ; writes=$(grep -c 'write(1,' "$T/strace")
+  removers=$(grep 'unlink("queue/mess/' "$T/strace" | awk '{ print $1 }' | sort -u | wc -l)
+  [ "$reads" = 1 ] || fail "the 8 requests were not read at once ($reads reads): the test proves nothing"
+  [ "$removers" = 4 ] || fail "the removals were done by $removers processes, not the 4 removers: $(grep unlink "$T/strace" | head)"
+  [ "$writes" -ge 2 ] || fail "8 requests acknowledged in $writes writes, not as the removals end: $(grep 'write(1' "$T/strace")"
   tr '\0' '|' < "$T/ack" > "$T/ack.txt" ; tr '\0' '|' < "$T/req" > "$T/req.txt"
-  cmp -s "$T/ack.txt" "$T/req.txt" || fail "not the 40 acknowledgements in order: $(cat "$T/ack.txt")"
-  pass "a batch of 40 requests is acknowledged as it goes ($writes writes), all 40 in order"
+  cmp -s "$T/ack.txt" "$T/req.txt" || fail "not the 8 acknowledgements in order: $(cat "$T/ack.txt")"
+  pass "8 requests read at once are removed by the 4 removers side by side, acknowledged as they end ($writes writes), all 8 in order"
 else
-  echo "note: no strace here: the acknowledgements' pace is not checked"
+  echo "note: no strace here: the removers are not checked"
 fi
 
 # sweep: stale leftovers go, fresh files and committed messages stay
