@@ -34,6 +34,8 @@
 #define USAGE "ferry-clean [ home ]  |  ferry-clean sweep [ home ]"
 #define STALE (36 * 3600)
 #define REMOVERS 4     /* removals at once (doc/ferry-clean.html, "Removals at once") */
+#define WINDOW 16      /* requests at most between the start of their removals and their acknowledgement */
+#define BACKLOG 8192   /* requests read and not yet acknowledged, at most: then fd 0 waits */
 
 static unsigned int split ;
 
@@ -123,10 +125,10 @@ struct pend_s
   int done ;            /* its removals are over (or were never a remover's) */
 } ;
 
- /* The requests asked and not yet acknowledged are pd[head..npd), in the order they came; pd[k]
-    is job number base + k for the removers. */
+ /* The requests asked and not yet acknowledged are pd[head..npd), in the order they came, those
+    before pd[given] started; pd[k] is job number base + k for the removers. */
 static pend *pd = 0 ;
-static unsigned int npd = 0, apd = 0, head = 0, inflight = 0 ;
+static unsigned int npd = 0, apd = 0, head = 0, given = 0, inflight = 0 ;
 static uint32_t base = 0 ;
 static stralloc reqs = STRALLOC_ZERO, out = STRALLOC_ZERO ;
 static int qfd ;
@@ -163,7 +165,7 @@ static void acks_advance (void)
       strerr_diefu1sys(111, "allocate memory") ;
     head++ ;
   }
-  if (head == npd) { base += npd ; npd = head = 0 ; reqs.len = 0 ; }
+  if (head == npd) { base += npd ; npd = head = given = 0 ; reqs.len = 0 ; }
   else if (head >= 256 && 2 * head >= npd)
   {
     /* the acknowledged ones go, the others keep their job numbers */
@@ -172,7 +174,7 @@ static void acks_advance (void)
     memmove(pd, pd + head, (npd - head) * sizeof(pend)) ;
     memmove(reqs.s, reqs.s + off, reqs.len - off) ;
     reqs.len -= off ;
-    npd -= head ; base += head ; head = 0 ;
+    npd -= head ; given -= head ; base += head ; head = 0 ;
     for (k = 0 ; k < npd ; k++) pd[k].off -= off ;
   }
 }
@@ -204,11 +206,17 @@ static void batch_start (unsigned int first)
         if ((pd[i].kind == 't' || pd[i].kind == 'c') && !pd[i].why) { pd[i].why = "unable to sync queue/todo" ; pd[i].err = e ; }
     }
   }
-  for (i = first ; i < npd ; i++)
-  {
-    pd[i].done = pd[i].why || pd[i].kind == 't' ;
-    if (!pd[i].done) { removers_give(base + i, pd[i].kind, pd[i].id) ; inflight++ ; }
-  }
+  for (i = first ; i < npd ; i++) pd[i].done = pd[i].why || pd[i].kind == 't' ;
+}
+
+ /* Starts the removals of the requests that wait, as far as the window goes: a request is
+    acknowledged only after those before it, so a request whose removals are done waits for its
+    acknowledgement (and is lost to a kill, doc/ferry-schedule.html) behind at most WINDOW. */
+static void jobs_give (void)
+{
+  if (given < head) given = head ;   /* those acknowledged at once (t, or a failure) */
+  for (; given < npd && given - head < WINDOW ; given++)
+    if (!pd[given].done) { removers_give(base + given, pd[given].kind, pd[given].id) ; inflight++ ; }
 }
 
  /* Takes the complete request frames of in (what is left is kept for the next read). */
@@ -264,8 +272,7 @@ static int serve (void)
     unsigned int n = 0, nr ;
     int i0 = -1 ;
     if (eof && head == npd && !out.len) break ;
-    /* no more requests while many are in the removers: their job pipe must never fill */
-    if (!eof && inflight < REMOVERS_INFLIGHT) { i0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
+    if (!eof && npd - head < BACKLOG) { i0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
     if (out.len) { x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
     nr = inflight ? removers_pollset(x + n) : 0 ;
     if (iopause_g(x, n + nr, 0) < 0) strerr_diefu1sys(111, "iopause") ;
@@ -273,6 +280,7 @@ static int serve (void)
     {
       removers_collect(x + n, &job_done) ;
       acks_advance() ;
+      jobs_give() ;
     }
     if (i0 >= 0 && x[i0].revents & IOPAUSE_READ)
     {
@@ -285,6 +293,7 @@ static int serve (void)
         if (!stralloc_catb(&in, buf, r)) strerr_diefu1sys(111, "allocate memory") ;
         requests_take(&in) ;
         acks_advance() ;
+        jobs_give() ;
       }
     }
     /* what is acknowledged leaves at once, as far as the pipe takes it */

@@ -17,9 +17,8 @@ typedef void removers_done_func (uint32_t job, char const *why, int err) ;
  /* Forks n removers; dies (111) if it cannot. Fds 0 and 1 are /dev/null in them; they ignore
     SIGTERM, SIGHUP and SIGINT and exit when the parent is gone. */
 extern void removers_start (unsigned int n, removers_work_func *work) ;
- /* Gives a job to whichever remover is free first. The caller keeps at most REMOVERS_INFLIGHT
-    jobs unfinished, so that this never blocks. */
-#define REMOVERS_INFLIGHT 512
+ /* Gives a job to whichever remover is free first. It blocks if the job pipe is full (4,096
+    jobs waiting): the caller keeps far fewer unfinished. */
 extern void removers_give (uint32_t job, char kind, uint64_t id) ;
  /* Puts the removers' answer descriptors into x; returns how many. */
 extern unsigned int removers_pollset (iopause_fd *x) ;

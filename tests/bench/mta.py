@@ -109,6 +109,12 @@ def count_files(d):
     return sum(len(fs) for _, _, fs in os.walk(d))
 
 
+def any_file(d):
+    """whether the tree under d holds a file: the walk stops at the first directory with one (the
+    harness asks this every 50 ms while a system drains, on the same 2 cores)"""
+    return any(fs for _, _, fs in os.walk(d))
+
+
 class Ferry:
     name = "ferry"
     qmgr = "ferry-schedule"
@@ -143,8 +149,8 @@ class Ferry:
 
     def empty(self):
         # the message file goes last (doc/queue.html), and no workload here bounces: an empty
-        # mess/ is an empty queue, found with 23 directory reads instead of a walk of six trees
-        return not self.home.queue_files(("mess",)) and not self.home.queue_files(("todo",))
+        # mess/ is an empty queue
+        return not any(any_file(os.path.join(self.H, "queue", d)) for d in ("mess", "todo"))
 
     def stop(self):
         self.svscan.stop()
@@ -200,7 +206,7 @@ class Postfix:
         subprocess.run(["postfix", "-c", self.conf, "start"], check=True, capture_output=True)
 
     def empty(self):
-        return all(count_files(os.path.join(self.queue, d)) == 0 for d in ("maildrop", "incoming", "active", "deferred", "hold"))
+        return not any(any_file(os.path.join(self.queue, d)) for d in ("maildrop", "incoming", "active", "deferred", "hold"))
 
     def stop(self):
         self.pause()
