@@ -165,6 +165,7 @@ static void acks_advance (void)
       strerr_diefu1sys(111, "allocate memory") ;
     head++ ;
   }
+  if (given < head) given = head ;   /* those acknowledged at once (t, or a failure) */
   if (head == npd) { base += npd ; npd = head = given = 0 ; reqs.len = 0 ; }
   else if (head >= 256 && 2 * head >= npd)
   {
@@ -214,7 +215,6 @@ static void batch_start (unsigned int first)
     acknowledgement (and is lost to a kill, doc/ferry-schedule.html) behind at most WINDOW. */
 static void jobs_give (void)
 {
-  if (given < head) given = head ;   /* those acknowledged at once (t, or a failure) */
   for (; given < npd && given - head < WINDOW ; given++)
     if (!pd[given].done) { removers_give(base + given, pd[given].kind, pd[given].id) ; inflight++ ; }
 }

@@ -16,7 +16,8 @@ BIN = os.environ.get("FERRY_BIN") or os.path.join(TOP, "build", "bin")
 checks = 0
 
 
-# ferry-clean acknowledges the queue manager's removals every this many requests (doc/ferry-clean.html)
+# ferry-clean starts no request's removals more than this many ahead of its oldest
+# unacknowledged request (doc/ferry-clean.html, "Removals at once")
 CLEAN_ACK_BATCH = 16
 
 
@@ -173,7 +174,7 @@ class Home:
     def left_for_sweep(self, kills, delivered):
         """After kills of the whole set: the message files left that nothing refers to, checked
         against doc/ferry-schedule.html. Such a file is a finished message whose other files
-        ferry-clean had acknowledged removing (it acknowledges every CLEAN_ACK_BATCH requests)
+        ferry-clean had acknowledged removing (at most CLEAN_ACK_BATCH done, not acknowledged)
         while its own removal was still to come: so at most a batch of them per kill, and each
         one's mail already delivered (delivered(bytes) says so). Counted once the removals still
         under way have ended (the count steady for a second). Returns the files."""

@@ -87,6 +87,18 @@ else
   echo "note: no strace here: the removers are not checked"
 fi
 
+# a long stream, the kinds mixed (t done at once, m and s in the removers), read in several
+# pieces: all 3,000 acknowledged, in order (the window moves, the tables are compacted and reset)
+/usr/bin/python3 -c '
+import sys
+for k in range(3000):
+    p = b"tms"[k % 3:k % 3 + 1] + str(800000 + k).encode() + b"\0"
+    sys.stdout.buffer.write(b"%d:%s," % (len(p), p))' > "$T/req"
+rc=0 ; timeout 60 "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
+expect_eq "ferry-clean exits 0 after 3,000 requests (within a minute: a lost request hangs it)" "$rc" 0
+cmp -s "$T/ack" "$T/req" || fail "not the 3,000 acknowledgements in order: $(wc -c < "$T/ack") bytes for $(wc -c < "$T/req"); $(head -c 300 "$T/err")"
+pass "3,000 requests of mixed kinds, read in pieces, are all acknowledged, in order"
+
 # sweep: stale leftovers go, fresh files and committed messages stay
 H2=$T/home2
 new_home "$H2"

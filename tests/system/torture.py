@@ -1,7 +1,8 @@
 """Crash torture. Under a mixed load (local Maildir, remote smtp-sink, a local program that fails
 for good so the sender gets a notice, one that fails once then succeeds), kill with SIGKILL, at
 random instants, either the whole set or one member (ferry-schedule, ferry-preprocess-todo,
-ferry-spawn-local, ferry-spawn-remote, either ferry-clean, or a local delivery worker), let s6 start it
+ferry-spawn-local, ferry-spawn-remote, either ferry-clean, one of a ferry-clean's removers, or a
+local delivery worker), let s6 start it
 again, and repeat. Then, against the injector's own ledger: every accepted message reached every
 recipient or its sender got a failure notice, and nothing is left in the queue. Duplicates are
 allowed only in the window of deliveries in flight at a kill (doc/ferry-start.html): counted,
@@ -113,7 +114,7 @@ try:
         if not procs:
             continue
         starts = log().count("ferry-schedule: starting")
-        what = rnd.choice(("set",) + MEMBERS + ("worker",))
+        what = rnd.choice(("set",) + MEMBERS + ("worker", "remover"))
         if what == "set":
             kill([p for p, _ in procs])
         elif what == "worker":
@@ -121,6 +122,12 @@ try:
             if not workers:
                 continue
             kill([rnd.choice(workers)])
+        elif what == "remover":
+            # a fork of either ferry-clean: that ferry-clean dies of it, and the set with it
+            removers = [p for p, d in procs if d == 2 and comm(p) == "ferry-clean"]
+            if not removers:
+                continue
+            kill([rnd.choice(removers)])
         else:
             # ferry-clean runs twice (the queue owner's, the queue manager's own): either
             same = [p for p, d in procs if d <= 1 and comm(p) == what]
