@@ -13,7 +13,10 @@ smtp-sink on 127.0.0.1), multi (10 recipients over 3 remote domains). MODE: e2e 
 in parallel while delivery runs: seconds from the first injection to the empty queue) or drain
 (inject with delivery stopped, then start it: seconds until the queue is empty). Messages are
 4 KiB and go in through each system's sendmail command (ferry-sendmail; Postfix's sendmail and
-postdrop), run by tests/bench/sendmail-load.c; its children's CPU is the injection CPU."""
+postdrop), run by tests/bench/sendmail-load.c; its children's CPU is the injection CPU. The last
+column, stolen seconds, is the time the host gave this machine's cores to something else during
+the timed part (/proc/stat's steal): a run with much of it was slowed by the host, not by the
+system measured; the total CPU column leaves it out."""
 
 import os
 import shutil
@@ -82,9 +85,12 @@ class SyncCount:
 
 
 def cpu_busy():
-    """Seconds of CPU the whole machine spent busy (every core, user and kernel, not idle or iowait)."""
+    """(Seconds of CPU the whole machine spent busy: every core, user and kernel, not idle, iowait
+    or steal; seconds stolen: the time the host ran something else while this machine's cores
+    had work, /proc/stat's steal)"""
     f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
-    return (sum(f[:8]) - f[3] - f[4]) / os.sysconf("SC_CLK_TCK")
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(f[:7]) - f[3] - f[4]) / hz, f[7] / hz
 
 
 def peak_kib(comm):
@@ -269,7 +275,7 @@ def one(system, workload, mode, n):
         sync_settle(mode == "e2e")
         per = n // INJECTORS
         syncs = SyncCount() if mode == "e2e" else syncs
-        t0, c0 = time.time(), cpu_busy()
+        t0, (c0, st0) = time.time(), cpu_busy()
         ps = [subprocess.Popen([LOAD, str(per), str(SIZE), str(k * per)] + argv, env=env, stdout=subprocess.PIPE, text=True) for k in range(INJECTORS)]
         cpu = 0.0
         for p in ps:
@@ -283,19 +289,20 @@ def one(system, workload, mode, n):
             sync_settle(True)
             syncs = SyncCount()
             prof = Profile("%s-%s-%s" % (system, workload, mode))
-            t0, c0 = time.time(), cpu_busy()
+            t0, (c0, st0) = time.time(), cpu_busy()
             s.resume()
         # polled every 50 ms: a tighter loop would take CPU from the system measured
         if not eventually(s.empty, 1800, 0.05):
             sys.exit("bench: %s did not empty its queue" % s.name)
-        secs, total = time.time() - t0, cpu_busy() - c0
+        c1, st1 = cpu_busy()
+        secs, total, stolen = time.time() - t0, c1 - c0, st1 - st0
         nsync = syncs.stop()
         if prof:
             prof.stop()
         peak = peak_kib(s.qmgr)
         if workload == "local" and count_files(os.path.join(s.maildir, "new")) != per * INJECTORS:
             sys.exit("bench: %s delivered %d of %d" % (s.name, count_files(os.path.join(s.maildir, "new")), per * INJECTORS))
-        return secs, cpu, total, nsync, peak
+        return secs, cpu, total, nsync, peak, stolen
     finally:
         if prof:
             prof.stop()
@@ -307,15 +314,15 @@ def one(system, workload, mode, n):
         last_teardown[0] = time.time()
 
 
-def row(system, workload, mode, n, secs, cpu, total, nsync, peak):
+def row(system, workload, mode, n, secs, cpu, total, nsync, peak, stolen):
     rc = len(rcpts_of(workload))
-    return "| %s | %s | %s | %d | %.1f | %.0f | %.0f | %.1f | %.1f | %s | %s |" % (
+    return "| %s | %s | %s | %d | %.1f | %.0f | %.0f | %.1f | %.1f | %s | %s | %.1f |" % (
         system, workload, mode, n, secs, n / secs, n * rc / secs, 1000 * cpu / n, 1000 * total / n,
-        "-" if nsync is None else "%.2f" % (nsync / n), "-" if peak is None else "%d" % peak)
+        "-" if nsync is None else "%.2f" % (nsync / n), "-" if peak is None else "%d" % peak, stolen)
 
 
-COLS = "| system | workload | mode | messages | seconds | msg/s | rcpt/s | injection CPU ms/msg | total CPU ms/msg | sync calls/msg | queue manager peak KiB |"
-HEAD = COLS + "\n" + "|---" * 11 + "|"
+COLS = "| system | workload | mode | messages | seconds | msg/s | rcpt/s | injection CPU ms/msg | total CPU ms/msg | sync calls/msg | queue manager peak KiB | stolen s |"
+HEAD = COLS + "\n" + "|---" * 12 + "|"
 
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] != "matrix":
@@ -330,7 +337,7 @@ if __name__ == "__main__":
         print("%d messages of %d bytes per run, %d injectors; median of %d runs, the systems alternating."
               " The ratio columns are ferry's rate over each Postfix's.\n" % (n, SIZE, INJECTORS, runs))
         print(COLS + " ferry / postfix | ferry / postfix-tuned |")
-        print("|---" * 13 + "|", flush=True)
+        print("|---" * 14 + "|", flush=True)
         for workload, *only in workloads:
             for mode in only or ("e2e", "drain"):
                 res = {"ferry": [], "postfix": [], "postfix-tuned": []}
@@ -342,7 +349,7 @@ if __name__ == "__main__":
                 def med(v, k):
                     xs = [x[k] for x in v if x[k] is not None]
                     return median(xs) if xs else None
-                meds = {k: [med(v, i) for i in range(5)] for k, v in res.items()}
+                meds = {k: [med(v, i) for i in range(6)] for k, v in res.items()}
                 for system in res:
                     extra = " | |"
                     if system == "ferry":
