@@ -72,14 +72,15 @@ if command -v strace > /dev/null ; then
   : > "$T/req" ; k=0
   while [ "$k" -lt 8 ] ; do frame "m$(( 900000 + k ))\0" >> "$T/req" ; k=$((k + 1)) ; done
   # LeakSanitizer cannot run under ptrace: off for this one run of a sanitizer build
-  rc=0 ; ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -o "$T/strace" -e trace=read,write,unlink \
+  rc=0 ; ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -ff -o "$T/strace" -e trace=read,write,unlink \
     -e inject=unlink:delay_exit=200000 "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
   expect_eq "ferry-clean under strace exits 0" "$rc" 0
-  reads=$(grep -c 'read(0, "[0-9]' "$T/strace") ; writes=$(grep -c 'write(1,' "$T/strace")
-  removers=$(grep 'unlink("queue/mess/' "$T/strace" | awk '{ print $1 }' | sort -u | wc -l)
+  # one file a process (-ff): no call of one split by another's in the middle
+  reads=$(cat "$T"/strace.* | grep -c '^read(0, "[0-9]') ; writes=$(cat "$T"/strace.* | grep -c '^write(1,')
+  removers=$(grep -l '^unlink("queue/mess/' "$T"/strace.* | wc -l)
   [ "$reads" = 1 ] || fail "the 8 requests were not read at once ($reads reads): the test proves nothing"
-  [ "$removers" = 4 ] || fail "the removals were done by $removers processes, not the 4 removers: $(grep unlink "$T/strace" | head)"
-  [ "$writes" -ge 2 ] || fail "8 requests acknowledged in $writes writes, not as the removals end: $(grep 'write(1' "$T/strace")"
+  [ "$removers" = 4 ] || fail "the removals were done by $removers processes, not the 4 removers: $(grep -h unlink "$T"/strace.* | head)"
+  [ "$writes" -ge 2 ] || fail "8 requests acknowledged in $writes writes, not as the removals end: $(grep -h 'write(1' "$T"/strace.*)"
   tr '\0' '|' < "$T/ack" > "$T/ack.txt" ; tr '\0' '|' < "$T/req" > "$T/req.txt"
   cmp -s "$T/ack.txt" "$T/req.txt" || fail "not the 8 acknowledgements in order: $(cat "$T/ack.txt")"
   pass "8 requests read at once are removed by the 4 removers side by side, acknowledged as they end ($writes writes), all 8 in order"
