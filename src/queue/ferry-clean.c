@@ -274,14 +274,12 @@ static int serve (void)
     if (eof && head == npd && !out.len) break ;
     if (!eof && npd - head < BACKLOG) { i0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
     if (out.len) { x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
-    nr = inflight ? removers_pollset(x + n) : 0 ;
+    /* the removers' answers, and their ends: a remover that dies is seen at once, busy or not */
+    nr = removers_pollset(x + n) ;
     if (iopause_g(x, n + nr, 0) < 0) strerr_diefu1sys(111, "iopause") ;
-    if (nr)
-    {
-      removers_collect(x + n, &job_done) ;
-      acks_advance() ;
-      jobs_give() ;
-    }
+    removers_collect(x + n, &job_done) ;
+    acks_advance() ;
+    jobs_give() ;
     if (i0 >= 0 && x[i0].revents & IOPAUSE_READ)
     {
       char buf[8192] ;

@@ -100,6 +100,28 @@ expect_eq "ferry-clean exits 0 after 3,000 requests (within a minute: a lost req
 cmp -s "$T/ack" "$T/req" || fail "not the 3,000 acknowledgements in order: $(wc -c < "$T/ack") bytes for $(wc -c < "$T/req"); $(head -c 300 "$T/err")"
 pass "3,000 requests of mixed kinds, read in pieces, are all acknowledged, in order"
 
+# the removers: SIGTERM does not stop them (ferry-clean stops when its input ends); a remover
+# killed makes ferry-clean die (111) and say why, and the other removers go with it
+mkfifo "$T/fifo"
+"$BIN/ferry-clean" "$H" < "$T/fifo" > /dev/null 2> "$T/err3" &
+cpid=$!
+exec 7> "$T/fifo"
+nremovers () { pgrep -P "$cpid" | wc -l ; }
+four () { [ "$(nremovers)" = 4 ] ; }
+wait_for 10 four
+rpids=$(pgrep -P "$cpid")
+kill -TERM $rpids
+sleep 0.5
+[ "$(nremovers)" = 4 ] || fail "SIGTERM stopped a remover: $(nremovers) left"
+kill -KILL $(echo "$rpids" | head -n 1)
+rc=0 ; wait "$cpid" || rc=$?
+exec 7>&-
+expect_eq "a remover killed: ferry-clean exits 111" "$rc" 111
+grep -q "a remover died" "$T/err3" || fail "no reason logged: $(cat "$T/err3")"
+gone () { for p in $rpids ; do kill -0 "$p" 2> /dev/null && return 1 ; done ; return 0 ; }
+wait_for 10 gone
+pass "removers ignore SIGTERM; one killed, ferry-clean dies saying so, and the other removers exit"
+
 # sweep: stale leftovers go, fresh files and committed messages stay
 H2=$T/home2
 new_home "$H2"
