@@ -128,7 +128,7 @@ struct pend_s
  /* The requests asked and not yet acknowledged are pd[head..npd), in the order they came, those
     before pd[given] started; pd[k] is job number base + k for the removers. */
 static pend *pd = 0 ;
-static unsigned int npd = 0, apd = 0, head = 0, given = 0, inflight = 0 ;
+static unsigned int npd = 0, apd = 0, head = 0, given = 0 ;
 static uint32_t base = 0 ;
 static stralloc reqs = STRALLOC_ZERO, out = STRALLOC_ZERO ;
 static int qfd ;
@@ -146,7 +146,6 @@ static void job_done (uint32_t job, char const *why, int err)
   uint32_t k = job - base ;
   if (k >= npd || k < head || pd[k].done) strerr_dief1x(111, "a remover answered a job it was not given") ;
   pd[k].why = why ; pd[k].err = err ; pd[k].done = 1 ;
-  inflight-- ;
 }
 
  /* Acknowledges the requests at the head that are done, in the order they came: the queue
@@ -216,7 +215,7 @@ static void batch_start (unsigned int first)
 static void jobs_give (void)
 {
   for (; given < npd && given - head < WINDOW ; given++)
-    if (!pd[given].done) { removers_give(base + given, pd[given].kind, pd[given].id) ; inflight++ ; }
+    if (!pd[given].done) removers_give(base + given, pd[given].kind, pd[given].id) ;
 }
 
  /* Takes the complete request frames of in (what is left is kept for the next read). */
