@@ -39,6 +39,8 @@
 #include <ferry/home.h>
 #include <ferry/queue.h>
 
+#include "dests.h"
+
 #define USAGE "ferry-schedule [ home ]"
 
 extern char **environ ;
@@ -100,6 +102,7 @@ struct flight_s
   int used ;
   char ch ;
   unsigned int msg ;
+  unsigned int dest ;   /* remote: its destination (dests.h) */
   unsigned int n ;
   unsigned int *r ;     /* the recipients */
 } ;
@@ -178,23 +181,13 @@ static void idx_del (uint64_t id)
   }
 }
 
-/* ---------- failing destinations ---------- */
+/* ---------- destinations (dests.h) ---------- */
 
  /* A remote domain whose last delivery failed entirely: it is backed off as a whole. While a
     probe (one delivery) is out, its other recipients wait PROBE_WAIT seconds, or until the probe
-    succeeds, when all its deferred mail is retried at once. Kept in memory only. */
+    succeeds, when all its deferred mail is retried at once. Kept in memory only, as are the
+    deliveries out to each domain and its recipients parked while it has no free slot. */
 #define PROBE_WAIT 60
-
-typedef struct dfail_s dfail ;
-struct dfail_s
-{
-  char *name ;
-  unsigned int failures ;
-  uint32_t until ;
-  int used ;
-} ;
-static dfail *dfails = 0 ;
-static unsigned int ndfails = 0 ;
 
 static char const *domain_of (char const *a)
 {
@@ -202,11 +195,13 @@ static char const *domain_of (char const *a)
   return at ? at + 1 : "" ;
 }
 
-static int dfail_find (char const *dom)
+ /* Ends a destination's failure: its recipients are no longer held back as a whole. */
+static void dest_unfail (int d)
 {
-  unsigned int i ;
-  for (i = 0 ; i < ndfails ; i++) if (dfails[i].used && !strcasecmp(dfails[i].name, dom)) return i ;
-  return -1 ;
+  if (d < 0) return ;
+  dests[d].failures = 0 ;
+  dests[d].until = 0 ;
+  dests_drop_idle(d) ;
 }
 
 /* ---------- log ---------- */
@@ -885,8 +880,8 @@ static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
   r->next = backoff(m, now) ;
   if (r->ch == CH_REMOTE)
   {
-    int df = dfail_find(domain_of(r->addr)) ;
-    if (df >= 0 && dfails[df].until > r->next) r->next = dfails[df].until ;
+    int d = dests_find(domain_of(r->addr)) ;
+    if (d >= 0 && dests[d].failures && dests[d].until > r->next) r->next = dests[d].until ;
   }
   ferry_hex_fmt(h, r->next, 16) ;
   record_put(ri, 1, h, 16) ;
@@ -898,46 +893,35 @@ static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
 
  /* After a remote answer: every result Z makes the domain a failing one (again); anything else
     ends its failure, and its deferred mail is retried now. */
-static void dest_result (char const *addr, char const *p, size_t n, size_t pos, uint32_t now)
+static void dest_result (unsigned int d, char const *p, size_t n, size_t pos, uint32_t now)
 {
-  char const *dom = domain_of(addr) ;
-  int allz = 1, df = dfail_find(dom) ;
+  dest *e = dests + d ;
+  int allz = 1 ;
   for (; pos < n ; pos += strlen(p + pos) + 1) if (p[pos] != 'Z') allz = 0 ;
   if (allz)
   {
-    uint64_t d ;
-    unsigned int i ;
-    if (df < 0)
-    {
-      for (i = 0 ; i < ndfails ; i++) if (!dfails[i].used) break ;
-      if (i == ndfails) dfails = ferry_array_grow(dfails, &ndfails, sizeof(dfail)) ;
-      dfails[i].used = 1 ;
-      dfails[i].name = xstrdup(dom, strlen(dom)) ;
-      dfails[i].failures = 0 ;
-      dfails[i].until = 0 ;
-      df = i ;
-    }
-    if (dfails[df].until > now) return ;   /* deliveries that were out at the same time: one failure */
-    dfails[df].failures++ ;
-    d = minbackoff << (dfails[df].failures > 10 ? 10 : dfails[df].failures - 1) ;
-    if (d > maxbackoff) d = maxbackoff ;
-    d += (uint64_t)random() % (d / 10 + 1) ;
-    dfails[df].until = now + d ;
-    logs("destination ") ; logclean(dom) ; logs(": ") ; logu(dfails[df].failures) ;
-    logs(" failed deliveries in a row: backed off for ") ; logu(d) ; logs(" seconds") ; logend() ;
+    uint64_t t ;
+    if (e->failures && e->until > now) return ;   /* deliveries that were out at the same time: one failure */
+    e->failures++ ;
+    t = minbackoff << (e->failures > 10 ? 10 : e->failures - 1) ;
+    if (t > maxbackoff) t = maxbackoff ;
+    t += (uint64_t)random() % (t / 10 + 1) ;
+    e->until = now + t ;
+    logs("destination ") ; logclean(e->name) ; logs(": ") ; logu(e->failures) ;
+    logs(" failed deliveries in a row: backed off for ") ; logu(t) ; logs(" seconds") ; logend() ;
   }
-  else if (df >= 0)
+  else if (e->failures)
   {
     unsigned int i, pulled = 0 ;
-    free(dfails[df].name) ;
-    dfails[df].used = 0 ;
+    e->failures = 0 ;
+    e->until = 0 ;
     for (i = 0 ; i < nheap ; i++)
     {
       rcpt *r = rcpts + heap[i] ;
-      if (r->status == 'T' && r->ch == CH_REMOTE && !strcasecmp(domain_of(r->addr), dom)) { r->next = now ; pulled++ ; }
+      if (r->status == 'T' && r->ch == CH_REMOTE && !strcasecmp(domain_of(r->addr), e->name)) { r->next = now ; pulled++ ; }
     }
     if (pulled) for (i = nheap / 2 + 1 ; i-- ;) heap_down(i) ;
-    logs("destination ") ; logclean(dom) ; logs(": accepts mail again: ") ; logu(pulled) ;
+    logs("destination ") ; logclean(e->name) ; logs(": accepts mail again: ") ; logu(pulled) ;
     logs(" deferred recipients retried now") ; logend() ;
   }
 }
@@ -1007,9 +991,16 @@ static void answer_take (int ch, char const *p, size_t n)
     else rcpt_done(ri, st, res[i] + 1) ;
   }
   free(res) ;
-  if (ch == CH_REMOTE) dest_result(rcpts[fl->r[0]].addr, p, n, first, now) ;
   inflight[ch]-- ;
   fl->used = 0 ;
+  if (ch == CH_REMOTE)
+  {
+    /* a slot of its destination is free: a recipient parked there can take it */
+    dest_result(fl->dest, p, n, first, now) ;
+    dests[fl->dest].inflight-- ;
+    dests_wake(fl->dest) ;
+    dests_drop_idle(fl->dest) ;
+  }
   statuschanged = 1 ;
   /* the marks are synced with the round's others; only then is the message finished */
   if (!msgs[fl->msg].open) finish_later(fl->msg) ;
@@ -1025,14 +1016,6 @@ static unsigned int flight_new (void)
   if (i == nflights) flights = ferry_array_grow(flights, &nflights, sizeof(flight)) ;
   flights[i].used = 1 ;
   return i ;
-}
-
-static unsigned int dest_inflight (char const *dom)
-{
-  unsigned int i, n = 0 ;
-  for (i = 0 ; i < nflights ; i++)
-    if (flights[i].used && flights[i].ch == CH_REMOTE && !strcasecmp(domain_of(rcpts[flights[i].r[0]].addr), dom)) n++ ;
-  return n ;
 }
 
 static void request_send (unsigned int fi)
@@ -1054,6 +1037,7 @@ static void request_send (unsigned int fi)
   logend() ;
   if (!ferry_frame_end(o, mark)) strerr_diefu1sys(111, "allocate memory") ;
   inflight[(int)fl->ch]++ ;
+  if (fl->ch == CH_REMOTE) dests[fl->dest].inflight++ ;
   statuschanged = 1 ;
 }
 
@@ -1061,11 +1045,26 @@ static void dispatch (void)
 {
   uint32_t now = time(0) ;
   int ch ;
+  int d ;
   if (stopping) return ;
   while (nheap && rcpts[heap[0]].next <= now)
   {
     unsigned int ri = heap_pop() ;
     if (rcpts[ri].status == 'T') ready_push(ri) ;
+  }
+  /* destinations with a slot free again take back as many of their parked recipients */
+  while ((d = dests_woken()) >= 0)
+  {
+    unsigned int room = perdest > dests[d].inflight ? perdest - dests[d].inflight : 0 ;
+    while (room)
+    {
+      int ri = dests_unpark(d) ;
+      if (ri < 0) break ;
+      if (rcpts[ri].link != -2) continue ;   /* taken out another way meanwhile */
+      ready_push(ri) ;
+      room-- ;
+    }
+    dests_drop_idle(d) ;
   }
   for (ch = 0 ; ch < 2 ; ch++)
   {
@@ -1075,7 +1074,7 @@ static void dispatch (void)
     while (rounds-- && nready[ch] && inflight[ch] < conc[ch])
     {
       int got = ready_pop(ch) ;
-      unsigned int ri, fi, j ;
+      unsigned int ri, fi, j, rd = 0 ;
       rcpt *r ;
       msg *m ;
       char const *dom ;
@@ -1091,19 +1090,23 @@ static void dispatch (void)
       dom = domain_of(r->addr) ;
       if (ch == CH_REMOTE)
       {
-        int df = dfail_find(dom) ;
-        if (df >= 0 && (dfails[df].until > now || dest_inflight(dom)))
+        dest *e ;
+        rd = dests_get(dom) ;
+        e = dests + rd ;
+        if (e->failures && (e->until > now || e->inflight))
         {
           /* backed off as a whole, or being probed: wait */
-          r->next = dfails[df].until > now ? dfails[df].until : now + PROBE_WAIT ;
+          r->next = e->until > now ? e->until : now + PROBE_WAIT ;
           heap_push(ri) ;
           continue ;
         }
-        if (dest_inflight(dom) >= perdest) { ready_push(ri) ; continue ; }
+        /* no slot: parked on the domain, not looked at again until one is free */
+        if (e->inflight >= perdest) { dests_park(rd, ri) ; r->link = -2 ; continue ; }
       }
       fi = flight_new() ;
       flights[fi].ch = ch ;
       flights[fi].msg = r->msg ;
+      flights[fi].dest = rd ;
       flights[fi].n = 0 ;
       flights[fi].r = realloc(flights[fi].r, m->count * sizeof(unsigned int)) ;
       if (!flights[fi].r) strerr_diefu1sys(111, "allocate memory") ;
@@ -1449,9 +1452,8 @@ static unsigned int msg_requeue (unsigned int mi, char const *dom, uint32_t now)
     heap_up(r->link) ;
     if (r->ch == CH_REMOTE)
     {
-      /* tried now means now: not parked behind its destination's backoff */
-      int df = dfail_find(domain_of(r->addr)) ;
-      if (df >= 0) { free(dfails[df].name) ; dfails[df].used = 0 ; }
+      /* tried now means now: not held back by its destination's backoff */
+      dest_unfail(dests_find(domain_of(r->addr))) ;
     }
     n++ ;
   }
@@ -1509,8 +1511,7 @@ static void steer_command (char *line)
     unsigned int n = 0, k ;
     if (arg[0] == '@')
     {
-      int df = dfail_find(arg + 1) ;
-      if (df >= 0) { free(dfails[df].name) ; dfails[df].used = 0 ; }
+      dest_unfail(dests_find(arg + 1)) ;
       for (k = 0 ; k < msgtop ; k++) if (msgs[k].used) n += msg_requeue(k, arg + 1, now) ;
       logs("requeue ") ; logclean(arg) ; logs(": ") ; logu(n) ; logs(" deferred recipients to be tried now") ; logend() ;
     }
@@ -1919,13 +1920,15 @@ int main (int argc, char const *const *argv)
             unsigned int k ;
             load_rest() ;
             while (nheap) { unsigned int ri = heap_pop() ; if (rcpts[ri].status == 'T') ready_push(ri) ; }
-            for (k = 0 ; k < ndfails ; k++) if (dfails[k].used) { free(dfails[k].name) ; dfails[k].used = 0 ; }
+            for (k = 0 ; k < ndests ; k++) if (dests[k].name) dest_unfail(k) ;
             members_signal(SIGALRM, 1) ;
             logs("ferry-schedule: SIGALRM: retrying every deferred recipient now") ; logend() ;
           }
           else if (sig == SIGHUP)
           {
+            unsigned int k ;
             load_settings() ;
+            for (k = 0 ; k < ndests ; k++) if (dests[k].name) dests_wake(k) ;   /* concurrencydestination may be higher */
             members_signal(SIGHUP, 3) ;
             logs("ferry-schedule: SIGHUP: settings read again") ; logend() ;
             statuschanged = 1 ;

@@ -225,6 +225,25 @@ try:
     inject_many(6, lambda i: ["r%d@slowone.test" % i], "slowone")
     expect(eventually(lambda: len(slow2.messages) == 6 and not queue_files(), 60), "6 deliveries to one slow domain done")
     expect(slow2.peak == 2, "never more than concurrencydestination (2) at once to one domain, and 2 reached", slow2.peak)
+
+    # recipients due while their domain has no free slot wait parked on it (doc/ferry-schedule.html,
+    # "Destinations"); a higher concurrencydestination given by SIGHUP lets them go at once, not
+    # only when a slot frees (here the peer holds each delivery 12 s)
+    stuckport = free_port()
+    stuck = RawPeer(port=stuckport, slow_data=12)
+    stops.append(stuck.stop)
+    home.control("smtproutes", "sink.test:127.0.0.1:%d\nstuck.test:127.0.0.1:%d\n" % (sink.port, stuckport))
+    control(concurrencyremote=4, concurrencydestination=1)
+    svc("-h")
+    time.sleep(0.3)
+    inject_many(3, lambda i: ["r%d@stuck.test" % i], "stuck")
+    expect(eventually(lambda: stuck.active == 1, 10), "one delivery to the held-up domain under way", stuck.active)
+    time.sleep(1)
+    expect(stuck.active == 1 and stuck.peak == 1, "concurrencydestination 1: the other two wait", stuck.peak)
+    control(concurrencydestination=3)
+    svc("-h")
+    expect(eventually(lambda: stuck.active == 3, 5), "after SIGHUP with concurrencydestination 3, the two parked go at once", stuck.active)
+    expect(eventually(lambda: len(stuck.messages) == 3 and not queue_files(), 60), "the 3 held-up deliveries done")
     control(concurrencyremote=20, concurrencydestination=10)
 
     # a failing destination is backed off as a whole, probed rather than hammered; when it takes

@@ -1,0 +1,47 @@
+/* ferry-schedule's remote destinations: one entry per domain with deliveries out, a failure
+   being backed off, or recipients waiting for a free slot. Found by name (case-insensitive) in
+   constant time; an entry that holds none of these is dropped (dests_drop_idle).
+
+   A recipient that comes up while its domain has concurrencydestination deliveries out is parked
+   on the domain, in arrival order, instead of going round the ready ring again: with one busy
+   domain and many thousands of its recipients due, each dispatch would otherwise look at every
+   one of them again. A slot freed by the domain wakes it, and the scheduler moves parked
+   recipients back to the ring (doc/ferry-schedule.html, "Destinations"). */
+#ifndef FERRY_DESTS_H
+#define FERRY_DESTS_H
+
+#include <stdint.h>
+
+typedef struct dest_s dest ;
+struct dest_s
+{
+  char *name ;                  /* lower case; 0 for a free slot */
+  unsigned int inflight ;       /* deliveries out to it */
+  unsigned int failures ;       /* failed deliveries in a row; 0 when not failing */
+  uint32_t until ;              /* while failing: backed off until then */
+  unsigned int *parked ;        /* a ring of recipients (the scheduler's indices) */
+  unsigned int phead, nparked, aparked ;
+  unsigned int waking : 1 ;     /* on the wake list */
+} ;
+
+extern dest *dests ;
+extern unsigned int ndests ;    /* slots in dests, used or not */
+
+ /* The domain's entry, or -1. */
+extern int dests_find (char const *dom) ;
+ /* The domain's entry, made if there is none (dies, 111, out of memory). Indices stay valid until
+    the entry is dropped. */
+extern unsigned int dests_get (char const *dom) ;
+ /* Drops the entry if nothing keeps it: no delivery out, not failing, none parked. */
+extern void dests_drop_idle (unsigned int d) ;
+
+extern void dests_park (unsigned int d, unsigned int ri) ;
+ /* The oldest parked recipient, or -1 when none is left. */
+extern int dests_unpark (unsigned int d) ;
+
+ /* The wake list: entries with recipients parked that may have a free slot now. */
+extern void dests_wake (unsigned int d) ;
+ /* Takes the next entry off the wake list; -1 when it is empty. */
+extern int dests_woken (void) ;
+
+#endif
