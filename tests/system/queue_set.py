@@ -101,7 +101,7 @@ try:
 
     svscan = Supervised(H)
     expect(eventually(lambda: "ferry-schedule: starting" in log(), 20), "the set starts under s6-svscan and logs through s6-log", log()[-500:])
-    expect(eventually(lambda: re.search(r"^@4[0-9a-f]{23} status: local 0/20 remote 0/20 messages 0 recipients 0$", log(), re.M), 10), "a TAI64N-stamped status line")
+    expect(eventually(lambda: re.search(r"^@4[0-9a-f]{23} status: local 0/20 remote 0/100 messages 0 recipients 0$", log(), re.M), 10), "a TAI64N-stamped status line")
 
     # 1,000 local and 1,000 remote messages, each delivered exactly once; the queue empty after
     t0 = time.time()
