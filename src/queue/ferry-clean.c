@@ -71,34 +71,42 @@ static char const *todo_remove (uint64_t id, char kind)
   return gone(fn) ? 0 : "unable to remove the todo entry" ;
 }
 
-static int gone_at (char const *dir, uint64_t id, unsigned int splitby, char const *suffix)
+ /* 1 when the file is gone, 0 when it cannot be removed; *removed is set when it was there. */
+static int gone_at (char const *dir, uint64_t id, unsigned int splitby, char const *suffix, int *removed)
 {
   char fn[FERRY_QUEUE_PATH_MAX + 16] ;
   size_t k = ferry_queue_path(fn, dir, id, splitby) ;
   memcpy(fn + k, suffix, strlen(suffix) + 1) ;
-  return gone(fn) ;
+  if (unlink(fn) == 0) { *removed = 1 ; return 1 ; }
+  return errno == ENOENT ;
 }
 
  /* The queue manager's files of a finished message, in the order that keeps a crash harmless:
     the delay-warning marks first (at worst a warning sent again), then the recipient files (a
     message with one left is loaded again, every recipient done, and finished again), and an
     earlier ferry's info copy of the envelope. Any failure stops here, leaving the rest for that
-    next time. */
-static char const *sched_remove (uint64_t id)
+    next time. The marks (delay warning, deferral log, hold) are named by the id alone, and the id
+    is the message file's inode, free again once the message file goes: a mark that a crash
+    brought back after that would belong to the next message with the id (a hold would stop it).
+    So when one of them was there, the acknowledgement waits for a sync (*durable), and the
+    queue manager asks for the message file's removal only after it. The recipient files need
+    none: ferry-preprocess-todo writes or removes both for every new message. */
+static char const *sched_remove (uint64_t id, int *durable)
 {
-  if (!gone_at("bounce", id, 0, ".delay") || !gone_at("bounce", id, 0, ".delay.new"))
+  int unused = 0 ;
+  if (!gone_at("bounce", id, 0, ".delay", durable) || !gone_at("bounce", id, 0, ".delay.new", durable))
     return "unable to remove the delay-warning mark" ;
-  if (!gone_at("defer", id, split, "")) return "unable to remove the deferral log" ;
-  if (!gone_at("hold", id, 0, "")) return "unable to remove the hold mark" ;
-  if (!gone_at("local", id, split, "") || !gone_at("remote", id, split, "")) return "unable to remove a recipient file" ;
-  if (!gone_at("info", id, split, "")) return "unable to remove the info copy" ;
+  if (!gone_at("defer", id, split, "", durable)) return "unable to remove the deferral log" ;
+  if (!gone_at("hold", id, 0, "", durable)) return "unable to remove the hold mark" ;
+  if (!gone_at("local", id, split, "", &unused) || !gone_at("remote", id, split, "", &unused)) return "unable to remove a recipient file" ;
+  if (!gone_at("info", id, split, "", &unused)) return "unable to remove the info copy" ;
   return 0 ;
 }
 
-static char const *rest_remove (char kind, uint64_t id)
+static char const *rest_remove (char kind, uint64_t id, int *durable)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
-  if (kind == 's') return sched_remove(id) ;
+  if (kind == 's') return sched_remove(id, durable) ;
   if (kind == 't') return 0 ;
   if (kind == 'm')
   {
@@ -123,6 +131,7 @@ struct pend_s
   char const *why ;
   int err ;
   int done ;            /* its removals are over (or were never a remover's) */
+  int durable ;         /* ... and must be synced before the acknowledgement (sched_remove) */
 } ;
 
  /* The requests asked and not yet acknowledged are pd[head..npd), in the order they came, those
@@ -141,17 +150,35 @@ static void acks_write (void)
   if (w > 0) { memmove(out.s, out.s + w, out.len - w) ; out.len -= w ; }
 }
 
-static void job_done (uint32_t job, char const *why, int err)
+static void job_done (uint32_t job, char const *why, int err, int durable)
 {
   uint32_t k = job - base ;
   if (k >= npd || k < head || pd[k].done) strerr_dief1x(111, "a remover answered a job it was not given") ;
-  pd[k].why = why ; pd[k].err = err ; pd[k].done = 1 ;
+  pd[k].why = why ; pd[k].err = err ; pd[k].done = 1 ; pd[k].durable = durable ;
+}
+
+ /* One syncfs for every request at the head that is done and waits for it; a failure becomes
+    their failure (the queue manager then leaves the message for its next start). */
+static void durable_sync (void)
+{
+  unsigned int k ;
+  int want = 0 ;
+  for (k = head ; k < npd && pd[k].done ; k++) if (pd[k].durable) { want = 1 ; break ; }
+  if (!want) return ;
+  if (syncfs(qfd) < 0)
+  {
+    int e = errno ;
+    for (k = head ; k < npd && pd[k].done ; k++)
+      if (pd[k].durable && !pd[k].why) { pd[k].why = "unable to sync the removal of its marks" ; pd[k].err = e ; }
+  }
+  for (k = head ; k < npd && pd[k].done ; k++) pd[k].durable = 0 ;
 }
 
  /* Acknowledges the requests at the head that are done, in the order they came: the queue
     manager's own ferry-clean is answered in order (ferry-schedule relies on it). */
 static void acks_advance (void)
 {
+  durable_sync() ;
   while (head < npd && pd[head].done)
   {
     size_t mark ;
@@ -248,6 +275,7 @@ static void requests_take (stralloc *in)
     pd[npd].id = id ;
     pd[npd].why = pd[npd].kind == 'x' ? "unknown request" : 0 ;
     pd[npd].err = 0 ;
+    pd[npd].durable = 0 ;
     npd++ ;
     if (!stralloc_catb(&reqs, p, plen)) strerr_diefu1sys(111, "allocate memory") ;
   }

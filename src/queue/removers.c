@@ -19,7 +19,7 @@
 #define REMOVERS_MAX 16
 
 struct job_s { uint64_t id ; uint32_t job ; char kind ; char pad[3] ; } ;
-struct answer_s { char const *why ; uint32_t job ; int32_t err ; } ;
+struct answer_s { char const *why ; uint32_t job ; int32_t err ; int32_t durable ; char pad[4] ; } ;
 
 static int jobfd = -1 ;
 static int answerfd[REMOVERS_MAX] ;
@@ -31,13 +31,15 @@ static void remover (int in, int out, removers_work_func *work)
   {
     struct job_s j ;
     struct answer_s a ;
+    int durable = 0 ;
     ssize_t r = fd_read(in, (char *)&j, sizeof j) ;
     if (!r) _exit(0) ;     /* the parent is gone */
     if (r != (ssize_t)sizeof j) strerr_diefu1sys(111, "read a job (a remover)") ;
     errno = 0 ;
     memset(&a, 0, sizeof a) ;
-    a.why = (*work)(j.kind, j.id) ;
+    a.why = (*work)(j.kind, j.id, &durable) ;
     a.err = a.why ? errno : 0 ;
+    a.durable = durable ;
     a.job = j.job ;
     if (fd_write(out, (char const *)&a, sizeof a) != (ssize_t)sizeof a) _exit(111) ;   /* the parent is gone */
   }
@@ -109,6 +111,6 @@ void removers_collect (iopause_fd const *x, removers_done_func *done)
     /* answers are written whole (a pipe's write of fewer than PIPE_BUF bytes is), read whole */
     if (!r) strerr_dief1x(111, "a remover died: its removals are left to the next start") ;
     if (r % sizeof a[0]) strerr_dief1x(111, "a remover's answer cut short") ;
-    for (k = 0 ; k < r / (ssize_t)sizeof a[0] ; k++) (*done)(a[k].job, a[k].why, a[k].err) ;
+    for (k = 0 ; k < r / (ssize_t)sizeof a[0] ; k++) (*done)(a[k].job, a[k].why, a[k].err, a[k].durable) ;
   }
 }

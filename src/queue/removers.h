@@ -9,10 +9,12 @@
 #include <skalibs/iopause.h>
 
  /* A remover's work: the removals of one request; 0, or the reason it stopped (errno set). A
-    reason is a string of the program's own text, the same in the fork as in its parent. */
-typedef char const *removers_work_func (char kind, uint64_t id) ;
+    reason is a string of the program's own text, the same in the fork as in its parent. It sets
+    *durable when something it removed must stay removed across a crash before the request is
+    acknowledged (the giver syncs). */
+typedef char const *removers_work_func (char kind, uint64_t id, int *durable) ;
  /* What a job (numbered by its giver) ended with. */
-typedef void removers_done_func (uint32_t job, char const *why, int err) ;
+typedef void removers_done_func (uint32_t job, char const *why, int err, int durable) ;
 
  /* Forks n removers; dies (111) if it cannot. Fds 0 and 1 are /dev/null in them; they ignore
     SIGTERM, SIGHUP and SIGINT and exit when the parent is gone. */

@@ -84,8 +84,33 @@ if command -v strace > /dev/null ; then
   tr '\0' '|' < "$T/ack" > "$T/ack.txt" ; tr '\0' '|' < "$T/req" > "$T/req.txt"
   cmp -s "$T/ack.txt" "$T/req.txt" || fail "not the 8 acknowledgements in order: $(cat "$T/ack.txt")"
   pass "8 requests read at once are removed by the 4 removers side by side, acknowledged as they end ($writes writes), all 8 in order"
+
+  # the marks of a finished message are named by its id, the message file's inode, free again
+  # once the message file goes: their removal is synced before the acknowledgement (after which
+  # the queue manager asks for the message file's), so no crash can bring one back for the next
+  # message with the id. A message without marks (its recipient files only) costs no sync.
+  e=700001 f=700002
+  for x in "$(p local $e)" "$H/queue/hold/$e" "$(p local $f)" "$(p remote $f)" ; do mkdir -p "$(dirname "$x")" ; echo x > "$x" ; done
+  for id in $e $f ; do
+    frame "s$id\0" > "$T/req"
+    rm -f "$T"/sync.*
+    rc=0 ; ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -ff -o "$T/sync" -e trace=syncfs,fsync,fdatasync,write \
+      "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
+    expect_eq "ferry-clean s$id under strace exits 0" "$rc" 0
+    parent=$(grep -l '^write(1,' "$T"/sync.*)
+    [ -n "$parent" ] && [ ! -e "$(p local $id)" ] || fail "s$id: not acknowledged, or its recipient file left: $(cat "$T/err")"
+    eval "syncs_$id=\$(cat \"\$T\"/sync.* | grep -c -E '^(syncfs|fsync|fdatasync)\\(')"
+    eval "order_$id=\$(grep -o -E '^(syncfs|write)\\([0-9]+' \"\$parent\" | tr '\\n' ' ')"
+  done
+  [ ! -e "$H/queue/hold/$e" ] || fail "s left the hold mark"
+  case "${order_700001%%write(1*}" in
+    *"syncfs("*) ;;
+    *) fail "the removal of a hold mark was acknowledged without a sync before it: $order_700001" ;;
+  esac
+  expect_eq "sync calls for a message without marks" "$syncs_700002" 0
+  pass "s with a hold mark: one syncfs before the acknowledgement; s with recipient files only: no sync"
 else
-  echo "note: no strace here: the removers are not checked"
+  echo "note: no strace here: the removers and the marks' sync are not checked"
 fi
 
 # a long stream, the kinds mixed (t done at once, m and s in the removers), read in several
