@@ -89,7 +89,7 @@ void dests_drop_idle (unsigned int d)
 {
   dest *e = dests + d ;
   unsigned int i, j ;
-  if (!e->name || e->inflight || e->failures || e->nparked || e->waking) return ;
+  if (!e->name || e->inflight || e->failures || e->parked.n || e->waking) return ;
   for (i = hash(e->name) & (ntab - 1) ; tab[i] != d + 1 ; i = (i + 1) & (ntab - 1)) ;
   tab[i] = 0 ;
   usedtab-- ;
@@ -102,7 +102,7 @@ void dests_drop_idle (unsigned int d)
     tab_put(k) ;
   }
   free(e->name) ;
-  free(e->parked) ;
+  idring_free(&e->parked) ;
   memset(e, 0, sizeof(dest)) ;
   if (nfreed == afreed) freed = ferry_array_grow(freed, &afreed, sizeof(unsigned int)) ;
   freed[nfreed++] = d ;
@@ -110,42 +110,22 @@ void dests_drop_idle (unsigned int d)
 
 void dests_park (unsigned int d, unsigned int ri)
 {
-  dest *e = dests + d ;
-  if (e->nparked == e->aparked)
-  {
-    /* unroll the ring into the grown one */
-    unsigned int old = e->aparked, k ;
-    unsigned int *p = malloc((old ? old * 2 : 16) * sizeof(unsigned int)) ;
-    if (!p) strerr_diefu1sys(111, "allocate memory") ;
-    for (k = 0 ; k < e->nparked ; k++) p[k] = e->parked[(e->phead + k) % old] ;
-    free(e->parked) ;
-    e->parked = p ;
-    e->aparked = old ? old * 2 : 16 ;
-    e->phead = 0 ;
-  }
-  e->parked[(e->phead + e->nparked++) % e->aparked] = ri ;
+  idring_push(&dests[d].parked, ri) ;
 }
 
 int dests_unpark (unsigned int d)
 {
-  dest *e = dests + d ;
+  idring *r = &dests[d].parked ;
   unsigned int ri ;
-  if (!e->nparked) return -1 ;
-  ri = e->parked[e->phead] ;
-  e->phead = (e->phead + 1) % e->aparked ;
-  if (!--e->nparked)
-  {
-    /* a domain that had a burst gives its ring back */
-    free(e->parked) ;
-    e->parked = 0 ;
-    e->aparked = e->phead = 0 ;
-  }
+  if (!r->n) return -1 ;
+  ri = idring_pop(r) ;
+  if (!r->n) idring_free(r) ;   /* a domain that had a burst gives its ring back */
   return (int)ri ;
 }
 
 void dests_wake (unsigned int d)
 {
-  if (dests[d].waking || !dests[d].nparked) return ;
+  if (dests[d].waking || !dests[d].parked.n) return ;
   if (nwake == awake) wake = ferry_array_grow(wake, &awake, sizeof(unsigned int)) ;
   wake[nwake++] = d ;
   dests[d].waking = 1 ;

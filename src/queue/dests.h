@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "idring.h"
+
 typedef struct dest_s dest ;
 struct dest_s
 {
@@ -19,8 +21,7 @@ struct dest_s
   unsigned int inflight ;       /* deliveries out to it */
   unsigned int failures ;       /* failed deliveries in a row; 0 when not failing */
   uint32_t until ;              /* while failing: backed off until then */
-  unsigned int *parked ;        /* a ring of recipients (the scheduler's indices) */
-  unsigned int phead, nparked, aparked ;
+  idring parked ;               /* recipients (the scheduler's indices), in the order they came */
   unsigned int waking : 1 ;     /* on the wake list */
 } ;
 

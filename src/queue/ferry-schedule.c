@@ -40,6 +40,7 @@
 #include <ferry/queue.h>
 
 #include "dests.h"
+#include "idring.h"
 
 #define USAGE "ferry-schedule [ home ]"
 
@@ -119,8 +120,7 @@ static flight *flights = 0 ;
 static unsigned int nflights = 0, inflight[2] = { 0, 0 } ;
 static unsigned int *heap = 0 ;       /* deferred recipients, by next attempt */
 static unsigned int nheap = 0, aheap = 0 ;
-static unsigned int *ready[2] = { 0, 0 } ;     /* ring buffers of recipients due now */
-static unsigned int rhead[2] = { 0, 0 }, nready[2] = { 0, 0 }, aready[2] = { 0, 0 } ;
+static idring ready[2] = { IDRING_ZERO, IDRING_ZERO } ;      /* recipients due now */
 #define NPEERS 5
 static stralloc out[NPEERS] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;  /* to fds 1, 3, 5, 7, 9 */
 static stralloc in[NPEERS] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;   /* from fds 0, 4, 6, 8, 10 */
@@ -271,21 +271,7 @@ static unsigned int heap_pop (void)
 
 static void ready_push (unsigned int ri)
 {
-  int ch = rcpts[ri].ch ;
-  if (nready[ch] == aready[ch])
-  {
-    /* unroll the ring before it grows */
-    unsigned int old = aready[ch], k ;
-    unsigned int *lin = malloc((old ? old : 1) * sizeof(unsigned int)) ;
-    if (!lin) strerr_diefu1sys(111, "allocate memory") ;
-    for (k = 0 ; k < nready[ch] ; k++) lin[k] = ready[ch][(rhead[ch] + k) % old] ;
-    ready[ch] = ferry_array_grow(ready[ch], &aready[ch], sizeof(unsigned int)) ;
-    memcpy(ready[ch], lin, nready[ch] * sizeof(unsigned int)) ;
-    free(lin) ;
-    rhead[ch] = 0 ;
-  }
-  ready[ch][(rhead[ch] + nready[ch]) % aready[ch]] = ri ;
-  nready[ch]++ ;
+  idring_push(&ready[(int)rcpts[ri].ch], ri) ;
   rcpts[ri].link = -2 ;
 }
 
@@ -295,9 +281,7 @@ static void ready_push (unsigned int ri)
     skipped here. */
 static int ready_pop (int ch)
 {
-  unsigned int ri = ready[ch][rhead[ch]] ;
-  rhead[ch] = (rhead[ch] + 1) % aready[ch] ;
-  nready[ch]-- ;
+  unsigned int ri = idring_pop(&ready[ch]) ;
   if (rcpts[ri].link != -2) return -1 ;
   rcpts[ri].link = -1 ;
   return (int)ri ;
@@ -1070,8 +1054,8 @@ static void dispatch (void)
   {
     /* each ready recipient is looked at once per round; one held back by its destination's
        limit goes to the end of the ring */
-    unsigned int rounds = nready[ch] ;
-    while (rounds-- && nready[ch] && inflight[ch] < conc[ch])
+    unsigned int rounds = ready[ch].n ;
+    while (rounds-- && ready[ch].n && inflight[ch] < conc[ch])
     {
       int got = ready_pop(ch) ;
       unsigned int ri, fi, j, rd = 0 ;

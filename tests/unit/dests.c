@@ -89,7 +89,7 @@ int main (void)
   for (k = 0 ; k < 6 ; k++) CHECK(dests_unpark(d) == (int)k, "recipient %u", k) ;
   for (k = 10 ; k < 100 ; k++) dests_park(d, k) ;
   for (k = 6, bad = 0 ; k < 100 ; k++) if (dests_unpark(d) != (int)k) bad++ ;
-  CHECK(!bad && dests_unpark(d) == -1 && !dests[d].nparked, "94 parked recipients in order after growing: %d out of place", bad) ;
+  CHECK(!bad && dests_unpark(d) == -1 && !dests[d].parked.n, "94 parked recipients in order after growing: %d out of place", bad) ;
 
   /* waking needs a recipient parked, and puts an entry on the list once */
   dests_wake(d) ;

@@ -1,0 +1,38 @@
+/* idring: when full, the entries are copied in order into an array twice the size. */
+
+#include <stdlib.h>
+
+#include <skalibs/strerr.h>
+
+#include "idring.h"
+
+void idring_push (idring *r, unsigned int x)
+{
+  if (r->n == r->cap)
+  {
+    unsigned int cap = r->cap ? r->cap * 2 : 16, k ;
+    unsigned int *a = malloc((size_t)cap * sizeof(unsigned int)) ;
+    if (!a) strerr_diefu1sys(111, "allocate memory") ;
+    for (k = 0 ; k < r->n ; k++) a[k] = r->a[(r->head + k) % r->cap] ;
+    free(r->a) ;
+    r->a = a ;
+    r->cap = cap ;
+    r->head = 0 ;
+  }
+  r->a[(r->head + r->n++) % r->cap] = x ;
+}
+
+unsigned int idring_pop (idring *r)
+{
+  unsigned int x = r->a[r->head] ;
+  r->head = (r->head + 1) % r->cap ;
+  r->n-- ;
+  return x ;
+}
+
+void idring_free (idring *r)
+{
+  free(r->a) ;
+  r->a = 0 ;
+  r->head = r->n = r->cap = 0 ;
+}
