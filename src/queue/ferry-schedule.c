@@ -1028,8 +1028,7 @@ static void request_send (unsigned int fi)
 static void dispatch (void)
 {
   uint32_t now = time(0) ;
-  int ch ;
-  int d ;
+  int ch, d ;
   if (stopping) return ;
   while (nheap && rcpts[heap[0]].next <= now)
   {
@@ -1053,7 +1052,7 @@ static void dispatch (void)
   for (ch = 0 ; ch < 2 ; ch++)
   {
     /* each ready recipient is looked at once per round; one held back by its destination's
-       limit goes to the end of the ring */
+       limit is parked on the destination (dests.h) until a slot there is free */
     unsigned int rounds = ready[ch].n ;
     while (rounds-- && ready[ch].n && inflight[ch] < conc[ch])
     {
