@@ -3,6 +3,7 @@
 #   make check      install missing Debian packages (as root), build, run every test
 #   make demo       install missing Debian packages (as root), build, run the main job on ./home
 #   make install    install the programs into conf-home's bin (DESTDIR respected)
+#   make install-sendmail  link /usr/sbin/sendmail, mailq, ... to ferry-sendmail where nothing is
 #   make sanitize   build the programs with ASan, LSan and UBSan and run every test against them
 #   make fuzz       build the fuzz harnesses (tests/fuzz, clang: conf-compile line 3) in build/fuzz
 #   make bench      run the benchmarks in tests/bench (by hand; writes doc/performance.md)
@@ -44,7 +45,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_OBJ := $(patsubst src/%.c,$(B)/fuzz/obj/%.o,$(LIB_SRC) $(foreach g,$(GROUPS),$(call group_helpers,$(g))))
 
-.PHONY: all progs check sanitize demo install deps-build deps-check deps-demo bench fuzz clean
+.PHONY: all progs check sanitize demo install install-sendmail deps-build deps-check deps-demo bench fuzz clean
 .SUFFIXES:
 
 all: $(PROG_BIN) $(UNIT_BIN) $(HELPER_BIN) $(SHIM)
@@ -143,6 +144,9 @@ demo: deps-demo
 
 install: $(PROG_BIN)
 	@sh package/install "$(DESTDIR)" "$(CONF_HOME)" $(B)/bin
+
+install-sendmail:
+	@sh package/sendmail-link "$(DESTDIR)" "$(CONF_HOME)"
 
 bench: all
 	@sh tests/bench/run

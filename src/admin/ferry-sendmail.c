@@ -3,6 +3,7 @@
    sysexits that callers of sendmail expect. */
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -98,6 +99,7 @@ int main (int argc, char const *const *argv)
   int fromheader = 0, dotends = 1, list = 0 ;
   stralloc in = STRALLOC_ZERO, msg = STRALLOC_ZERO, env = STRALLOC_ZERO, rcpts = STRALLOC_ZERO, extra = STRALLOC_ZERO ;
   char const *home ;
+  char homebuf[PATH_MAX] ;
   unsigned int nrcpt = 0 ;
   size_t hlen = 0 ;
   int hasdate = 0, hasmid = 0, hasfrom = 0, e ;
@@ -152,7 +154,7 @@ int main (int argc, char const *const *argv)
     }
   }
 
-  home = ferry_home(0) ;
+  home = ferry_home_bare(homebuf, sizeof(homebuf)) ;
   if (list)
   {
     char path[strlen(home) + 20] ;

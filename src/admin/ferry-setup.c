@@ -31,7 +31,7 @@
 typedef struct item_s item ;
 struct item_s
 {
-  char kind ;          /* 'd' directory, 's' split directory, 'f' fifo */
+  char kind ;          /* 'b' installed program (bin/NAME), 'd' directory, 's' split directory, 'f' fifo */
   char const *path ;
   char const *owner ;
   char const *group ;
@@ -81,7 +81,7 @@ static void run_or_die (char const *const *argv, char const *name)
   if (!WIFEXITED(wstat) || WEXITSTATUS(wstat)) strerr_dief(111, argv[0], " failed for ", name) ;
 }
 
-static void users_make (char const *home)
+static void users_make (void)
 {
   item const *it ;
   if (!getgrnam("ferry"))
@@ -96,7 +96,7 @@ static void users_make (char const *home)
   {
     if (getpwnam(*u) || checkonly) continue ;
     {
-      char const *argv[] = { "/usr/sbin/useradd", "--system", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin", "--gid", "ferry", *u, 0 } ;
+      char const *argv[] = { "/usr/sbin/useradd", "--system", "--no-create-home", "--home-dir", FERRY_CONF_HOME, "--shell", "/usr/sbin/nologin", "--gid", "ferry", *u, 0 } ;
       run_or_die(argv, *u) ;
       say("created user ", *u, "") ;
       created++ ;
@@ -107,7 +107,7 @@ static void users_make (char const *home)
       strerr_dief(111, "package/modes names an owner that is not a dedicated user: ", it->owner) ;
 }
 
-static void check_one (char const *path, item const *it, int wantfifo)
+static void check_one (char const *path, item const *it, char kind)
 {
   struct stat st ;
   uid_t uid ;
@@ -120,9 +120,9 @@ static void check_one (char const *path, item const *it, int wantfifo)
     return ;
   }
   owner_ids(it, &uid, &gid) ;
-  if (wantfifo ? !S_ISFIFO(st.st_mode) : !S_ISDIR(st.st_mode))
+  if (kind == 'f' ? !S_ISFIFO(st.st_mode) : kind == 'b' ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode))
   {
-    say("wrong type: ", path, wantfifo ? " (want a FIFO)" : " (want a directory)") ;
+    say("wrong type: ", path, kind == 'f' ? " (want a FIFO)" : kind == 'b' ? " (want a program)" : " (want a directory)") ;
     problems++ ;
   }
   if ((st.st_mode & 07777) != it->mode)
@@ -145,11 +145,11 @@ static int make_one (char const *path, item const *it, int fifo, int quiet)
 {
   uid_t uid ;
   gid_t gid ;
-  if (checkonly) { check_one(path, it, fifo) ; return 0 ; }
+  if (checkonly) { check_one(path, it, fifo ? 'f' : 'd') ; return 0 ; }
   if ((fifo ? mkfifo(path, it->mode) : mkdir(path, it->mode)) < 0)
   {
     if (errno != EEXIST) strerr_diefu2sys(111, "create ", path) ;
-    check_one(path, it, fifo) ;  /* left as it is: only reported */
+    check_one(path, it, fifo ? 'f' : 'd') ;  /* left as it is: only reported */
     return 0 ;
   }
   owner_ids(it, &uid, &gid) ;
@@ -163,8 +163,9 @@ static int make_one (char const *path, item const *it, int fifo, int quiet)
 static void tree_make (unsigned int split)
 {
   item const *it ;
-  for (it = items + 1 ; it->kind ; it++)
+  for (it = items ; it->kind ; it++)
   {
+    if (it->kind == 'b' || !strcmp(it->path, "control")) continue ;
     make_one(it->path, it, it->kind == 'f', 0) ;
     if (it->kind == 's')
     {
@@ -284,6 +285,84 @@ static void bin_make (char const *home, char const *bindir)
   created++ ;
 }
 
+
+ /* A home made with -u (its queue owned by ferryq, not by the home's owner) is checked and
+    completed as one, with or without -u. */
+static int queue_is_dedicated (void)
+{
+  struct stat st ;
+  struct passwd *pw ;
+  if (stat("queue", &st) < 0) return 0 ;
+  pw = getpwnam("ferryq") ;
+  return pw && st.st_uid == pw->pw_uid && st.st_uid != homeuid ;
+}
+
+static item const *control_item (void)
+{
+  item const *it ;
+  for (it = items ; it->kind ; it++) if (!strcmp(it->path, "control")) return it ;
+  strerr_dief1x(111, "package/modes has no line for control") ;
+}
+
+ /* The installed programs (bin/ a directory of the home, as make install leaves it) get the
+    owners and modes of package/modes: -u sets them, -c reports what differs. A bin/ that is a
+    symlink (to a build tree) is left alone. */
+static void bin_modes (void)
+{
+  item const *it ;
+  struct stat st ;
+  if (!dedicated || lstat("bin", &st) < 0 || !S_ISDIR(st.st_mode)) return ;
+  for (it = items ; it->kind ; it++)
+  {
+    uid_t uid ;
+    gid_t gid ;
+    if (it->kind != 'b') continue ;
+    if (checkonly) { check_one(it->path, it, 'b') ; continue ; }
+    if (lstat(it->path, &st) < 0)
+    {
+      if (errno != ENOENT) strerr_diefu2sys(111, "stat ", it->path) ;
+      say("missing: ", it->path, " (make install puts it there)") ;
+      problems++ ;
+      continue ;
+    }
+    if (!S_ISREG(st.st_mode)) { check_one(it->path, it, 'b') ; continue ; }
+    owner_ids(it, &uid, &gid) ;
+    if (st.st_uid == uid && st.st_gid == gid && (st.st_mode & 07777) == it->mode) continue ;
+    /* chown first: it clears the set-id bits that chmod then sets */
+    if (chown(it->path, uid, gid) < 0) strerr_diefu2sys(111, "chown ", it->path) ;
+    if (chmod(it->path, it->mode) < 0) strerr_diefu2sys(111, "chmod ", it->path) ;
+    {
+      char m[UINT_OFMT + 64] = " to 0" ;
+      size_t k = 5 + uint_ofmt(m + 5, it->mode) ;
+      m[k++] = ' ' ;
+      if (strlen(it->owner) + strlen(it->group) + k + 2 > sizeof(m)) strerr_dief1x(111, "package/modes: owner name too long") ;
+      memcpy(m + k, it->owner, strlen(it->owner)) ; k += strlen(it->owner) ;
+      m[k++] = ':' ;
+      memcpy(m + k, it->group, strlen(it->group) + 1) ;
+      say("set ", it->path, m) ;
+    }
+    created++ ;
+  }
+}
+
+ /* What a home needs, checked before anything is changed: the programs that bin will point at,
+    and with -u the tools that make users. */
+static void preflight (char const *dir, char const *bindir)
+{
+  struct stat st ;
+  char binpath[strlen(dir) + 5] ;
+  char prog[strlen(bindir) + 20] ;
+  memcpy(binpath, dir, strlen(dir)) ;
+  memcpy(binpath + strlen(dir), "/bin", 5) ;
+  if (dedicated && !checkonly && (access("/usr/sbin/useradd", X_OK) < 0 || access("/usr/sbin/groupadd", X_OK) < 0))
+    strerr_dief1x(111, "-u needs /usr/sbin/useradd and /usr/sbin/groupadd (Debian's passwd package); nothing was changed") ;
+  if (checkonly || lstat(binpath, &st) == 0) return ;
+  memcpy(prog, bindir, strlen(bindir)) ;
+  memcpy(prog + strlen(bindir), "/ferry-start", 13) ;
+  if (access(prog, X_OK) < 0)
+    strerr_dief(100, "no ferry programs in ", bindir, ": install them first (make install, as root), or name their directory with -b; nothing was changed") ;
+}
+
 static int home_name_ok (char const *s)
 {
   for (; *s ; s++) if (*s == '"' || *s == '\\' || *s == '\n' || *s == '$') return 0 ;
@@ -331,6 +410,8 @@ int main (int argc, char const *const *argv)
     memcpy(bindirbuf + k, bindir, strlen(bindir) + 1) ;
     bindir = bindirbuf ;
   }
+  if (split && checkonly) strerr_dief1x(100, "-s does not go with -c") ;
+  preflight(argv[0], bindir) ;
   if (mkdir(argv[0], 0755) == 0) { say("created ", argv[0], "") ; created++ ; }
   else if (errno != EEXIST) strerr_diefu2sys(111, "create ", argv[0]) ;
   if (!realpath(argv[0], home)) strerr_diefu2sys(111, "resolve ", argv[0]) ;
@@ -339,16 +420,15 @@ int main (int argc, char const *const *argv)
   if (stat(".", &st) < 0) strerr_diefu2sys(111, "stat ", home) ;
   homeuid = st.st_uid ;
   homegid = st.st_gid ;
-  if (dedicated) users_make(home) ;
-
-  if (split && checkonly) strerr_dief1x(100, "-s does not go with -c") ;
-  if (strcmp(items[0].path, "control")) strerr_dief1x(111, "package/modes must list control first") ;
-  make_one("control", items, 0, 0) ;
+  if (dedicated) users_make() ;
+  else dedicated = queue_is_dedicated() ;
+  make_one("control", control_item(), 0, 0) ;
   control_make(split) ;
   u = ferry_control_u64_or_die("queuesplit", 111) ;
   tree_make((unsigned int)u) ;
   scripts_make(home) ;
   bin_make(home, bindir) ;
+  bin_modes() ;
 
   if (checkonly)
   {

@@ -1,6 +1,7 @@
 /* ferry_home: the documented way every ferry program finds its home. */
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <ferry/config.h>
@@ -9,9 +10,35 @@
 char const *ferry_home (char const *arg)
 {
   char const *e ;
-  if (getuid() != geteuid() || getgid() != getegid()) return FERRY_CONF_HOME ;
+  if (getuid() && (getuid() != geteuid() || getgid() != getegid())) return FERRY_CONF_HOME ;
   if (arg && *arg) return arg ;
   e = getenv("FERRY_HOME") ;
   if (e && *e) return e ;
   return FERRY_CONF_HOME ;
+}
+
+int ferry_home_of_program (char *buf, size_t n)
+{
+  ssize_t r ;
+  char *slash ;
+  if (n < 10) return 0 ;
+  r = readlink("/proc/self/exe", buf, n - 9) ;
+  if (r <= 0 || (size_t)r >= n - 9) return 0 ;
+  buf[r] = 0 ;
+  slash = strrchr(buf, '/') ;
+  if (!slash || slash - buf < 4 || memcmp(slash - 4, "/bin", 4)) return 0 ;
+  memcpy(slash - 4, "/control", 9) ;
+  if (access(buf, X_OK) < 0) return 0 ;
+  slash[-4] = 0 ;
+  if (!buf[0]) { buf[0] = '/' ; buf[1] = 0 ; }
+  return 1 ;
+}
+
+char const *ferry_home_bare (char *buf, size_t n)
+{
+  char const *e ;
+  if (getuid() && (getuid() != geteuid() || getgid() != getegid())) return FERRY_CONF_HOME ;
+  e = getenv("FERRY_HOME") ;
+  if (e && *e) return e ;
+  return ferry_home_of_program(buf, n) ? buf : FERRY_CONF_HOME ;
 }

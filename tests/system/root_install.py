@@ -1,0 +1,244 @@
+"""As root, the install of doc/install.html into a scratch root: ferry built with its install home
+there (conf-home), make install, ferry-setup -u, the set linked into an s6 scan directory; then,
+as users that are not root, with ferry-injectd stopped and again running: mail through the
+setuid ferry-inject, through ferry-sendmail run bare (as cron does) and through an SMTP front end
+run by tcpserver as nobody with QMAILQUEUE; a forward and a virtual Maildir that did not exist;
+mailq for a user; a new smtproutes used after s6-svc -h; the sendmail links and the systemd unit."""
+
+import os
+import pwd
+import shutil
+import smtplib
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
+from ferrytest import TOP, eventually, expect, is_root, test_user  # noqa: E402
+from smtp_peers import SmtpSink, free_port  # noqa: E402
+
+if not is_root():
+    print("skipped: needs root (it installs setuid programs and makes users)")
+    sys.exit(0)
+for tool in ("tcpserver", "setpriv", "s6-svscan"):
+    if not shutil.which(tool):
+        print("skipped: no %s here (package/deps lists its package)" % tool)
+        sys.exit(0)
+
+T = tempfile.mkdtemp(prefix="ferry-root.")
+os.chmod(T, 0o755)
+CONF = os.path.join(T, "root", "var", "ferry")
+BUILD = os.path.join(T, "build")
+BIN = os.path.join(CONF, "bin")
+NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+BARE_ENV = {"PATH": "/usr/bin:/bin"}  # as cron runs a command: no FERRY_HOME
+procs = []
+svscan = None
+scan = os.path.join(T, "scan")
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, **kw)
+
+
+def make(*targets):
+    r = run(["make", "-C", TOP, "--no-print-directory", "-j2", "B=" + BUILD, "CONF_HOME=" + CONF] + list(targets))
+    expect(r.returncode == 0, "make %s with conf-home %s" % (" ".join(targets), CONF), r.stdout[-1500:] + r.stderr[-1500:])
+    return r
+
+
+def log():
+    try:
+        return open(os.path.join(CONF, "log", "current"), errors="replace").read()
+    except FileNotFoundError:
+        return ""
+
+
+def maildir_texts(user):
+    d = os.path.join(T, "mail", user, "Maildir", "new")
+    if not os.path.isdir(d):
+        return []
+    return [open(os.path.join(d, f), "rb").read() for f in os.listdir(d)]
+
+
+def delivered(user, subject):
+    return any(("Subject: " + subject + "\n").encode() in m for m in maildir_texts(user))
+
+
+def inject_as_nobody(subject, rcpt):
+    msg = ("From: nobody@example.org\nSubject: %s\n\nbody of %s\n" % (subject, subject)).encode()
+    r, w = os.pipe()
+    os.write(w, b"Fnobody@example.org\0T" + rcpt.encode() + b"\0\0")
+    os.close(w)
+    p = subprocess.run(NOBODY + [os.path.join(BIN, "ferry-inject")], input=msg, stdout=r, stderr=subprocess.PIPE, env=BARE_ENV)
+    os.close(r)
+    return p.returncode, p.stderr.decode(errors="replace")
+
+
+def sendmail_as_nobody(subject, rcpt):
+    msg = "To: %s\nSubject: %s\n\nbody of %s\n" % (rcpt, subject, subject)
+    return run(NOBODY + [os.path.join(BIN, "ferry-sendmail"), "-t"], input=msg, env=BARE_ENV)
+
+
+def smtp_front(port, subject, rcpt):
+    with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
+        s.helo("client.test")
+        s.sendmail("front@example.net", [rcpt], "Subject: %s\n\nbody of %s\n" % (subject, subject))
+
+
+try:
+    # 1. ferry-setup -u before make install: refused, nothing made
+    make("progs")
+    users_before = any(p.pw_name == "ferryq" for p in pwd.getpwall())
+    r = run([os.path.join(BUILD, "bin", "ferry-setup"), "-u", CONF])
+    expect(r.returncode == 100 and "install them first (make install" in r.stderr and not os.path.exists(CONF),
+           "ferry-setup -u before make install exits 100, says to install first, and makes nothing", (r.returncode, r.stdout, r.stderr))
+
+    # 2. make install, as if the users did not exist yet (set-id bits off, owner root), then
+    #    ferry-setup -u makes the users and gives each program its owner and mode
+    make("install")
+    unit = open(os.path.join(CONF, "share", "ferry.service")).read()
+    expect("ExecStart=/usr/bin/s6-svscan %s/service\n" % CONF in unit and "@HOME@" not in unit,
+           "make install writes the systemd unit for the install home", unit)
+    for p in ("ferry-inject", "ferry-qread"):
+        os.chown(os.path.join(BIN, p), 0, 0)
+        os.chmod(os.path.join(BIN, p), 0o711 if p == "ferry-inject" else 0o755)
+    r = run([os.path.join(BIN, "ferry-setup"), "-u", CONF])
+    expect(r.returncode == 0 and "set bin/ferry-inject to 04711 ferryq:ferry" in r.stdout and "set bin/ferry-qread to 02755 root:ferry" in r.stdout,
+           "ferry-setup -u after make install sets ferry-inject 4711 ferryq and ferry-qread 2755 group ferry", r.stdout + r.stderr)
+    st = os.stat(os.path.join(BIN, "ferry-inject"))
+    expect(stat.S_IMODE(st.st_mode) == 0o4711 and st.st_uid == pwd.getpwnam("ferryq").pw_uid, "bin/ferry-inject is setuid ferryq")
+    if not users_before:
+        expect(pwd.getpwnam("ferryq").pw_dir == CONF, "the users made have the install home as theirs", pwd.getpwnam("ferryq").pw_dir)
+    else:
+        print("note: the dedicated users existed already; their home is %s" % pwd.getpwnam("ferryq").pw_dir)
+    expect(not pwd.getpwnam("ferryq").pw_dir.startswith(tempfile.gettempdir() + "/ferry-test."),
+           "the dedicated users' home is not a test's scratch home", pwd.getpwnam("ferryq").pw_dir)
+    r = run([os.path.join(BIN, "ferry-setup"), "-c", CONF])
+    expect(r.returncode == 0 and "is a complete ferry home" in r.stdout, "ferry-setup -c (without -u) passes the root install", r.stdout + r.stderr)
+    os.chmod(os.path.join(BIN, "ferry-inject"), 0o755)
+    r = run([os.path.join(BIN, "ferry-setup"), "-c", CONF])
+    expect(r.returncode == 1 and "wrong mode: bin/ferry-inject (want 04711)" in r.stdout,
+           "ferry-setup -c reports a ferry-inject that is not setuid", r.stdout + r.stderr)
+    os.chmod(os.path.join(BIN, "ferry-inject"), 0o4711)
+
+    # 3. the settings: example.org delivered to Maildirs of the test user (alice's Maildir does
+    #    not exist yet), fwd@ forwarded to bob, sink.test over SMTP, later.test to a closed port
+    tu = test_user()
+    mail = os.path.join(T, "mail")
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(mail, "bob", "Maildir", sub))
+    subprocess.run(["chown", "-R", "ferrytest", mail], check=True)
+    ctl = lambda name, value: open(os.path.join(CONF, "control", name), "w").write(value)
+    ctl("me", "example.org\n")
+    ctl("mailboxowner", "ferrytest\n")
+    ctl("virtualdomains", "example.org\n")
+    ctl("mailboxes", "alice@example.org: %s/alice/Maildir/\nbob@example.org: %s/bob/Maildir/\nfwd@example.org: &bob@example.org\n" % (mail, mail))
+    r = run([os.path.join(BIN, "ferry-mailboxes"), CONF])
+    expect(r.returncode == 0, "ferry-mailboxes", r.stderr)
+    sink_a = SmtpSink(T)
+    sink_b = SmtpSink(T)
+    procs += [sink_a, sink_b]
+    ctl("smtproutes", "sink.test:127.0.0.1:%d\nlater.test:127.0.0.1:1\n" % sink_a.port)
+
+    # 4. the s6 way: the home's two services linked into a scan directory of the system's
+    os.makedirs(scan)
+    for s in ("ferry", "ferry-injectd"):
+        os.symlink(os.path.join(CONF, "service", s), os.path.join(scan, s))
+    svscan = subprocess.Popen(["s6-svscan", scan], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    expect(eventually(lambda: "status:" in log(), 20), "the set starts from the scan directory", log()[-500:])
+    svc = lambda flags, s: run(["s6-svc", flags, os.path.join(CONF, "service", s)])
+    wait = lambda flag, s: run(["s6-svwait", flag, "-t", "20000", os.path.join(CONF, "service", s)])
+
+    # 5. the front end: tcpserver as nobody, QMAILQUEUE the setuid ferry-inject
+    port = free_port()
+    front = subprocess.Popen(["tcpserver", "-u", str(pwd.getpwnam("nobody").pw_uid), "-g", str(pwd.getpwnam("nobody").pw_gid),
+                              "127.0.0.1", str(port), "env", "QMAILQUEUE=" + os.path.join(BIN, "ferry-inject"),
+                              "/usr/bin/python3", os.path.join(TOP, "tests", "helpers", "qq_front.py")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(front)
+    expect(eventually(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 10), "tcpserver listens")
+
+    sock = os.path.join(CONF, "public", "inject")
+    for state in ("stopped", "running"):
+        if state == "stopped":
+            svc("-d", "ferry-injectd")
+            expect(wait("-D", "ferry-injectd").returncode == 0, "ferry-injectd is down")
+        else:
+            svc("-u", "ferry-injectd")
+            expect(wait("-U", "ferry-injectd").returncode == 0 and eventually(lambda: os.path.exists(sock), 10), "ferry-injectd is up")
+        rc, err = inject_as_nobody("inject " + state, "alice@example.org")
+        expect(rc == 0, "as nobody, ferry-injectd %s: the setuid ferry-inject takes a message" % state, (rc, err))
+        r = sendmail_as_nobody("sendmail " + state, "bob")
+        expect(r.returncode == 0, "as nobody, ferry-injectd %s: ferry-sendmail -t run bare (no FERRY_HOME) takes a message" % state,
+               (r.returncode, r.stderr))
+        try:
+            smtp_front(port, "front " + state, "bob@example.org")
+            err = ""
+        except smtplib.SMTPException as e:
+            err = str(e)
+        expect(not err, "as nobody, ferry-injectd %s: the front end under tcpserver answers 250 through QMAILQUEUE" % state, err)
+        expect(eventually(lambda: delivered("alice", "inject " + state) and delivered("bob", "sendmail " + state)
+                          and delivered("bob", "front " + state), 30),
+               "the three messages (ferry-injectd %s) are in the Maildirs, alice's Maildir made for it" % state, log()[-1500:])
+    st = os.stat(os.path.join(mail, "alice", "Maildir", "new"))
+    expect(st.st_uid == tu.pw_uid, "the Maildir made for alice belongs to the mailbox owner")
+    sm = [m for m in maildir_texts("bob") if b"Subject: sendmail stopped\n" in m][0]
+    expect(b"To: bob@example.org\n" in sm, "ferry-sendmail qualified To: bob with control/me", sm[:400])
+
+    rc, err = inject_as_nobody("forwarded", "fwd@example.org")
+    expect(rc == 0 and eventually(lambda: delivered("bob", "forwarded"), 30), "mail to fwd@ is forwarded to bob's Maildir", (err, log()[-1500:]))
+
+    # 6. mailq for a user: the listing, never a body
+    rc, err = inject_as_nobody("deferred for mailq", "carol@later.test")
+    expect(rc == 0 and eventually(lambda: "carol@later.test" in log() and "deferral" in log(), 30), "a message to later.test is deferred", log()[-800:])
+    sroot = os.path.join(T, "sroot")
+    r = run(["sh", os.path.join(TOP, "package", "sendmail-link"), sroot, CONF])
+    expect(r.returncode == 0 and all(os.readlink(os.path.join(sroot, p.lstrip("/"))) == os.path.join(BIN, "ferry-sendmail")
+                                     for p in ("/usr/sbin/sendmail", "/usr/lib/sendmail", "/usr/bin/mailq", "/usr/bin/newaliases")),
+           "make install-sendmail's script links sendmail, mailq and newaliases where nothing was", r.stdout + r.stderr)
+    r = run(NOBODY + [os.path.join(sroot, "usr", "bin", "mailq")], env=BARE_ENV)
+    expect(r.returncode == 0 and "carol@later.test" in r.stdout and "body of" not in r.stdout,
+           "mailq as nobody lists the deferred message (its recipient), and no body", (r.returncode, r.stdout, r.stderr))
+    sroot2 = os.path.join(T, "sroot2")
+    os.makedirs(os.path.join(sroot2, "usr", "sbin"))
+    open(os.path.join(sroot2, "usr", "sbin", "sendmail"), "w").write("#!/bin/sh\n# another MTA's\n")
+    r = run(["sh", os.path.join(TOP, "package", "sendmail-link"), sroot2, CONF])
+    owner = run(["dpkg-query", "-S", "/usr/sbin/sendmail"]).stdout.split(":")[0]
+    said = ("belongs to the Debian package %s" % owner) if owner else "no Debian package owns it"
+    expect(r.returncode == 1 and said in r.stderr and open(os.path.join(sroot2, "usr", "sbin", "sendmail")).read().endswith("another MTA's\n"),
+           "an existing /usr/sbin/sendmail is left as it is, and the script says whose it is and what to do", r.stdout + r.stderr)
+
+    # 7. a new route, read again after s6-svc -h (the set's members run as three users)
+    ctl("smtproutes", "sink.test:127.0.0.1:%d\nlater.test:127.0.0.1:1\n" % sink_b.port)
+    mark = len(log())
+    svc("-h", "ferry")
+    expect(eventually(lambda: "ferry-spawn-remote" in log()[mark:] and "settings" in log()[mark:], 20),
+           "ferry-spawn-remote says it read its settings again", log()[mark:])
+    rc, err = inject_as_nobody("after the new route", "dave@sink.test")
+    expect(rc == 0 and eventually(lambda: any(b"after the new route" in d for d in sink_b.dumps()), 30)
+           and not any(b"after the new route" in d for d in sink_a.dumps()),
+           "after s6-svc -h the new smtproutes sends sink.test to the second sink", log()[mark:])
+finally:
+    if svscan:
+        subprocess.run(["s6-svscanctl", "-t", scan], capture_output=True)
+        try:
+            svscan.wait(30)
+        except Exception:
+            pass
+    for p in procs:
+        try:
+            if hasattr(p, "stop"):
+                p.stop()
+            else:
+                p.kill()
+                p.wait()
+        except Exception:
+            pass
+    if os.environ.get("FERRY_KEEP"):
+        print("kept", T)
+    else:
+        shutil.rmtree(T, ignore_errors=True)
