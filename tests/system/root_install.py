@@ -107,8 +107,8 @@ try:
         os.chown(os.path.join(BIN, p), 0, 0)
         os.chmod(os.path.join(BIN, p), 0o711 if p == "ferry-inject" else 0o755)
     r = run([os.path.join(BIN, "ferry-setup"), "-u", CONF])
-    expect(r.returncode == 0 and "set bin/ferry-inject to 04711 ferryq:ferry" in r.stdout and "set bin/ferry-qread to 02755 root:ferry" in r.stdout,
-           "ferry-setup -u after make install sets ferry-inject 4711 ferryq and ferry-qread 2755 group ferry", r.stdout + r.stderr)
+    expect(r.returncode == 0 and "set bin/ferry-inject to 04711 ferryq:ferry" in r.stdout and "set bin/ferry-qread to 06711 ferrys:ferry" in r.stdout,
+           "ferry-setup -u after make install sets ferry-inject 4711 ferryq and ferry-qread 6711 ferrys:ferry", r.stdout + r.stderr)
     st = os.stat(os.path.join(BIN, "ferry-inject"))
     expect(stat.S_IMODE(st.st_mode) == 0o4711 and st.st_uid == pwd.getpwnam("ferryq").pw_uid, "bin/ferry-inject is setuid ferryq")
     if not users_before:
