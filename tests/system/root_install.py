@@ -83,6 +83,17 @@ def sendmail_as_nobody(subject, rcpt):
     return run(NOBODY + [os.path.join(BIN, "ferry-sendmail"), "-t"], input=msg, env=BARE_ENV)
 
 
+def connects(path):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def smtp_front(port, subject, rcpt):
     with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
         s.helo("client.test")
@@ -169,7 +180,7 @@ try:
             expect(wait("-D", "ferry-injectd").returncode == 0, "ferry-injectd is down")
         else:
             svc("-u", "ferry-injectd")
-            expect(wait("-U", "ferry-injectd").returncode == 0 and eventually(lambda: os.path.exists(sock), 10), "ferry-injectd is up")
+            expect(wait("-u", "ferry-injectd").returncode == 0 and eventually(lambda: connects(sock), 10), "ferry-injectd is up and listens")
         rc, err = inject_as_nobody("inject " + state, "alice@example.org")
         expect(rc == 0, "as nobody, ferry-injectd %s: the setuid ferry-inject takes a message" % state, (rc, err))
         r = sendmail_as_nobody("sendmail " + state, "bob")
