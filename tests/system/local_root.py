@@ -1,0 +1,73 @@
+"""Local delivery in a root install, the set running on a home made with ferry-setup -u (the
+dedicated users, queue/ closed to everyone else): a forward from a mailbox owned by an ordinary
+user reaches its target through ferry-injectd's socket."""
+
+import os
+import re
+import stat
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
+from ferrytest import BIN, Home, Supervised, eventually, expect, is_root, s6_log, test_user  # noqa: E402
+
+if not is_root():
+    print("skipped: needs root (the dedicated users of ferry-setup -u)")
+    sys.exit(0)
+
+home = Home()
+H = os.path.join(home.tmp, "uhome")
+svscan = None
+try:
+    r = subprocess.run([os.path.join(BIN, "ferry-setup"), "-u", "-b", BIN, H], capture_output=True, text=True)
+    expect(r.returncode == 0, "ferry-setup -u", r.stderr)
+    home.path = H
+    os.chmod(home.tmp, 0o755)
+    fthome = os.path.join(home.tmp, "fthome")
+    os.mkdir(fthome)
+    u = test_user("ferrytest", fthome)
+    os.chown(fthome, u.pw_uid, u.pw_gid)
+    mail = os.path.join(home.tmp, "mail")
+    target = os.path.join(mail, "target", "Maildir")
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(target, sub))
+        os.makedirs(os.path.join(fthome, "Maildir", sub))
+    subprocess.run(["chown", "-R", "ferrytest", mail, os.path.join(fthome, "Maildir")], check=True)
+    locked = os.path.join(home.tmp, "locked")   # root's: the owner cannot make anything in it
+    os.mkdir(locked, 0o755)
+    fresh = os.path.join(mail, "fresh", "deeper", "Maildir")
+    freshbox = os.path.join(mail, "boxes", "fresh.mbox")
+    home.control("mailboxowner", "ferrytest\n")
+    home.control("virtualdomains", "example.org\n")
+    home.control("locals", "example.com\n")
+    home.control("mailboxes", "".join([
+        "target@example.org: %s/\n" % target,
+        "fwd@example.org: &target@example.org\n",
+        "fresh@example.org: %s/\n" % fresh,
+        "freshbox@example.org: %s\n" % freshbox,
+        "nope@example.org: %s/sub/Maildir/\n" % locked]))
+    subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
+    expect(stat.S_IMODE(os.stat(os.path.join(H, "queue")).st_mode) == 0o750 and os.stat(os.path.join(H, "queue")).st_uid != u.pw_uid,
+           "queue/ is closed to the mailbox owner (ferryq's, 0750)")
+
+    svscan = Supervised(H)
+    logdir = os.path.join(H, "log")
+    log = lambda: s6_log(logdir)
+    expect(eventually(lambda: "status:" in log() and "listening on" in s6_log(os.path.join(logdir, "injectd")), 20),
+           "the set and ferry-injectd start", log()[-400:])
+
+    # 1. a forward, run by a worker as ferrytest: through public/inject to ferry-injectd
+    home.inject(b"Subject: forward me\n\nbody\n", "s@example.net", ["fwd@example.org"], running=True)
+    expect(eventually(lambda: len(os.listdir(os.path.join(target, "new"))) == 1, 20),
+           "the forward from a mailbox owned by ferrytest reaches the target Maildir", log()[-800:])
+    got = open(os.path.join(target, "new", os.listdir(os.path.join(target, "new"))[0]), "rb").read()
+    expect(b"Delivered-To: fwd@example.org\n" in got and b"Delivered-To: target@example.org\n" in got and got.endswith(b"\nbody\n"),
+           "it carries both Delivered-To: lines and the body", got[:400])
+    expect(re.search(r"to fwd@example\.org: success: delivered: forwarded to target@example\.org", log()),
+           "the forward is logged as a success", log()[-800:])
+
+finally:
+    if svscan:
+        svscan.stop()
+    home.cleanup()
+print("%d checks passed" % __import__("ferrytest").checks)
