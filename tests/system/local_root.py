@@ -1,6 +1,7 @@
 """Local delivery in a root install, the set running on a home made with ferry-setup -u (the
 dedicated users, queue/ closed to everyone else): a forward from a mailbox owned by an ordinary
-user reaches its target through ferry-injectd's socket."""
+user reaches its target through ferry-injectd's socket; a system user's delivery is logged with
+the absolute path of the file."""
 
 import os
 import re
@@ -65,6 +66,14 @@ try:
            "it carries both Delivered-To: lines and the body", got[:400])
     expect(re.search(r"to fwd@example\.org: success: delivered: forwarded to target@example\.org", log()),
            "the forward is logged as a success", log()[-800:])
+
+    # 2. a system user's delivery (control/defaultdelivery ./Maildir/): the log names the absolute path
+    home.inject(b"Subject: system user\n\nx\n", "s@example.net", ["ferrytest@example.com"], running=True)
+    expect(eventually(lambda: re.search(r"to ferrytest@example\.com: success: ", log()), 20), "the system user's delivery is logged", log()[-800:])
+    m = re.search(r"to ferrytest@example\.com: success: delivered: Maildir (\S+)", log())
+    expect(m and m.group(1).startswith("/") and os.path.isfile(m.group(1))
+           and os.path.dirname(m.group(1)) == os.path.join(fthome, "Maildir", "new"),
+           "its log line names the absolute path of the file delivered, which exists", m and m.group(0))
 
 finally:
     if svscan:
