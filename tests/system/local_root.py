@@ -1,7 +1,8 @@
 """Local delivery in a root install, the set running on a home made with ferry-setup -u (the
 dedicated users, queue/ closed to everyone else): a forward from a mailbox owned by an ordinary
 user reaches its target through ferry-injectd's socket; a system user's delivery is logged with
-the absolute path of the file."""
+the absolute path of the file; a virtual mailbox's missing Maildir (or mbox directory) is made,
+as its owner; a directory the owner cannot make defers with a reason that names it."""
 
 import os
 import re
@@ -75,6 +76,24 @@ try:
            and os.path.dirname(m.group(1)) == os.path.join(fthome, "Maildir", "new"),
            "its log line names the absolute path of the file delivered, which exists", m and m.group(0))
 
+    # 3. virtual mailboxes whose Maildir or mbox directory does not exist yet
+    home.inject(b"Subject: fresh\n\nx\n", "s@example.net", ["fresh@example.org", "freshbox@example.org"], running=True)
+    expect(eventually(lambda: os.path.isdir(os.path.join(fresh, "new")) and len(os.listdir(os.path.join(fresh, "new"))) == 1
+                      and os.path.exists(freshbox), 20),
+           "a virtual mailbox's missing Maildir, and an mbox in a missing directory, are made and get the message", log()[-800:])
+    made = [os.path.join(mail, "fresh"), os.path.join(mail, "fresh", "deeper"), fresh] + [os.path.join(fresh, s) for s in ("tmp", "new", "cur")] + [os.path.dirname(freshbox)]
+    bad = [(p, os.stat(p).st_uid, oct(stat.S_IMODE(os.stat(p).st_mode))) for p in made
+           if os.stat(p).st_uid != u.pw_uid or os.stat(p).st_gid != u.pw_gid or stat.S_IMODE(os.stat(p).st_mode) != 0o700]
+    expect(not bad, "the directories made belong to the mailbox owner, mode 0700", bad)
+    st = os.stat(freshbox)
+    expect(st.st_uid == u.pw_uid and stat.S_IMODE(st.st_mode) == 0o600 and open(freshbox, "rb").read().startswith(b"From s@example.net "),
+           "the mbox belongs to the owner, mode 0600, and holds the message", (st.st_uid, oct(st.st_mode)))
+    expect(os.listdir(os.path.join(fresh, "tmp")) == [], "nothing left in the new Maildir's tmp/")
+
+    home.inject(b"Subject: nope\n\nx\n", "s@example.net", ["nope@example.org"], running=True)
+    want = "to nope@example.org: deferral: Maildir %s/sub/Maildir/: unable to create the directory %s/sub: Permission denied" % (locked, locked)
+    expect(eventually(lambda: want in log(), 20), "a Maildir whose parent the owner cannot make defers, naming the directory", log()[-800:])
+    expect(not os.path.exists(os.path.join(locked, "sub")), "and nothing was made there")
 finally:
     if svscan:
         svscan.stop()
