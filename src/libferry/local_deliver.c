@@ -193,6 +193,18 @@ static char dotfile_read (ferry_local_ctx const *ctx, ferry_local_target const *
   return 'Z' ;
 }
 
+ /* A path line as the absolute path it names: a relative one (./Maildir/) is under the home, the
+    current directory; so reports and log lines name the very file. n > 0. */
+static int path_absolute (stralloc *sa, char const *home, char const *line, size_t n)
+{
+  size_t h = strlen(home) ;
+  sa->len = 0 ;
+  if (*line == '/' || *home != '/') return stralloc_catb(sa, line, n) && stralloc_0(sa) ;
+  while (h && home[h-1] == '/') h-- ;
+  if (n >= 2 && line[0] == '.' && line[1] == '/') { line += 2 ; n -= 2 ; }
+  return stralloc_catb(sa, home, h) && stralloc_catb(sa, "/", 1) && stralloc_catb(sa, line, n) && stralloc_0(sa) ;
+}
+
 static int prefix_make (stralloc *sa, char const *sender, char const *rcpt)
 {
   return stralloc_cats(sa, "Return-Path: <")
@@ -205,7 +217,7 @@ static int prefix_make (stralloc *sa, char const *sender, char const *rcpt)
 char ferry_local_deliver (ferry_local_ctx const *ctx, ferry_local_target const *t, int msgfd, char const *sender, char const *rcpt, stralloc *report)
 {
   ferry_local_msg m = { .fd = msgfd, .sender = sender, .recipient = rcpt, .prefix = STRALLOC_ZERO } ;
-  stralloc lines = STRALLOC_ZERO, forwards = STRALLOC_ZERO, part = STRALLOC_ZERO ;
+  stralloc lines = STRALLOC_ZERO, forwards = STRALLOC_ZERO, part = STRALLOC_ZERO, path = STRALLOC_ZERO ;
   char status = 'K' ;
   size_t i = 0, n ;
   char *line ;
@@ -254,7 +266,13 @@ char ferry_local_deliver (ferry_local_ctx const *ctx, ferry_local_target const *
         continue ;
       case '/' :
       case '.' :
-        r = line[n-1] == '/' ? ferry_local_maildir(&m, line, &part) : ferry_local_mbox(&m, line, &part) ;
+        if (!path_absolute(&path, t->kind == 'u' ? ferry_local_target_str(t, home) : "/", line, n))
+        {
+          r = 'Z' ;
+          stralloc_cats(&part, "out of memory") ;
+          break ;
+        }
+        r = line[n-1] == '/' ? ferry_local_maildir(&m, path.s, &part) : ferry_local_mbox(&m, path.s, &part) ;
         break ;
       default :
         r = 'Z' ;
@@ -283,6 +301,7 @@ char ferry_local_deliver (ferry_local_ctx const *ctx, ferry_local_target const *
   stralloc_free(&lines) ;
   stralloc_free(&forwards) ;
   stralloc_free(&part) ;
+  stralloc_free(&path) ;
   stralloc_free(&m.prefix) ;
   if (report->len > 1000) report->len = 1000 ;
   return status ;

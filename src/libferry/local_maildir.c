@@ -1,5 +1,5 @@
 /* ferry_local_maildir: write in tmp/ (an unnamed O_TMPFILE file where the system has them), sync,
-   link into new/, sync new/; nothing half-done left. */
+   link into new/, sync new/; nothing half-done left. A Maildir that does not exist is made. */
 
 #define _GNU_SOURCE
 
@@ -108,25 +108,59 @@ static int anon_link (int fd, char const *dir, stralloc *name, stralloc *tmp, st
   }
 }
 
+ /* A Maildir that does not exist yet: tmp/, new/, cur/ and the missing directories above them,
+    0700, the owner's. 0 or -1 (errno, what says which step failed). */
+static int maildir_make (char const *dir, stralloc *what)
+{
+  static char const sub[3][4] = { "tmp", "new", "cur" } ;
+  size_t n = strlen(dir) ;
+  char path[n + 4] ;
+  unsigned int i ;
+  memcpy(path, dir, n) ;
+  for (i = 0 ; i < 3 ; i++)
+  {
+    memcpy(path + n, sub[i], 4) ;
+    if (ferry_local_dirs_make(path, 0700, what) < 0) return -1 ;
+  }
+  return 0 ;
+}
+
+ /* The file for the message in tmp/: unnamed (anon set) or named (name, tmp and new set); the
+    Maildir is made if it does not exist. fd, or -1 (errno, what set). */
+static int tmp_open (char const *dir, int *anon, stralloc *name, stralloc *tmp, stralloc *new, stralloc *what)
+{
+  unsigned int tries = 0 ;
+  int made = 0 ;
+  for (;;)
+  {
+    int fd = anon_open(dir, tmp) ;
+    *anon = fd != -2 ;
+    if (fd == -2)
+    {
+      if (!name_paths(name, tmp, new, dir)) { stralloc_copys(what, "allocate memory") ; stralloc_0(what) ; return -1 ; }
+      fd = open(tmp->s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;
+      if (fd < 0 && errno == EEXIST && ++tries <= 5) continue ;
+    }
+    if (fd >= 0) return fd ;
+    if (errno != ENOENT || made++)
+    {
+      int e = errno ;
+      stralloc_copys(what, "create a file in tmp/") ;
+      stralloc_0(what) ;
+      errno = e ;
+      return -1 ;
+    }
+    if (maildir_make(dir, what) < 0) return -1 ;
+  }
+}
+
 char ferry_local_maildir (ferry_local_msg const *m, char const *dir, stralloc *report)
 {
-  stralloc tmp = STRALLOC_ZERO, new = STRALLOC_ZERO, name = STRALLOC_ZERO ;
+  stralloc tmp = STRALLOC_ZERO, new = STRALLOC_ZERO, name = STRALLOC_ZERO, what = STRALLOC_ZERO ;
   char status = 'Z' ;
-  int fd, e, anon = 1 ;
-  unsigned int tries = 0 ;
-  fd = anon_open(dir, &tmp) ;
-  if (fd == -1) { status = fail(report, "create a file in tmp/", dir, errno) ; goto end ; }
-  if (fd == -2)
-  {
-    anon = 0 ;
-    for (;;)
-    {
-      if (!name_paths(&name, &tmp, &new, dir)) { status = fail(report, "allocate memory", dir, errno) ; goto end ; }
-      fd = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;
-      if (fd >= 0) break ;
-      if (errno != EEXIST || ++tries > 5) { status = fail(report, "create a file in tmp/", dir, errno) ; goto end ; }
-    }
-  }
+  int fd, e, anon ;
+  fd = tmp_open(dir, &anon, &name, &tmp, &new, &what) ;
+  if (fd < 0) { status = fail(report, what.len ? what.s : "create a file in tmp/", dir, errno) ; goto end ; }
   if (!ferry_local_copy(fd, m, 0)) { e = errno ; status = fail(report, "write the message", dir, e) ; goto unlink ; }
   if (ferry_local_sync(fd) < 0) { e = errno ; status = fail(report, "sync the message", dir, e) ; goto unlink ; }
   if (anon ? anon_link(fd, dir, &name, &tmp, &new) < 0 : link(tmp.s, new.s) < 0)
@@ -161,6 +195,6 @@ char ferry_local_maildir (ferry_local_msg const *m, char const *dir, stralloc *r
   if (!anon) unlink(tmp.s) ;
  end:
   if (fd >= 0) fd_close(fd) ;
-  stralloc_free(&tmp) ; stralloc_free(&new) ; stralloc_free(&name) ;
+  stralloc_free(&tmp) ; stralloc_free(&new) ; stralloc_free(&name) ; stralloc_free(&what) ;
   return status ;
 }

@@ -1,5 +1,6 @@
 /* ferry_local_mbox: append in mboxrd format under a dotlock and an fcntl lock; on failure, truncate
-   back to the old size so that no partial message is ever left. */
+   back to the old size so that no partial message is ever left. A missing mbox is made (0600),
+   and its directory too. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -102,10 +103,22 @@ static int fromline (stralloc *sa, char const *sender)
       && stralloc_catb(sa, buf, n) ;
 }
 
+ /* The directory of file and its missing parents, 0700. 1, or 0 (errno, what set). */
+static int parent_make (char const *file, stralloc *what)
+{
+  size_t n = strlen(file) ;
+  char dir[n + 1] ;
+  while (n && file[n-1] != '/') n-- ;
+  if (n <= 1) { errno = ENOENT ; return 0 ; }
+  memcpy(dir, file, n - 1) ;
+  dir[n - 1] = 0 ;
+  return ferry_local_dirs_make(dir, 0700, what) == 0 ;
+}
+
 char ferry_local_mbox (ferry_local_msg const *m, char const *file, stralloc *report)
 {
   ferry_local_msg mm = *m ;
-  stralloc lock = STRALLOC_ZERO ;
+  stralloc lock = STRALLOC_ZERO, what = STRALLOC_ZERO ;
   struct stat st ;
   char status = 'Z' ;
   int fd, dot = 0, e ;
@@ -117,6 +130,17 @@ char ferry_local_mbox (ferry_local_msg const *m, char const *file, stralloc *rep
   dot = dotlock_take(lock.s) ;
   if (dot < 0) { status = fail(report, "take the dotlock (another program holds it)", file, 0) ; dot = 0 ; goto end ; }
   fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600) ;
+  if (fd < 0 && errno == ENOENT)
+  {
+    /* its directory does not exist: made as for a Maildir, then the dotlock is taken there */
+    if (!parent_make(file, &what)) { status = fail(report, what.len ? what.s : "create its directory", file, errno) ; goto end ; }
+    if (!dot)
+    {
+      dot = dotlock_take(lock.s) ;
+      if (dot < 0) { status = fail(report, "take the dotlock (another program holds it)", file, 0) ; dot = 0 ; goto end ; }
+    }
+    fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600) ;
+  }
   if (fd < 0) { status = fail(report, "open", file, errno) ; goto end ; }
   if (fcntl_lock(fd) < 0)
   {
@@ -150,6 +174,7 @@ char ferry_local_mbox (ferry_local_msg const *m, char const *file, stralloc *rep
  end:
   if (dot) unlink(lock.s) ;
   stralloc_free(&lock) ;
+  stralloc_free(&what) ;
   stralloc_free(&mm.prefix) ;
   return status ;
 }

@@ -92,6 +92,11 @@ extern char ferry_local_forward (ferry_local_ctx const *ctx, ferry_local_msg con
 extern int ferry_local_sync (int fd) ;
 extern void ferry_local_sync_use (int (*f) (int)) ;
 
+ /* Makes directory dir and its missing parents with mode (as the current user: a delivery's
+    owner), the entry of each one made synced (ferry_local_sync). 0 if they exist now, or -1 with
+    errno, and in what "create the directory PATH" or "sync the directory above PATH". */
+extern int ferry_local_dirs_make (char const *dir, mode_t mode, stralloc *what) ;
+
  /* Copies prefix then the message from fd (offset 0) to out; with mboxrd, quotes ^>*From lines.
     Returns 1, or 0 with errno (a read error is reported as EIO). */
 extern int ferry_local_copy (int out, ferry_local_msg const *m, int mboxrd) ;
