@@ -1,9 +1,9 @@
 # A setuid ferry-inject ignores FERRY_HOME and its argument: a user cannot point it at a queue
 # of their choosing. As root only: a setuid copy owned by a dedicated user, run as nobody.
 . "$FERRY_TOP/tests/lib.sh"
-if [ "$(id -u)" != 0 ] ; then echo "note: needs root" ; done_testing ; exit 0 ; fi
+if [ "$(id -u)" != 0 ] ; then skip "needs root" ; fi
 conf=$(head -n 1 "$FERRY_TOP/conf-home")
-if [ -e "$conf" ] ; then echo "note: $conf exists on this machine; not testing into it" ; done_testing ; exit 0 ; fi
+if [ -e "$conf" ] ; then skip "$conf exists on this machine; not testing into it" ; fi
 id ferryq > /dev/null 2>&1 || "$BIN/ferry-setup" -u -b "$BIN" "$T/uhome" > /dev/null || fail "ferry-setup -u"
 H=$T/home
 new_home "$H"

@@ -15,7 +15,7 @@ from ferrytest import BIN, Home, Supervised, eventually, expect, is_root, s6_log
 
 if not is_root():
     print("skipped: needs root (the dedicated users of ferry-setup -u)")
-    sys.exit(0)
+    sys.exit(77)
 
 home = Home()
 H = os.path.join(home.tmp, "uhome")
