@@ -114,6 +114,11 @@ try:
     unit = open(os.path.join(CONF, "share", "ferry.service")).read()
     expect("ExecStart=/usr/bin/s6-svscan %s/service\n" % CONF in unit and "@HOME@" not in unit,
            "make install writes the systemd unit for the install home", unit)
+    if shutil.which("systemd-analyze"):
+        r = run(["systemd-analyze", "verify", os.path.join(CONF, "share", "ferry.service")])
+        expect(r.returncode == 0 and not r.stderr.strip(), "systemd-analyze verify finds nothing wrong with the unit", r.stdout + r.stderr)
+    else:
+        print("note: no systemd-analyze here; the unit is not verified")
     for p in ("ferry-inject", "ferry-qread"):
         os.chown(os.path.join(BIN, p), 0, 0)
         os.chmod(os.path.join(BIN, p), 0o711 if p == "ferry-inject" else 0o755)
