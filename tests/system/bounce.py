@@ -26,7 +26,7 @@ H = home.path
 stops = []
 svscan = None
 ME = "ferry.test"
-USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan", "judy", "postmaster", "good", "good2", "quiet"] + ["k%d" % i for i in range(30)]
+USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan", "judy", "postmaster", "good", "good2", "quiet", "uma"] + ["k%d" % i for i in range(30)]
 
 
 def control(**kv):
@@ -173,6 +173,22 @@ try:
            "Diagnostic-Code: smtp; the peer's own reply", r["Diagnostic-Code"])
     check_date(r["Last-Attempt-Date"], "Last-Attempt-Date")
     expect(len([x for x in peer.handler.messages if "fine@remote.test" in x[1]]) == 1, "the accepted recipient got it once")
+
+    # 2b. a UTF-8 recipient (the message not sent with SMTPUTF8) fails: RFC 6533's utf-8 address
+    #     type and message/global-delivery-status, the address bytes intact (not j??rg)
+    send("uma@example.org", ["j\u00f6rg@example.org"], "to-utf8", rext={0: b"XORCPT=utf-8;J\\x{F6}rg@example.org\0"})
+    expect(settled(), "the queue is empty afterwards", queue_files())
+    got = [f for f in os.listdir(os.path.join(box("uma"), "new"))]
+    expect(len(got) == 1, "the sender got exactly one notification", got)
+    raw = open(os.path.join(box("uma"), "new", got[0]), "rb").read()
+    m = email.message_from_bytes(raw, policy=email.policy.compat32)
+    types = [p.get_content_type() for p in m.get_payload()]
+    expect(types[:2] == ["text/plain", "message/global-delivery-status"], "the status part is message/global-delivery-status", types)
+    expect(b"\nFinal-Recipient: utf-8; j\xc3\xb6rg@example.org\n" in raw, "Final-Recipient: utf-8; j\u00f6rg@example.org, its bytes intact",
+           raw[raw.find(b"Final-Recipient"):][:80])
+    expect(b"\nOriginal-Recipient: utf-8; J\xc3\xb6rg@example.org\n" in raw, "Original-Recipient: utf-8; the ORCPT, its \\x{F6} decoded",
+           raw[raw.find(b"Original-Recipient"):][:80])
+    expect(b"<j\xc3\xb6rg@example.org>: 5.1.1" in raw and b"j??rg" not in raw, "the text part names the address intact too")
 
     # 3. an expiry: deferred (connection refused), then queued longer than queuelifetime
     control(queuelifetime=2, minbackoff=1, maxbackoff=1)
