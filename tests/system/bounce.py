@@ -62,10 +62,10 @@ def inbox(user):
     return out
 
 
-def send(sender, rcpts, subject, body=b"hello\n", mext=b"", rext=None):
+def send(sender, rcpts, subject, body=b"hello\n", mext=b"", rext=None, hdrs=b""):
     """one message through ferry-inject, with message-level X records mext and per-recipient ones"""
     env_extra = b""
-    msg = b"From: " + sender.encode() + b"\nSubject: " + subject.encode() + b"\nMessage-ID: <" + subject.encode() + b"@test>\n\n" + body
+    msg = b"From: " + sender.encode() + b"\nSubject: " + subject.encode() + b"\nMessage-ID: <" + subject.encode() + b"@test>\n" + hdrs + b"\n" + body
     r, w = os.pipe()
     env = b"F" + sender.encode() + b"\0" + mext
     for i, rc in enumerate(rcpts):
@@ -189,6 +189,20 @@ try:
     expect(b"\nOriginal-Recipient: utf-8; J\xc3\xb6rg@example.org\n" in raw, "Original-Recipient: utf-8; the ORCPT, its \\x{F6} decoded",
            raw[raw.find(b"Original-Recipient"):][:80])
     expect(b"<j\xc3\xb6rg@example.org>: 5.1.1" in raw and b"j??rg" not in raw, "the text part names the address intact too")
+
+    # 2c. a message the remote channel cannot convert (a 5,000-octet line in a message/rfc822
+    #     part): returned to its sender, the reason in the notice
+    n0 = len(peer.handler.messages)
+    send("uma@example.org", ["long@remote.test"], "to-long", hdrs=b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=zz\n",
+         body=b"--zz\nContent-Type: message/rfc822\n\nSubject: in\n\n" + b"y" * 5000 + b"\n--zz--\n")
+    expect(settled(), "the queue is empty afterwards", queue_files())
+    got = sorted(os.listdir(os.path.join(box("uma"), "new")))
+    expect(len(got) == 2, "the sender got a notification for it", got)
+    raws = [open(os.path.join(box("uma"), "new", f), "rb").read() for f in got]
+    raw = [r for r in raws if b"long@remote.test" in r]
+    expect(len(raw) == 1 and b"\nStatus: 5.6.3\n" in raw[0] and b"Diagnostic-Code: x-ferry; 5.6.3 the message has lines longer than 998 octets" in raw[0]
+           and b"cannot be converted" in raw[0], "Status: 5.6.3, the reason in Diagnostic-Code", raw and raw[0][:1500])
+    expect(len(peer.handler.messages) == n0, "the peer was sent nothing")
 
     # 3. an expiry: deferred (connection refused), then queued longer than queuelifetime
     control(queuelifetime=2, minbackoff=1, maxbackoff=1)
