@@ -1,11 +1,13 @@
 /* bounce_report_compose: one notification, a multipart/report of RFC 6522 whose second part is
    the message/delivery-status of RFC 3464 (message/global-delivery-status of RFC 6533 for an
-   SMTPUTF8 message), then the returned message or its header. */
+   SMTPUTF8 message or a UTF-8 address), then the returned message or its header. */
 
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <skalibs/fmtscan.h>
 #include <skalibs/types.h>
 
 #include <ferry/date822.h>
@@ -60,6 +62,54 @@ static int has8bit (char const *s, size_t n)
 }
 
 static int isutf8addr (char const *s) { return has8bit(s, strlen(s)) ; }
+
+ /* A decoded ORCPT ("type;address") that is a UTF-8 address: typed utf-8, or 8-bit. */
+static int isutf8orcpt (char const *orcpt)
+{
+  return !strncasecmp(orcpt, "utf-8;", 6) || isutf8addr(orcpt) ;
+}
+
+ /* Does the report name an address that only UTF-8 can write? Then its addresses are typed
+    utf-8 (RFC 6533 section 3) and they need the global status part and a UTF-8 text part. */
+static int report_utf8 (bounce_report const *b)
+{
+  unsigned int i ;
+  if (b->utf8) return 1 ;
+  for (i = 0 ; i < b->n ; i++)
+    if (isutf8addr(b->rcpts[i].addr) || (b->rcpts[i].orcpt && isutf8orcpt(b->rcpts[i].orcpt))) return 1 ;
+  return 0 ;
+}
+
+ /* An address of utf-8 type as RFC 6533's utf-8-addr-xtext may write it (\x{HEX} for a
+    character): the raw UTF-8 that message/global-delivery-status carries. */
+static int catutf8addr (stralloc *sa, char const *s)
+{
+  size_t start = sa->len, n = strlen(s), i = 0 ;
+  while (i < n && sa->len - start < FIELD_MAX)
+  {
+    if (s[i] == '\\' && s[i+1] == 'x' && s[i+2] == '{')
+    {
+      size_t k = i + 3 ;
+      uint32_t cp = 0 ;
+      while (k < n && k < i + 9 && fmtscan_num(s[k], 16) < 16) cp = (cp << 4) | fmtscan_num(s[k++], 16) ;
+      if (k < n && s[k] == '}' && k > i + 3 && cp >= 0x80 && cp <= 0x10ffff)
+      {
+        char u[4] ;
+        size_t m = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4 ;
+        if (m == 2) { u[0] = 0xc0 | (cp >> 6) ; }
+        else if (m == 3) { u[0] = 0xe0 | (cp >> 12) ; u[1] = 0x80 | ((cp >> 6) & 0x3f) ; }
+        else { u[0] = 0xf0 | (cp >> 18) ; u[1] = 0x80 | ((cp >> 12) & 0x3f) ; u[2] = 0x80 | ((cp >> 6) & 0x3f) ; }
+        u[m-1] = 0x80 | (cp & 0x3f) ;
+        if (!stralloc_catb(sa, u, m)) return 0 ;
+        i = k + 1 ;
+        continue ;
+      }
+    }
+    if (!catclean(sa, s + i, 1, 1)) return 0 ;
+    i++ ;
+  }
+  return 1 ;
+}
 
 static char const *subject (bounce_report const *b)
 {
@@ -137,11 +187,13 @@ static int orcpt_field (stralloc *sa, char const *orcpt, int utf8)
 {
   char const *semi = strchr(orcpt, ';') ;
   if (!semi) return 1 ;
+  if (utf8 && isutf8orcpt(orcpt))
+    return cats(sa, "Original-Recipient: utf-8; ") && catutf8addr(sa, semi + 1) && cats(sa, "\n") ;
   return cats(sa, "Original-Recipient: ") && catclean(sa, orcpt, semi - orcpt, 0) && cats(sa, "; ")
     && catclean(sa, semi + 1, strlen(semi + 1), utf8) && cats(sa, "\n") ;
 }
 
-static int status_part (stralloc *sa, bounce_report const *b)
+static int status_part (stralloc *sa, bounce_report const *b, int utf8)
 {
   unsigned int i ;
   if (!cats(sa, "Reporting-MTA: dns; ") || !catclean(sa, b->me, strlen(b->me), 0) || !cats(sa, "\n")) return 0 ;
@@ -156,17 +208,17 @@ static int status_part (stralloc *sa, bounce_report const *b)
   {
     bounce_rcpt const *r = b->rcpts + i ;
     dsn_diag d ;
-    int u = b->utf8 && isutf8addr(r->addr) ;
+    int u = utf8 && isutf8addr(r->addr) ;
     dsn_diag_parse(&d, r->text, r->kind) ;
-    if (!cats(sa, "\nFinal-Recipient: ") || !cats(sa, u ? "utf-8; " : "rfc822; ") || !catclean(sa, r->addr, strlen(r->addr), b->utf8) || !cats(sa, "\n")) return 0 ;
-    if (r->orcpt && !orcpt_field(sa, r->orcpt, b->utf8)) return 0 ;
+    if (!cats(sa, "\nFinal-Recipient: ") || !cats(sa, u ? "utf-8; " : "rfc822; ") || !catclean(sa, r->addr, strlen(r->addr), utf8) || !cats(sa, "\n")) return 0 ;
+    if (r->orcpt && !orcpt_field(sa, r->orcpt, utf8)) return 0 ;
     if (!cats(sa, "Action: ") || !cats(sa, action(r)) || !cats(sa, "\nStatus: ") || !cats(sa, d.status) || !cats(sa, "\n")) return 0 ;
     if (d.mta && d.mtalen && (!cats(sa, "Remote-MTA: dns; ") || !catclean(sa, d.mta, d.mtalen, 0) || !cats(sa, "\n"))) return 0 ;
     if (d.reply)
     {
-      if (!cats(sa, "Diagnostic-Code: smtp; ") || !catclean(sa, d.reply, d.replylen, b->utf8) || !cats(sa, "\n")) return 0 ;
+      if (!cats(sa, "Diagnostic-Code: smtp; ") || !catclean(sa, d.reply, d.replylen, utf8) || !cats(sa, "\n")) return 0 ;
     }
-    else if (!cats(sa, "Diagnostic-Code: x-ferry; ") || !catclean(sa, r->text, strlen(r->text), b->utf8) || !cats(sa, "\n")) return 0 ;
+    else if (!cats(sa, "Diagnostic-Code: x-ferry; ") || !catclean(sa, r->text, strlen(r->text), utf8) || !cats(sa, "\n")) return 0 ;
     if (r->when && (!cats(sa, "Last-Attempt-Date: ") || !catdate(sa, r->when) || !cats(sa, "\n"))) return 0 ;
     if (r->kind == 'Z' && b->retryuntil && (!cats(sa, "Will-Retry-Until: ") || !catdate(sa, b->retryuntil) || !cats(sa, "\n"))) return 0 ;
   }
@@ -211,6 +263,7 @@ int bounce_report_compose (stralloc *sa, bounce_report const *b, int *eightbit)
   char mid[UINT64_FMT * 3 + 8] ;
   size_t retlen = 0 ;
   char const *ret = b->mess ;
+  int utf8 = report_utf8(b) ;
   if (ret) retlen = b->headersonly ? bounce_header_len(ret, b->messlen) : b->messlen ;
   *eightbit = ret && has8bit(ret, retlen) ;
   boundary_make(bd, b, ret ? ret : "", retlen) ;
@@ -230,20 +283,21 @@ int bounce_report_compose (stralloc *sa, bounce_report const *b, int *eightbit)
    || !cats(sa, ">\nAuto-Submitted: auto-replied\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"")
    || !cats(sa, bd) || !cats(sa, "\"\n\nThis is a MIME-formatted delivery status notification.\n\n--") || !cats(sa, bd)
    || !cats(sa, "\nContent-Description: Notification\nContent-Type: text/plain; charset=")
-   || !cats(sa, b->utf8 ? "utf-8\nContent-Transfer-Encoding: 8bit\n\n" : "us-ascii\n\n")) return 0 ;
+   || !cats(sa, utf8 ? "utf-8\nContent-Transfer-Encoding: 8bit\n\n" : "us-ascii\n\n")) return 0 ;
+  if (utf8) *eightbit = 1 ;
   {
     /* the human part is ASCII unless the addresses are not */
     size_t start = sa->len ;
     if (!human(sa, b)) return 0 ;
-    if (!b->utf8)
+    if (!utf8)
     {
       size_t i ;
       for (i = start ; i < sa->len ; i++) if ((unsigned char)sa->s[i] > 127) sa->s[i] = '?' ;
     }
   }
   if (!cats(sa, "\n--") || !cats(sa, bd) || !cats(sa, "\nContent-Description: Delivery report\nContent-Type: ")
-   || !cats(sa, b->utf8 ? "message/global-delivery-status\n\n" : "message/delivery-status\n\n")
-   || !status_part(sa, b) || !cats(sa, "\n--") || !cats(sa, bd)) return 0 ;
+   || !cats(sa, utf8 ? "message/global-delivery-status\n\n" : "message/delivery-status\n\n")
+   || !status_part(sa, b, utf8) || !cats(sa, "\n--") || !cats(sa, bd)) return 0 ;
   if (ret)
   {
     if (!cats(sa, "\nContent-Description: ") || !cats(sa, b->kind == 'D' ? "Undelivered message" : "Message")

@@ -11,10 +11,12 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <arpa/nameser.h>
+#include <linux/sockios.h>
 #include <ares.h>
 
 #include <skalibs/allreadwrite.h>
@@ -37,6 +39,7 @@
 #include <ferry/queue.h>
 #include <ferry/spawner.h>
 
+#include "mime_conv.h"
 #include "remote.h"
 
 #define USAGE "ferry-spawn-remote [ home ]"
@@ -93,6 +96,9 @@ struct deliv_s
   int msgfd ;
   uint64_t size ;
   int eightbit ;
+  int longline ;          /* a line over 998 octets */
+  int looked ;            /* look holds the MIME walk (mime_conv.h) */
+  mime_look look ;
   int utf8 ;
   unsigned int dest ;
   unsigned int tried ;    /* index of the address being tried */
@@ -125,6 +131,8 @@ struct conn_s
   off_t msgoff ;
   smtp_data dstate ;
   int msgdone ;
+  int convert ;           /* 0 as it is, 1 long lines to quoted-printable, 2 and 8-bit too */
+  mime_conv mconv ;
 } ;
 
 static stralloc routes = STRALLOC_ZERO ;
@@ -143,6 +151,7 @@ static unsigned int nconns = 0 ;
 static unsigned int active = 0, waiting = 0 ;
 static ferry_spawner io = FERRY_SPAWNER_ZERO ;
 static unsigned long serials = 0 ;
+static stralloc converted = STRALLOC_ZERO ;
 
 typedef struct dead_s dead ;
 struct dead_s { ip46 ip ; uint16_t port ; tain until ; } ;
@@ -669,6 +678,42 @@ static void conn_fail (unsigned int ci, char const *what, char const *more, int 
   conn_close(ci) ;
 }
 
+#ifdef SIOCOUTQ
+ /* Has the peer's TCP acknowledged every byte written to the connection? */
+static int conn_all_acked (int fd)
+{
+  int n = 0 ;
+  return ioctl(fd, SIOCOUTQ, &n) < 0 || n <= 0 ;
+}
+#else
+static int conn_all_acked (int fd) { (void)fd ; return 1 ; }
+#endif
+
+ /* The connection broke (closed, reset: err, a write error): the text says where the message
+    was. A final dot that the peer's host never received (not acknowledged), or that its program
+    never read (the host reset the connection, as a close with unread input does), did not
+    deliver the message: the next host may have it. */
+static void conn_lost (unsigned int ci, char const *what, char const *more, int err)
+{
+  conn *c = conns + ci ;
+  char const *when = "" ;
+  stralloc t = STRALLOC_ZERO ;
+  if (c->state == C_DOT && !conn_all_acked(c->fd))
+  {
+    c->state = C_DATA ;
+    when = " during the message data, before the host received its end (the message was not delivered)" ;
+  }
+  else if (c->state == C_DOT && err == ECONNRESET)
+  {
+    c->state = C_DATA ;
+    when = " during the message data: the host dropped it unread, the end included (the message was not delivered)" ;
+  }
+  else if (c->state == C_DATA) when = " during the message data, before its end was sent (the message was not delivered)" ;
+  if (!stralloc_cats(&t, more) || !stralloc_cats(&t, when) || !stralloc_0(&t)) nomem() ;
+  conn_fail(ci, what, t.s, 0) ;
+  stralloc_free(&t) ;
+}
+
 static unsigned int conn_new (void)
 {
   unsigned int i ;
@@ -684,6 +729,7 @@ static unsigned int conn_new (void)
 
 static void plan_send_next (conn *c) ;
 static void conn_to_idle (unsigned int ci) ;
+static int conversion_decide (unsigned int ci) ;
 
 static void transaction_start (unsigned int ci)
 {
@@ -714,6 +760,7 @@ static void transaction_start (unsigned int ci)
     deliv_finish(d - delivs) ;
     return ;
   }
+  if (!conversion_decide(ci)) return ;
   c->state = C_TRANS ;
   c->nplan = c->sent = c->replied = 0 ;
   c->mailok = 0 ;
@@ -725,6 +772,41 @@ static void transaction_start (unsigned int ci)
   c->plan[c->nplan++] = 'D' ;
   plan_send_next(c) ;
   tain_addsec_g(&c->deadline, t_command) ;
+}
+
+ /* Lines over 998 octets, or 8-bit data for a host without 8BITMIME: quoted-printable where
+    the MIME structure allows (the walk is made once per delivery), else the message is returned.
+    0: the delivery is finished. */
+static int conversion_decide (unsigned int ci)
+{
+  conn *c = conns + ci ;
+  deliv *d = delivs + c->deliv ;
+  int to7bit = d->eightbit && !c->eightbitmime ;
+  char const *why = 0 ;
+  int v ;
+  c->convert = 0 ;
+  if (!d->longline && !to7bit) return 1 ;
+  if (!d->looked)
+  {
+    if (!mime_look_fd(d->msgfd, &d->look))
+    {
+      err_set(d, c, "unable to read the message: ", strerror(errno)) ;
+      conn_to_idle(ci) ;
+      deliv_finish(d - delivs) ;
+      return 0 ;
+    }
+    d->looked = 1 ;
+  }
+  v = mime_look_verdict(&d->look, to7bit, &why) ;
+  if (v < 0)
+  {
+    rcpt_all(d, 'D', why, strlen(why)) ;
+    conn_to_idle(ci) ;
+    deliv_finish(d - delivs) ;
+    return 0 ;
+  }
+  c->convert = v ? 1 + to7bit : 0 ;
+  return 1 ;
 }
 
 static void command_cat (conn *c, char kind, unsigned int rcpt)
@@ -810,6 +892,7 @@ static void data_start (conn *c)
   c->msgoff = 0 ;
   c->msgdone = 0 ;
   c->dstate = (smtp_data)SMTP_DATA_ZERO ;
+  if (c->convert) mime_conv_start(&c->mconv, &delivs[c->deliv].look, c->convert == 2) ;
   tain_addsec_g(&c->deadline, t_data) ;
 }
 
@@ -824,12 +907,19 @@ static int data_fill (conn *c)
   if (r < 0) return 0 ;
   if (!r)
   {
+    converted.len = 0 ;
+    if (c->convert && (!mime_conv_end(&c->mconv, &converted) || !smtp_data_transform(&c->dstate, converted.s, converted.len, &c->out))) nomem() ;
     if (!smtp_data_finish(&c->dstate, &c->out)) nomem() ;
     c->msgdone = 1 ;
     return 1 ;
   }
   c->msgoff += r ;
-  if (!smtp_data_transform(&c->dstate, buf, r, &c->out)) nomem() ;
+  if (c->convert)
+  {
+    converted.len = 0 ;
+    if (!mime_conv_feed(&c->mconv, buf, r, &converted) || !smtp_data_transform(&c->dstate, converted.s, converted.len, &c->out)) nomem() ;
+  }
+  else if (!smtp_data_transform(&c->dstate, buf, r, &c->out)) nomem() ;
   return 1 ;
 }
 
@@ -1002,10 +1092,10 @@ static void conn_read (unsigned int ci)
   if (r < 0)
   {
     if (errno == EAGAIN || errno == EINTR) return ;
-    conn_fail(ci, "read error: ", strerror(errno), 0) ;
+    conn_lost(ci, "read error: ", strerror(errno), errno) ;
     return ;
   }
-  if (!r) { conn_fail(ci, "the connection was closed", c->state == C_GREETING ? " before the greeting" : "", 0) ; return ; }
+  if (!r) { conn_lost(ci, "the connection was closed", c->state == C_GREETING ? " before the greeting" : "", 0) ; return ; }
   if (!stralloc_catb(&c->in, buf, r)) nomem() ;
   for (;;)
   {
@@ -1052,7 +1142,7 @@ static void conn_flush (unsigned int ci)
     if (w < 0)
     {
       if (errno == EAGAIN || errno == EINTR) return ;
-      conn_fail(ci, "write error: ", strerror(errno), 0) ;
+      conn_lost(ci, "write error: ", strerror(errno), errno) ;
       return ;
     }
     memmove(c->out.s, c->out.s + w, c->out.len - w) ;
@@ -1128,7 +1218,8 @@ static int deliv_scan (deliv *d)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
   char buf[65536] ;
-  uint64_t lf = 0, total = 0 ;
+  uint64_t lf = 0, total = 0, linelen = 0 ;
+  int lastcr = 0 ;
   ssize_t r ;
   ferry_queue_path(fn, "mess", d->id, split) ;
   d->msgfd = open(fn, O_RDONLY | O_CLOEXEC) ;
@@ -1140,17 +1231,30 @@ static int deliv_scan (deliv *d)
     return 0 ;
   }
   d->eightbit = 0 ;
+  d->longline = 0 ;
+  d->looked = 0 ;
   while ((r = read(d->msgfd, buf, sizeof(buf))) > 0)
   {
     ssize_t i ;
     for (i = 0 ; i < r ; i++)
     {
       unsigned char ch = buf[i] ;
-      if (ch == '\n') lf++ ;
-      else if (ch >= 128) d->eightbit = 1 ;
+      if (ch == '\n')
+      {
+        lf++ ;
+        if (linelen - lastcr > MIME_LINE_MAX) d->longline = 1 ;
+        linelen = 0 ;
+      }
+      else
+      {
+        if (ch >= 128) d->eightbit = 1 ;
+        linelen++ ;
+      }
+      lastcr = ch == '\r' ;
     }
     total += r ;
   }
+  if (linelen - lastcr > MIME_LINE_MAX) d->longline = 1 ;
   d->size = total + lf ;
   return 1 ;
 }

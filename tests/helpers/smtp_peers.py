@@ -80,7 +80,10 @@ class RawPeer:
     ehlo: list of extension lines, or an int code to refuse EHLO with;
     endless: after the greeting, send '250-x' lines forever; neverending: send bytes with no newline;
     garbage: greet with a line that is not SMTP; drop_after: a command name after which to close;
-    slow_data: seconds to wait before answering the end of data; size: a SIZE limit to announce."""
+    slow_data: seconds to wait before answering the end of data; size: a SIZE limit to announce;
+    close_in_data: close the connection right after the 354, reading none of the message;
+    strict: refuse with 554 at the end of data a message with a line over 998 octets, or with
+    8-bit bytes and no BODY=8BITMIME (offer ehlo without 8BITMIME to make a strict 7-bit peer)."""
 
     def __init__(self, host="127.0.0.1", port=None, **behaviour):
         self.host = host
@@ -193,6 +196,8 @@ class RawPeer:
                     return
                 elif verb == "DATA":
                     await send("354 go ahead")
+                    if b.get("close_in_data"):
+                        return
                     data = b""
                     while not data.endswith(b"\r\n.\r\n") and data != b".\r\n":
                         chunk = await reader.readline()
@@ -206,6 +211,14 @@ class RawPeer:
                         await asyncio.sleep(b["slow_data"])
                     if b.get("drop_after") == "DOT":
                         return
+                    if b.get("strict"):
+                        lines = data.split(b"\r\n")
+                        if any(len(l) > 998 for l in lines):
+                            await send("554 5.5.2 line longer than 998 octets (RFC 5321 4.5.3.1.6)")
+                            continue
+                        if any(c > 127 for c in data) and "BODY=8BITMIME" not in self.mailargs[-1].upper():
+                            await send("554 5.6.1 8-bit data without BODY=8BITMIME")
+                            continue
                     await send("250 2.0.0 taken")
                 else:
                     await send("502 5.5.2 what")

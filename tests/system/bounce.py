@@ -26,7 +26,7 @@ H = home.path
 stops = []
 svscan = None
 ME = "ferry.test"
-USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan", "judy", "postmaster", "good", "good2", "quiet"] + ["k%d" % i for i in range(30)]
+USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan", "judy", "postmaster", "good", "good2", "quiet", "uma"] + ["k%d" % i for i in range(30)]
 
 
 def control(**kv):
@@ -62,10 +62,10 @@ def inbox(user):
     return out
 
 
-def send(sender, rcpts, subject, body=b"hello\n", mext=b"", rext=None):
+def send(sender, rcpts, subject, body=b"hello\n", mext=b"", rext=None, hdrs=b""):
     """one message through ferry-inject, with message-level X records mext and per-recipient ones"""
     env_extra = b""
-    msg = b"From: " + sender.encode() + b"\nSubject: " + subject.encode() + b"\nMessage-ID: <" + subject.encode() + b"@test>\n\n" + body
+    msg = b"From: " + sender.encode() + b"\nSubject: " + subject.encode() + b"\nMessage-ID: <" + subject.encode() + b"@test>\n" + hdrs + b"\n" + body
     r, w = os.pipe()
     env = b"F" + sender.encode() + b"\0" + mext
     for i, rc in enumerate(rcpts):
@@ -173,6 +173,36 @@ try:
            "Diagnostic-Code: smtp; the peer's own reply", r["Diagnostic-Code"])
     check_date(r["Last-Attempt-Date"], "Last-Attempt-Date")
     expect(len([x for x in peer.handler.messages if "fine@remote.test" in x[1]]) == 1, "the accepted recipient got it once")
+
+    # 2b. a UTF-8 recipient (the message not sent with SMTPUTF8) fails: RFC 6533's utf-8 address
+    #     type and message/global-delivery-status, the address bytes intact (not j??rg)
+    send("uma@example.org", ["j\u00f6rg@example.org"], "to-utf8", rext={0: b"XORCPT=utf-8;J\\x{F6}rg@example.org\0"})
+    expect(settled(), "the queue is empty afterwards", queue_files())
+    got = [f for f in os.listdir(os.path.join(box("uma"), "new"))]
+    expect(len(got) == 1, "the sender got exactly one notification", got)
+    raw = open(os.path.join(box("uma"), "new", got[0]), "rb").read()
+    m = email.message_from_bytes(raw, policy=email.policy.compat32)
+    types = [p.get_content_type() for p in m.get_payload()]
+    expect(types[:2] == ["text/plain", "message/global-delivery-status"], "the status part is message/global-delivery-status", types)
+    expect(b"\nFinal-Recipient: utf-8; j\xc3\xb6rg@example.org\n" in raw, "Final-Recipient: utf-8; j\u00f6rg@example.org, its bytes intact",
+           raw[raw.find(b"Final-Recipient"):][:80])
+    expect(b"\nOriginal-Recipient: utf-8; J\xc3\xb6rg@example.org\n" in raw, "Original-Recipient: utf-8; the ORCPT, its \\x{F6} decoded",
+           raw[raw.find(b"Original-Recipient"):][:80])
+    expect(b"<j\xc3\xb6rg@example.org>: 5.1.1" in raw and b"j??rg" not in raw, "the text part names the address intact too")
+
+    # 2c. a message the remote channel cannot convert (a 5,000-octet line in a message/rfc822
+    #     part): returned to its sender, the reason in the notice
+    n0 = len(peer.handler.messages)
+    send("uma@example.org", ["long@remote.test"], "to-long", hdrs=b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=zz\n",
+         body=b"--zz\nContent-Type: message/rfc822\n\nSubject: in\n\n" + b"y" * 5000 + b"\n--zz--\n")
+    expect(settled(), "the queue is empty afterwards", queue_files())
+    got = sorted(os.listdir(os.path.join(box("uma"), "new")))
+    expect(len(got) == 2, "the sender got a notification for it", got)
+    raws = [open(os.path.join(box("uma"), "new", f), "rb").read() for f in got]
+    raw = [r for r in raws if b"long@remote.test" in r]
+    expect(len(raw) == 1 and b"\nStatus: 5.6.3\n" in raw[0] and b"Diagnostic-Code: x-ferry; 5.6.3 the message has lines longer than 998 octets" in raw[0]
+           and b"cannot be converted" in raw[0], "Status: 5.6.3, the reason in Diagnostic-Code", raw and raw[0][:1500])
+    expect(len(peer.handler.messages) == n0, "the peer was sent nothing")
 
     # 3. an expiry: deferred (connection refused), then queued longer than queuelifetime
     control(queuelifetime=2, minbackoff=1, maxbackoff=1)

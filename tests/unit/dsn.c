@@ -105,8 +105,24 @@ int main (void)
     b.utf8 = 0 ;
     b.headersonly = 1 ;
     CHECK(bounce_report_compose(&sa, &b, &eight) && stralloc_0(&sa), "composed again") ;
-    CHECK(strstr(sa.s, "Content-Type: text/rfc822-headers\n") && !strstr(sa.s, "body ") && strstr(sa.s, "Final-Recipient: rfc822; j??rg@example.net\n"),
-          "headers only; without SMTPUTF8, 8-bit bytes in fields become ?: %s", sa.s) ;
+    CHECK(strstr(sa.s, "Content-Type: text/rfc822-headers\n") && !strstr(sa.s, "body "), "headers only: %s", sa.s) ;
+    CHECK(strstr(sa.s, "Final-Recipient: utf-8; j\xc3\xb6rg@example.net\n") && strstr(sa.s, "Content-Type: message/global-delivery-status\n")
+       && strstr(sa.s, "<j\xc3\xb6rg@example.net>: host mx") && strstr(sa.s, "charset=utf-8\nContent-Transfer-Encoding: 8bit\n"),
+          "without SMTPUTF8, a UTF-8 recipient is still typed utf-8, intact, in the global status part: %s", sa.s) ;
+    CHECK(eight == 1, "and the notification is 8-bit") ;
+    /* an ASCII recipient whose ORCPT was a UTF-8 address, in RFC 6533's \x{HEX} form */
+    r.addr = "jorg@example.net" ;
+    r.orcpt = "utf-8;j\\x{F6}rg@example.net" ;
+    sa.len = 0 ;
+    CHECK(bounce_report_compose(&sa, &b, &eight) && stralloc_0(&sa), "composed with an ORCPT") ;
+    CHECK(strstr(sa.s, "Final-Recipient: rfc822; jorg@example.net\nOriginal-Recipient: utf-8; j\xc3\xb6rg@example.net\n")
+       && strstr(sa.s, "Content-Type: message/global-delivery-status\n"), "a utf-8 ORCPT: Original-Recipient typed utf-8, decoded: %s", sa.s) ;
+    /* ASCII only: the plain types, no 8-bit */
+    r.orcpt = "rfc822;jorg@example.net" ;
+    sa.len = 0 ;
+    CHECK(bounce_report_compose(&sa, &b, &eight) && stralloc_0(&sa), "composed, ASCII") ;
+    CHECK(strstr(sa.s, "Content-Type: message/delivery-status\n") && strstr(sa.s, "Original-Recipient: rfc822; jorg@example.net\n")
+       && strstr(sa.s, "charset=us-ascii\n"), "ASCII addresses: message/delivery-status: %s", sa.s) ;
     stralloc_free(&sa) ;
   }
 
