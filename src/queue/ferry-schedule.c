@@ -183,7 +183,9 @@ static void idx_del (uint64_t id)
 
 /* ---------- destinations (dests.h) ---------- */
 
- /* A remote domain whose last delivery failed entirely: it is backed off as a whole. While a
+ /* A remote domain whose last delivery failed at the destination (an H result: no host took the
+    connection, the greeting, EHLO/HELO or MAIL, or one said 421): it is backed off as a whole. A
+    recipient's own temporary refusal (Z, a 4xx to RCPT) never does that. While a
     probe (one delivery) is out, its other recipients wait PROBE_WAIT seconds, or until the probe
     succeeds, when all its deferred mail is retried at once. Kept in memory only, as are the
     deliveries out to each domain and its recipients parked while it has no free slot. */
@@ -875,14 +877,15 @@ static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
   logu(r->next - now) ; logs(" seconds") ; logend() ;
 }
 
- /* After a remote answer: every result Z makes the domain a failing one (again); anything else
-    ends its failure, and its deferred mail is retried now. */
+ /* After a remote answer: a result H (the destination failed, doc/protocols.html) makes the
+    domain a failing one (again); anything else (a host took MAIL) ends its failure, and its
+    deferred mail is retried now. */
 static void dest_result (unsigned int d, char const *p, size_t n, size_t pos, uint32_t now)
 {
   dest *e = dests + d ;
-  int allz = 1 ;
-  for (; pos < n ; pos += strlen(p + pos) + 1) if (p[pos] != 'Z') allz = 0 ;
-  if (allz)
+  int failed = 0 ;
+  for (; pos < n ; pos += strlen(p + pos) + 1) if (p[pos] == 'H') failed = 1 ;
+  if (failed)
   {
     uint64_t t ;
     if (e->failures && e->until > now) return ;   /* deliveries that were out at the same time: one failure */
@@ -967,7 +970,7 @@ static void answer_take (int ch, char const *p, size_t n)
   for (i = 0 ; i < fl->n ; i++)
   {
     unsigned int ri = fl->r[i] ;
-    char st = res[i][0] ;
+    char st = res[i][0] == 'H' ? 'Z' : res[i][0] ;   /* the destination's failure: dest_result below */
     logs("delivery ") ; logu(num) ; logs(": msg ") ; logu(msgs[fl->msg].id) ; logs(" to ") ; logclean(rcpts[ri].addr) ;
     logs(st == 'K' ? ": success: " : st == 'D' ? ": failure: " : ": deferral: ") ; logclean(res[i] + 1) ; logend() ;
     if (st == 'Z' && msgs[fl->msg].deleting) rcpt_done(ri, 'D', DELETED_TEXT) ;

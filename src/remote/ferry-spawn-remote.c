@@ -87,7 +87,7 @@ struct deliv_s
   size_t sender ;
   size_t *rcpt ;
   unsigned int nrcpt ;
-  char *st ;              /* per recipient: 0 open, 'A' accepted by RCPT, 'K' 'Z' 'D' final */
+  char *st ;              /* per recipient: 0 open, 'A' accepted by RCPT, 'K' 'Z' 'H' 'D' final */
   stralloc *text ;
   uint64_t id ;
   int msgfd ;
@@ -371,7 +371,7 @@ static void lookups_done (dest *t)
     t->state = DS_READY ;
     tain_addsec_g(&t->expires, DEST_CACHE) ;
   }
-  else if (t->anytemp) dest_fail(t, 'Z', "DNS lookup failed: ", t->dnserr.s ? t->dnserr.s : "") ;
+  else if (t->anytemp) dest_fail(t, 'H', "DNS lookup failed: ", t->dnserr.s ? t->dnserr.s : "") ;
   else if (t->implicit == 2) dest_fail(t, 'D', "5.4.4 no route: the host control/smtproutes names for this domain has no address: ", t->name.s) ;
   else if (t->implicit) dest_fail(t, 'D', "5.1.2 no route: the domain has no MX and no address records: ", t->name.s) ;
   else dest_fail(t, 'D', "5.4.4 no route: no MX host of the domain has an address: ", t->name.s) ;
@@ -454,7 +454,7 @@ static void mx_cb (void *arg, int status, int timeouts, unsigned char *abuf, int
       else
       {
         t->anytemp = 1 ;
-        dest_fail(t, 'Z', "DNS: unable to parse the MX records of ", t->name.s) ;
+        dest_fail(t, 'H', "DNS: unable to parse the MX records of ", t->name.s) ;
       }
     }
     else if (status == ARES_ENODATA) { t->implicit = 1 ; addr_lookup(lk->di, t->name.s, smtpport, 0) ; }
@@ -464,7 +464,7 @@ static void mx_cb (void *arg, int status, int timeouts, unsigned char *abuf, int
       t->dnserr.len = 0 ;
       if (!stralloc_cats(&t->dnserr, "MX lookup of ") || !stralloc_cats(&t->dnserr, t->name.s) || !stralloc_cats(&t->dnserr, ": ")
        || !stralloc_cats(&t->dnserr, ares_strerror(status)) || !stralloc_0(&t->dnserr)) nomem() ;
-      dest_fail(t, 'Z', "DNS lookup failed: ", t->dnserr.s) ;
+      dest_fail(t, 'H', "DNS lookup failed: ", t->dnserr.s) ;
     }
     t = dests + lk->di ;
     t->lookups-- ;
@@ -775,6 +775,14 @@ static char code_status (unsigned int code)
   return code < 300 ? 'K' : code < 500 ? 'Z' : 'D' ;
 }
 
+ /* A refusal: D when permanent; when temporary, H (the destination's failure, doc/protocols.html)
+    for a refused MAIL or a 421 at any stage, else Z (this recipient's or this message's). */
+static char refusal_status (unsigned int code, int atmail)
+{
+  if (code_status(code) == 'D') return 'D' ;
+  return atmail || code == 421 ? 'H' : 'Z' ;
+}
+
 static void reply_text (conn *c, stralloc *sa, char const *inreplyto)
 {
   char fmt[300 + IP46_FMT] ;
@@ -852,7 +860,7 @@ static void handle_trans_reply (unsigned int ci)
       if (!c->mailok)
       {
         reply_text(c, &t, "MAIL FROM") ;
-        rcpt_all(d, code_status(code) == 'K' ? 'Z' : code_status(code), t.s, t.len) ;
+        rcpt_all(d, refusal_status(code, 1), t.s, t.len) ;
         if (!c->pipelining) { stralloc_free(&t) ; transaction_end(ci) ; return ; }
       }
       break ;
@@ -864,7 +872,7 @@ static void handle_trans_reply (unsigned int ci)
         stralloc cmd = STRALLOC_ZERO ;
         if (!stralloc_cats(&cmd, "RCPT TO:<") || !stralloc_cats(&cmd, d->payload.s + d->rcpt[rc]) || !stralloc_cats(&cmd, ">") || !stralloc_0(&cmd)) nomem() ;
         reply_text(c, &t, cmd.s) ;
-        rcpt_set(d, rc, code_status(code) == 'K' ? 'Z' : code_status(code), t.s, t.len) ;
+        rcpt_set(d, rc, refusal_status(code, 0), t.s, t.len) ;
         stralloc_free(&cmd) ;
       }
       if (!c->pipelining && c->replied == c->nplan - 1 && !c->accepted) { stralloc_free(&t) ; transaction_end(ci) ; return ; }
@@ -881,7 +889,7 @@ static void handle_trans_reply (unsigned int ci)
       if (c->mailok && c->accepted)
       {
         reply_text(c, &t, "DATA") ;
-        rcpt_all(d, code_status(code) == 'K' ? 'Z' : code_status(code), t.s, t.len) ;
+        rcpt_all(d, refusal_status(code, 0), t.s, t.len) ;
       }
       stralloc_free(&t) ;
       transaction_end(ci) ;
@@ -889,7 +897,7 @@ static void handle_trans_reply (unsigned int ci)
     case '.' :
     {
       unsigned int i ;
-      char s = code_status(code) ;
+      char s = code_status(code) == 'K' ? 'K' : refusal_status(code, 0) ;
       reply_text(c, &t, s == 'K' ? 0 : "end of data") ;
       for (i = 0 ; i < d->nrcpt ; i++) if (d->st[i] == 'A') rcpt_set(d, i, s, t.s, t.len) ;
       stralloc_free(&t) ;
@@ -975,7 +983,7 @@ static void handle_reply (unsigned int ci)
       deliv *d = delivs + c->deliv ;
       stralloc t = STRALLOC_ZERO ;
       unsigned int i ;
-      char st = code_status(code) == 'K' ? 'Z' : code_status(code) ;
+      char st = refusal_status(code, 0) ;
       reply_text(c, &t, "the message data") ;
       for (i = 0 ; i < d->nrcpt ; i++) if (d->st[i] == 'A') rcpt_set(d, i, st, t.s, t.len) ;
       stralloc_free(&t) ;
@@ -1198,6 +1206,8 @@ static void deliv_attach (unsigned int di)
     if (!stralloc_copyb(&d->lasterr, t2.s, t2.len)) nomem() ;
     stralloc_free(&t2) ;
   }
+  /* every host refused, failed or was skipped before MAIL was taken: the destination's failure */
+  rcpt_all(d, 'H', d->lasterr.s, d->lasterr.len) ;
   deliv_finish(di) ;
 }
 
