@@ -1163,28 +1163,36 @@ static int deliv_scan (deliv *d)
   return 1 ;
 }
 
+ /* An idle cached connection for the delivery's next try, the host at position d->tried of its
+    destination: only to a host of that same preference (any of them: they are equals), never
+    to a less preferred one. It then names the host as this destination does (its MX name). */
+static int cached_take (unsigned int di)
+{
+  deliv *d = delivs + di ;
+  dest *t = dests + d->dest ;
+  unsigned int i, j ;
+  for (i = 0 ; i < nconns ; i++)
+  {
+    conn *c = conns + i ;
+    if (c->state != C_IDLE) continue ;
+    for (j = d->tried ; j < t->naddrs && t->addrs[j].pref == t->addrs[d->tried].pref ; j++)
+      if (t->addrs[j].port == c->addr.port && same_ip(&t->addrs[j].ip, &c->addr.ip))
+      {
+        c->addr = t->addrs[j] ;
+        c->deliv = di ;
+        d->conn = i ;
+        transaction_start(i) ;
+        return 1 ;
+      }
+  }
+  return 0 ;
+}
+
 static void deliv_attach (unsigned int di)
 {
   deliv *d = delivs + di ;
   dest *t = dests + d->dest ;
-  unsigned int i ;
   if (d->msgfd < 0 && !deliv_scan(d)) { deliv_finish(di) ; return ; }
-  /* a cached connection to one of the destination's hosts */
-  if (!d->tried && !d->retried)
-    for (i = 0 ; i < nconns ; i++)
-    {
-      conn *c = conns + i ;
-      unsigned int j ;
-      if (c->state != C_IDLE) continue ;
-      for (j = 0 ; j < t->naddrs ; j++)
-        if (t->addrs[j].port == c->addr.port && same_ip(&t->addrs[j].ip, &c->addr.ip))
-        {
-          c->deliv = di ;
-          d->conn = i ;
-          transaction_start(i) ;
-          return ;
-        }
-    }
   for (; d->tried < t->naddrs ; d->tried++)
   {
     raddr const *a = t->addrs + d->tried ;
@@ -1196,6 +1204,8 @@ static void deliv_attach (unsigned int di)
        || !stralloc_cats(&d->lasterr, ": skipped: it timed out within control/deadhosttime seconds"))) nomem() ;
       continue ;
     }
+    /* a stale cached connection already failed this delivery: a fresh one from now on */
+    if (!d->retried && cached_take(di)) return ;
     if (conn_start(di, a) < 0) break ;
     return ;
   }
