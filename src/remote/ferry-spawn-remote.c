@@ -206,7 +206,10 @@ static void mark_dead (raddr const *a)
 }
 
  /* The control frames of doc/protocols.html: "!deadhosts" lists the hosts being skipped,
-    "!undead\0TARGET" forgets one (ip or ip:port) or all. The answer repeats the first field. */
+    "!undead\0TARGET" forgets one (ip or ip:port) or all, "!reread" reads the settings again.
+    The answer repeats the first field. */
+static char const *reread (stralloc *why) ;
+
 static void control_take (char const *p, size_t n)
 {
   char const *f[3] ;
@@ -263,6 +266,14 @@ static void control_take (char const *p, size_t n)
       if (!ferry_field_cats(&io.out, f[0]) || !ferry_field_cat(&io.out, num, m)) nomem() ;
       strerr_warni(f[1], ": forgotten as a dead host, on request") ;
     }
+  }
+  else if (nf == 1 && !strcmp(f[0], "!reread"))
+  {
+    stralloc why = STRALLOC_ZERO ;
+    char const *done = reread(&why) ;
+    if (!ferry_field_cats(&io.out, f[0])) nomem() ;
+    if (done ? !ferry_field_cats(&io.out, done) : !stralloc_insertb(&why, 0, "kept the old settings: ", 23) || !ferry_field_cats(&io.out, why.s)) nomem() ;
+    stralloc_free(&why) ;
   }
   else if (!ferry_field_cats(&io.out, "!unknown")) nomem() ;
   if (!ferry_frame_end(&io.out, mark)) nomem() ;
@@ -1280,44 +1291,53 @@ static void pump (void)
 
 /* ---------- settings ---------- */
 
-static unsigned int setting (char const *name)
+ /* Reads every setting. 1: all good, and in use from now on; 0: why says what is wrong (terminated),
+    and the settings in use stay as they were. */
+static int load (int initial, stralloc *why)
 {
-  return ferry_control_u64_or_die(name, 111) ;
-}
-
-static void load (int initial)
-{
-  stralloc sa = STRALLOC_ZERO ;
+  static char const *const names[] = { "concurrencyremote", "concurrencydestination", "connectioncache", "deadhosttime",
+    "smtpport", "timeoutconnect", "timeoutgreeting", "timeoutcommand", "timeoutdata" } ;
+  uint64_t v[9] ;
+  stralloc newroutes = STRALLOC_ZERO, newhelo = STRALLOC_ZERO, sa = STRALLOC_ZERO, csv = STRALLOC_ZERO ;
   unsigned int line, i ;
-  /* routes may have changed: resolve every destination again when it is next used */
-  for (i = 0 ; i < ndests ; i++) if (dests[i].used && dests[i].state != DS_RESOLVING)
+  int ok = 0 ;
+  for (i = 0 ; i < 9 ; i++)
   {
-    tain_copynow(&dests[i].expires) ;
-    if (dests[i].state == DS_FAILED) dests[i].state = DS_NEW ;
+    int r = ferry_control_u64_why(names[i], v + i, why) ;
+    if (r < 0) nomem() ;
+    if (!r) goto end ;
   }
-  if (initial) split = setting("queuesplit") ;
-  concurrency = setting("concurrencyremote") ;
-  perdest = setting("concurrencydestination") ;
-  cachetime = setting("connectioncache") ;
-  deadtime = setting("deadhosttime") ;
-  smtpport = setting("smtpport") ;
-  t_connect = setting("timeoutconnect") ;
-  t_greeting = setting("timeoutgreeting") ;
-  t_command = setting("timeoutcommand") ;
-  t_data = setting("timeoutdata") ;
-  ferry_control_line_or_die(&helohost, "helohost", 111) ;
-  if (!helohost.len) strerr_dief1x(111, "control/helohost (or control/me) is empty") ;
-  if (ferry_control_readfile(&routes, "smtproutes") < 0) strerr_diefu1sys(111, "read control/smtproutes") ;
-  line = route_check(routes.s, routes.len) ;
+  why->len = 0 ;
+  if (ferry_control_readline(&newhelo, "helohost") < 0)
+  {
+    if (!stralloc_cats(why, "unable to read control/helohost: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  if (!newhelo.len)
+  {
+    if (!stralloc_cats(why, "control/helohost (or control/me) is empty") || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  if (ferry_control_readfile(&newroutes, "smtproutes") < 0)
+  {
+    if (!stralloc_cats(why, "unable to read control/smtproutes: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  line = route_check(newroutes.s, newroutes.len) ;
   if (line)
   {
     char fmt[UINT_FMT] ;
     fmt[uint_fmt(fmt, line)] = 0 ;
-    strerr_dief(111, "control/smtproutes:", fmt, ": bad route: write domain:host[:port], .domain:host, :host or domain:") ;
+    if (!stralloc_cats(why, "control/smtproutes:") || !stralloc_cats(why, fmt)
+     || !stralloc_cats(why, ": bad route: write domain:host[:port], .domain:host, :host or domain:") || !stralloc_0(why)) nomem() ;
+    goto end ;
   }
-  if (ferry_control_readfile(&sa, "dnsservers") < 0) strerr_diefu1sys(111, "read control/dnsservers") ;
+  if (ferry_control_readfile(&sa, "dnsservers") < 0)
   {
-    stralloc csv = STRALLOC_ZERO ;
+    if (!stralloc_cats(why, "unable to read control/dnsservers: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  {
     size_t pos = 0 ;
     while (pos < sa.len)
     {
@@ -1332,15 +1352,48 @@ static void load (int initial)
       }
       pos = k + 1 ;
     }
-    if (csv.len)
-    {
-      if (!stralloc_0(&csv)) nomem() ;
-      if (ares_set_servers_ports_csv(chan, csv.s) != ARES_SUCCESS)
-        strerr_dief(111, "bad value in control/dnsservers: write one ip, ip:port or [ip6]:port per line") ;
-    }
-    stralloc_free(&csv) ;
   }
+  /* the last check, as it changes c-ares' servers when it succeeds (and nothing when it fails) */
+  if (csv.len)
+  {
+    if (!stralloc_0(&csv)) nomem() ;
+    if (ares_set_servers_ports_csv(chan, csv.s) != ARES_SUCCESS)
+    {
+      if (!stralloc_cats(why, "bad value in control/dnsservers: write one ip, ip:port or [ip6]:port per line") || !stralloc_0(why)) nomem() ;
+      goto end ;
+    }
+  }
+  /* all good: in use from now on; routes may have changed: every destination is resolved again
+     when it is next used */
+  for (i = 0 ; i < ndests ; i++) if (dests[i].used && dests[i].state != DS_RESOLVING)
+  {
+    tain_copynow(&dests[i].expires) ;
+    if (dests[i].state == DS_FAILED) dests[i].state = DS_NEW ;
+  }
+  if (initial) split = ferry_control_u64_or_die("queuesplit", 111) ;
+  concurrency = v[0] ; perdest = v[1] ; cachetime = v[2] ; deadtime = v[3] ; smtpport = v[4] ;
+  t_connect = v[5] ; t_greeting = v[6] ; t_command = v[7] ; t_data = v[8] ;
+  if (!stralloc_copyb(&helohost, newhelo.s, newhelo.len) || !stralloc_copyb(&routes, newroutes.s, newroutes.len)) nomem() ;
+  ok = 1 ;
+ end:
+  stralloc_free(&newroutes) ;
+  stralloc_free(&newhelo) ;
   stralloc_free(&sa) ;
+  stralloc_free(&csv) ;
+  return ok ;
+}
+
+ /* SIGHUP, or the queue manager's "!reread" frame: the settings read again, or the old ones kept.
+    The log says which; so does what is returned (for the frame's answer). */
+static char const *reread (stralloc *why)
+{
+  if (load(0, why))
+  {
+    strerr_warni("settings read again") ;
+    return "settings read again" ;
+  }
+  strerr_warnw("keeping the old settings: ", why->s) ;
+  return 0 ;
 }
 
 int main (int argc, char const *const *argv)
@@ -1367,7 +1420,11 @@ int main (int argc, char const *const *argv)
     tain_now(&now) ;
     srandom((unsigned int)(tain_to_millisecs(&now) ^ getpid())) ;
   }
-  load(1) ;
+  {
+    stralloc why = STRALLOC_ZERO ;
+    if (!load(1, &why)) strerr_dief1x(111, why.s) ;
+    stralloc_free(&why) ;
+  }
   spfd = selfpipe_init() ;
   if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
   if (!selfpipe_trap(SIGHUP) || !selfpipe_trap(SIGTERM)) strerr_diefu1sys(111, "trap signals") ;
@@ -1431,7 +1488,7 @@ int main (int argc, char const *const *argv)
       int sig ;
       while ((sig = selfpipe_read()) > 0)
       {
-        if (sig == SIGHUP) load(0) ;
+        if (sig == SIGHUP) { stralloc why = STRALLOC_ZERO ; reread(&why) ; stralloc_free(&why) ; }
         else if (sig == SIGTERM) eof = 1 ;
       }
     }
