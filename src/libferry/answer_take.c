@@ -26,7 +26,7 @@ void ferry_answer_results (char const *p, size_t n, size_t first, char const **r
   for (i = 0, pos = first ; i < want ; i++)
   {
     char st = pos < n ? p[pos] : 0 ;
-    res[i] = st == 'K' || st == 'D' || st == 'Z' ? p + pos : FERRY_ANSWER_INVALID ;
+    res[i] = st == 'K' || st == 'D' || st == 'Z' || st == 'H' ? p + pos : FERRY_ANSWER_INVALID ;
     if (!single) pos += strlen(p + pos) + 1 ;
   }
 }

@@ -141,6 +141,8 @@ static void task_wait (unsigned int ti)
   waiting++ ;
 }
 
+static void control_take (char const *p, size_t n) ;
+
 static void request_take (char const *p, size_t n)
 {
   ferry_request q ;
@@ -149,6 +151,7 @@ static void request_take (char const *p, size_t n)
   request *r ;
   char numbuf[11] ;
   char const *why = ferry_request_check(p, n, &q, numbuf) ;
+  if (n && p[0] == '!') { control_take(p, n) ; return ; }
   if (why) { ferry_spawner_refuse(&io, q.num, why) ; return ; }
   ri = req_new() ;
   r = reqs + ri ;
@@ -512,28 +515,48 @@ static void reap (void)
   }
 }
 
-static void load (int initial)
+ /* Reads the settings: at start, or again (SIGHUP, the queue manager's "!reread" frame). 1: in use
+    from now on; 0: the old ones kept, why says why (terminated). Either way the log says so. */
+static int load (int initial, stralloc *why)
 {
-  stralloc err = STRALLOC_ZERO ;
-  uint64_t u ;
-  if (!ferry_local_ctx_load(&ctx, &err))
+  uint64_t u = 0 ;
+  int r = ferry_control_u64_why("concurrencylocal", &u, why) ;
+  if (r < 0) strerr_diefu1sys(111, "allocate memory") ;
+  if (r && !ferry_local_ctx_load(&ctx, why))
   {
-    if (!stralloc_0(&err)) strerr_diefu1sys(111, "allocate memory") ;
-    if (initial) strerr_dief1x(111, err.s) ;
-    strerr_warnw("keeping the old settings: ", err.s) ;
-    stralloc_free(&err) ;
-    return ;
+    if (!stralloc_0(why)) strerr_diefu1sys(111, "allocate memory") ;
+    r = 0 ;
+  }
+  if (!r)
+  {
+    if (initial) strerr_dief1x(111, why->s) ;
+    strerr_warnw("keeping the old settings: ", why->s) ;
+    return 0 ;
   }
   if (initial) split = ferry_control_u64_or_die("queuesplit", 111) ;
-  switch (ferry_control_readu64("concurrencylocal", &u))
-  {
-    case -1 : strerr_warnwu1sys("read control/concurrencylocal") ; break ;
-    case -2 : strerr_warnw("bad value in control/concurrencylocal: it must be one number from 1 to 1000") ; break ;
-    default : concurrency = u ;
-  }
-  if (!concurrency) strerr_dief1x(111, "no usable control/concurrencylocal") ;
+  else strerr_warni("settings read again") ;
+  concurrency = u ;
   gen++ ;
-  stralloc_free(&err) ;
+  return 1 ;
+}
+
+ /* A control frame (doc/protocols.html): "!reread" is answered "!reread" and what was done. */
+static void control_take (char const *p, size_t n)
+{
+  char const *f[2] ;
+  int nf = ferry_fields_split(p, n, f, 2) ;
+  stralloc why = STRALLOC_ZERO ;
+  size_t mark ;
+  int ok = 1 ;
+  if (!ferry_frame_begin(&io.out, &mark)) ok = 0 ;
+  else if (nf == 1 && !strcmp(f[0], "!reread"))
+  {
+    if (load(0, &why)) ok = ferry_field_cats(&io.out, f[0]) && ferry_field_cats(&io.out, "settings read again") ;
+    else ok = ferry_field_cats(&io.out, f[0]) && stralloc_insertb(&why, 0, "kept the old settings: ", 23) && ferry_field_cats(&io.out, why.s) ;
+  }
+  else ok = ferry_field_cats(&io.out, "!unknown") ;
+  if (!ok || !ferry_frame_end(&io.out, mark)) strerr_diefu1sys(111, "allocate memory") ;
+  stralloc_free(&why) ;
 }
 
 int main (int argc, char const *const *argv)
@@ -545,7 +568,11 @@ int main (int argc, char const *const *argv)
   if (argc > 2) strerr_dieusage(100, USAGE) ;
   if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
   sig_ignore(SIGPIPE) ;
-  load(1) ;
+  {
+    stralloc why = STRALLOC_ZERO ;
+    load(1, &why) ;
+    stralloc_free(&why) ;
+  }
   spfd = selfpipe_init() ;
   if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
   if (!selfpipe_trap(SIGCHLD) || !selfpipe_trap(SIGHUP) || !selfpipe_trap(SIGTERM)) strerr_diefu1sys(111, "trap signals") ;
@@ -580,7 +607,7 @@ int main (int argc, char const *const *argv)
       while ((sig = selfpipe_read()) > 0)
       {
         if (sig == SIGCHLD) reap() ;
-        else if (sig == SIGHUP) load(0) ;
+        else if (sig == SIGHUP) { stralloc why = STRALLOC_ZERO ; load(0, &why) ; stralloc_free(&why) ; }
         else if (sig == SIGTERM) eof = 1 ;
       }
     }

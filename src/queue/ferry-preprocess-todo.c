@@ -99,10 +99,26 @@ static void tell (char kind, uint64_t id)
     strerr_diefu1sys(111, "allocate memory") ;
 }
 
-static void load (void)
+ /* The lists: at start (fatal when unreadable), or again at SIGHUP (then the old ones stay when a
+    new one cannot be read; the log says which happened). */
+static void load (int initial)
 {
-  if (ferry_control_readlist(&locals, "locals") < 0) strerr_diefu1sys(111, "read control/locals") ;
-  if (ferry_control_readlist(&virtualdomains, "virtualdomains") < 0) strerr_diefu1sys(111, "read control/virtualdomains") ;
+  stralloc l = STRALLOC_ZERO, v = STRALLOC_ZERO ;
+  char const *bad = ferry_control_readlist(&l, "locals") < 0 ? "read control/locals"
+                  : ferry_control_readlist(&v, "virtualdomains") < 0 ? "read control/virtualdomains" : 0 ;
+  if (bad)
+  {
+    if (initial) strerr_diefu1sys(111, bad) ;
+    strerr_warnwu2sys(bad, " (the old lists stay in use)") ;
+    stralloc_free(&l) ;
+    stralloc_free(&v) ;
+    return ;
+  }
+  stralloc_free(&locals) ;
+  stralloc_free(&virtualdomains) ;
+  locals = l ;
+  virtualdomains = v ;
+  if (!initial) strerr_warni("control/locals and control/virtualdomains read again") ;
 }
 
 static int is_local (char const *addr)
@@ -304,7 +320,7 @@ int main (int argc, char const *const *argv)
   if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
   sig_ignore(SIGPIPE) ;
   split = ferry_control_u64_or_die("queuesplit", 111) ;
-  load() ;
+  load(1) ;
   qfd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
   if (qfd < 0) strerr_diefu1sys(111, "open queue") ;
   tfd = open("queue/lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC) ;
@@ -336,7 +352,7 @@ int main (int argc, char const *const *argv)
       int sig ;
       while ((sig = selfpipe_read()) > 0)
       {
-        if (sig == SIGHUP) { load() ; rescan = 1 ; }
+        if (sig == SIGHUP) { load(0) ; rescan = 1 ; }
         else if (sig == SIGALRM) rescan = 1 ;
         else if (sig == SIGTERM) eof = 1 ;
       }

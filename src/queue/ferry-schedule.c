@@ -183,7 +183,9 @@ static void idx_del (uint64_t id)
 
 /* ---------- destinations (dests.h) ---------- */
 
- /* A remote domain whose last delivery failed entirely: it is backed off as a whole. While a
+ /* A remote domain whose last delivery failed at the destination (an H result: no host took the
+    connection, the greeting, EHLO/HELO or MAIL, or one said 421): it is backed off as a whole. A
+    recipient's own temporary refusal (Z, a 4xx to RCPT) never does that. While a
     probe (one delivery) is out, its other recipients wait PROBE_WAIT seconds, or until the probe
     succeeds, when all its deferred mail is retried at once. Kept in memory only, as are the
     deliveries out to each domain and its recipients parked while it has no free slot. */
@@ -875,14 +877,15 @@ static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
   logu(r->next - now) ; logs(" seconds") ; logend() ;
 }
 
- /* After a remote answer: every result Z makes the domain a failing one (again); anything else
-    ends its failure, and its deferred mail is retried now. */
+ /* After a remote answer: a result H (the destination failed, doc/protocols.html) makes the
+    domain a failing one (again); anything else (a host took MAIL) ends its failure, and its
+    deferred mail is retried now. */
 static void dest_result (unsigned int d, char const *p, size_t n, size_t pos, uint32_t now)
 {
   dest *e = dests + d ;
-  int allz = 1 ;
-  for (; pos < n ; pos += strlen(p + pos) + 1) if (p[pos] != 'Z') allz = 0 ;
-  if (allz)
+  int failed = 0 ;
+  for (; pos < n ; pos += strlen(p + pos) + 1) if (p[pos] == 'H') failed = 1 ;
+  if (failed)
   {
     uint64_t t ;
     if (e->failures && e->until > now) return ;   /* deliveries that were out at the same time: one failure */
@@ -911,9 +914,19 @@ static void dest_result (unsigned int d, char const *p, size_t n, size_t pos, ui
 }
 
  /* Control frames to ferry-spawn-remote (doc/protocols.html) come from ferry-qctl, whose answer
-    FIFO in queue/steer/ gets the reply. The spawner answers them in order. */
+    FIFO in queue/steer/ gets the reply, or from the queue manager itself (SIGHUP, SIGALRM: no FIFO,
+    the reply is logged). The spawner answers them in order. */
 static char **replyto = 0 ;
 static unsigned int nreplyto = 0, areplyto = 0 ;
+
+ /* The answer to a control frame the queue manager sent for itself: logged. */
+static void control_log (int ch, char const *p, size_t n)
+{
+  size_t pos ;
+  logs("ferry-schedule: ferry-spawn-") ; logs(chname[ch]) ; logs(": ") ; logclean(p + 1) ;
+  for (pos = strlen(p) + 1 ; pos < n ; pos += strlen(p + pos) + 1) { logs(": ") ; logclean(p + pos) ; }
+  logend() ;
+}
 
 static void control_send (char const *a, char const *b, char const *fifo)
 {
@@ -921,7 +934,15 @@ static void control_send (char const *a, char const *b, char const *fifo)
   if (!ferry_frame_begin(&out[2], &mark) || !ferry_field_cats(&out[2], a) || (b && !ferry_field_cats(&out[2], b)) || !ferry_frame_end(&out[2], mark))
     strerr_diefu1sys(111, "allocate memory") ;
   if (nreplyto == areplyto) replyto = ferry_array_grow(replyto, &areplyto, sizeof(char *)) ;
-  replyto[nreplyto++] = xstrdup(fifo, strlen(fifo)) ;
+  replyto[nreplyto++] = fifo ? xstrdup(fifo, strlen(fifo)) : 0 ;
+}
+
+ /* "!reread" to the local channel: answered on its own pipe, logged. */
+static void control_send_local (char const *a)
+{
+  size_t mark ;
+  if (!ferry_frame_begin(&out[1], &mark) || !ferry_field_cats(&out[1], a) || !ferry_frame_end(&out[1], mark))
+    strerr_diefu1sys(111, "allocate memory") ;
 }
 
 static void control_answer (char const *p, size_t n)
@@ -930,6 +951,12 @@ static void control_answer (char const *p, size_t n)
   size_t pos ;
   int fd ;
   if (!nreplyto) { strerr_warnw("an unexpected control answer from ferry-spawn-remote: ignored") ; return ; }
+  if (!replyto[0])
+  {
+    memmove(replyto, replyto + 1, --nreplyto * sizeof(char *)) ;
+    control_log(CH_REMOTE, p, n) ;
+    return ;
+  }
   memcpy(fn, "queue/steer/", 12) ;
   memcpy(fn + 12, replyto[0], strlen(replyto[0]) + 1) ;
   free(replyto[0]) ;
@@ -955,6 +982,7 @@ static void answer_take (int ch, char const *p, size_t n)
   uint32_t now = time(0) ;
   char const **res ;
   if (ch == CH_REMOTE && n && p[0] == '!') { control_answer(p, n) ; return ; }
+  if (n && p[0] == '!') { control_log(ch, p, n) ; return ; }
   if (!ferry_answer_head(p, n, &num, &first) || num >= nflights || !flights[num].used || flights[num].ch != ch)
   {
     strerr_warnw("a malformed or unexpected answer from the ", chname[ch], " channel: ignored") ;
@@ -967,7 +995,7 @@ static void answer_take (int ch, char const *p, size_t n)
   for (i = 0 ; i < fl->n ; i++)
   {
     unsigned int ri = fl->r[i] ;
-    char st = res[i][0] ;
+    char st = res[i][0] == 'H' ? 'Z' : res[i][0] ;   /* the destination's failure: dest_result below */
     logs("delivery ") ; logu(num) ; logs(": msg ") ; logu(msgs[fl->msg].id) ; logs(" to ") ; logclean(rcpts[ri].addr) ;
     logs(st == 'K' ? ": success: " : st == 'D' ? ": failure: " : ": deferral: ") ; logclean(res[i] + 1) ; logend() ;
     if (st == 'Z' && msgs[fl->msg].deleting) rcpt_done(ri, 'D', DELETED_TEXT) ;
@@ -1615,16 +1643,37 @@ static void steer_load (void)
 
 /* ---------- start-up ---------- */
 
-static void load_settings (void)
+ /* Reads the settings: all of them, or (at a reread) none when one is bad, said in the log. At
+    start a bad one is fatal. 1 when the new ones are in use. */
+static int load_settings (int initial)
 {
-  conc[CH_LOCAL] = ferry_control_u64_or_die("concurrencylocal", 111) ;
-  conc[CH_REMOTE] = ferry_control_u64_or_die("concurrencyremote", 111) ;
-  perdest = ferry_control_u64_or_die("concurrencydestination", 111) ;
-  lifetime = ferry_control_u64_or_die("queuelifetime", 111) ;
-  minbackoff = ferry_control_u64_or_die("minbackoff", 111) ;
-  maxbackoff = ferry_control_u64_or_die("maxbackoff", 111) ;
+  static char const *const names[] = { "concurrencylocal", "concurrencyremote", "concurrencydestination", "queuelifetime",
+    "minbackoff", "maxbackoff", "delaywarning" } ;
+  uint64_t v[7] ;
+  stralloc why = STRALLOC_ZERO ;
+  unsigned int i ;
+  for (i = 0 ; i < 7 ; i++)
+  {
+    int r = ferry_control_u64_why(names[i], v + i, &why) ;
+    if (r < 0) strerr_diefu1sys(111, "allocate memory") ;
+    if (!r)
+    {
+      if (initial) strerr_dief1x(111, why.s) ;
+      logs("ferry-schedule: warning: SIGHUP: keeping the old settings: ") ; logclean(why.s) ; logend() ;
+      stralloc_free(&why) ;
+      return 0 ;
+    }
+  }
+  stralloc_free(&why) ;
+  conc[CH_LOCAL] = v[0] ;
+  conc[CH_REMOTE] = v[1] ;
+  perdest = v[2] ;
+  lifetime = v[3] ;
+  minbackoff = v[4] ;
+  maxbackoff = v[5] ;
   if (maxbackoff < minbackoff) maxbackoff = minbackoff ;
-  delaywarning = ferry_control_u64_or_die("delaywarning", 111) ;
+  delaywarning = v[6] ;
+  return 1 ;
 }
 
  /* Every prepared message whose todo entry is gone (those with one are ferry-preprocess-todo's):
@@ -1738,12 +1787,14 @@ static void local_take (char const *p, size_t n) { answer_take(CH_LOCAL, p, n) ;
 static void remote_take (char const *p, size_t n) { answer_take(CH_REMOTE, p, n) ; }
 
  /* members: 0 ferry-preprocess-todo, 1 ferry-spawn-local, 2 ferry-spawn-remote, 3 ferry-clean,
-    4 the queue manager's ferry-clean. SIGHUP goes to the first three (ferry-clean has no
-    settings), SIGALRM to the first (a rescan). */
-static void members_signal (int sig, unsigned int upto)
+    4 the queue manager's ferry-clean. Signals go only to the first, which runs as the queue
+    manager's user: SIGHUP (its lists again) and SIGALRM (a rescan). The channels may run as other
+    users (ferryr, root), which no signal of ours reaches: they get control frames on their request
+    pipes instead ("!reread", "!undead", doc/protocols.html); ferry-clean has no settings. */
+static void preprocess_signal (int sig)
 {
-  unsigned int i ;
-  for (i = 0 ; i < nmembers && i < upto ; i++) kill(members[i], sig) ;
+  if (nmembers && kill(members[0], sig) < 0)
+    strerr_warnwu2sys("signal ferry-preprocess-todo", sig == SIGHUP ? " (it keeps its lists)" : " (it rescans at its next trigger)") ;
 }
 
  /* the members' input: 1 ferry-preprocess-todo, 3 ferry-spawn-local, 5 ferry-spawn-remote,
@@ -1787,7 +1838,7 @@ int main (int argc, char const *const *argv)
   }
   sig_ignore(SIGPIPE) ;
   split = ferry_control_u64_or_die("queuesplit", 111) ;
-  load_settings() ;
+  load_settings(1) ;
   {
     char const *e = getenv("FERRY_MEMBERS") ;
     while (e && *e && nmembers < NPEERS)
@@ -1904,17 +1955,23 @@ int main (int argc, char const *const *argv)
             load_rest() ;
             while (nheap) { unsigned int ri = heap_pop() ; if (rcpts[ri].status == 'T') ready_push(ri) ; }
             for (k = 0 ; k < ndests ; k++) if (dests[k].name) dest_unfail(k) ;
-            members_signal(SIGALRM, 1) ;
-            logs("ferry-schedule: SIGALRM: retrying every deferred recipient now") ; logend() ;
+            preprocess_signal(SIGALRM) ;
+            control_send("!undead", "all", 0) ;   /* dead hosts are tried again too, before these retries */
+            logs("ferry-schedule: SIGALRM: retrying every deferred recipient now, dead hosts too") ; logend() ;
           }
           else if (sig == SIGHUP)
           {
             unsigned int k ;
-            load_settings() ;
-            for (k = 0 ; k < ndests ; k++) if (dests[k].name) dests_wake(k) ;   /* concurrencydestination may be higher */
-            members_signal(SIGHUP, 3) ;
-            logs("ferry-schedule: SIGHUP: settings read again") ; logend() ;
-            statuschanged = 1 ;
+            if (load_settings(0))
+            {
+              for (k = 0 ; k < ndests ; k++) if (dests[k].name) dests_wake(k) ;   /* concurrencydestination may be higher */
+              logs("ferry-schedule: SIGHUP: settings read again") ; logend() ;
+              statuschanged = 1 ;
+            }
+            /* each member reads its own; the channels' answers are logged as they come */
+            preprocess_signal(SIGHUP) ;
+            control_send_local("!reread") ;
+            control_send("!reread", 0, 0) ;
           }
           else if (sig == SIGTERM && !stopping)
           {

@@ -90,7 +90,7 @@ struct deliv_s
   size_t sender ;
   size_t *rcpt ;
   unsigned int nrcpt ;
-  char *st ;              /* per recipient: 0 open, 'A' accepted by RCPT, 'K' 'Z' 'D' final */
+  char *st ;              /* per recipient: 0 open, 'A' accepted by RCPT, 'K' 'Z' 'H' 'D' final */
   stralloc *text ;
   uint64_t id ;
   int msgfd ;
@@ -215,7 +215,10 @@ static void mark_dead (raddr const *a)
 }
 
  /* The control frames of doc/protocols.html: "!deadhosts" lists the hosts being skipped,
-    "!undead\0TARGET" forgets one (ip or ip:port) or all. The answer repeats the first field. */
+    "!undead\0TARGET" forgets one (ip or ip:port) or all, "!reread" reads the settings again.
+    The answer repeats the first field. */
+static char const *reread (stralloc *why) ;
+
 static void control_take (char const *p, size_t n)
 {
   char const *f[3] ;
@@ -272,6 +275,14 @@ static void control_take (char const *p, size_t n)
       if (!ferry_field_cats(&io.out, f[0]) || !ferry_field_cat(&io.out, num, m)) nomem() ;
       strerr_warni(f[1], ": forgotten as a dead host, on request") ;
     }
+  }
+  else if (nf == 1 && !strcmp(f[0], "!reread"))
+  {
+    stralloc why = STRALLOC_ZERO ;
+    char const *done = reread(&why) ;
+    if (!ferry_field_cats(&io.out, f[0])) nomem() ;
+    if (done ? !ferry_field_cats(&io.out, done) : !stralloc_insertb(&why, 0, "kept the old settings: ", 23) || !ferry_field_cats(&io.out, why.s)) nomem() ;
+    stralloc_free(&why) ;
   }
   else if (!ferry_field_cats(&io.out, "!unknown")) nomem() ;
   if (!ferry_frame_end(&io.out, mark)) nomem() ;
@@ -380,7 +391,7 @@ static void lookups_done (dest *t)
     t->state = DS_READY ;
     tain_addsec_g(&t->expires, DEST_CACHE) ;
   }
-  else if (t->anytemp) dest_fail(t, 'Z', "DNS lookup failed: ", t->dnserr.s ? t->dnserr.s : "") ;
+  else if (t->anytemp) dest_fail(t, 'H', "DNS lookup failed: ", t->dnserr.s ? t->dnserr.s : "") ;
   else if (t->implicit == 2) dest_fail(t, 'D', "5.4.4 no route: the host control/smtproutes names for this domain has no address: ", t->name.s) ;
   else if (t->implicit) dest_fail(t, 'D', "5.1.2 no route: the domain has no MX and no address records: ", t->name.s) ;
   else dest_fail(t, 'D', "5.4.4 no route: no MX host of the domain has an address: ", t->name.s) ;
@@ -463,7 +474,7 @@ static void mx_cb (void *arg, int status, int timeouts, unsigned char *abuf, int
       else
       {
         t->anytemp = 1 ;
-        dest_fail(t, 'Z', "DNS: unable to parse the MX records of ", t->name.s) ;
+        dest_fail(t, 'H', "DNS: unable to parse the MX records of ", t->name.s) ;
       }
     }
     else if (status == ARES_ENODATA) { t->implicit = 1 ; addr_lookup(lk->di, t->name.s, smtpport, 0) ; }
@@ -473,7 +484,7 @@ static void mx_cb (void *arg, int status, int timeouts, unsigned char *abuf, int
       t->dnserr.len = 0 ;
       if (!stralloc_cats(&t->dnserr, "MX lookup of ") || !stralloc_cats(&t->dnserr, t->name.s) || !stralloc_cats(&t->dnserr, ": ")
        || !stralloc_cats(&t->dnserr, ares_strerror(status)) || !stralloc_0(&t->dnserr)) nomem() ;
-      dest_fail(t, 'Z', "DNS lookup failed: ", t->dnserr.s) ;
+      dest_fail(t, 'H', "DNS lookup failed: ", t->dnserr.s) ;
     }
     t = dests + lk->di ;
     t->lookups-- ;
@@ -857,6 +868,14 @@ static char code_status (unsigned int code)
   return code < 300 ? 'K' : code < 500 ? 'Z' : 'D' ;
 }
 
+ /* A refusal: D when permanent; when temporary, H (the destination's failure, doc/protocols.html)
+    for a refused MAIL or a 421 at any stage, else Z (this recipient's or this message's). */
+static char refusal_status (unsigned int code, int atmail)
+{
+  if (code_status(code) == 'D') return 'D' ;
+  return atmail || code == 421 ? 'H' : 'Z' ;
+}
+
 static void reply_text (conn *c, stralloc *sa, char const *inreplyto)
 {
   char fmt[300 + IP46_FMT] ;
@@ -942,7 +961,7 @@ static void handle_trans_reply (unsigned int ci)
       if (!c->mailok)
       {
         reply_text(c, &t, "MAIL FROM") ;
-        rcpt_all(d, code_status(code) == 'K' ? 'Z' : code_status(code), t.s, t.len) ;
+        rcpt_all(d, refusal_status(code, 1), t.s, t.len) ;
         if (!c->pipelining) { stralloc_free(&t) ; transaction_end(ci) ; return ; }
       }
       break ;
@@ -954,7 +973,7 @@ static void handle_trans_reply (unsigned int ci)
         stralloc cmd = STRALLOC_ZERO ;
         if (!stralloc_cats(&cmd, "RCPT TO:<") || !stralloc_cats(&cmd, d->payload.s + d->rcpt[rc]) || !stralloc_cats(&cmd, ">") || !stralloc_0(&cmd)) nomem() ;
         reply_text(c, &t, cmd.s) ;
-        rcpt_set(d, rc, code_status(code) == 'K' ? 'Z' : code_status(code), t.s, t.len) ;
+        rcpt_set(d, rc, refusal_status(code, 0), t.s, t.len) ;
         stralloc_free(&cmd) ;
       }
       if (!c->pipelining && c->replied == c->nplan - 1 && !c->accepted) { stralloc_free(&t) ; transaction_end(ci) ; return ; }
@@ -971,7 +990,7 @@ static void handle_trans_reply (unsigned int ci)
       if (c->mailok && c->accepted)
       {
         reply_text(c, &t, "DATA") ;
-        rcpt_all(d, code_status(code) == 'K' ? 'Z' : code_status(code), t.s, t.len) ;
+        rcpt_all(d, refusal_status(code, 0), t.s, t.len) ;
       }
       stralloc_free(&t) ;
       transaction_end(ci) ;
@@ -979,7 +998,7 @@ static void handle_trans_reply (unsigned int ci)
     case '.' :
     {
       unsigned int i ;
-      char s = code_status(code) ;
+      char s = code_status(code) == 'K' ? 'K' : refusal_status(code, 0) ;
       reply_text(c, &t, s == 'K' ? 0 : "end of data") ;
       for (i = 0 ; i < d->nrcpt ; i++) if (d->st[i] == 'A') rcpt_set(d, i, s, t.s, t.len) ;
       stralloc_free(&t) ;
@@ -1065,7 +1084,7 @@ static void handle_reply (unsigned int ci)
       deliv *d = delivs + c->deliv ;
       stralloc t = STRALLOC_ZERO ;
       unsigned int i ;
-      char st = code_status(code) == 'K' ? 'Z' : code_status(code) ;
+      char st = refusal_status(code, 0) ;
       reply_text(c, &t, "the message data") ;
       for (i = 0 ; i < d->nrcpt ; i++) if (d->st[i] == 'A') rcpt_set(d, i, st, t.s, t.len) ;
       stralloc_free(&t) ;
@@ -1259,28 +1278,36 @@ static int deliv_scan (deliv *d)
   return 1 ;
 }
 
+ /* An idle cached connection for the delivery's next try, the host at position d->tried of its
+    destination: only to a host of that same preference (any of them: they are equals), never
+    to a less preferred one. It then names the host as this destination does (its MX name). */
+static int cached_take (unsigned int di)
+{
+  deliv *d = delivs + di ;
+  dest *t = dests + d->dest ;
+  unsigned int i, j ;
+  for (i = 0 ; i < nconns ; i++)
+  {
+    conn *c = conns + i ;
+    if (c->state != C_IDLE) continue ;
+    for (j = d->tried ; j < t->naddrs && t->addrs[j].pref == t->addrs[d->tried].pref ; j++)
+      if (t->addrs[j].port == c->addr.port && same_ip(&t->addrs[j].ip, &c->addr.ip))
+      {
+        c->addr = t->addrs[j] ;
+        c->deliv = di ;
+        d->conn = i ;
+        transaction_start(i) ;
+        return 1 ;
+      }
+  }
+  return 0 ;
+}
+
 static void deliv_attach (unsigned int di)
 {
   deliv *d = delivs + di ;
   dest *t = dests + d->dest ;
-  unsigned int i ;
   if (d->msgfd < 0 && !deliv_scan(d)) { deliv_finish(di) ; return ; }
-  /* a cached connection to one of the destination's hosts */
-  if (!d->tried && !d->retried)
-    for (i = 0 ; i < nconns ; i++)
-    {
-      conn *c = conns + i ;
-      unsigned int j ;
-      if (c->state != C_IDLE) continue ;
-      for (j = 0 ; j < t->naddrs ; j++)
-        if (t->addrs[j].port == c->addr.port && same_ip(&t->addrs[j].ip, &c->addr.ip))
-        {
-          c->deliv = di ;
-          d->conn = i ;
-          transaction_start(i) ;
-          return ;
-        }
-    }
   for (; d->tried < t->naddrs ; d->tried++)
   {
     raddr const *a = t->addrs + d->tried ;
@@ -1292,6 +1319,8 @@ static void deliv_attach (unsigned int di)
        || !stralloc_cats(&d->lasterr, ": skipped: it timed out within control/deadhosttime seconds"))) nomem() ;
       continue ;
     }
+    /* a stale cached connection already failed this delivery: a fresh one from now on */
+    if (!d->retried && cached_take(di)) return ;
     if (conn_start(di, a) < 0) break ;
     return ;
   }
@@ -1302,6 +1331,8 @@ static void deliv_attach (unsigned int di)
     if (!stralloc_copyb(&d->lasterr, t2.s, t2.len)) nomem() ;
     stralloc_free(&t2) ;
   }
+  /* every host refused, failed or was skipped before MAIL was taken: the destination's failure */
+  rcpt_all(d, 'H', d->lasterr.s, d->lasterr.len) ;
   deliv_finish(di) ;
 }
 
@@ -1364,44 +1395,53 @@ static void pump (void)
 
 /* ---------- settings ---------- */
 
-static unsigned int setting (char const *name)
+ /* Reads every setting. 1: all good, and in use from now on; 0: why says what is wrong (terminated),
+    and the settings in use stay as they were. */
+static int load (int initial, stralloc *why)
 {
-  return ferry_control_u64_or_die(name, 111) ;
-}
-
-static void load (int initial)
-{
-  stralloc sa = STRALLOC_ZERO ;
+  static char const *const names[] = { "concurrencyremote", "concurrencydestination", "connectioncache", "deadhosttime",
+    "smtpport", "timeoutconnect", "timeoutgreeting", "timeoutcommand", "timeoutdata" } ;
+  uint64_t v[9] ;
+  stralloc newroutes = STRALLOC_ZERO, newhelo = STRALLOC_ZERO, sa = STRALLOC_ZERO, csv = STRALLOC_ZERO ;
   unsigned int line, i ;
-  /* routes may have changed: resolve every destination again when it is next used */
-  for (i = 0 ; i < ndests ; i++) if (dests[i].used && dests[i].state != DS_RESOLVING)
+  int ok = 0 ;
+  for (i = 0 ; i < 9 ; i++)
   {
-    tain_copynow(&dests[i].expires) ;
-    if (dests[i].state == DS_FAILED) dests[i].state = DS_NEW ;
+    int r = ferry_control_u64_why(names[i], v + i, why) ;
+    if (r < 0) nomem() ;
+    if (!r) goto end ;
   }
-  if (initial) split = setting("queuesplit") ;
-  concurrency = setting("concurrencyremote") ;
-  perdest = setting("concurrencydestination") ;
-  cachetime = setting("connectioncache") ;
-  deadtime = setting("deadhosttime") ;
-  smtpport = setting("smtpport") ;
-  t_connect = setting("timeoutconnect") ;
-  t_greeting = setting("timeoutgreeting") ;
-  t_command = setting("timeoutcommand") ;
-  t_data = setting("timeoutdata") ;
-  ferry_control_line_or_die(&helohost, "helohost", 111) ;
-  if (!helohost.len) strerr_dief1x(111, "control/helohost (or control/me) is empty") ;
-  if (ferry_control_readfile(&routes, "smtproutes") < 0) strerr_diefu1sys(111, "read control/smtproutes") ;
-  line = route_check(routes.s, routes.len) ;
+  why->len = 0 ;
+  if (ferry_control_readline(&newhelo, "helohost") < 0)
+  {
+    if (!stralloc_cats(why, "unable to read control/helohost: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  if (!newhelo.len)
+  {
+    if (!stralloc_cats(why, "control/helohost (or control/me) is empty") || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  if (ferry_control_readfile(&newroutes, "smtproutes") < 0)
+  {
+    if (!stralloc_cats(why, "unable to read control/smtproutes: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  line = route_check(newroutes.s, newroutes.len) ;
   if (line)
   {
     char fmt[UINT_FMT] ;
     fmt[uint_fmt(fmt, line)] = 0 ;
-    strerr_dief(111, "control/smtproutes:", fmt, ": bad route: write domain:host[:port], .domain:host, :host or domain:") ;
+    if (!stralloc_cats(why, "control/smtproutes:") || !stralloc_cats(why, fmt)
+     || !stralloc_cats(why, ": bad route: write domain:host[:port], .domain:host, :host or domain:") || !stralloc_0(why)) nomem() ;
+    goto end ;
   }
-  if (ferry_control_readfile(&sa, "dnsservers") < 0) strerr_diefu1sys(111, "read control/dnsservers") ;
+  if (ferry_control_readfile(&sa, "dnsservers") < 0)
   {
-    stralloc csv = STRALLOC_ZERO ;
+    if (!stralloc_cats(why, "unable to read control/dnsservers: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  {
     size_t pos = 0 ;
     while (pos < sa.len)
     {
@@ -1416,15 +1456,48 @@ static void load (int initial)
       }
       pos = k + 1 ;
     }
-    if (csv.len)
-    {
-      if (!stralloc_0(&csv)) nomem() ;
-      if (ares_set_servers_ports_csv(chan, csv.s) != ARES_SUCCESS)
-        strerr_dief(111, "bad value in control/dnsservers: write one ip, ip:port or [ip6]:port per line") ;
-    }
-    stralloc_free(&csv) ;
   }
+  /* the last check, as it changes c-ares' servers when it succeeds (and nothing when it fails) */
+  if (csv.len)
+  {
+    if (!stralloc_0(&csv)) nomem() ;
+    if (ares_set_servers_ports_csv(chan, csv.s) != ARES_SUCCESS)
+    {
+      if (!stralloc_cats(why, "bad value in control/dnsservers: write one ip, ip:port or [ip6]:port per line") || !stralloc_0(why)) nomem() ;
+      goto end ;
+    }
+  }
+  /* all good: in use from now on; routes may have changed: every destination is resolved again
+     when it is next used */
+  for (i = 0 ; i < ndests ; i++) if (dests[i].used && dests[i].state != DS_RESOLVING)
+  {
+    tain_copynow(&dests[i].expires) ;
+    if (dests[i].state == DS_FAILED) dests[i].state = DS_NEW ;
+  }
+  if (initial) split = ferry_control_u64_or_die("queuesplit", 111) ;
+  concurrency = v[0] ; perdest = v[1] ; cachetime = v[2] ; deadtime = v[3] ; smtpport = v[4] ;
+  t_connect = v[5] ; t_greeting = v[6] ; t_command = v[7] ; t_data = v[8] ;
+  if (!stralloc_copyb(&helohost, newhelo.s, newhelo.len) || !stralloc_copyb(&routes, newroutes.s, newroutes.len)) nomem() ;
+  ok = 1 ;
+ end:
+  stralloc_free(&newroutes) ;
+  stralloc_free(&newhelo) ;
   stralloc_free(&sa) ;
+  stralloc_free(&csv) ;
+  return ok ;
+}
+
+ /* SIGHUP, or the queue manager's "!reread" frame: the settings read again, or the old ones kept.
+    The log says which; so does what is returned (for the frame's answer). */
+static char const *reread (stralloc *why)
+{
+  if (load(0, why))
+  {
+    strerr_warni("settings read again") ;
+    return "settings read again" ;
+  }
+  strerr_warnw("keeping the old settings: ", why->s) ;
+  return 0 ;
 }
 
 int main (int argc, char const *const *argv)
@@ -1451,7 +1524,11 @@ int main (int argc, char const *const *argv)
     tain_now(&now) ;
     srandom((unsigned int)(tain_to_millisecs(&now) ^ getpid())) ;
   }
-  load(1) ;
+  {
+    stralloc why = STRALLOC_ZERO ;
+    if (!load(1, &why)) strerr_dief1x(111, why.s) ;
+    stralloc_free(&why) ;
+  }
   spfd = selfpipe_init() ;
   if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
   if (!selfpipe_trap(SIGHUP) || !selfpipe_trap(SIGTERM)) strerr_diefu1sys(111, "trap signals") ;
@@ -1515,7 +1592,7 @@ int main (int argc, char const *const *argv)
       int sig ;
       while ((sig = selfpipe_read()) > 0)
       {
-        if (sig == SIGHUP) load(0) ;
+        if (sig == SIGHUP) { stralloc why = STRALLOC_ZERO ; reread(&why) ; stralloc_free(&why) ; }
         else if (sig == SIGTERM) eof = 1 ;
       }
     }

@@ -43,4 +43,8 @@ extern int ferry_control_readu64 (char const *name, uint64_t *u) ;
 extern uint64_t ferry_control_u64_or_die (char const *name, int e) ;
 extern void ferry_control_line_or_die (stralloc *sa, char const *name, int e) ;
 
+ /* A number setting for a reread: 1 and *u set; 0 with why (terminated) saying what is wrong,
+    *u untouched; -1 out of memory. */
+extern int ferry_control_u64_why (char const *name, uint64_t *u, stralloc *why) ;
+
 #endif

@@ -49,7 +49,7 @@ extern int ferry_answer_cat (stralloc *out, char const *num, stralloc const *res
     ferry_answer_head: 1 with the delivery number and the offset of the first result; 0 if it
     is not an answer. ferry_answer_results: want results into res, pointers into p: one per
     recipient in request order, or, when the count differs (a refused request's single Z), the
-    first for all. A result whose status byte is not K, D or Z becomes FERRY_ANSWER_INVALID. */
+    first for all. A result whose status byte is not K, D, Z or H becomes FERRY_ANSWER_INVALID. */
 #define FERRY_ANSWER_INVALID "Zthe channel gave no valid result"
 extern int ferry_answer_head (char const *p, size_t n, uint64_t *num, size_t *first) ;
 extern void ferry_answer_results (char const *p, size_t n, size_t first, char const **res, unsigned int want) ;
