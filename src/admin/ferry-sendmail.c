@@ -55,6 +55,16 @@ static int name_is (char const *line, size_t len, char const *name)
   return len > n && !strncasecmp(line, name, n) && line[n] == ':' ;
 }
 
+ /* the fields whose addresses are qualified, as the envelope's are */
+static int holds_addresses (char const *f, size_t n)
+{
+  static char const *const names[] = { "From", "Sender", "Reply-To", "To", "Cc", "Bcc", 0 } ;
+  char const *const *p ;
+  if (n > 7 && !strncasecmp(f, "Resent-", 7)) { f += 7 ; n -= 7 ; }
+  for (p = names ; *p ; p++) if (name_is(f, n, *p)) return 1 ;
+  return 0 ;
+}
+
  /* Does s start with a header field ("Name:" with printable, non-space name characters)? */
 static int looks_like_field (char const *s, size_t len)
 {
@@ -327,7 +337,15 @@ int main (int argc, char const *const *argv)
           }
           stralloc_free(&got) ;
         }
-        if (!bcc && !stralloc_catb(&msg, f, n)) nomem() ;
+        if (bcc) ;
+        else if (holds_addresses(f, n))
+        {
+          /* From: root, To: alice: each bare local part at me, all else byte for byte */
+          char const *colon = memchr(f, ':', n) ;
+          size_t k = colon + 1 - f ;
+          if (!stralloc_catb(&msg, f, k) || addrlist_qualify(&msg, f + k, n - k, me.s, me.len) < 0) nomem() ;
+        }
+        else if (!stralloc_catb(&msg, f, n)) nomem() ;
         if (!bcc && n && f[n-1] != '\n' && !stralloc_catb(&msg, "\n", 1)) nomem() ;
       }
       i = fieldend ;

@@ -19,7 +19,7 @@ from smtp_peers import ScriptedPeer, free_port  # noqa: E402
 home = Home()
 H = home.path
 stops = []
-USERS = ["to1", "to2", "cc1", "bcc1", "bcc2", "root", "arg1", "big"]
+USERS = ["to1", "to2", "cc1", "bcc1", "bcc2", "root", "arg1", "big", "alice", "bob", "carol", "dave", "erin"]
 
 
 def log():
@@ -75,6 +75,27 @@ try:
            "Date: and Message-ID: added", (m["Date"], m["Message-ID"]))
     me = pwd.getpwuid(os.getuid()).pw_name
     expect(m["Return-Path"] == "<%s@host.example.org>" % me, "without -f, the sender is the caller's login name (%s) at control/me" % me, m["Return-Path"])
+
+    # header addresses without a domain get control/me's, as the envelope's do; display names,
+    # comments, groups, quoted strings, folding and qualified addresses are kept byte for byte
+    msg = (b"From: root\n"
+           b"To: alice, \"Bob B\" <bob>, carol@example.org\n"
+           b"Cc: team: dave (Dave, D.),\n  erin@example.org;\n"
+           b"Reply-To: <root>\n"
+           b"X-Not-An-Address: root\n"
+           b"Subject: qualified\n\nbody\n")
+    r = sendmail(["-t", "-oi"], msg)
+    expect(r.returncode == 0 and eventually(lambda: all(len(inbox(u)) == 1 for u in ("alice", "bob", "carol", "dave", "erin")) and queue_empty(), 20),
+           "-t with bare local parts in To: and Cc:: delivered to each, once, at control/me", r.stderr)
+    raw = open(os.path.join(box("alice"), "new", os.listdir(os.path.join(box("alice"), "new"))[0]), "rb").read()
+    head = raw.split(b"\n\n", 1)[0] + b"\n"
+    want = (b"From: root@host.example.org\n"
+            b"To: alice@host.example.org, \"Bob B\" <bob@host.example.org>, carol@example.org\n"
+            b"Cc: team: dave@host.example.org (Dave, D.),\n  erin@example.org;\n"
+            b"Reply-To: <root@host.example.org>\n"
+            b"X-Not-An-Address: root\n"
+            b"Subject: qualified\n")
+    expect(want in head, "From:, To:, Cc:, Reply-To: qualified in the delivered copy, everything else byte for byte", head)
 
     # a caller whose uid is not in /etc/passwd (an LDAP or sssd account): the name comes from
     # getent passwd UID (here a stand-in on PATH, as root only: another uid is needed)
