@@ -18,6 +18,7 @@ struct qrcpt_s
   uint32_t index ;        /* envelope index */
   char const *lasterr ;   /* the last deferral's text, or 0 */
   uint64_t lasttime ;
+  uint32_t attempts ;     /* attempts that ended in a deferral (its records in queue/defer) */
 } ;
 
 typedef struct qmsg_s qmsg ;
