@@ -35,6 +35,7 @@
 #include <ferry/frame.h>
 #include <ferry/home.h>
 #include <ferry/queue.h>
+#include <ferry/route.h>
 #include <ferry/spawner.h>
 
 #include "remote.h"
@@ -485,7 +486,7 @@ static void dest_resolve (unsigned int di)
   t->anytemp = 0 ;
   t->implicit = 0 ;
   t->dnserr.len = 0 ;
-  switch (route_find(routes.s, routes.len, t->name.s, &host, &port, smtpport))
+  switch (ferry_route_find(routes.s, routes.len, t->name.s, &host, &port, smtpport))
   {
     case 1 :
     {
@@ -1288,7 +1289,7 @@ static void load (int initial)
   ferry_control_line_or_die(&helohost, "helohost", 111) ;
   if (!helohost.len) strerr_dief1x(111, "control/helohost (or control/me) is empty") ;
   if (ferry_control_readfile(&routes, "smtproutes") < 0) strerr_diefu1sys(111, "read control/smtproutes") ;
-  line = route_check(routes.s, routes.len) ;
+  line = ferry_route_check(routes.s, routes.len) ;
   if (line)
   {
     char fmt[UINT_FMT] ;
