@@ -91,11 +91,6 @@ static void cat_name (stralloc *sa, char const *s)
   if (!stralloc_catb(sa, "\"", 1)) nomem() ;
 }
 
-static void say (char const *s)
-{
-  if (buffer_putsflush(buffer_2, s) < 0) _exit(EX_OSERR) ;
-}
-
  /* -q: every deferred recipient is tried now. This is what s6-svc -a does: a SIGALRM to the
     set's queue manager, through its supervisor's control FIFO (service/ferry/supervise/control).
     Who may write there may flush the queue; stdin is not read. */
@@ -108,7 +103,7 @@ static int flush_queue (char const *home)
   memcpy(dir, home, n) ;
   memcpy(dir + n, "/service/ferry", 15) ;
   memcpy(fifo, dir, n + 14) ;
-  memcpy(fifo + n + 14, "/" S6_SUPERVISE_CTLDIR "/control", 18) ;
+  memcpy(fifo + n + 14, "/" S6_SUPERVISE_CTLDIR "/control", 19) ;
   if (!s6_svstatus_read(dir, &st))
   {
     if (errno == EACCES) strerr_dief(EX_NOPERM, "the queue was not flushed: permission denied to read ", dir, "/supervise/status (flushing the queue is for the set's supervisor's owner, root in a root install)") ;
@@ -124,8 +119,7 @@ static int flush_queue (char const *home)
     strerr_diefu2sys(EX_OSERR, "write to ", fifo) ;
   }
   if (!r) strerr_dief(EX_UNAVAILABLE, "the queue was not flushed: the set is not running: nothing supervises ", dir) ;
-  say("ferry-sendmail: the queue manager was asked to try every queued recipient now\n") ;
-  return EX_OK ;
+  return EX_OK ;   /* silent, as cron wants it */
 }
 
 static int exit_of (int e)

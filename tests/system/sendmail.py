@@ -216,8 +216,8 @@ try:
     stops.insert(0, peer.stop)
     for args in (["-q"], ["-qf"], ["-q1h"], ["-qRlater.test"]):
         r = flush(args)
-        expect(r.returncode == 0 and b"asked to try every queued recipient now" in r.stderr,
-               "ferry-sendmail %s returns at once, stdin a pipe left open, and exits 0" % args[0], (r.returncode, r.stderr))
+        expect(r.returncode == 0 and not r.stdout and not r.stderr,
+               "ferry-sendmail %s returns at once, stdin a pipe left open, exits 0 and says nothing (cron mails output)" % args[0], (r.returncode, r.stderr))
         if args == ["-q"]:
             expect(eventually(lambda: len(peer.handler.messages) == 1, 20), "the deferred message is retried at once and delivered", log()[-600:])
             expect(eventually(queue_empty, 20), "and leaves the queue")
