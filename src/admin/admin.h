@@ -18,6 +18,7 @@ struct qrcpt_s
   uint32_t index ;        /* envelope index */
   char const *lasterr ;   /* the last deferral's text, or 0 */
   uint64_t lasttime ;
+  uint32_t attempts ;     /* attempts that ended in a deferral (its records in queue/defer) */
 } ;
 
 typedef struct qmsg_s qmsg ;
@@ -56,6 +57,13 @@ extern size_t duration_fmt (char *s, uint64_t secs) ;
     "team: a@b, c@d;" gives a@b and c@d. The number of addresses; -1: out of memory; -2: an
     address holds a null byte or a control character (nothing would deliver it as written). */
 extern int addrlist_parse (stralloc *sa, char const *s, size_t len) ;
+
+ /* The same list appended to sa with @domain after each address that has no @ (a bare local
+    part: "root", "Bob <bob>"); every other byte as it was: display names, comments, groups,
+    quoted strings, folding, qualified addresses. The number of addresses qualified; -1: out of
+    memory. The addresses addrlist_parse then reads are those it read before, each without @
+    given @domain. */
+extern int addrlist_qualify (stralloc *sa, char const *s, size_t len, char const *domain, size_t dlen) ;
 
  /* The login name of uid, appended to sa with a null byte: from /etc/passwd, else from getent
     (the name services), without getpwuid, which a static program cannot use. 1 found, 0 no

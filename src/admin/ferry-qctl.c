@@ -80,6 +80,64 @@ static void marker (char const *dir, uint64_t id, char const *content, int remov
   }
 }
 
+static int still_damaged (qmsg const *m, void *data)
+{
+  *(int *)data = m->prepared && m->damage ;
+  return 1 ;
+}
+
+ /* One file of a damaged message: 1 removed, 0 not there; dies when it stays. */
+static int drop (char const *dir, uint64_t id, unsigned int splitby, char const *suffix)
+{
+  char fn[FERRY_QUEUE_PATH_MAX + 16] ;
+  size_t k = ferry_queue_path(fn, dir, id, splitby) ;
+  memcpy(fn + k, suffix, strlen(suffix) + 1) ;
+  if (unlink(fn) == 0)
+  {
+    char dn[FERRY_QUEUE_PATH_MAX] ;
+    ferry_queue_subdir(dn, dir, id, splitby) ;
+    if (ferry_dir_sync(dn) < 0) strerr_diefu2sys(111, "sync ", dn) ;
+    return 1 ;
+  }
+  if (errno == ENOENT) return 0 ;
+  {
+    char f[UINT64_FMT] ;
+    f[uint64_fmt(f, id)] = 0 ;
+    strerr_diefu5sys(111, "remove ", fn, " of the damaged msg ", f, " (its other files are still there)") ;
+  }
+}
+
+ /* A damaged message is one the queue manager left alone: it never loads it, so a delete mark
+    would wait forever. Its files go here, in the order the queue manager removes a finished
+    message's: marks, recipient files (then it is no message any more), envelope, message file
+    last (it holds the id). It is read again first: a message that was only finishing while it was
+    read has no recipient file by then, and is not touched. */
+static void damaged_delete (qmsg const *m)
+{
+  static char const *const marks[][2] = { { "bounce", ".delay" }, { "bounce", ".delay.new" }, { "defer", "" }, { "hold", "" }, { "bounce", "" } } ;
+  int damaged = 0, notices = m->bounce ;
+  unsigned int i, n = 0 ;
+  if (qwalk_id(split, m->id, &still_damaged, &damaged) < 0) strerr_diefu1sys(111, "read the queue") ;
+  if (!damaged) { say("msg ", m->id, ": no longer damaged in the queue: nothing removed (run ferry-qctl again)") ; return ; }
+  for (i = 0 ; i < sizeof(marks) / sizeof(marks[0]) ; i++) n += drop(marks[i][0], m->id, strcmp(marks[i][0], "defer") ? 0 : split, marks[i][1]) ;
+  n += drop("local", m->id, split, "") ;
+  n += drop("remote", m->id, split, "") ;
+  n += drop("info", m->id, split, "") ;
+  n += drop("intd", m->id, split, "") ;
+  n += drop("delete", m->id, 0, "") ;
+  n += drop("mess", m->id, split, "") ;
+  {
+    char f[UINT_FMT] ;
+    stralloc line = STRALLOC_ZERO ;
+    f[uint_fmt(f, n)] = 0 ;
+    if (!stralloc_cats(&line, " (") || !stralloc_cats(&line, m->damage) || !stralloc_cats(&line, "): its ")
+     || !stralloc_cats(&line, f) || !stralloc_cats(&line, " queue files removed, without notice")
+     || (notices && !stralloc_cats(&line, "; the notices it had pending were dropped too")) || !stralloc_0(&line)) nomem() ;
+    say("deleted damaged msg ", m->id, line.s) ;
+    stralloc_free(&line) ;
+  }
+}
+
 static void act (qmsg const *m)
 {
   char f[UINT64_FMT] ;
@@ -98,6 +156,16 @@ static void act (qmsg const *m)
     marker("hold", m->id, "", 1) ;
     heard = steer("release", f) ;
     say("released msg ", m->id, heard ? ": its recipients are tried now" : " (the set is not running: it takes effect when it starts)") ;
+  }
+  else if ((!strcmp(cmd, "delete") || !strcmp(cmd, "bounce")) && m->damage && m->prepared)
+  {
+    if (cmd[0] == 'b')
+    {
+      strerr_warnw("msg ", f, " is damaged (", m->damage, "): its recipients cannot be read, so no notice can be built; ferry-qctl delete removes it without one") ;
+      bad++ ;
+      return ;
+    }
+    damaged_delete(m) ;
   }
   else if (!strcmp(cmd, "delete") || !strcmp(cmd, "bounce"))
   {

@@ -108,6 +108,7 @@ static void json_msg (qmsg const *m, filter const *fl)
     cats(",\"next_attempt\":") ; if (r->status == 'T' && r->next) catu(r->next) ; else cats("null") ;
     cats(",\"last_error\":") ; if (r->lasterr && r->status == 'T') catjson(r->lasterr) ; else cats("null") ;
     cats(",\"last_attempt\":") ; if (r->lasttime && r->status == 'T') catu(r->lasttime) ; else cats("null") ;
+    cats(",\"attempts\":") ; if (r->status == 'T') catu(r->attempts) ; else cats("null") ;
     cats("}") ;
   }
   cats("]}\n") ;
@@ -135,6 +136,7 @@ static void text_msg (qmsg const *m, filter const *fl)
     cats("    ") ; cats(r->channel == 'L' ? "local   " : r->channel == 'R' ? "remote  " : "-       ") ;
     cats(st) ;
     if (!strcmp(st, "deferred")) { cats(" (next attempt in ") ; catdur(r->next - fl->now) ; cats(")") ; }
+    if (r->status == 'T' && r->attempts) { cats(" [") ; catu(r->attempts) ; cats(r->attempts == 1 ? " attempt]" : " attempts]") ; }
     cats("  ") ; catclean(r->addr) ; cats("\n") ;
     if (r->lasterr && r->status == 'T') { cats("        last error: ") ; catclean(r->lasterr) ; cats("\n") ; }
   }

@@ -15,6 +15,8 @@
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 
+#include <s6/supervise.h>
+
 #include <ferry/control.h>
 #include <ferry/date822.h>
 #include <ferry/envelope.h>
@@ -24,7 +26,7 @@
 
 #include "admin.h"
 
-#define USAGE "ferry-sendmail [ -t ] [ -i | -oi ] [ -f sender ] [ -F fullname ] [ -N dsn ] [ -R full|hdrs ] [ -V envid ] [ -bp | -bm ] [ recipient ... ]"
+#define USAGE "ferry-sendmail [ -t ] [ -i | -oi ] [ -f sender ] [ -F fullname ] [ -N dsn ] [ -R full|hdrs ] [ -V envid ] [ -bp | -bm ] [ recipient ... ] | -q"
 
 #define EX_OK 0
 #define EX_USAGE 64
@@ -35,6 +37,7 @@
 #define EX_OSERR 71
 #define EX_CANTCREAT 73
 #define EX_TEMPFAIL 75
+#define EX_NOPERM 77
 
 static stralloc me = STRALLOC_ZERO ;
 
@@ -51,6 +54,16 @@ static int name_is (char const *line, size_t len, char const *name)
 {
   size_t n = strlen(name) ;
   return len > n && !strncasecmp(line, name, n) && line[n] == ':' ;
+}
+
+ /* the fields whose addresses are qualified, as the envelope's are */
+static int holds_addresses (char const *f, size_t n)
+{
+  static char const *const names[] = { "From", "Sender", "Reply-To", "To", "Cc", "Bcc", 0 } ;
+  char const *const *p ;
+  if (n > 7 && !strncasecmp(f, "Resent-", 7)) { f += 7 ; n -= 7 ; }
+  for (p = names ; *p ; p++) if (name_is(f, n, *p)) return 1 ;
+  return 0 ;
 }
 
  /* Does s start with a header field ("Name:" with printable, non-space name characters)? */
@@ -79,6 +92,37 @@ static void cat_name (stralloc *sa, char const *s)
   if (!stralloc_catb(sa, "\"", 1)) nomem() ;
 }
 
+ /* -q: every deferred recipient is tried now. This is what s6-svc -a does: a SIGALRM to the
+    set's queue manager, through its supervisor's control FIFO (service/ferry/supervise/control).
+    Who may write there may flush the queue; stdin is not read. */
+static int flush_queue (char const *home)
+{
+  size_t n = strlen(home) ;
+  char dir[n + 15], fifo[n + 33] ;
+  s6_svstatus_t st = S6_SVSTATUS_ZERO ;
+  int r ;
+  memcpy(dir, home, n) ;
+  memcpy(dir + n, "/service/ferry", 15) ;
+  memcpy(fifo, dir, n + 14) ;
+  memcpy(fifo + n + 14, "/" S6_SUPERVISE_CTLDIR "/control", 19) ;
+  if (!s6_svstatus_read(dir, &st))
+  {
+    if (errno == EACCES) strerr_dief(EX_NOPERM, "the queue was not flushed: permission denied to read ", dir, "/supervise/status (flushing the queue is for the set's supervisor's owner, root in a root install)") ;
+    if (errno == ENOENT) strerr_dief(EX_UNAVAILABLE, "the queue was not flushed: the set is not running: ", dir, " is not supervised (s6-svscan ", home, "/service starts it)") ;
+    strerr_diefu3sys(EX_OSERR, "read ", dir, "/supervise/status") ;
+  }
+  if (!st.pid || st.flagfinishing)
+    strerr_dief(EX_UNAVAILABLE, "the queue was not flushed: the set is not running (s6-svc -u ", dir, " starts it)") ;
+  r = s6_svc_write(fifo, "a", 1) ;
+  if (r < 0)
+  {
+    if (errno == EACCES) strerr_dief(EX_NOPERM, "the queue was not flushed: permission denied to write ", fifo, " (flushing the queue is for the set's supervisor's owner, root in a root install)") ;
+    strerr_diefu2sys(EX_OSERR, "write to ", fifo) ;
+  }
+  if (!r) strerr_dief(EX_UNAVAILABLE, "the queue was not flushed: the set is not running: nothing supervises ", dir) ;
+  return EX_OK ;   /* silent, as cron wants it */
+}
+
 static int exit_of (int e)
 {
   switch (e)
@@ -96,7 +140,7 @@ static int exit_of (int e)
 int main (int argc, char const *const *argv)
 {
   char const *sender = 0, *fullname = 0, *notify = 0, *ret = 0, *envid = 0 ;
-  int fromheader = 0, dotends = 1, list = 0 ;
+  int fromheader = 0, dotends = 1, list = 0, flush = 0 ;
   stralloc in = STRALLOC_ZERO, msg = STRALLOC_ZERO, env = STRALLOC_ZERO, rcpts = STRALLOC_ZERO, extra = STRALLOC_ZERO ;
   char const *home ;
   char homebuf[PATH_MAX] ;
@@ -149,12 +193,23 @@ int main (int argc, char const *const *argv)
         }
         else if (strcmp(a, "-bm")) strerr_dief(EX_USAGE, "mode not supported: ", a, " (ferry-sendmail does -bm, -bp and -bi)") ;
         break ;
-      case 'v' : case 'm' : case 'n' : case 'U' : case 'G' : case 'e' : case 'h' : case 'q' : break ;
+      case 'q' :
+        /* -q, -qf, -q1h, -qRsite, -qSsender, -qIid...: each flushes the whole queue (a site, a
+           sender or an id is not told apart: trying more than asked for is harmless) */
+        flush = 1 ;
+        if ((!strcmp(a, "-qR") || !strcmp(a, "-qS") || !strcmp(a, "-qI")) && argv[1]) argv++ ;
+        break ;
+      case 'v' : case 'm' : case 'n' : case 'U' : case 'G' : case 'e' : case 'h' : break ;
       default : strerr_dief(EX_USAGE, "unknown option ", a, ": ", USAGE) ;
     }
   }
 
   home = ferry_home_bare(homebuf, sizeof(homebuf)) ;
+  if (flush && !list)
+  {
+    if (*argv) strerr_dief(EX_USAGE, "-q flushes the queue and takes no recipients: ", USAGE) ;
+    return flush_queue(home) ;
+  }
   if (list)
   {
     char path[strlen(home) + 20] ;
@@ -278,7 +333,15 @@ int main (int argc, char const *const *argv)
           }
           stralloc_free(&got) ;
         }
-        if (!bcc && !stralloc_catb(&msg, f, n)) nomem() ;
+        if (bcc) ;
+        else if (holds_addresses(f, n))
+        {
+          /* From: root, To: alice: each bare local part at me, all else byte for byte */
+          char const *colon = memchr(f, ':', n) ;
+          size_t k = colon + 1 - f ;
+          if (!stralloc_catb(&msg, f, k) || addrlist_qualify(&msg, f + k, n - k, me.s, me.len) < 0) nomem() ;
+        }
+        else if (!stralloc_catb(&msg, f, n)) nomem() ;
         if (!bcc && n && f[n-1] != '\n' && !stralloc_catb(&msg, "\n", 1)) nomem() ;
       }
       i = fieldend ;

@@ -1,14 +1,18 @@
 /* ferry-showctl: the effective configuration of a home: every control setting, its value, and
-   whether it is the default; a clear complaint about any file that does not parse, and about
+   whether it is the default; a clear complaint about any file that does not parse (read by the
+   parsers of the programs that use it), any pair of settings that contradict each other, and
    files in control/ that are no setting of ferry's (a typo is a setting silently ignored). */
 
 #include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
 #include <skalibs/buffer.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/djbunix.h>
 #include <skalibs/sgetopt.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
@@ -16,6 +20,8 @@
 
 #include <ferry/control.h>
 #include <ferry/home.h>
+#include <ferry/mailboxes.h>
+#include <ferry/route.h>
 
 #include "admin.h"
 
@@ -31,6 +37,92 @@ static void catb (char const *s, size_t n) { if (!stralloc_catb(&out, s, n)) nom
 static int known_extra (char const *name)
 {
   return !strcmp(name, "mailboxes") || !strcmp(name, "mailboxes.cdb") ;
+}
+
+static stralloc why = STRALLOC_ZERO ;
+
+static char const *why_line (unsigned int line, char const *what)
+{
+  char f[UINT_FMT] ;
+  f[uint_fmt(f, line)] = 0 ;
+  why.len = 0 ;
+  if (!stralloc_cats(&why, "line ") || !stralloc_cats(&why, f) || !stralloc_cats(&why, ": ") || !stralloc_cats(&why, what) || !stralloc_0(&why)) nomem() ;
+  return why.s ;
+}
+
+ /* What the program that reads a text setting would refuse in it, checked with its own parser. */
+static char const *text_problem (char const *name)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  char const *p = 0 ;
+  if (!strcmp(name, "smtproutes"))
+  {
+    unsigned int line ;
+    if (ferry_control_readfile(&sa, name) < 0) p = "unreadable" ;
+    else if ((line = ferry_route_check(sa.s, sa.len)))
+      p = why_line(line, "bad route: write domain:host[:port], .domain:host, :host or domain: (ferry-spawn-remote would not start)") ;
+  }
+  else if (!strcmp(name, "helohost"))
+  {
+    if (ferry_control_readline(&sa, name) < 0) p = "unreadable" ;
+    else if (!sa.len) p = "empty, and so is control/me: ferry-spawn-remote would not start" ;
+  }
+  stralloc_free(&sa) ;
+  return p ;
+}
+
+ /* Pairs of settings that contradict each other: the second one's problem. */
+static char const *pair_problem (char const *name)
+{
+  uint64_t a, b ;
+  if (!strcmp(name, "maxbackoff"))
+  {
+    if (ferry_control_readu64("minbackoff", &a) < 0 || ferry_control_readu64("maxbackoff", &b) < 0) return 0 ;
+    if (b < a) return "below control/minbackoff: ferry-schedule's wait between attempts must grow from minbackoff up to maxbackoff" ;
+  }
+  else if (!strcmp(name, "delaywarning"))
+  {
+    if (ferry_control_readu64("queuelifetime", &a) < 0 || ferry_control_readu64("delaywarning", &b) < 0) return 0 ;
+    if (a && b && b >= a) return "not below control/queuelifetime: a message expires before its delay warning is due, so none is ever sent" ;
+  }
+  return 0 ;
+}
+
+ /* control/mailboxes, line by line as ferry-mailboxes compiles it: the number of bad lines. */
+static unsigned int mailboxes_check (int json)
+{
+  stralloc src = STRALLOC_ZERO ;
+  size_t i = 0 ;
+  unsigned int lineno = 0, nbad = 0 ;
+  if (!openslurpclose(&src, "control/mailboxes"))
+  {
+    if (errno == ENOENT) return 0 ;
+    strerr_warnwu1sys("read control/mailboxes") ;
+    return 1 ;
+  }
+  while (i < src.len)
+  {
+    char *line = src.s + i ;
+    size_t n = byte_chr(line, src.len - i, '\n') ;
+    ferry_mailboxes_entry e ;
+    char const *what ;
+    i += n + 1 ;
+    lineno++ ;
+    what = ferry_mailboxes_line(line, n, &e) ;
+    if (!what && e.addr && e.owner)
+    {
+      char name[e.ownerlen + 1] ;
+      memcpy(name, e.owner, e.ownerlen) ; name[e.ownerlen] = 0 ;
+      if (!getpwnam(name)) what = "the owner is not a user of this system" ;
+    }
+    if (!what) continue ;
+    nbad++ ;
+    what = why_line(lineno, what) ;
+    strerr_warnw("bad line in control/mailboxes: ", what, " (ferry-mailboxes would refuse the file)") ;
+    if (!json) { cats("control/mailboxes: ") ; cats(what) ; cats("   <- BAD\n") ; }
+  }
+  stralloc_free(&src) ;
+  return nbad ;
 }
 
 static void trim_lines (stralloc *sa)
@@ -86,6 +178,8 @@ int main (int argc, char const *const *argv)
       if (r == -2) problem = "not a number in its range" ;
       else if (r == -1) problem = "unreadable" ;
     }
+    if (!number && !problem) problem = text_problem(c->name) ;
+    if (!problem) problem = pair_problem(c->name) ;
     if (problem)
     {
       char lo[UINT64_FMT], hi[UINT64_FMT] ;
@@ -93,7 +187,8 @@ int main (int argc, char const *const *argv)
       hi[uint64_fmt(hi, c->max)] = 0 ;
       problems++ ;
       if (number && !strcmp(problem, "not a number in its range")) strerr_warnw("bad value in control/", c->name, ": it must be one number from ", lo, " to ", hi) ;
-      else strerr_warnw("control/", c->name, ": ", problem) ;
+      else if (!strcmp(problem, "unreadable")) strerr_warnw("control/", c->name, ": ", problem) ;
+      else strerr_warnw("bad value in control/", c->name, ": ", problem) ;
     }
     if (json)
     {
@@ -146,6 +241,7 @@ int main (int argc, char const *const *argv)
     }
     closedir(dh) ;
   }
+  problems += mailboxes_check(json) ;
   {
     struct stat a, b ;
     if (stat("control/mailboxes", &a) == 0 && (stat("control/mailboxes.cdb", &b) < 0 || a.st_mtime > b.st_mtime))

@@ -174,6 +174,7 @@ static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)
         {
           w->r[i].lasterr = br.text ;
           w->r[i].lasttime = br.when ;
+          w->r[i].attempts++ ;
         }
       }
     }

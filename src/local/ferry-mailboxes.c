@@ -16,9 +16,9 @@
 #include <skalibs/types.h>
 
 #include <ferry/home.h>
+#include <ferry/mailboxes.h>
 #include <ferry/queue.h>
 
-#include "mailboxes.h"
 
 #define USAGE "ferry-mailboxes [ home ]"
 #define TMP "control/mailboxes.cdb.tmp"
@@ -53,11 +53,11 @@ int main (int argc, char const *const *argv)
     size_t k = byte_chr(src.s + i, src.len - i, '\n') ;
     char *line = src.s + i ;
     size_t n = k ;
-    mailboxes_entry e ;
+    ferry_mailboxes_entry e ;
     char const *why ;
     i += k + 1 ;
     lineno++ ;
-    why = mailboxes_line(line, n, &e) ;
+    why = ferry_mailboxes_line(line, n, &e) ;
     if (why) bad(why) ;
     if (!e.addr) continue ;
     if (e.owner)

@@ -46,7 +46,7 @@
 
 extern char **environ ;
 #define STOP_WAIT 60          /* seconds SIGTERM waits for deliveries in progress */
-#define DELETED_TEXT "5.0.0 deleted from the queue by its administrator (ferry-qctl delete)"
+#define DELETED_TEXT "5.0.0 returned to the sender by the administrator with ferry-qctl bounce"
 
 enum { CH_LOCAL, CH_REMOTE } ;
 static char const *const chname[2] = { "local", "remote" } ;

@@ -37,6 +37,7 @@
 #include <ferry/frame.h>
 #include <ferry/home.h>
 #include <ferry/queue.h>
+#include <ferry/route.h>
 #include <ferry/spawner.h>
 
 #include "mime_conv.h"
@@ -505,7 +506,7 @@ static void dest_resolve (unsigned int di)
   t->anytemp = 0 ;
   t->implicit = 0 ;
   t->dnserr.len = 0 ;
-  switch (route_find(routes.s, routes.len, t->name.s, &host, &port, smtpport))
+  switch (ferry_route_find(routes.s, routes.len, t->name.s, &host, &port, smtpport))
   {
     case 1 :
     {
@@ -1427,7 +1428,7 @@ static int load (int initial, stralloc *why)
     if (!stralloc_cats(why, "unable to read control/smtproutes: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
     goto end ;
   }
-  line = route_check(newroutes.s, newroutes.len) ;
+  line = ferry_route_check(newroutes.s, newroutes.len) ;
   if (line)
   {
     char fmt[UINT_FMT] ;

@@ -1,4 +1,4 @@
-/* The remote channel's pieces that can be tested alone: SMTP replies, the DATA transform, routes. */
+/* The remote channel's pieces that can be tested alone: SMTP replies, the DATA transform. */
 #ifndef FERRY_REMOTE_H
 #define FERRY_REMOTE_H
 
@@ -43,12 +43,5 @@ struct smtp_data_s
 extern int smtp_data_transform (smtp_data *st, char const *s, size_t n, stralloc *out) ;
  /* The end: CRLF if the message does not end with a line end, then ".\r\n". */
 extern int smtp_data_finish (smtp_data *st, stralloc *out) ;
-
- /* control/smtproutes: domain:host[:port], .suffix:host[:port], :host[:port] (everything else),
-    domain: (use DNS). host is a name or [address]. */
- /* Checks every line; returns 0 if all are good, else the number of the first bad line. */
-extern unsigned int route_check (char const *routes, size_t len) ;
- /* The route of a lower-cased domain: 1 with host (terminated) and port, 0 for DNS. */
-extern int route_find (char const *routes, size_t len, char const *domain, stralloc *host, uint16_t *port, uint16_t defport) ;
 
 #endif

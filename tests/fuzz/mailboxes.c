@@ -1,8 +1,8 @@
-/* Fuzz target: control/mailboxes as ferry-mailboxes compiles it, line by line (mailboxes_line).
+/* Fuzz target: control/mailboxes as ferry-mailboxes compiles it, line by line (ferry_mailboxes_line).
    Properties: a line taken is a lower-case address with one @, not last, and no space or control
    byte; its instruction starts with /, | or & and is more than that; every piece lies in the line. */
 
-#include "local/mailboxes.h"
+#include <ferry/mailboxes.h>
 
 #include "fuzz.h"
 
@@ -15,8 +15,8 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
     char *nl = memchr(s + i, '\n', size - i) ;
     size_t n = nl ? (size_t)(nl - (s + i)) : size - i ;
     char *line = fuzz_piece(s + i, n) ;
-    mailboxes_entry e ;
-    if (!mailboxes_line(line, n, &e) && e.addr)
+    ferry_mailboxes_entry e ;
+    if (!ferry_mailboxes_line(line, n, &e) && e.addr)
     {
       size_t at = 0, k ;
       FUZZ_ASSERT(e.addr >= line && e.addr + e.addrlen <= line + n) ;

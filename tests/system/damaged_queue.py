@@ -80,6 +80,22 @@ try:
            "ferry-qread shows each as DAMAGED", q.stdout + q.stderr)
     expect(c is not None, "c was injected")
 
+    # ferry-qctl on the damaged ones while the set runs: bounce cannot build a notice and says
+    # why; delete removes every file they have
+    files = lambda m: [p for p in home.queue_files() if os.path.basename(p).split(".")[0] == str(m)]
+    before = files(b)
+    r = subprocess.run([os.path.join(BIN, "ferry-qctl"), "-h", H, "bounce", str(b)], capture_output=True, text=True)
+    expect(r.returncode == 100 and "is damaged (a truncated recipient record): its recipients cannot be read, so no notice can be built" in r.stderr
+           and files(b) == before, "ferry-qctl bounce of a damaged message: exit 100, why, nothing removed", (r.returncode, r.stdout, r.stderr))
+    for m, what in ((a, "a garbled recipient record"), (b, "a truncated recipient record"), (d, "a truncated envelope")):
+        expect(files(m), "msg %d has files before the delete" % m)
+        r = subprocess.run([os.path.join(BIN, "ferry-qctl"), "-h", H, "delete", str(m)], capture_output=True, text=True)
+        expect(r.returncode == 0 and ("deleted damaged msg %d (%s" % (m, what)) in r.stdout and "without notice" in r.stdout,
+               "ferry-qctl delete of a damaged message (%s): exit 0, says what it removed" % what, (r.returncode, r.stdout, r.stderr))
+        expect(not files(m), "and every file of it is gone at once (message, envelope, recipients, deferral log)", files(m))
+    q = subprocess.run([os.path.join(BIN, "ferry-qread"), H], capture_output=True, text=True)
+    expect("DAMAGED" not in q.stdout and q.returncode == 0, "ferry-qread lists none of them any more", q.stdout + q.stderr)
+
     # a queue from before 2026-11-24: a prepared message whose envelope was copied to info/ and
     # whose intd file was removed. ferry-qread shows it, the queue manager loads and delivers it,
     # and its info copy goes with its other files

@@ -28,6 +28,15 @@ def svc(*args):
     subprocess.run(["s6-svc"] + list(args) + [os.path.join(H, "service", "ferry")], check=True)
 
 
+def hup():
+    """control/ changed: SIGHUP, and wait until the queue manager says it read the settings again
+    (it signals the other members first, and ferry-spawn-remote takes its signal before any
+    request that comes after)"""
+    n = log().count("SIGHUP: settings read again")
+    svc("-h")
+    expect(eventually(lambda: log().count("SIGHUP: settings read again") > n, 20), "the set reads its settings again")
+
+
 def tool(name, *args):
     return subprocess.run([os.path.join(BIN, name)] + list(args), capture_output=True, text=True)
 
@@ -101,6 +110,18 @@ try:
     expect(x["channel"] == "remote" and x["state"] == "deferred" and x["next_attempt"] > time.time() and "refused" in x["last_error"],
            "channel remote, state deferred, next_attempt in the future, last_error", x)
     expect(j0["size"] > 0 and 0 <= j0["age"] < 120 and j0["held"] is False, "size, age, held", j0)
+    expect(all(x["attempts"] == 1 for j in js for x in j["recipients"]), "each recipient: attempts 1 (its one deferral)",
+           [(x["address"], x["attempts"]) for j in js for x in j["recipients"]])
+
+    # retry everything (SIGALRM): each recipient is deferred a second time, and counted
+    svc("-a")
+    expect(eventually(lambda: len(re.findall(r"deferral msg", log())) >= 14, 30), "all seven recipients deferred again", log()[-800:])
+    js = qread_json()
+    expect(all(x["attempts"] == 2 for j in js for x in j["recipients"]), "ferry-qread -j: attempts 2 for each",
+           [(x["address"], x["attempts"]) for j in js for x in j["recipients"]])
+    r = tool("ferry-qread", H)
+    expect(len(re.findall(r"remote  deferred \(next attempt in \w+\) \[2 attempts\]  r?s?\d@d\d\.test", r.stdout)) == 7,
+           "the text listing says [2 attempts] for each", r.stdout[:800])
 
     # filters
     expect(len(qread_json("-s", "a1@example.org")) == 3, "-s: the three messages of one sender")
@@ -125,47 +146,48 @@ try:
     expect(eventually(lambda: ("hold msg %d: held" % ids[2]) in log(), 10), "the queue manager learns of it at once", log()[-400:])
     expect(len(qread_json("-S", "held")) == 2, "ferry-qread shows them held")
     home.control("smtproutes", routes(peer.port))
-    svc("-h")
-    time.sleep(0.5)
+    hup()
     for i in (0, 1, 2, 3, 4, 5):
         r = tool("ferry-qctl", "-h", H, "requeue", "@d%d.test" % i)
         expect(r.returncode == 0, "ferry-qctl requeue @d%d.test" % i, r.stderr)
     expect(eventually(lambda: all(len(arrived("wait-%d" % i)) == 1 for i in (0, 3, 4, 5)), 20), "requeue @domain: the four not held are delivered at once", log()[-600:])
-    time.sleep(2)
-    expect(not arrived("wait-1") and not arrived("wait-2"), "the held ones are not")
+    expect(eventually(lambda: all(("requeue @d%d.test: 0 deferred recipients" % i) in log() for i in (1, 2)), 10) and not arrived("wait-1") and not arrived("wait-2"),
+           "the held ones are not: requeue @domain found nothing to try there", log()[-600:])
+    mark = len(log())
     svc("-a")
-    time.sleep(2)
-    expect(not arrived("wait-1") and not arrived("wait-2"), "not even after SIGALRM (retry everything)")
+    expect(eventually(lambda: "SIGALRM: retrying every deferred recipient now" in log()[mark:], 10), "SIGALRM: the queue manager retries everything")
+    # a release sent after the SIGALRM is taken after it: once the released one is delivered,
+    # whatever the SIGALRM was to start has started
     r = tool("ferry-qctl", "-h", H, "release", str(ids[1]))
     expect(r.returncode == 0 and eventually(lambda: len(arrived("wait-1")) == 1, 20), "release: delivered at once", r.stdout + log()[-400:])
+    expect(not arrived("wait-2") and not re.search(r"starting delivery \d+: msg %d " % ids[2], log()[mark:]),
+           "the other held one was not tried, not even after SIGALRM (retry everything)", log()[mark:][-600:])
     expect(eventually(lambda: not files_of(ids[1]), 10), "and its files are gone, the hold mark included", files_of(ids[1]))
 
     # delete the other held one: never delivered, no files left
     r = tool("ferry-qctl", "-h", H, "delete", str(ids[2]))
     expect(r.returncode == 0, "ferry-qctl delete", r.stderr)
     expect(eventually(lambda: not files_of(ids[2]), 10), "the deleted message is gone from the queue", files_of(ids[2]))
-    time.sleep(1)
-    expect(not arrived("wait-2"), "and never arrives")
     expect(re.search(r"delete msg %d: 1 recipients dropped, without notice" % ids[2], log()), "logged: dropped without notice")
+    expect(not arrived("wait-2"), "and it never arrived (with its files gone, it cannot any more)")
 
     # delete with a notice (bounce): the sender (a local mailbox) is told
     home.control("smtproutes", routes(deadport) + "dead.test:127.0.0.1:%d\nd7.test:127.0.0.1:%d\n" % (deadport, deadport))
-    svc("-h")
-    time.sleep(0.5)
+    hup()
     mark = len(log())   # ids are inodes, reused: only this message's lines count
     bid = inject("c@example.org", ["gone@dead.test"], "to-bounce")
     expect(eventually(lambda: ("deferral msg %d" % bid) in log()[mark:], 20), "a new message waits")
     r = tool("ferry-qctl", "-h", H, "bounce", str(bid))
     expect(r.returncode == 0, "ferry-qctl bounce", r.stderr)
     md = mailbox.Maildir(os.path.join(mail, "Maildir"), factory=None, create=False)
-    expect(eventually(lambda: any("deleted from the queue by its administrator" in m.as_string() for m in md), 20) and eventually(lambda: not files_of(bid), 10),
-           "the sender gets a failure notice saying so, and the queue is clean", log()[-500:])
+    expect(eventually(lambda: any("returned to the sender by the administrator with ferry-qctl bounce" in m.as_string() for m in md), 20) and eventually(lambda: not files_of(bid), 10),
+           "the sender gets a failure notice saying the administrator returned it with ferry-qctl bounce, and the queue is clean", log()[-500:])
+    expect(not any("ferry-qctl delete" in m.as_string() for m in md), "and the notice does not name ferry-qctl delete")
 
     # delete deferred messages (their recipients wait in the deferred heap), then keep using the
     # queue: the others are delivered exactly once, the deleted never
     home.control("smtproutes", routes(deadport) + "dead.test:127.0.0.1:%d\nd7.test:127.0.0.1:%d\nd8.test:127.0.0.1:%d\n" % (deadport, deadport, deadport))
-    svc("-h")
-    time.sleep(0.5)
+    hup()
     mark = len(log())
     many = [inject("c@example.org", ["m%d@d8.test" % i, "n%d@d8.test" % i], "heap-%d" % i) for i in range(10)]
     expect(eventually(lambda: len(qread_json("-d", "d8.test")) == 10 and ("deferral msg %d" % many[0]) in log()[mark:], 20), "ten messages wait at d8.test")
@@ -173,23 +195,20 @@ try:
     expect(r.returncode == 0 and eventually(lambda: len(qread_json("-d", "d8.test")) == 5, 10), "five of them deleted", r.stdout + r.stderr)
     more = [inject("c@example.org", ["o%d@d8.test" % i], "heap-more-%d" % i) for i in range(5)]
     home.control("smtproutes", routes(peer.port) + "dead.test:127.0.0.1:%d\nd7.test:127.0.0.1:%d\nd8.test:127.0.0.1:%d\n" % (deadport, deadport, peer.port))
-    svc("-h")
-    time.sleep(0.5)
+    hup()
     tool("ferry-qctl", "-h", H, "requeue", "@d8.test")
     expect(eventually(lambda: all(len(arrived("heap-%d" % i)) == 1 for i in range(1, 10, 2)) and all(len(arrived("heap-more-%d" % i)) == 1 for i in range(5)), 20),
            "the five kept and five new ones are delivered", log()[-600:])
-    time.sleep(1)
+    expect(eventually(lambda: not queue_files(), 10), "the queue is clean: nothing more can arrive", queue_files())
     expect(all(not arrived("heap-%d" % i) for i in range(0, 10, 2)), "the deleted ones never")
     expect(all(len(arrived("heap-%d" % i)) == 1 for i in range(1, 10, 2)) and all(len(arrived("heap-more-%d" % i)) == 1 for i in range(5)), "each exactly once")
-    expect(eventually(lambda: not queue_files(), 10), "the queue is clean", queue_files())
 
     # requeue one deferred message by id
     mark = len(log())   # ids are inodes, reused: only this message's lines count
     rid = inject("c@example.org", ["later@d7.test"], "requeue-one")
     expect(eventually(lambda: ("deferral msg %d" % rid) in log()[mark:], 20), "a message waits")
     home.control("smtproutes", routes(peer.port) + "dead.test:127.0.0.1:%d\nd7.test:127.0.0.1:%d\n" % (peer.port, peer.port))
-    svc("-h")
-    time.sleep(0.5)
+    hup()
     r = tool("ferry-qctl", "-h", H, "requeue", str(rid))
     expect(r.returncode == 0 and eventually(lambda: len(arrived("requeue-one")) == 1, 20), "ferry-qctl requeue ID: delivered at once", r.stdout + r.stderr + log()[-400:])
 
@@ -199,8 +218,7 @@ try:
     home.control("smtproutes", routes(peer.port) + "quiet.test:127.0.0.1:%d\n" % silent.port)
     home.control("deadhosttime", "300\n")
     home.control("timeoutgreeting", "1\n")
-    svc("-h")
-    time.sleep(0.5)
+    hup()
     r = tool("ferry-qctl", "-h", H, "deadhosts")
     expect(r.returncode == 0 and "no dead hosts" in r.stdout, "ferry-qctl deadhosts: none at first", r.stdout + r.stderr)
     mark = len(log())   # ids are inodes, reused: only this message's lines count
@@ -218,7 +236,7 @@ try:
     expect(not os.listdir(os.path.join(H, "queue", "steer")), "the answer FIFOs are gone")
     tool("ferry-qctl", "-h", H, "delete", str(qid))
     home.control("deadhosttime", "0\n")
-    svc("-h")
+    hup()
 
     # bad targets
     r = tool("ferry-qctl", "-h", H, "hold", "999999999")

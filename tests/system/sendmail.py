@@ -13,12 +13,13 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import stop_all, BIN, Home, Supervised, eventually, expect, s6_log  # noqa: E402
+from ferrytest import stop_all, BIN, Home, Supervised, eventually, expect, fail, s6_log  # noqa: E402
+from smtp_peers import ScriptedPeer, free_port  # noqa: E402
 
 home = Home()
 H = home.path
 stops = []
-USERS = ["to1", "to2", "cc1", "bcc1", "bcc2", "root", "arg1", "big"]
+USERS = ["to1", "to2", "cc1", "bcc1", "bcc2", "root", "arg1", "big", "alice", "bob", "carol", "dave", "erin"]
 
 
 def log():
@@ -74,6 +75,27 @@ try:
            "Date: and Message-ID: added", (m["Date"], m["Message-ID"]))
     me = pwd.getpwuid(os.getuid()).pw_name
     expect(m["Return-Path"] == "<%s@host.example.org>" % me, "without -f, the sender is the caller's login name (%s) at control/me" % me, m["Return-Path"])
+
+    # header addresses without a domain get control/me's, as the envelope's do; display names,
+    # comments, groups, quoted strings, folding and qualified addresses are kept byte for byte
+    msg = (b"From: root\n"
+           b"To: alice, \"Bob B\" <bob>, carol@example.org\n"
+           b"Cc: team: dave (Dave, D.),\n  erin@example.org;\n"
+           b"Reply-To: <root>\n"
+           b"X-Not-An-Address: root\n"
+           b"Subject: qualified\n\nbody\n")
+    r = sendmail(["-t", "-oi"], msg)
+    expect(r.returncode == 0 and eventually(lambda: all(len(inbox(u)) == 1 for u in ("alice", "bob", "carol", "dave", "erin")) and queue_empty(), 20),
+           "-t with bare local parts in To: and Cc:: delivered to each, once, at control/me", r.stderr)
+    raw = open(os.path.join(box("alice"), "new", os.listdir(os.path.join(box("alice"), "new"))[0]), "rb").read()
+    head = raw.split(b"\n\n", 1)[0] + b"\n"
+    want = (b"From: root@host.example.org\n"
+            b"To: alice@host.example.org, \"Bob B\" <bob@host.example.org>, carol@example.org\n"
+            b"Cc: team: dave@host.example.org (Dave, D.),\n  erin@example.org;\n"
+            b"Reply-To: <root@host.example.org>\n"
+            b"X-Not-An-Address: root\n"
+            b"Subject: qualified\n")
+    expect(want in head, "From:, To:, Cc:, Reply-To: qualified in the delivered copy, everything else byte for byte", head)
 
     # a caller whose uid is not in /etc/passwd (an LDAP or sssd account): the name comes from
     # getent passwd UID (here a stand-in on PATH, as root only: another uid is needed)
@@ -166,12 +188,53 @@ try:
     r = subprocess.run([os.path.join(BIN, "ferry-sendmail"), "a@b.example"], input=b"x\n", capture_output=True, env=dict(os.environ, FERRY_HOME=bare))
     expect(r.returncode == 71 and b"could not be run" in r.stderr, "a home without bin/ferry-inject: EX_OSERR (71) and why", (r.returncode, r.stderr))
 
+    # -q flushes the queue: a message deferred for an hour (its peer was down) goes as soon as
+    # the peer is up and -q is run; -q reads nothing (stdin is a pipe nobody closes)
+    def flush(args=("-q",), uid=None):
+        rd, wr = os.pipe()
+        cmd = [os.path.join(BIN, "ferry-sendmail")] + list(args)
+        if uid is not None:
+            cmd = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups"] + cmd
+        try:
+            return subprocess.run(cmd, stdin=rd, capture_output=True, env=dict(os.environ, FERRY_HOME=H), timeout=10)
+        except subprocess.TimeoutExpired:
+            fail("ferry-sendmail %s did not return within 10 seconds (it read its stdin?)" % " ".join(args))
+        finally:
+            os.close(rd)
+            os.close(wr)
+    home.control("minbackoff", "3600\n")
+    home.control("maxbackoff", "7200\n")
+    peerport = free_port()
+    home.control("smtproutes", "later.test:127.0.0.1:%d\n" % peerport)
+    hups = log().count("SIGHUP: settings read again")
+    subprocess.run(["s6-svc", "-h", os.path.join(H, "service", "ferry")], check=True)
+    expect(eventually(lambda: log().count("SIGHUP: settings read again") > hups, 20), "the set rereads its settings")
+    r = sendmail(["-f", "x@example.org", "someone@later.test"], b"Subject: flushed\n\nx\n")
+    expect(r.returncode == 0 and eventually(lambda: "deferral msg" in log() and "someone@later.test" in log(), 20),
+           "a message to a peer that is down is deferred", (r.stderr, log()[-400:]))
+    peer = ScriptedPeer(port=peerport)
+    stops.insert(0, peer.stop)
+    for args in (["-q"], ["-qf"], ["-q1h"], ["-qRlater.test"]):
+        r = flush(args)
+        expect(r.returncode == 0 and not r.stdout and not r.stderr,
+               "ferry-sendmail %s returns at once, stdin a pipe left open, exits 0 and says nothing (cron mails output)" % args[0], (r.returncode, r.stderr))
+        if args == ["-q"]:
+            expect(eventually(lambda: len(peer.handler.messages) == 1, 20), "the deferred message is retried at once and delivered", log()[-600:])
+            expect(eventually(queue_empty, 20), "and leaves the queue")
+    if os.getuid() == 0:
+        r = flush(uid=65534)
+        expect(r.returncode == 77 and b"permission denied" in r.stderr, "-q by a user who may not signal the set: EX_NOPERM (77) and why", (r.returncode, r.stderr))
+    r = flush(["-q", "someone"])
+    expect(r.returncode == 64, "-q with recipients: EX_USAGE (64)", (r.returncode, r.stderr))
+
     # 6,000 recipients: an envelope far larger than a pipe's buffer goes through
     subprocess.run(["s6-svc", "-d", os.path.join(H, "service", "ferry")], check=True)
     r = subprocess.run([os.path.join(BIN, "ferry-sendmail"), "-f", "x@example.org"] + ["r%d@far.example" % i for i in range(6000)],
                        input=b"Subject: many\n\nx\n", capture_output=True, env=dict(os.environ, FERRY_HOME=H), timeout=60)
     js = subprocess.run([os.path.join(BIN, "ferry-qread"), "-j", "-s", "x@example.org", H], capture_output=True, text=True).stdout.splitlines()
     expect(r.returncode == 0 and len(js) == 1 and len(json.loads(js[0])["recipients"]) == 6000, "6,000 recipients queued at once (no deadlock on a large envelope)", (r.returncode, r.stderr[:200]))
+    r = flush()
+    expect(r.returncode == 69 and b"the set is not running" in r.stderr, "-q while the set is down: EX_UNAVAILABLE (69) and why", (r.returncode, r.stderr))
 finally:
     stop_all(stops)
     home.cleanup()

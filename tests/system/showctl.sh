@@ -1,5 +1,6 @@
-# ferry-showctl: every setting with its value and whether it is the default; a bad number, an
-# unreadable file, a misspelt file name and a stale mailboxes.cdb are each reported; JSON parses.
+# ferry-showctl: every setting with its value and whether it is the default; a bad number, a bad
+# smtproutes or mailboxes line (as the program that reads it sees it), settings that contradict
+# each other, a misspelt file name and a stale mailboxes.cdb are each reported; JSON parses.
 . "$FERRY_TOP/tests/lib.sh"
 H=$T/home
 "$BIN/ferry-setup" -b "$BIN" "$H" > /dev/null || fail "ferry-setup"
@@ -35,6 +36,51 @@ touch -d '1 hour ago' "$H/control/mailboxes.cdb"
 grep -q 'control/mailboxes is newer than control/mailboxes.cdb: run ferry-mailboxes' "$T/err" || fail "a stale mailboxes.cdb is not reported: $(cat "$T/err")"
 pass "a stale mailboxes.cdb is reported"
 "$BIN/ferry-mailboxes" "$H" > /dev/null || fail "ferry-mailboxes"
+
+# each file checked by the parser of the program that reads it: an smtproutes line that stops
+# ferry-spawn-remote (it exits 111 at its start) is reported with the file and line
+printf 'ok.test:mx.ok.test\nbad.test:[::1:25\n' > "$H/control/smtproutes"
+"$BIN/ferry-spawn-remote" "$H" < /dev/null > /dev/null 2> "$T/err"
+expect_eq "ferry-spawn-remote refuses that smtproutes: exit 111" "$?" 111
+grep -q 'control/smtproutes:2: bad route' "$T/err" || fail "ferry-spawn-remote does not say why: $(cat "$T/err")"
+"$BIN/ferry-showctl" "$H" > "$T/out" 2> "$T/err"
+expect_eq "ferry-showctl on that smtproutes: exit 100" "$?" 100
+grep -q 'bad value in control/smtproutes: line 2: bad route' "$T/err" || fail "the bad route is not named: $(cat "$T/err")"
+grep -q 'bad.test:\[::1:25   <- BAD: line 2: bad route' "$T/out" || fail "the bad route is not marked: $(cat "$T/out")"
+pass "a bad smtproutes line: named with the file and line"
+printf 'ok.test:mx.ok.test\n.sub.test:[::1]:2525\n:smart.test\ndns.test:\n' > "$H/control/smtproutes"
+"$BIN/ferry-spawn-remote" "$H" < /dev/null > /dev/null 2> "$T/err" || fail "ferry-spawn-remote refuses good routes: $(cat "$T/err")"
+"$BIN/ferry-showctl" "$H" > /dev/null 2> "$T/err" || fail "ferry-showctl refuses the routes ferry-spawn-remote takes: $(cat "$T/err")"
+pass "routes that ferry-spawn-remote takes pass"
+
+# settings that contradict each other
+echo 600 > "$H/control/minbackoff" ; echo 60 > "$H/control/maxbackoff"
+"$BIN/ferry-showctl" "$H" > "$T/out" 2> "$T/err"
+expect_eq "maxbackoff below minbackoff: exit 100" "$?" 100
+grep -q 'bad value in control/maxbackoff: below control/minbackoff' "$T/err" || fail "maxbackoff < minbackoff is not named: $(cat "$T/err")"
+pass "maxbackoff below minbackoff: named"
+echo 600 > "$H/control/maxbackoff"
+echo 86400 > "$H/control/delaywarning" ; echo 3600 > "$H/control/queuelifetime"
+"$BIN/ferry-showctl" "$H" > /dev/null 2> "$T/err"
+expect_eq "delaywarning past queuelifetime: exit 100" "$?" 100
+grep -q 'bad value in control/delaywarning: not below control/queuelifetime' "$T/err" || fail "delaywarning >= queuelifetime is not named: $(cat "$T/err")"
+pass "a delay warning that could never be sent: named"
+rm "$H/control/delaywarning" "$H/control/queuelifetime"
+
+# control/mailboxes as ferry-mailboxes reads it
+cp "$H/control/mailboxes" "$T/mailboxes.good"
+printf 'x@a.example: %s/Maildir/\nno-at-sign: /tmp/x/\n' "$T" > "$H/control/mailboxes"
+"$BIN/ferry-mailboxes" "$H" > /dev/null 2> "$T/err"
+expect_eq "ferry-mailboxes refuses that file: exit 100" "$?" 100
+"$BIN/ferry-showctl" "$H" > /dev/null 2> "$T/err"
+expect_eq "ferry-showctl on that mailboxes: exit 100" "$?" 100
+grep -q 'bad line in control/mailboxes: line 2: ' "$T/err" || fail "the bad mailboxes line is not named: $(cat "$T/err")"
+pass "a bad control/mailboxes line: named with the file and line"
+cp "$T/mailboxes.good" "$H/control/mailboxes"
+"$BIN/ferry-mailboxes" "$H" > /dev/null || fail "ferry-mailboxes"
+
+"$BIN/ferry-showctl" "$H" > /dev/null 2> "$T/err" || fail "a correct set of settings does not pass: $(cat "$T/err")"
+pass "a correct set of settings passes: exit 0"
 
 "$BIN/ferry-showctl" -j "$H" > "$T/json" 2> "$T/err" || fail "ferry-showctl -j exited $?: $(cat "$T/err")"
 /usr/bin/python3 -c '

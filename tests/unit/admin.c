@@ -16,6 +16,14 @@ static void list (char const *in, char const *want, unsigned int wantn)
   stralloc_free(&sa) ;
 }
 
+static void qual (char const *in, char const *want, int wantn)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  int n = addrlist_qualify(&sa, in, strlen(in), "h.example", 9) ;
+  CHECK(n == wantn && sa.len == strlen(want) && !memcmp(sa.s, want, sa.len), "qualify %s: got %d %.*s", in, n, (int)sa.len, sa.s) ;
+  stralloc_free(&sa) ;
+}
+
 static void json (char const *in, char const *want)
 {
   stralloc sa = STRALLOC_ZERO ;
@@ -42,6 +50,13 @@ int main (void)
   list(" a@x.org,,, b@x.org\r\n", "a@x.org|b@x.org|", 2) ;
   list(" user", "user|", 1) ;
   list(" a@[IPv6:2001:db8::1], b@x.org", "a@[IPv6:2001:db8::1]|b@x.org|", 2) ;
+  qual(" root\n", " root@h.example\n", 1) ;
+  qual(" alice, \"Bob B\" <bob>, carol@example.org\n", " alice@h.example, \"Bob B\" <bob@h.example>, carol@example.org\n", 2) ;
+  qual(" root (Cron Daemon)", " root@h.example (Cron Daemon)", 1) ;
+  qual(" \"a, b\" < bob >,\r\n\tteam: x, y@z.org;", " \"a, b\" < bob@h.example >,\r\n\tteam: x@h.example, y@z.org;", 2) ;
+  qual(" undisclosed-recipients:;", " undisclosed-recipients:;", 0) ;
+  qual(" \"odd local\"", " \"odd local\"@h.example", 1) ;
+  qual(" \"odd@local\" <a@b.org>, <>", " \"odd@local\" <a@b.org>, <>", 0) ;
   json("plain", "\"plain\"") ;
   json("q\"b\\", "\"q\\\"b\\\\\"") ;
   json("tab\there", "\"tab\\u0009here\"") ;

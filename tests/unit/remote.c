@@ -5,6 +5,7 @@
 #include <skalibs/stralloc.h>
 
 #include "remote/remote.h"
+#include <ferry/route.h>
 #include "unit.h"
 
 #define S(lit) lit, sizeof(lit) - 1
@@ -87,19 +88,19 @@ int main (void)
   {
     char const routes[] = "# routes\nexample.org:mx.example.org\n.sub.test:[10.0.0.1]:2525\nplain.test:\n:smart.example.net:587\n" ;
     stralloc host = STRALLOC_ZERO ;
-    CHECK(route_check(S(routes)) == 0, "good routes") ;
-    CHECK(route_find(S(routes), "example.org", &host, &port, 25) == 1 && !strcmp(host.s, "mx.example.org") && port == 25, "exact") ;
-    CHECK(route_find(S(routes), "a.b.sub.test", &host, &port, 25) == 1 && !strcmp(host.s, "[10.0.0.1]") && port == 2525, "suffix") ;
-    CHECK(route_find(S(routes), "sub.test", &host, &port, 25) == 1 && !strcmp(host.s, "smart.example.net"), "a suffix does not match the bare domain") ;
-    CHECK(route_find(S(routes), "plain.test", &host, &port, 25) == 0, "empty host: DNS") ;
-    CHECK(route_find(S(routes), "other.test", &host, &port, 25) == 1 && !strcmp(host.s, "smart.example.net") && port == 587, "smarthost") ;
-    CHECK(route_find(S("a.test:h\n"), "other.test", &host, &port, 25) == 0, "no route: DNS") ;
-    CHECK(route_find(S(":[::1]:2525\n"), "x.test", &host, &port, 25) == 1 && !strcmp(host.s, "[::1]") && port == 2525, "IPv6 literal") ;
-    CHECK(route_check(S("ok.test:h\nbad line\n")) == 2, "no colon: line 2") ;
-    CHECK(route_check(S("x:h:0\n")) == 1, "port 0") ;
-    CHECK(route_check(S("x:h:99999\n")) == 1, "port too big") ;
-    CHECK(route_check(S("x:[::1\n")) == 1, "unclosed bracket") ;
-    CHECK(route_check(S("x::25\n")) == 1, "port without host") ;
+    CHECK(ferry_route_check(S(routes)) == 0, "good routes") ;
+    CHECK(ferry_route_find(S(routes), "example.org", &host, &port, 25) == 1 && !strcmp(host.s, "mx.example.org") && port == 25, "exact") ;
+    CHECK(ferry_route_find(S(routes), "a.b.sub.test", &host, &port, 25) == 1 && !strcmp(host.s, "[10.0.0.1]") && port == 2525, "suffix") ;
+    CHECK(ferry_route_find(S(routes), "sub.test", &host, &port, 25) == 1 && !strcmp(host.s, "smart.example.net"), "a suffix does not match the bare domain") ;
+    CHECK(ferry_route_find(S(routes), "plain.test", &host, &port, 25) == 0, "empty host: DNS") ;
+    CHECK(ferry_route_find(S(routes), "other.test", &host, &port, 25) == 1 && !strcmp(host.s, "smart.example.net") && port == 587, "smarthost") ;
+    CHECK(ferry_route_find(S("a.test:h\n"), "other.test", &host, &port, 25) == 0, "no route: DNS") ;
+    CHECK(ferry_route_find(S(":[::1]:2525\n"), "x.test", &host, &port, 25) == 1 && !strcmp(host.s, "[::1]") && port == 2525, "IPv6 literal") ;
+    CHECK(ferry_route_check(S("ok.test:h\nbad line\n")) == 2, "no colon: line 2") ;
+    CHECK(ferry_route_check(S("x:h:0\n")) == 1, "port 0") ;
+    CHECK(ferry_route_check(S("x:h:99999\n")) == 1, "port too big") ;
+    CHECK(ferry_route_check(S("x:[::1\n")) == 1, "unclosed bracket") ;
+    CHECK(ferry_route_check(S("x::25\n")) == 1, "port without host") ;
     stralloc_free(&host) ;
   }
   return UNIT_END() ;

@@ -1,8 +1,8 @@
-/* mailboxes_line: one line of control/mailboxes, as ferry-mailboxes compiles it. */
+/* ferry_mailboxes_line: one line of control/mailboxes, as ferry-mailboxes compiles it. */
 
 #include <skalibs/bytestr.h>
 
-#include "mailboxes.h"
+#include <ferry/mailboxes.h>
 
 static void trim (char **s, size_t *n)
 {
@@ -29,7 +29,7 @@ static int is_instruction (char c)
   return c == '/' || c == '|' || c == '&' ;
 }
 
-char const *mailboxes_line (char *line, size_t n, mailboxes_entry *e)
+char const *ferry_mailboxes_line (char *line, size_t n, ferry_mailboxes_entry *e)
 {
   size_t c ;
   e->owner = 0 ; e->ownerlen = 0 ;

@@ -1,4 +1,4 @@
-/* control/smtproutes: static routes and a smarthost, found for a domain. */
+/* ferry_route_check, ferry_route_find: control/smtproutes, static routes and a smarthost, found for a domain. */
 
 #include <string.h>
 #include <strings.h>
@@ -7,7 +7,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/types.h>
 
-#include "remote.h"
+#include <ferry/route.h>
 
  /* Splits line into key and target; the target into host and port. 1 if well-formed. */
 static int route_split (char const *line, size_t n, size_t *keylen, char const **host, size_t *hostlen, uint16_t *port, int *hasport)
@@ -46,7 +46,7 @@ static void trimmed (char const **s, size_t *n)
   while (*n && (**s == ' ' || **s == '\t')) { (*s)++ ; (*n)-- ; }
 }
 
-unsigned int route_check (char const *routes, size_t len)
+unsigned int ferry_route_check (char const *routes, size_t len)
 {
   size_t i = 0 ;
   unsigned int lineno = 0 ;
@@ -88,7 +88,7 @@ static int route_lookup (char const *routes, size_t len, char const *key, size_t
   return 0 ;
 }
 
-int route_find (char const *routes, size_t len, char const *domain, stralloc *host, uint16_t *port, uint16_t defport)
+int ferry_route_find (char const *routes, size_t len, char const *domain, stralloc *host, uint16_t *port, uint16_t defport)
 {
   size_t dn = strlen(domain), j ;
   int r = route_lookup(routes, len, domain, dn, host, port, defport) ;
