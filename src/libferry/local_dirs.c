@@ -18,16 +18,13 @@ static int parent_sync (char *path, size_t len)
 {
   size_t k = byte_rchr(path, len, '/') ;
   char c ;
-  int fd, r, e ;
+  int r, e ;
   if (k == len) return 0 ;   /* relative, in the current directory */
   if (!k) k = 1 ;            /* in / */
   c = path[k] ; path[k] = 0 ;
-  fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
-  path[k] = c ;
-  if (fd < 0) return -1 ;
-  r = ferry_local_sync(fd) ;
+  r = ferry_local_dir_sync(path) ;
   e = errno ;
-  fd_close(fd) ;
+  path[k] = c ;
   errno = e ;
   return r ;
 }

@@ -46,18 +46,6 @@ static int unique_name (stralloc *sa)
   return 1 ;
 }
 
-static int dir_sync (char const *dir)
-{
-  int r, e ;
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
-  if (fd < 0) return -1 ;
-  r = ferry_local_sync(fd) ;
-  e = errno ;
-  fd_close(fd) ;
-  errno = e ;
-  return r ;
-}
-
 static char fail (stralloc *report, char const *what, char const *path, int e)
 {
   stralloc_cats(report, "Maildir ") ;
@@ -173,7 +161,7 @@ char ferry_local_maildir (ferry_local_msg const *m, char const *dir, stralloc *r
   if (!anon) unlink(tmp.s) ;
   new.len -= name.len ;   /* new.s is now DIR/new/ */
   new.s[new.len - 1] = 0 ;
-  if (dir_sync(new.s) < 0)
+  if (ferry_local_dir_sync(new.s) < 0)
   {
     /* not known durable: take it back, so a retry cannot make two copies */
     e = errno ;

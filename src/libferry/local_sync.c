@@ -1,6 +1,8 @@
 /* ferry_local_sync: how a local delivery makes a file or a directory durable. By default each
    delivery syncs alone (fsync); ferry-spawn-local's workers share their syncs instead. */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <ferry/local.h>
@@ -20,4 +22,16 @@ void ferry_local_sync_use (int (*f) (int))
 int ferry_local_sync (int fd)
 {
   return (*syncer)(fd) ;
+}
+
+int ferry_local_dir_sync (char const *dir)
+{
+  int r, e ;
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  if (fd < 0) return -1 ;
+  r = ferry_local_sync(fd) ;
+  e = errno ;
+  close(fd) ;
+  errno = e ;
+  return r ;
 }

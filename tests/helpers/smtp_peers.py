@@ -15,6 +15,17 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
 
+def ipv6_ok():
+    """whether ::1 can be bound here (a container may have no IPv6)"""
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
 def free_port(host="127.0.0.1"):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)

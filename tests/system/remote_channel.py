@@ -4,14 +4,13 @@ MX records. Each check looks at the answer per recipient and at what the peer re
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import stop_all, Home, Spawner, eventually, expect, fail, netstring  # noqa: E402
-from smtp_peers import Dnsmasq, RawPeer, ScriptedPeer, SmtpSink, free_port  # noqa: E402
+from smtp_peers import Dnsmasq, RawPeer, ScriptedPeer, SmtpSink, free_port, ipv6_ok  # noqa: E402
 
 home = Home()
 stoppers = []
@@ -39,16 +38,6 @@ def deliver(sp, msgid, sender, rcpts, timeout=30):
     n = num[0]
     sp.deliver(n, msgid, sender, rcpts)
     return sp.wait(n, timeout)
-
-
-def ipv6_ok():
-    try:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        s.bind(("::1", 0))
-        s.close()
-        return True
-    except OSError:
-        return False
 
 
 try:

@@ -11,25 +11,14 @@ s6-svscan) and of ferry-spawn-remote alone:
 
 import os
 import re
-import socket
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import stop_all, BIN, Home, Spawner, Supervised, eventually, expect, is_root, s6_log  # noqa: E402
-from smtp_peers import Dnsmasq, RawPeer, ScriptedPeer, free_port  # noqa: E402
+from smtp_peers import Dnsmasq, RawPeer, ScriptedPeer, free_port, ipv6_ok  # noqa: E402
 
 stops = []
-
-
-def ipv6_ok():
-    try:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        s.bind(("::1", 0))
-        s.close()
-        return True
-    except OSError:
-        return False
 
 
 def remote_record(home, mid):

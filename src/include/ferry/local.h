@@ -91,6 +91,8 @@ extern char ferry_local_forward (ferry_local_ctx const *ctx, ferry_local_msg con
     every sync of a Maildir or mbox delivery goes through it. */
 extern int ferry_local_sync (int fd) ;
 extern void ferry_local_sync_use (int (*f) (int)) ;
+ /* ferry_local_sync on the directory dir: 0, or -1 with errno. */
+extern int ferry_local_dir_sync (char const *dir) ;
 
  /* Makes directory dir and its missing parents with mode (as the current user: a delivery's
     owner), the entry of each one made synced (ferry_local_sync). 0 if they exist now, or -1 with
