@@ -35,6 +35,7 @@ struct qmsg_s
   qrcpt *r ;
   unsigned int n ;
   char const *damage ;    /* what is wrong with its files, or 0 */
+  int unloadable ;        /* its envelope or recipient records do not parse: the queue manager never loads it */
 } ;
 
  /* Calls f for every message in the queue (read-only; files that vanish while it reads are

@@ -82,7 +82,7 @@ static void marker (char const *dir, uint64_t id, char const *content, int remov
 
 static int still_damaged (qmsg const *m, void *data)
 {
-  *(int *)data = m->prepared && m->damage ;
+  *(int *)data = m->prepared && m->unloadable ;
   return 1 ;
 }
 
@@ -107,8 +107,9 @@ static int drop (char const *dir, uint64_t id, unsigned int splitby, char const 
   }
 }
 
- /* A damaged message is one the queue manager left alone: it never loads it, so a delete mark
-    would wait forever. Its files go here, in the order the queue manager removes a finished
+ /* A message whose envelope or recipient records do not parse is one the queue manager left
+    alone: it never loads it, so a delete mark would wait forever. (One whose message file is
+    missing is loaded, and takes the delete mark like any other.) Its files go here, in the order the queue manager removes a finished
     message's: marks, recipient files (then it is no message any more), envelope, message file
     last (it holds the id). It is read again first: a message that was only finishing while it was
     read has no recipient file by then, and is not touched. */
@@ -157,7 +158,7 @@ static void act (qmsg const *m)
     heard = steer("release", f) ;
     say("released msg ", m->id, heard ? ": its recipients are tried now" : " (the set is not running: it takes effect when it starts)") ;
   }
-  else if ((!strcmp(cmd, "delete") || !strcmp(cmd, "bounce")) && m->damage && m->prepared)
+  else if ((!strcmp(cmd, "delete") || !strcmp(cmd, "bounce")) && m->unloadable && m->prepared)
   {
     if (cmd[0] == 'b')
     {

@@ -106,7 +106,8 @@ static char const *records_parse (walk *w, qmsg *m, int c)
 
 static int exists (char const *fn)
 {
-  return access(fn, F_OK) == 0 ;
+  /* by the effective ids: mailq runs ferry-qread set-id in a root install */
+  return faccessat(AT_FDCWD, fn, F_OK, AT_EACCESS) == 0 ;
 }
 
  /* 1 shown, 0 gone, -1 error */
@@ -150,6 +151,7 @@ static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)
     }
     else m.damage = envelope_parse(w, &m, 0) ;
     for (c = 0 ; c < 2 && !m.damage ; c++) if (w->recs[c].len) m.damage = records_parse(w, &m, c) ;
+    m.unloadable = !!m.damage ;
   }
   else
   {

@@ -92,7 +92,7 @@ static int catutf8addr (stralloc *sa, char const *s)
       size_t k = i + 3 ;
       uint32_t cp = 0 ;
       while (k < n && k < i + 9 && fmtscan_num(s[k], 16) < 16) cp = (cp << 4) | fmtscan_num(s[k++], 16) ;
-      if (k < n && s[k] == '}' && k > i + 3 && cp >= 0x80 && cp <= 0x10ffff)
+      if (k < n && s[k] == '}' && k > i + 3 && cp >= 0x80 && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff))   /* no surrogates: they are no UTF-8 */
       {
         char u[4] ;
         size_t m = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4 ;

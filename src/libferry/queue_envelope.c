@@ -2,6 +2,7 @@
    whether the queue holds a message with a given id (doc/queue.html), and the order of ids. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <skalibs/djbunix.h>
@@ -28,7 +29,7 @@ static int there (char const *dir, uint64_t id, unsigned int split)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
   ferry_queue_path(fn, dir, id, split) ;
-  if (access(fn, F_OK) == 0) return 1 ;
+  if (faccessat(AT_FDCWD, fn, F_OK, AT_EACCESS) == 0) return 1 ;   /* effective ids: a set-id ferry-qread */
   return errno == ENOENT ? 0 : -1 ;
 }
 

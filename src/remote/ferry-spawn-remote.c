@@ -923,6 +923,7 @@ static int data_fill (conn *c)
   char buf[65536] ;
   ssize_t r ;
   if (c->msgdone) return 1 ;
+  if (c->convert) c->mconv.look = &d->look ;   /* delivs moves when it grows: never keep a pointer into it */
   r = pread(d->msgfd, buf, sizeof(buf), c->msgoff) ;
   if (r < 0) return 0 ;
   if (!r)
@@ -1279,27 +1280,25 @@ static int deliv_scan (deliv *d)
   return 1 ;
 }
 
- /* An idle cached connection for the delivery's next try, the host at position d->tried of its
-    destination: only to a host of that same preference (any of them: they are equals), never
-    to a less preferred one. It then names the host as this destination does (its MX name). */
+ /* An idle cached connection for the delivery's next try: only to the very host at position
+    d->tried of its destination, so that the hosts are tried in their order and a failure moves
+    on to the next one (never a less preferred host, never one twice). It then names the host as
+    this destination does (its MX name). */
 static int cached_take (unsigned int di)
 {
   deliv *d = delivs + di ;
   dest *t = dests + d->dest ;
-  unsigned int i, j ;
+  raddr const *a = t->addrs + d->tried ;
+  unsigned int i ;
   for (i = 0 ; i < nconns ; i++)
   {
     conn *c = conns + i ;
-    if (c->state != C_IDLE) continue ;
-    for (j = d->tried ; j < t->naddrs && t->addrs[j].pref == t->addrs[d->tried].pref ; j++)
-      if (t->addrs[j].port == c->addr.port && same_ip(&t->addrs[j].ip, &c->addr.ip))
-      {
-        c->addr = t->addrs[j] ;
-        c->deliv = di ;
-        d->conn = i ;
-        transaction_start(i) ;
-        return 1 ;
-      }
+    if (c->state != C_IDLE || a->port != c->addr.port || !same_ip(&a->ip, &c->addr.ip)) continue ;
+    c->addr = *a ;
+    c->deliv = di ;
+    d->conn = i ;
+    transaction_start(i) ;
+    return 1 ;
   }
   return 0 ;
 }
@@ -1322,7 +1321,16 @@ static void deliv_attach (unsigned int di)
     }
     /* a stale cached connection already failed this delivery: a fresh one from now on */
     if (!d->retried && cached_take(di)) return ;
-    if (conn_start(di, a) < 0) break ;
+    if (conn_start(di, a) < 0)
+    {
+      /* this machine's failure (no socket: EMFILE...), not the destination's: Z, no backoff */
+      stralloc why = STRALLOC_ZERO ;
+      if (!stralloc_cats(&why, "unable to create a socket: ") || !stralloc_cats(&why, strerror(errno))) nomem() ;
+      rcpt_all(d, 'Z', why.s, why.len) ;
+      stralloc_free(&why) ;
+      deliv_finish(di) ;
+      return ;
+    }
     return ;
   }
   {

@@ -30,8 +30,8 @@ def svc(*args):
 
 def hup():
     """control/ changed: SIGHUP, and wait until the queue manager says it read the settings again
-    (it signals the other members first, and ferry-spawn-remote takes its signal before any
-    request that comes after)"""
+    (the channels get a reread frame on their request pipes, which they take before any request
+    that comes after it)"""
     n = log().count("SIGHUP: settings read again")
     svc("-h")
     expect(eventually(lambda: log().count("SIGHUP: settings read again") > n, 20), "the set reads its settings again")
