@@ -40,7 +40,8 @@ try:
     a = home.inject(b"Subject: a\n\na\n", "s@x.test", ["x@later.test", "y@later.test"], running=True)
     b = home.inject(b"Subject: b\n\nb\n", "s@x.test", ["z@later.test"], running=True)
     d = home.inject(b"Subject: d\n\nd\n", "s@x.test", ["w@later.test"], running=True)
-    expect(eventually(lambda: "new msg %d\n" % b in log() and "new msg %d\n" % d in log() and ": deferral: " in log(), 20),
+    names = {m: home.name(m) for m in (a, b, d)}
+    expect(eventually(lambda: "new msg %s\n" % names[b] in log() and "new msg %s\n" % names[d] in log() and ": deferral: " in log(), 20),
            "all three queued, the remote peer down", log()[-400:])
     svc("-d")
     expect(eventually(lambda: "ferry-schedule: stopped" in log(), 20), "the set stops")
@@ -67,7 +68,7 @@ try:
     expect(eventually(lambda: "messages 0 recipients 0" in log().rsplit("status:", 1)[-1], 10),
            "no damaged message is loaded: the status line counts none", log()[-300:])
     after = log().split("ferry-schedule: starting")[-1]
-    expect(all("msg %d " % m not in after for m in (a, b, d)), "nothing of them is tried after the restart", after[-400:])
+    expect(all("msg %s " % names[m] not in after for m in (a, b, d)), "nothing of them is tried after the restart", after[-400:])
     expect(open(rpath(a), "rb").read() == b"X" + ra[1:] and open(rpath(b), "rb").read() == rb[:-1] and open(rpath(d, "intd"), "rb").read() == idd[:-1],
            "their files are as they were: nothing marked")
     # (c's files go once it is delivered, in ferry-clean, a moment after its Maildir file appears)
@@ -96,7 +97,7 @@ try:
     os.unlink(rpath(old, "todo"))
     os.unlink(rpath(old, "intd"))
     q = subprocess.run([os.path.join(BIN, "ferry-qread"), H], capture_output=True, text=True)
-    expect(re.search(r"^%d .*<s@x\.test>\n +local +pending +old@example\.org$" % old, q.stdout, re.M),
+    expect(re.search(r"^%s .*<s@x\.test>\n +local +pending +old@example\.org$" % re.escape(home.name(old)), q.stdout, re.M),
            "ferry-qread shows the earlier ferry's prepared message, read from its info copy", q.stdout + q.stderr)
     # and what a power loss can leave of a finished message on a file system that does not keep
     # the order of removals: its recipient file, every recipient done, without envelope or
@@ -108,7 +109,7 @@ try:
         f.write(b"T" + b"0" * 16 + b"00000000" + b"open@example.org\0")
     svc("-u")
     expect(eventually(lambda: not os.path.exists(rpath(rem, "local")) and
-                      "ferry-schedule: message %d: every recipient done and no envelope: what a crash left of its removal goes now" % rem in log(), 20),
+                      "ferry-schedule: message 00000000000.%d: every recipient done and no envelope: what a crash left of its removal goes now" % rem in log(), 20),
            "the finished message's leftover recipient file is removed at the start, and logged", log()[-600:])
     expect(os.path.exists(rpath(kept_, "local")) and
            "ferry-schedule: warning: unable to read the envelope queue/intd/%d/%d, so the message is left alone (ferry-qread shows it): No such file or directory" % (kept_ % 23, kept_) in log(),
