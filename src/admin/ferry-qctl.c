@@ -236,7 +236,7 @@ int main (int argc, char const *const *argv)
     {
       uint64_t u ;
       /* a bare inode number may be another message's by now: only a name says which one */
-      if (uint640_scan(*argv, &u)) strerr_dief(100, "a bare number is not a message name (ferry-qread lists the names, e.g. 1KQ3ZJ8VX4M.", *argv, "): ", *argv) ;
+      if (uint640_scan(*argv, &u)) strerr_dief(100, "a bare number is not a message name (ferry-qread lists the names): ", *argv) ;
       strerr_dief(100, "not a message name, @domain or all: ", *argv) ;
     }
     if (t.domain && !strcmp(cmd, "requeue"))
