@@ -8,6 +8,8 @@
 
 #include <skalibs/stralloc.h>
 
+#include <ferry/msgname.h>
+
 typedef struct qrcpt_s qrcpt ;
 struct qrcpt_s
 {
@@ -25,6 +27,8 @@ typedef struct qmsg_s qmsg ;
 struct qmsg_s
 {
   uint64_t id ;
+  uint64_t stamp ;        /* with id, its name: its message file's time (0 when the file is missing) */
+  char name[FERRY_MSGNAME_MAX] ;
   int prepared ;          /* 0: only a todo entry so far (new) */
   uint64_t birth ;
   char const *sender ;

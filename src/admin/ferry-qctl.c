@@ -25,7 +25,7 @@
 
 #include "admin.h"
 
-#define USAGE "ferry-qctl [ -h home ] hold|release|delete|bounce|requeue id|@domain|all ... | deadhosts | undead ip[:port]|all"
+#define USAGE "ferry-qctl [ -h home ] hold|release|delete|bounce|requeue name|@domain|all ... | deadhosts | undead ip[:port]|all"
 #define ANSWER_WAIT 10000   /* milliseconds for the remote channel's answer */
 
 static unsigned int split ;
@@ -35,11 +35,9 @@ static unsigned int done = 0, bad = 0 ;
 
 static void nomem (void) { strerr_diefu1sys(111, "allocate memory") ; }
 
-static void say (char const *a, uint64_t id, char const *b)
+static void say (char const *a, char const *name, char const *b)
 {
-  char f[UINT64_FMT] ;
-  f[uint64_fmt(f, id)] = 0 ;
-  if (buffer_puts(buffer_1, a) < 0 || buffer_puts(buffer_1, f) < 0 || buffer_puts(buffer_1, b) < 0 || buffer_putflush(buffer_1, "\n", 1) < 0)
+  if (buffer_puts(buffer_1, a) < 0 || buffer_puts(buffer_1, name) < 0 || buffer_puts(buffer_1, b) < 0 || buffer_putflush(buffer_1, "\n", 1) < 0)
     strerr_diefu1sys(111, "write to stdout") ;
 }
 
@@ -80,14 +78,17 @@ static void marker (char const *dir, uint64_t id, char const *content, int remov
   }
 }
 
+typedef struct { uint64_t stamp ; int damaged ; } recheck ;
+
 static int still_damaged (qmsg const *m, void *data)
 {
-  *(int *)data = m->prepared && m->unloadable ;
+  recheck *r = data ;
+  r->damaged = m->prepared && m->unloadable && m->stamp == r->stamp ;
   return 1 ;
 }
 
  /* One file of a damaged message: 1 removed, 0 not there; dies when it stays. */
-static int drop (char const *dir, uint64_t id, unsigned int splitby, char const *suffix)
+static int drop (char const *dir, uint64_t id, unsigned int splitby, char const *suffix, char const *name)
 {
   char fn[FERRY_QUEUE_PATH_MAX + 16] ;
   size_t k = ferry_queue_path(fn, dir, id, splitby) ;
@@ -100,33 +101,31 @@ static int drop (char const *dir, uint64_t id, unsigned int splitby, char const 
     return 1 ;
   }
   if (errno == ENOENT) return 0 ;
-  {
-    char f[UINT64_FMT] ;
-    f[uint64_fmt(f, id)] = 0 ;
-    strerr_diefu5sys(111, "remove ", fn, " of the damaged msg ", f, " (its other files are still there)") ;
-  }
+  strerr_diefu5sys(111, "remove ", fn, " of the damaged msg ", name, " (its other files are still there)") ;
 }
 
  /* A message whose envelope or recipient records do not parse is one the queue manager left
     alone: it never loads it, so a delete mark would wait forever. (One whose message file is
-    missing is loaded, and takes the delete mark like any other.) Its files go here, in the order the queue manager removes a finished
-    message's: marks, recipient files (then it is no message any more), envelope, message file
-    last (it holds the id). It is read again first: a message that was only finishing while it was
-    read has no recipient file by then, and is not touched. */
+    missing is loaded, and takes the delete mark like any other.) Its files go here, in the order
+    the queue manager removes a finished message's: marks, recipient files (then it is no message
+    any more), envelope, message file last (it holds the id). It is read again first: a message
+    that was only finishing while it was read has no recipient file by then, and one of another
+    name on the same inode is not this one; either is left alone. */
 static void damaged_delete (qmsg const *m)
 {
   static char const *const marks[][2] = { { "bounce", ".delay" }, { "bounce", ".delay.new" }, { "defer", "" }, { "hold", "" }, { "bounce", "" } } ;
-  int damaged = 0, notices = m->bounce ;
+  recheck again = { .stamp = m->stamp, .damaged = 0 } ;
+  int notices = m->bounce ;
   unsigned int i, n = 0 ;
-  if (qwalk_id(split, m->id, &still_damaged, &damaged) < 0) strerr_diefu1sys(111, "read the queue") ;
-  if (!damaged) { say("msg ", m->id, ": no longer damaged in the queue: nothing removed (run ferry-qctl again)") ; return ; }
-  for (i = 0 ; i < sizeof(marks) / sizeof(marks[0]) ; i++) n += drop(marks[i][0], m->id, strcmp(marks[i][0], "defer") ? 0 : split, marks[i][1]) ;
-  n += drop("local", m->id, split, "") ;
-  n += drop("remote", m->id, split, "") ;
-  n += drop("info", m->id, split, "") ;
-  n += drop("intd", m->id, split, "") ;
-  n += drop("delete", m->id, 0, "") ;
-  n += drop("mess", m->id, split, "") ;
+  if (qwalk_id(split, m->id, &still_damaged, &again) < 0) strerr_diefu1sys(111, "read the queue") ;
+  if (!again.damaged) { say("msg ", m->name, ": no longer damaged in the queue: nothing removed (run ferry-qctl again)") ; return ; }
+  for (i = 0 ; i < sizeof(marks) / sizeof(marks[0]) ; i++) n += drop(marks[i][0], m->id, strcmp(marks[i][0], "defer") ? 0 : split, marks[i][1], m->name) ;
+  n += drop("local", m->id, split, "", m->name) ;
+  n += drop("remote", m->id, split, "", m->name) ;
+  n += drop("info", m->id, split, "", m->name) ;
+  n += drop("intd", m->id, split, "", m->name) ;
+  n += drop("delete", m->id, 0, "", m->name) ;
+  n += drop("mess", m->id, split, "", m->name) ;
   {
     char f[UINT_FMT] ;
     stralloc line = STRALLOC_ZERO ;
@@ -134,29 +133,43 @@ static void damaged_delete (qmsg const *m)
     if (!stralloc_cats(&line, " (") || !stralloc_cats(&line, m->damage) || !stralloc_cats(&line, "): its ")
      || !stralloc_cats(&line, f) || !stralloc_cats(&line, " queue files removed, without notice")
      || (notices && !stralloc_cats(&line, "; the notices it had pending were dropped too")) || !stralloc_0(&line)) nomem() ;
-    say("deleted damaged msg ", m->id, line.s) ;
+    say("deleted damaged msg ", m->name, line.s) ;
     stralloc_free(&line) ;
   }
 }
 
+ /* After a mark is made: is the message still the one named? Its id is its message file's inode,
+    which a new message may have taken since it was listed; then the mark goes, and nothing is
+    done. (The queue manager checks the name again when it takes the command.) */
+static int still (qmsg const *m, char const *dir)
+{
+  uint64_t stamp ;
+  if (ferry_msgname_read(m->id, split, &stamp) < 0) strerr_diefu2sys(111, "stat the message file of ", m->name) ;
+  if (stamp == m->stamp) return 1 ;
+  marker(dir, m->id, "", 1) ;
+  strerr_warnw(m->name, ": no such message in the queue") ;
+  bad++ ;
+  return 0 ;
+}
+
 static void act (qmsg const *m)
 {
-  char f[UINT64_FMT] ;
+  char const *f = m->name ;
   int heard ;
-  f[uint64_fmt(f, m->id)] = 0 ;
   if (!strcmp(cmd, "hold"))
   {
-    if (m->held) { say("msg ", m->id, ": already held") ; done++ ; return ; }
+    if (m->held) { say("msg ", f, ": already held") ; done++ ; return ; }
     marker("hold", m->id, "", 0) ;
+    if (!still(m, "hold")) return ;
     heard = steer("hold", f) ;
-    say("held msg ", m->id, heard ? "" : " (the set is not running: it takes effect when it starts)") ;
+    say("held msg ", f, heard ? "" : " (the set is not running: it takes effect when it starts)") ;
   }
   else if (!strcmp(cmd, "release"))
   {
-    if (!m->held) { say("msg ", m->id, ": not held") ; done++ ; return ; }
+    if (!m->held) { say("msg ", f, ": not held") ; done++ ; return ; }
     marker("hold", m->id, "", 1) ;
     heard = steer("release", f) ;
-    say("released msg ", m->id, heard ? ": its recipients are tried now" : " (the set is not running: it takes effect when it starts)") ;
+    say("released msg ", f, heard ? ": its recipients are tried now" : " (the set is not running: it takes effect when it starts)") ;
   }
   else if ((!strcmp(cmd, "delete") || !strcmp(cmd, "bounce")) && m->unloadable && m->prepared)
   {
@@ -171,15 +184,16 @@ static void act (qmsg const *m)
   else if (!strcmp(cmd, "delete") || !strcmp(cmd, "bounce"))
   {
     marker("delete", m->id, cmd[0] == 'b' ? "b" : "", 0) ;
+    if (!still(m, "delete")) return ;
     heard = steer("delete", f) ;
-    say(cmd[0] == 'b' ? "deleting msg " : "deleting msg ", m->id,
+    say(cmd[0] == 'b' ? "deleting msg " : "deleting msg ", f,
         heard ? (cmd[0] == 'b' ? ": its waiting recipients fail, and the sender gets a notice" : ": its waiting recipients are dropped, without notice")
               : " (the set is not running: it is deleted when it starts)") ;
   }
   else if (!strcmp(cmd, "requeue"))
   {
     if (!steer("requeue", f)) strerr_dief1x(111, "the set is not running: nothing to requeue now (its deferred recipients keep their times)") ;
-    say("requeued msg ", m->id, m->held ? ": it is held, release it first" : "") ;
+    say("requeued msg ", f, m->held ? ": it is held, release it first" : "") ;
   }
   done++ ;
 }
@@ -228,14 +242,16 @@ struct target_s
 {
   int all ;
   char const *domain ;
-  uint64_t id ;
+  uint64_t id, stamp ;   /* a message's name */
   int found ;
+  int other ;            /* a message of another name has the id now */
 } ;
 
 static int match (qmsg const *m, void *data)
 {
   target *t = data ;
   unsigned int i ;
+  if (!t->all && !t->domain && m->id == t->id && m->stamp != t->stamp) { t->other = 1 ; return 1 ; }
   if (t->all || (!t->domain && m->id == t->id)) { t->found++ ; act(m) ; return !t->all ; }
   if (!t->domain) return 0 ;
   for (i = 0 ; i < m->n ; i++)
@@ -283,10 +299,16 @@ int main (int argc, char const *const *argv)
   split = ferry_control_u64_or_die("queuesplit", 111) ;
   for (argv++ ; *argv ; argv++)
   {
-    target t = { .all = 0, .domain = 0, .id = 0, .found = 0 } ;
+    target t = { .all = 0, .domain = 0, .id = 0, .stamp = 0, .found = 0, .other = 0 } ;
     if (!strcmp(*argv, "all")) t.all = 1 ;
     else if ((*argv)[0] == '@' && (*argv)[1]) t.domain = *argv + 1 ;
-    else if (!uint640_scan(*argv, &t.id)) strerr_dief(100, "not a message id, @domain or all: ", *argv) ;
+    else if (!ferry_msgname_scan(*argv, &t.id, &t.stamp))
+    {
+      uint64_t u ;
+      /* a bare inode number may be another message's by now: only a name says which one */
+      if (uint640_scan(*argv, &u)) strerr_dief(100, "a bare number is not a message name (ferry-qread lists the names): ", *argv) ;
+      strerr_dief(100, "not a message name, @domain or all: ", *argv) ;
+    }
     if (t.domain && !strcmp(cmd, "requeue"))
     {
       /* the queue manager finds them itself, and forgets the domain's failures */
@@ -300,7 +322,7 @@ int main (int argc, char const *const *argv)
     if ((t.all || t.domain ? qwalk(split, &match, &t) : qwalk_id(split, t.id, &match, &t)) < 0) strerr_diefu1sys(111, "read the queue") ;
     if (!t.found && !t.all)
     {
-      strerr_warnw(*argv, t.domain ? ": no queued message has a recipient waiting there" : ": no such message in the queue") ;
+      strerr_warnw(*argv, t.domain ? ": no queued message has a recipient waiting there" : t.other ? ": no such message in the queue (its inode is another message's now)" : ": no such message in the queue") ;
       bad++ ;
     }
   }

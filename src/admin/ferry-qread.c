@@ -87,7 +87,7 @@ static int wanted (qmsg const *m, filter const *fl)
 static void json_msg (qmsg const *m, filter const *fl)
 {
   unsigned int i ;
-  cats("{\"id\":") ; catu(m->id) ;
+  cats("{\"id\":\"") ; cats(m->name) ; cats("\",\"inode\":") ; catu(m->id) ;
   cats(",\"stage\":") ; cats(!m->prepared ? "\"new\"" : m->held ? "\"held\"" : "\"queued\"") ;
   cats(",\"arrival\":") ; catu(m->birth) ;
   cats(",\"age\":") ; catu(fl->now > m->birth ? fl->now - m->birth : 0) ;
@@ -119,7 +119,7 @@ static void text_msg (qmsg const *m, filter const *fl)
   unsigned int i ;
   char d[64] ;
   uint64_t age = fl->now > m->birth ? fl->now - m->birth : 0 ;
-  catu(m->id) ; cats("  ") ; catu(m->size) ; cats(" bytes  ") ;
+  cats(m->name) ; cats("  ") ; catu(m->size) ; cats(" bytes  ") ;
   if (!stralloc_catb(&out, d, ferry_date822_fmt(d, (time_t)m->birth))) nomem() ;
   cats(" (") ; catdur(age) ; cats(" ago)  <") ; catclean(m->sender) ; cats(">") ;
   if (!m->prepared) cats("  [new: not prepared yet]") ;
@@ -149,9 +149,7 @@ static int show (qmsg const *m, void *data)
   if (!wanted(m, fl)) return 0 ;
   if (m->damage)
   {
-    char f[UINT64_FMT] ;
-    f[uint64_fmt(f, m->id)] = 0 ;
-    strerr_warnw("msg ", f, ": ", m->damage) ;
+    strerr_warnw("msg ", m->name, ": ", m->damage) ;
     fl->damaged++ ;
   }
   if (fl->json) json_msg(m, fl) ; else text_msg(m, fl) ;

@@ -182,8 +182,9 @@ static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)
     }
   }
   ferry_queue_path(fn, "mess", id, split) ;
-  if (stat(fn, &st) == 0) m.size = st.st_size ;
+  if (stat(fn, &st) == 0) { m.size = st.st_size ; m.stamp = ferry_msgname_stamp(&st) ; }
   else if (!m.damage) m.damage = "its message file is missing" ;
+  ferry_msgname_fmt(m.name, id, m.stamp) ;
   ferry_queue_path(fn, "hold", id, 0) ;
   m.held = exists(fn) ;
   ferry_queue_path(fn, "bounce", id, 0) ;

@@ -39,6 +39,7 @@ struct bounce_report_s
   char kind ;             /* D, Z, S */
   int doublebounce ;      /* a failure of a notification, to the postmaster */
   uint64_t id ;
+  char const *name ;      /* the message's name (ferry/msgname.h), or 0: the id alone */
   uint64_t birth ;
   uint64_t retryuntil ;   /* for delays: the end of the queue lifetime, or 0 */
   uint64_t now ;

@@ -200,7 +200,7 @@ static int status_part (stralloc *sa, bounce_report const *b, int utf8)
   {
     char fmt[UINT64_FMT] ;
     fmt[uint64_fmt(fmt, b->id)] = 0 ;
-    if (!cats(sa, "X-Ferry-Queue-ID: ") || !cats(sa, fmt) || !cats(sa, "\n")) return 0 ;
+    if (!cats(sa, "X-Ferry-Queue-ID: ") || !cats(sa, b->name ? b->name : fmt) || !cats(sa, "\n")) return 0 ;
   }
   if (b->envid && (!cats(sa, "Original-Envelope-Id: ") || !catclean(sa, b->envid, strlen(b->envid), 0) || !cats(sa, "\n"))) return 0 ;
   if (b->birth && (!cats(sa, "Arrival-Date: ") || !catdate(sa, b->birth) || !cats(sa, "\n"))) return 0 ;

@@ -26,6 +26,7 @@
 #include <ferry/envelope.h>
 #include <ferry/home.h>
 #include <ferry/inject_run.h>
+#include <ferry/msgname.h>
 #include <ferry/queue.h>
 
 #include "bounce.h"
@@ -38,7 +39,7 @@ extern char **environ ;
 
 static int dryrun = 0 ;
 static uint64_t id ;
-static char idfmt[UINT64_FMT] ;
+static char idfmt[FERRY_MSGNAME_MAX] ;   /* its name, once the home is known */
 static char const *what = "bounce msg " ;
 
 static void nomem (void) { strerr_diefu1sys(111, "allocate memory") ; }
@@ -241,6 +242,7 @@ int main (int argc, char const *const *argv)
   if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
   sig_ignore(SIGPIPE) ;
   split = ferry_control_u64_or_die("queuesplit", 111) ;
+  ferry_msgname_of(idfmt, id, split) ;
   settings_read(&set) ;
 
   /* the records */
@@ -303,6 +305,7 @@ int main (int argc, char const *const *argv)
       memset(&b, 0, sizeof(b)) ;
       b.kind = kinds[j] ;
       b.id = id ;
+      b.name = idfmt ;
       b.birth = e.birth ;
       b.retryuntil = set.lifetime && e.birth ? e.birth + set.lifetime : 0 ;
       b.me = set.me.s ;

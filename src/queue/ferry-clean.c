@@ -27,6 +27,7 @@
 #include <ferry/control.h>
 #include <ferry/frame.h>
 #include <ferry/home.h>
+#include <ferry/msgname.h>
 #include <ferry/queue.h>
 
 #include "removers.h"
@@ -184,7 +185,14 @@ static void acks_advance (void)
     size_t mark ;
     pend const *q = pd + head ;
     char const *p = reqs.s + q->off ;
-    if (q->why) strerr_warnw("message ", p + 1, ": ", q->why, q->err ? ": " : "", q->err ? strerror(q->err) : "") ;
+    if (q->why)
+    {
+      char name[FERRY_MSGNAME_MAX] ;
+      uint64_t id = 0 ;
+      uint640_scan(p + 1, &id) ;
+      ferry_msgname_of(name, id, split) ;
+      strerr_warnw("message ", name, ": ", q->why, q->err ? ": " : "", q->err ? strerror(q->err) : "") ;
+    }
     /* the acknowledgement echoes the request; a failure adds its reason as a second field */
     if (!ferry_frame_begin(&out, &mark) || !stralloc_catb(&out, p, q->len)
      || (q->why && !ferry_field_cats(&out, q->why)) || !ferry_frame_end(&out, mark))

@@ -21,6 +21,7 @@
 #include <ferry/envelope.h>
 #include <ferry/home.h>
 #include <ferry/inject.h>
+#include <ferry/msgname.h>
 #include <ferry/queue.h>
 
 #define USAGE "ferry-inject [ home ] < message 1< envelope"
@@ -152,6 +153,7 @@ int main (int argc, char const *const *argv)
   mademess = 1 ;
 
   message_write(fd, buf, sizeof(buf), ferry_inject_received_fmt(buf, getpid(), getuid(), id, now), limit) ;
+  if (ferry_msgname_stamp_set(fd) < 0) die(FERRY_INJECT_WRITE, "set the time of the message file (its name)") ;
   if (fsync(fd) < 0) die(FERRY_INJECT_WRITE, "sync the message") ;
   fd_close(fd) ;
   ferry_queue_subdir(dirfn, "mess", id, split) ;

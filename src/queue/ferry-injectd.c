@@ -33,6 +33,7 @@
 #include <ferry/home.h>
 #include <ferry/inject.h>
 #include <ferry/inject_run.h>
+#include <ferry/msgname.h>
 #include <ferry/queue.h>
 
 #define USAGE "ferry-injectd [ -c maxclients ] [ -t timeout ] [ home ]"
@@ -212,6 +213,7 @@ static void feed (client *c, char const *s, size_t n)
         s++ ; n-- ;
         c->digits = 0 ;
         if (!c->last) { c->st = ST_LEN ; break ; }
+        if (ferry_msgname_stamp_set(c->mfd) < 0) { answer_sys(c, FERRY_INJECT_WRITE, "set the time of the message file (its name)") ; return ; }
         if (close(c->mfd) < 0) { c->mfd = -1 ; answer_sys(c, FERRY_INJECT_WRITE, "write the message") ; return ; }
         c->mfd = -1 ;
         c->st = ST_ENV ;

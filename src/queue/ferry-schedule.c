@@ -37,6 +37,7 @@
 #include <ferry/envelope.h>
 #include <ferry/frame.h>
 #include <ferry/home.h>
+#include <ferry/msgname.h>
 #include <ferry/queue.h>
 
 #include "dests.h"
@@ -71,6 +72,7 @@ typedef struct msg_s msg ;
 struct msg_s
 {
   uint64_t id ;
+  uint64_t stamp ;              /* with id, its name (ferry/msgname.h), as the log calls it */
   char *sender ;                /* one block: the sender, then every recipient's address */
   union { unsigned int one ; unsigned int *many ; } rs ;   /* its recipients (MSG_R) */
   char *lasterr ;
@@ -211,6 +213,9 @@ static void dest_unfail (int d)
 static void logs (char const *s) { if (buffer_puts(buffer_2, s) < 0) _exit(111) ; }
 static void logbytes (char const *s, size_t n) { if (buffer_put(buffer_2, s, n) < 0) _exit(111) ; }
 static void logu (uint64_t u) { char f[UINT64_FMT] ; logbytes(f, uint64_fmt(f, u)) ; }
+static void logname (uint64_t id, uint64_t stamp) { char f[FERRY_MSGNAME_MAX] ; logbytes(f, ferry_msgname_fmt(f, id, stamp)) ; }
+ /* A message not loaded: its name from its message file. */
+static void lognameof (uint64_t id) { char f[FERRY_MSGNAME_MAX] ; logbytes(f, ferry_msgname_of(f, id, split)) ; }
 static void logend (void) { logs("\n") ; }   /* written once a round (main), or by strerr's flush */
 static void logclean (char const *s)
 {
@@ -458,26 +463,29 @@ static void clean_request (char kind, uint64_t id) { clean_request_to(3, kind, i
  /* Finished messages whose files the queue manager's ferry-clean is removing: in the order
     asked, which is the order of its answers. Until the answer, such an id is gone for ferry-qctl's
     commands, and its message file keeps the id from being reused. */
-static uint64_t *removing = 0 ;
+typedef struct removal_s removal ;
+struct removal_s { uint64_t id ; uint64_t stamp ; } ;
+static removal *removing = 0 ;
 static unsigned int rhead_ = 0, nremoving = 0, aremoving = 0 ;
 
 /* Asks the queue manager's ferry-clean for a finished message's files (s), the message file
    to follow (sclean_take). */
-static void removal_start (uint64_t id)
+static void removal_start (uint64_t id, uint64_t stamp)
 {
   if (rhead_ + nremoving == aremoving)
   {
-    if (rhead_) { memmove(removing, removing + rhead_, nremoving * sizeof(uint64_t)) ; rhead_ = 0 ; }
-    if (nremoving == aremoving) removing = ferry_array_grow(removing, &aremoving, sizeof(uint64_t)) ;
+    if (rhead_) { memmove(removing, removing + rhead_, nremoving * sizeof(removal)) ; rhead_ = 0 ; }
+    if (nremoving == aremoving) removing = ferry_array_grow(removing, &aremoving, sizeof(removal)) ;
   }
-  removing[rhead_ + nremoving++] = id ;
+  removing[rhead_ + nremoving].id = id ;
+  removing[rhead_ + nremoving++].stamp = stamp ;
   clean_request_to(4, 's', id) ;
 }
 
 static int removing_has (uint64_t id)
 {
   unsigned int i ;
-  for (i = rhead_ ; i < rhead_ + nremoving ; i++) if (removing[i] == id) return 1 ;
+  for (i = rhead_ ; i < rhead_ + nremoving ; i++) if (removing[i].id == id) return 1 ;
   return 0 ;
 }
 
@@ -518,10 +526,15 @@ static void msg_load (uint64_t id, int announce)
   unsigned int mi, c, nfiles = 0, nopen = 0 ;
   msg *m ;
   size_t ntos = 0 ;
-  uint64_t birth = 0 ;
+  uint64_t birth = 0, stamp ;
+  struct stat messst ;
   char const *sender = 0 ;
   unsigned char *notify ;
   if (msg_find(id) >= 0) return ;   /* told twice */
+  /* its name: its message file's time (a missing file, the time 0) */
+  ferry_queue_path(fn, "mess", id, split) ;
+  if (stat(fn, &messst) < 0) memset(&messst, 0, sizeof(messst)) ;
+  stamp = ferry_msgname_stamp(&messst) ;
   /* both recipient files, checked whole before anything is loaded: a damaged one (torn, garbled)
      leaves the message alone, for ferry-qread to show and a person to decide */
   for (c = 0 ; c < 2 ; c++)
@@ -555,8 +568,8 @@ static void msg_load (uint64_t id, int announce)
   }
   if (!nfiles)
   {
-    char f[UINT64_FMT] ;
-    f[uint64_fmt(f, id)] = 0 ;
+    char f[FERRY_MSGNAME_MAX] ;
+    ferry_msgname_fmt(f, id, stamp) ;
     if (announce) strerr_warnw("message ", f, ": prepared, but it has no recipient file (local/ or remote/): not loaded") ;
     goto alone ;
   }
@@ -568,8 +581,8 @@ static void msg_load (uint64_t id, int announce)
       /* every recipient done, the envelope gone: a finished message whose removals a crash
          kept only in part (the envelope's and maybe the message file's made it to the disk,
          the recipient files' did not): what is left goes now */
-      removal_start(id) ;
-      logs("ferry-schedule: message ") ; logu(id) ; logs(": every recipient done and no envelope: what a crash left of its removal goes now") ; logend() ;
+      removal_start(id, stamp) ;
+      logs("ferry-schedule: message ") ; logname(id, stamp) ; logs(": every recipient done and no envelope: what a crash left of its removal goes now") ; logend() ;
       goto alone ;
     }
     strerr_warnwu4sys("read the envelope ", fn, errno == EACCES ? " (ferry-setup -c: queue/intd must be readable by group ferry, mode 0750)" : "",
@@ -589,6 +602,7 @@ static void msg_load (uint64_t id, int announce)
   memset(m, 0, sizeof(msg)) ;
   m->used = 1 ;
   m->id = id ;
+  m->stamp = stamp ;
   idx_put(id, mi) ;
   m->birth = birth ;
   m->fd[0] = m->fd[1] = -1 ;
@@ -607,11 +621,9 @@ static void msg_load (uint64_t id, int announce)
   livemsgs++ ;
   if (announce)
   {
-    logs("new msg ") ; logu(id) ; logend() ;
+    logs("new msg ") ; logname(id, stamp) ; logend() ;
     {
-      struct stat st ;
-      ferry_queue_path(fn, "mess", id, split) ;
-      logs("info msg ") ; logu(id) ; logs(": bytes ") ; logu(stat(fn, &st) == 0 ? (uint64_t)st.st_size : 0) ;
+      logs("info msg ") ; logname(id, stamp) ; logs(": bytes ") ; logu(messst.st_size) ;
       logs(" from <") ; logclean(sender) ; logs(">") ; logend() ;
     }
   }
@@ -690,7 +702,7 @@ static void msg_finish (unsigned int mi)
   {
     if (!m->waiting)
     {
-      logs("bounce msg ") ; logu(m->id) ; logs(": notifications to send (ferry-bounce-build)") ; logend() ;
+      logs("bounce msg ") ; logname(m->id, m->stamp) ; logs(": notifications to send (ferry-bounce-build)") ; logend() ;
       bounce_want(mi) ;
     }
     return ;
@@ -704,7 +716,7 @@ static void msg_forget (unsigned int mi)
   unsigned int i ;
   /* its files go in ferry-clean (removals cost a disk's discard each: not in this loop), in the
      order doc/ferry-clean.html gives; the message file, once they are gone (sclean_take) */
-  removal_start(m->id) ;
+  removal_start(m->id, m->stamp) ;
   for (i = 0 ; i < m->count ; i++)
   {
     unsigned int ri = MSG_R(m)[i] ;
@@ -798,7 +810,7 @@ static void rcpt_done (unsigned int ri, char status, char const *text)
   else if (status == 'D' && ferry_dsn_wants(r->notify, 'D')) bounce_append(ri, 'D', text) ;
   else if (status == 'D')
   {
-    logs("bounce msg ") ; logu(m->id) ; logs(": no notice for ") ; logclean(r->addr) ; logs(": it asked for NOTIFY=NEVER") ; logend() ;
+    logs("bounce msg ") ; logname(m->id, m->stamp) ; logs(": no notice for ") ; logclean(r->addr) ; logs(": it asked for NOTIFY=NEVER") ; logend() ;
   }
   else if (status == 'K' && m->sender[0] && r->notify & FERRY_NOTIFY_SUCCESS) bounce_append(ri, 'S', text) ;
   r->status = status ;
@@ -856,7 +868,7 @@ static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
     stralloc t = STRALLOC_ZERO ;
     if (!stralloc_cats(&t, "4.4.7 message expired: queued longer than control/queuelifetime; last error: ") || !stralloc_cats(&t, text) || !stralloc_0(&t))
       strerr_diefu1sys(111, "allocate memory") ;
-    logs("expired msg ") ; logu(m->id) ; logs(" to ") ; logclean(r->addr) ; logend() ;
+    logs("expired msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; logclean(r->addr) ; logend() ;
     rcpt_done(ri, 'D', t.s) ;
     stralloc_free(&t) ;
     return ;
@@ -873,7 +885,7 @@ static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
   record_put(ri, 1, h, 16) ;
   mark_dirty(r->msg) ;
   heap_push(ri) ;
-  logs("deferral msg ") ; logu(m->id) ; logs(" to ") ; logclean(r->addr) ; logs(": next attempt in ") ;
+  logs("deferral msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; logclean(r->addr) ; logs(": next attempt in ") ;
   logu(r->next - now) ; logs(" seconds") ; logend() ;
 }
 
@@ -996,7 +1008,7 @@ static void answer_take (int ch, char const *p, size_t n)
   {
     unsigned int ri = fl->r[i] ;
     char st = res[i][0] == 'H' ? 'Z' : res[i][0] ;   /* the destination's failure: dest_result below */
-    logs("delivery ") ; logu(num) ; logs(": msg ") ; logu(msgs[fl->msg].id) ; logs(" to ") ; logclean(rcpts[ri].addr) ;
+    logs("delivery ") ; logu(num) ; logs(": msg ") ; logname(msgs[fl->msg].id, msgs[fl->msg].stamp) ; logs(" to ") ; logclean(rcpts[ri].addr) ;
     logs(st == 'K' ? ": success: " : st == 'D' ? ": failure: " : ": deferral: ") ; logclean(res[i] + 1) ; logend() ;
     if (st == 'Z' && msgs[fl->msg].deleting) rcpt_done(ri, 'D', DELETED_TEXT) ;
     else if (st == 'Z') rcpt_defer(ri, res[i] + 1, now) ;
@@ -1039,7 +1051,7 @@ static void request_send (unsigned int fi)
   unsigned int i ;
   if (!ferry_frame_begin(o, &mark) || !ferry_field_catu64(o, fi) || !ferry_field_catu64(o, m->id) || !ferry_field_cats(o, m->sender))
     strerr_diefu1sys(111, "allocate memory") ;
-  logs("starting delivery ") ; logu(fi) ; logs(": msg ") ; logu(m->id) ; logs(" to ") ; logs(chname[(int)fl->ch]) ;
+  logs("starting delivery ") ; logu(fi) ; logs(": msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; logs(chname[(int)fl->ch]) ;
   for (i = 0 ; i < fl->n ; i++)
   {
     if (!ferry_field_cats(o, rcpts[fl->r[i]].addr)) strerr_diefu1sys(111, "allocate memory") ;
@@ -1179,7 +1191,7 @@ static void warn_delays (void)
       continue ;
     }
     m->delaypending = 1 ;
-    logs("delay msg ") ; logu(m->id) ; logs(": queued longer than control/delaywarning: a warning about ") ; logu(n) ;
+    logs("delay msg ") ; logname(m->id, m->stamp) ; logs(": queued longer than control/delaywarning: a warning about ") ; logu(n) ;
     logs(n == 1 ? " recipient" : " recipients") ; logs(" to send (ferry-bounce-build)") ; logend() ;
     bounce_want(i) ;
   }
@@ -1301,7 +1313,7 @@ static int bounce_reap (pid_t pid, int wstat)
     if (wait > maxbackoff) wait = maxbackoff ;
     if (m->jobfailures < 255) m->jobfailures++ ;
     m->jobnext = now + wait ;
-    logs(bjobs[k].delay ? "delay msg " : "bounce msg ") ; logu(m->id) ; logs(": ferry-bounce-build ") ;
+    logs(bjobs[k].delay ? "delay msg " : "bounce msg ") ; logname(m->id, m->stamp) ; logs(": ferry-bounce-build ") ;
     if (WIFEXITED(wstat)) { logs("exited ") ; fmt[uint_fmt(fmt, WEXITSTATUS(wstat))] = 0 ; }
     else { logs("was killed by signal ") ; fmt[uint_fmt(fmt, WTERMSIG(wstat))] = 0 ; }
     logs(fmt) ; logs(": trying again in ") ; logu(wait) ; logs(" seconds") ; logend() ;
@@ -1322,7 +1334,7 @@ static void preprocess_take (char const *p, size_t n)
     strerr_warnw("a malformed message from ferry-preprocess-todo: ignored") ;
     return ;
   }
-  if (p[0] == 'C') { logs("corrupt msg ") ; logu(id) ; logs(": taken out of the queue (see queue/corrupt)") ; logend() ; }
+  if (p[0] == 'C') { logs("corrupt msg ") ; lognameof(id) ; logs(": taken out of the queue (see queue/corrupt)") ; logend() ; }
   clean_request(p[0] == 'R' ? 't' : 'c', id) ;
 }
 
@@ -1336,7 +1348,13 @@ static void clean_take (char const *p, size_t n)
     strerr_warnw("a malformed acknowledgement from ferry-clean: ignored") ;
     return ;
   }
-  if (nf == 2) { strerr_warnw("ferry-clean could not clean message ", f[0] + 1, ": ", f[1]) ; return ; }
+  if (nf == 2)
+  {
+    char name[FERRY_MSGNAME_MAX] ;
+    ferry_msgname_of(name, id, split) ;
+    strerr_warnw("ferry-clean could not clean message ", name, ": ", f[1]) ;
+    return ;
+  }
   if (f[0][0] == 'm') return ;
   if (f[0][0] == 't' || f[0][0] == 'c')
   {
@@ -1355,7 +1373,7 @@ static void clean_take (char const *p, size_t n)
 static void sclean_take (char const *p, size_t n)
 {
   char const *f[2] ;
-  uint64_t id ;
+  uint64_t id, stamp ;
   int nf = ferry_fields_split(p, n, f, 2) ;
   if (nf < 1 || f[0][0] != 's' || uint640_scan(f[0] + 1, &id) != strlen(f[0]) - 1)
   {
@@ -1363,20 +1381,22 @@ static void sclean_take (char const *p, size_t n)
     return ;
   }
   /* ferry-clean answers in the order it was asked */
-  if (!nremoving || removing[rhead_] != id)
+  if (!nremoving || removing[rhead_].id != id)
   {
     strerr_warnw("an acknowledgement out of order, from the queue manager's ferry-clean: ignored") ;
     return ;
   }
-  rhead_++ ;
+  stamp = removing[rhead_++].stamp ;
   if (!--nremoving) rhead_ = 0 ;
   if (nf == 2)
   {
-    strerr_warnw("message ", f[0] + 1, ": its files could not all be removed (", f[1], "): what is left is finished again at the next start") ;
+    char name[FERRY_MSGNAME_MAX] ;
+    ferry_msgname_fmt(name, id, stamp) ;
+    strerr_warnw("message ", name, ": its files could not all be removed (", f[1], "): what is left is finished again at the next start") ;
     return ;
   }
   clean_request('m', id) ;
-  logs("end msg ") ; logu(id) ; logend() ;
+  logs("end msg ") ; logname(id, stamp) ; logend() ;
 }
 
 /* ---------- steering: ferry-qctl's commands on queue/lock/steer ---------- */
@@ -1390,7 +1410,17 @@ static unsigned int ndelpending = 0, adelpending = 0 ;
 
 static void steer_log (char const *what, uint64_t id, char const *rest)
 {
-  logs(what) ; logs(" msg ") ; logu(id) ; logs(": ") ; logs(rest) ; logend() ;
+  logs(what) ; logs(" msg ") ; lognameof(id) ; logs(": ") ; logs(rest) ; logend() ;
+}
+
+ /* Is the message of this id (mi: loaded, or -1) the one ferry-qctl named? A name is unique, an
+    id is not: the message may have ended since, and a new one taken its inode. When it cannot be
+    told (a stat failed), it is. */
+static int steer_named (uint64_t id, uint64_t stamp, int mi)
+{
+  uint64_t now ;
+  if (mi >= 0) return msgs[mi].stamp == stamp ;
+  return ferry_msgname_read(id, split, &now) < 0 || now == stamp ;
 }
 
 static void msg_delete (unsigned int mi)
@@ -1415,7 +1445,7 @@ static void msg_delete (unsigned int mi)
   }
   sync_dirty() ;
   if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
-  logs("delete msg ") ; logu(m->id) ; logs(": ") ; logu(n) ; logs(m->deleting == 2 ? " recipients failed, with a notice" : " recipients dropped, without notice") ;
+  logs("delete msg ") ; logname(m->id, m->stamp) ; logs(": ") ; logu(n) ; logs(m->deleting == 2 ? " recipients failed, with a notice" : " recipients dropped, without notice") ;
   if (n < m->open) { logs("; ") ; logu(m->open) ; logs(" in flight finish first") ; }
   logend() ;
   if (!m->open) msg_finish(mi) ;
@@ -1446,7 +1476,7 @@ static void msg_release (unsigned int mi, uint32_t now)
     else if (r->link == -1) heap_push(MSG_R(m)[i]) ;
     n++ ;
   }
-  logs("release msg ") ; logu(m->id) ; logs(": ") ; logu(n) ; logs(" recipients to be tried now") ; logend() ;
+  logs("release msg ") ; logname(m->id, m->stamp) ; logs(": ") ; logu(n) ; logs(" recipients to be tried now") ; logend() ;
 }
 
 static unsigned int msg_requeue (unsigned int mi, char const *dom, uint32_t now)
@@ -1476,14 +1506,28 @@ static void steer_command (char *line)
   load_rest() ;
   char *arg = strchr(line, ' ') ;
   uint32_t now = time(0) ;
-  uint64_t id = 0 ;
+  uint64_t id = 0, stamp = 0 ;
   int mi = -1 ;
   if (!arg) { strerr_warnw("an unknown command on queue/lock/steer: ", line) ; return ; }
   *arg++ = 0 ;
   if (arg[0] != '@')
   {
-    if (uint640_scan(arg, &id) != strlen(arg)) { strerr_warnw("a malformed message id on queue/lock/steer: ", arg) ; return ; }
+    if (!ferry_msgname_scan(arg, &id, &stamp)) { strerr_warnw("a malformed message name on queue/lock/steer: ", arg) ; return ; }
     mi = msg_find(id) ;
+    if (!steer_named(id, stamp, mi))
+    {
+      /* the named message ended after ferry-qctl looked, and its id is another's now: the mark
+         ferry-qctl made for it goes (unless the other one is held itself), and nothing else */
+      char fn[FERRY_QUEUE_PATH_MAX] ;
+      int removed = 0 ;
+      if ((!strcmp(line, "hold") && !(mi >= 0 && msgs[mi].held)) || !strcmp(line, "delete"))
+      {
+        ferry_queue_path(fn, line[0] == 'h' ? "hold" : "delete", id, 0) ;
+        removed = unlink(fn) == 0 ;
+      }
+      logs(line) ; logs(" msg ") ; logs(arg) ; logs(removed ? ": no such message any more: its mark removed" : ": no such message any more") ; logend() ;
+      return ;
+    }
   }
   if (mi < 0 && (!strcmp(line, "hold") || !strcmp(line, "delete")))
   {
@@ -1494,7 +1538,7 @@ static void steer_command (char *line)
     if (!msg_exists(id))
     {
       ferry_queue_path(fn, line[0] == 'h' ? "hold" : "delete", id, 0) ;
-      if (unlink(fn) == 0) steer_log(line, id, "no such message any more: its mark removed") ;
+      if (unlink(fn) == 0) { logs(line) ; logs(" msg ") ; logs(arg) ; logs(": no such message any more: its mark removed") ; logend() ; }
       return ;
     }
   }
@@ -1502,7 +1546,7 @@ static void steer_command (char *line)
   {
     if (mi < 0) return ;   /* not loaded yet: msg_load sees the file */
     msgs[mi].held = 1 ;
-    steer_log("hold", id, "held: no delivery is started until it is released") ;
+    logs("hold msg ") ; logname(id, stamp) ; logs(": held: no delivery is started until it is released") ; logend() ;
   }
   else if (!strcmp(line, "release"))
   {
@@ -1529,7 +1573,7 @@ static void steer_command (char *line)
     else if (mi >= 0)
     {
       n = msg_requeue(mi, 0, now) ;
-      logs("requeue msg ") ; logu(id) ; logs(": ") ; logu(n) ; logs(" deferred recipients to be tried now") ; logend() ;
+      logs("requeue msg ") ; logname(id, stamp) ; logs(": ") ; logu(n) ; logs(" deferred recipients to be tried now") ; logend() ;
     }
   }
   else strerr_warnw("an unknown command on queue/lock/steer: ", line) ;

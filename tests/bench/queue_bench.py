@@ -138,7 +138,7 @@ def restart_and_memory():
         if not eventually(lambda: "starting delivery" in s.log()[marker:], 120):
             sys.exit("bench: no first delivery after the restart")
         first = time.time() - t0
-        eventually(lambda: (" end msg %d" % mid) in s.log(), 60)
+        eventually(lambda: re.search(r" end msg [0-9A-Z]{11}\.%d\n" % mid, s.log()), 60)
         if not eventually(lambda: "queue loaded in" in s.log()[marker:], 120):
             print(s.log()[marker:][-3000:], file=sys.stderr)
             sys.exit("bench: the queue did not load")

@@ -100,6 +100,15 @@ def median(v):
     return v[(len(v) - 1) // 2]
 
 
+NAME_DIGITS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+NAME_RE = r"[0-9A-Z]{11}\.[0-9]+"      # any message's name, in a regular expression
+
+
+def msgname(msgid, stamp):
+    """A message's name (doc/queue.html): the stamp (microseconds) in 11 base-32 digits, a dot, the id."""
+    return "".join(NAME_DIGITS[(stamp >> (5 * (10 - k))) & 31] for k in range(11)) + "." + str(msgid)
+
+
 def is_root():
     return os.geteuid() == 0
 
@@ -245,6 +254,13 @@ class Home:
     def mess(self, msgid):
         split = int(open(os.path.join(self.path, "control", "queuesplit")).read())
         return open(os.path.join(self.path, "queue", "mess", str(msgid % split), str(msgid)), "rb").read()
+
+    def name(self, msgid):
+        """The message's name, as the log and the hand tools give it: from its message file,
+        which must still be there (ferry/msgname.h)."""
+        split = int(open(os.path.join(self.path, "control", "queuesplit")).read())
+        st = os.stat(os.path.join(self.path, "queue", "mess", str(msgid % split), str(msgid)))
+        return msgname(msgid, st.st_mtime_ns // 1000)
 
     def todo(self, msgid):
         split = int(open(os.path.join(self.path, "control", "queuesplit")).read())

@@ -156,7 +156,7 @@ try:
     expect(orig["Subject"] == "to-unknown" and orig.get_payload() == "hello\n" and orig["Received"].startswith("(ferry"),
            "it is the whole message: ferry's Received line, the header, the body", (orig["Subject"], orig.get_payload()))
     expect(len(inbox("good")) == 1, "the good recipient got the message")
-    expect(re.search(r"bounce msg \d+: failure notice about 2 recipients queued, to <alice@example.org>", log()), "logged: failure notice about 2 recipients queued")
+    expect(re.search(r"bounce msg [0-9A-Z]{11}\.\d+: failure notice about 2 recipients queued, to <alice@example.org>", log()), "logged: failure notice about 2 recipients queued")
 
     # 2. a remote peer refuses one recipient with 550: its words in the notice
     send("bob@example.org", ["rcpt-550@remote.test", "fine@remote.test"], "to-remote")

@@ -61,7 +61,7 @@ esac
 for f in $(sfiles $a) ; do [ ! -e "$f" ] || fail "s left $f" ; done
 [ -e "$(p mess $a)" ] && [ -e "$(p intd $a)" ] || fail "s removed the message file or the envelope"
 pass "s removes local, remote, info, defer, hold and the delay marks, not the envelope nor the message file"
-[ -e "$(p info $b)" ] && grep -q "message $b: unable to remove a recipient file" "$T/err" || fail "s failure: info kept and logged: $(cat "$T/err")"
+[ -e "$(p info $b)" ] && grep -q "message [0-9A-Z]\{11\}\.$b: unable to remove a recipient file" "$T/err" || fail "s failure: info kept and logged: $(cat "$T/err")"
 pass "an s removal that fails stops there, keeps the rest, and is logged"
 rm -r "$(p remote $b)" "$(p info $b)"
 

@@ -40,7 +40,8 @@ try:
     a = home.inject(b"Subject: a\n\na\n", "s@x.test", ["x@later.test", "y@later.test"], running=True)
     b = home.inject(b"Subject: b\n\nb\n", "s@x.test", ["z@later.test"], running=True)
     d = home.inject(b"Subject: d\n\nd\n", "s@x.test", ["w@later.test"], running=True)
-    expect(eventually(lambda: "new msg %d\n" % b in log() and "new msg %d\n" % d in log() and ": deferral: " in log(), 20),
+    names = {m: home.name(m) for m in (a, b, d)}
+    expect(eventually(lambda: "new msg %s\n" % names[b] in log() and "new msg %s\n" % names[d] in log() and ": deferral: " in log(), 20),
            "all three queued, the remote peer down", log()[-400:])
     svc("-d")
     expect(eventually(lambda: "ferry-schedule: stopped" in log(), 20), "the set stops")
@@ -67,7 +68,7 @@ try:
     expect(eventually(lambda: "messages 0 recipients 0" in log().rsplit("status:", 1)[-1], 10),
            "no damaged message is loaded: the status line counts none", log()[-300:])
     after = log().split("ferry-schedule: starting")[-1]
-    expect(all("msg %d " % m not in after for m in (a, b, d)), "nothing of them is tried after the restart", after[-400:])
+    expect(all("msg %s " % names[m] not in after for m in (a, b, d)), "nothing of them is tried after the restart", after[-400:])
     expect(open(rpath(a), "rb").read() == b"X" + ra[1:] and open(rpath(b), "rb").read() == rb[:-1] and open(rpath(d, "intd"), "rb").read() == idd[:-1],
            "their files are as they were: nothing marked")
     # (c's files go once it is delivered, in ferry-clean, a moment after its Maildir file appears)
@@ -84,13 +85,14 @@ try:
     # why; delete removes every file they have
     files = lambda m: [p for p in home.queue_files() if os.path.basename(p).split(".")[0] == str(m)]
     before = files(b)
-    r = subprocess.run([os.path.join(BIN, "ferry-qctl"), "-h", H, "bounce", str(b)], capture_output=True, text=True)
+    r = subprocess.run([os.path.join(BIN, "ferry-qctl"), "-h", H, "bounce", home.name(b)], capture_output=True, text=True)
     expect(r.returncode == 100 and "is damaged (a truncated recipient record): its recipients cannot be read, so no notice can be built" in r.stderr
            and files(b) == before, "ferry-qctl bounce of a damaged message: exit 100, why, nothing removed", (r.returncode, r.stdout, r.stderr))
     for m, what in ((a, "a garbled recipient record"), (b, "a truncated recipient record"), (d, "a truncated envelope")):
         expect(files(m), "msg %d has files before the delete" % m)
-        r = subprocess.run([os.path.join(BIN, "ferry-qctl"), "-h", H, "delete", str(m)], capture_output=True, text=True)
-        expect(r.returncode == 0 and ("deleted damaged msg %d (%s" % (m, what)) in r.stdout and "without notice" in r.stdout,
+        mname = home.name(m)
+        r = subprocess.run([os.path.join(BIN, "ferry-qctl"), "-h", H, "delete", mname], capture_output=True, text=True)
+        expect(r.returncode == 0 and ("deleted damaged msg %s (%s" % (mname, what)) in r.stdout and "without notice" in r.stdout,
                "ferry-qctl delete of a damaged message (%s): exit 0, says what it removed" % what, (r.returncode, r.stdout, r.stderr))
         expect(not files(m), "and every file of it is gone at once (message, envelope, recipients, deferral log)", files(m))
     q = subprocess.run([os.path.join(BIN, "ferry-qread"), H], capture_output=True, text=True)
@@ -112,7 +114,7 @@ try:
     os.unlink(rpath(old, "todo"))
     os.unlink(rpath(old, "intd"))
     q = subprocess.run([os.path.join(BIN, "ferry-qread"), H], capture_output=True, text=True)
-    expect(re.search(r"^%d .*<s@x\.test>\n +local +pending +old@example\.org$" % old, q.stdout, re.M),
+    expect(re.search(r"^%s .*<s@x\.test>\n +local +pending +old@example\.org$" % re.escape(home.name(old)), q.stdout, re.M),
            "ferry-qread shows the earlier ferry's prepared message, read from its info copy", q.stdout + q.stderr)
     # and what a power loss can leave of a finished message on a file system that does not keep
     # the order of removals: its recipient file, every recipient done, without envelope or
@@ -124,7 +126,7 @@ try:
         f.write(b"T" + b"0" * 16 + b"00000000" + b"open@example.org\0")
     svc("-u")
     expect(eventually(lambda: not os.path.exists(rpath(rem, "local")) and
-                      "ferry-schedule: message %d: every recipient done and no envelope: what a crash left of its removal goes now" % rem in log(), 20),
+                      "ferry-schedule: message 00000000000.%d: every recipient done and no envelope: what a crash left of its removal goes now" % rem in log(), 20),
            "the finished message's leftover recipient file is removed at the start, and logged", log()[-600:])
     expect(os.path.exists(rpath(kept_, "local")) and
            "ferry-schedule: warning: unable to read the envelope queue/intd/%d/%d, so the message is left alone (ferry-qread shows it): No such file or directory" % (kept_ % 23, kept_) in log(),

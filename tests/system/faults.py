@@ -137,7 +137,7 @@ try:
     gone = home.inject(b"Subject: gone\n\nbody\n", "snd@example.org", ["g@example.org"])
     os.unlink(os.path.join(H, "queue", "mess", str(gone % 23), str(gone)))
     svc("-u")
-    expect(eventually(lambda: re.search(r"msg %d to g@example.org: deferral: unable to open queue/mess/[0-9]+/%d: No such file or directory" % (gone, gone), log()), 20),
+    expect(eventually(lambda: re.search(r"msg [0-9A-Z]{11}\.%d to g@example.org: deferral: unable to open queue/mess/[0-9]+/%d: No such file or directory" % (gone, gone), log()), 20),
            "a delivery of a message without its file is deferred, the log naming the missing file", log()[-500:])
     inject("after", "a@example.org")
     expect(eventually(lambda: subjects().count("after") == 1, 20), "the rest of the queue flows")

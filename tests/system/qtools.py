@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import stop_all, BIN, Home, Supervised, eventually, expect, fail, is_root, s6_log, test_user  # noqa: E402
+from ferrytest import stop_all, BIN, NAME_RE, Home, Supervised, eventually, expect, fail, is_root, s6_log, test_user  # noqa: E402
 from smtp_peers import RawPeer, ScriptedPeer, free_port  # noqa: E402
 
 home = Home()
@@ -89,21 +89,23 @@ try:
     # six messages that wait (their host refuses connections), from two senders, to six domains
     ids = [inject("a%d@example.org" % (i % 2), ["r%d@d%d.test" % (i, i), "s%d@d%d.test" % (i, i)] if i == 0 else ["r%d@d%d.test" % (i, i)], "wait-%d" % i) for i in range(6)]
     expect(all(ids), "six messages injected", ids)
+    nm = [home.name(i) for i in ids]    # their names, as the log and the tools give them
     expect(eventually(lambda: len(re.findall(r"deferral msg", log())) >= 7, 30), "all seven recipients deferred", log()[-800:])
 
     # ferry-qread, text
     r = tool("ferry-qread", H)
     expect(r.returncode == 0, "ferry-qread exits 0", r.stderr)
-    listed = [int(x) for x in re.findall(r"^(\d+)  \d+ bytes", r.stdout, re.M)]
-    expect(sorted(listed) == sorted(ids), "the text listing has exactly the six ids", (listed, ids))
+    listed = re.findall(r"^(%s)  \d+ bytes" % NAME_RE, r.stdout, re.M)
+    expect(sorted(listed) == sorted(nm), "the text listing has exactly the six names", (listed, nm))
     expect("-- 6 messages, " in r.stdout and " 7 recipients to deliver" in r.stdout, "and the summary line counts 6 messages, 7 recipients", r.stdout[-200:])
     expect(len(re.findall(r"remote  deferred \(next attempt in \d+[smh]", r.stdout)) == 7, "each recipient: remote, deferred, next attempt", r.stdout[:600])
     expect(len(re.findall(r"last error: .*Connection refused", r.stdout)) == 7, "each with its last error", r.stdout[:600])
 
     # ferry-qread -j: one JSON object per message
     js = qread_json()
-    expect(len(js) == 6 and sorted(j["id"] for j in js) == sorted(ids), "ferry-qread -j: six JSON lines that parse, the same ids")
-    j0 = [j for j in js if j["id"] == ids[0]][0]
+    expect(len(js) == 6 and sorted(j["id"] for j in js) == sorted(nm) and sorted(j["inode"] for j in js) == sorted(ids),
+           "ferry-qread -j: six JSON lines that parse, the same names and inodes")
+    j0 = [j for j in js if j["id"] == nm[0]][0]
     expect(j0["sender"] == "a0@example.org" and [x["address"] for x in j0["recipients"]] == ["r0@d0.test", "s0@d0.test"],
            "sender and recipients as injected", j0)
     x = j0["recipients"][0]
@@ -125,8 +127,8 @@ try:
 
     # filters
     expect(len(qread_json("-s", "a1@example.org")) == 3, "-s: the three messages of one sender")
-    expect([j["id"] for j in qread_json("-r", "r4@d4.test")] == [ids[4]], "-r: the one message to a recipient")
-    expect([j["id"] for j in qread_json("-d", "d3.test")] == [ids[3]] and len(qread_json("-d", "live.test")) == 0, "-d: by recipient domain")
+    expect([j["id"] for j in qread_json("-r", "r4@d4.test")] == [nm[4]], "-r: the one message to a recipient")
+    expect([j["id"] for j in qread_json("-d", "d3.test")] == [nm[3]] and len(qread_json("-d", "live.test")) == 0, "-d: by recipient domain")
     expect(len(qread_json("-S", "deferred")) == 6 and len(qread_json("-S", "held")) == 0, "-S: by state")
     expect(len(qread_json("-o", "3600")) == 0 and len(qread_json("-y", "3600")) == 6, "-o / -y: by age")
 
@@ -141,9 +143,9 @@ try:
     expect(re.search(r"^d0\.test\s+2\s+2\s", r.stdout, re.M) and re.search(r"^TOTAL\s+7\s+7\s", r.stdout, re.M), "ferry-qstat text: qshape-like rows", r.stdout)
 
     # hold two, then the host comes back: requeue delivers the others at once, not the held ones
-    r = tool("ferry-qctl", "-h", H, "hold", str(ids[1]), str(ids[2]))
-    expect(r.returncode == 0 and "held msg %d" % ids[1] in r.stdout, "ferry-qctl hold", r.stdout + r.stderr)
-    expect(eventually(lambda: ("hold msg %d: held" % ids[2]) in log(), 10), "the queue manager learns of it at once", log()[-400:])
+    r = tool("ferry-qctl", "-h", H, "hold", nm[1], nm[2])
+    expect(r.returncode == 0 and "held msg %s" % nm[1] in r.stdout, "ferry-qctl hold", r.stdout + r.stderr)
+    expect(eventually(lambda: ("hold msg %s: held" % nm[2]) in log(), 10), "the queue manager learns of it at once", log()[-400:])
     expect(len(qread_json("-S", "held")) == 2, "ferry-qread shows them held")
     home.control("smtproutes", routes(peer.port))
     hup()
@@ -158,17 +160,17 @@ try:
     expect(eventually(lambda: "SIGALRM: retrying every deferred recipient now" in log()[mark:], 10), "SIGALRM: the queue manager retries everything")
     # a release sent after the SIGALRM is taken after it: once the released one is delivered,
     # whatever the SIGALRM was to start has started
-    r = tool("ferry-qctl", "-h", H, "release", str(ids[1]))
+    r = tool("ferry-qctl", "-h", H, "release", nm[1])
     expect(r.returncode == 0 and eventually(lambda: len(arrived("wait-1")) == 1, 20), "release: delivered at once", r.stdout + log()[-400:])
-    expect(not arrived("wait-2") and not re.search(r"starting delivery \d+: msg %d " % ids[2], log()[mark:]),
+    expect(not arrived("wait-2") and not re.search(r"starting delivery \d+: msg %s " % re.escape(nm[2]), log()[mark:]),
            "the other held one was not tried, not even after SIGALRM (retry everything)", log()[mark:][-600:])
     expect(eventually(lambda: not files_of(ids[1]), 10), "and its files are gone, the hold mark included", files_of(ids[1]))
 
     # delete the other held one: never delivered, no files left
-    r = tool("ferry-qctl", "-h", H, "delete", str(ids[2]))
+    r = tool("ferry-qctl", "-h", H, "delete", nm[2])
     expect(r.returncode == 0, "ferry-qctl delete", r.stderr)
     expect(eventually(lambda: not files_of(ids[2]), 10), "the deleted message is gone from the queue", files_of(ids[2]))
-    expect(re.search(r"delete msg %d: 1 recipients dropped, without notice" % ids[2], log()), "logged: dropped without notice")
+    expect(re.search(r"delete msg %s: 1 recipients dropped, without notice" % re.escape(nm[2]), log()), "logged: dropped without notice")
     expect(not arrived("wait-2"), "and it never arrived (with its files gone, it cannot any more)")
 
     # delete with a notice (bounce): the sender (a local mailbox) is told
@@ -176,8 +178,9 @@ try:
     hup()
     mark = len(log())   # ids are inodes, reused: only this message's lines count
     bid = inject("c@example.org", ["gone@dead.test"], "to-bounce")
-    expect(eventually(lambda: ("deferral msg %d" % bid) in log()[mark:], 20), "a new message waits")
-    r = tool("ferry-qctl", "-h", H, "bounce", str(bid))
+    bname = home.name(bid)
+    expect(eventually(lambda: ("deferral msg %s" % bname) in log()[mark:], 20), "a new message waits")
+    r = tool("ferry-qctl", "-h", H, "bounce", bname)
     expect(r.returncode == 0, "ferry-qctl bounce", r.stderr)
     md = mailbox.Maildir(os.path.join(mail, "Maildir"), factory=None, create=False)
     expect(eventually(lambda: any("returned to the sender by the administrator with ferry-qctl bounce" in m.as_string() for m in md), 20) and eventually(lambda: not files_of(bid), 10),
@@ -190,8 +193,9 @@ try:
     hup()
     mark = len(log())
     many = [inject("c@example.org", ["m%d@d8.test" % i, "n%d@d8.test" % i], "heap-%d" % i) for i in range(10)]
-    expect(eventually(lambda: len(qread_json("-d", "d8.test")) == 10 and ("deferral msg %d" % many[0]) in log()[mark:], 20), "ten messages wait at d8.test")
-    r = tool("ferry-qctl", "-h", H, "delete", *[str(x) for x in many[::2]])
+    manynames = [home.name(x) for x in many]
+    expect(eventually(lambda: len(qread_json("-d", "d8.test")) == 10 and ("deferral msg %s" % manynames[0]) in log()[mark:], 20), "ten messages wait at d8.test")
+    r = tool("ferry-qctl", "-h", H, "delete", *manynames[::2])
     expect(r.returncode == 0 and eventually(lambda: len(qread_json("-d", "d8.test")) == 5, 10), "five of them deleted", r.stdout + r.stderr)
     more = [inject("c@example.org", ["o%d@d8.test" % i], "heap-more-%d" % i) for i in range(5)]
     home.control("smtproutes", routes(peer.port) + "dead.test:127.0.0.1:%d\nd7.test:127.0.0.1:%d\nd8.test:127.0.0.1:%d\n" % (deadport, deadport, peer.port))
@@ -205,11 +209,11 @@ try:
 
     # requeue one deferred message by id
     mark = len(log())   # ids are inodes, reused: only this message's lines count
-    rid = inject("c@example.org", ["later@d7.test"], "requeue-one")
-    expect(eventually(lambda: ("deferral msg %d" % rid) in log()[mark:], 20), "a message waits")
+    rid = home.name(inject("c@example.org", ["later@d7.test"], "requeue-one"))
+    expect(eventually(lambda: ("deferral msg %s" % rid) in log()[mark:], 20), "a message waits")
     home.control("smtproutes", routes(peer.port) + "dead.test:127.0.0.1:%d\nd7.test:127.0.0.1:%d\n" % (peer.port, peer.port))
     hup()
-    r = tool("ferry-qctl", "-h", H, "requeue", str(rid))
+    r = tool("ferry-qctl", "-h", H, "requeue", rid)
     expect(r.returncode == 0 and eventually(lambda: len(arrived("requeue-one")) == 1, 20), "ferry-qctl requeue ID: delivered at once", r.stdout + r.stderr + log()[-400:])
 
     # the remote channel's memory of dead hosts: shown, then forgotten for one host
@@ -222,8 +226,8 @@ try:
     r = tool("ferry-qctl", "-h", H, "deadhosts")
     expect(r.returncode == 0 and "no dead hosts" in r.stdout, "ferry-qctl deadhosts: none at first", r.stdout + r.stderr)
     mark = len(log())   # ids are inodes, reused: only this message's lines count
-    qid = inject("c@example.org", ["x@quiet.test"], "to-quiet")
-    expect(eventually(lambda: ("deferral msg %d" % qid) in log()[mark:], 20), "a host that never greets: deferral", log()[-400:])
+    qid = home.name(inject("c@example.org", ["x@quiet.test"], "to-quiet"))
+    expect(eventually(lambda: ("deferral msg %s" % qid) in log()[mark:], 20), "a host that never greets: deferral", log()[-400:])
     dead = lambda: tool("ferry-qctl", "-h", H, "deadhosts")
     expect(eventually(lambda: re.search(r"^127\.0\.0\.1:%d skipped for \d+ more seconds$" % silent.port, dead().stdout, re.M), 5),
            "ferry-qctl deadhosts: the host that timed out, and for how long", dead().stdout + log()[-1500:])
@@ -234,13 +238,15 @@ try:
     r = tool("ferry-qctl", "-h", H, "undead", "not-an-ip")
     expect("not an address" in r.stdout, "undead with garbage says so", r.stdout + r.stderr)
     expect(not os.listdir(os.path.join(H, "queue", "steer")), "the answer FIFOs are gone")
-    tool("ferry-qctl", "-h", H, "delete", str(qid))
+    tool("ferry-qctl", "-h", H, "delete", qid)
     home.control("deadhosttime", "0\n")
     hup()
 
     # bad targets
+    r = tool("ferry-qctl", "-h", H, "hold", "1KQ3ZJ8VX4M.999999999")
+    expect(r.returncode == 100 and "no such message" in r.stderr, "a name not in the queue: exit 100 and why", r.returncode)
     r = tool("ferry-qctl", "-h", H, "hold", "999999999")
-    expect(r.returncode == 100 and "no such message" in r.stderr, "an id not in the queue: exit 100 and why", r.returncode)
+    expect(r.returncode == 100 and "a bare number is not a message name" in r.stderr, "a bare inode number: exit 100 and why", r.stderr)
 
     # hostile: a queue file damaged by hand (set stopped): reported, not crashed on
     expect(eventually(lambda: not queue_files(), 20), "the queue is empty", queue_files())
@@ -249,8 +255,8 @@ try:
     for d, i in (("hold", 123456789), ("delete", 123456788)):
         open(os.path.join(H, "queue", d, str(i)), "w").close()
     svc("-t")
-    expect(eventually(lambda: "hold msg 123456789: no such message any more: its mark removed" in log()
-                      and "delete msg 123456788: no such message any more: its mark removed" in log(), 20),
+    expect(eventually(lambda: "hold msg 00000000000.123456789: no such message any more: its mark removed" in log()
+                      and "delete msg 00000000000.123456788: no such message any more: its mark removed" in log(), 20),
            "stale hold and delete marks are removed at start, and logged", log()[-600:])
     expect(not os.listdir(os.path.join(H, "queue", "hold")) and not os.listdir(os.path.join(H, "queue", "delete")), "the mark directories are empty")
     svc("-d")
@@ -263,10 +269,10 @@ try:
     with open(todo_a, "r+b") as f:
         f.truncate(10)
     r = tool("ferry-qread", H)
-    expect(r.returncode == 0 and "DAMAGED" in r.stdout and ("msg %d:" % a) in r.stderr and str(b) in r.stdout,
+    expect(r.returncode == 0 and "DAMAGED" in r.stdout and ("msg %s:" % home.name(a)) in r.stderr and home.name(b) in r.stdout,
            "a truncated envelope: reported (stdout and stderr), the other message still listed", r.stdout + r.stderr)
     js = qread_json()
-    expect([bool(j.get("damage")) for j in js if j["id"] == a] == [True], "JSON carries the damage", js)
+    expect([bool(j.get("damage")) for j in js if j["inode"] == a] == [True], "JSON carries the damage", js)
     with open(todo_a, "wb") as f:
         f.write(b"\xff\xfe garbage \x00")
     r = tool("ferry-qread", "-j", H)

@@ -92,7 +92,8 @@ try:
 
     # 1. a 452 to one recipient's RCPT defers that recipient only
     bad = home.inject(b"Subject: to a full mailbox\n\nx\n", "s@example.com", ["rcpt-452@full.test"], running=True)
-    expect(eventually(lambda: ("deferral msg %d to rcpt-452@full.test" % bad) in run.log(), 20),
+    badname = home.name(bad)
+    expect(eventually(lambda: ("deferral msg %s to rcpt-452@full.test" % badname) in run.log(), 20),
            "a 452 to RCPT: the recipient is deferred", run.log()[-800:])
     good = home.inject(b"Subject: to a good mailbox\n\nx\n", "s@example.com", ["ok@full.test"], running=True)
     expect(eventually(lambda: any(m[1] == ["ok@full.test"] for m in peer.handler.messages), 10),
@@ -106,7 +107,8 @@ try:
     silent = RawPeer(port=deadport, silent=True)
     stops.append(silent.stop)
     dmid = home.inject(b"Subject: to a dead host\n\nx\n", "s@example.com", ["x@dead.test"], running=True)
-    expect(eventually(lambda: ("deferral msg %d to x@dead.test" % dmid) in run.log() and "timed out: skipped for 600 seconds" in run.log(), 20),
+    dname = home.name(dmid)
+    expect(eventually(lambda: ("deferral msg %s to x@dead.test" % dname) in run.log() and "timed out: skipped for 600 seconds" in run.log(), 20),
            "a host that says nothing: deferred, and marked dead", run.log()[-800:])
     silent.stop()
     back = RawPeer(port=deadport)
