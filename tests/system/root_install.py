@@ -219,6 +219,11 @@ try:
     r = run(NOBODY + [os.path.join(sroot, "usr", "bin", "mailq")], env=BARE_ENV)
     expect(r.returncode == 0 and "carol@later.test" in r.stdout and "body of" not in r.stdout,
            "mailq as nobody lists the deferred message (its recipient), and no body", (r.returncode, r.stdout, r.stderr))
+    r = run([os.path.join(BIN, "ferry-qctl"), "-h", CONF, "hold", "@later.test"])
+    expect(r.returncode == 0 and "held msg" in r.stdout, "root holds the deferred message (ferry-qctl hold @later.test)", r.stdout + r.stderr)
+    r = run(NOBODY + [os.path.join(sroot, "usr", "bin", "mailq")], env=BARE_ENV)
+    expect(r.returncode == 0 and "[held]" in r.stdout and "carol@later.test" in r.stdout,
+           "mailq as nobody shows it held (the hold mark is read with ferry-qread's own rights, not the caller's)", (r.returncode, r.stdout, r.stderr))
     sroot2 = os.path.join(T, "sroot2")
     os.makedirs(os.path.join(sroot2, "usr", "sbin"))
     open(os.path.join(sroot2, "usr", "sbin", "sendmail"), "w").write("#!/bin/sh\n# another MTA's\n")
