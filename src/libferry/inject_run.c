@@ -75,6 +75,7 @@ char const *ferry_inject_strerror (int e)
     case FERRY_INJECT_CONFIG : return "a control file could not be read, or ferry-inject could not run" ;
     case FERRY_INJECT_HOME : case FERRY_INJECT_QUEUE : return "unable to enter the home or the queue" ;
     case FERRY_INJECT_PID : case FERRY_INJECT_MESS : case FERRY_INJECT_INTD : case FERRY_INJECT_TODO : return "unable to write a queue file" ;
+    case FERRY_INJECT_BUSY : return "the server is busy: turned away before anything was read" ;
     case FERRY_INJECT_BUG : return "an internal error" ;
     case FERRY_INJECT_ENVELOPE : return "the envelope was refused (a bad address or parameter)" ;
     case FERRY_INJECT_RUN_EXEC : return "ferry-inject could not be run" ;

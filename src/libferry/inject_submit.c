@@ -1,5 +1,5 @@
 /* ferry_inject_submit: a whole message and envelope to ferry-injectd on public/inject, or to a
-   ferry-inject subprocess when no server listens. */
+   ferry-inject subprocess when no server listens or the server turns it away (71). */
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -73,6 +73,9 @@ int ferry_inject_submit (char const *prog, char const *const *argv, char const *
     size_t n = uint_scan(reply, &code) ;
     if (!n || reply[n] != ' ' || code > 255) { errno = EPROTO ; return -1 ; }
   }
+  /* turned away at the door (too many connections from this uid, or every slot taken): the
+     server read nothing and committed nothing, so ferry-inject may commit it */
+  if (code == FERRY_INJECT_BUSY) return ferry_inject_run(prog, argv, msg, msglen, env, envlen) ;
   return code ;
  err:
   {

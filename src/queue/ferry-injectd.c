@@ -5,6 +5,7 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,11 +37,13 @@
 #include <ferry/msgname.h>
 #include <ferry/queue.h>
 
-#define USAGE "ferry-injectd [ -c maxclients ] [ -t timeout ] [ home ]"
+#define USAGE "ferry-injectd [ -c maxclients ] [ -u maxperuid ] [ -t timeout ] [ -T maxtime ] [ home ]"
 #define SOCKET_PATH FERRY_INJECT_SOCKET
 #define ENVELOPE_MAX (64 << 20)
 #define CHUNKLEN_DIGITS 10
 #define STOP_GRACE 10
+#define RESERVED 16       /* slots beyond maxclients for root and the queue's own users */
+#define REPLY_GRACE 10    /* seconds a client has to take its answer */
 
 typedef enum { ST_LEN, ST_DATA, ST_COMMA, ST_ENV, ST_READY, ST_REPLY } state ;
 
@@ -63,17 +66,20 @@ struct client_s
   stralloc env ;            /* u, p, t records, then the client's envelope */
   size_t envbase ;
   ferry_envelope_scanner sc ;
-  tain deadline ;
+  tain deadline ;           /* the nearer of the idle timeout and the end */
+  tain end ;                /* the whole submission's deadline (-T) */
   char reply[160] ;
   size_t rlen, rpos ;
 } ;
 
 static unsigned int split ;
-static unsigned int timeout = 300 ;
+static unsigned int timeout = 300, maxtime = 600 ;
 static client *clients ;
-static unsigned int nclients = 0, maxclients = 64 ;
+static unsigned int nclients = 0, maxclients = 64, maxperuid = 16 ;
 static int qfd ;
-static uint64_t committed = 0, batches = 0, refused = 0 ;
+static uint64_t committed = 0, batches = 0, refused = 0, turnedaway = 0 ;
+static uid_t own[3] ;       /* root, the server's own user, the queue manager's: never turned away */
+static unsigned int nown = 0 ;
 
 static void files_remove (client *c)
 {
@@ -124,25 +130,73 @@ static int record_cat (stralloc *sa, char type, uint64_t u)
   return stralloc_catb(sa, &type, 1) && stralloc_catb(sa, fmt, uint64_fmt(fmt, u)) && stralloc_0(sa) ;
 }
 
+ /* The client's next deadline: sent nothing for -t seconds, or the whole submission's end. */
+static void deadline_set (client *c)
+{
+  tain_addsec_g(&c->deadline, timeout) ;
+  if (tain_less(&c->end, &c->deadline)) c->deadline = c->end ;
+}
+
+static int uid_own (uid_t uid)
+{
+  unsigned int i = 0 ;
+  for (; i < nown ; i++) if (own[i] == uid) return 1 ;
+  return 0 ;
+}
+
+ /* Turns a client away before reading anything, when its uid already has -u connections or all
+    -c slots are taken: the answer 71 (nothing was read, nothing committed) tells ferry-sendmail
+    to run ferry-inject instead. The answer fits in an empty socket buffer: never a slot. */
+static int door (int fd, uid_t uid, int full)
+{
+  char line[80] ;
+  size_t n = 0 ;
+  unsigned int i, k = 0 ;
+  if (!uid_own(uid))
+  {
+    if (!full) for (i = 0 ; i < nclients ; i++) if (clients[i].uid == uid) k++ ;
+    if (full || k >= maxperuid)
+    {
+      char fmt[UID_FMT] ;
+      fmt[uid_fmt(fmt, uid)] = 0 ;
+      memcpy(line, "71 busy: ", 9) ; n = 9 ;
+      if (full) { memcpy(line + n, "all slots are taken", 19) ; n += 19 ; }
+      else
+      {
+        memcpy(line + n, "too many connections from uid ", 30) ; n += 30 ;
+        memcpy(line + n, fmt, strlen(fmt)) ; n += strlen(fmt) ;
+      }
+      memcpy(line + n, "; use ferry-inject\n", 19) ; n += 19 ;
+      if (send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {}
+      fd_close(fd) ;
+      if (!turnedaway++ || !(turnedaway & 1023))
+      {
+        char cnt[UINT64_FMT] ;
+        cnt[uint64_fmt(cnt, turnedaway)] = 0 ;
+        strerr_warnw("client of uid ", fmt, full ? " turned away: all slots are taken" : " turned away: too many connections from its uid", " (", cnt, " turned away so far)") ;
+      }
+      return 0 ;
+    }
+  }
+  return 1 ;
+}
+
  /* A new client: its credentials from the kernel, its message file created and named by its inode. */
-static void client_new (int fd)
+static void client_new (int fd, struct ucred const *cred)
 {
   char buf[FERRY_INJECT_RECEIVED_MAX] ;
   char pidfn[FERRY_INJECT_PIDFILE_MAX] ;
   char messfn[FERRY_QUEUE_PATH_MAX] ;
-  struct ucred cred ;
-  socklen_t credlen = sizeof(cred) ;
   struct stat st ;
   client *c = clients + nclients ;
   memset(c, 0, sizeof(*c)) ;
   c->fd = fd ; c->mfd = -1 ; c->st = ST_LEN ;
   c->env = stralloc_zero ;
   c->birth = time(0) ;
-  tain_addsec_g(&c->deadline, timeout) ;
+  tain_addsec_g(&c->end, maxtime) ;
+  deadline_set(c) ;
   nclients++ ;
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0)
-  { answer_sys(c, FERRY_INJECT_BUG, "read the client's credentials") ; return ; }
-  c->uid = cred.uid ; c->pid = cred.pid ;
+  c->uid = cred->uid ; c->pid = cred->pid ;
   /* control/databytes as it is now, as each ferry-inject reads it */
   if (ferry_control_readu64("databytes", &c->limit) < 0)
   { answer(c, FERRY_INJECT_CONFIG, "unable to read control/databytes") ; return ; }
@@ -318,12 +372,14 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "c:t:", &l) ;
+      int opt = subgetopt_r(argc, argv, "c:u:t:T:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case 'c' : if (!uint0_scan(l.arg, &maxclients) || maxclients < 1 || maxclients > 1000) strerr_dief1x(100, "-c wants a number from 1 to 1000") ; break ;
+        case 'u' : if (!uint0_scan(l.arg, &maxperuid) || maxperuid < 1) strerr_dief1x(100, "-u wants a number, at least 1") ; break ;
         case 't' : if (!uint0_scan(l.arg, &timeout) || timeout < 1) strerr_dief1x(100, "-t wants a number of seconds, at least 1") ; break ;
+        case 'T' : if (!uint0_scan(l.arg, &maxtime) || maxtime < 1) strerr_dief1x(100, "-T wants a number of seconds, at least 1") ; break ;
         default : strerr_dieusage(100, USAGE) ;
       }
     }
@@ -332,14 +388,21 @@ int main (int argc, char const *const *argv)
   if (argc > 1) strerr_dieusage(100, USAGE) ;
   if (chdir(ferry_home(argc ? argv[0] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
   /* as root in a home made with -u, it works as the queue's owner, as the setuid ferry-inject does */
-  if (ferry_dedicated()) ferry_become("ferryq") ;
+  own[nown++] = 0 ;
+  if (ferry_dedicated())
+  {
+    struct passwd *pw = getpwnam("ferrys") ;
+    if (pw) own[nown++] = pw->pw_uid ;   /* its ferry-bounce-build */
+    ferry_become("ferryq") ;
+  }
+  if (geteuid()) own[nown++] = geteuid() ;
   umask(022) ;
   sig_ignore(SIGPIPE) ;
   sig_ignore(SIGXFSZ) ;
   split = ferry_control_u64_or_die("queuesplit", 111) ;
   ferry_control_u64_or_die("databytes", 111) ;   /* a bad value is said at once, not at the first client */
-  clients = calloc(maxclients, sizeof(client)) ;
-  x = calloc(maxclients + 2, sizeof(iopause_fd)) ;
+  clients = calloc(maxclients + RESERVED, sizeof(client)) ;
+  x = calloc(maxclients + RESERVED + 2, sizeof(iopause_fd)) ;
   if (!clients || !x) strerr_diefu1sys(111, "allocate memory") ;
   qfd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
   if (qfd < 0) strerr_diefu1sys(111, "open queue") ;
@@ -357,7 +420,7 @@ int main (int argc, char const *const *argv)
     int r ;
     if (stopping && (!nclients || tain_less(&stopdeadline, &STAMP))) break ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; n++ ;
-    x[n].fd = lfd >= 0 && nclients < maxclients ? lfd : -1 ; x[n].events = IOPAUSE_READ ; n++ ;
+    x[n].fd = lfd >= 0 && nclients < maxclients + RESERVED ? lfd : -1 ; x[n].events = IOPAUSE_READ ; n++ ;
     for (i = 0 ; i < nclients ; i++)
     {
       x[n].fd = clients[i].fd ;
@@ -409,20 +472,28 @@ int main (int argc, char const *const *argv)
           continue ;
         }
         feed(c, buf, k) ;
-        tain_addsec_g(&c->deadline, timeout) ;
+        deadline_set(c) ;
       }
     }
     if (x[1].fd >= 0 && x[1].revents & IOPAUSE_READ)
     {
-      while (nclients < maxclients)
+      while (nclients < maxclients + RESERVED)
       {
+        struct ucred cred ;
+        socklen_t credlen = sizeof(cred) ;
         int fd = accept4(lfd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC) ;
         if (fd < 0)
         {
           if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) strerr_warnwu1sys("accept a client") ;
           break ;
         }
-        client_new(fd) ;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0)
+        {
+          strerr_warnwu1sys("read a client's credentials: it is dropped") ;
+          fd_close(fd) ;
+          continue ;
+        }
+        if (door(fd, cred.uid, nclients >= maxclients)) client_new(fd, &cred) ;
       }
     }
     commit() ;
@@ -430,7 +501,27 @@ int main (int argc, char const *const *argv)
     for (i = nclients ; i-- ;)
       if (tain_less(&clients[i].deadline, &STAMP))
       {
-        if (clients[i].st != ST_REPLY) strerr_warnw("a client sent nothing for too long: dropped, nothing committed") ;
+        client *c = clients + i ;
+        if (c->st < ST_READY && !tain_less(&STAMP, &c->end))
+        {
+          /* the whole submission took too long, however busy: it is told, and has a few seconds to read it */
+          char fmt[UINT_FMT] ;
+          char what[60] ;
+          fmt[uint_fmt(fmt, maxtime)] = 0 ;
+          memcpy(what, "the submission took more than ", 30) ;
+          memcpy(what + 30, fmt, strlen(fmt)) ;
+          memcpy(what + 30 + strlen(fmt), " seconds", 9) ;
+          {
+            char ufmt[UID_FMT] ;
+            ufmt[uid_fmt(ufmt, c->uid)] = 0 ;
+            strerr_warnw("a client of uid ", ufmt, " took longer than -T allows: cut off, nothing committed") ;
+          }
+          answer(c, FERRY_INJECT_TIMEOUT, what) ;
+          tain_addsec_g(&c->deadline, REPLY_GRACE) ;
+          c->end = c->deadline ;
+          continue ;
+        }
+        if (c->st != ST_REPLY) strerr_warnw("a client sent nothing for too long: dropped, nothing committed") ;
         client_drop(i) ;
       }
   }

@@ -17,6 +17,7 @@
 #define FERRY_INJECT_MESS 64
 #define FERRY_INJECT_INTD 65
 #define FERRY_INJECT_TODO 66
+#define FERRY_INJECT_BUSY 71     /* ferry-injectd only: turned away at the door, nothing read; use ferry-inject */
 #define FERRY_INJECT_BUG 81
 #define FERRY_INJECT_ENVELOPE 91
 
