@@ -13,6 +13,7 @@
 
 #include <ferry/control.h>
 #include <ferry/local.h>
+#include <ferry/sysusers.h>
 
 static void lower (char *s, size_t n)
 {
@@ -49,6 +50,7 @@ int ferry_local_ctx_load (ferry_local_ctx *ctx, stralloc *err)
   }
   ctx->timeoutprogram = u ;
   ctx->root = !geteuid() ;
+  ctx->uidmin = ferry_sysusers_uidmin() ;
   if (ctx->havecdb) { cdb_free(&ctx->mailboxes) ; ctx->havecdb = 0 ; }
   ctx->cdbino = 0 ;
   if (!ferry_local_ctx_refresh(ctx)) { failed = "control/mailboxes.cdb" ; goto fail ; }
@@ -162,6 +164,14 @@ static char owner_set (ferry_local_ctx *ctx, ferry_local_target *t, char const *
   pw = getpwnam(owner) ;
   if (!pw) return fail(err, 'Z', "owner ", owner, errno ? ": unable to look up the user" : ": no such user") ;
   if (!pw->pw_uid) return fail(err, 'Z', "refusing to deliver as root for ", rcpt, ": give the line another owner") ;
+  if (ferry_sysusers_ferry(pw->pw_name))
+  {
+    err->len = 0 ;
+    if (!stralloc_cats(err, "refusing to deliver as ") || !stralloc_cats(err, pw->pw_name)
+     || !stralloc_cats(err, ", one of ferry's own users, for ") || !stralloc_cats(err, rcpt)
+     || !stralloc_cats(err, ": give the line another owner")) return 'Z' ;
+    return 'Z' ;
+  }
   t->become = 1 ;
   t->uid = pw->pw_uid ;
   t->gid = pw->pw_gid ;
@@ -264,6 +274,15 @@ char ferry_local_resolve (ferry_local_ctx *ctx, char const *rcpt, ferry_local_ta
     if (!pw->pw_uid && ctx->root)
     {
       status = fail(err, 'D', "5.1.1 ferry never delivers as root: alias ", rcpt, " in control/mailboxes") ;
+      goto end ;
+    }
+    if (ferry_sysusers_system(pw->pw_uid, pw->pw_name, ctx->uidmin))
+    {
+      /* daemon@, nobody@, ferryq@ ...: no one reads their mail there, and ferry runs nothing as them */
+      err->len = 0 ;
+      if (!stralloc_cats(err, "5.1.1 ") || !stralloc_cats(err, rcpt)
+       || !stralloc_cats(err, " is a system account: no mail is delivered as it (alias it in control/mailboxes)")) status = 'Z' ;
+      else status = 'D' ;
       goto end ;
     }
     t->kind = 'u' ;

@@ -18,6 +18,7 @@
 #include <ferry/home.h>
 #include <ferry/mailboxes.h>
 #include <ferry/queue.h>
+#include <ferry/sysusers.h>
 
 
 #define USAGE "ferry-mailboxes [ home ]"
@@ -64,7 +65,10 @@ int main (int argc, char const *const *argv)
     {
       char name[e.ownerlen + 1] ;
       memcpy(name, e.owner, e.ownerlen) ; name[e.ownerlen] = 0 ;
-      if (!getpwnam(name)) bad("the owner is not a user of this system") ;
+      struct passwd *pw = getpwnam(name) ;
+      if (!pw) bad("the owner is not a user of this system") ;
+      if (!pw->pw_uid) bad("the owner is root: ferry never delivers as root, name another owner") ;
+      if (ferry_sysusers_ferry(pw->pw_name)) bad("the owner is one of ferry's own users (ferryq, ferrys, ferryr, ferryl): name another owner") ;
     }
     data.len = 0 ;
     if (!stralloc_catb(&data, e.owner ? e.owner : "", e.ownerlen) || !stralloc_0(&data) || !stralloc_catb(&data, e.instr, e.instrlen))

@@ -113,12 +113,14 @@ def is_root():
     return os.geteuid() == 0
 
 
-def test_user(name="ferrytest", home=None):
-    """As root: a system user for deliveries (created once), with its home set to home."""
+def test_user(name="ferrytest", home=None, system=True):
+    """As root: a user for deliveries (created once), with its home set to home. A system user
+    (uid below UID_MIN) owns virtual mailboxes; mail to a user's own account through the passwd
+    database needs an ordinary user (system=False): ferry delivers none as a system account."""
     try:
         pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/bin/sh", name], check=True)
+        subprocess.run(["useradd"] + (["--system"] if system else []) + ["--no-create-home", "--shell", "/bin/sh", name], check=True)
     if home:
         subprocess.run(["usermod", "-d", home, name], check=True)
     return pwd.getpwnam(name)

@@ -45,6 +45,7 @@ try:
                      ("alice@example.org:Maildir/", "must start with"),
                      ("alice@example.org:nosuchuser42:/x/", "the owner is not a user"),
                      ("alice@example.org:root:relative/", "must start with"),
+                     ("alice@example.org:root:/x/Maildir/", "the owner is root: ferry never delivers as root"),
                      ("a b@example.org:/x/", "bad address"),
                      ("@example.org:|", "empty instruction")]:
         home.control("mailboxes", "# comment\n\nbob@example.org:/x/\n" + bad + "\n")
@@ -56,16 +57,25 @@ try:
         if os.path.exists(os.path.join(H, "control", "mailboxes.cdb.tmp")):
             fail("a temporary table was left behind")
     expect(True, "bad table lines: exit 100, control/mailboxes:LINE and the reason, the old table kept")
+    try:
+        pwd.getpwnam("ferryr")
+        home.control("mailboxes", "# comment\n\nbob@example.org:/x/\nalice@example.org:ferryr:/x/Maildir/\n")
+        r = subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], capture_output=True, text=True)
+        expect(r.returncode == 100 and "control/mailboxes:4: the owner is one of ferry's own users" in r.stderr
+               and open(os.path.join(H, "control", "mailboxes.cdb"), "rb").read() == cdb,
+               "an owner that is one of ferry's users (ferryr) is refused, naming the line", r.stderr)
+    except KeyError:
+        print("note: no ferryr user here (ferry-setup -u makes it); that check is skipped")
 
     owner = None
     if is_root():
         fthome = os.path.join(home.tmp, "fthome")
         os.mkdir(fthome)
-        u = test_user("ferrytest", fthome)
+        u = test_user("ferryuser", fthome, system=False)
         owner = u.pw_uid
         os.chown(fthome, u.pw_uid, u.pw_gid)
-        subprocess.run(["chown", "-R", "ferrytest", mail], check=True)
-        home.control("mailboxowner", "ferrytest\n")
+        subprocess.run(["chown", "-R", "ferryuser", mail], check=True)
+        home.control("mailboxowner", "ferryuser\n")
 
     # ferry-local by hand: K with exit 0, from a file or a pipe
     rc, out, err = local("s@example.com", "alice@example.org", msg)
@@ -89,7 +99,7 @@ try:
             mounted = full
             for sub in ("tmp", "new", "cur"):
                 os.makedirs(os.path.join(full, "Maildir", sub))
-            subprocess.run(["chown", "-R", "ferrytest", full], check=True)
+            subprocess.run(["chown", "-R", "ferryuser", full], check=True)
             home.control("mailboxes", "alice@example.org:%s/alice/Maildir/\nfull@example.org:%s/Maildir/\nfullbox@example.org:%s/mbox\n" % (mail, full, full))
             subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
             big = b"Subject: big\n\n" + b"x" * 400000 + b"\n"
@@ -125,7 +135,7 @@ try:
         def maildir(name):
             for sub in ("tmp", "new", "cur"):
                 os.makedirs(os.path.join(fthome, name, sub), exist_ok=True)
-            subprocess.run(["chown", "-R", "ferrytest", os.path.join(fthome, name)], check=True)
+            subprocess.run(["chown", "-R", "ferryuser", os.path.join(fthome, name)], check=True)
             return os.path.join(fthome, name)
 
         def count(d):
@@ -134,25 +144,25 @@ try:
         inbox, lists, default = maildir("Inbox"), maildir("Lists"), maildir("Maildir")
         ft(".ferry", "# my mail\n./Inbox/\n")
         ft(".ferry-lists", "./Lists/\n")
-        rc, out, err = local("s@example.com", "ferrytest@example.com", msg)
+        rc, out, err = local("s@example.com", "ferryuser@example.com", msg)
         expect(rc == 0 and count(inbox) == 1, "a system user's .ferry", (rc, out))
         f = os.path.join(inbox, "new", os.listdir(os.path.join(inbox, "new"))[0])
         expect(os.stat(f).st_uid == owner, "delivered as the user, not root")
-        rc, out, err = local("s@example.com", "ferrytest-lists@example.com", msg)
-        expect(rc == 0 and count(lists) == 1, ".ferry-lists for ferrytest-lists@", (rc, out))
-        rc, out, err = local("s@example.com", "FerryTest-Other@Example.COM", msg)
+        rc, out, err = local("s@example.com", "ferryuser-lists@example.com", msg)
+        expect(rc == 0 and count(lists) == 1, ".ferry-lists for ferryuser-lists@", (rc, out))
+        rc, out, err = local("s@example.com", "FerryUser-Other@Example.COM", msg)
         expect(rc == 0 and count(inbox) == 2, "an extension without its file falls back to .ferry (case-insensitive)", (rc, out))
         os.chmod(os.path.join(fthome, ".ferry"), 0o664)
-        rc, out, err = local("s@example.com", "ferrytest@example.com", msg)
+        rc, out, err = local("s@example.com", "ferryuser@example.com", msg)
         expect(rc == 111 and "writable by others" in out and count(inbox) == 2, "a group-writable .ferry is refused with Z", (rc, out))
         os.unlink(os.path.join(fthome, ".ferry"))
-        rc, out, err = local("s@example.com", "ferrytest@example.com", msg)
+        rc, out, err = local("s@example.com", "ferryuser@example.com", msg)
         expect(rc == 0 and count(default) == 1, "no .ferry: control/defaultdelivery (./Maildir/)", (rc, out))
         ft(".ferry", "# nothing but a comment\n")
-        rc, out, err = local("s@example.com", "ferrytest@example.com", msg)
+        rc, out, err = local("s@example.com", "ferryuser@example.com", msg)
         expect(rc == 111 and "no delivery line" in out, "a .ferry with no delivery line is deferred, never dropped", (rc, out))
         ft(".ferry", "Inbox\n")
-        rc, out, err = local("s@example.com", "ferrytest@example.com", msg)
+        rc, out, err = local("s@example.com", "ferryuser@example.com", msg)
         expect(rc == 111 and "bad delivery line" in out, "a bad line in .ferry: Z naming it", (rc, out))
         rc, out, err = local("s@example.com", "nosuchuser@example.com", msg)
         expect(rc == 100 and "no mailbox" in out, "an unknown user: D", (rc, out))
@@ -162,6 +172,30 @@ try:
         subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
         rc, out, err = local("s@example.com", "root@example.com", msg)
         expect(rc == 100 and "never delivers as root" in out, "without an alias, root@ is refused: ferry never delivers as root", (rc, out))
+        # system accounts through the passwd database: refused at once (D), no worker runs as them
+        for acct in ["daemon", "bin", "nobody"] + [x for x in ("ferryq", "ferrys", "ferryr", "ferryl") if x in [p.pw_name for p in pwd.getpwall()]]:
+            rc, out, err = local("s@example.com", acct + "@example.com", msg)
+            expect(rc == 100 and ("5.1.1 %s@example.com is a system account: no mail is delivered as it" % acct) in out,
+                   "%s@ (a system account) is refused with D, 5.1.1, naming it" % acct, (rc, out))
+        # a virtual mailbox with a system account as its explicit owner still works
+        nob = os.path.join(mail, "nob", "Maildir")
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(nob, sub))
+        subprocess.run(["chown", "-R", "nobody", os.path.join(mail, "nob")], check=True)
+        home.control("virtualdomains", "example.org\n")
+        home.control("mailboxes", "nob@example.org:nobody:%s/\n" % nob)
+        subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
+        rc, out, err = local("s@example.com", "nob@example.org", msg)
+        f = os.listdir(os.path.join(nob, "new"))
+        expect(rc == 0 and len(f) == 1 and os.stat(os.path.join(nob, "new", f[0])).st_uid == 65534,
+               "a virtual mailbox whose owner is named nobody is delivered, as nobody", (rc, out))
+        if "ferryq" in [p.pw_name for p in pwd.getpwall()]:
+            home.control("mailboxowner", "ferryq\n")
+            home.control("mailboxes", "x@example.org:%s/\n" % nob)
+            subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)
+            rc, out, err = local("s@example.com", "x@example.org", msg)
+            expect(rc == 111 and "refusing to deliver as ferryq, one of ferry's own users, for x@example.org" in out,
+                   "control/mailboxowner ferryq (one of ferry's users) is refused with Z, naming it", (rc, out))
         home.control("mailboxowner", "root\n")
         home.control("mailboxes", "x@example.org:%s/alice/Maildir/\n" % mail)
         subprocess.run([os.path.join(BIN, "ferry-mailboxes"), H], check=True, capture_output=True)

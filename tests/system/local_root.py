@@ -28,19 +28,19 @@ try:
     fthome = os.path.join(home.tmp, "fthome")
     os.mkdir(fthome)
     # a user of its own: usermod -d fails while another test's processes run as ferrytest
-    u = test_user("ferrylocal", fthome)
+    u = test_user("ferryhuman", fthome, system=False)
     os.chown(fthome, u.pw_uid, u.pw_gid)
     mail = os.path.join(home.tmp, "mail")
     target = os.path.join(mail, "target", "Maildir")
     for sub in ("tmp", "new", "cur"):
         os.makedirs(os.path.join(target, sub))
         os.makedirs(os.path.join(fthome, "Maildir", sub))
-    subprocess.run(["chown", "-R", "ferrylocal", mail, os.path.join(fthome, "Maildir")], check=True)
+    subprocess.run(["chown", "-R", "ferryhuman", mail, os.path.join(fthome, "Maildir")], check=True)
     locked = os.path.join(home.tmp, "locked")   # root's: the owner cannot make anything in it
     os.mkdir(locked, 0o755)
     fresh = os.path.join(mail, "fresh", "deeper", "Maildir")
     freshbox = os.path.join(mail, "boxes", "fresh.mbox")
-    home.control("mailboxowner", "ferrylocal\n")
+    home.control("mailboxowner", "ferryhuman\n")
     home.control("virtualdomains", "example.org\n")
     home.control("locals", "example.com\n")
     home.control("mailboxes", "".join([
@@ -59,10 +59,10 @@ try:
     expect(eventually(lambda: "status:" in log() and "listening on" in s6_log(os.path.join(logdir, "injectd")), 20),
            "the set and ferry-injectd start", log()[-400:])
 
-    # 1. a forward, run by a worker as ferrylocal: through public/inject to ferry-injectd
+    # 1. a forward, run by a worker as ferryhuman: through public/inject to ferry-injectd
     home.inject(b"Subject: forward me\n\nbody\n", "s@example.net", ["fwd@example.org"], running=True)
     expect(eventually(lambda: len(os.listdir(os.path.join(target, "new"))) == 1, 20),
-           "the forward from a mailbox owned by ferrylocal reaches the target Maildir", log()[-800:])
+           "the forward from a mailbox owned by ferryhuman reaches the target Maildir", log()[-800:])
     got = open(os.path.join(target, "new", os.listdir(os.path.join(target, "new"))[0]), "rb").read()
     expect(b"Delivered-To: fwd@example.org\n" in got and b"Delivered-To: target@example.org\n" in got and got.endswith(b"\nbody\n"),
            "it carries both Delivered-To: lines and the body", got[:400])
@@ -70,9 +70,9 @@ try:
            "the forward is logged as a success", log()[-800:])
 
     # 2. a system user's delivery (control/defaultdelivery ./Maildir/): the log names the absolute path
-    home.inject(b"Subject: system user\n\nx\n", "s@example.net", ["ferrylocal@example.com"], running=True)
-    expect(eventually(lambda: re.search(r"to ferrylocal@example\.com: success: ", log()), 20), "the system user's delivery is logged", log()[-800:])
-    m = re.search(r"to ferrylocal@example\.com: success: delivered: Maildir (\S+)", log())
+    home.inject(b"Subject: system user\n\nx\n", "s@example.net", ["ferryhuman@example.com"], running=True)
+    expect(eventually(lambda: re.search(r"to ferryhuman@example\.com: success: ", log()), 20), "the system user's delivery is logged", log()[-800:])
+    m = re.search(r"to ferryhuman@example\.com: success: delivered: Maildir (\S+)", log())
     expect(m and m.group(1).startswith("/") and os.path.isfile(m.group(1))
            and os.path.dirname(m.group(1)) == os.path.join(fthome, "Maildir", "new"),
            "its log line names the absolute path of the file delivered, which exists", m and m.group(0))

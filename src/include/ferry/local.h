@@ -21,6 +21,7 @@ struct ferry_local_ctx_s
   char separator ;           /* control/extseparator */
   unsigned int timeoutprogram ;
   int root ;                 /* running as root: deliveries switch to the owner */
+  uid_t uidmin ;             /* the first uid of ordinary users (ferry_sysusers_uidmin) */
   cdb mailboxes ;            /* control/mailboxes.cdb, or none */
   int havecdb ;
   dev_t cdbdev ;             /* which file is open, to notice a new one */
@@ -28,7 +29,7 @@ struct ferry_local_ctx_s
 } ;
 #define FERRY_LOCAL_CTX_ZERO { .home = STRALLOC_ZERO, .me = STRALLOC_ZERO, .locals = STRALLOC_ZERO, \
   .virtualdomains = STRALLOC_ZERO, .defaultdelivery = STRALLOC_ZERO, .mailboxowner = STRALLOC_ZERO, \
-  .separator = '-', .timeoutprogram = 3600, .root = 0, .mailboxes = CDB_ZERO, .havecdb = 0, .cdbdev = 0, .cdbino = 0 }
+  .separator = '-', .timeoutprogram = 3600, .root = 0, .uidmin = 1000, .mailboxes = CDB_ZERO, .havecdb = 0, .cdbdev = 0, .cdbino = 0 }
 
  /* Reads the settings (the current directory is the home). 1: ok; 0: error, text in err. */
 extern int ferry_local_ctx_load (ferry_local_ctx *ctx, stralloc *err) ;
