@@ -81,6 +81,28 @@ static void run_or_die (char const *const *argv, char const *name)
   if (!WIFEXITED(wstat) || WEXITSTATUS(wstat)) strerr_dief(111, argv[0], " failed for ", name) ;
 }
 
+static int own_group (char const *user)
+{
+  return !strcmp(user, "ferryr") || !strcmp(user, "ferryl") ;
+}
+
+ /* ferryr (the remote channel) and ferryl (the loggers) have a group of their own, not ferry: the
+    group ferry reads the queue, and neither needs to (ferry-spawn-remote is handed each message
+    open). A user made by an older ferry-setup in group ferry is moved. */
+static void group_fix (char const *user)
+{
+  struct passwd *pw = getpwnam(user) ;
+  struct group *gr = getgrnam("ferry") ;
+  if (!pw || !gr || pw->pw_gid != gr->gr_gid) return ;
+  if (checkonly) { say("wrong group: user ", user, " is in group ferry, which reads the queue (ferry-setup -u gives it a group of its own)") ; problems++ ; return ; }
+  {
+    char const *argv[] = { "/usr/sbin/usermod", "--gid", user, user, 0 } ;
+    run_or_die(argv, user) ;
+    say("moved user ", user, " from group ferry to its own group: it can no longer read the queue") ;
+    created++ ;
+  }
+}
+
 static void users_make (void)
 {
   item const *it ;
@@ -94,9 +116,16 @@ static void users_make (void)
   char const *const *u ;
   for (u = users ; *u ; u++)
   {
-    if (getpwnam(*u) || checkonly) continue ;
+    if (own_group(*u) && !getgrnam(*u) && !checkonly)
     {
-      char const *argv[] = { "/usr/sbin/useradd", "--system", "--no-create-home", "--home-dir", FERRY_CONF_HOME, "--shell", "/usr/sbin/nologin", "--gid", "ferry", *u, 0 } ;
+      char const *argv[] = { "/usr/sbin/groupadd", "--system", *u, 0 } ;
+      run_or_die(argv, *u) ;
+      say("created group ", *u, "") ;
+      created++ ;
+    }
+    if (getpwnam(*u) || checkonly) { if (own_group(*u)) group_fix(*u) ; continue ; }
+    {
+      char const *argv[] = { "/usr/sbin/useradd", "--system", "--no-create-home", "--home-dir", FERRY_CONF_HOME, "--shell", "/usr/sbin/nologin", "--gid", own_group(*u) ? *u : "ferry", *u, 0 } ;
       run_or_die(argv, *u) ;
       say("created user ", *u, "") ;
       created++ ;

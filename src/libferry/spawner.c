@@ -1,8 +1,11 @@
 /* The request side of a spawner (doc/protocols.html): frames in on fd 0, answers out on fd 1. */
 
+#define _GNU_SOURCE
+
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
@@ -21,11 +24,40 @@ void ferry_spawner_refuse (ferry_spawner *sp, char const *num, char const *why)
   stralloc_free(&r) ;
 }
 
+int ferry_spawner_fd (ferry_spawner *sp)
+{
+  int fd ;
+  if (sp->fds.len < sizeof(int)) return -1 ;
+  memcpy(&fd, sp->fds.s, sizeof(int)) ;
+  memmove(sp->fds.s, sp->fds.s + sizeof(int), sp->fds.len - sizeof(int)) ;
+  sp->fds.len -= sizeof(int) ;
+  return fd ;
+}
+
+ /* read(0), or recvmsg keeping the descriptors that come with the bytes */
+static ssize_t input_read (ferry_spawner *sp, char *buf, size_t n)
+{
+  union { struct cmsghdr h ; char b[CMSG_SPACE(16 * sizeof(int))] ; } ctl ;
+  struct iovec v = { .iov_base = buf, .iov_len = n } ;
+  struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) } ;
+  struct cmsghdr *c ;
+  ssize_t r ;
+  if (!sp->passfd) return read(0, buf, n) ;
+  r = recvmsg(0, &m, MSG_CMSG_CLOEXEC) ;
+  if (r < 0) return r ;
+  for (c = CMSG_FIRSTHDR(&m) ; c ; c = CMSG_NXTHDR(&m, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS
+     && !stralloc_catb(&sp->fds, (char const *)CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0)))
+      strerr_diefu1sys(111, "allocate memory") ;
+  if (m.msg_flags & MSG_CTRUNC) strerr_warnw("descriptors lost with a request (control data truncated)") ;
+  return r ;
+}
+
 int ferry_spawner_read (ferry_spawner *sp, void (*take)(char const *, size_t))
 {
   char buf[65536] ;
   size_t pos = 0 ;
-  ssize_t r = read(0, buf, sizeof(buf)) ;
+  ssize_t r = input_read(sp, buf, sizeof(buf)) ;
   if (r < 0) return errno == EAGAIN || errno == EINTR ? 1 : -1 ;
   if (!r)
   {

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <spawn.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -1042,12 +1043,43 @@ static unsigned int flight_new (void)
   return i ;
 }
 
+ /* When fd 5 is ferry-start's socket, each request to the remote channel carries its message's
+    descriptor (SCM_RIGHTS) with the first byte of its frame, at offset off of out[2]: the remote
+    channel's user cannot read the queue (doc/security.html). A message that does not open is
+    sent as /dev/null, which the channel answers with Z. */
+typedef struct msgfd_s msgfd ;
+struct msgfd_s
+{
+  size_t off ;
+  int fd ;
+} ;
+static msgfd *msgfds ;
+static unsigned int nmsgfds = 0, amsgfds = 0 ;
+static int passfd = 0, nullfd = -1 ;
+
+static void msgfd_push (size_t off, uint64_t id)
+{
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  int fd ;
+  ferry_queue_path(fn, "mess", id, split) ;
+  fd = open(fn, O_RDONLY | O_CLOEXEC) ;
+  if (fd < 0)
+  {
+    strerr_warnwu3sys("open ", fn, " for the remote channel") ;
+    fd = nullfd ;
+  }
+  if (nmsgfds == amsgfds) msgfds = ferry_array_grow(msgfds, &amsgfds, sizeof(msgfd)) ;
+  msgfds[nmsgfds].off = off ;
+  msgfds[nmsgfds].fd = fd ;
+  nmsgfds++ ;
+}
+
 static void request_send (unsigned int fi)
 {
   flight *fl = flights + fi ;
   msg *m = msgs + fl->msg ;
   stralloc *o = &out[fl->ch == CH_LOCAL ? 1 : 2] ;
-  size_t mark ;
+  size_t mark, start = o->len ;
   unsigned int i ;
   if (!ferry_frame_begin(o, &mark) || !ferry_field_catu64(o, fi) || !ferry_field_catu64(o, m->id) || !ferry_field_cats(o, m->sender))
     strerr_diefu1sys(111, "allocate memory") ;
@@ -1060,6 +1092,7 @@ static void request_send (unsigned int fi)
   }
   logend() ;
   if (!ferry_frame_end(o, mark)) strerr_diefu1sys(111, "allocate memory") ;
+  if (fl->ch == CH_REMOTE && passfd) msgfd_push(start, m->id) ;
   inflight[(int)fl->ch]++ ;
   if (fl->ch == CH_REMOTE) dests[fl->dest].inflight++ ;
   statuschanged = 1 ;
@@ -1841,6 +1874,48 @@ static void preprocess_signal (int sig)
     strerr_warnwu2sys("signal ferry-preprocess-todo", sig == SIGHUP ? " (it keeps its lists)" : " (it rescans at its next trigger)") ;
 }
 
+ /* out[2] was written up to w bytes: then the frames that carry a descriptor, each sent with it
+    (the bytes up to the next such frame), until the socket is full */
+static void msgfds_write (size_t w)
+{
+  unsigned int k ;
+  for (k = 0 ; k < nmsgfds ; k++) msgfds[k].off -= w ;
+  while (nmsgfds && !msgfds[0].off)
+  {
+    union { struct cmsghdr h ; char b[CMSG_SPACE(sizeof(int))] ; } ctl ;
+    struct iovec v = { .iov_base = out[2].s, .iov_len = nmsgfds > 1 ? msgfds[1].off : out[2].len } ;
+    struct msghdr mh = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) } ;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh) ;
+    ssize_t r ;
+    c->cmsg_level = SOL_SOCKET ;
+    c->cmsg_type = SCM_RIGHTS ;
+    c->cmsg_len = CMSG_LEN(sizeof(int)) ;
+    memcpy(CMSG_DATA(c), &msgfds[0].fd, sizeof(int)) ;
+    r = sendmsg(5, &mh, MSG_NOSIGNAL) ;
+    if (r < 0)
+    {
+      if (errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to ferry-spawn-remote") ;
+      return ;
+    }
+    if (msgfds[0].fd != nullfd) fd_close(msgfds[0].fd) ;
+    memmove(msgfds, msgfds + 1, (nmsgfds - 1) * sizeof(msgfd)) ;
+    nmsgfds-- ;
+    memmove(out[2].s, out[2].s + r, out[2].len - r) ;
+    out[2].len -= r ;
+    for (k = 0 ; k < nmsgfds ; k++) msgfds[k].off -= r ;
+    /* the rest of this frame, without a descriptor */
+    if (nmsgfds ? msgfds[0].off : out[2].len)
+    {
+      r = write(5, out[2].s, nmsgfds ? msgfds[0].off : out[2].len) ;
+      if (r < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to ferry-spawn-remote") ;
+      if (r <= 0) return ;
+      memmove(out[2].s, out[2].s + r, out[2].len - r) ;
+      out[2].len -= r ;
+      for (k = 0 ; k < nmsgfds ; k++) msgfds[k].off -= r ;
+    }
+  }
+}
+
  /* the members' input: 1 ferry-preprocess-todo, 3 ferry-spawn-local, 5 ferry-spawn-remote,
     7 ferry-clean, 9 the queue manager's ferry-clean; out[i] is written to outfd[i] as far as it
     goes without blocking */
@@ -1848,9 +1923,10 @@ static int const outfd[NPEERS] = { 1, 3, 5, 7, 9 } ;
 
 static void out_write (unsigned int i)
 {
-  ssize_t w = write(outfd[i], out[i].s, out[i].len) ;
+  ssize_t w = write(outfd[i], out[i].s, i == 2 && nmsgfds ? msgfds[0].off : out[i].len) ;
   if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to a member of the set") ;
   if (w > 0) { memmove(out[i].s, out[i].s + w, out[i].len - w) ; out[i].len -= w ; }
+  if (i == 2) msgfds_write(w > 0 ? w : 0) ;
 }
 
 int main (int argc, char const *const *argv)
@@ -1902,7 +1978,12 @@ int main (int argc, char const *const *argv)
     strerr_diefu1sys(111, "trap signals") ;
   {
     int fd ;
+    int type ;
+    socklen_t len = sizeof(type) ;
     for (fd = 0 ; fd <= 10 ; fd++) if (fd != 2 && ndelay_on(fd) < 0) strerr_diefu1sys(111, "set the pipes non-blocking (was ferry-schedule started by ferry-start?)") ;
+    passfd = getsockopt(5, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ;
+    nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC) ;
+    if (nullfd < 0) strerr_diefu1sys(111, "open /dev/null") ;
   }
   tain_now_set_stopwatch_g() ;
   logs("ferry-schedule: starting") ; logend() ; buffer_flush(buffer_2) ;

@@ -1,4 +1,4 @@
-/* ferry-start: make the pipes of the ferry set, start its members on their fixed descriptors,
+/* ferry-start: make the pipes (and the remote channel's request socket) of the ferry set, start its members on their fixed descriptors,
    and become ferry-schedule. Run by the s6 service's run script. */
 
 #define _DEFAULT_SOURCE
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <skalibs/djbunix.h>
@@ -71,7 +72,9 @@ int main (int argc, char const *const *argv)
   dedicated = ferry_dedicated() ;
   for (i = 0 ; i < 10 ; i++)
   {
-    if (pipe(p[i]) < 0) strerr_diefu1sys(111, "make a pipe") ;
+    /* sched->remote is a socket: each request carries its message's descriptor (SCM_RIGHTS), as
+       the remote channel's user cannot open the queue's files */
+    if (i == 4 ? socketpair(AF_UNIX, SOCK_STREAM, 0, p[i]) < 0 : pipe(p[i]) < 0) strerr_diefu1sys(111, "make a pipe") ;
     all[2*i] = p[i][0] ; all[2*i+1] = p[i][1] ;
   }
   pids[0] = member(home, "ferry-preprocess-todo", "ferrys", p[1][0], p[0][1], all, 20) ;

@@ -95,6 +95,7 @@ struct deliv_s
   stralloc *text ;
   uint64_t id ;
   int msgfd ;
+  int givenfd ;           /* the message as ferry-schedule opened it (io.passfd), until deliv_scan takes it */
   uint64_t size ;
   int eightbit ;
   int longline ;          /* a line over 998 octets */
@@ -315,6 +316,8 @@ static void deliv_finish (unsigned int di)
   if (!ferry_answer_cat(&io.out, d->payload.s, d->text, d->nrcpt)) nomem() ;
   if (d->msgfd >= 0) fd_close(d->msgfd) ;
   d->msgfd = -1 ;
+  if (d->givenfd >= 0) fd_close(d->givenfd) ;
+  d->givenfd = -1 ;
   for (i = 0 ; i < d->nrcpt ; i++) stralloc_free(&d->text[i]) ;
   if (d->conn >= 0) conns[d->conn].deliv = -1 ;
   d->conn = -1 ;
@@ -586,12 +589,15 @@ static void request_take (char const *p, size_t n)
   size_t i, dl ;
   unsigned int di, k ;
   deliv *d ;
+  int mfd ;
   if (n && p[0] == '!') { control_take(p, n) ; return ; }
-  if (why) { ferry_spawner_refuse(&io, q.num, why) ; return ; }
-  if (q.nrcpt > 1000) { ferry_spawner_refuse(&io, q.num, "more than 1000 recipients in one request") ; return ; }
+  /* every delivery request from ferry-start's socket carries its message's descriptor */
+  mfd = io.passfd ? ferry_spawner_fd(&io) : -1 ;
+  if (why) { if (mfd >= 0) fd_close(mfd) ; ferry_spawner_refuse(&io, q.num, why) ; return ; }
+  if (q.nrcpt > 1000) { if (mfd >= 0) fd_close(mfd) ; ferry_spawner_refuse(&io, q.num, "more than 1000 recipients in one request") ; return ; }
   at = strrchr(q.rcpt, '@') ;
   dl = at ? strlen(at + 1) : 0 ;
-  if (!dl || dl > 255) { ferry_spawner_refuse(&io, q.num, "the first recipient has no domain") ; return ; }
+  if (!dl || dl > 255) { if (mfd >= 0) fd_close(mfd) ; ferry_spawner_refuse(&io, q.num, "the first recipient has no domain") ; return ; }
   for (i = 0 ; i < dl ; i++) { char c = at[1 + i] ; dom[i] = c >= 'A' && c <= 'Z' ? c + 32 : c ; }
 
   for (di = 0 ; di < ndelivs ; di++) if (!delivs[di].used) break ;
@@ -600,6 +606,7 @@ static void request_take (char const *p, size_t n)
   d->used = 1 ;
   d->id = q.id ;
   d->msgfd = -1 ;
+  d->givenfd = mfd ;
   d->conn = -1 ;
   d->tried = 0 ;
   d->retried = 0 ;
@@ -1242,8 +1249,26 @@ static int deliv_scan (deliv *d)
   uint64_t lf = 0, total = 0, linelen = 0 ;
   int lastcr = 0 ;
   ssize_t r ;
-  ferry_queue_path(fn, "mess", d->id, split) ;
-  d->msgfd = open(fn, O_RDONLY | O_CLOEXEC) ;
+  if (io.passfd)
+  {
+    /* the queue manager opened it: this user cannot read the queue (doc/security.html) */
+    struct stat st ;
+    d->msgfd = d->givenfd ;
+    d->givenfd = -1 ;
+    if (d->msgfd < 0 || fstat(d->msgfd, &st) < 0 || !S_ISREG(st.st_mode))
+    {
+      if (d->msgfd >= 0) fd_close(d->msgfd) ;
+      d->msgfd = -1 ;
+      d->lasterr.len = 0 ;
+      if (!stralloc_cats(&d->lasterr, "the queue manager could not open the message (its log says why)")) nomem() ;
+      return 0 ;
+    }
+  }
+  else
+  {
+    ferry_queue_path(fn, "mess", d->id, split) ;
+    d->msgfd = open(fn, O_RDONLY | O_CLOEXEC) ;
+  }
   if (d->msgfd < 0)
   {
     d->lasterr.len = 0 ;
@@ -1542,6 +1567,12 @@ int main (int argc, char const *const *argv)
   if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
   if (!selfpipe_trap(SIGHUP) || !selfpipe_trap(SIGTERM)) strerr_diefu1sys(111, "trap signals") ;
   if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set fds 0 and 1 non-blocking") ;
+  {
+    /* ferry-start's socket: the requests carry the messages' descriptors; a pipe (by hand): it opens them */
+    int type ;
+    socklen_t len = sizeof(type) ;
+    io.passfd = getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ;
+  }
 
   for (;;)
   {

@@ -18,9 +18,35 @@ home = Home()
 H = os.path.join(home.tmp, "uhome")
 svscan = None
 sink = None
+# the groups of ferryr and ferryl as they were: put back at the end (other homes on this machine)
+import grp  # noqa: E402
+import pwd  # noqa: E402
+saved = {}
+for u in ("ferryr", "ferryl"):
+    try:
+        saved[u] = pwd.getpwnam(u).pw_gid
+    except KeyError:
+        pass
 try:
+    # an install made before: ferryr and ferryl in group ferry, which reads the queue
+    have_ferry = True
+    try:
+        grp.getgrnam("ferry")
+    except KeyError:
+        have_ferry = False
+    if have_ferry:
+        for u in saved:
+            subprocess.run(["usermod", "--gid", "ferry", u], check=True)
     r = subprocess.run([os.path.join(BIN, "ferry-setup"), "-u", "-b", BIN, H], capture_output=True, text=True)
     expect(r.returncode == 0, "ferry-setup -u", r.stderr)
+    if have_ferry and saved:
+        expect(all(("moved user %s from group ferry to its own group" % u) in r.stdout for u in saved),
+               "ferry-setup -u moves ferryr and ferryl of an older install out of group ferry, and says so", r.stdout)
+    ferry_gid = grp.getgrnam("ferry").gr_gid
+    expect(all(pwd.getpwnam(u).pw_gid != ferry_gid and grp.getgrgid(pwd.getpwnam(u).pw_gid).gr_name == u for u in ("ferryr", "ferryl")),
+           "ferryr and ferryl each have a group of their own, not ferry")
+    chk = subprocess.run([os.path.join(BIN, "ferry-setup"), "-u", "-c", H], capture_output=True, text=True)
+    expect(chk.returncode == 0, "ferry-setup -u -c: the home and the users are as they should be", chk.stdout + chk.stderr)
     home.path = H
     os.chmod(home.tmp, 0o755)
     mail = os.path.join(home.tmp, "mail")
@@ -68,14 +94,19 @@ try:
              "    try:\n"
              "        os.close(os.open(f, os.O_WRONLY)); bad.append('wrote ' + f)\n"
              "    except OSError: pass\n"
+             "for f in sys.argv[3].split('\\n'):\n"
+             "    try:\n"
+             "        os.close(os.open(f, os.O_RDONLY | os.O_NONBLOCK)); bad.append('read ' + f)\n"
+             "    except OSError: pass\n"
              "for d in sys.argv[2].split('\\n'):\n"
              "    try:\n"
              "        os.close(os.open(os.path.join(d, 'x'), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)); bad.append('created in ' + d)\n"
              "    except OSError: pass\n"
              "print('\\n'.join(bad))\n")
-    r = subprocess.run(["s6-setuidgid", "ferryr", "/usr/bin/python3", "-c", probe, "\n".join(files), "\n".join(dirs)], capture_output=True, text=True)
-    expect(r.returncode == 0 and not r.stdout.strip() and len(files) >= 3,
-           "as ferryr, none of %d queue files opens for writing and none of %d queue directories takes a new file" % (len(files), len(dirs)),
+    every = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(H, "queue")) for f in fs]
+    r = subprocess.run(["s6-setuidgid", "ferryr", "/usr/bin/python3", "-c", probe, "\n".join(files), "\n".join(dirs), "\n".join(every)], capture_output=True, text=True)
+    expect(r.returncode == 0 and not r.stdout.strip() and len(files) >= 3 and len(every) >= len(files),
+           "as ferryr, none of %d queue files opens for reading or writing and none of %d queue directories takes a new file" % (len(files), len(dirs)),
            r.stdout + r.stderr)
     f = os.listdir(os.path.join(mail, "Maildir", "new"))[0]
     expect(os.stat(os.path.join(mail, "Maildir", "new", f)).st_uid == test_user().pw_uid, "the local delivery ran as the mailbox owner")
@@ -114,6 +145,8 @@ try:
     expect(eventually(lambda: open(logf).read().count("ferry-schedule: starting") > starts + 1 and "ferry-schedule: 1 messages, 1 recipients to deliver" in open(logf).read().rsplit("ferry-schedule: starting", 1)[1], 20),
            "once it is 0750 the set starts and loads the deferred message", open(logf).read()[-400:])
 finally:
+    for u, g in saved.items():
+        subprocess.run(["usermod", "--gid", str(g), u], capture_output=True)
     if svscan:
         svscan.stop()
     if sink:
