@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -147,7 +148,7 @@ static int file_put (char const *dir, uint64_t id, stralloc const *sa)
   int fd ;
   ferry_queue_path(fn, dir, id, split) ;
   if (!sa->len) return unlink(fn) == 0 || errno == ENOENT ;
-  fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) ;
+  fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) ;
   if (fd < 0) return 0 ;
   if (allwrite(fd, sa->s, sa->len) < sa->len) { fd_close(fd) ; return 0 ; }
   return close(fd) == 0 ;
@@ -156,9 +157,44 @@ static int file_put (char const *dir, uint64_t id, stralloc const *sa)
 static int copy_to (char const *from, char const *to)
 {
   stralloc sa = STRALLOC_ZERO ;
-  int r = openslurpclose(&sa, from) && openwritenclose_unsafe_sync(to, sa.s, sa.len) ;
+  char const *what ;
+  int r = ferry_queue_slurp(&sa, from, &what) > 0 && openwritenclose_unsafe_sync(to, sa.s, sa.len) ;
   stralloc_free(&sa) ;
   return r ;
+}
+
+ /* A todo name that is not a regular file (a FIFO, a symbolic link, ...) is no message: it is
+    moved aside to queue/corrupt/ID.todo, never read nor followed, and named in the log. */
+static void todo_aside (char const *todo, uint64_t id, char const *what)
+{
+  char fmt[UINT64_FMT + 20] ;
+  size_t n = uint64_fmt(fmt + 14, id) ;
+  memcpy(fmt, "queue/corrupt/", 14) ;
+  memcpy(fmt + 14 + n, ".todo", 6) ;
+  if (rename(todo, fmt) < 0) strerr_warnwu6sys("move aside ", todo, " (", what, ", not a message) to ", fmt) ;
+  else strerr_warnw(todo, " is ", what, ", not a message: moved aside to ", fmt) ;
+}
+
+ /* The envelope of a todo entry, at most ENVELOPE_MAX bytes: 1, 0 with errno, -1 not a
+    regular file (moved aside). */
+static int todo_read (char const *todo, uint64_t id, stralloc *sa)
+{
+  char const *what ;
+  ssize_t r ;
+  int fd = ferry_queue_open(todo, O_RDONLY, &what) ;
+  if (fd == -2) { todo_aside(todo, id, what) ; return -1 ; }
+  if (fd < 0) return 0 ;
+  for (;;)
+  {
+    if (sa->len >= ENVELOPE_MAX) break ;
+    if (!stralloc_readyplus(sa, 65536)) { fd_close(fd) ; return 0 ; }
+    r = fd_read(fd, sa->s + sa->len, 65536) ;
+    if (r < 0) { fd_close(fd) ; return 0 ; }
+    if (!r) break ;
+    sa->len += r ;
+  }
+  fd_close(fd) ;
+  return 1 ;
 }
 
  /* 1: told the queue manager (R or C); 0: a system error, to be tried again at the next scan. */
@@ -171,11 +207,14 @@ static int process (uint64_t id)
   uint32_t index = 0 ;
   int r = 0 ;
   ferry_queue_path(todo, "todo", id, split) ;
-  if (!openreadfileclose(todo, &env, ENVELOPE_MAX))
+  r = todo_read(todo, id, &env) ;
+  if (r <= 0)
   {
-    if (errno != ENOENT) strerr_warnwu2sys("read ", todo) ;
+    if (!r && errno != ENOENT) strerr_warnwu2sys("read ", todo) ;
+    r = 0 ;
     goto end ;
   }
+  r = 0 ;
   why = ferry_envelope_stored_check(env.s, env.len, &fpos) ;
   if (why)
   {
@@ -255,7 +294,7 @@ static void scan (void)
       }
       pending_find(id, &known) ;
       if (known) continue ;
-      if (fstatat(dirfd(dh), de->d_name, &st, 0) < 0) continue ;
+      if (fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue ;
       if (n == a)
       {
         a = a ? a * 2 : 256 ;
