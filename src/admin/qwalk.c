@@ -49,11 +49,15 @@ static int rcpt_room (walk *w, unsigned int n)
   return 1 ;
 }
 
- /* 1 read, 0 gone (ENOENT), -1 error */
-static int slurp_path (stralloc *sa, char const *fn)
+ /* 1 read, 0 gone (ENOENT), -1 error, -2 not a regular file (a FIFO, a symbolic link: never
+    opened through, *what says which) */
+static int slurp_path (stralloc *sa, char const *fn, char const **what)
 {
+  int r ;
   sa->len = 0 ;
-  if (openslurpclose(sa, fn)) return 1 ;
+  r = ferry_queue_slurp(sa, fn, what) ;
+  if (r > 0) return 1 ;
+  if (r < 0) return -2 ;
   return errno == ENOENT ? 0 : -1 ;
 }
 
@@ -114,6 +118,7 @@ static int exists (char const *fn)
 static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)(qmsg const *, void *), void *data, int *stop)
 {
   qmsg m ;
+  char const *what ;
   char fn[FERRY_QUEUE_PATH_MAX + 8] ;
   struct stat st ;
   int c, got ;
@@ -129,7 +134,8 @@ static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)
     for (c = 0 ; c < 2 ; c++)
     {
       ferry_queue_path(fn, c ? "remote" : "local", id, split) ;
-      got = slurp_path(&w->recs[c], fn) ;
+      got = slurp_path(&w->recs[c], fn, &what) ;
+      if (got == -2) { m.damage = c ? "its remote recipient file is not a regular file" : "its local recipient file is not a regular file" ; w->recs[c].len = 0 ; got = 1 ; }
       if (got < 0) return -1 ;
       if (got) nfiles++ ;
     }
@@ -143,28 +149,33 @@ static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)
     w->env.len = 0 ;
     if (!ferry_queue_envelope_read(&w->env, id, split, fn))
     {
-      if (errno != ENOENT) return -1 ;
-      /* finished while it was read (its recipient files go before its envelope)? */
-      c = ferry_queue_has_message(id, split) ;
-      if (c <= 0) return c ;
-      m.damage = "its envelope (queue/intd) is missing" ;
+      if (errno == EINVAL) { if (!m.damage) m.damage = "its envelope (queue/intd) is not a regular file" ; }
+      else
+      {
+        if (errno != ENOENT) return -1 ;
+        /* finished while it was read (its recipient files go before its envelope)? */
+        c = ferry_queue_has_message(id, split) ;
+        if (c <= 0) return c ;
+        m.damage = "its envelope (queue/intd) is missing" ;
+      }
     }
-    else m.damage = envelope_parse(w, &m, 0) ;
+    else if (!m.damage) m.damage = envelope_parse(w, &m, 0) ;
     for (c = 0 ; c < 2 && !m.damage ; c++) if (w->recs[c].len) m.damage = records_parse(w, &m, c) ;
     m.unloadable = !!m.damage ;
   }
   else
   {
     ferry_queue_path(fn, "todo", id, split) ;
-    got = slurp_path(&w->env, fn) ;
-    if (got <= 0) return got ;
-    m.damage = envelope_parse(w, &m, 1) ;
+    got = slurp_path(&w->env, fn, &what) ;
+    if (got == -2) m.damage = "its todo entry is not a regular file" ;
+    else if (got <= 0) return got ;
+    else m.damage = envelope_parse(w, &m, 1) ;
   }
   if (!m.sender) m.sender = "" ;
   if (prepared)
   {
     ferry_queue_path(fn, "defer", id, split) ;
-    got = slurp_path(&w->defer, fn) ;
+    got = slurp_path(&w->defer, fn, &what) ;
     if (got > 0)
     {
       size_t pos = 0 ;

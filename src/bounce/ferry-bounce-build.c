@@ -219,7 +219,8 @@ int main (int argc, char const *const *argv)
   size_t *orcptoff = 0 ;
   uint32_t *orcptidx = 0 ;
   unsigned int nr = 0, k ;
-  int messok ;
+  int messok, rgot ;
+  char const *notfile ;
   PROG = "ferry-bounce-build" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
@@ -248,7 +249,9 @@ int main (int argc, char const *const *argv)
   /* the records */
   ferry_queue_path(fn, "bounce", id, 0) ;
   if (delay) memcpy(fn + strlen(fn), ".delay", 7) ;
-  if (!openslurpclose(&recs, fn))
+  rgot = ferry_queue_slurp(&recs, fn, &notfile) ;
+  if (rgot < 0) strerr_dief4x(111, fn, " is ", notfile, ", not a bounce record file: never read through") ;
+  if (!rgot)
   {
     if (errno != ENOENT) strerr_diefu2sys(111, "read ", fn) ;
     logline("nothing to send: no ", fn, 0, 0) ;
@@ -287,7 +290,8 @@ int main (int argc, char const *const *argv)
 
   /* the message */
   ferry_queue_path(fn, "mess", id, split) ;
-  messok = openslurpclose(&mess, fn) ;
+  messok = ferry_queue_slurp(&mess, fn, &notfile) ;
+  if (messok < 0) strerr_dief4x(111, fn, " is ", notfile, ", not a message file: never read through") ;
   if (!messok && errno != ENOENT) strerr_diefu2sys(111, "read ", fn) ;
 
   {

@@ -13,14 +13,20 @@
 int ferry_queue_envelope_read (stralloc *sa, uint64_t id, unsigned int split, char *fn)
 {
   size_t len = sa->len ;
+  char const *what ;
+  int r ;
   ferry_queue_path(fn, "intd", id, split) ;
-  if (openslurpclose(sa, fn)) return 1 ;
-  if (errno != ENOENT) return 0 ;
+  r = ferry_queue_slurp(sa, fn, &what) ;
+  if (r > 0) return 1 ;
+  sa->len = len ;
+  if (r < 0 || errno != ENOENT) return 0 ;
   sa->len = len ;
   /* a message an earlier ferry prepared: its envelope was copied to info/ and intd/ removed */
   ferry_queue_path(fn, "info", id, split) ;
-  if (openslurpclose(sa, fn)) return 1 ;
+  r = ferry_queue_slurp(sa, fn, &what) ;
+  if (r > 0) return 1 ;
   sa->len = len ;
+  if (r < 0) return 0 ;
   if (errno == ENOENT) ferry_queue_path(fn, "intd", id, split) ;
   return 0 ;
 }

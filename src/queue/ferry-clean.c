@@ -37,6 +37,7 @@
 #define REMOVERS 4     /* removals at once (doc/ferry-clean.html, "Removals at once") */
 #define WINDOW 16      /* requests at most between the start of their removals and their acknowledgement */
 #define BACKLOG 8192   /* requests read and not yet acknowledged, at most: then fd 0 waits */
+#define SYNC_RETRY_MAX 60   /* seconds between two tries of a failing sync, at most */
 
 static unsigned int split ;
 
@@ -133,6 +134,7 @@ struct pend_s
   int err ;
   int done ;            /* its removals are over (or were never a remover's) */
   int durable ;         /* ... and must be synced before the acknowledgement (sched_remove) */
+  int syncwait ;        /* its todo entry is removed, the sync that makes it durable failed */
 } ;
 
  /* The requests asked and not yet acknowledged are pd[head..npd), in the order they came, those
@@ -142,6 +144,21 @@ static unsigned int npd = 0, apd = 0, head = 0, given = 0 ;
 static uint32_t base = 0 ;
 static stralloc reqs = STRALLOC_ZERO, out = STRALLOC_ZERO ;
 static int qfd ;
+
+ /* A failed sync is tried again, alone, after 1 s, then 2, 4, ... up to SYNC_RETRY_MAX: the
+    requests it covers wait (their todo entries removed, their acknowledgements held), and the
+    first sync that works lets them go on. One warning per failure, one line at the recovery. */
+static unsigned int syncbackoff = 0 ;   /* 0: the syncs work */
+static tain syncretry ;
+
+static void sync_failed (char const *what, int e)
+{
+  char fmt[UINT_FMT] ;
+  syncbackoff = !syncbackoff ? 1 : syncbackoff * 2 > SYNC_RETRY_MAX ? SYNC_RETRY_MAX : syncbackoff * 2 ;
+  fmt[uint_fmt(fmt, syncbackoff)] = 0 ;
+  tain_addsec_g(&syncretry, syncbackoff) ;
+  strerr_warnw("unable to ", what, ": ", strerror(e), ": trying again in ", fmt, " s") ;
+}
 
  /* Writes what it can of the acknowledgements without blocking. */
 static void acks_write (void)
@@ -158,20 +175,16 @@ static void job_done (uint32_t job, char const *why, int err, int durable)
   pd[k].why = why ; pd[k].err = err ; pd[k].done = 1 ; pd[k].durable = durable ;
 }
 
- /* One syncfs for every request at the head that is done and waits for it; a failure becomes
-    their failure (the queue manager then leaves the message for its next start). */
+ /* One syncfs for every request at the head that is done and waits for it; when it fails, they
+    wait for sync_retry. */
 static void durable_sync (void)
 {
   unsigned int k ;
   int want = 0 ;
+  if (syncbackoff) return ;   /* the retry's */
   for (k = head ; k < npd && pd[k].done ; k++) if (pd[k].durable) { want = 1 ; break ; }
   if (!want) return ;
-  if (syncfs(qfd) < 0)
-  {
-    int e = errno ;
-    for (k = head ; k < npd && pd[k].done ; k++)
-      if (pd[k].durable && !pd[k].why) { pd[k].why = "unable to sync the removal of its marks" ; pd[k].err = e ; }
-  }
+  if (syncfs(qfd) < 0) { sync_failed("sync the removal of a finished message's marks", errno) ; return ; }
   for (k = head ; k < npd && pd[k].done ; k++) pd[k].durable = 0 ;
 }
 
@@ -180,7 +193,7 @@ static void durable_sync (void)
 static void acks_advance (void)
 {
   durable_sync() ;
-  while (head < npd && pd[head].done)
+  while (head < npd && pd[head].done && !pd[head].durable)
   {
     size_t mark ;
     pend const *q = pd + head ;
@@ -231,17 +244,18 @@ static void batch_start (unsigned int first)
     /* the queue manager delivers only once these removals are durable: one directory is
        fsync'ed, more share one syncfs */
     char dir[FERRY_QUEUE_PATH_MAX] ;
-    int r ;
+    int r = -1 ;
     ferry_queue_subdir(dir, "todo", pd[last].id, split) ;
-    r = synced == 1 && !restored ? ferry_dir_sync(dir) : syncfs(qfd) ;
-    if (r < 0)
+    if (!syncbackoff)   /* else the retry covers them */
     {
-      int e = errno ;
-      for (i = first ; i < npd ; i++)
-        if ((pd[i].kind == 't' || pd[i].kind == 'c') && !pd[i].why) { pd[i].why = "unable to sync queue/todo" ; pd[i].err = e ; }
+      r = synced == 1 && !restored ? ferry_dir_sync(dir) : syncfs(qfd) ;
+      if (r < 0) sync_failed("sync queue/todo", errno) ;
     }
+    if (r < 0)
+      for (i = first ; i < npd ; i++)
+        if ((pd[i].kind == 't' || pd[i].kind == 'c') && !pd[i].why) pd[i].syncwait = 1 ;
   }
-  for (i = first ; i < npd ; i++) pd[i].done = pd[i].why || pd[i].kind == 't' ;
+  for (i = first ; i < npd ; i++) pd[i].done = !pd[i].syncwait && (pd[i].why || pd[i].kind == 't') ;
 }
 
  /* Starts the removals of the requests that wait, as far as the window goes: a request is
@@ -249,7 +263,7 @@ static void batch_start (unsigned int first)
     acknowledgement (and is lost to a kill, doc/ferry-schedule.html) behind at most WINDOW. */
 static void jobs_give (void)
 {
-  for (; given < npd && given - head < WINDOW ; given++)
+  for (; given < npd && given - head < WINDOW && !pd[given].syncwait ; given++)
     if (!pd[given].done) removers_give(base + given, pd[given].kind, pd[given].id) ;
 }
 
@@ -284,12 +298,29 @@ static void requests_take (stralloc *in)
     pd[npd].why = pd[npd].kind == 'x' ? "unknown request" : 0 ;
     pd[npd].err = 0 ;
     pd[npd].durable = 0 ;
+    pd[npd].syncwait = 0 ;
     npd++ ;
     if (!stralloc_catb(&reqs, p, plen)) strerr_diefu1sys(111, "allocate memory") ;
   }
   memmove(in->s, in->s + pos, in->len - pos) ;
   in->len -= pos ;
   if (npd > first) batch_start(first) ;
+}
+
+ /* The sync that failed, again, for every request that waits for one. */
+static void sync_retry (void)
+{
+  unsigned int k, n = 0 ;
+  char fmt[UINT_FMT] ;
+  if (syncfs(qfd) < 0) { sync_failed("sync the queue", errno) ; return ; }
+  for (k = head ; k < npd ; k++)
+  {
+    if (pd[k].syncwait) { pd[k].syncwait = 0 ; pd[k].done = pd[k].kind == 't' ; n++ ; }
+    else if (pd[k].done && pd[k].durable) { pd[k].durable = 0 ; n++ ; }
+  }
+  syncbackoff = 0 ;
+  fmt[uint_fmt(fmt, n)] = 0 ;
+  strerr_warni("the queue syncs again: ", fmt, " requests go on") ;
 }
 
 static int serve (void)
@@ -311,8 +342,9 @@ static int serve (void)
     if (out.len) { x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
     /* the removers' answers, and their ends: a remover that dies is seen at once, busy or not */
     nr = removers_pollset(x + n) ;
-    if (iopause_g(x, n + nr, 0) < 0) strerr_diefu1sys(111, "iopause") ;
+    if (iopause_g(x, n + nr, syncbackoff ? &syncretry : 0) < 0) strerr_diefu1sys(111, "iopause") ;
     removers_collect(x + n, &job_done) ;
+    if (syncbackoff && !tain_less(&STAMP, &syncretry)) sync_retry() ;
     acks_advance() ;
     jobs_give() ;
     if (i0 >= 0 && x[i0].revents & IOPAUSE_READ)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@
 #define BATCH_FIRST 100   /* the first batch of a scan is small, so delivery starts at once */
 #define BATCH_MAX 1000
 #define ENVELOPE_MAX (64 << 20)
+#define RETRY_MAX 60      /* seconds between two scans after a failure (a full disk), at most */
 
 typedef struct entry_s entry ;
 struct entry_s
@@ -52,6 +54,9 @@ static int qfd ;                    /* queue/, for syncfs */
 static entry *listed = 0 ;          /* the last scan's entries, oldest first */
 static size_t nlisted = 0, alisted = 0, nextlisted = 0 ;
 static size_t batchsize = BATCH_FIRST ;
+static unsigned int failures = 0 ;  /* todo entries of this scan that could not be prepared */
+static unsigned int retrysec = 0 ;  /* 0, or the delay before the scan that tries them again */
+static tain retryat ;
 
 static size_t pending_find (uint64_t id, int *found)
 {
@@ -147,7 +152,7 @@ static int file_put (char const *dir, uint64_t id, stralloc const *sa)
   int fd ;
   ferry_queue_path(fn, dir, id, split) ;
   if (!sa->len) return unlink(fn) == 0 || errno == ENOENT ;
-  fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) ;
+  fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) ;
   if (fd < 0) return 0 ;
   if (allwrite(fd, sa->s, sa->len) < sa->len) { fd_close(fd) ; return 0 ; }
   return close(fd) == 0 ;
@@ -156,9 +161,44 @@ static int file_put (char const *dir, uint64_t id, stralloc const *sa)
 static int copy_to (char const *from, char const *to)
 {
   stralloc sa = STRALLOC_ZERO ;
-  int r = openslurpclose(&sa, from) && openwritenclose_unsafe_sync(to, sa.s, sa.len) ;
+  char const *what ;
+  int r = ferry_queue_slurp(&sa, from, &what) > 0 && openwritenclose_unsafe_sync(to, sa.s, sa.len) ;
   stralloc_free(&sa) ;
   return r ;
+}
+
+ /* A todo name that is not a regular file (a FIFO, a symbolic link, ...) is no message: it is
+    moved aside to queue/corrupt/ID.todo, never read nor followed, and named in the log. */
+static void todo_aside (char const *todo, uint64_t id, char const *what)
+{
+  char fmt[UINT64_FMT + 20] ;
+  size_t n = uint64_fmt(fmt + 14, id) ;
+  memcpy(fmt, "queue/corrupt/", 14) ;
+  memcpy(fmt + 14 + n, ".todo", 6) ;
+  if (rename(todo, fmt) < 0) strerr_warnwu6sys("move aside ", todo, " (", what, ", not a message) to ", fmt) ;
+  else strerr_warnw(todo, " is ", what, ", not a message: moved aside to ", fmt) ;
+}
+
+ /* The envelope of a todo entry, at most ENVELOPE_MAX bytes: 1, 0 with errno, -1 not a
+    regular file (moved aside). */
+static int todo_read (char const *todo, uint64_t id, stralloc *sa)
+{
+  char const *what ;
+  ssize_t r ;
+  int fd = ferry_queue_open(todo, O_RDONLY, &what) ;
+  if (fd == -2) { todo_aside(todo, id, what) ; return -1 ; }
+  if (fd < 0) return 0 ;
+  for (;;)
+  {
+    if (sa->len >= ENVELOPE_MAX) break ;
+    if (!stralloc_readyplus(sa, 65536)) { fd_close(fd) ; return 0 ; }
+    r = fd_read(fd, sa->s + sa->len, 65536) ;
+    if (r < 0) { fd_close(fd) ; return 0 ; }
+    if (!r) break ;
+    sa->len += r ;
+  }
+  fd_close(fd) ;
+  return 1 ;
 }
 
  /* 1: told the queue manager (R or C); 0: a system error, to be tried again at the next scan. */
@@ -171,11 +211,14 @@ static int process (uint64_t id)
   uint32_t index = 0 ;
   int r = 0 ;
   ferry_queue_path(todo, "todo", id, split) ;
-  if (!openreadfileclose(todo, &env, ENVELOPE_MAX))
+  r = todo_read(todo, id, &env) ;
+  if (r <= 0)
   {
-    if (errno != ENOENT) strerr_warnwu2sys("read ", todo) ;
+    if (!r && errno != ENOENT) { strerr_warnwu2sys("read ", todo) ; failures++ ; }
+    r = 0 ;
     goto end ;
   }
+  r = 0 ;
   why = ferry_envelope_stored_check(env.s, env.len, &fpos) ;
   if (why)
   {
@@ -186,10 +229,10 @@ static int process (uint64_t id)
     {
       char target[FERRY_QUEUE_PATH_MAX + 20] ;
       memcpy(target, "queue/", 6) ; memcpy(target + 6, fmt, strlen(fmt) + 1) ;
-      if (!copy_to(todo, target)) { strerr_warnwu2sys("keep a copy of ", todo) ; goto end ; }
+      if (!copy_to(todo, target)) { strerr_warnwu2sys("keep a copy of ", todo) ; failures++ ; goto end ; }
       ferry_queue_path(mess, "mess", id, split) ;
       memcpy(target + 6 + 8 + n, ".message", 9) ;
-      if (!copy_to(mess, target) && errno != ENOENT) { strerr_warnwu2sys("keep a copy of ", mess) ; goto end ; }
+      if (!copy_to(mess, target) && errno != ENOENT) { strerr_warnwu2sys("keep a copy of ", mess) ; failures++ ; goto end ; }
     }
     strerr_warnw("corrupt envelope ", todo, ": ", why, ": kept as queue/", fmt, " (and .message), taken out of the queue") ;
     tell('C', id) ;
@@ -203,7 +246,14 @@ static int process (uint64_t id)
   }
   if (!file_put("local", id, &loc) || !file_put("remote", id, &rem))
   {
+    /* nothing half-written stays: a recipient file cut short (a full disk) or empty goes */
+    char fn[FERRY_QUEUE_PATH_MAX] ;
+    int e = errno ;
+    ferry_queue_path(fn, "local", id, split) ; unlink(fn) ;
+    ferry_queue_path(fn, "remote", id, split) ; unlink(fn) ;
+    errno = e ;
     strerr_warnwu2sys("write the recipients of ", todo) ;
+    failures++ ;
     goto end ;
   }
   /* no copy of the envelope: the queue manager reads it where ferry-inject wrote it, in intd/,
@@ -255,7 +305,7 @@ static void scan (void)
       }
       pending_find(id, &known) ;
       if (known) continue ;
-      if (fstatat(dirfd(dh), de->d_name, &st, 0) < 0) continue ;
+      if (fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue ;
       if (n == a)
       {
         a = a ? a * 2 : 256 ;
@@ -271,6 +321,26 @@ static void scan (void)
   if (n) qsort(e, n, sizeof(entry), &entry_cmp) ;
   listed = e ; alisted = a ; nlisted = n ; nextlisted = 0 ;
   batchsize = BATCH_FIRST ;
+  failures = 0 ;
+}
+
+ /* At the end of a scan's list: entries that failed (a full disk) are tried again by a scan
+    after 1 s, 2, 4, ... up to RETRY_MAX, without waiting for new mail; one line each way. */
+static void scan_end (void)
+{
+  char fmt[2][UINT_FMT] ;
+  if (!failures)
+  {
+    if (retrysec) strerr_warni("every todo entry prepared again: the failures are over") ;
+    retrysec = 0 ;
+    return ;
+  }
+  retrysec = !retrysec ? 1 : retrysec * 2 > RETRY_MAX ? RETRY_MAX : retrysec * 2 ;
+  tain_addsec_g(&retryat, retrysec) ;
+  fmt[0][uint_fmt(fmt[0], failures)] = 0 ;
+  fmt[1][uint_fmt(fmt[1], retrysec)] = 0 ;
+  strerr_warnw(fmt[0], " todo entries could not be prepared: trying again in ", fmt[1], " s") ;
+  failures = 0 ;
 }
 
  /* Prepares the next batch of the list, sharing one syncfs, and queues its notices. The first
@@ -293,6 +363,7 @@ static void batch (void)
   {
     strerr_warnwu1sys("syncfs the queue: the batch will be done again") ;
     out.len = before ;
+    failures += ntold ;
     return ;
   }
   for (j = 0 ; j < ntold ; j++) pending_add(told[j]) ;
@@ -337,8 +408,8 @@ int main (int argc, char const *const *argv)
   {
     unsigned int n = 0 ;
     int i0 = -1, i1 = -1 ;
-    if (rescan && !eof && nextlisted == nlisted) { scan() ; rescan = 0 ; }
-    if (!eof && nextlisted < nlisted) batch() ;
+    if (rescan && !eof && nextlisted == nlisted) { scan() ; rescan = 0 ; if (!nlisted) scan_end() ; }
+    if (!eof && nextlisted < nlisted) { batch() ; if (nextlisted == nlisted) scan_end() ; }
     if (eof && !out.len) break ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; n++ ;
     /* once the queue manager is gone, the trigger is left to the next set's instance */
@@ -346,7 +417,8 @@ int main (int argc, char const *const *argv)
     if (!eof) { i0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
     if (out.len) { i1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
     /* with more of the list to prepare, only look: the next batch follows at once */
-    if (iopause_g(x, n, !eof && nextlisted < nlisted ? &STAMP : 0) < 0) strerr_diefu1sys(111, "iopause") ;
+    if (iopause_g(x, n, !eof && nextlisted < nlisted ? &STAMP : retrysec && !eof ? &retryat : 0) < 0) strerr_diefu1sys(111, "iopause") ;
+    if (retrysec && !eof && !rescan && nextlisted == nlisted && !tain_less(&STAMP, &retryat)) rescan = 1 ;
     if (x[0].revents & IOPAUSE_READ)
     {
       int sig ;

@@ -367,8 +367,9 @@ static void record_put (unsigned int ri, size_t at, char const *s, size_t n)
   {
     /* opened only for the round's updates: a queue of 100,000 messages must not hold 100,000 fds */
     char fn[FERRY_QUEUE_PATH_MAX] ;
+    char const *what ;
     ferry_queue_path(fn, chdir_[(int)r->ch], m->id, split) ;
-    m->fd[(int)r->ch] = open(fn, O_RDWR | O_CLOEXEC) ;
+    m->fd[(int)r->ch] = ferry_queue_open(fn, O_RDWR, &what) ;
     if (m->fd[(int)r->ch] < 0) { strerr_warnwu2sys("open (the set stops; nothing is lost) ", fn) ; _exit(111) ; }
   }
   if (pwrite(m->fd[(int)r->ch], s, n, r->off + at) != (ssize_t)n)
@@ -529,7 +530,7 @@ static void msg_load (uint64_t id, int announce)
   size_t ntos = 0 ;
   uint64_t birth = 0, stamp ;
   struct stat messst ;
-  char const *sender = 0 ;
+  char const *sender = 0, *what ;
   unsigned char *notify ;
   if (msg_find(id) >= 0) return ;   /* told twice */
   /* its name: its message file's time (a missing file, the time 0) */
@@ -545,7 +546,12 @@ static void msg_load (uint64_t id, int announce)
     ferry_rcpt_record rec ;
     int got ;
     ferry_queue_path(fn, chdir_[c], id, split) ;
-    fd = open(fn, O_RDONLY | O_CLOEXEC) ;
+    fd = ferry_queue_open(fn, O_RDONLY, &what) ;
+    if (fd == -2)
+    {
+      strerr_warnw(fn, " is ", what, ", not a recipient file: the message is left alone, the name is never followed") ;
+      goto alone ;
+    }
     if (fd < 0)
     {
       if (errno == ENOENT) continue ;

@@ -2,7 +2,7 @@
 running set while a switch file exists, then repaired by removing the file. Tried: every fsync and
 syncfs of the local channel failing with EIO; its writes failing with ENOSPC (a full disk); the
 creation of ferry-preprocess-todo's files failing with EIO; the queue manager's syncs of its marks
-failing with EIO; a read-only queue at injection (a read-only bind mount, EROFS from the kernel); a message file removed
+failing with EIO; ferry-clean's syncs failing with EIO (retried by itself); a read-only queue at injection (a read-only bind mount, EROFS from the kernel); a message file removed
 under the set's feet. Each: a clear log line or exit code, a temporary failure, nothing left
 half-written, and once the fault is gone every message delivered, none lost."""
 
@@ -128,6 +128,22 @@ try:
            "repaired: all three delivered, the queue empty", (subjects(), log()[-400:]))
     dups = sum(subjects().count("mark%d" % i) - 1 for i in range(3))
     print("faults: marks not synced: %d duplicate deliveries while the fault lasted (about 2 s)" % dups)
+
+    # 4b. ferry-clean's syncs fail (EIO): the todo removals wait, ferry-clean tries again with a
+    #     growing delay, one warning each time; once the disk works, everything goes on by itself
+    fault("ferry-clean", "fsync,fdatasync,syncfs", 5)
+    starts = log().count("ferry-schedule: starting")
+    for i in range(3):
+        inject("clean%d" % i, "c%d@example.org" % i)
+    fails = lambda: re.findall(r"ferry-clean: warning: unable to sync [^:]*: Input/output error: trying again in ([0-9]+) s", log())  # noqa: E731
+    expect(eventually(lambda: len(fails()) >= 3, 20), "each failed sync is logged with its next delay", log()[-600:])
+    expect([int(d) for d in fails()[:3]] == [1, 2, 4], "the delay grows", fails())
+    expect(not any(s_.startswith("clean") for s_ in subjects()), "nothing delivered while the todo removals are not durable")
+    os.unlink(switch)
+    expect(eventually(lambda: sorted(s_ for s_ in subjects() if s_.startswith("clean")) == ["clean0", "clean1", "clean2"] and queue_empty(), 30),
+           "repaired: all three delivered once by themselves, the queue empty", (subjects(), log()[-600:]))
+    expect("ferry-clean: info: the queue syncs again" in log(), "the recovery is logged", log()[-600:])
+    expect(log().count("ferry-schedule: starting") == starts, "without a restart of the set")
 
     # 5. a message file removed under the set's feet (the set stopped, one message queued)
     for k in os.listdir(envdir):

@@ -1,15 +1,16 @@
 """Crash torture. Under a mixed load (local Maildir, remote smtp-sink, a local program that fails
 for good so the sender gets a notice, one that fails once then succeeds), kill with SIGKILL, at
-random instants, either the whole set or one member (ferry-schedule, ferry-preprocess-todo,
-ferry-spawn-local, ferry-spawn-remote, either ferry-clean, one of a ferry-clean's removers, or a
-local delivery worker), let s6 start it
-again, and repeat. Then, against the injector's own ledger: every accepted message reached every
+random instants, either the whole set (TORTURE_SET_KILLS times, 50 by default) or one member
+(ferry-schedule, ferry-preprocess-todo, ferry-spawn-local, ferry-spawn-remote, either ferry-clean,
+one of a ferry-clean's removers, or a local delivery worker: TORTURE_ROUNDS times), in a shuffled
+order, let s6 start it again, and repeat. Then, against the injector's own ledger: every accepted message reached every
 recipient or its sender got a failure notice, and nothing is left in the queue. Duplicates are
 allowed only in the window of deliveries in flight at a kill (doc/ferry-start.html): counted,
-printed and bounded.
+printed and bounded. The last line reports the messages accepted, the deliveries (and notices)
+wanted and made, those lost (must be 0) and the duplicates.
 
-make check runs a short version; by hand, for longer:
-    TORTURE_ROUNDS=300 TORTURE_PER_ROUND=30 FERRY_SEED=1 FERRY_TOP=$PWD /usr/bin/python3 tests/system/torture.py"""
+make check runs a short version (about a minute and a half); by hand, for longer:
+    TORTURE_SET_KILLS=500 TORTURE_ROUNDS=300 TORTURE_PER_ROUND=30 FERRY_SEED=1 FERRY_TOP=$PWD /usr/bin/python3 tests/system/torture.py"""
 
 import os
 import random
@@ -23,8 +24,9 @@ sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import Home, Supervised, eventually, expect, s6_log, stop_all  # noqa: E402
 from smtp_peers import SmtpSink  # noqa: E402
 
-ROUNDS = int(os.environ.get("TORTURE_ROUNDS", "12"))
-PER_ROUND = int(os.environ.get("TORTURE_PER_ROUND", "12"))
+ROUNDS = int(os.environ.get("TORTURE_ROUNDS", "12"))           # rounds ending in a kill of one member
+SET_KILLS = int(os.environ.get("TORTURE_SET_KILLS", "50"))     # rounds ending in a kill of the whole set
+PER_ROUND = int(os.environ.get("TORTURE_PER_ROUND", "6"))
 seed = int(os.environ.get("FERRY_SEED", str(int(time.time()))))
 rnd = random.Random(seed)
 home = Home()
@@ -99,7 +101,9 @@ try:
     ledger = []           # (subject, kinds) of every message ferry-inject accepted
     kills = {"set": 0, "worker": 0}
     t0 = time.time()
-    for r in range(ROUNDS):
+    plan = ["set"] * SET_KILLS + [None] * ROUNDS
+    rnd.shuffle(plan)
+    for r, planned in enumerate(plan):
         for i in range(PER_ROUND):
             subj = "t%d-%d" % (r, i)
             ks = rnd.sample(kinds, rnd.randint(1, 3))
@@ -111,10 +115,13 @@ try:
             ledger.append((subj, ks))
         time.sleep(rnd.random() * 0.4)
         procs = tree()
+        if not procs and planned:
+            expect(eventually(lambda: tree(), 30, 0.05), "the set runs", log()[-400:])
+            procs = tree()
         if not procs:
             continue
         starts = log().count("ferry-schedule: starting")
-        what = rnd.choice(("set",) + MEMBERS + ("worker", "remover"))
+        what = planned or rnd.choice(MEMBERS + ("worker", "remover"))
         if what == "set":
             kill([p for p, _ in procs])
         elif what == "worker":
@@ -151,7 +158,7 @@ try:
     got = {"local": local, "remote": sunk,
            "flaky": open(os.path.join(flaky, "delivered")).read().split() if os.path.exists(os.path.join(flaky, "delivered")) else [],
            "fail": [m.group(1).decode() for m in (re.search(rb"\nSubject: (t[0-9-]+)\n", n.split(b"\nSubject: Undelivered", 1)[1]) for n in notices) if m]}
-    lost, dups, wanted = [], 0, 0
+    lost, dups, wanted, made = [], 0, 0, 0
     for kind in kinds:
         want = [s for s, ks in ledger if kind in ks]
         wanted += len(want)
@@ -159,11 +166,14 @@ try:
         for s in got[kind]:
             have[s] = have.get(s, 0) + 1
         lost += ["%s to %s" % (s, kind) for s in want if s not in have]
+        made += sum(1 for s in want if s in have)
         dups += sum(n - 1 for n in have.values() if n > 1)
     nkills = sum(kills.values())
     orphans = home.queue_files(("mess",))
-    print("torture (seed %d): %d rounds, %d messages, %d deliveries and notices wanted, %d kills (%s), lost %d, duplicates %d, %.1fs"
-          % (seed, ROUNDS, len(ledger), wanted, nkills, ", ".join("%s %d" % kv for kv in sorted(kills.items()) if kv[1]), len(lost), dups, spent))
+    print("torture (seed %d): %d rounds, %d kills (%s), %.1fs" % (seed, len(plan), nkills, ", ".join("%s %d" % kv for kv in sorted(kills.items()) if kv[1]), spent))
+    print("torture: accepted %d messages, deliveries and notices wanted %d, delivered %d, lost %d, duplicates %d"
+          % (len(ledger), wanted, made, len(lost), dups))
+    expect(kills["set"] >= SET_KILLS, "the whole set killed %d times (%d wanted)" % (kills["set"], SET_KILLS))
     expect(done, "after %d kills every message is done: no todo, local, remote, pid or bounce file left" % nkills,
            home.queue_files(queue_dirs)[:5])
     expect(not lost, "every accepted message reached every recipient, or its sender got the notice", lost[:10])

@@ -23,10 +23,21 @@ extern int ferry_dir_sync (char const *dir) ;
  /* Wake the queue manager: a byte into the FIFO, never blocking, no error if no one listens. */
 extern void ferry_trigger_pull (char const *fifo) ;
 
+/* Queue files are opened by name only through these: never through a symbolic link (a link
+   planted in the queue must not make the set read or write elsewhere), never waiting on a FIFO,
+   and only a regular file. ferry_queue_open: flags O_RDONLY or O_RDWR (O_CLOEXEC is added);
+   the fd (blocking), -1 with errno, or -2 when the name is there but is not a regular file:
+   then *what says what it is ("a FIFO", "a symbolic link", ...), and errno is EINVAL.
+   ferry_queue_slurp appends the file to sa: 1, 0 with errno, -1 not a regular file (*what). */
+extern int ferry_queue_open (char const *fn, int flags, char const **what) ;
+extern int ferry_queue_slurp (stralloc *sa, char const *fn, char const **what) ;
+ /* "a FIFO", "a symbolic link", "a directory", ... for a file's st_mode */
+extern char const *ferry_queue_filetype (unsigned int mode) ;
+
 /* A message's envelope (doc/queue.html): queue/intd/N/ID, from ferry-inject's commit to the
    message's end; for a message an earlier ferry prepared, the copy in queue/info/N/ID. Appended
    to sa; fn (FERRY_QUEUE_PATH_MAX) gets the path read. 1 read, 0 with errno (ENOENT: neither
-   exists, and fn is the intd path). */
+   exists, and fn is the intd path; EINVAL: fn is not a regular file, ferry_queue_open). */
 extern int ferry_queue_envelope_read (stralloc *sa, uint64_t id, unsigned int split, char *fn) ;
 
  /* qsort and bsearch order of message ids (uint64_t). */

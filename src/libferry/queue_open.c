@@ -1,0 +1,49 @@
+/* ferry_queue_open, ferry_queue_slurp: a queue file opened by its name, never through a symbolic
+   link, never waiting on a FIFO, and only when it is a regular file. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <skalibs/djbunix.h>
+#include <skalibs/stralloc.h>
+
+#include <ferry/queue.h>
+
+char const *ferry_queue_filetype (unsigned int mode)
+{
+  return S_ISREG(mode) ? "a regular file" : S_ISLNK(mode) ? "a symbolic link" : S_ISFIFO(mode) ? "a FIFO"
+       : S_ISDIR(mode) ? "a directory" : S_ISSOCK(mode) ? "a socket" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" : "not a file" ;
+}
+
+int ferry_queue_open (char const *fn, int flags, char const **what)
+{
+  struct stat st ;
+  int fd = open(fn, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) ;
+  if (fd < 0)
+  {
+    /* O_NOFOLLOW's answer to a symbolic link (and a name of a directory opened for writing) */
+    if (errno == ELOOP || errno == EISDIR)
+    {
+      int e = errno ;
+      if (lstat(fn, &st) == 0 && !S_ISREG(st.st_mode)) { *what = ferry_queue_filetype(st.st_mode) ; errno = EINVAL ; return -2 ; }
+      errno = e ;
+    }
+    return -1 ;
+  }
+  if (fstat(fd, &st) < 0) { fd_close(fd) ; return -1 ; }
+  if (!S_ISREG(st.st_mode)) { *what = ferry_queue_filetype(st.st_mode) ; fd_close(fd) ; errno = EINVAL ; return -2 ; }
+  if (ndelay_off(fd) < 0) { fd_close(fd) ; return -1 ; }
+  return fd ;
+}
+
+int ferry_queue_slurp (stralloc *sa, char const *fn, char const **what)
+{
+  int r ;
+  int fd = ferry_queue_open(fn, O_RDONLY, what) ;
+  if (fd < 0) return fd == -2 ? -1 : 0 ;
+  r = slurp(sa, fd) ;
+  fd_close(fd) ;
+  return r ;
+}
