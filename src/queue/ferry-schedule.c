@@ -33,6 +33,7 @@
 
 #include <ferry/array.h>
 #include <ferry/control.h>
+#include <ferry/defer.h>
 #include <ferry/dsn.h>
 #include <ferry/envelope.h>
 #include <ferry/frame.h>
@@ -82,6 +83,8 @@ struct msg_s
   pid_t job ;           /* its running ferry-bounce-build */
   uint32_t jobnext ;    /* not before: after a failed run */
   uint32_t lasttime ;   /* the last deferral: when, and its text (lasterr, for the delay warning) */
+  uint32_t hintlo[2] ;  /* the earliest next attempt of the round's deferrals, per file; 0 for none */
+  unsigned int flying[2] ;      /* recipients in flight, per channel */
   int fd[2] ;                   /* local/ and remote/ files, open only during a round of updates */
   unsigned char dirty[2] ;
   unsigned char jobfailures ;
@@ -93,6 +96,7 @@ struct msg_s
   unsigned int deferlog : 1 ;   /* queue/defer/N/ID may exist */
   unsigned int held : 1 ;       /* queue/hold/ID exists: never attempted until released */
   unsigned int finishing : 1 ;  /* on the list of messages to finish once this round's marks are synced */
+  unsigned int ondirty : 1 ;    /* on the round's list of messages with updates to sync */
   unsigned int deleting : 2 ;   /* being deleted: 1 without notice, 2 with a failure notice */
 } ;
 
@@ -383,26 +387,22 @@ static unsigned int ndirty = 0, adirty = 0 ;
 
 static void mark_dirty (unsigned int mi)
 {
+  if (msgs[mi].ondirty) return ;
+  msgs[mi].ondirty = 1 ;
   if (ndirty == adirty) dirtylist = ferry_array_grow(dirtylist, &adirty, sizeof(unsigned int)) ;
   dirtylist[ndirty++] = mi ;
 }
 
- /* A recipient file's modification time is a hint: the earliest next attempt of its waiting
-    recipients, when that is in the future. At start, the files whose time has come are loaded
-    first (doc/queue.html). A lost hint costs nothing but order: every file is loaded. */
+ /* A recipient file's modification time is a hint: the earliest next attempt of the recipients
+    deferred in the round, when that is in the future and none of the file's recipients is in
+    flight. At start, the files whose time has come are loaded first (doc/queue.html). A lost or
+    late hint costs nothing but order: every file is loaded. Set from the round's deferrals only,
+    never from a walk of the message: a round costs what it changed, whatever the message's size. */
 static void mtime_hint (msg const *m, int c)
 {
-  uint32_t lo = UINT32_MAX, now = time(0) ;
-  unsigned int j ;
+  uint32_t lo = m->hintlo[c], now = time(0) ;
   struct timespec ts[2] ;
-  for (j = 0 ; j < m->count ; j++)
-  {
-    rcpt const *r = rcpts + MSG_R(m)[j] ;
-    if (r->ch != c) continue ;
-    if (r->status == 'F') return ;
-    if (r->status == 'T' && r->next < lo) lo = r->next ;
-  }
-  if (lo == UINT32_MAX || lo <= now) return ;
+  if (m->flying[c] || !lo || lo <= now) return ;
   ts[0].tv_sec = 0 ; ts[0].tv_nsec = UTIME_OMIT ;
   ts[1].tv_sec = lo ; ts[1].tv_nsec = 0 ;
   if (futimens(m->fd[c], ts) < 0) strerr_warnwu1sys("set the time hint of a recipient file") ;
@@ -428,6 +428,8 @@ static void sync_dirty (void)
   {
     msg *m = msgs + dirtylist[i] ;
     int c ;
+    m->ondirty = 0 ;
+    m->hintlo[0] = m->hintlo[1] = 0 ;
     for (c = 0 ; c < 2 ; c++) if (m->dirty[c])
     {
       if (files == 1 && fdatasync(m->fd[c]) < 0) { strerr_warnwu1sys("sync a recipient file (the set stops)") ; _exit(111) ; }
@@ -496,26 +498,6 @@ static void delete_pending_check (unsigned int mi) ;
 static void load_rest (void) ;
 static int msg_exists (uint64_t id) ;
 
- /* Adds recipient ri to m's list. */
-static void msg_attach (msg *m, unsigned int ri)
-{
-  if (m->count)
-  {
-    unsigned int *p ;
-    if (m->count == 1)
-    {
-      p = malloc(2 * sizeof(unsigned int)) ;
-      if (p) p[0] = m->rs.one ;
-    }
-    else p = realloc(m->rs.many, (m->count + 1) * sizeof(unsigned int)) ;
-    if (!p) strerr_diefu1sys(111, "allocate memory") ;
-    p[m->count] = ri ;
-    m->rs.many = p ;
-  }
-  else m->rs.one = ri ;
-  m->count++ ;
-}
-
  /* Loads a prepared message from local/ and remote/ and its envelope (intd/), after its todo
     entry is gone. Without a recipient file it is no message (a finished one's last files, or an
     injection that never committed): those are ferry-clean's sweep's. */
@@ -523,7 +505,7 @@ static void msg_load (uint64_t id, int announce)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
   stralloc info = STRALLOC_ZERO, recs[2] = { STRALLOC_ZERO, STRALLOC_ZERO } ;
-  unsigned int mi, c, nfiles = 0, nopen = 0 ;
+  unsigned int mi, c, nfiles = 0, nopen = 0, nrecs = 0 ;
   msg *m ;
   size_t ntos = 0 ;
   uint64_t birth = 0, stamp ;
@@ -559,7 +541,7 @@ static void msg_load (uint64_t id, int announce)
     }
     fd_close(fd) ;
     nfiles++ ;
-    while ((got = ferry_rcpt_record_take(recs[c].s, recs[c].len, &pos, &rec)) == 1) if (rec.status == 'T') nopen++ ;
+    while ((got = ferry_rcpt_record_take(recs[c].s, recs[c].len, &pos, &rec)) == 1) { nrecs++ ; if (rec.status == 'T') nopen++ ; }
     if (got < 0)
     {
       strerr_warnw(got == -1 ? "a truncated" : "a garbled", " recipient record in ", fn, ": the message is left alone (ferry-qread shows it)") ;
@@ -637,6 +619,12 @@ static void msg_load (uint64_t id, int announce)
     if (!m->sender) strerr_diefu1sys(111, "allocate memory") ;
     pos = strlen(sender) + 1 ;
     memcpy(m->sender, sender, pos) ;
+    if (nrecs > 1)
+    {
+      /* the list made once, its size known: not grown a recipient at a time */
+      m->rs.many = malloc(nrecs * sizeof(unsigned int)) ;
+      if (!m->rs.many) strerr_diefu1sys(111, "allocate memory") ;
+    }
     for (c = 0 ; c < 2 ; c++)
     {
       size_t off = 0 ;
@@ -646,7 +634,8 @@ static void msg_load (uint64_t id, int announce)
         unsigned int ri = rcpt_alloc() ;
         rcpt *r ;
         m = msgs + mi ;
-        msg_attach(m, ri) ;
+        if (nrecs > 1) m->rs.many[m->count] = ri ; else m->rs.one = ri ;
+        m->count++ ;
         r = rcpts + ri ;
         r->msg = mi ;
         r->off = off ;
@@ -830,19 +819,18 @@ static uint32_t backoff (msg const *m, uint32_t now)
   return now + d ;
 }
 
- /* The last error of each deferred recipient, for ferry-qread and the delay warning: records
-    appended to queue/defer/N/ID (the bounce record format, kind Z), not synced: they inform,
-    they decide nothing. */
-static void defer_log (unsigned int ri, char const *text, uint32_t now)
+ /* The last error of deferred recipients, for ferry-qread and the delay warning: one record
+    per batch that shared its fate, naming the recipients' envelope indexes (ferry/defer.h),
+    appended to queue/defer/N/ID, not synced: they inform, they decide nothing. */
+static void defer_log (unsigned int mi, char ch, uint32_t *idx, unsigned int n, char const *text, uint32_t now)
 {
   static int warned = 0 ;
-  rcpt *r = rcpts + ri ;
-  msg *m = msgs + r->msg ;
+  msg *m = msgs + mi ;
   char fn[FERRY_QUEUE_PATH_MAX] ;
   stralloc rec = STRALLOC_ZERO ;
   int fd ;
   ferry_queue_path(fn, "defer", m->id, split) ;
-  bounce_record_cat(&rec, ri, 'Z', text, now) ;
+  if (!ferry_defer_record_cat(&rec, ch == CH_LOCAL ? 'L' : 'R', now, idx, n, text)) strerr_diefu1sys(111, "allocate memory") ;
   /* the first deferral of a message this process saw arrive starts the file afresh: one left by
      a crash under the same id (an inode, reused) must not lend it its errors */
   fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (m->deferlog ? 0 : O_TRUNC), 0640) ;
@@ -855,25 +843,12 @@ static void defer_log (unsigned int ri, char const *text, uint32_t now)
   stralloc_free(&rec) ;
 }
 
-static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
+ /* A recipient's temporary failure: waits for its next attempt. */
+static void rcpt_defer (unsigned int ri, uint32_t now)
 {
   rcpt *r = rcpts + ri ;
   msg *m = msgs + r->msg ;
   char h[16] ;
-  m->lasttime = now ;
-  free(m->lasterr) ;
-  m->lasterr = xstrdup(text, strlen(text)) ;
-  if (lifetime && now >= m->birth + lifetime)
-  {
-    stralloc t = STRALLOC_ZERO ;
-    if (!stralloc_cats(&t, "4.4.7 message expired: queued longer than control/queuelifetime; last error: ") || !stralloc_cats(&t, text) || !stralloc_0(&t))
-      strerr_diefu1sys(111, "allocate memory") ;
-    logs("expired msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; logclean(r->addr) ; logend() ;
-    rcpt_done(ri, 'D', t.s) ;
-    stralloc_free(&t) ;
-    return ;
-  }
-  defer_log(ri, text, now) ;
   r->status = 'T' ;
   r->next = backoff(m, now) ;
   if (r->ch == CH_REMOTE)
@@ -884,9 +859,52 @@ static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
   ferry_hex_fmt(h, r->next, 16) ;
   record_put(ri, 1, h, 16) ;
   mark_dirty(r->msg) ;
+  if (!m->hintlo[(int)r->ch] || r->next < m->hintlo[(int)r->ch]) m->hintlo[(int)r->ch] = r->next ;
   heap_push(ri) ;
-  logs("deferral msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; logclean(r->addr) ; logs(": next attempt in ") ;
-  logu(r->next - now) ; logs(" seconds") ; logend() ;
+}
+
+#define LOG_NAMES 3     /* addresses a log line names of a batch; the others are counted */
+
+static void log_addrs (unsigned int const *r, unsigned int n)
+{
+  unsigned int i ;
+  for (i = 0 ; i < n && i < LOG_NAMES ; i++) { if (i) logs(" ") ; logclean(rcpts[r[i]].addr) ; }
+  if (n > LOG_NAMES) { logs(" and ") ; logu(n - LOG_NAMES) ; logs(" more") ; }
+}
+
+ /* The recipients r[0..n) of one message failed temporarily, with the same text: deferred, or,
+    past control/queuelifetime, failed. One log line and one defer record for the batch. */
+static void defer_batch (unsigned int const *r, unsigned int n, char const *text, uint32_t now)
+{
+  unsigned int mi = rcpts[r[0]].msg, k ;
+  msg *m = msgs + mi ;
+  uint32_t lo = UINT32_MAX, hi = 0, *idx ;
+  m->lasttime = now ;
+  free(m->lasterr) ;
+  m->lasterr = xstrdup(text, strlen(text)) ;
+  if (lifetime && now >= m->birth + lifetime)
+  {
+    stralloc t = STRALLOC_ZERO ;
+    if (!stralloc_cats(&t, "4.4.7 message expired: queued longer than control/queuelifetime; last error: ") || !stralloc_cats(&t, text) || !stralloc_0(&t))
+      strerr_diefu1sys(111, "allocate memory") ;
+    logs("expired msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; log_addrs(r, n) ; logend() ;
+    for (k = 0 ; k < n ; k++) rcpt_done(r[k], 'D', t.s) ;
+    stralloc_free(&t) ;
+    return ;
+  }
+  idx = malloc(n * sizeof(uint32_t)) ;
+  if (!idx) strerr_diefu1sys(111, "allocate memory") ;
+  for (k = 0 ; k < n ; k++)
+  {
+    rcpt_defer(r[k], now) ;
+    idx[k] = rcpts[r[k]].eidx ;
+    if (rcpts[r[k]].next < lo) lo = rcpts[r[k]].next ;
+    if (rcpts[r[k]].next > hi) hi = rcpts[r[k]].next ;
+  }
+  defer_log(mi, rcpts[r[0]].ch, idx, n, text, now) ;
+  free(idx) ;
+  logs("deferral msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; log_addrs(r, n) ; logs(": next attempt in ") ;
+  logu(lo - now) ; if (hi > lo) { logs(" to ") ; logu(hi - now) ; } logs(" seconds") ; logend() ;
 }
 
  /* After a remote answer: a result H (the destination failed, doc/protocols.html) makes the
@@ -985,11 +1003,12 @@ static void control_answer (char const *p, size_t n)
 }
 
  /* An answer from a channel: delivery\0result\0... */
+#define ANSWER_STATUS(c) ((c) == 'H' ? 'Z' : (c))
 static void answer_take (int ch, char const *p, size_t n)
 {
   uint64_t num ;
   flight *fl ;
-  unsigned int i ;
+  unsigned int i, j, k ;
   size_t first ;
   uint32_t now = time(0) ;
   char const **res ;
@@ -1004,15 +1023,16 @@ static void answer_take (int ch, char const *p, size_t n)
   res = malloc(fl->n * sizeof(char const *)) ;
   if (!res) strerr_diefu1sys(111, "allocate memory") ;
   ferry_answer_results(p, n, first, res, fl->n) ;
-  for (i = 0 ; i < fl->n ; i++)
+  msgs[fl->msg].flying[(int)fl->ch] -= fl->n ;
+  /* a run of recipients with the same result and text is one batch: one log line, one record */
+  for (i = 0 ; i < fl->n ; i = j)
   {
-    unsigned int ri = fl->r[i] ;
-    char st = res[i][0] == 'H' ? 'Z' : res[i][0] ;   /* the destination's failure: dest_result below */
-    logs("delivery ") ; logu(num) ; logs(": msg ") ; logname(msgs[fl->msg].id, msgs[fl->msg].stamp) ; logs(" to ") ; logclean(rcpts[ri].addr) ;
+    char st = ANSWER_STATUS(res[i][0]) ;   /* H, the destination's failure: dest_result below */
+    for (j = i + 1 ; j < fl->n && ANSWER_STATUS(res[j][0]) == st && !strcmp(res[j] + 1, res[i] + 1) ; j++) ;
+    logs("delivery ") ; logu(num) ; logs(": msg ") ; logname(msgs[fl->msg].id, msgs[fl->msg].stamp) ; logs(" to ") ; log_addrs(fl->r + i, j - i) ;
     logs(st == 'K' ? ": success: " : st == 'D' ? ": failure: " : ": deferral: ") ; logclean(res[i] + 1) ; logend() ;
-    if (st == 'Z' && msgs[fl->msg].deleting) rcpt_done(ri, 'D', DELETED_TEXT) ;
-    else if (st == 'Z') rcpt_defer(ri, res[i] + 1, now) ;
-    else rcpt_done(ri, st, res[i] + 1) ;
+    if (st == 'Z' && !msgs[fl->msg].deleting) defer_batch(fl->r + i, j - i, res[i] + 1, now) ;
+    else for (k = i ; k < j ; k++) rcpt_done(fl->r[k], st == 'Z' ? 'D' : st, st == 'Z' ? DELETED_TEXT : res[k] + 1) ;
   }
   free(res) ;
   inflight[ch]-- ;
@@ -1052,17 +1072,36 @@ static void request_send (unsigned int fi)
   if (!ferry_frame_begin(o, &mark) || !ferry_field_catu64(o, fi) || !ferry_field_catu64(o, m->id) || !ferry_field_cats(o, m->sender))
     strerr_diefu1sys(111, "allocate memory") ;
   logs("starting delivery ") ; logu(fi) ; logs(": msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; logs(chname[(int)fl->ch]) ;
+  logs(" ") ; log_addrs(fl->r, fl->n) ; logend() ;
   for (i = 0 ; i < fl->n ; i++)
   {
     if (!ferry_field_cats(o, rcpts[fl->r[i]].addr)) strerr_diefu1sys(111, "allocate memory") ;
-    logs(" ") ; logclean(rcpts[fl->r[i]].addr) ;
     rcpts[fl->r[i]].status = 'F' ;
   }
-  logend() ;
+  m->flying[(int)fl->ch] += fl->n ;
   if (!ferry_frame_end(o, mark)) strerr_diefu1sys(111, "allocate memory") ;
   inflight[(int)fl->ch]++ ;
   if (fl->ch == CH_REMOTE) dests[fl->dest].inflight++ ;
   statuschanged = 1 ;
+}
+
+ /* The entries of a ring not far from its head that are due recipients of the flight's message
+    and domain join the flight, up to the request's limit. Only BATCH_LOOK entries are looked at:
+    a batch costs what it holds, whatever the size of its message or of the ring. */
+#define BATCH_LOOK (4 * FERRY_REQUEST_RCPT_MAX)
+
+static void batch_fill (flight *fl, idring const *ring, char const *dom)
+{
+  unsigned int k, look = ring->n < BATCH_LOOK ? ring->n : BATCH_LOOK ;
+  for (k = 0 ; k < look && fl->n < FERRY_REQUEST_RCPT_MAX ; k++)
+  {
+    unsigned int oi = idring_at(ring, k) ;
+    rcpt *o = rcpts + oi ;
+    if (o->link != -2 || o->msg != fl->msg || o->status != 'T' || o->ch != CH_REMOTE || strcasecmp(domain_of(o->addr), dom)) continue ;
+    fl->r[fl->n++] = oi ;
+    o->status = 'F' ;
+    o->link = -1 ;      /* its ring entry is stale now: skipped when it comes up */
+  }
 }
 
 static void dispatch (void)
@@ -1097,7 +1136,7 @@ static void dispatch (void)
     while (rounds-- && ready[ch].n && inflight[ch] < conc[ch])
     {
       int got = ready_pop(ch) ;
-      unsigned int ri, fi, j, rd = 0 ;
+      unsigned int ri, fi, rd = 0 ;
       rcpt *r ;
       msg *m ;
       char const *dom ;
@@ -1131,22 +1170,17 @@ static void dispatch (void)
       flights[fi].msg = r->msg ;
       flights[fi].dest = rd ;
       flights[fi].n = 0 ;
-      flights[fi].r = realloc(flights[fi].r, m->count * sizeof(unsigned int)) ;
+      if (!flights[fi].r) flights[fi].r = malloc(FERRY_REQUEST_RCPT_MAX * sizeof(unsigned int)) ;
       if (!flights[fi].r) strerr_diefu1sys(111, "allocate memory") ;
       flights[fi].r[flights[fi].n++] = ri ;
       r->status = 'F' ;
       if (ch == CH_REMOTE)
-        /* the message's other due recipients in the same domain go in the same transaction */
-        for (j = 0 ; j < m->count ; j++)
-        {
-          rcpt *o = rcpts + MSG_R(m)[j] ;
-          if (o->status == 'T' && o->ch == CH_REMOTE && o->link == -2 && !strcasecmp(domain_of(o->addr), dom))
-          {
-            flights[fi].r[flights[fi].n++] = MSG_R(m)[j] ;
-            o->status = 'F' ;
-            o->link = -1 ;      /* its ring entry is stale now: skipped when it comes up */
-          }
-        }
+      {
+        /* the message's other due recipients in the same domain, those in the ready ring and
+           those parked on the domain, go in the same transaction, up to the request's limit */
+        batch_fill(flights + fi, &ready[ch], dom) ;
+        batch_fill(flights + fi, &dests[rd].parked, dom) ;
+      }
       request_send(fi) ;
     }
   }
