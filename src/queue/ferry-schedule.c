@@ -843,14 +843,14 @@ static void defer_log (unsigned int mi, char ch, uint32_t *idx, unsigned int n, 
   stralloc_free(&rec) ;
 }
 
- /* A recipient's temporary failure: waits for its next attempt. */
-static void rcpt_defer (unsigned int ri, uint32_t now)
+ /* A recipient's temporary failure: waits for its next attempt, not before next. */
+static void rcpt_defer (unsigned int ri, uint32_t next)
 {
   rcpt *r = rcpts + ri ;
   msg *m = msgs + r->msg ;
   char h[16] ;
   r->status = 'T' ;
-  r->next = backoff(m, now) ;
+  r->next = next ;
   if (r->ch == CH_REMOTE)
   {
     int d = dests_find(domain_of(r->addr)) ;
@@ -873,12 +873,14 @@ static void log_addrs (unsigned int const *r, unsigned int n)
 }
 
  /* The recipients r[0..n) of one message failed temporarily, with the same text: deferred, or,
-    past control/queuelifetime, failed. One log line and one defer record for the batch. */
+    past control/queuelifetime, failed. One log line and one defer record for the batch, and one
+    next attempt: a batch that shared its fate stays together (the spread of backoff, which keeps
+    deferred mail from coming back in waves, is drawn per batch). */
 static void defer_batch (unsigned int const *r, unsigned int n, char const *text, uint32_t now)
 {
   unsigned int mi = rcpts[r[0]].msg, k ;
   msg *m = msgs + mi ;
-  uint32_t lo = UINT32_MAX, hi = 0, *idx ;
+  uint32_t lo = UINT32_MAX, hi = 0, next, *idx ;
   m->lasttime = now ;
   free(m->lasterr) ;
   m->lasterr = xstrdup(text, strlen(text)) ;
@@ -894,9 +896,10 @@ static void defer_batch (unsigned int const *r, unsigned int n, char const *text
   }
   idx = malloc(n * sizeof(uint32_t)) ;
   if (!idx) strerr_diefu1sys(111, "allocate memory") ;
+  next = backoff(m, now) ;
   for (k = 0 ; k < n ; k++)
   {
-    rcpt_defer(r[k], now) ;
+    rcpt_defer(r[k], next) ;
     idx[k] = rcpts[r[k]].eidx ;
     if (rcpts[r[k]].next < lo) lo = rcpts[r[k]].next ;
     if (rcpts[r[k]].next > hi) hi = rcpts[r[k]].next ;
