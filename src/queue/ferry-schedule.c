@@ -237,7 +237,9 @@ static void status_log (void)
 
 /* ---------- sets of recipients: the deferred heap and the ready lists ---------- */
 
-static int earlier (unsigned int a, unsigned int b) { return rcpts[a].next < rcpts[b].next ; }
+ /* By next attempt, then by slot: recipients due at the same second come out in the order they
+    were loaded, so a batch taken from the ready list has neighbouring envelope indexes. */
+static int earlier (unsigned int a, unsigned int b) { return rcpts[a].next < rcpts[b].next || (rcpts[a].next == rcpts[b].next && a < b) ; }
 
 static void heap_swap (unsigned int i, unsigned int j)
 {
@@ -765,19 +767,16 @@ static void bounce_record_cat (stralloc *sa, unsigned int ri, char kind, char co
   if (!ferry_bounce_record_cat(sa, &b)) strerr_diefu1sys(111, "allocate memory") ;
 }
 
- /* A permanent failure (D) or a success that asked for a notice (S), appended to
-    queue/bounce/ID and synced before the recipient's status changes on disk. */
-static void bounce_append (unsigned int ri, char kind, char const *text)
+ /* Records of permanent failures (D) or successes that asked for a notice (S), appended to
+    queue/bounce/ID and synced, in one write, before the recipients' statuses change on disk. */
+static void bounce_write (unsigned int mi, stralloc const *recs)
 {
-  rcpt *r = rcpts + ri ;
-  msg *m = msgs + r->msg ;
+  msg *m = msgs + mi ;
   char fn[FERRY_QUEUE_PATH_MAX] ;
-  stralloc rec = STRALLOC_ZERO ;
   int fd ;
   ferry_queue_path(fn, "bounce", m->id, 0) ;
-  bounce_record_cat(&rec, ri, kind, text, time(0)) ;
   fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) ;
-  if (fd < 0 || allwrite(fd, rec.s, rec.len) < rec.len || fsync(fd) < 0)
+  if (fd < 0 || allwrite(fd, recs->s, recs->len) < recs->len || fsync(fd) < 0)
   {
     strerr_warnwu2sys("append to ", fn) ;
     _exit(111) ;
@@ -788,25 +787,47 @@ static void bounce_append (unsigned int ri, char kind, char const *text)
     m->bounced = 1 ;
     if (ferry_dir_sync("queue/bounce") < 0) { strerr_warnwu1sys("sync queue/bounce") ; _exit(111) ; }
   }
-  stralloc_free(&rec) ;
 }
 
-static void rcpt_done (unsigned int ri, char status, char const *text)
+static void log_addrs (unsigned int const *r, unsigned int n) ;
+
+ /* The recipients r[0..n) of one message are done (K or D) with the same text: their notices
+    first, all in one synced write, then their statuses. */
+static void batch_done (unsigned int const *r, unsigned int n, char status, char const *text)
 {
-  rcpt *r = rcpts + ri ;
-  msg *m = msgs + r->msg ;
-  if (status == 'D' && m->deleting == 1) ;
-  else if (status == 'D' && ferry_dsn_wants(r->notify, 'D')) bounce_append(ri, 'D', text) ;
-  else if (status == 'D')
+  unsigned int mi = rcpts[r[0]].msg, k, nnever = 0, *never = 0 ;
+  msg *m = msgs + mi ;
+  stralloc recs = STRALLOC_ZERO ;
+  uint32_t now = time(0) ;
+  for (k = 0 ; k < n ; k++)
   {
-    logs("bounce msg ") ; logname(m->id, m->stamp) ; logs(": no notice for ") ; logclean(r->addr) ; logs(": it asked for NOTIFY=NEVER") ; logend() ;
+    rcpt *o = rcpts + r[k] ;
+    if (status == 'D' && m->deleting == 1) ;
+    else if (status == 'D' && ferry_dsn_wants(o->notify, 'D')) bounce_record_cat(&recs, r[k], 'D', text, now) ;
+    else if (status == 'D')
+    {
+      if (!never && !(never = malloc(n * sizeof(unsigned int)))) strerr_diefu1sys(111, "allocate memory") ;
+      never[nnever++] = r[k] ;
+    }
+    else if (status == 'K' && m->sender[0] && o->notify & FERRY_NOTIFY_SUCCESS) bounce_record_cat(&recs, r[k], 'S', text, now) ;
   }
-  else if (status == 'K' && m->sender[0] && r->notify & FERRY_NOTIFY_SUCCESS) bounce_append(ri, 'S', text) ;
-  r->status = status ;
-  record_put(ri, 0, &status, 1) ;
-  mark_dirty(r->msg) ;
-  m->open-- ;
-  openrcpts-- ;
+  if (recs.len) bounce_write(mi, &recs) ;
+  stralloc_free(&recs) ;
+  if (nnever)
+  {
+    logs("bounce msg ") ; logname(m->id, m->stamp) ; logs(": no notice for ") ; log_addrs(never, nnever) ;
+    logs(nnever == 1 ? ": it asked for NOTIFY=NEVER" : ": they asked for NOTIFY=NEVER") ; logend() ;
+  }
+  free(never) ;
+  for (k = 0 ; k < n ; k++)
+  {
+    rcpt *o = rcpts + r[k] ;
+    o->status = status ;
+    record_put(r[k], 0, &status, 1) ;
+    m->open-- ;
+    openrcpts-- ;
+  }
+  mark_dirty(mi) ;
   statuschanged = 1 ;
 }
 
@@ -890,7 +911,7 @@ static void defer_batch (unsigned int const *r, unsigned int n, char const *text
     if (!stralloc_cats(&t, "4.4.7 message expired: queued longer than control/queuelifetime; last error: ") || !stralloc_cats(&t, text) || !stralloc_0(&t))
       strerr_diefu1sys(111, "allocate memory") ;
     logs("expired msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; log_addrs(r, n) ; logend() ;
-    for (k = 0 ; k < n ; k++) rcpt_done(r[k], 'D', t.s) ;
+    batch_done(r, n, 'D', t.s) ;
     stralloc_free(&t) ;
     return ;
   }
@@ -1011,7 +1032,7 @@ static void answer_take (int ch, char const *p, size_t n)
 {
   uint64_t num ;
   flight *fl ;
-  unsigned int i, j, k ;
+  unsigned int i, j ;
   size_t first ;
   uint32_t now = time(0) ;
   char const **res ;
@@ -1035,7 +1056,7 @@ static void answer_take (int ch, char const *p, size_t n)
     logs("delivery ") ; logu(num) ; logs(": msg ") ; logname(msgs[fl->msg].id, msgs[fl->msg].stamp) ; logs(" to ") ; log_addrs(fl->r + i, j - i) ;
     logs(st == 'K' ? ": success: " : st == 'D' ? ": failure: " : ": deferral: ") ; logclean(res[i] + 1) ; logend() ;
     if (st == 'Z' && !msgs[fl->msg].deleting) defer_batch(fl->r + i, j - i, res[i] + 1, now) ;
-    else for (k = i ; k < j ; k++) rcpt_done(fl->r[k], st == 'Z' ? 'D' : st, st == 'Z' ? DELETED_TEXT : res[k] + 1) ;
+    else batch_done(fl->r + i, j - i, st == 'Z' ? 'D' : st, st == 'Z' ? DELETED_TEXT : res[i] + 1) ;
   }
   free(res) ;
   inflight[ch]-- ;
@@ -1465,7 +1486,7 @@ static void msg_delete (unsigned int mi)
   msg *m = msgs + mi ;
   char fn[FERRY_QUEUE_PATH_MAX] ;
   char c = 0 ;
-  unsigned int i, n = 0 ;
+  unsigned int i, n = 0, *r ;
   int fd ;
   ferry_queue_path(fn, "delete", m->id, 0) ;
   fd = open(fn, O_RDONLY | O_CLOEXEC) ;
@@ -1473,13 +1494,16 @@ static void msg_delete (unsigned int mi)
   if (read(fd, &c, 1) < 0) c = 0 ;
   fd_close(fd) ;
   m->deleting = c == 'b' ? 2 : 1 ;
+  r = malloc(m->count * sizeof(unsigned int)) ;
+  if (!r) strerr_diefu1sys(111, "allocate memory") ;
   for (i = 0 ; i < m->count ; i++)
   {
     unsigned int ri = MSG_R(m)[i] ;
     if (rcpts[ri].status != 'T') continue ;   /* done, or in flight: its answer comes back here */
-    rcpt_done(ri, 'D', DELETED_TEXT) ;
-    n++ ;
+    r[n++] = ri ;
   }
+  if (n) batch_done(r, n, 'D', DELETED_TEXT) ;
+  free(r) ;
   sync_dirty() ;
   if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
   logs("delete msg ") ; logname(m->id, m->stamp) ; logs(": ") ; logu(n) ; logs(m->deleting == 2 ? " recipients failed, with a notice" : " recipients dropped, without notice") ;
