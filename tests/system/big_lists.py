@@ -25,11 +25,19 @@ LIMIT = 300
 
 
 class LimitHandler:
-    """Takes at most LIMIT recipients per transaction: 452 4.5.3 to every RCPT after that."""
+    """Takes at most LIMIT recipients per transaction: 452 4.5.3 to every RCPT after that. With
+    pipelining, it offers PIPELINING (aiosmtpd reads pipelined commands in order either way)."""
 
-    def __init__(self):
+    def __init__(self, pipelining=False):
         self.messages = []
         self.lock = threading.Lock()
+        self.pipelining = pipelining
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if len(envelope.rcpt_tos) >= LIMIT:
@@ -65,11 +73,14 @@ try:
     big = Controller(LimitHandler(), hostname="127.0.0.1", port=free_port())
     big.start()
     stops.append(big.stop)
+    pipe = Controller(LimitHandler(pipelining=True), hostname="127.0.0.1", port=free_port())
+    pipe.start()
+    stops.append(pipe.stop)
     other = ScriptedPeer()
     stops.append(other.stop)
     deadport = free_port()
-    home.control("smtproutes", "big.test:127.0.0.1:%d\nother.test:127.0.0.1:%d\nshut.test:127.0.0.1:%d\n"
-                 % (big.port, other.port, deadport))
+    home.control("smtproutes", "big.test:127.0.0.1:%d\nother.test:127.0.0.1:%d\nshut.test:127.0.0.1:%d\npipe.test:127.0.0.1:%d\n"
+                 % (big.port, other.port, deadport, pipe.port))
     svscan = Supervised(H)
     stops.insert(0, svscan.stop)
     expect(eventually(lambda: "status:" in log(), 20), "the set starts", log()[-500:])
@@ -93,6 +104,15 @@ try:
     expect(not re.search(r"destination big\.test: .* backed off", log()), "the domain was never backed off")
     expect(eventually(lambda: len([r for r in got() if r.startswith("small")]) == 10 and len(other.handler.messages) == 10, 30),
            "the other mail, to that domain and another, was delivered too", log()[-1500:])
+
+    # the same past a host that offers PIPELINING: the RCPTs after the limit are already out
+    prcpts = ["p%d@pipe.test" % i for i in range(3000)]
+    pname = home.name(inject(home, "s@example.com", prcpts))
+    expect(eventually(lambda: ("end msg %s\n" % pname) in log(), 120), "with PIPELINING: the 3,000-recipient message ends", log()[-1500:])
+    pseen = [r for m in pipe.handler.messages for r in m[1]]
+    expect(sorted(pseen) == sorted(prcpts) and max(len(m[1]) for m in pipe.handler.messages) <= LIMIT,
+           "with PIPELINING: every recipient exactly once, no transaction over the limit", (len(pseen), len(set(pseen))))
+    expect(not re.search(r"deferral msg %s" % re.escape(pname), log()), "with PIPELINING: no recipient was deferred")
 
     # 2. a deferred batch of 10,000 recipients: bounded log and defer file per attempt
     drcpts = ["d%d@shut.test" % i for i in range(10000)]
