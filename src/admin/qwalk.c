@@ -17,6 +17,7 @@
 #include <skalibs/types.h>
 
 #include <ferry/array.h>
+#include <ferry/defer.h>
 #include <ferry/dsn.h>
 #include <ferry/envelope.h>
 #include <ferry/queue.h>
@@ -179,15 +180,20 @@ static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)
     if (got > 0)
     {
       size_t pos = 0 ;
-      ferry_bounce_record br ;
-      while (ferry_bounce_record_take(w->defer.s, w->defer.len, &pos, &br) == 1)
+      ferry_defer_record dr ;
+      while (ferry_defer_record_take(w->defer.s, w->defer.len, &pos, &dr) == 1)
       {
-        unsigned int i ;
-        for (i = 0 ; i < m.n ; i++) if (w->r[i].index == br.index && w->r[i].channel == br.channel)
+        unsigned int i, k ;
+        for (k = 0 ; k < dr.nranges ; k++)
         {
-          w->r[i].lasterr = br.text ;
-          w->r[i].lasttime = br.when ;
-          w->r[i].attempts++ ;
+          uint32_t first, last ;
+          ferry_defer_record_range(&dr, k, &first, &last) ;
+          for (i = 0 ; i < m.n ; i++) if (w->r[i].index >= first && w->r[i].index <= last && w->r[i].channel == dr.channel)
+          {
+            w->r[i].lasterr = dr.text ;
+            w->r[i].lasttime = dr.when ;
+            w->r[i].attempts++ ;
+          }
         }
       }
     }

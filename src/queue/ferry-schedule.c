@@ -34,6 +34,7 @@
 
 #include <ferry/array.h>
 #include <ferry/control.h>
+#include <ferry/defer.h>
 #include <ferry/dsn.h>
 #include <ferry/envelope.h>
 #include <ferry/frame.h>
@@ -83,6 +84,8 @@ struct msg_s
   pid_t job ;           /* its running ferry-bounce-build */
   uint32_t jobnext ;    /* not before: after a failed run */
   uint32_t lasttime ;   /* the last deferral: when, and its text (lasterr, for the delay warning) */
+  uint32_t hintlo[2] ;  /* the earliest next attempt of the round's deferrals, per file; 0 for none */
+  unsigned int flying[2] ;      /* recipients in flight, per channel */
   int fd[2] ;                   /* local/ and remote/ files, open only during a round of updates */
   unsigned char dirty[2] ;
   unsigned char jobfailures ;
@@ -94,6 +97,7 @@ struct msg_s
   unsigned int deferlog : 1 ;   /* queue/defer/N/ID may exist */
   unsigned int held : 1 ;       /* queue/hold/ID exists: never attempted until released */
   unsigned int finishing : 1 ;  /* on the list of messages to finish once this round's marks are synced */
+  unsigned int ondirty : 1 ;    /* on the round's list of messages with updates to sync */
   unsigned int deleting : 2 ;   /* being deleted: 1 without notice, 2 with a failure notice */
 } ;
 
@@ -234,7 +238,9 @@ static void status_log (void)
 
 /* ---------- sets of recipients: the deferred heap and the ready lists ---------- */
 
-static int earlier (unsigned int a, unsigned int b) { return rcpts[a].next < rcpts[b].next ; }
+ /* By next attempt, then by slot: recipients due at the same second come out in the order they
+    were loaded, so a batch taken from the ready list has neighbouring envelope indexes. */
+static int earlier (unsigned int a, unsigned int b) { return rcpts[a].next < rcpts[b].next || (rcpts[a].next == rcpts[b].next && a < b) ; }
 
 static void heap_swap (unsigned int i, unsigned int j)
 {
@@ -385,26 +391,22 @@ static unsigned int ndirty = 0, adirty = 0 ;
 
 static void mark_dirty (unsigned int mi)
 {
+  if (msgs[mi].ondirty) return ;
+  msgs[mi].ondirty = 1 ;
   if (ndirty == adirty) dirtylist = ferry_array_grow(dirtylist, &adirty, sizeof(unsigned int)) ;
   dirtylist[ndirty++] = mi ;
 }
 
- /* A recipient file's modification time is a hint: the earliest next attempt of its waiting
-    recipients, when that is in the future. At start, the files whose time has come are loaded
-    first (doc/queue.html). A lost hint costs nothing but order: every file is loaded. */
+ /* A recipient file's modification time is a hint: the earliest next attempt of the recipients
+    deferred in the round, when that is in the future and none of the file's recipients is in
+    flight. At start, the files whose time has come are loaded first (doc/queue.html). A lost or
+    late hint costs nothing but order: every file is loaded. Set from the round's deferrals only,
+    never from a walk of the message: a round costs what it changed, whatever the message's size. */
 static void mtime_hint (msg const *m, int c)
 {
-  uint32_t lo = UINT32_MAX, now = time(0) ;
-  unsigned int j ;
+  uint32_t lo = m->hintlo[c], now = time(0) ;
   struct timespec ts[2] ;
-  for (j = 0 ; j < m->count ; j++)
-  {
-    rcpt const *r = rcpts + MSG_R(m)[j] ;
-    if (r->ch != c) continue ;
-    if (r->status == 'F') return ;
-    if (r->status == 'T' && r->next < lo) lo = r->next ;
-  }
-  if (lo == UINT32_MAX || lo <= now) return ;
+  if (m->flying[c] || !lo || lo <= now) return ;
   ts[0].tv_sec = 0 ; ts[0].tv_nsec = UTIME_OMIT ;
   ts[1].tv_sec = lo ; ts[1].tv_nsec = 0 ;
   if (futimens(m->fd[c], ts) < 0) strerr_warnwu1sys("set the time hint of a recipient file") ;
@@ -430,6 +432,8 @@ static void sync_dirty (void)
   {
     msg *m = msgs + dirtylist[i] ;
     int c ;
+    m->ondirty = 0 ;
+    m->hintlo[0] = m->hintlo[1] = 0 ;
     for (c = 0 ; c < 2 ; c++) if (m->dirty[c])
     {
       if (files == 1 && fdatasync(m->fd[c]) < 0) { strerr_warnwu1sys("sync a recipient file (the set stops)") ; _exit(111) ; }
@@ -498,26 +502,6 @@ static void delete_pending_check (unsigned int mi) ;
 static void load_rest (void) ;
 static int msg_exists (uint64_t id) ;
 
- /* Adds recipient ri to m's list. */
-static void msg_attach (msg *m, unsigned int ri)
-{
-  if (m->count)
-  {
-    unsigned int *p ;
-    if (m->count == 1)
-    {
-      p = malloc(2 * sizeof(unsigned int)) ;
-      if (p) p[0] = m->rs.one ;
-    }
-    else p = realloc(m->rs.many, (m->count + 1) * sizeof(unsigned int)) ;
-    if (!p) strerr_diefu1sys(111, "allocate memory") ;
-    p[m->count] = ri ;
-    m->rs.many = p ;
-  }
-  else m->rs.one = ri ;
-  m->count++ ;
-}
-
  /* Loads a prepared message from local/ and remote/ and its envelope (intd/), after its todo
     entry is gone. Without a recipient file it is no message (a finished one's last files, or an
     injection that never committed): those are ferry-clean's sweep's. */
@@ -525,7 +509,7 @@ static void msg_load (uint64_t id, int announce)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
   stralloc info = STRALLOC_ZERO, recs[2] = { STRALLOC_ZERO, STRALLOC_ZERO } ;
-  unsigned int mi, c, nfiles = 0, nopen = 0 ;
+  unsigned int mi, c, nfiles = 0, nopen = 0, nrecs = 0 ;
   msg *m ;
   size_t ntos = 0 ;
   uint64_t birth = 0, stamp ;
@@ -566,7 +550,7 @@ static void msg_load (uint64_t id, int announce)
     }
     fd_close(fd) ;
     nfiles++ ;
-    while ((got = ferry_rcpt_record_take(recs[c].s, recs[c].len, &pos, &rec)) == 1) if (rec.status == 'T') nopen++ ;
+    while ((got = ferry_rcpt_record_take(recs[c].s, recs[c].len, &pos, &rec)) == 1) { nrecs++ ; if (rec.status == 'T') nopen++ ; }
     if (got < 0)
     {
       strerr_warnw(got == -1 ? "a truncated" : "a garbled", " recipient record in ", fn, ": the message is left alone (ferry-qread shows it)") ;
@@ -644,6 +628,12 @@ static void msg_load (uint64_t id, int announce)
     if (!m->sender) strerr_diefu1sys(111, "allocate memory") ;
     pos = strlen(sender) + 1 ;
     memcpy(m->sender, sender, pos) ;
+    if (nrecs > 1)
+    {
+      /* the list made once, its size known: not grown a recipient at a time */
+      m->rs.many = malloc(nrecs * sizeof(unsigned int)) ;
+      if (!m->rs.many) strerr_diefu1sys(111, "allocate memory") ;
+    }
     for (c = 0 ; c < 2 ; c++)
     {
       size_t off = 0 ;
@@ -653,7 +643,8 @@ static void msg_load (uint64_t id, int announce)
         unsigned int ri = rcpt_alloc() ;
         rcpt *r ;
         m = msgs + mi ;
-        msg_attach(m, ri) ;
+        if (nrecs > 1) m->rs.many[m->count] = ri ; else m->rs.one = ri ;
+        m->count++ ;
         r = rcpts + ri ;
         r->msg = mi ;
         r->off = off ;
@@ -783,19 +774,16 @@ static void bounce_record_cat (stralloc *sa, unsigned int ri, char kind, char co
   if (!ferry_bounce_record_cat(sa, &b)) strerr_diefu1sys(111, "allocate memory") ;
 }
 
- /* A permanent failure (D) or a success that asked for a notice (S), appended to
-    queue/bounce/ID and synced before the recipient's status changes on disk. */
-static void bounce_append (unsigned int ri, char kind, char const *text)
+ /* Records of permanent failures (D) or successes that asked for a notice (S), appended to
+    queue/bounce/ID and synced, in one write, before the recipients' statuses change on disk. */
+static void bounce_write (unsigned int mi, stralloc const *recs)
 {
-  rcpt *r = rcpts + ri ;
-  msg *m = msgs + r->msg ;
+  msg *m = msgs + mi ;
   char fn[FERRY_QUEUE_PATH_MAX] ;
-  stralloc rec = STRALLOC_ZERO ;
   int fd ;
   ferry_queue_path(fn, "bounce", m->id, 0) ;
-  bounce_record_cat(&rec, ri, kind, text, time(0)) ;
   fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) ;
-  if (fd < 0 || allwrite(fd, rec.s, rec.len) < rec.len || fsync(fd) < 0)
+  if (fd < 0 || allwrite(fd, recs->s, recs->len) < recs->len || fsync(fd) < 0)
   {
     strerr_warnwu2sys("append to ", fn) ;
     _exit(111) ;
@@ -806,25 +794,47 @@ static void bounce_append (unsigned int ri, char kind, char const *text)
     m->bounced = 1 ;
     if (ferry_dir_sync("queue/bounce") < 0) { strerr_warnwu1sys("sync queue/bounce") ; _exit(111) ; }
   }
-  stralloc_free(&rec) ;
 }
 
-static void rcpt_done (unsigned int ri, char status, char const *text)
+static void log_addrs (unsigned int const *r, unsigned int n) ;
+
+ /* The recipients r[0..n) of one message are done (K or D) with the same text: their notices
+    first, all in one synced write, then their statuses. */
+static void batch_done (unsigned int const *r, unsigned int n, char status, char const *text)
 {
-  rcpt *r = rcpts + ri ;
-  msg *m = msgs + r->msg ;
-  if (status == 'D' && m->deleting == 1) ;
-  else if (status == 'D' && ferry_dsn_wants(r->notify, 'D')) bounce_append(ri, 'D', text) ;
-  else if (status == 'D')
+  unsigned int mi = rcpts[r[0]].msg, k, nnever = 0, *never = 0 ;
+  msg *m = msgs + mi ;
+  stralloc recs = STRALLOC_ZERO ;
+  uint32_t now = time(0) ;
+  for (k = 0 ; k < n ; k++)
   {
-    logs("bounce msg ") ; logname(m->id, m->stamp) ; logs(": no notice for ") ; logclean(r->addr) ; logs(": it asked for NOTIFY=NEVER") ; logend() ;
+    rcpt *o = rcpts + r[k] ;
+    if (status == 'D' && m->deleting == 1) ;
+    else if (status == 'D' && ferry_dsn_wants(o->notify, 'D')) bounce_record_cat(&recs, r[k], 'D', text, now) ;
+    else if (status == 'D')
+    {
+      if (!never && !(never = malloc(n * sizeof(unsigned int)))) strerr_diefu1sys(111, "allocate memory") ;
+      never[nnever++] = r[k] ;
+    }
+    else if (status == 'K' && m->sender[0] && o->notify & FERRY_NOTIFY_SUCCESS) bounce_record_cat(&recs, r[k], 'S', text, now) ;
   }
-  else if (status == 'K' && m->sender[0] && r->notify & FERRY_NOTIFY_SUCCESS) bounce_append(ri, 'S', text) ;
-  r->status = status ;
-  record_put(ri, 0, &status, 1) ;
-  mark_dirty(r->msg) ;
-  m->open-- ;
-  openrcpts-- ;
+  if (recs.len) bounce_write(mi, &recs) ;
+  stralloc_free(&recs) ;
+  if (nnever)
+  {
+    logs("bounce msg ") ; logname(m->id, m->stamp) ; logs(": no notice for ") ; log_addrs(never, nnever) ;
+    logs(nnever == 1 ? ": it asked for NOTIFY=NEVER" : ": they asked for NOTIFY=NEVER") ; logend() ;
+  }
+  free(never) ;
+  for (k = 0 ; k < n ; k++)
+  {
+    rcpt *o = rcpts + r[k] ;
+    o->status = status ;
+    record_put(r[k], 0, &status, 1) ;
+    m->open-- ;
+    openrcpts-- ;
+  }
+  mark_dirty(mi) ;
   statuschanged = 1 ;
 }
 
@@ -837,19 +847,18 @@ static uint32_t backoff (msg const *m, uint32_t now)
   return now + d ;
 }
 
- /* The last error of each deferred recipient, for ferry-qread and the delay warning: records
-    appended to queue/defer/N/ID (the bounce record format, kind Z), not synced: they inform,
-    they decide nothing. */
-static void defer_log (unsigned int ri, char const *text, uint32_t now)
+ /* The last error of deferred recipients, for ferry-qread and the delay warning: one record
+    per batch that shared its fate, naming the recipients' envelope indexes (ferry/defer.h),
+    appended to queue/defer/N/ID, not synced: they inform, they decide nothing. */
+static void defer_log (unsigned int mi, char ch, uint32_t *idx, unsigned int n, char const *text, uint32_t now)
 {
   static int warned = 0 ;
-  rcpt *r = rcpts + ri ;
-  msg *m = msgs + r->msg ;
+  msg *m = msgs + mi ;
   char fn[FERRY_QUEUE_PATH_MAX] ;
   stralloc rec = STRALLOC_ZERO ;
   int fd ;
   ferry_queue_path(fn, "defer", m->id, split) ;
-  bounce_record_cat(&rec, ri, 'Z', text, now) ;
+  if (!ferry_defer_record_cat(&rec, ch == CH_LOCAL ? 'L' : 'R', now, idx, n, text)) strerr_diefu1sys(111, "allocate memory") ;
   /* the first deferral of a message this process saw arrive starts the file afresh: one left by
      a crash under the same id (an inode, reused) must not lend it its errors */
   fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (m->deferlog ? 0 : O_TRUNC), 0640) ;
@@ -862,27 +871,14 @@ static void defer_log (unsigned int ri, char const *text, uint32_t now)
   stralloc_free(&rec) ;
 }
 
-static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
+ /* A recipient's temporary failure: waits for its next attempt, not before next. */
+static void rcpt_defer (unsigned int ri, uint32_t next)
 {
   rcpt *r = rcpts + ri ;
   msg *m = msgs + r->msg ;
   char h[16] ;
-  m->lasttime = now ;
-  free(m->lasterr) ;
-  m->lasterr = xstrdup(text, strlen(text)) ;
-  if (lifetime && now >= m->birth + lifetime)
-  {
-    stralloc t = STRALLOC_ZERO ;
-    if (!stralloc_cats(&t, "4.4.7 message expired: queued longer than control/queuelifetime; last error: ") || !stralloc_cats(&t, text) || !stralloc_0(&t))
-      strerr_diefu1sys(111, "allocate memory") ;
-    logs("expired msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; logclean(r->addr) ; logend() ;
-    rcpt_done(ri, 'D', t.s) ;
-    stralloc_free(&t) ;
-    return ;
-  }
-  defer_log(ri, text, now) ;
   r->status = 'T' ;
-  r->next = backoff(m, now) ;
+  r->next = next ;
   if (r->ch == CH_REMOTE)
   {
     int d = dests_find(domain_of(r->addr)) ;
@@ -891,9 +887,55 @@ static void rcpt_defer (unsigned int ri, char const *text, uint32_t now)
   ferry_hex_fmt(h, r->next, 16) ;
   record_put(ri, 1, h, 16) ;
   mark_dirty(r->msg) ;
+  if (!m->hintlo[(int)r->ch] || r->next < m->hintlo[(int)r->ch]) m->hintlo[(int)r->ch] = r->next ;
   heap_push(ri) ;
-  logs("deferral msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; logclean(r->addr) ; logs(": next attempt in ") ;
-  logu(r->next - now) ; logs(" seconds") ; logend() ;
+}
+
+#define LOG_NAMES 3     /* addresses a log line names of a batch; the others are counted */
+
+static void log_addrs (unsigned int const *r, unsigned int n)
+{
+  unsigned int i ;
+  for (i = 0 ; i < n && i < LOG_NAMES ; i++) { if (i) logs(" ") ; logclean(rcpts[r[i]].addr) ; }
+  if (n > LOG_NAMES) { logs(" and ") ; logu(n - LOG_NAMES) ; logs(" more") ; }
+}
+
+ /* The recipients r[0..n) of one message failed temporarily, with the same text: deferred, or,
+    past control/queuelifetime, failed. One log line and one defer record for the batch, and one
+    next attempt: a batch that shared its fate stays together (the spread of backoff, which keeps
+    deferred mail from coming back in waves, is drawn per batch). */
+static void defer_batch (unsigned int const *r, unsigned int n, char const *text, uint32_t now)
+{
+  unsigned int mi = rcpts[r[0]].msg, k ;
+  msg *m = msgs + mi ;
+  uint32_t lo = UINT32_MAX, hi = 0, next, *idx ;
+  m->lasttime = now ;
+  free(m->lasterr) ;
+  m->lasterr = xstrdup(text, strlen(text)) ;
+  if (lifetime && now >= m->birth + lifetime)
+  {
+    stralloc t = STRALLOC_ZERO ;
+    if (!stralloc_cats(&t, "4.4.7 message expired: queued longer than control/queuelifetime; last error: ") || !stralloc_cats(&t, text) || !stralloc_0(&t))
+      strerr_diefu1sys(111, "allocate memory") ;
+    logs("expired msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; log_addrs(r, n) ; logend() ;
+    batch_done(r, n, 'D', t.s) ;
+    stralloc_free(&t) ;
+    return ;
+  }
+  idx = malloc(n * sizeof(uint32_t)) ;
+  if (!idx) strerr_diefu1sys(111, "allocate memory") ;
+  next = backoff(m, now) ;
+  for (k = 0 ; k < n ; k++)
+  {
+    rcpt_defer(r[k], next) ;
+    idx[k] = rcpts[r[k]].eidx ;
+    if (rcpts[r[k]].next < lo) lo = rcpts[r[k]].next ;
+    if (rcpts[r[k]].next > hi) hi = rcpts[r[k]].next ;
+  }
+  defer_log(mi, rcpts[r[0]].ch, idx, n, text, now) ;
+  free(idx) ;
+  logs("deferral msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; log_addrs(r, n) ; logs(": next attempt in ") ;
+  logu(lo - now) ; if (hi > lo) { logs(" to ") ; logu(hi - now) ; } logs(" seconds") ; logend() ;
 }
 
  /* After a remote answer: a result H (the destination failed, doc/protocols.html) makes the
@@ -992,11 +1034,12 @@ static void control_answer (char const *p, size_t n)
 }
 
  /* An answer from a channel: delivery\0result\0... */
+#define ANSWER_STATUS(c) ((c) == 'H' ? 'Z' : (c))
 static void answer_take (int ch, char const *p, size_t n)
 {
   uint64_t num ;
   flight *fl ;
-  unsigned int i ;
+  unsigned int i, j ;
   size_t first ;
   uint32_t now = time(0) ;
   char const **res ;
@@ -1011,15 +1054,16 @@ static void answer_take (int ch, char const *p, size_t n)
   res = malloc(fl->n * sizeof(char const *)) ;
   if (!res) strerr_diefu1sys(111, "allocate memory") ;
   ferry_answer_results(p, n, first, res, fl->n) ;
-  for (i = 0 ; i < fl->n ; i++)
+  msgs[fl->msg].flying[(int)fl->ch] -= fl->n ;
+  /* a run of recipients with the same result and text is one batch: one log line, one record */
+  for (i = 0 ; i < fl->n ; i = j)
   {
-    unsigned int ri = fl->r[i] ;
-    char st = res[i][0] == 'H' ? 'Z' : res[i][0] ;   /* the destination's failure: dest_result below */
-    logs("delivery ") ; logu(num) ; logs(": msg ") ; logname(msgs[fl->msg].id, msgs[fl->msg].stamp) ; logs(" to ") ; logclean(rcpts[ri].addr) ;
+    char st = ANSWER_STATUS(res[i][0]) ;   /* H, the destination's failure: dest_result below */
+    for (j = i + 1 ; j < fl->n && ANSWER_STATUS(res[j][0]) == st && !strcmp(res[j] + 1, res[i] + 1) ; j++) ;
+    logs("delivery ") ; logu(num) ; logs(": msg ") ; logname(msgs[fl->msg].id, msgs[fl->msg].stamp) ; logs(" to ") ; log_addrs(fl->r + i, j - i) ;
     logs(st == 'K' ? ": success: " : st == 'D' ? ": failure: " : ": deferral: ") ; logclean(res[i] + 1) ; logend() ;
-    if (st == 'Z' && msgs[fl->msg].deleting) rcpt_done(ri, 'D', DELETED_TEXT) ;
-    else if (st == 'Z') rcpt_defer(ri, res[i] + 1, now) ;
-    else rcpt_done(ri, st, res[i] + 1) ;
+    if (st == 'Z' && !msgs[fl->msg].deleting) defer_batch(fl->r + i, j - i, res[i] + 1, now) ;
+    else batch_done(fl->r + i, j - i, st == 'Z' ? 'D' : st, st == 'Z' ? DELETED_TEXT : res[i] + 1) ;
   }
   free(res) ;
   inflight[ch]-- ;
@@ -1090,18 +1134,37 @@ static void request_send (unsigned int fi)
   if (!ferry_frame_begin(o, &mark) || !ferry_field_catu64(o, fi) || !ferry_field_catu64(o, m->id) || !ferry_field_cats(o, m->sender))
     strerr_diefu1sys(111, "allocate memory") ;
   logs("starting delivery ") ; logu(fi) ; logs(": msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; logs(chname[(int)fl->ch]) ;
+  logs(" ") ; log_addrs(fl->r, fl->n) ; logend() ;
   for (i = 0 ; i < fl->n ; i++)
   {
     if (!ferry_field_cats(o, rcpts[fl->r[i]].addr)) strerr_diefu1sys(111, "allocate memory") ;
-    logs(" ") ; logclean(rcpts[fl->r[i]].addr) ;
     rcpts[fl->r[i]].status = 'F' ;
   }
-  logend() ;
+  m->flying[(int)fl->ch] += fl->n ;
   if (!ferry_frame_end(o, mark)) strerr_diefu1sys(111, "allocate memory") ;
   if (fl->ch == CH_REMOTE && passfd) msgfd_push(start, m->id) ;
   inflight[(int)fl->ch]++ ;
   if (fl->ch == CH_REMOTE) dests[fl->dest].inflight++ ;
   statuschanged = 1 ;
+}
+
+ /* The entries of a ring not far from its head that are due recipients of the flight's message
+    and domain join the flight, up to the request's limit. Only BATCH_LOOK entries are looked at:
+    a batch costs what it holds, whatever the size of its message or of the ring. */
+#define BATCH_LOOK (4 * FERRY_REQUEST_RCPT_MAX)
+
+static void batch_fill (flight *fl, idring const *ring, char const *dom)
+{
+  unsigned int k, look = ring->n < BATCH_LOOK ? ring->n : BATCH_LOOK ;
+  for (k = 0 ; k < look && fl->n < FERRY_REQUEST_RCPT_MAX ; k++)
+  {
+    unsigned int oi = idring_at(ring, k) ;
+    rcpt *o = rcpts + oi ;
+    if (o->link != -2 || o->msg != fl->msg || o->status != 'T' || o->ch != CH_REMOTE || strcasecmp(domain_of(o->addr), dom)) continue ;
+    fl->r[fl->n++] = oi ;
+    o->status = 'F' ;
+    o->link = -1 ;      /* its ring entry is stale now: skipped when it comes up */
+  }
 }
 
 static void dispatch (void)
@@ -1136,7 +1199,7 @@ static void dispatch (void)
     while (rounds-- && ready[ch].n && inflight[ch] < conc[ch])
     {
       int got = ready_pop(ch) ;
-      unsigned int ri, fi, j, rd = 0 ;
+      unsigned int ri, fi, rd = 0 ;
       rcpt *r ;
       msg *m ;
       char const *dom ;
@@ -1170,22 +1233,17 @@ static void dispatch (void)
       flights[fi].msg = r->msg ;
       flights[fi].dest = rd ;
       flights[fi].n = 0 ;
-      flights[fi].r = realloc(flights[fi].r, m->count * sizeof(unsigned int)) ;
+      if (!flights[fi].r) flights[fi].r = malloc(FERRY_REQUEST_RCPT_MAX * sizeof(unsigned int)) ;
       if (!flights[fi].r) strerr_diefu1sys(111, "allocate memory") ;
       flights[fi].r[flights[fi].n++] = ri ;
       r->status = 'F' ;
       if (ch == CH_REMOTE)
-        /* the message's other due recipients in the same domain go in the same transaction */
-        for (j = 0 ; j < m->count ; j++)
-        {
-          rcpt *o = rcpts + MSG_R(m)[j] ;
-          if (o->status == 'T' && o->ch == CH_REMOTE && o->link == -2 && !strcasecmp(domain_of(o->addr), dom))
-          {
-            flights[fi].r[flights[fi].n++] = MSG_R(m)[j] ;
-            o->status = 'F' ;
-            o->link = -1 ;      /* its ring entry is stale now: skipped when it comes up */
-          }
-        }
+      {
+        /* the message's other due recipients in the same domain, those in the ready ring and
+           those parked on the domain, go in the same transaction, up to the request's limit */
+        batch_fill(flights + fi, &ready[ch], dom) ;
+        batch_fill(flights + fi, &dests[rd].parked, dom) ;
+      }
       request_send(fi) ;
     }
   }
@@ -1467,7 +1525,7 @@ static void msg_delete (unsigned int mi)
   msg *m = msgs + mi ;
   char fn[FERRY_QUEUE_PATH_MAX] ;
   char c = 0 ;
-  unsigned int i, n = 0 ;
+  unsigned int i, n = 0, *r ;
   int fd ;
   ferry_queue_path(fn, "delete", m->id, 0) ;
   fd = open(fn, O_RDONLY | O_CLOEXEC) ;
@@ -1475,13 +1533,16 @@ static void msg_delete (unsigned int mi)
   if (read(fd, &c, 1) < 0) c = 0 ;
   fd_close(fd) ;
   m->deleting = c == 'b' ? 2 : 1 ;
+  r = malloc(m->count * sizeof(unsigned int)) ;
+  if (!r) strerr_diefu1sys(111, "allocate memory") ;
   for (i = 0 ; i < m->count ; i++)
   {
     unsigned int ri = MSG_R(m)[i] ;
     if (rcpts[ri].status != 'T') continue ;   /* done, or in flight: its answer comes back here */
-    rcpt_done(ri, 'D', DELETED_TEXT) ;
-    n++ ;
+    r[n++] = ri ;
   }
+  if (n) batch_done(r, n, 'D', DELETED_TEXT) ;
+  free(r) ;
   sync_dirty() ;
   if (unlink(fn) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", fn) ;
   logs("delete msg ") ; logname(m->id, m->stamp) ; logs(": ") ; logu(n) ; logs(m->deleting == 2 ? " recipients failed, with a notice" : " recipients dropped, without notice") ;

@@ -30,6 +30,11 @@ unsigned int idring_pop (idring *r)
   return x ;
 }
 
+unsigned int idring_at (idring const *r, unsigned int i)
+{
+  return r->a[(r->head + i) % r->cap] ;
+}
+
 void idring_free (idring *r)
 {
   free(r->a) ;

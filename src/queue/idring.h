@@ -15,6 +15,8 @@ struct idring_s
 extern void idring_push (idring *r, unsigned int x) ;
  /* Takes the first entry; r->n must not be 0. */
 extern unsigned int idring_pop (idring *r) ;
+ /* The entry i places from the first; i must be below r->n. */
+extern unsigned int idring_at (idring const *r, unsigned int i) ;
  /* Gives the memory back; the ring is empty after. */
 extern void idring_free (idring *r) ;
 

@@ -124,12 +124,13 @@ struct conn_s
   stralloc in ;
   smtp_reply reply ;
   stralloc out ;
-  char plan[1010] ;       /* the transaction: R RSET, M MAIL, T RCPT, D DATA, . end, X ignored */
-  unsigned int planrcpt[1010] ;
+  char plan[FERRY_REQUEST_RCPT_MAX + 10] ;       /* the transaction: R RSET, M MAIL, T RCPT, D DATA, . end, X ignored */
+  unsigned int planrcpt[FERRY_REQUEST_RCPT_MAX + 10] ;
   unsigned int nplan, sent, replied ;
   int reused ;
   int mailok ;
   unsigned int accepted ;
+  int toomany ;           /* a RCPT was refused as one too many: the open recipients go in another transaction */
   off_t msgoff ;
   smtp_data dstate ;
   int msgdone ;
@@ -594,7 +595,7 @@ static void request_take (char const *p, size_t n)
   /* every delivery request from ferry-start's socket carries its message's descriptor */
   mfd = io.passfd ? ferry_spawner_fd(&io) : -1 ;
   if (why) { if (mfd >= 0) fd_close(mfd) ; ferry_spawner_refuse(&io, q.num, why) ; return ; }
-  if (q.nrcpt > 1000) { if (mfd >= 0) fd_close(mfd) ; ferry_spawner_refuse(&io, q.num, "more than 1000 recipients in one request") ; return ; }
+  if (q.nrcpt > FERRY_REQUEST_RCPT_MAX) { if (mfd >= 0) fd_close(mfd) ; ferry_spawner_refuse(&io, q.num, "more recipients in one request than the protocol allows (doc/protocols.html)") ; return ; }
   at = strrchr(q.rcpt, '@') ;
   dl = at ? strlen(at + 1) : 0 ;
   if (!dl || dl > 255) { if (mfd >= 0) fd_close(mfd) ; ferry_spawner_refuse(&io, q.num, "the first recipient has no domain") ; return ; }
@@ -784,6 +785,7 @@ static void transaction_start (unsigned int ci)
   c->nplan = c->sent = c->replied = 0 ;
   c->mailok = 0 ;
   c->accepted = 0 ;
+  c->toomany = 0 ;
   c->out.len = 0 ;
   if (c->reused) c->plan[c->nplan++] = 'R' ;
   c->plan[c->nplan++] = 'M' ;
@@ -895,6 +897,18 @@ static void reply_text (conn *c, stralloc *sa, char const *inreplyto)
     nomem() ;
 }
 
+static void transaction_start (unsigned int ci) ;
+
+ /* A refusal of RCPT that says the transaction has all the recipients the host takes (RFC 5321
+    4.5.3.1.10: 452, or 4.5.3): that recipient and those not sent yet go in the next transaction. */
+static int too_many (smtp_reply const *r)
+{
+  char const *t = r->text.s ;
+  size_t n = r->text.len ;
+  if (r->code == 452) return 1 ;
+  return r->code / 100 == 4 && n >= 9 && !memcmp(t + 4, "4.5.3", 5) && (n == 9 || t[9] == ' ') ;
+}
+
 static void conn_to_idle (unsigned int ci)
 {
   conn *c = conns + ci ;
@@ -909,6 +923,14 @@ static void transaction_end (unsigned int ci)
 {
   conn *c = conns + ci ;
   int di = c->deliv ;
+  if (di >= 0 && c->toomany && c->accepted)
+  {
+    /* the host took some and said no more: the rest in a new transaction, on this connection
+       (a transaction without progress ends the delivery: its open recipients are Z) */
+    c->reused = 1 ;
+    transaction_start(ci) ;
+    return ;
+  }
   conn_to_idle(ci) ;
   if (di >= 0) { delivs[di].conn = -1 ; deliv_finish(di) ; }
 }
@@ -977,6 +999,16 @@ static void handle_trans_reply (unsigned int ci)
     case 'T' :
       if (!c->mailok) break ;
       if (code / 100 == 2) { d->st[rc] = 'A' ; c->accepted++ ; }
+      else if (too_many(&c->reply))
+      {
+        /* left open for the next transaction; without pipelining no other RCPT goes out */
+        stralloc cmd = STRALLOC_ZERO ;
+        if (!stralloc_cats(&cmd, "RCPT TO:<") || !stralloc_cats(&cmd, d->payload.s + d->rcpt[rc]) || !stralloc_cats(&cmd, ">") || !stralloc_0(&cmd)) nomem() ;
+        reply_text(c, &d->lasterr, cmd.s) ;
+        stralloc_free(&cmd) ;
+        c->toomany = 1 ;
+        if (!c->pipelining && c->plan[c->nplan - 1] == 'D') { c->plan[c->sent] = 'D' ; c->nplan = c->sent + 1 ; }
+      }
       else
       {
         stralloc cmd = STRALLOC_ZERO ;
@@ -998,8 +1030,10 @@ static void handle_trans_reply (unsigned int ci)
       }
       if (c->mailok && c->accepted)
       {
+        unsigned int i ;
         reply_text(c, &t, "DATA") ;
-        rcpt_all(d, refusal_status(code, 0), t.s, t.len) ;
+        /* those accepted; the ones left by a "too many" stay open */
+        for (i = 0 ; i < d->nrcpt ; i++) if (d->st[i] == 'A' || (!d->st[i] && !c->toomany)) rcpt_set(d, i, refusal_status(code, 0), t.s, t.len) ;
       }
       stralloc_free(&t) ;
       transaction_end(ci) ;

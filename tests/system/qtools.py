@@ -90,7 +90,8 @@ try:
     ids = [inject("a%d@example.org" % (i % 2), ["r%d@d%d.test" % (i, i), "s%d@d%d.test" % (i, i)] if i == 0 else ["r%d@d%d.test" % (i, i)], "wait-%d" % i) for i in range(6)]
     expect(all(ids), "six messages injected", ids)
     nm = [home.name(i) for i in ids]    # their names, as the log and the tools give them
-    expect(eventually(lambda: len(re.findall(r"deferral msg", log())) >= 7, 30), "all seven recipients deferred", log()[-800:])
+    # one deferral line per batch: the two recipients of d0.test share one
+    expect(eventually(lambda: len(re.findall(r"deferral msg", log())) >= 6, 30), "all seven recipients deferred", log()[-800:])
 
     # ferry-qread, text
     r = tool("ferry-qread", H)
@@ -117,7 +118,7 @@ try:
 
     # retry everything (SIGALRM): each recipient is deferred a second time, and counted
     svc("-a")
-    expect(eventually(lambda: len(re.findall(r"deferral msg", log())) >= 14, 30), "all seven recipients deferred again", log()[-800:])
+    expect(eventually(lambda: len(re.findall(r"deferral msg", log())) >= 12, 30), "all seven recipients deferred again", log()[-800:])
     js = qread_json()
     expect(all(x["attempts"] == 2 for j in js for x in j["recipients"]), "ferry-qread -j: attempts 2 for each",
            [(x["address"], x["attempts"]) for j in js for x in j["recipients"]])

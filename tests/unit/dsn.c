@@ -5,6 +5,7 @@
 
 #include <skalibs/stralloc.h>
 
+#include <ferry/defer.h>
 #include <ferry/dsn.h>
 #include "bounce/bounce.h"
 #include "unit.h"
@@ -123,6 +124,31 @@ int main (void)
     CHECK(bounce_report_compose(&sa, &b, &eight) && stralloc_0(&sa), "composed, ASCII") ;
     CHECK(strstr(sa.s, "Content-Type: message/delivery-status\n") && strstr(sa.s, "Original-Recipient: rfc822; jorg@example.net\n")
        && strstr(sa.s, "charset=us-ascii\n"), "ASCII addresses: message/delivery-status: %s", sa.s) ;
+    stralloc_free(&sa) ;
+  }
+
+  /* deferral records: a batch's indexes as ranges, and an older single Z record */
+  {
+    stralloc sa = STRALLOC_ZERO ;
+    uint32_t idx[] = { 7, 3, 4, 5, 10, 0x10000 } ;
+    ferry_bounce_record old = { .kind = 'Z', .channel = 'L', .index = 9, .when = 5, .rcpt = "a@b", .text = "old" } ;
+    ferry_defer_record d ;
+    uint32_t f, l ;
+    size_t pos = 0, cut ;
+    CHECK(ferry_defer_record_cat(&sa, 'R', 1795413789, idx, 6, "4.4.1 refused") && ferry_bounce_record_cat(&sa, &old), "written") ;
+    CHECK(ferry_defer_record_take(sa.s, sa.len, &pos, &d) == 1 && d.channel == 'R' && d.when == 1795413789 && d.nranges == 4
+       && !strcmp(d.text, "4.4.1 refused"), "a batch: 4 ranges, its text") ;
+    ferry_defer_record_range(&d, 0, &f, &l) ; CHECK(f == 3 && l == 5, "3-5") ;
+    ferry_defer_record_range(&d, 1, &f, &l) ; CHECK(f == 7 && l == 7, "7") ;
+    ferry_defer_record_range(&d, 3, &f, &l) ; CHECK(f == 0x10000 && l == 0x10000, "65536") ;
+    CHECK(ferry_defer_record_take(sa.s, sa.len, &pos, &d) == 1 && d.channel == 'L' && d.nranges == 1 && !strcmp(d.text, "old"), "an older Z record") ;
+    ferry_defer_record_range(&d, 0, &f, &l) ; CHECK(f == 9 && l == 9, "its index") ;
+    CHECK(ferry_defer_record_take(sa.s, sa.len, &pos, &d) == 0, "then the end") ;
+    for (cut = 1 ; cut < 26 + 64 + 1 + 13 ; cut++)
+    {
+      size_t p = 0 ;
+      CHECK(ferry_defer_record_take(sa.s, cut, &p, &d) == -1 && !p, "cut at %zu: refused", cut) ;
+    }
     stralloc_free(&sa) ;
   }
 

@@ -29,6 +29,10 @@ extern int ferry_field_catu64 (stralloc *sa, uint64_t u) ;
     Returns the number of fields; -1 if p does not end with a null byte, -2 if there are more than max. */
 extern int ferry_fields_split (char const *p, size_t n, char const **fields, unsigned int max) ;
 
+ /* The most recipients in one delivery request (doc/protocols.html): ferry-schedule makes
+    batches of at most this many, ferry-spawn-remote refuses a request of more. */
+#define FERRY_REQUEST_RCPT_MAX 1000
+
  /* A delivery request (doc/protocols.html), checked: delivery\0id\0sender\0rcpt\0...
     Returns 0 if good, else the reason; num is the delivery number when it could be read, else 0. */
 typedef struct ferry_request_s ferry_request ;
