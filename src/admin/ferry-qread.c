@@ -15,6 +15,7 @@
 #include <ferry/control.h>
 #include <ferry/date822.h>
 #include <ferry/home.h>
+#include <ferry/queue.h>
 
 #include "admin.h"
 
@@ -199,7 +200,7 @@ int main (int argc, char const *const *argv)
   }
   if (argc > 1) strerr_dieusage(100, USAGE) ;
   if (chdir(ferry_home(argc ? argv[0] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
-  split = ferry_control_u64_or_die("queuesplit", 111) ;
+  split = ferry_queue_split_or_die(111) ;
   fl.now = time(0) ;
   if (qwalk(split, &show, &fl) < 0) strerr_diefu1sys(111, "read the queue") ;
   if (!fl.json)

@@ -15,6 +15,7 @@
 
 #include <ferry/control.h>
 #include <ferry/home.h>
+#include <ferry/queue.h>
 
 #include "admin.h"
 
@@ -184,7 +185,7 @@ int main (int argc, char const *const *argv)
   }
   if (argc > 1) strerr_dieusage(100, USAGE) ;
   if (chdir(ferry_home(argc ? argv[0] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
-  split = ferry_control_u64_or_die("queuesplit", 111) ;
+  split = ferry_queue_split_or_die(111) ;
   st.now = time(0) ;
   if (qwalk(split, &count, &st) < 0) strerr_diefu1sys(111, "read the queue") ;
   if (st.nd) qsort(st.d, st.nd, sizeof(dom), &bytotal) ;

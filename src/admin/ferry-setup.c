@@ -31,7 +31,8 @@
 typedef struct item_s item ;
 struct item_s
 {
-  char kind ;          /* 'b' installed program (bin/NAME), 'd' directory, 's' split directory, 'f' fifo */
+  char kind ;          /* 'b' installed program (bin/NAME), 'd' directory, 's' split directory, 'f' fifo,
+                          'r' a record file (queue/split) */
   char const *path ;
   char const *owner ;
   char const *group ;
@@ -149,9 +150,9 @@ static void check_one (char const *path, item const *it, char kind)
     return ;
   }
   owner_ids(it, &uid, &gid) ;
-  if (kind == 'f' ? !S_ISFIFO(st.st_mode) : kind == 'b' ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode))
+  if (kind == 'f' ? !S_ISFIFO(st.st_mode) : kind == 'b' || kind == 'r' ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode))
   {
-    say("wrong type: ", path, kind == 'f' ? " (want a FIFO)" : kind == 'b' ? " (want a program)" : " (want a directory)") ;
+    say("wrong type: ", path, kind == 'f' ? " (want a FIFO)" : kind == 'b' ? " (want a program)" : kind == 'r' ? " (want a file)" : " (want a directory)") ;
     problems++ ;
   }
   if ((st.st_mode & 07777) != it->mode)
@@ -189,13 +190,38 @@ static int make_one (char const *path, item const *it, int fifo, int quiet)
   return 1 ;
 }
 
+static void file_make (char const *fn, char const *s, size_t len, mode_t mode) ;
+
+ /* queue/split: the split the queue is made with, written before any numbered subdirectory, so
+    that the queue always says what it was made with (doc/queue.html). One already there is only
+    checked (its value by queue_split). */
+static void split_record (item const *it, unsigned int split)
+{
+  char fmt[UINT_FMT + 1] ;
+  size_t n = uint_fmt(fmt, split) ;
+  unsigned int before = created ;
+  uid_t uid ;
+  gid_t gid ;
+  fmt[n++] = '\n' ;
+  if (access(it->path, F_OK) == 0) { check_one(it->path, it, 'r') ; return ; }
+  file_make(it->path, fmt, n, it->mode) ;
+  if (created == before) return ;   /* -c: reported missing */
+  owner_ids(it, &uid, &gid) ;
+  if (chown(it->path, uid, gid) < 0) strerr_diefu2sys(111, "chown ", it->path) ;
+}
+
 static void tree_make (unsigned int split)
 {
   item const *it ;
   for (it = items ; it->kind ; it++)
   {
-    if (it->kind == 'b' || !strcmp(it->path, "control")) continue ;
+    if (it->kind == 'b' || it->kind == 'r' || !strcmp(it->path, "control")) continue ;
     make_one(it->path, it, it->kind == 'f', 0) ;
+    if (!strcmp(it->path, "queue"))
+    {
+      item const *r ;
+      for (r = items ; r->kind ; r++) if (r->kind == 'r') split_record(r, split) ;
+    }
     if (it->kind == 's')
     {
       unsigned int i = 0, made = 0 ;
@@ -392,6 +418,32 @@ static void preflight (char const *dir, char const *bindir)
     strerr_dief(100, "no ferry programs in ", bindir, ": install them first (make install, as root), or name their directory with -b; nothing was changed") ;
 }
 
+ /* The split to make or check the queue with: control/queuesplit for a new queue; for one that
+    exists, its own (queue/split, or for a queue made before that file its numbered
+    subdirectories), which control/queuesplit must name: else -c reports it, and a run changes
+    nothing in the queue. */
+static unsigned int queue_split (void)
+{
+  stralloc why = STRALLOC_ZERO ;
+  unsigned int split = 0 ;
+  int unrecorded ;
+  int r ;
+  if (access("queue/split", F_OK) < 0 && errno == ENOENT && access("queue/mess", F_OK) < 0 && errno == ENOENT)
+    return (unsigned int)ferry_control_u64_or_die("queuesplit", 111) ;   /* a new queue: made with it */
+  r = ferry_queue_split_get(&split, &why, &unrecorded) ;
+  if (r == -2) strerr_diefu1sys(111, "allocate memory") ;
+  if (r == -1) strerr_diefu1sys(111, why.s + 10) ;
+  if (!r)
+  {
+    if (!checkonly) strerr_dief(111, why.s, "; nothing in the queue was changed") ;
+    say("wrong split: ", why.s, "") ;
+    problems++ ;
+    if (!split) split = (unsigned int)ferry_control_u64_or_die("queuesplit", 111) ;
+  }
+  stralloc_free(&why) ;
+  return split ;
+}
+
 static int home_name_ok (char const *s)
 {
   for (; *s ; s++) if (*s == '"' || *s == '\\' || *s == '\n' || *s == '$') return 0 ;
@@ -406,7 +458,6 @@ int main (int argc, char const *const *argv)
   char bindirbuf[PATH_MAX] ;
   struct stat st ;
   unsigned int n ;
-  uint64_t u ;
   PROG = "ferry-setup" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
@@ -453,8 +504,7 @@ int main (int argc, char const *const *argv)
   else dedicated = queue_is_dedicated() ;
   make_one("control", control_item(), 0, 0) ;
   control_make(split) ;
-  u = ferry_control_u64_or_die("queuesplit", 111) ;
-  tree_make((unsigned int)u) ;
+  tree_make(queue_split()) ;
   scripts_make(home) ;
   bin_make(home, bindir) ;
   bin_modes() ;

@@ -242,7 +242,7 @@ int main (int argc, char const *const *argv)
   if (delay) what = "delay msg " ;
   if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
   sig_ignore(SIGPIPE) ;
-  split = ferry_control_u64_or_die("queuesplit", 111) ;
+  split = ferry_queue_split_or_die(111) ;
   ferry_msgname_of(idfmt, id, split) ;
   settings_read(&set) ;
 

@@ -533,7 +533,7 @@ static int load (int initial, stralloc *why)
     strerr_warnw("keeping the old settings: ", why->s) ;
     return 0 ;
   }
-  if (initial) split = ferry_control_u64_or_die("queuesplit", 111) ;
+  if (initial) split = ferry_queue_split_or_die(111) ;
   else strerr_warni("settings read again") ;
   concurrency = u ;
   gen++ ;

@@ -379,6 +379,52 @@ static void report (char const *fn, char const *what)
     strerr_diefu1sys(111, "write to stdout") ;
 }
 
+ /* Is there a file named name in any numbered subdirectory of queue/dir, whatever the split
+    (a file put where a changed control/queuesplit said is found too)? 1, 0, or -1 (errno). */
+static int anywhere (char const *dir, char const *name)
+{
+  char dn[FERRY_QUEUE_PATH_MAX] ;
+  DIR *dh ;
+  struct dirent *de ;
+  int r = 0, err = 0 ;
+  ferry_queue_subdir(dn, dir, 0, 0) ;
+  dh = opendir(dn) ;
+  if (!dh) return errno == ENOENT ? 0 : -1 ;   /* queue/info: only an earlier ferry's queue has it */
+  while (!r && (de = readdir(dh)))
+  {
+    char fn[256 + FERRY_QUEUE_PATH_MAX] ;
+    size_t n = strlen(de->d_name) ;
+    if (de->d_name[0] == '.' || n + strlen(name) + 2 > sizeof(fn)) continue ;
+    memcpy(fn, de->d_name, n) ;
+    fn[n] = '/' ;
+    memcpy(fn + n + 1, name, strlen(name) + 1) ;
+    if (faccessat(dirfd(dh), fn, F_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0) r = 1 ;
+    else if (errno != ENOENT && errno != ENOTDIR) err = errno ;
+  }
+  closedir(dh) ;
+  if (!r && err) { errno = err ; return -1 ; }
+  return r ;
+}
+
+ /* Does the queue hold a message with this id, looked for in every numbered subdirectory:
+    its envelope (todo, and for a message file intd too), a recipient file, an info copy? */
+static int owned (char const *dir, char const *name)
+{
+  static char const *const owners[] = { "todo", "intd", "local", "remote", "info", 0 } ;
+  char const *const *o ;
+  int err = 0 ;
+  for (o = owners ; *o ; o++)
+  {
+    int r ;
+    if (!strcmp(*o, dir)) continue ;   /* the envelope being swept is not its own owner */
+    r = anywhere(*o, name) ;
+    if (r > 0) return 1 ;
+    if (r < 0) err = errno ;
+  }
+  if (err) { errno = err ; return -1 ; }
+  return 0 ;
+}
+
  /* Files of dir (split or not) older than STALE, that no committed message owns. */
 static void sweep_dir (char const *dir, int splitdir, time_t now)
 {
@@ -408,8 +454,9 @@ static void sweep_dir (char const *dir, int splitdir, time_t now)
       {
         int r ;
         if (uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;   /* not a queue file: leave it */
-        /* never a message of the queue: one with a todo entry or a recipient file */
-        r = ferry_queue_has_message(id, split) ;
+        /* never a message of the queue: one with an envelope, a todo entry or a recipient file,
+           in whatever subdirectory it is */
+        r = owned(dir, de->d_name) ;
         if (r) { if (r < 0) { strerr_warnwu2sys("look for the message of ", fn) ; problems++ ; } continue ; }
         why = !strcmp(dir, "mess") ? "a message never committed, or left by a crash" : "an envelope never committed, or left by a crash" ;
       }
@@ -444,6 +491,6 @@ int main (int argc, char const *const *argv)
   if (chdir(home) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
   sig_ignore(SIGPIPE) ;
   sig_ignore(SIGHUP) ;   /* nothing to reread; a stray signal must not stop the set */
-  split = ferry_control_u64_or_die("queuesplit", 111) ;
+  split = ferry_queue_split_or_die(111) ;
   return sweeping ? sweep() : serve() ;
 }

@@ -131,10 +131,10 @@ int main (int argc, char const *const *argv)
   umask(022) ;   /* files 0644: the directories (0750, group ferry) are what protects them */
 
   if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(FERRY_INJECT_HOME, "enter the ferry home") ;
-  split = ferry_control_u64_or_die("queuesplit", FERRY_INJECT_CONFIG) ;
   limit = ferry_control_u64_or_die("databytes", FERRY_INJECT_CONFIG) ;
   /* the effective ids decide: a setuid ferry-inject enters queue/ as its owner, not as the caller */
   if (faccessat(AT_FDCWD, "queue", X_OK, AT_EACCESS) < 0) strerr_diefu1sys(FERRY_INJECT_QUEUE, "enter queue") ;
+  split = ferry_queue_split_or_die(FERRY_INJECT_CONFIG) ;
 
   fd = ferry_inject_pidfile(pidfn, getpid()) ;
   if (fd < 0) strerr_diefu2sys(FERRY_INJECT_PID, "create a file in ", "queue/pid") ;

@@ -399,7 +399,7 @@ int main (int argc, char const *const *argv)
   umask(022) ;
   sig_ignore(SIGPIPE) ;
   sig_ignore(SIGXFSZ) ;
-  split = ferry_control_u64_or_die("queuesplit", 111) ;
+  split = ferry_queue_split_or_die(111) ;
   ferry_control_u64_or_die("databytes", 111) ;   /* a bad value is said at once, not at the first client */
   clients = calloc(maxclients + RESERVED, sizeof(client)) ;
   x = calloc(maxclients + RESERVED + 2, sizeof(iopause_fd)) ;

@@ -390,7 +390,7 @@ int main (int argc, char const *const *argv)
   if (argc > 2) strerr_dieusage(100, USAGE) ;
   if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
   sig_ignore(SIGPIPE) ;
-  split = ferry_control_u64_or_die("queuesplit", 111) ;
+  split = ferry_queue_split_or_die(111) ;
   load(1) ;
   qfd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
   if (qfd < 0) strerr_diefu1sys(111, "open queue") ;

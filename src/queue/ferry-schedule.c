@@ -2024,7 +2024,7 @@ int main (int argc, char const *const *argv)
     binbounce = path ;
   }
   sig_ignore(SIGPIPE) ;
-  split = ferry_control_u64_or_die("queuesplit", 111) ;
+  split = ferry_queue_split_or_die(111) ;
   load_settings(1) ;
   {
     char const *e = getenv("FERRY_MEMBERS") ;

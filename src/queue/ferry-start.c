@@ -20,6 +20,7 @@
 #include <skalibs/types.h>
 
 #include <ferry/home.h>
+#include <ferry/queue.h>
 
 #define USAGE "ferry-start [ home ]"
 
@@ -68,6 +69,7 @@ int main (int argc, char const *const *argv)
   home = ferry_home(argc > 1 ? argv[1] : 0) ;
   if (home[0] != '/') strerr_dief1x(100, "the home must be an absolute path") ;
   if (chdir(home) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
+  ferry_queue_split_or_die(111) ;   /* a changed control/queuesplit: no member starts */
   /* a home made with -u has its queue owned by ferryq: then, as root, the members change users */
   dedicated = ferry_dedicated() ;
   for (i = 0 ; i < 10 ; i++)

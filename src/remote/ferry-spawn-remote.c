@@ -1542,7 +1542,8 @@ static int load (int initial, stralloc *why)
     tain_copynow(&dests[i].expires) ;
     if (dests[i].state == DS_FAILED) dests[i].state = DS_NEW ;
   }
-  if (initial) split = ferry_control_u64_or_die("queuesplit", 111) ;
+  /* under ferry-start this user cannot enter the queue: every message comes open, no split needed */
+  if (initial) split = access("queue/split", F_OK) < 0 && errno == EACCES ? 0 : ferry_queue_split_or_die(111) ;
   concurrency = v[0] ; perdest = v[1] ; cachetime = v[2] ; deadtime = v[3] ; smtpport = v[4] ;
   t_connect = v[5] ; t_greeting = v[6] ; t_command = v[7] ; t_data = v[8] ;
   if (!stralloc_copyb(&helohost, newhelo.s, newhelo.len) || !stralloc_copyb(&routes, newroutes.s, newroutes.len)) nomem() ;

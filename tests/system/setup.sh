@@ -13,6 +13,8 @@ for d in mess intd todo local remote ; do
   [ "$n" = 23 ] || fail "queue/$d has $n subdirectories, not 23"
 done
 pass "the queue has every directory, split 23 ways"
+expect_eq "queue/split records the split" "$(cat "$H/queue/split")" 23
+expect_eq "queue/split mode" "$(stat -c %a "$H/queue/split")" 644
 [ -p "$H/queue/lock/trigger" ] || fail "lock/trigger is not a FIFO"
 expect_eq "trigger mode" "$(stat -c %a "$H/queue/lock/trigger")" 622
 expect_eq "pid mode" "$(stat -c %a "$H/queue/pid")" 700
@@ -59,6 +61,7 @@ expect_eq "edited control/me is kept" "$(cat "$H/control/me")" mail.example.org
 # -s sets the split of a new queue
 "$BIN/ferry-setup" -b "$BIN" -s 5 "$T/h5" > /dev/null || fail "ferry-setup -s 5"
 expect_eq "split 5" "$(find "$T/h5/queue/todo" -mindepth 1 -type d | wc -l)" 5
+expect_eq "split 5 recorded" "$(cat "$T/h5/queue/split")" 5
 rc=0 ; "$BIN/ferry-setup" -s 0 "$T/h0" 2> "$T/err" || rc=$?
 expect_eq "-s 0 is refused" "$rc" 100
 
@@ -71,6 +74,7 @@ pass "log/run writes TAI64N-stamped lines to log/current"
 if [ "$(id -u)" = 0 ] ; then
   "$BIN/ferry-setup" -u -b "$BIN" "$T/hu" > "$T/outu" || fail "ferry-setup -u exited $?"
   expect_eq "queue/mess owner" "$(stat -c %U:%G "$T/hu/queue/mess/3")" ferryq:ferry
+  expect_eq "queue/split owner and mode" "$(stat -c %U:%G:%a "$T/hu/queue/split")" ferryq:ferry:644
   expect_eq "queue/local owner" "$(stat -c %U:%G "$T/hu/queue/local/3")" ferrys:ferry
   expect_eq "queue/intd owner and mode" "$(stat -c %U:%G:%a "$T/hu/queue/intd/3")" ferryq:ferry:750
   expect_eq "log owner" "$(stat -c %U "$T/hu/log")" ferryl

@@ -8,6 +8,7 @@
 #include <skalibs/uint64.h>
 
 #define FERRY_QUEUE_SPLIT_DEFAULT 23
+#define FERRY_QUEUE_SPLIT_MAX 1000
 #define FERRY_QUEUE_PATH_MAX (32 + 2 * UINT64_FMT)
 
  /* "queue/DIR/N/ID" into s, N = id % split; returns the length, s is terminated.
@@ -48,6 +49,26 @@ extern int ferry_id_cmp (void const *a, void const *b) ;
     errno). An envelope or a message file alone is not a message: an injection that did not
     commit, or the last files of a finished one. */
 extern int ferry_queue_has_message (uint64_t id, unsigned int split) ;
+
+/* The queue's split (doc/queue.html): the number of numbered subdirectories it was made with,
+   recorded in queue/split by ferry-setup, and control/queuesplit must say the same (a queue's
+   split cannot change while it holds mail). Every program takes it from here, never from
+   control/queuesplit alone. Relative to the current directory, the home. */
+ /* queue/split: 1 and *split, 0 no such file, -1 with errno (EINVAL: not a number from 1 to
+    FERRY_QUEUE_SPLIT_MAX). */
+extern int ferry_queue_split_recorded (unsigned int *split) ;
+ /* For a queue made before queue/split: when queue/mess's numbered subdirectories are exactly
+    0..N-1, 1 and *split = N; 0 (*split = 0) when there are none (no queue/mess) or they are
+    anything else; -1 with errno. */
+extern int ferry_queue_split_derived (unsigned int *split) ;
+ /* The queue's split, checked against control/queuesplit: 1 and *split (*unrecorded set when
+    queue/split is missing and queue/mess's subdirectories matched); 0 when it must not be used:
+    why (terminated) names both numbers and what to do, and *split is the queue's own split when
+    it is known (the two differ), else untouched; -1 a read failed (why: "unable to ...",
+    errno set); -2 out of memory. */
+extern int ferry_queue_split_get (unsigned int *split, stralloc *why, int *unrecorded) ;
+ /* The same, dying with exit code e and the reason; warns when the split is not recorded. */
+extern unsigned int ferry_queue_split_or_die (int e) ;
 
 /* The fixed-width lower-case hex numbers of the queue's records: digits bytes, no terminator.
    ferry_hex_scan returns 0 on anything but 0-9a-f. */
