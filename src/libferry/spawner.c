@@ -49,7 +49,9 @@ static ssize_t input_read (ferry_spawner *sp, char *buf, size_t n)
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS
      && !stralloc_catb(&sp->fds, (char const *)CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0)))
       strerr_diefu1sys(111, "allocate memory") ;
-  if (m.msg_flags & MSG_CTRUNC) strerr_warnw("descriptors lost with a request (control data truncated)") ;
+  /* a lost descriptor (at the descriptor limit, the kernel drops it) would give each later
+     request the one before it: never go on out of step */
+  if (m.msg_flags & MSG_CTRUNC) strerr_dief1x(111, "descriptors lost with a request (control data truncated): the requests and their descriptors would be out of step") ;
   return r ;
 }
 
@@ -79,9 +81,14 @@ int ferry_spawner_read (ferry_spawner *sp, void (*take)(char const *, size_t))
     int f = ferry_frame_take(sp->in.s, sp->in.len, &pos, &start, &plen) ;
     if (!f) break ;
     if (f == 1) (*take)(sp->in.s + start, plen) ;
-    else if (f == -1) strerr_warnw("broken request frame: skipped to the next comma") ;
+    else if (f == -1)
+    {
+      if (sp->passfd) strerr_dief1x(111, "broken request frame: its descriptor would go to the next request") ;
+      strerr_warnw("broken request frame: skipped to the next comma") ;
+    }
     else
     {
+      if (sp->passfd) strerr_dief1x(111, "a request larger than 16 MiB: its descriptor would go to the next request") ;
       /* too large: answer it if its delivery number is already here, and discard the rest */
       char num[11] ;
       size_t l = 0, have = sp->in.len - start ;

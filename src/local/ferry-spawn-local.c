@@ -375,6 +375,7 @@ static void dispatch (void)
     task *t = tasks + ti ;
     request *r = reqs + t->req ;
     char fn[FERRY_QUEUE_PATH_MAX] ;
+    char const *what = 0 ;
     stralloc job = STRALLOC_ZERO ;
     size_t mark ;
     int wi, msgfd ;
@@ -382,13 +383,14 @@ static void dispatch (void)
     if (waithead < 0) waittail = -1 ;
     waiting-- ;
     ferry_queue_path(fn, "mess", r->id, split) ;
-    msgfd = open(fn, O_RDONLY | O_CLOEXEC) ;
+    /* as root: never through a link planted in queue/mess, never a FIFO */
+    msgfd = ferry_queue_open(fn, O_RDONLY, &what) ;
     if (msgfd < 0)
     {
       int e = errno ;
       stralloc text = STRALLOC_ZERO ;
       stralloc_cats(&text, "unable to open ") ; stralloc_cats(&text, fn) ;
-      stralloc_cats(&text, ": ") ; stralloc_cats(&text, strerror(e)) ;
+      stralloc_cats(&text, ": ") ; stralloc_cats(&text, msgfd == -2 ? what : strerror(e)) ;
       task_done(ti, 'Z', text.s, text.len) ;
       stralloc_free(&text) ;
       continue ;

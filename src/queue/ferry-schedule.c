@@ -782,7 +782,7 @@ static void bounce_write (unsigned int mi, stralloc const *recs)
   char fn[FERRY_QUEUE_PATH_MAX] ;
   int fd ;
   ferry_queue_path(fn, "bounce", m->id, 0) ;
-  fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) ;
+  fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600) ;
   if (fd < 0 || allwrite(fd, recs->s, recs->len) < recs->len || fsync(fd) < 0)
   {
     strerr_warnwu2sys("append to ", fn) ;
@@ -861,7 +861,7 @@ static void defer_log (unsigned int mi, char ch, uint32_t *idx, unsigned int n, 
   if (!ferry_defer_record_cat(&rec, ch == CH_LOCAL ? 'L' : 'R', now, idx, n, text)) strerr_diefu1sys(111, "allocate memory") ;
   /* the first deferral of a message this process saw arrive starts the file afresh: one left by
      a crash under the same id (an inode, reused) must not lend it its errors */
-  fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (m->deferlog ? 0 : O_TRUNC), 0640) ;
+  fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (m->deferlog ? 0 : O_TRUNC), 0640) ;
   if (fd < 0 || allwrite(fd, rec.s, rec.len) < rec.len)
   {
     if (!warned++) strerr_warnwu2sys("append to ", fn) ;
@@ -1111,9 +1111,11 @@ static void msgfd_push (size_t off, uint64_t id)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
   int fd ;
+  char const *what = 0 ;
   ferry_queue_path(fn, "mess", id, split) ;
-  fd = open(fn, O_RDONLY | O_CLOEXEC) ;
-  if (fd < 0)
+  fd = ferry_queue_open(fn, O_RDONLY, &what) ;
+  if (fd == -2) { strerr_warnw("not sent to the remote channel: ", fn, " is ", what) ; fd = nullfd ; }
+  else if (fd < 0)
   {
     strerr_warnwu3sys("open ", fn, " for the remote channel") ;
     fd = nullfd ;
@@ -1527,8 +1529,10 @@ static void msg_delete (unsigned int mi)
   char c = 0 ;
   unsigned int i, n = 0, *r ;
   int fd ;
+  char const *what = 0 ;
   ferry_queue_path(fn, "delete", m->id, 0) ;
-  fd = open(fn, O_RDONLY | O_CLOEXEC) ;
+  fd = ferry_queue_open(fn, O_RDONLY, &what) ;
+  if (fd == -2) { strerr_warnw("ignored: ", fn, " is ", what) ; return ; }
   if (fd < 0) { if (errno != ENOENT) strerr_warnwu2sys("open ", fn) ; return ; }
   if (read(fd, &c, 1) < 0) c = 0 ;
   fd_close(fd) ;

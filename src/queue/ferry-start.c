@@ -77,6 +77,9 @@ int main (int argc, char const *const *argv)
     /* sched->remote is a socket: each request carries its message's descriptor (SCM_RIGHTS), as
        the remote channel's user cannot open the queue's files */
     if (i == 4 ? socketpair(AF_UNIX, SOCK_STREAM, 0, p[i]) < 0 : pipe(p[i]) < 0) strerr_diefu1sys(111, "make a pipe") ;
+    /* one way only, as a pipe: the remote channel, which talks to the Internet, cannot send
+       anything (bytes or descriptors) back on it */
+    if (i == 4 && (shutdown(p[i][0], SHUT_WR) < 0 || shutdown(p[i][1], SHUT_RD) < 0)) strerr_diefu1sys(111, "shut the socket's other way") ;
     all[2*i] = p[i][0] ; all[2*i+1] = p[i][1] ;
   }
   pids[0] = member(home, "ferry-preprocess-todo", "ferrys", p[1][0], p[0][1], all, 20) ;

@@ -905,8 +905,11 @@ static int too_many (smtp_reply const *r)
 {
   char const *t = r->text.s ;
   size_t n = r->text.len ;
-  if (r->code == 452) return 1 ;
-  return r->code / 100 == 4 && n >= 9 && !memcmp(t + 4, "4.5.3", 5) && (n == 9 || t[9] == ' ') ;
+  int enhanced = n >= 9 && t[4] >= '2' && t[4] <= '5' && t[5] == '.' ;
+  /* 4.5.3 says it; a bare 452 may mean it (RFC 5321 4.5.3.1.10). A 452 with another
+     enhanced code (4.2.2 mailbox full, 4.3.1 out of storage) is that recipient's own failure */
+  if (enhanced) return r->code / 100 == 4 && !memcmp(t + 4, "4.5.3", 5) && (n == 9 || t[9] == ' ') ;
+  return r->code == 452 ;
 }
 
 static void conn_to_idle (unsigned int ci)
@@ -1297,6 +1300,9 @@ static int deliv_scan (deliv *d)
       if (!stralloc_cats(&d->lasterr, "the queue manager could not open the message (its log says why)")) nomem() ;
       return 0 ;
     }
+    /* the id is the message file's inode: a descriptor of another message is never sent */
+    if ((uint64_t)st.st_ino != d->id)
+      strerr_dief1x(111, "a request came with the descriptor of another message: the requests and their descriptors are out of step") ;
   }
   else
   {

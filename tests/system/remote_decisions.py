@@ -103,6 +103,14 @@ try:
     expect(remote_record(home, bad)[0:1] == b"T" and not any("rcpt-452@full.test" in m[1] for m in peer.handler.messages),
            "the 452 recipient stays deferred in the queue")
 
+    # a 452 with another enhanced code than 4.5.3 (here 4.1.1) among others of one message is that
+    # recipient's own failure, not "too many recipients": the others of the message are delivered
+    mixed = home.inject(b"Subject: mixed\n\nx\n", "s@example.com", ["rcpt-452@full.test", "ok2@full.test"], running=True)
+    mname = home.name(mixed)
+    expect(eventually(lambda: any(m[1] == ["ok2@full.test"] for m in peer.handler.messages), 10)
+           and eventually(lambda: ("deferral msg %s to rcpt-452@full.test" % mname) in run.log(), 10),
+           "452 4.1.1 to one recipient of a message: the other is delivered, that one deferred", run.log()[-1500:])
+
     # 4. SIGALRM forgets the dead hosts: a host that timed out, then came back, takes the mail at once
     silent = RawPeer(port=deadport, silent=True)
     stops.append(silent.stop)
