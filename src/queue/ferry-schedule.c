@@ -365,25 +365,72 @@ static void msg_free (unsigned int mi)
 
 
  /* Rewrites a record's status or next-attempt field in place; the sync comes once per loop. */
-static void record_put (unsigned int ri, size_t at, char const *s, size_t n)
+ /* The recipient file of ri's message and channel, opened only for the round's updates: a queue
+    of 100,000 messages must not hold 100,000 fds. */
+static int record_fd (unsigned int ri)
 {
   rcpt *r = rcpts + ri ;
   msg *m = msgs + r->msg ;
   if (m->fd[(int)r->ch] < 0)
   {
-    /* opened only for the round's updates: a queue of 100,000 messages must not hold 100,000 fds */
     char fn[FERRY_QUEUE_PATH_MAX] ;
     char const *what ;
     ferry_queue_path(fn, chdir_[(int)r->ch], m->id, split) ;
     m->fd[(int)r->ch] = ferry_queue_open(fn, O_RDWR, &what) ;
     if (m->fd[(int)r->ch] < 0) { strerr_warnwu2sys("open (the set stops; nothing is lost) ", fn) ; _exit(111) ; }
   }
-  if (pwrite(m->fd[(int)r->ch], s, n, r->off + at) != (ssize_t)n)
+  m->dirty[(int)r->ch] = 1 ;
+  return m->fd[(int)r->ch] ;
+}
+
+static void record_put (unsigned int ri, size_t at, char const *s, size_t n)
+{
+  if (pwrite(record_fd(ri), s, n, rcpts[ri].off + at) != (ssize_t)n)
   {
     strerr_warnwu1sys("update a recipient record in place (the set stops; nothing is lost)") ;
     _exit(111) ;
   }
-  m->dirty[(int)r->ch] = 1 ;
+}
+
+#define MARKS_SPAN_MAX 262144
+
+ /* The status byte of n recipients of one message and channel (a batch): in one read and one
+    write of the span of records they lie in, when it is small enough, instead of a write per
+    recipient. The kernel's cost of a small write grows with the file (it walks the page's
+    blocks), so a message of a million recipients would pay it a million times. Only this process
+    writes a prepared message's recipient files, so the bytes in between are written back as
+    they are. */
+static void records_mark (unsigned int const *r, unsigned int n, char status)
+{
+  size_t lo = rcpts[r[0]].off, hi = lo ;
+  unsigned int k ;
+  char *buf ;
+  int fd ;
+  for (k = 1 ; k < n ; k++)
+  {
+    if (rcpts[r[k]].msg != rcpts[r[0]].msg || rcpts[r[k]].ch != rcpts[r[0]].ch) break ;
+    if (rcpts[r[k]].off < lo) lo = rcpts[r[k]].off ;
+    if (rcpts[r[k]].off > hi) hi = rcpts[r[k]].off ;
+  }
+  if (n < 2 || k < n || hi - lo >= MARKS_SPAN_MAX || !(buf = malloc(hi - lo + 1)))
+  {
+    for (k = 0 ; k < n ; k++) record_put(r[k], 0, &status, 1) ;
+    return ;
+  }
+  fd = record_fd(r[0]) ;
+  if (pread(fd, buf, hi - lo + 1, lo) != (ssize_t)(hi - lo + 1))
+  {
+    free(buf) ;
+    for (k = 0 ; k < n ; k++) record_put(r[k], 0, &status, 1) ;
+    return ;
+  }
+  for (k = 0 ; k < n ; k++) buf[rcpts[r[k]].off - lo] = status ;
+  if (pwrite(fd, buf, hi - lo + 1, lo) != (ssize_t)(hi - lo + 1))
+  {
+    strerr_warnwu1sys("update recipient records in place (the set stops; nothing is lost)") ;
+    _exit(111) ;
+  }
+  free(buf) ;
 }
 
 static unsigned int *dirtylist = 0 ;
@@ -516,6 +563,7 @@ static void msg_load (uint64_t id, int announce)
   struct stat messst ;
   char const *sender = 0, *what ;
   unsigned char *notify ;
+  uint32_t now = time(0) ;
   if (msg_find(id) >= 0) return ;   /* told twice */
   /* its name: its message file's time (a missing file, the time 0) */
   ferry_queue_path(fn, "mess", id, split) ;
@@ -661,7 +709,10 @@ static void msg_load (uint64_t id, int announce)
         {
           m->open++ ;
           openrcpts++ ;
-          heap_push(ri) ;
+          /* due now (a new message's are): straight to the ready list, in slot order, without
+             a way through the deferred heap (a million recipients are a million heap pops) */
+          if (r->next <= now) ready_push(ri) ;
+          else heap_push(ri) ;
         }
       }
     }
@@ -830,10 +881,10 @@ static void batch_done (unsigned int const *r, unsigned int n, char status, char
   {
     rcpt *o = rcpts + r[k] ;
     o->status = status ;
-    record_put(r[k], 0, &status, 1) ;
     m->open-- ;
     openrcpts-- ;
   }
+  records_mark(r, n, status) ;
   mark_dirty(mi) ;
   statuschanged = 1 ;
 }
