@@ -7,10 +7,16 @@
 #include <ferry/config.h>
 #include <ferry/home.h>
 
+ /* a set-id program run by anyone but root: no argument or environment chooses its home */
+static int setid_caller (void)
+{
+  return getuid() && (getuid() != geteuid() || getgid() != getegid()) ;
+}
+
 char const *ferry_home (char const *arg)
 {
   char const *e ;
-  if (getuid() && (getuid() != geteuid() || getgid() != getegid())) return FERRY_CONF_HOME ;
+  if (setid_caller()) return FERRY_CONF_HOME ;
   if (arg && *arg) return arg ;
   e = getenv("FERRY_HOME") ;
   if (e && *e) return e ;
@@ -36,9 +42,7 @@ int ferry_home_of_program (char *buf, size_t n)
 
 char const *ferry_home_bare (char *buf, size_t n)
 {
-  char const *e ;
-  if (getuid() && (getuid() != geteuid() || getgid() != getegid())) return FERRY_CONF_HOME ;
-  e = getenv("FERRY_HOME") ;
-  if (e && *e) return e ;
+  char const *e = getenv("FERRY_HOME") ;
+  if (setid_caller() || (e && *e)) return ferry_home(0) ;
   return ferry_home_of_program(buf, n) ? buf : FERRY_CONF_HOME ;
 }
