@@ -15,7 +15,8 @@
 #include <skalibs/strerr.h>
 
 #include <ferry/home.h>
-#include <ferry/local.h>
+
+#include "local.h"
 
 #define USAGE "ferry-local [ -d home ] sender recipient < message"
 
@@ -50,8 +51,8 @@ static int report (char status, stralloc const *text)
 
 int main (int argc, char const *const *argv)
 {
-  ferry_local_ctx ctx = FERRY_LOCAL_CTX_ZERO ;
-  ferry_local_target t = FERRY_LOCAL_TARGET_ZERO ;
+  local_ctx ctx = LOCAL_CTX_ZERO ;
+  local_target t = LOCAL_TARGET_ZERO ;
   stralloc text = STRALLOC_ZERO ;
   char const *home = 0 ;
   char status ;
@@ -71,11 +72,11 @@ int main (int argc, char const *const *argv)
   if (argc != 2 || !argv[1][0]) strerr_dieusage(100, USAGE) ;
   sig_ignore(SIGPIPE) ;
   if (chdir(ferry_home(home)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
-  if (!ferry_local_ctx_load(&ctx, &text)) { if (!stralloc_0(&text)) strerr_diefu1sys(111, "allocate") ; strerr_dief1x(111, text.s) ; }
+  if (!local_ctx_load(&ctx, &text)) { if (!stralloc_0(&text)) strerr_diefu1sys(111, "allocate") ; strerr_dief1x(111, text.s) ; }
   fd = seekable_input() ;
-  status = ferry_local_resolve(&ctx, argv[1], &t, &text) ;
+  status = local_resolve(&ctx, argv[1], &t, &text) ;
   if (status != 'K') return report(status, &text) ;
-  if (!ferry_local_become(&t)) strerr_diefu1sys(111, "switch to the mailbox owner") ;
-  status = ferry_local_deliver(&ctx, &t, fd, argv[0], argv[1], &text) ;
+  if (!local_become(&t)) strerr_diefu1sys(111, "switch to the mailbox owner") ;
+  status = local_deliver(&ctx, &t, fd, argv[0], argv[1], &text) ;
   return report(status, &text) ;
 }

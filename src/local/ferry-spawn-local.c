@@ -32,10 +32,10 @@
 #include <ferry/control.h>
 #include <ferry/frame.h>
 #include <ferry/home.h>
-#include <ferry/local.h>
 #include <ferry/queue.h>
 #include <ferry/spawner.h>
 
+#include "local.h"
 #include "syncgroup.h"
 #include "worker.h"
 
@@ -62,7 +62,7 @@ struct task_s
 {
   unsigned int req ;
   unsigned int rcpt ;
-  ferry_local_target t ;
+  local_target t ;
   int next ;           /* the waiting list */
   int used ;
 } ;
@@ -82,7 +82,7 @@ struct worker_s
   int used ;
 } ;
 
-static ferry_local_ctx ctx = FERRY_LOCAL_CTX_ZERO ;
+static local_ctx ctx = LOCAL_CTX_ZERO ;
 static unsigned int split ;
 static unsigned int concurrency ;
 static unsigned int gen = 0 ;          /* bumped on SIGHUP: older workers retire */
@@ -169,7 +169,7 @@ static void request_take (char const *p, size_t n)
     r->result[k] = stralloc_zero ;
   }
   r->pending = r->nrcpt ;
-  if (!ferry_local_ctx_refresh(&ctx)) strerr_warnwu1sys("reopen control/mailboxes.cdb (the old table stays in use)") ;
+  if (!local_ctx_refresh(&ctx)) strerr_warnwu1sys("reopen control/mailboxes.cdb (the old table stays in use)") ;
   for (k = 0 ; k < r->nrcpt ; k++)
   {
     stralloc err = STRALLOC_ZERO ;
@@ -177,7 +177,7 @@ static void request_take (char const *p, size_t n)
     char status ;
     tasks[ti].req = ri ;
     tasks[ti].rcpt = k ;
-    status = ferry_local_resolve(&ctx, reqs[ri].payload.s + reqs[ri].rcpt[k], &tasks[ti].t, &err) ;
+    status = local_resolve(&ctx, reqs[ri].payload.s + reqs[ri].rcpt[k], &tasks[ti].t, &err) ;
     if (status == 'K') task_wait(ti) ;
     else task_done(ti, status, err.s, err.len) ;
     stralloc_free(&err) ;
@@ -200,7 +200,7 @@ static void worker_close (unsigned int wi)
   }
 }
 
-static int worker_spawn (ferry_local_target const *t)
+static int worker_spawn (local_target const *t)
 {
   int sv[2] ;
   unsigned int wi, i ;
@@ -237,7 +237,7 @@ static int worker_spawn (ferry_local_target const *t)
   return wi ;
 }
 
-static int worker_find (ferry_local_target const *t)
+static int worker_find (local_target const *t)
 {
   unsigned int i ;
   int oldest = -1 ;
@@ -291,7 +291,7 @@ static void dispatch (void)
     if (!ferry_frame_begin(&job, &mark) || !ferry_field_catu64(&job, ti)
      || !ferry_field_cats(&job, r->payload.s + r->sender)
      || !ferry_field_cats(&job, r->payload.s + r->rcpt[t->rcpt])
-     || !ferry_local_target_pack(&job, &t->t) || !ferry_frame_end(&job, mark))
+     || !local_target_pack(&job, &t->t) || !ferry_frame_end(&job, mark))
       strerr_diefu1sys(111, "allocate memory") ;
     if (ancil_send_fd(workers[wi].fd, msgfd, 'j') < 0 || allwrite(workers[wi].fd, job.s, job.len) < job.len)
     {
@@ -409,7 +409,7 @@ static int load (int initial, stralloc *why)
   uint64_t u = 0 ;
   int r = ferry_control_u64_why("concurrencylocal", &u, why) ;
   if (r < 0) strerr_diefu1sys(111, "allocate memory") ;
-  if (r && !ferry_local_ctx_load(&ctx, why))
+  if (r && !local_ctx_load(&ctx, why))
   {
     if (!stralloc_0(why)) strerr_diefu1sys(111, "allocate memory") ;
     r = 0 ;
@@ -545,7 +545,7 @@ int main (int argc, char const *const *argv)
   syncgroup_free() ;
   free(workers) ; free(tasks) ; free(reqs) ; free(x) ;
   stralloc_free(&io.in) ; stralloc_free(&io.out) ;
-  ferry_local_ctx_free(&ctx) ;
+  local_ctx_free(&ctx) ;
   for (;;) { int wstat ; if (wait(&wstat) < 0 && errno != EINTR) break ; }
   return 0 ;
 }

@@ -20,8 +20,8 @@
 #include <skalibs/uint64.h>
 
 #include <ferry/frame.h>
-#include <ferry/local.h>
 
+#include "local.h"
 #include "syncgroup.h"
 #include "worker.h"
 
@@ -67,7 +67,7 @@ static void worker_send (char kind, uint64_t u)
   if (allwrite(worker_fd, sa->s, sa->len) < sa->len) _exit(111) ;
 }
 
- /* A worker's ferry_local_sync: asks the channel, which answers alone, lead, ok or fail. */
+ /* A worker's local_sync: asks the channel, which answers alone, lead, ok or fail. */
 static int worker_sync (int fd)
 {
   static stralloc sa = STRALLOC_ZERO ;
@@ -103,17 +103,17 @@ static int worker_sync (int fd)
   }
 }
 
-void local_worker_main (int fd, ferry_local_target const *first, ferry_local_ctx const *ctx)
+void local_worker_main (int fd, local_target const *first, local_ctx const *ctx)
 {
   stralloc job = STRALLOC_ZERO, report = STRALLOC_ZERO, ans = STRALLOC_ZERO ;
-  ferry_local_target t = FERRY_LOCAL_TARGET_ZERO ;
+  local_target t = LOCAL_TARGET_ZERO ;
   PROG = "ferry-spawn-local (worker)" ;
   worker_fd = fd ;
-  ferry_local_sync_use(&worker_sync) ;
-  if (!ferry_local_become(first)) strerr_diefu1sys(111, "switch to the mailbox owner") ;
+  local_sync_use(&worker_sync) ;
+  if (!local_become(first)) strerr_diefu1sys(111, "switch to the mailbox owner") ;
   for (;;)
   {
-    char const *f[3 + FERRY_LOCAL_TARGET_FIELDS] ;
+    char const *f[3 + LOCAL_TARGET_FIELDS] ;
     char status ;
     size_t mark ;
     int nf ;
@@ -124,14 +124,14 @@ void local_worker_main (int fd, ferry_local_target const *first, ferry_local_ctx
     msgfd = ancil_recv_fd(fd, 'j') ;
     if (msgfd < 0) _exit(0) ;   /* the parent closed the socket: retire */
     if (!frame_read_exact(fd, &job)) _exit(111) ;
-    nf = ferry_fields_split(job.s, job.len, f, 3 + FERRY_LOCAL_TARGET_FIELDS) ;
+    nf = ferry_fields_split(job.s, job.len, f, 3 + LOCAL_TARGET_FIELDS) ;
     report.len = 0 ;
-    if (nf != 3 + FERRY_LOCAL_TARGET_FIELDS || !ferry_local_target_unpack(&t, f + 3, FERRY_LOCAL_TARGET_FIELDS))
+    if (nf != 3 + LOCAL_TARGET_FIELDS || !local_target_unpack(&t, f + 3, LOCAL_TARGET_FIELDS))
     {
       status = 'Z' ;
       stralloc_cats(&report, "internal error: a bad job for a delivery worker") ;
     }
-    else status = ferry_local_deliver(ctx, &t, msgfd, f[1], f[2], &report) ;
+    else status = local_deliver(ctx, &t, msgfd, f[1], f[2], &report) ;
     fd_close(msgfd) ;
     ans.len = 0 ;
     if (!ferry_frame_begin(&ans, &mark) || !ferry_field_cats(&ans, nf > 0 ? f[0] : "0")

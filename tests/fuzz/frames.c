@@ -2,14 +2,14 @@
    ferry_frame_take over a stream, ferry_fields_split of each payload, a delivery request as a
    channel checks it (ferry_request_check), an answer as the queue manager takes it
    (ferry_answer_head, ferry_answer_results), a job as a local worker unpacks it
-   (ferry_local_target_unpack). Property: fields written with ferry_field_cat come back the same,
+   (local_target_unpack). Property: fields written with ferry_field_cat come back the same,
    control bytes made spaces. */
 
 #include <ferry/frame.h>
-#include <ferry/local.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/types.h>
 
+#include "local/local.h"
 #include "fuzz.h"
 
 #define FIELDS_MAX 64
@@ -23,9 +23,9 @@ static void payload (char const *s, size_t n)
   int nf = ferry_fields_split(p, n, f, FIELDS_MAX) ;
   if (nf > 0)
   {
-    ferry_local_target t = FERRY_LOCAL_TARGET_ZERO ;
+    local_target t = LOCAL_TARGET_ZERO ;
     for (int i = 0 ; i < nf ; i++) FUZZ_ASSERT(f[i] >= p && f[i] < p + n) ;
-    ferry_local_target_unpack(&t, f, (unsigned int)nf) ;
+    local_target_unpack(&t, f, (unsigned int)nf) ;
     stralloc_free(&t.sa) ;
   }
   if (!ferry_request_check(p, n, &rq, numbuf)) FUZZ_ASSERT(rq.nrcpt >= 1 && rq.sender && rq.rcpt) ;

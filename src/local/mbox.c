@@ -1,4 +1,4 @@
-/* ferry_local_mbox: append in mboxrd format under a dotlock and an fcntl lock; on failure, truncate
+/* local_mbox: append in mboxrd format under a dotlock and an fcntl lock; on failure, truncate
    back to the old size so that no partial message is ever left. A missing mbox is made (0600),
    and its directory too. */
 
@@ -15,7 +15,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/types.h>
 
-#include <ferry/local.h>
+#include "local.h"
 
 #define LOCK_WAIT 30        /* seconds to wait for either lock */
 #define DOTLOCK_STALE 300   /* a dotlock older than this is taken as left by a dead program */
@@ -112,12 +112,12 @@ static int parent_make (char const *file, stralloc *what)
   if (n <= 1) { errno = ENOENT ; return 0 ; }
   memcpy(dir, file, n - 1) ;
   dir[n - 1] = 0 ;
-  return ferry_local_dirs_make(dir, 0700, what) == 0 ;
+  return local_dirs_make(dir, 0700, what) == 0 ;
 }
 
-char ferry_local_mbox (ferry_local_msg const *m, char const *file, stralloc *report)
+char local_mbox (local_msg const *m, char const *file, stralloc *report)
 {
-  ferry_local_msg mm = *m ;
+  local_msg mm = *m ;
   stralloc lock = STRALLOC_ZERO, what = STRALLOC_ZERO ;
   struct stat st ;
   char status = 'Z' ;
@@ -152,7 +152,7 @@ char ferry_local_mbox (ferry_local_msg const *m, char const *file, stralloc *rep
   if (fstat(fd, &st) < 0) { e = errno ; fd_close(fd) ; status = fail(report, "stat", file, e) ; goto end ; }
   if (!S_ISREG(st.st_mode)) { fd_close(fd) ; status = fail(report, "deliver: not a regular file", file, 0) ; goto end ; }
   /* a message that does not end with a newline gets one, then the blank separator line */
-  if (!ferry_local_copy(fd, &mm, 1)) { e = errno ; goto undo ; }
+  if (!local_copy(fd, &mm, 1)) { e = errno ; goto undo ; }
   {
     struct stat ms ;
     last = '\n' ;
@@ -161,7 +161,7 @@ char ferry_local_mbox (ferry_local_msg const *m, char const *file, stralloc *rep
     if (last != '\n' && allwrite(fd, "\n", 1) < 1) { e = errno ; goto undo ; }
     if (allwrite(fd, "\n", 1) < 1) { e = errno ; goto undo ; }
   }
-  if (ferry_local_sync(fd) < 0) { e = errno ; goto undo ; }
+  if (local_sync(fd) < 0) { e = errno ; goto undo ; }
   fd_close(fd) ;
   stralloc_cats(report, "mbox ") ;
   stralloc_cats(report, file) ;

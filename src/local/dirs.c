@@ -1,4 +1,4 @@
-/* ferry_local_dirs_make: a mailbox's missing directories (a Maildir and its parents, an mbox's
+/* local_dirs_make: a mailbox's missing directories (a Maildir and its parents, an mbox's
    directory), made with the rights of the process, the mailbox owner's. */
 
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
 
-#include <ferry/local.h>
+#include "local.h"
 
  /* Makes the entry of path[0..len) (terminated there) durable: syncs its parent directory. */
 static int parent_sync (char *path, size_t len)
@@ -22,7 +22,7 @@ static int parent_sync (char *path, size_t len)
   if (k == len) return 0 ;   /* relative, in the current directory */
   if (!k) k = 1 ;            /* in / */
   c = path[k] ; path[k] = 0 ;
-  r = ferry_local_dir_sync(path) ;
+  r = local_dir_sync(path) ;
   e = errno ;
   path[k] = c ;
   errno = e ;
@@ -38,7 +38,7 @@ static int failed (stralloc *what, char const *verb, char const *path)
   return -1 ;
 }
 
-int ferry_local_dirs_make (char const *dir, mode_t mode, stralloc *what)
+int local_dirs_make (char const *dir, mode_t mode, stralloc *what)
 {
   size_t n = strlen(dir), len ;
   char path[n + 1] ;

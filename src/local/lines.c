@@ -1,10 +1,10 @@
-/* ferry_local_line_next: the delivery lines of a dot file or of a mailboxes entry. */
+/* local_line_next: the delivery lines of a dot file or of a mailboxes entry. */
 
 #include <skalibs/bytestr.h>
 
-#include <ferry/local.h>
+#include "local.h"
 
-int ferry_local_line_next (char *s, size_t len, size_t *pos, char **line, size_t *n)
+int local_line_next (char *s, size_t len, size_t *pos, char **line, size_t *n)
 {
   while (*pos < len)
   {

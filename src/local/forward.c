@@ -1,4 +1,4 @@
-/* ferry_local_forward: &address lines: the message, with a Delivered-To: line first, injected once
+/* local_forward: &address lines: the message, with a Delivered-To: line first, injected once
    for all the forward addresses, keeping the envelope sender; the way every local client injects
    (ferry_inject_submit: ferry-injectd on public/inject, else the home's ferry-inject), so that a
    mailbox owner with no access to the queue can forward. */
@@ -12,7 +12,8 @@
 
 #include <ferry/inject.h>
 #include <ferry/inject_run.h>
-#include <ferry/local.h>
+
+#include "local.h"
 
 static char fail (stralloc *report, char const *what, int e)
 {
@@ -39,7 +40,7 @@ static int message_read (stralloc *sa, int fd)
 }
 
  /* addresses: each null-terminated */
-char ferry_local_forward (ferry_local_ctx const *ctx, ferry_local_msg const *m, stralloc const *addresses, stralloc *report)
+char local_forward (local_ctx const *ctx, local_msg const *m, stralloc const *addresses, stralloc *report)
 {
   stralloc msg = STRALLOC_ZERO, env = STRALLOC_ZERO ;
   char const *argv[] = { "ferry-inject", ".", 0 } ;

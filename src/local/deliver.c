@@ -1,4 +1,4 @@
-/* ferry_local_deliver: the loop check, the delivery lines of a target, each line delivered. */
+/* local_deliver: the loop check, the delivery lines of a target, each line delivered. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
 
-#include <ferry/local.h>
+#include "local.h"
 
 #define HEADER_MAX (1 << 20)
 
@@ -27,7 +27,7 @@ static int is_dt (char const *s, size_t n, char const *rcpt)
   return n == r && !strncasecmp(s, rcpt, r) ;
 }
 
-int ferry_local_seen (int fd, char const *rcpt)
+int local_seen (int fd, char const *rcpt)
 {
   char buf[8192] ;
   stralloc line = STRALLOC_ZERO ;
@@ -65,7 +65,7 @@ static int fromline_at (char const *s, size_t n, int *need_more)
   return !memcmp(s + i, "From ", 5) ;
 }
 
-int ferry_local_copy (int out, ferry_local_msg const *m, int mboxrd)
+int local_copy (int out, local_msg const *m, int mboxrd)
 {
   char buf[65536] ;
   size_t have = 0 ;
@@ -142,9 +142,9 @@ static int report_add (stralloc *report, char const *s)
 
  /* The delivery lines of a system user: .ferry-EXT, else .ferry, else control/defaultdelivery.
     Refuses a dot file that another user could have written. */
-static char dotfile_read (ferry_local_ctx const *ctx, ferry_local_target const *t, stralloc *lines, stralloc *report)
+static char dotfile_read (local_ctx const *ctx, local_target const *t, stralloc *lines, stralloc *report)
 {
-  char const *ext = ferry_local_target_str(t, ext) ;
+  char const *ext = local_target_str(t, ext) ;
   struct stat st ;
   int fd = -1 ;
   char name[16 + strlen(ext)] ;
@@ -214,15 +214,15 @@ static int prefix_make (stralloc *sa, char const *sender, char const *rcpt)
       && stralloc_cats(sa, "\n") ;
 }
 
-char ferry_local_deliver (ferry_local_ctx const *ctx, ferry_local_target const *t, int msgfd, char const *sender, char const *rcpt, stralloc *report)
+char local_deliver (local_ctx const *ctx, local_target const *t, int msgfd, char const *sender, char const *rcpt, stralloc *report)
 {
-  ferry_local_msg m = { .fd = msgfd, .sender = sender, .recipient = rcpt, .prefix = STRALLOC_ZERO } ;
+  local_msg m = { .fd = msgfd, .sender = sender, .recipient = rcpt, .prefix = STRALLOC_ZERO } ;
   stralloc lines = STRALLOC_ZERO, forwards = STRALLOC_ZERO, part = STRALLOC_ZERO, path = STRALLOC_ZERO ;
   char status = 'K' ;
   size_t i = 0, n ;
   char *line ;
   report->len = 0 ;
-  switch (ferry_local_seen(msgfd, rcpt))
+  switch (local_seen(msgfd, rcpt))
   {
     case 1 :
       report_add(report, "5.4.6 mail loop: the message was already delivered to ") ;
@@ -233,10 +233,10 @@ char ferry_local_deliver (ferry_local_ctx const *ctx, ferry_local_target const *
       return 'Z' ;
   }
   if (!prefix_make(&m.prefix, sender, rcpt)) { report_add(report, "out of memory") ; return 'Z' ; }
-  if (chdir(t->kind == 'u' ? ferry_local_target_str(t, home) : "/") < 0)
+  if (chdir(t->kind == 'u' ? local_target_str(t, home) : "/") < 0)
   {
     report_add(report, "unable to enter the home directory ") ;
-    stralloc_cats(report, ferry_local_target_str(t, home)) ;
+    stralloc_cats(report, local_target_str(t, home)) ;
     status = 'Z' ;
     goto end ;
   }
@@ -245,19 +245,19 @@ char ferry_local_deliver (ferry_local_ctx const *ctx, ferry_local_target const *
     status = dotfile_read(ctx, t, &lines, report) ;
     if (status != 'K') goto end ;
   }
-  else if (!stralloc_cats(&lines, ferry_local_target_str(t, lines))) { status = 'Z' ; goto end ; }
+  else if (!stralloc_cats(&lines, local_target_str(t, lines))) { status = 'Z' ; goto end ; }
 
   /* a byte of room after the last line, which is terminated in place */
   if (!stralloc_0(&lines)) { status = 'Z' ; goto end ; }
   lines.len-- ;
-  while (status == 'K' && ferry_local_line_next(lines.s, lines.len, &i, &line, &n))
+  while (status == 'K' && local_line_next(lines.s, lines.len, &i, &line, &n))
   {
     char r = 'K' ;
     part.len = 0 ;
     switch (*line)
     {
       case '|' :
-        r = ferry_local_program(ctx, t, &m, line + 1, &part) ;
+        r = local_program(ctx, t, &m, line + 1, &part) ;
         if (r == 'S') { r = 'K' ; i = lines.len ; }   /* exit 99: delivered, and no further line */
         break ;
       case '&' :
@@ -266,13 +266,13 @@ char ferry_local_deliver (ferry_local_ctx const *ctx, ferry_local_target const *
         continue ;
       case '/' :
       case '.' :
-        if (!path_absolute(&path, t->kind == 'u' ? ferry_local_target_str(t, home) : "/", line, n))
+        if (!path_absolute(&path, t->kind == 'u' ? local_target_str(t, home) : "/", line, n))
         {
           r = 'Z' ;
           stralloc_cats(&part, "out of memory") ;
           break ;
         }
-        r = line[n-1] == '/' ? ferry_local_maildir(&m, path.s, &part) : ferry_local_mbox(&m, path.s, &part) ;
+        r = line[n-1] == '/' ? local_maildir(&m, path.s, &part) : local_mbox(&m, path.s, &part) ;
         break ;
       default :
         r = 'Z' ;
@@ -286,7 +286,7 @@ char ferry_local_deliver (ferry_local_ctx const *ctx, ferry_local_target const *
   if (status == 'K' && forwards.len)
   {
     part.len = 0 ;
-    status = ferry_local_forward(ctx, &m, &forwards, &part) ;
+    status = local_forward(ctx, &m, &forwards, &part) ;
     if (!stralloc_0(&part) || !report_add(report, part.s)) status = 'Z' ;
   }
   if (status == 'K' && !report->len)

@@ -11,28 +11,29 @@
 #include <skalibs/uint64.h>
 
 #include <ferry/frame.h>
-#include <ferry/local.h>
 
-int ferry_local_target_pack (stralloc *sa, ferry_local_target const *t)
+#include "local.h"
+
+int local_target_pack (stralloc *sa, local_target const *t)
 {
   return ferry_field_cat(sa, &t->kind, 1)
       && ferry_field_catu64(sa, t->become)
       && ferry_field_catu64(sa, t->uid)
       && ferry_field_catu64(sa, t->gid)
-      && ferry_field_cats(sa, ferry_local_target_str(t, user))
-      && ferry_field_cats(sa, ferry_local_target_str(t, home))
-      && ferry_field_cats(sa, ferry_local_target_str(t, local))
-      && ferry_field_cats(sa, ferry_local_target_str(t, host))
-      && ferry_field_cats(sa, ferry_local_target_str(t, ext))
-      && stralloc_catb(sa, ferry_local_target_str(t, lines), strlen(ferry_local_target_str(t, lines)) + 1) ;
+      && ferry_field_cats(sa, local_target_str(t, user))
+      && ferry_field_cats(sa, local_target_str(t, home))
+      && ferry_field_cats(sa, local_target_str(t, local))
+      && ferry_field_cats(sa, local_target_str(t, host))
+      && ferry_field_cats(sa, local_target_str(t, ext))
+      && stralloc_catb(sa, local_target_str(t, lines), strlen(local_target_str(t, lines)) + 1) ;
 }
 
-int ferry_local_target_unpack (ferry_local_target *t, char const *const *f, unsigned int n)
+int local_target_unpack (local_target *t, char const *const *f, unsigned int n)
 {
   uint64_t become, uid, gid ;
   size_t off[6] ;
   unsigned int i ;
-  if (n != FERRY_LOCAL_TARGET_FIELDS) return 0 ;
+  if (n != LOCAL_TARGET_FIELDS) return 0 ;
   if ((f[0][0] != 'u' && f[0][0] != 'v') || f[0][1]) return 0 ;
   if (!uint640_scan(f[1], &become) || !uint640_scan(f[2], &uid) || !uint640_scan(f[3], &gid)) return 0 ;
   t->kind = f[0][0] ;
@@ -50,11 +51,11 @@ int ferry_local_target_unpack (ferry_local_target *t, char const *const *f, unsi
   return 1 ;
 }
 
-int ferry_local_become (ferry_local_target const *t)
+int local_become (local_target const *t)
 {
   if (!t->become) return 1 ;
   if (!t->uid) return 0 ;
-  if (initgroups(ferry_local_target_str(t, user), t->gid) < 0)
+  if (initgroups(local_target_str(t, user), t->gid) < 0)
   {
     gid_t g = t->gid ;
     if (setgroups(1, &g) < 0) return 0 ;

@@ -1,4 +1,4 @@
-/* ferry_local_maildir: write in tmp/ (an unnamed O_TMPFILE file where the system has them), sync,
+/* local_maildir: write in tmp/ (an unnamed O_TMPFILE file where the system has them), sync,
    link into new/, sync new/; nothing half-done left. A Maildir that does not exist is made. */
 
 #define _GNU_SOURCE
@@ -14,8 +14,9 @@
 #include <skalibs/types.h>
 #include <skalibs/uint64.h>
 
-#include <ferry/local.h>
 #include <ferry/queue.h>
+
+#include "local.h"
 
 static unsigned int seq = 0 ;
 
@@ -108,7 +109,7 @@ static int maildir_make (char const *dir, stralloc *what)
   for (i = 0 ; i < 3 ; i++)
   {
     memcpy(path + n, sub[i], 4) ;
-    if (ferry_local_dirs_make(path, 0700, what) < 0) return -1 ;
+    if (local_dirs_make(path, 0700, what) < 0) return -1 ;
   }
   return 0 ;
 }
@@ -142,15 +143,15 @@ static int tmp_open (char const *dir, int *anon, stralloc *name, stralloc *tmp, 
   }
 }
 
-char ferry_local_maildir (ferry_local_msg const *m, char const *dir, stralloc *report)
+char local_maildir (local_msg const *m, char const *dir, stralloc *report)
 {
   stralloc tmp = STRALLOC_ZERO, new = STRALLOC_ZERO, name = STRALLOC_ZERO, what = STRALLOC_ZERO ;
   char status = 'Z' ;
   int fd, e, anon ;
   fd = tmp_open(dir, &anon, &name, &tmp, &new, &what) ;
   if (fd < 0) { status = fail(report, what.len ? what.s : "create a file in tmp/", dir, errno) ; goto end ; }
-  if (!ferry_local_copy(fd, m, 0)) { e = errno ; status = fail(report, "write the message", dir, e) ; goto unlink ; }
-  if (ferry_local_sync(fd) < 0) { e = errno ; status = fail(report, "sync the message", dir, e) ; goto unlink ; }
+  if (!local_copy(fd, m, 0)) { e = errno ; status = fail(report, "write the message", dir, e) ; goto unlink ; }
+  if (local_sync(fd) < 0) { e = errno ; status = fail(report, "sync the message", dir, e) ; goto unlink ; }
   if (anon ? anon_link(fd, dir, &name, &tmp, &new) < 0 : link(tmp.s, new.s) < 0)
   {
     e = errno ;
@@ -161,7 +162,7 @@ char ferry_local_maildir (ferry_local_msg const *m, char const *dir, stralloc *r
   if (!anon) unlink(tmp.s) ;
   new.len -= name.len ;   /* new.s is now DIR/new/ */
   new.s[new.len - 1] = 0 ;
-  if (ferry_local_dir_sync(new.s) < 0)
+  if (local_dir_sync(new.s) < 0)
   {
     /* not known durable: take it back, so a retry cannot make two copies */
     e = errno ;

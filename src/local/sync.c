@@ -1,11 +1,11 @@
-/* ferry_local_sync: how a local delivery makes a file or a directory durable. By default each
+/* local_sync: how a local delivery makes a file or a directory durable. By default each
    delivery syncs alone (fsync); ferry-spawn-local's workers share their syncs instead. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <ferry/local.h>
+#include "local.h"
 
 static int sync_alone (int fd)
 {
@@ -14,22 +14,22 @@ static int sync_alone (int fd)
 
 static int (*syncer) (int) = &sync_alone ;
 
-void ferry_local_sync_use (int (*f) (int))
+void local_sync_use (int (*f) (int))
 {
   syncer = f ? f : &sync_alone ;
 }
 
-int ferry_local_sync (int fd)
+int local_sync (int fd)
 {
   return (*syncer)(fd) ;
 }
 
-int ferry_local_dir_sync (char const *dir)
+int local_dir_sync (char const *dir)
 {
   int r, e ;
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
   if (fd < 0) return -1 ;
-  r = ferry_local_sync(fd) ;
+  r = local_sync(fd) ;
   e = errno ;
   close(fd) ;
   errno = e ;

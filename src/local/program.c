@@ -1,4 +1,4 @@
-/* ferry_local_program: |command lines, run by /bin/sh in a fresh process group with the message
+/* local_program: |command lines, run by /bin/sh in a fresh process group with the message
    (Return-Path: and Delivered-To: first) on stdin; the one delivery that needs a new process. */
 
 #define _GNU_SOURCE
@@ -16,7 +16,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/types.h>
 
-#include <ferry/local.h>
+#include "local.h"
 
 #define OUTPUT_MAX 800
 
@@ -45,7 +45,7 @@ static char fail (stralloc *report, char const *command, char const *what, int e
 }
 
  /* Returns K, Z, D, or S (exit 99: delivered, process no further line). */
-char ferry_local_program (ferry_local_ctx const *ctx, ferry_local_target const *t, ferry_local_msg const *m, char const *command, stralloc *report)
+char local_program (local_ctx const *ctx, local_target const *t, local_msg const *m, char const *command, stralloc *report)
 {
   stralloc env = STRALLOC_ZERO, out = STRALLOC_ZERO ;
   char const *envp[16] ;
@@ -57,7 +57,7 @@ char ferry_local_program (ferry_local_ctx const *ctx, ferry_local_target const *
 
   in = memfd_create("ferry-program", MFD_CLOEXEC) ;
   if (in < 0) return fail(report, command, "unable to make the program's input", errno) ;
-  if (!ferry_local_copy(in, m, 0) || lseek(in, 0, SEEK_SET) < 0)
+  if (!local_copy(in, m, 0) || lseek(in, 0, SEEK_SET) < 0)
   { int e = errno ; fd_close(in) ; return fail(report, command, "unable to write the program's input", e) ; }
 
   /* the Return-Path: and Delivered-To: lines, for programs used to qmail's RPLINE and DTLINE */
@@ -67,11 +67,11 @@ char ferry_local_program (ferry_local_ctx const *ctx, ferry_local_target const *
     size_t rp = strchr(pre, '\n') - pre + 1 ;
     if (!env_add(&env, "SENDER", m->sender, strlen(m->sender))
      || !env_add(&env, "RECIPIENT", m->recipient, strlen(m->recipient))
-     || !env_add(&env, "LOCAL", ferry_local_target_str(t, local), strlen(ferry_local_target_str(t, local)))
-     || !env_add(&env, "HOST", ferry_local_target_str(t, host), strlen(ferry_local_target_str(t, host)))
-     || !env_add(&env, "EXT", ferry_local_target_str(t, ext), strlen(ferry_local_target_str(t, ext)))
-     || !env_add(&env, "HOME", ferry_local_target_str(t, home), strlen(ferry_local_target_str(t, home)))
-     || !env_add(&env, "USER", ferry_local_target_str(t, user), strlen(ferry_local_target_str(t, user)))
+     || !env_add(&env, "LOCAL", local_target_str(t, local), strlen(local_target_str(t, local)))
+     || !env_add(&env, "HOST", local_target_str(t, host), strlen(local_target_str(t, host)))
+     || !env_add(&env, "EXT", local_target_str(t, ext), strlen(local_target_str(t, ext)))
+     || !env_add(&env, "HOME", local_target_str(t, home), strlen(local_target_str(t, home)))
+     || !env_add(&env, "USER", local_target_str(t, user), strlen(local_target_str(t, user)))
      || !env_add(&env, "PATH", "/usr/local/bin:/usr/bin:/bin", 28)
      || !env_add(&env, "SHELL", "/bin/sh", 7)
      || !env_add(&env, "RPLINE", pre, rp)
