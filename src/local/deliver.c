@@ -7,7 +7,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include <skalibs/allreadwrite.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
@@ -27,7 +26,8 @@ static int is_dt (char const *s, size_t n, char const *rcpt)
   return n == r && !strncasecmp(s, rcpt, r) ;
 }
 
-int local_seen (int fd, char const *rcpt)
+ /* Does the message header hold "Delivered-To: recipient"? 1 yes, 0 no, -1 read error. */
+static int seen (int fd, char const *rcpt)
 {
   char buf[8192] ;
   stralloc line = STRALLOC_ZERO ;
@@ -54,77 +54,6 @@ int local_seen (int fd, char const *rcpt)
  end:
   stralloc_free(&line) ;
   return r ;
-}
-
-static int fromline_at (char const *s, size_t n, int *need_more)
-{
-  size_t i = 0 ;
-  while (i < n && s[i] == '>') i++ ;
-  if (n - i < 5) { *need_more = 1 ; return 0 ; }
-  *need_more = 0 ;
-  return !memcmp(s + i, "From ", 5) ;
-}
-
-int local_copy (int out, local_msg const *m, int mboxrd)
-{
-  char buf[65536] ;
-  size_t have = 0 ;
-  off_t off = 0 ;
-  int atstart = 1, eof = 0 ;
-  if (allwrite(out, m->prefix.s, m->prefix.len) < m->prefix.len) return 0 ;
-  for (;;)
-  {
-    size_t i = 0, from = 0 ;
-    if (!eof && have < sizeof(buf))
-    {
-      ssize_t r = pread(m->fd, buf + have, sizeof(buf) - have, off) ;
-      if (r < 0) { errno = EIO ; return 0 ; }
-      if (!r) eof = 1 ;
-      off += r ;
-      have += r ;
-    }
-    if (!have) break ;
-    if (!mboxrd)
-    {
-      if (allwrite(out, buf, have) < have) return 0 ;
-      have = 0 ;
-      if (eof) break ;
-      continue ;
-    }
-    /* mboxrd: write up to each line start that needs a '>' */
-    while (i < have)
-    {
-      if (atstart)
-      {
-        int more ;
-        int quote = fromline_at(buf + i, have - i, &more) ;
-        if (more && !eof) break ;   /* keep the undecided line start for the next read */
-        if (quote)
-        {
-          if (allwrite(out, buf + from, i - from) < i - from || allwrite(out, ">", 1) < 1) return 0 ;
-          from = i ;
-        }
-        atstart = 0 ;
-      }
-      {
-        size_t k = byte_chr(buf + i, have - i, '\n') ;
-        if (k == have - i) { i = have ; break ; }
-        i += k + 1 ;
-        atstart = 1 ;
-      }
-    }
-    if (allwrite(out, buf + from, i - from) < i - from) return 0 ;
-    memmove(buf, buf + i, have - i) ;
-    have -= i ;
-    if (eof && !have) break ;
-    if (eof && have && i == 0 && atstart)
-    {
-      /* a short last line at end of file: decided as not "From " */
-      if (allwrite(out, buf, have) < have) return 0 ;
-      break ;
-    }
-  }
-  return 1 ;
 }
 
 static char status_merge (char a, char b)
@@ -222,7 +151,7 @@ char local_deliver (local_ctx const *ctx, local_target const *t, int msgfd, char
   size_t i = 0, n ;
   char *line ;
   report->len = 0 ;
-  switch (local_seen(msgfd, rcpt))
+  switch (seen(msgfd, rcpt))
   {
     case 1 :
       report_add(report, "5.4.6 mail loop: the message was already delivered to ") ;

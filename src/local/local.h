@@ -73,7 +73,9 @@ extern int local_line_next (char *s, size_t len, size_t *pos, char **line, size_
     instructions. Returns 'K', 'Z' or 'D', with the one-line report in report. */
 extern char local_deliver (local_ctx const *ctx, local_target const *t, int msgfd, char const *sender, char const *recipient, stralloc *report) ;
 
- /* The pieces, one per kind of instruction; each appends its part of the report. */
+ /* The kinds of instruction, one file each, called by local_deliver alone (a path line ending in
+    / a Maildir, another path an mbox, |command, &address); each appends its part of the report.
+    They use the helpers below and never local_deliver. */
 typedef struct local_msg_s local_msg ;
 struct local_msg_s
 {
@@ -87,6 +89,12 @@ extern char local_mbox (local_msg const *m, char const *file, stralloc *report) 
 extern char local_program (local_ctx const *ctx, local_target const *t, local_msg const *m, char const *command, stralloc *report) ;
 extern char local_forward (local_ctx const *ctx, local_msg const *m, stralloc const *addresses, stralloc *report) ;
 
+ /* The helpers of the kinds, which call none of them. */
+
+ /* Copies prefix then the message from fd (offset 0) to out; with mboxrd, quotes ^>*From lines.
+    Returns 1, or 0 with errno (a read error is reported as EIO). */
+extern int local_copy (int out, local_msg const *m, int mboxrd) ;
+
  /* Makes what was written through fd (a file, or a directory's entries) durable: 0, or -1 (errno).
     fsync unless local_sync_use has named another way (ferry-spawn-local's shared syncs);
     every sync of a Maildir or mbox delivery goes through it. */
@@ -99,12 +107,5 @@ extern int local_dir_sync (char const *dir) ;
     owner), the entry of each one made synced (local_sync). 0 if they exist now, or -1 with
     errno, and in what "create the directory PATH" or "sync the directory above PATH". */
 extern int local_dirs_make (char const *dir, mode_t mode, stralloc *what) ;
-
- /* Copies prefix then the message from fd (offset 0) to out; with mboxrd, quotes ^>*From lines.
-    Returns 1, or 0 with errno (a read error is reported as EIO). */
-extern int local_copy (int out, local_msg const *m, int mboxrd) ;
-
- /* Does the message header hold "Delivered-To: recipient"? 1 yes, 0 no, -1 read error. */
-extern int local_seen (int fd, char const *recipient) ;
 
 #endif
