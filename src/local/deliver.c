@@ -143,9 +143,9 @@ static int prefix_make (stralloc *sa, char const *sender, char const *rcpt)
       && stralloc_cats(sa, "\n") ;
 }
 
-char local_deliver (local_ctx const *ctx, local_target const *t, int msgfd, char const *sender, char const *rcpt, stralloc *report)
+char local_deliver (local_ctx const *ctx, local_state *st, local_target const *t, int msgfd, char const *sender, char const *rcpt, stralloc *report)
 {
-  local_msg m = { .fd = msgfd, .sender = sender, .recipient = rcpt, .prefix = STRALLOC_ZERO } ;
+  local_msg m = { .fd = msgfd, .sender = sender, .recipient = rcpt, .state = st, .prefix = STRALLOC_ZERO } ;
   stralloc lines = STRALLOC_ZERO, forwards = STRALLOC_ZERO, part = STRALLOC_ZERO, path = STRALLOC_ZERO ;
   char status = 'K' ;
   size_t i = 0, n ;

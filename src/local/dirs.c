@@ -14,7 +14,7 @@
 #include "local.h"
 
  /* Makes the entry of path[0..len) (terminated there) durable: syncs its parent directory. */
-static int parent_sync (char *path, size_t len)
+static int parent_sync (local_state *st, char *path, size_t len)
 {
   size_t k = byte_rchr(path, len, '/') ;
   char c ;
@@ -22,7 +22,7 @@ static int parent_sync (char *path, size_t len)
   if (k == len) return 0 ;   /* relative, in the current directory */
   if (!k) k = 1 ;            /* in / */
   c = path[k] ; path[k] = 0 ;
-  r = local_dir_sync(path) ;
+  r = local_dir_sync(st, path) ;
   e = errno ;
   path[k] = c ;
   errno = e ;
@@ -38,7 +38,7 @@ static int failed (stralloc *what, char const *verb, char const *path)
   return -1 ;
 }
 
-int local_dirs_make (char const *dir, mode_t mode, stralloc *what)
+int local_dirs_make (local_state *st, char const *dir, mode_t mode, stralloc *what)
 {
   size_t n = strlen(dir), len ;
   char path[n + 1] ;
@@ -49,7 +49,7 @@ int local_dirs_make (char const *dir, mode_t mode, stralloc *what)
   for (;;)
   {
     size_t k ;
-    if (!mkdir(path, mode)) { if (parent_sync(path, len) < 0) return failed(what, "sync the directory above ", path) ; break ; }
+    if (!mkdir(path, mode)) { if (parent_sync(st, path, len) < 0) return failed(what, "sync the directory above ", path) ; break ; }
     if (errno == EEXIST) { if (len == n) return 0 ; break ; }
     if (errno != ENOENT) return failed(what, "create the directory ", path) ;
     k = byte_rchr(path, len, '/') ;
@@ -67,7 +67,7 @@ int local_dirs_make (char const *dir, mode_t mode, stralloc *what)
       if (errno == EEXIST) continue ;
       return failed(what, "create the directory ", path) ;
     }
-    if (parent_sync(path, len) < 0) return failed(what, "sync the directory above ", path) ;
+    if (parent_sync(st, path, len) < 0) return failed(what, "sync the directory above ", path) ;
   }
   return 0 ;
 }

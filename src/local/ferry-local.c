@@ -53,6 +53,7 @@ int main (int argc, char const *const *argv)
 {
   local_ctx ctx = LOCAL_CTX_ZERO ;
   local_target t = LOCAL_TARGET_ZERO ;
+  local_state st = LOCAL_STATE_ZERO ;
   stralloc text = STRALLOC_ZERO ;
   char const *home = 0 ;
   char status ;
@@ -77,6 +78,6 @@ int main (int argc, char const *const *argv)
   status = local_resolve(&ctx, argv[1], &t, &text) ;
   if (status != 'K') return report(status, &text) ;
   if (!local_become(&t)) strerr_diefu1sys(111, "switch to the mailbox owner") ;
-  status = local_deliver(&ctx, &t, fd, argv[0], argv[1], &text) ;
+  status = local_deliver(&ctx, &st, &t, fd, argv[0], argv[1], &text) ;
   return report(status, &text) ;
 }

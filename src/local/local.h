@@ -69,9 +69,21 @@ extern int local_become (local_target const *t) ;
     place, so s must have a byte of room after len. 1 with *line and *n (n > 0); 0 at the end. */
 extern int local_line_next (char *s, size_t len, size_t *pos, char **line, size_t *n) ;
 
+ /* What a delivering process keeps from one delivery to the next, one per process (ferry-local's,
+    each worker of ferry-spawn-local): how it makes files durable, and its count of Maildir names. */
+typedef struct local_state_s local_state ;
+struct local_state_s
+{
+  int (*sync) (int fd, void *data) ;   /* 0, or -1 (errno); none: each sync alone, fsync */
+  void *syncdata ;                     /* sync's second argument */
+  unsigned int seq ;                   /* Maildir names made by this process */
+  int noproc ;                         /* -1: not known yet; 1: no /proc/self/fd (no O_TMPFILE) */
+} ;
+#define LOCAL_STATE_ZERO { .sync = 0, .syncdata = 0, .seq = 0, .noproc = -1 }
+
  /* Delivers the message (msgfd, read with pread from offset 0) to the target: every line of its
     instructions. Returns 'K', 'Z' or 'D', with the one-line report in report. */
-extern char local_deliver (local_ctx const *ctx, local_target const *t, int msgfd, char const *sender, char const *recipient, stralloc *report) ;
+extern char local_deliver (local_ctx const *ctx, local_state *st, local_target const *t, int msgfd, char const *sender, char const *recipient, stralloc *report) ;
 
  /* The kinds of instruction, one file each, called by local_deliver alone (a path line ending in
     / a Maildir, another path an mbox, |command, &address); each appends its part of the report.
@@ -82,6 +94,7 @@ struct local_msg_s
   int fd ;
   char const *sender ;
   char const *recipient ;
+  local_state *state ;
   stralloc prefix ;          /* "Return-Path: <sender>\nDelivered-To: recipient\n" */
 } ;
 extern char local_maildir (local_msg const *m, char const *dir, stralloc *report) ;
@@ -96,16 +109,15 @@ extern char local_forward (local_ctx const *ctx, local_msg const *m, stralloc co
 extern int local_copy (int out, local_msg const *m, int mboxrd) ;
 
  /* Makes what was written through fd (a file, or a directory's entries) durable: 0, or -1 (errno).
-    fsync unless local_sync_use has named another way (ferry-spawn-local's shared syncs);
-    every sync of a Maildir or mbox delivery goes through it. */
-extern int local_sync (int fd) ;
-extern void local_sync_use (int (*f) (int)) ;
+    fsync unless st names another way (ferry-spawn-local's shared syncs); every sync of a Maildir
+    or mbox delivery goes through it. */
+extern int local_sync (local_state *st, int fd) ;
  /* local_sync on the directory dir: 0, or -1 with errno. */
-extern int local_dir_sync (char const *dir) ;
+extern int local_dir_sync (local_state *st, char const *dir) ;
 
  /* Makes directory dir and its missing parents with mode (as the current user: a delivery's
     owner), the entry of each one made synced (local_sync). 0 if they exist now, or -1 with
     errno, and in what "create the directory PATH" or "sync the directory above PATH". */
-extern int local_dirs_make (char const *dir, mode_t mode, stralloc *what) ;
+extern int local_dirs_make (local_state *st, char const *dir, mode_t mode, stralloc *what) ;
 
 #endif

@@ -18,10 +18,8 @@
 
 #include "local.h"
 
-static unsigned int seq = 0 ;
-
  /* time.MusecPpidQseq.host, with / and : in the host name escaped as the Maildir convention asks */
-static int unique_name (stralloc *sa)
+static int unique_name (stralloc *sa, local_state *st)
 {
   struct timespec ts ;
   char host[256] ;
@@ -36,7 +34,7 @@ static int unique_name (stralloc *sa)
    || !stralloc_cats(sa, "P")
    || !stralloc_catb(sa, fmt, uint64_fmt(fmt, getpid()))
    || !stralloc_cats(sa, "Q")
-   || !stralloc_catb(sa, fmt, uint64_fmt(fmt, ++seq))
+   || !stralloc_catb(sa, fmt, uint64_fmt(fmt, ++st->seq))
    || !stralloc_cats(sa, ".")) return 0 ;
   for (i = 0 ; host[i] ; i++)
   {
@@ -59,10 +57,10 @@ static char fail (stralloc *report, char const *what, char const *path, int e)
   return 'Z' ;
 }
 
-static int name_paths (stralloc *name, stralloc *tmp, stralloc *new, char const *dir)
+static int name_paths (local_state *st, stralloc *name, stralloc *tmp, stralloc *new, char const *dir)
 {
   name->len = tmp->len = new->len = 0 ;
-  return unique_name(name) && stralloc_0(name)
+  return unique_name(name, st) && stralloc_0(name)
    && stralloc_cats(tmp, dir) && stralloc_cats(tmp, "tmp/") && stralloc_cats(tmp, name->s) && stralloc_0(tmp)
    && stralloc_cats(new, dir) && stralloc_cats(new, "new/") && stralloc_cats(new, name->s) && stralloc_0(new) ;
 }
@@ -70,12 +68,11 @@ static int name_paths (stralloc *name, stralloc *tmp, stralloc *new, char const 
  /* An unnamed file in tmp/ (O_TMPFILE), if the filesystem has them and /proc can name it for
     linkat: no directory entry to make and remove in tmp/, so workers do not queue on its lock,
     and a crash leaves nothing behind. -1 (errno) on a real error, -2 if not available here. */
-static int anon_open (char const *dir, stralloc *tmp)
+static int anon_open (local_state *st, char const *dir, stralloc *tmp)
 {
-  static int noproc = -1 ;
   int fd ;
-  if (noproc < 0) noproc = access("/proc/self/fd", X_OK) < 0 ;
-  if (noproc) return -2 ;
+  if (st->noproc < 0) st->noproc = access("/proc/self/fd", X_OK) < 0 ;
+  if (st->noproc) return -2 ;
   tmp->len = 0 ;
   if (!stralloc_cats(tmp, dir) || !stralloc_cats(tmp, "tmp") || !stralloc_0(tmp)) return -1 ;
   fd = open(tmp->s, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600) ;
@@ -84,14 +81,14 @@ static int anon_open (char const *dir, stralloc *tmp)
 }
 
  /* Gives the unnamed file fd its name in new/; new and name are set. 0 or -1 (errno). */
-static int anon_link (int fd, char const *dir, stralloc *name, stralloc *tmp, stralloc *new)
+static int anon_link (local_state *st, int fd, char const *dir, stralloc *name, stralloc *tmp, stralloc *new)
 {
   char proc[14 + UINT_FMT] = "/proc/self/fd/" ;
   unsigned int tries = 0 ;
   proc[14 + uint_fmt(proc + 14, fd)] = 0 ;
   for (;;)
   {
-    if (!name_paths(name, tmp, new, dir)) return -1 ;
+    if (!name_paths(st, name, tmp, new, dir)) return -1 ;
     if (!linkat(AT_FDCWD, proc, AT_FDCWD, new->s, AT_SYMLINK_FOLLOW)) return 0 ;
     if (errno != EEXIST || ++tries > 5) return -1 ;
   }
@@ -99,7 +96,7 @@ static int anon_link (int fd, char const *dir, stralloc *name, stralloc *tmp, st
 
  /* A Maildir that does not exist yet: tmp/, new/, cur/ and the missing directories above them,
     0700, the owner's. 0 or -1 (errno, what says which step failed). */
-static int maildir_make (char const *dir, stralloc *what)
+static int maildir_make (local_state *st, char const *dir, stralloc *what)
 {
   static char const sub[3][4] = { "tmp", "new", "cur" } ;
   size_t n = strlen(dir) ;
@@ -109,24 +106,24 @@ static int maildir_make (char const *dir, stralloc *what)
   for (i = 0 ; i < 3 ; i++)
   {
     memcpy(path + n, sub[i], 4) ;
-    if (local_dirs_make(path, 0700, what) < 0) return -1 ;
+    if (local_dirs_make(st, path, 0700, what) < 0) return -1 ;
   }
   return 0 ;
 }
 
  /* The file for the message in tmp/: unnamed (anon set) or named (name, tmp and new set); the
     Maildir is made if it does not exist. fd, or -1 (errno, what set). */
-static int tmp_open (char const *dir, int *anon, stralloc *name, stralloc *tmp, stralloc *new, stralloc *what)
+static int tmp_open (local_state *st, char const *dir, int *anon, stralloc *name, stralloc *tmp, stralloc *new, stralloc *what)
 {
   unsigned int tries = 0 ;
   int made = 0 ;
   for (;;)
   {
-    int fd = anon_open(dir, tmp) ;
+    int fd = anon_open(st, dir, tmp) ;
     *anon = fd != -2 ;
     if (fd == -2)
     {
-      if (!name_paths(name, tmp, new, dir)) { stralloc_copys(what, "allocate memory") ; stralloc_0(what) ; return -1 ; }
+      if (!name_paths(st, name, tmp, new, dir)) { stralloc_copys(what, "allocate memory") ; stralloc_0(what) ; return -1 ; }
       fd = open(tmp->s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;
       if (fd < 0 && errno == EEXIST && ++tries <= 5) continue ;
     }
@@ -139,7 +136,7 @@ static int tmp_open (char const *dir, int *anon, stralloc *name, stralloc *tmp, 
       errno = e ;
       return -1 ;
     }
-    if (maildir_make(dir, what) < 0) return -1 ;
+    if (maildir_make(st, dir, what) < 0) return -1 ;
   }
 }
 
@@ -148,11 +145,11 @@ char local_maildir (local_msg const *m, char const *dir, stralloc *report)
   stralloc tmp = STRALLOC_ZERO, new = STRALLOC_ZERO, name = STRALLOC_ZERO, what = STRALLOC_ZERO ;
   char status = 'Z' ;
   int fd, e, anon ;
-  fd = tmp_open(dir, &anon, &name, &tmp, &new, &what) ;
+  fd = tmp_open(m->state, dir, &anon, &name, &tmp, &new, &what) ;
   if (fd < 0) { status = fail(report, what.len ? what.s : "create a file in tmp/", dir, errno) ; goto end ; }
   if (!local_copy(fd, m, 0)) { e = errno ; status = fail(report, "write the message", dir, e) ; goto unlink ; }
-  if (local_sync(fd) < 0) { e = errno ; status = fail(report, "sync the message", dir, e) ; goto unlink ; }
-  if (anon ? anon_link(fd, dir, &name, &tmp, &new) < 0 : link(tmp.s, new.s) < 0)
+  if (local_sync(m->state, fd) < 0) { e = errno ; status = fail(report, "sync the message", dir, e) ; goto unlink ; }
+  if (anon ? anon_link(m->state, fd, dir, &name, &tmp, &new) < 0 : link(tmp.s, new.s) < 0)
   {
     e = errno ;
     status = fail(report, "link the message into new/", dir, e) ;
@@ -162,7 +159,7 @@ char local_maildir (local_msg const *m, char const *dir, stralloc *report)
   if (!anon) unlink(tmp.s) ;
   new.len -= name.len ;   /* new.s is now DIR/new/ */
   new.s[new.len - 1] = 0 ;
-  if (local_dir_sync(new.s) < 0)
+  if (local_dir_sync(m->state, new.s) < 0)
   {
     /* not known durable: take it back, so a retry cannot make two copies */
     e = errno ;

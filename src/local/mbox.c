@@ -104,7 +104,7 @@ static int fromline (stralloc *sa, char const *sender)
 }
 
  /* The directory of file and its missing parents, 0700. 1, or 0 (errno, what set). */
-static int parent_make (char const *file, stralloc *what)
+static int parent_make (local_state *st, char const *file, stralloc *what)
 {
   size_t n = strlen(file) ;
   char dir[n + 1] ;
@@ -112,7 +112,7 @@ static int parent_make (char const *file, stralloc *what)
   if (n <= 1) { errno = ENOENT ; return 0 ; }
   memcpy(dir, file, n - 1) ;
   dir[n - 1] = 0 ;
-  return local_dirs_make(dir, 0700, what) == 0 ;
+  return local_dirs_make(st, dir, 0700, what) == 0 ;
 }
 
 char local_mbox (local_msg const *m, char const *file, stralloc *report)
@@ -133,7 +133,7 @@ char local_mbox (local_msg const *m, char const *file, stralloc *report)
   if (fd < 0 && errno == ENOENT)
   {
     /* its directory does not exist: made as for a Maildir, then the dotlock is taken there */
-    if (!parent_make(file, &what)) { status = fail(report, what.len ? what.s : "create its directory", file, errno) ; goto end ; }
+    if (!parent_make(m->state, file, &what)) { status = fail(report, what.len ? what.s : "create its directory", file, errno) ; goto end ; }
     if (!dot)
     {
       dot = dotlock_take(lock.s) ;
@@ -161,7 +161,7 @@ char local_mbox (local_msg const *m, char const *file, stralloc *report)
     if (last != '\n' && allwrite(fd, "\n", 1) < 1) { e = errno ; goto undo ; }
     if (allwrite(fd, "\n", 1) < 1) { e = errno ; goto undo ; }
   }
-  if (local_sync(fd) < 0) { e = errno ; goto undo ; }
+  if (local_sync(m->state, fd) < 0) { e = errno ; goto undo ; }
   fd_close(fd) ;
   stralloc_cats(report, "mbox ") ;
   stralloc_cats(report, file) ;

@@ -7,29 +7,17 @@
 
 #include "local.h"
 
-static int sync_alone (int fd)
+int local_sync (local_state *st, int fd)
 {
-  return fsync(fd) ;
+  return st->sync ? (*st->sync)(fd, st->syncdata) : fsync(fd) ;
 }
 
-static int (*syncer) (int) = &sync_alone ;
-
-void local_sync_use (int (*f) (int))
-{
-  syncer = f ? f : &sync_alone ;
-}
-
-int local_sync (int fd)
-{
-  return (*syncer)(fd) ;
-}
-
-int local_dir_sync (char const *dir)
+int local_dir_sync (local_state *st, char const *dir)
 {
   int r, e ;
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
   if (fd < 0) return -1 ;
-  r = local_sync(fd) ;
+  r = local_sync(st, fd) ;
   e = errno ;
   close(fd) ;
   errno = e ;

@@ -47,7 +47,13 @@ static int frame_read_exact (int fd, stralloc *sa)
   return 1 ;
 }
 
-static int worker_fd = -1 ;   /* in a worker: its socket to the channel */
+ /* A worker's way to the channel's shared syncs: its socket, and the buffer of the answers. */
+typedef struct channel_link_s channel_link ;
+struct channel_link_s
+{
+  int fd ;
+  stralloc frame ;
+} ;
 
  /* A frame of the shared syncs, both ways: its kind, then a number if it has one. One buffer,
     reused: a frame goes out before the next is made. */
@@ -61,24 +67,24 @@ stralloc const *local_sync_frame (char kind, int hasnum, uint64_t u)
   return &sa ;
 }
 
-static void worker_send (char kind, uint64_t u)
+static void worker_send (channel_link const *l, char kind, uint64_t u)
 {
   stralloc const *sa = local_sync_frame(kind, 1, u) ;
-  if (allwrite(worker_fd, sa->s, sa->len) < sa->len) _exit(111) ;
+  if (allwrite(l->fd, sa->s, sa->len) < sa->len) _exit(111) ;
 }
 
  /* A worker's local_sync: asks the channel, which answers alone, lead, ok or fail. */
-static int worker_sync (int fd)
+static int worker_sync (int fd, void *data)
 {
-  static stralloc sa = STRALLOC_ZERO ;
+  channel_link *l = data ;
   char const *f[2] ;
   struct stat st ;
   uint64_t e ;
   int nf ;
   if (fstat(fd, &st) < 0) return -1 ;
-  worker_send('s', st.st_dev) ;
-  if (!frame_read_exact(worker_fd, &sa)) _exit(111) ;
-  nf = ferry_fields_split(sa.s, sa.len, f, 2) ;
+  worker_send(l, 's', st.st_dev) ;
+  if (!frame_read_exact(l->fd, &l->frame)) _exit(111) ;
+  nf = ferry_fields_split(l->frame.s, l->frame.len, f, 2) ;
   if (nf < 1 || strlen(f[0]) != 1) _exit(111) ;
   switch (f[0][0])
   {
@@ -87,7 +93,7 @@ static int worker_sync (int fd)
     {
       int r = f[0][0] == SYNCGROUP_ALONE ? fsync(fd) : syncfs(fd) ;
       int err = r < 0 ? errno : 0 ;
-      worker_send('r', err) ;
+      worker_send(l, 'r', err) ;
       errno = err ;
       return r ;
     }
@@ -107,9 +113,9 @@ void local_worker_main (int fd, local_target const *first, local_ctx const *ctx)
 {
   stralloc job = STRALLOC_ZERO, report = STRALLOC_ZERO, ans = STRALLOC_ZERO ;
   local_target t = LOCAL_TARGET_ZERO ;
+  channel_link l = { .fd = fd, .frame = STRALLOC_ZERO } ;
+  local_state st = { .sync = &worker_sync, .syncdata = &l, .seq = 0, .noproc = -1 } ;
   PROG = "ferry-spawn-local (worker)" ;
-  worker_fd = fd ;
-  local_sync_use(&worker_sync) ;
   if (!local_become(first)) strerr_diefu1sys(111, "switch to the mailbox owner") ;
   for (;;)
   {
@@ -131,7 +137,7 @@ void local_worker_main (int fd, local_target const *first, local_ctx const *ctx)
       status = 'Z' ;
       stralloc_cats(&report, "internal error: a bad job for a delivery worker") ;
     }
-    else status = local_deliver(ctx, &t, msgfd, f[1], f[2], &report) ;
+    else status = local_deliver(ctx, &st, &t, msgfd, f[1], f[2], &report) ;
     fd_close(msgfd) ;
     ans.len = 0 ;
     if (!ferry_frame_begin(&ans, &mark) || !ferry_field_cats(&ans, nf > 0 ? f[0] : "0")
