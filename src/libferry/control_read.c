@@ -37,39 +37,33 @@ static void firstline (stralloc *sa)
   sa->len = n ;
 }
 
-int ferry_control_readline (stralloc *sa, char const *name)
+ /* control/name into sa, at most max bytes: 1 from the file, 0 its default (empty if it has none),
+    -1 on an error (errno). */
+static int control_get (stralloc *sa, char const *name, size_t max)
 {
   char fn[16 + strlen(name)] ;
   ferry_control const *c ;
   memcpy(fn, "control/", 8) ;
   memcpy(fn + 8, name, strlen(name) + 1) ;
   sa->len = 0 ;
-  if (openreadfileclose(fn, sa, 65536))
-  {
-    firstline(sa) ;
-    return 1 ;
-  }
-  if (errno != ENOENT) return -1 ;
-  c = ferry_control_find(name) ;
-  if (!c) { sa->len = 0 ; return 0 ; }
-  if (!ferry_control_default(sa, c)) return -1 ;
-  firstline(sa) ;
-  return 0 ;
-}
-
-int ferry_control_readfile (stralloc *sa, char const *name)
-{
-  char fn[16 + strlen(name)] ;
-  ferry_control const *c ;
-  memcpy(fn, "control/", 8) ;
-  memcpy(fn + 8, name, strlen(name) + 1) ;
-  sa->len = 0 ;
-  if (openreadfileclose(fn, sa, 1 << 24)) return 1 ;
+  if (openreadfileclose(fn, sa, max)) return 1 ;
   if (errno != ENOENT) return -1 ;
   c = ferry_control_find(name) ;
   sa->len = 0 ;
   if (!c) return 0 ;
   return ferry_control_default(sa, c) ? 0 : -1 ;
+}
+
+int ferry_control_readline (stralloc *sa, char const *name)
+{
+  int r = control_get(sa, name, 65536) ;
+  if (r >= 0 && sa->len) firstline(sa) ;
+  return r ;
+}
+
+int ferry_control_readfile (stralloc *sa, char const *name)
+{
+  return control_get(sa, name, 1 << 24) ;
 }
 
 int ferry_control_readu64 (char const *name, uint64_t *u)
