@@ -443,14 +443,13 @@ int main (int argc, char const *const *argv)
     }
     if (i0 >= 0 && x[i0].revents & IOPAUSE_READ)
     {
-      char buf[8192] ;
-      ssize_t r = read(0, buf, sizeof(buf)) ;
-      if (r < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "read from the queue manager") ;
+      size_t had = in.len ;
+      int r = ferry_frame_input(&in) ;
+      if (r < 0) strerr_diefu1sys(111, "read from the queue manager") ;
       if (!r) eof = 1 ;
-      if (r > 0)
+      if (in.len > had)
       {
         size_t pos = 0 ;
-        if (!stralloc_catb(&in, buf, r)) strerr_diefu1sys(111, "allocate memory") ;
         for (;;)
         {
           size_t start, plen ;

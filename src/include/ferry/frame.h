@@ -16,6 +16,10 @@
     (call ferry_frame_skip with the rest). */
 extern int ferry_frame_take (char const *s, size_t len, size_t *pos, size_t *start, size_t *plen) ;
 
+ /* Reads what fd 0 (non-blocking) has onto in (dies 111 if memory runs out): 1 read, or nothing
+    there yet; 0 end of input; -1 error (errno). Taking the frames is the caller's. */
+extern int ferry_frame_input (stralloc *in) ;
+
  /* Appends "LEN:" to sa, and remembers where the payload starts; ferry_frame_end closes it. */
 extern int ferry_frame_begin (stralloc *sa, size_t *mark) ;
 extern int ferry_frame_end (stralloc *sa, size_t mark) ;
