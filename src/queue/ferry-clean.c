@@ -349,13 +349,12 @@ static int serve (void)
     jobs_give() ;
     if (i0 >= 0 && x[i0].revents & IOPAUSE_READ)
     {
-      char buf[8192] ;
-      ssize_t r = read(0, buf, sizeof(buf)) ;
-      if (r < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "read requests") ;
+      size_t had = in.len ;
+      int r = ferry_frame_input(&in) ;
+      if (r < 0) strerr_diefu1sys(111, "read requests") ;
       if (!r) eof = 1 ;
-      if (r > 0)
+      if (in.len > had)
       {
-        if (!stralloc_catb(&in, buf, r)) strerr_diefu1sys(111, "allocate memory") ;
         requests_take(&in) ;
         acks_advance() ;
         jobs_give() ;
