@@ -122,7 +122,6 @@ static void damaged_delete (qmsg const *m)
   for (i = 0 ; i < sizeof(marks) / sizeof(marks[0]) ; i++) n += drop(marks[i][0], m->id, strcmp(marks[i][0], "defer") ? 0 : split, marks[i][1], m->name) ;
   n += drop("local", m->id, split, "", m->name) ;
   n += drop("remote", m->id, split, "", m->name) ;
-  n += drop("info", m->id, split, "", m->name) ;
   n += drop("intd", m->id, split, "", m->name) ;
   n += drop("delete", m->id, 0, "", m->name) ;
   n += drop("mess", m->id, split, "", m->name) ;

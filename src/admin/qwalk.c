@@ -1,6 +1,6 @@
 /* qwalk: every message of the queue, read-only, as the hand tools show it. Prepared messages are
    found by their recipient files, local/ and remote/, as the queue manager finds them, and read
-   with their envelope in intd/ (info/ for one an earlier ferry prepared) and defer/, hold/,
+   with their envelope in intd/ and defer/, hold/,
    bounce/, delete/; messages not prepared yet from their todo entry. Nothing is locked: a
    message that finishes while it is read is skipped. */
 

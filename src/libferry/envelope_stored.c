@@ -1,6 +1,5 @@
 /* ferry_envelope_next, ferry_envelope_head, ferry_envelope_stored_check: reading a stored
-   envelope (queue/todo/N, the same file in queue/intd/N, or an earlier ferry's copy in
-   queue/info/N: the u, p, t records ferry-inject or ferry-injectd wrote, then the client's
+   envelope (queue/todo/N, the same file in queue/intd/N: the u, p, t records ferry-inject or ferry-injectd wrote, then the client's
    envelope), which may be torn or garbled: nothing is read past len. */
 
 #include <string.h>

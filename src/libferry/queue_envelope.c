@@ -19,15 +19,6 @@ int ferry_queue_envelope_read (stralloc *sa, uint64_t id, unsigned int split, ch
   r = ferry_queue_slurp(sa, fn, &what) ;
   if (r > 0) return 1 ;
   sa->len = len ;
-  if (r < 0 || errno != ENOENT) return 0 ;
-  sa->len = len ;
-  /* a message an earlier ferry prepared: its envelope was copied to info/ and intd/ removed */
-  ferry_queue_path(fn, "info", id, split) ;
-  r = ferry_queue_slurp(sa, fn, &what) ;
-  if (r > 0) return 1 ;
-  sa->len = len ;
-  if (r < 0) return 0 ;
-  if (errno == ENOENT) ferry_queue_path(fn, "intd", id, split) ;
   return 0 ;
 }
 
@@ -41,10 +32,10 @@ static int there (char const *dir, uint64_t id, unsigned int split)
 
 int ferry_queue_has_message (uint64_t id, unsigned int split)
 {
-  static char const *const dirs[4] = { "todo", "local", "remote", "info" } ;
+  static char const *const dirs[3] = { "todo", "local", "remote" } ;
   unsigned int i ;
   int err = 0 ;
-  for (i = 0 ; i < 4 ; i++)
+  for (i = 0 ; i < 3 ; i++)
   {
     int r = there(dirs[i], id, split) ;
     if (r > 0) return 1 ;

@@ -85,9 +85,8 @@ static int gone_at (char const *dir, uint64_t id, unsigned int splitby, char con
 
  /* The queue manager's files of a finished message, in the order that keeps a crash harmless:
     the delay-warning marks first (at worst a warning sent again), then the recipient files (a
-    message with one left is loaded again, every recipient done, and finished again), and an
-    earlier ferry's info copy of the envelope. Any failure stops here, leaving the rest for that
-    next time. The marks (delay warning, deferral log, hold) are named by the id alone, and the id
+    message with one left is loaded again, every recipient done, and finished again). Any
+    failure stops here, leaving the rest for that next time. The marks (delay warning, deferral log, hold) are named by the id alone, and the id
     is the message file's inode, free again once the message file goes: a mark that a crash
     brought back after that would belong to the next message with the id (a hold would stop it).
     So when one of them was there, the acknowledgement waits for a sync (*durable), and the
@@ -101,7 +100,6 @@ static char const *sched_remove (uint64_t id, int *durable)
   if (!gone_at("defer", id, split, "", durable)) return "unable to remove the deferral log" ;
   if (!gone_at("hold", id, 0, "", durable)) return "unable to remove the hold mark" ;
   if (!gone_at("local", id, split, "", &unused) || !gone_at("remote", id, split, "", &unused)) return "unable to remove a recipient file" ;
-  if (!gone_at("info", id, split, "", &unused)) return "unable to remove the info copy" ;
   return 0 ;
 }
 
@@ -388,7 +386,7 @@ static int anywhere (char const *dir, char const *name)
   int r = 0, err = 0 ;
   ferry_queue_subdir(dn, dir, 0, 0) ;
   dh = opendir(dn) ;
-  if (!dh) return errno == ENOENT ? 0 : -1 ;   /* queue/info: only an earlier ferry's queue has it */
+  if (!dh) return errno == ENOENT ? 0 : -1 ;
   while (!r && (de = readdir(dh)))
   {
     char fn[256 + FERRY_QUEUE_PATH_MAX] ;
@@ -406,10 +404,10 @@ static int anywhere (char const *dir, char const *name)
 }
 
  /* Does the queue hold a message with this id, looked for in every numbered subdirectory:
-    its envelope (todo, and for a message file intd too), a recipient file, an info copy? */
+    its envelope (todo, and for a message file intd too), a recipient file? */
 static int owned (char const *dir, char const *name)
 {
-  static char const *const owners[] = { "todo", "intd", "local", "remote", "info", 0 } ;
+  static char const *const owners[] = { "todo", "intd", "local", "remote", 0 } ;
   char const *const *o ;
   int err = 0 ;
   for (o = owners ; *o ; o++)

@@ -44,12 +44,12 @@ grep -q "broken request frame" "$T/err" && grep -q "unknown request" "$T/err" ||
 pass "the malformed frame and the unknown request are logged"
 
 # s: the queue manager's files of a finished message (what its own ferry-clean removes), all of
-# them (an earlier ferry's info copy of the envelope too), the envelope and the mess file kept; a
-# file that cannot be removed (a directory in place of the remote file) stops there: the reason
-# is acknowledged and logged, and what comes after it (the info copy) is kept
-sfiles () { echo "$(p info $1)" "$(p local $1)" "$(p remote $1)" "$(p defer $1)" "$H/queue/hold/$1" "$H/queue/bounce/$1.delay" "$H/queue/bounce/$1.delay.new" ; }
-for f in $(sfiles $a) $(p info $b) ; do mkdir -p "$(dirname "$f")" ; echo x > "$f" ; done
-mkdir -p "$(p remote $b)/x"
+# them, the envelope and the mess file kept; a file that cannot be removed (a directory in place
+# of the local file) stops there: the reason is acknowledged and logged, and what comes after it
+# (the remote file) is kept
+sfiles () { echo "$(p local $1)" "$(p remote $1)" "$(p defer $1)" "$H/queue/hold/$1" "$H/queue/bounce/$1.delay" "$H/queue/bounce/$1.delay.new" ; }
+for f in $(sfiles $a) $(p remote $b) ; do mkdir -p "$(dirname "$f")" ; echo x > "$f" ; done
+mkdir -p "$(p local $b)/x"
 { frame "s$a\0" ; frame "s$b\0" ; } > "$T/req"
 rc=0 ; "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
 expect_eq "ferry-clean exits 0 after s requests" "$rc" 0
@@ -60,10 +60,10 @@ case "$(cat "$T/ack.txt")" in
 esac
 for f in $(sfiles $a) ; do [ ! -e "$f" ] || fail "s left $f" ; done
 [ -e "$(p mess $a)" ] && [ -e "$(p intd $a)" ] || fail "s removed the message file or the envelope"
-pass "s removes local, remote, info, defer, hold and the delay marks, not the envelope nor the message file"
-[ -e "$(p info $b)" ] && grep -q "message [0-9A-Z]\{11\}\.$b: unable to remove a recipient file" "$T/err" || fail "s failure: info kept and logged: $(cat "$T/err")"
+pass "s removes local, remote, defer, hold and the delay marks, not the envelope nor the message file"
+[ -e "$(p remote $b)" ] && grep -q "message [0-9A-Z]\{11\}\.$b: unable to remove a recipient file" "$T/err" || fail "s failure: remote kept and logged: $(cat "$T/err")"
 pass "an s removal that fails stops there, keeps the rest, and is logged"
-rm -r "$(p remote $b)" "$(p info $b)"
+rm -r "$(p local $b)" "$(p remote $b)"
 
 # removals at once, in the removers (doc/ferry-clean.html): 8 m requests read at once, each
 # unlink held 200 ms by strace, are done by all four removers side by side, and acknowledged as
@@ -152,18 +152,16 @@ H2=$T/home2
 new_home "$H2"
 for i in 1 2 3 4 5 ; do inject "$H2" "$T/msg" "$T/env" ; done
 set -- $(ls -tr "$H2"/queue/todo/*/* | xargs -n1 basename)
-committed=$1 prepared=$2 orphan=$3 fresh=$4 legacy=$5
+committed=$1 prepared=$2 orphan=$3 fresh=$4 localp=$5
 q () { echo "$H2/queue/$1/$(( $2 % split ))/$2" ; }
 rm "$(q todo $prepared)" ; echo x > "$(q remote $prepared)"     # as after preprocessing: envelope and recipient file
-mkdir -p "$(dirname "$(q info $legacy)")"
-ln "$(q todo $legacy)" "$(q info $legacy)" ; echo x > "$(q local $legacy)"
-rm "$(q todo $legacy)" "$(q intd $legacy)"          # prepared by an earlier ferry: its info copy, no envelope
+rm "$(q todo $localp)" ; echo x > "$(q local $localp)"     # the same, for the local channel
 rm "$(q todo $orphan)"                              # as after a crash before the commit: mess and intd only
 rm "$(q todo $fresh)"                               # the same, but recent
 echo stale > "$H2/queue/pid/123.1.2.0" ; echo fresh > "$H2/queue/pid/124.1.2.0"
 echo notours > "$H2/queue/mess/0/README"
 old="40 hours ago"
-for f in "$(q mess $committed)" "$(q intd $committed)" "$(q todo $committed)" "$(q mess $prepared)" "$(q intd $prepared)" "$(q mess $legacy)" "$(q mess $orphan)" "$(q intd $orphan)" \
+for f in "$(q mess $committed)" "$(q intd $committed)" "$(q todo $committed)" "$(q mess $prepared)" "$(q intd $prepared)" "$(q mess $localp)" "$(q intd $localp)" "$(q mess $orphan)" "$(q intd $orphan)" \
          "$H2/queue/pid/123.1.2.0" "$H2/queue/mess/0/README" ; do touch -d "$old" "$f" ; done
 rc=0 ; "$BIN/ferry-clean" sweep "$H2" > "$T/sweep" 2>&1 || rc=$?
 expect_eq "sweep exits 0" "$rc" 0
@@ -176,8 +174,8 @@ pass "sweep removes and reports exactly the 3 stale leftovers"
 [ -e "$H2/queue/pid/124.1.2.0" ] && [ -e "$(q mess $fresh)" ] && [ -e "$(q intd $fresh)" ] || fail "fresh files removed"
 pass "files younger than 36 hours stay"
 [ -e "$(q mess $committed)" ] && [ -e "$(q intd $committed)" ] && [ -e "$(q todo $committed)" ] && [ -e "$(q mess $prepared)" ] && [ -e "$(q intd $prepared)" ] \
-  && [ -e "$(q mess $legacy)" ] || fail "a committed message was touched"
-pass "old committed messages (a todo entry, or recipient files, or an earlier ferry's info copy) are never touched"
+  && [ -e "$(q mess $localp)" ] && [ -e "$(q intd $localp)" ] || fail "a committed message was touched"
+pass "old committed messages (a todo entry, or a local or remote recipient file) are never touched"
 [ -e "$H2/queue/mess/0/README" ] || fail "a file that is not a queue file was removed"
 pass "a file that is not named like a queue file is left alone"
 done_testing

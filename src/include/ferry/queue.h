@@ -36,16 +36,15 @@ extern int ferry_queue_slurp (stralloc *sa, char const *fn, char const **what) ;
 extern char const *ferry_queue_filetype (unsigned int mode) ;
 
 /* A message's envelope (doc/queue.html): queue/intd/N/ID, from ferry-inject's commit to the
-   message's end; for a message an earlier ferry prepared, the copy in queue/info/N/ID. Appended
-   to sa; fn (FERRY_QUEUE_PATH_MAX) gets the path read. 1 read, 0 with errno (ENOENT: neither
-   exists, and fn is the intd path; EINVAL: fn is not a regular file, ferry_queue_open). */
+   message's end. Appended to sa; fn (FERRY_QUEUE_PATH_MAX) gets its path. 1 read, 0 with errno
+   (ENOENT: no such file; EINVAL: not a regular file, ferry_queue_open). */
 extern int ferry_queue_envelope_read (stralloc *sa, uint64_t id, unsigned int split, char *fn) ;
 
  /* qsort and bsearch order of message ids (uint64_t). */
 extern int ferry_id_cmp (void const *a, void const *b) ;
 
  /* Does the queue hold a message with this id: its todo entry (not prepared yet), or a
-    recipient file (prepared), or an earlier ferry's info copy? 1, 0, or -1 (a stat failed,
+    recipient file (prepared)? 1, 0, or -1 (a stat failed,
     errno). An envelope or a message file alone is not a message: an injection that did not
     commit, or the last files of a finished one. */
 extern int ferry_queue_has_message (uint64_t id, unsigned int split) ;

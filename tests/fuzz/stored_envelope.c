@@ -1,5 +1,5 @@
 /* Fuzz target: the stored envelope, queue/todo/ID as ferry-preprocess-todo checks it
-   (ferry_envelope_stored_check) and its copy queue/info/ID as ferry-schedule reads it at start
+   (ferry_envelope_stored_check) and the same file queue/intd/ID as ferry-schedule reads it at start
    and ferry-bounce-build and ferry-qread after it (ferry_envelope_next, ferry_envelope_head,
    ferry_dsn_notify_scan). Properties: every record lies in the file and ends with its null
    byte; the walk moves forward and stops; the head is found exactly when the walk reaches the
