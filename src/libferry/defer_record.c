@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include <ferry/defer.h>
-#include <ferry/dsn.h>
 #include <ferry/queue.h>
 
 static int u32_cmp (void const *a, void const *b)
@@ -44,20 +43,6 @@ int ferry_defer_record_take (char const *s, size_t len, size_t *pos, ferry_defer
   uint64_t nr, u ;
   unsigned int i ;
   if (p >= len) return 0 ;
-  if (s[p] == 'Z')
-  {
-    /* a single recipient's, as written before batches: one range */
-    ferry_bounce_record b ;
-    int got = ferry_bounce_record_take(s, len, pos, &b) ;
-    if (got <= 0) return got ;
-    r->channel = b.channel ;
-    r->when = b.when ;
-    r->ranges = s + p + 2 ;   /* its 8 hex index, read by ferry_defer_record_range */
-    r->nranges = 1 ;
-    r->single = 1 ;
-    r->text = b.text ;
-    return 1 ;
-  }
   if (len - p < FERRY_DEFER_HEAD || s[p] != 'G') return -1 ;
   if (s[p+1] != 'L' && s[p+1] != 'R') return -1 ;
   if (!ferry_hex_scan(s + p + 2, 8, &nr) || !ferry_hex_scan(s + p + 10, 16, &r->when)) return -1 ;
@@ -71,7 +56,6 @@ int ferry_defer_record_take (char const *s, size_t len, size_t *pos, ferry_defer
   r->channel = s[p+1] ;
   r->ranges = s + a ;
   r->nranges = nr ;
-  r->single = 0 ;
   r->text = s + t ;
   *pos = t + strlen(s + t) + 1 ;
   return 1 ;
@@ -80,12 +64,6 @@ int ferry_defer_record_take (char const *s, size_t len, size_t *pos, ferry_defer
 void ferry_defer_record_range (ferry_defer_record const *r, unsigned int i, uint32_t *first, uint32_t *last)
 {
   uint64_t u ;
-  if (r->single)
-  {
-    ferry_hex_scan(r->ranges, 8, &u) ;
-    *first = *last = (uint32_t)u ;
-    return ;
-  }
   ferry_hex_scan(r->ranges + 16 * i, 8, &u) ; *first = (uint32_t)u ;
   ferry_hex_scan(r->ranges + 16 * i + 8, 8, &u) ; *last = (uint32_t)u ;
 }

@@ -8,8 +8,7 @@
 #include <skalibs/stralloc.h>
 
  /* A batch's record: G, channel, 8 hex count of ranges, 16 hex time, then the ranges of envelope
-    indexes (8 hex first, 8 hex last, each) \0 text \0. An older file may also hold a single
-    recipient's record in the bounce record format, kind Z (ferry/dsn.h). */
+    indexes (8 hex first, 8 hex last, each) \0 text \0. */
 #define FERRY_DEFER_HEAD 26
 
 typedef struct ferry_defer_record_s ferry_defer_record ;
@@ -19,7 +18,6 @@ struct ferry_defer_record_s
   uint64_t when ;       /* the attempt, seconds since the Epoch */
   char const *ranges ;  /* nranges pairs of 8 hex digits */
   unsigned int nranges ;
-  int single ;          /* an older Z record: one range of one index */
   char const *text ;
 } ;
 
