@@ -418,19 +418,18 @@ static void preflight (char const *dir, char const *bindir)
     strerr_dief(100, "no ferry programs in ", bindir, ": install them first (make install, as root), or name their directory with -b; nothing was changed") ;
 }
 
- /* The split to make or check the queue with: control/queuesplit for a new queue; for one that
-    exists, its own (queue/split, or for a queue made before that file its numbered
-    subdirectories), which control/queuesplit must name: else -c reports it, and a run changes
-    nothing in the queue. */
+ /* The split to make or check the queue with: control/queuesplit for a new queue, and for one
+    whose queue/split is missing (a run writes it: the repair ferry_queue_split_get asks for); for
+    one that has it, its own, which control/queuesplit must name: else -c reports it, and a run
+    changes nothing in the queue. */
 static unsigned int queue_split (void)
 {
   stralloc why = STRALLOC_ZERO ;
   unsigned int split = 0 ;
-  int unrecorded ;
   int r ;
-  if (access("queue/split", F_OK) < 0 && errno == ENOENT && access("queue/mess", F_OK) < 0 && errno == ENOENT)
-    return (unsigned int)ferry_control_u64_or_die("queuesplit", 111) ;   /* a new queue: made with it */
-  r = ferry_queue_split_get(&split, &why, &unrecorded) ;
+  if (access("queue/split", F_OK) < 0 && errno == ENOENT)
+    return (unsigned int)ferry_control_u64_or_die("queuesplit", 111) ;
+  r = ferry_queue_split_get(&split, &why) ;
   if (r == -2) strerr_diefu1sys(111, "allocate memory") ;
   if (r == -1) strerr_diefu1sys(111, why.s + 10) ;
   if (!r)

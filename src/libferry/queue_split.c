@@ -1,8 +1,6 @@
 /* The queue's split: the one it was made with (queue/split), which control/queuesplit must name. */
 
-#include <dirent.h>
 #include <errno.h>
-#include <string.h>
 
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
@@ -28,43 +26,8 @@ int ferry_queue_split_recorded (unsigned int *split)
   return 1 ;
 }
 
-int ferry_queue_split_derived (unsigned int *split)
-{
-  unsigned char seen[FERRY_QUEUE_SPLIT_MAX] ;
-  unsigned int n = 0, max = 0, i ;
-  struct dirent *de ;
-  DIR *dh = opendir("queue/mess") ;
-  *split = 0 ;
-  if (!dh) return errno == ENOENT ? 0 : -1 ;
-  memset(seen, 0, sizeof(seen)) ;
-  for (;;)
-  {
-    unsigned int u ;
-    size_t len ;
-    errno = 0 ;
-    de = readdir(dh) ;
-    if (!de) break ;
-    if (de->d_name[0] == '.') continue ;
-    len = strlen(de->d_name) ;
-    /* only 0..N-1, each written the way ferry-setup writes it */
-    if (uint_scan(de->d_name, &u) != len || (len > 1 && de->d_name[0] == '0') || u >= FERRY_QUEUE_SPLIT_MAX || seen[u]) { n = 0 ; max = 0 ; errno = 0 ; break ; }
-    seen[u] = 1 ;
-    n++ ;
-    if (u + 1 > max) max = u + 1 ;
-  }
-  {
-    int e = errno ;
-    closedir(dh) ;
-    if (e) { errno = e ; return -1 ; }
-  }
-  if (!n || n != max) return 0 ;
-  for (i = 0 ; i < n ; i++) if (!seen[i]) return 0 ;
-  *split = n ;
-  return 1 ;
-}
-
- /* "control/queuesplit says WANT but the queue was made with HAVE (FROM): put HAVE back ..." */
-static int mismatch_why (stralloc *why, unsigned int want, unsigned int have, char const *from)
+ /* "control/queuesplit says WANT but the queue was made with HAVE (queue/split): put HAVE back ..." */
+static int mismatch_why (stralloc *why, unsigned int want, unsigned int have)
 {
   char fw[UINT_FMT] ;
   char fh[UINT_FMT] ;
@@ -73,17 +36,16 @@ static int mismatch_why (stralloc *why, unsigned int want, unsigned int have, ch
   why->len = 0 ;
   return stralloc_cats(why, "control/queuesplit says ") && stralloc_cats(why, fw)
     && stralloc_cats(why, " but the queue was made with ") && stralloc_cats(why, fh)
-    && stralloc_cats(why, from) && stralloc_cats(why, ": put ") && stralloc_cats(why, fh)
+    && stralloc_cats(why, " (queue/split): put ") && stralloc_cats(why, fh)
     && stralloc_cats(why, " back into control/queuesplit (a queue's split cannot change while it holds mail)")
     && stralloc_0(why) ;
 }
 
-int ferry_queue_split_get (unsigned int *split, stralloc *why, int *unrecorded)
+int ferry_queue_split_get (unsigned int *split, stralloc *why)
 {
   uint64_t want = 0 ;
   unsigned int have = 0 ;
   int r = ferry_control_readu64("queuesplit", &want) ;
-  *unrecorded = 0 ;
   if (r == -1)
   {
     why->len = 0 ;
@@ -104,25 +66,15 @@ int ferry_queue_split_get (unsigned int *split, stralloc *why, int *unrecorded)
   }
   if (!r)
   {
-    /* a queue made before queue/split: its numbered subdirectories say what it was made with */
-    r = ferry_queue_split_derived(&have) ;
-    if (r < 0)
-    {
-      why->len = 0 ;
-      return stralloc_cats(why, "unable to read queue/mess") && stralloc_0(why) ? -1 : -2 ;
-    }
-    if (!r)
-    {
-      why->len = 0 ;
-      return stralloc_cats(why, "queue/split is missing and the numbered subdirectories of queue/mess are not 0 to N-1: "
-        "write the queue's split into queue/split (one number)") && stralloc_0(why) ? 0 : -2 ;
-    }
-    *unrecorded = 1 ;
+    why->len = 0 ;
+    return stralloc_cats(why, "queue/split is missing: run ferry-setup on the home, which writes control/queuesplit's number there "
+      "(it must be the split the queue was made with: the count of queue/mess's numbered subdirectories)")
+      && stralloc_0(why) ? 0 : -2 ;
   }
   if (have != want)
   {
     *split = have ;
-    return mismatch_why(why, (unsigned int)want, have, *unrecorded ? " (its numbered subdirectories)" : " (queue/split)") ? 0 : -2 ;
+    return mismatch_why(why, (unsigned int)want, have) ? 0 : -2 ;
   }
   *split = have ;
   return 1 ;
@@ -132,17 +84,10 @@ unsigned int ferry_queue_split_or_die (int e)
 {
   stralloc why = STRALLOC_ZERO ;
   unsigned int split = 0 ;
-  int unrecorded ;
-  int r = ferry_queue_split_get(&split, &why, &unrecorded) ;
+  int r = ferry_queue_split_get(&split, &why) ;
   if (r == -2) strerr_diefu1sys(e, "allocate memory") ;
   if (r == -1) strerr_diefu1sys(e, why.s + 10) ;   /* "unable to " is strerr_diefu's own */
   if (!r) strerr_dief1x(e, why.s) ;
-  if (unrecorded)
-  {
-    char fmt[UINT_FMT] ;
-    fmt[uint_fmt(fmt, split)] = 0 ;
-    strerr_warnw("queue/split is missing: the queue's numbered subdirectories match control/queuesplit (", fmt, "), so that is taken; run ferry-setup to record it") ;
-  }
   stralloc_free(&why) ;
   return split ;
 }

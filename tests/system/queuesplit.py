@@ -3,7 +3,8 @@ and control/queuesplit changed from 23 to 31: ferry-inject, ferry-qread, ferry-q
 sweep, ferry-setup -c, ferry-schedule and ferry-preprocess-todo started by hand, and the set under
 s6 all refuse, naming both numbers, and not one queue file goes, even 40 hours old; with 23 put
 back, all 20 are delivered. Then ferry-clean sweep on old files removes no message that has an
-envelope, whatever numbered subdirectory its files are in, and still removes a leftover."""
+envelope, whatever numbered subdirectory its files are in, and still removes a leftover. Without
+queue/split, every program refuses and says to run ferry-setup, which writes it."""
 
 import os
 import re
@@ -115,21 +116,22 @@ try:
            "ferry-clean sweep on 40-hour-old files removes only the message file that has no envelope",
            (r.returncode, r.stdout, r.stderr, sorted(set(before) - set(after))))
 
-    # a queue made before queue/split: taken when its subdirectories match, and recorded by ferry-setup
+    # a queue without queue/split: every program refuses and says how to repair it; ferry-setup -c
+    # reports it and a run of ferry-setup writes it
     os.unlink(os.path.join(q, "split"))
-    r = run("ferry-qstat", H)
-    expect(r.returncode == 0 and b"queue/split is missing" in r.stderr, "without queue/split, matching subdirectories are taken, with a warning",
-           r.stderr)
-    home.control("queuesplit", "31\n")
-    r = run("ferry-qstat", H)
-    expect(r.returncode == 111 and b"says 31 but the queue was made with 23 (its numbered subdirectories)" in r.stderr,
-           "without queue/split, a control/queuesplit that differs from the subdirectories is refused", r.stderr)
-    home.control("queuesplit", "23\n")
+    before = snapshot()
+    for prog, args in (("ferry-qstat", [H]), ("ferry-qread", [H]), ("ferry-clean", ["sweep", H])):
+        r = run(prog, *args, stdin=b"")
+        expect(r.returncode == 111 and b"queue/split is missing: run ferry-setup on the home" in r.stderr,
+               "without queue/split, %s refuses and says to run ferry-setup" % prog, (r.returncode, r.stderr))
+    expect(snapshot() == before, "and no queue file went")
     r = run("ferry-setup", "-c", H)
     expect(r.returncode == 1 and b"missing: queue/split" in r.stdout, "ferry-setup -c reports queue/split missing", r.stdout)
     r = run("ferry-setup", "-b", BIN, H)
     expect(r.returncode == 0 and b"created queue/split" in r.stdout and open(os.path.join(q, "split")).read() == "23\n",
-           "ferry-setup writes queue/split from the subdirectories", r.stdout + r.stderr)
+           "ferry-setup writes queue/split from control/queuesplit", r.stdout + r.stderr)
+    r = run("ferry-qstat", H)
+    expect(r.returncode == 0 and not r.stderr, "then ferry-qstat runs, with nothing to say on stderr", (r.returncode, r.stderr))
 finally:
     if svscan:
         svscan.stop()

@@ -21,7 +21,7 @@ expect_eq "pid mode" "$(stat -c %a "$H/queue/pid")" 700
 expect_eq "mess mode" "$(stat -c %a "$H/queue/mess/7")" 750
 # the envelopes are read by the queue manager's user (group ferry) until each message's end
 expect_eq "intd mode" "$(stat -c %a "$H/queue/intd/7")" 750
-[ ! -e "$H/queue/info" ] || fail "a new home has queue/info (only an earlier ferry's queue has it)"
+[ ! -e "$H/queue/info" ] || fail "a new home has queue/info (no program uses it)"
 for c in me queuesplit databytes locals concurrencylocal concurrencyremote queuelifetime minbackoff maxbackoff delaywarning bouncefrom doublebounceto ; do
   [ -f "$H/control/$c" ] || fail "no control/$c"
 done

@@ -56,17 +56,12 @@ extern int ferry_queue_has_message (uint64_t id, unsigned int split) ;
  /* queue/split: 1 and *split, 0 no such file, -1 with errno (EINVAL: not a number from 1 to
     FERRY_QUEUE_SPLIT_MAX). */
 extern int ferry_queue_split_recorded (unsigned int *split) ;
- /* For a queue made before queue/split: when queue/mess's numbered subdirectories are exactly
-    0..N-1, 1 and *split = N; 0 (*split = 0) when there are none (no queue/mess) or they are
-    anything else; -1 with errno. */
-extern int ferry_queue_split_derived (unsigned int *split) ;
- /* The queue's split, checked against control/queuesplit: 1 and *split (*unrecorded set when
-    queue/split is missing and queue/mess's subdirectories matched); 0 when it must not be used:
-    why (terminated) names both numbers and what to do, and *split is the queue's own split when
-    it is known (the two differ), else untouched; -1 a read failed (why: "unable to ...",
-    errno set); -2 out of memory. */
-extern int ferry_queue_split_get (unsigned int *split, stralloc *why, int *unrecorded) ;
- /* The same, dying with exit code e and the reason; warns when the split is not recorded. */
+ /* The queue's split, checked against control/queuesplit: 1 and *split; 0 when it must not be
+    used: why (terminated) says what is wrong and what to do (queue/split missing or not a
+    number; the two numbers differ: why names both, and *split is the queue's own split), else
+    *split untouched; -1 a read failed (why: "unable to ...", errno set); -2 out of memory. */
+extern int ferry_queue_split_get (unsigned int *split, stralloc *why) ;
+ /* The same, dying with exit code e and the reason. */
 extern unsigned int ferry_queue_split_or_die (int e) ;
 
 /* The fixed-width lower-case hex numbers of the queue's records: digits bytes, no terminator.
