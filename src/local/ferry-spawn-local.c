@@ -82,45 +82,55 @@ struct worker_s
   int used ;
 } ;
 
-static local_ctx ctx = LOCAL_CTX_ZERO ;
-static unsigned int split ;
-static unsigned int concurrency ;
-static unsigned int gen = 0 ;          /* bumped on SIGHUP: older workers retire */
-static request *reqs = 0 ;
-static unsigned int nreqs = 0 ;
-static task *tasks = 0 ;
-static unsigned int ntasks = 0 ;
-static worker *workers = 0 ;
-static unsigned int nworkers = 0 ;
-static int waithead = -1, waittail = -1 ;
-static unsigned int waiting = 0, running = 0, live = 0 ;
-static ferry_spawner io = FERRY_SPAWNER_ZERO ;
+typedef struct state_s state ;
+struct state_s
+{
+  local_ctx ctx ;               /* the settings and tables deliveries resolve with */
+  unsigned int split ;
+  unsigned int concurrency ;
+  unsigned int gen ;            /* bumped when the settings are read: older workers retire */
+  request *reqs ;
+  unsigned int nreqs ;
+  task *tasks ;
+  unsigned int ntasks ;
+  worker *workers ;
+  unsigned int nworkers ;
+  int waithead, waittail ;      /* the tasks waiting for a worker, in order */
+  unsigned int waiting, running, live ;   /* tasks waiting, tasks in a worker, workers alive */
+  ferry_spawner io ;            /* the queue manager's requests and our answers */
+} ;
+#define STATE_ZERO { .ctx = LOCAL_CTX_ZERO, .split = 0, .concurrency = 0, .gen = 0, .reqs = 0, .nreqs = 0, .tasks = 0, .ntasks = 0, \
+  .workers = 0, .nworkers = 0, .waithead = -1, .waittail = -1, .waiting = 0, .running = 0, .live = 0, .io = FERRY_SPAWNER_ZERO }
+
+ /* The program's state, one instance: the spawner's and the sync group's callbacks take no
+    argument of ours. */
+static state st = STATE_ZERO ;
 
 static unsigned int req_new (void)
 {
   unsigned int i ;
-  for (i = 0 ; i < nreqs ; i++) if (!reqs[i].used) break ;
-  if (i == nreqs) reqs = ferry_array_grow(reqs, &nreqs, sizeof(request)) ;
-  reqs[i].used = 1 ;
-  reqs[i].payload.len = 0 ;
+  for (i = 0 ; i < st.nreqs ; i++) if (!st.reqs[i].used) break ;
+  if (i == st.nreqs) st.reqs = ferry_array_grow(st.reqs, &st.nreqs, sizeof(request)) ;
+  st.reqs[i].used = 1 ;
+  st.reqs[i].payload.len = 0 ;
   return i ;
 }
 
 static unsigned int task_new (void)
 {
   unsigned int i ;
-  for (i = 0 ; i < ntasks ; i++) if (!tasks[i].used) break ;
-  if (i == ntasks) tasks = ferry_array_grow(tasks, &ntasks, sizeof(task)) ;
-  tasks[i].used = 1 ;
-  tasks[i].next = -1 ;
+  for (i = 0 ; i < st.ntasks ; i++) if (!st.tasks[i].used) break ;
+  if (i == st.ntasks) st.tasks = ferry_array_grow(st.tasks, &st.ntasks, sizeof(task)) ;
+  st.tasks[i].used = 1 ;
+  st.tasks[i].next = -1 ;
   return i ;
 }
 
 
 static void task_done (unsigned int ti, char status, char const *text, size_t len)
 {
-  task *t = tasks + ti ;
-  request *r = reqs + t->req ;
+  task *t = st.tasks + ti ;
+  request *r = st.reqs + t->req ;
   stralloc *res = r->result + t->rcpt ;
   res->len = 0 ;
   if (!stralloc_catb(res, &status, 1) || !stralloc_catb(res, text, len)) strerr_diefu1sys(111, "allocate memory") ;
@@ -128,7 +138,7 @@ static void task_done (unsigned int ti, char status, char const *text, size_t le
   if (!--r->pending)
   {
     unsigned int k ;
-    if (!ferry_answer_cat(&io.out, r->payload.s, r->result, r->nrcpt)) strerr_diefu1sys(111, "allocate memory") ;
+    if (!ferry_answer_cat(&st.io.out, r->payload.s, r->result, r->nrcpt)) strerr_diefu1sys(111, "allocate memory") ;
     for (k = 0 ; k < r->nrcpt ; k++) stralloc_free(r->result + k) ;
     r->used = 0 ;
   }
@@ -136,10 +146,10 @@ static void task_done (unsigned int ti, char status, char const *text, size_t le
 
 static void task_wait (unsigned int ti)
 {
-  tasks[ti].next = -1 ;
-  if (waittail >= 0) tasks[waittail].next = ti ; else waithead = ti ;
-  waittail = ti ;
-  waiting++ ;
+  st.tasks[ti].next = -1 ;
+  if (st.waittail >= 0) st.tasks[st.waittail].next = ti ; else st.waithead = ti ;
+  st.waittail = ti ;
+  st.waiting++ ;
 }
 
 static void control_take (char const *p, size_t n) ;
@@ -153,9 +163,9 @@ static void request_take (char const *p, size_t n)
   char numbuf[11] ;
   char const *why = ferry_request_check(p, n, &q, numbuf) ;
   if (n && p[0] == '!') { control_take(p, n) ; return ; }
-  if (why) { ferry_spawner_refuse(&io, q.num, why) ; return ; }
+  if (why) { ferry_spawner_refuse(&st.io, q.num, why) ; return ; }
   ri = req_new() ;
-  r = reqs + ri ;
+  r = st.reqs + ri ;
   r->id = q.id ;
   r->sender = q.sender - p ;
   if (!stralloc_copyb(&r->payload, p, n)) strerr_diefu1sys(111, "allocate memory") ;
@@ -169,15 +179,15 @@ static void request_take (char const *p, size_t n)
     r->result[k] = stralloc_zero ;
   }
   r->pending = r->nrcpt ;
-  if (!local_ctx_refresh(&ctx)) strerr_warnwu1sys("reopen control/mailboxes.cdb (the old table stays in use)") ;
+  if (!local_ctx_refresh(&st.ctx)) strerr_warnwu1sys("reopen control/mailboxes.cdb (the old table stays in use)") ;
   for (k = 0 ; k < r->nrcpt ; k++)
   {
     stralloc err = STRALLOC_ZERO ;
     unsigned int ti = task_new() ;
     char status ;
-    tasks[ti].req = ri ;
-    tasks[ti].rcpt = k ;
-    status = local_resolve(&ctx, reqs[ri].payload.s + reqs[ri].rcpt[k], &tasks[ti].t, &err) ;
+    st.tasks[ti].req = ri ;
+    st.tasks[ti].rcpt = k ;
+    status = local_resolve(&st.ctx, st.reqs[ri].payload.s + st.reqs[ri].rcpt[k], &st.tasks[ti].t, &err) ;
     if (status == 'K') task_wait(ti) ;
     else task_done(ti, status, err.s, err.len) ;
     stralloc_free(&err) ;
@@ -186,15 +196,15 @@ static void request_take (char const *p, size_t n)
 
 static void worker_close (unsigned int wi)
 {
-  worker *w = workers + wi ;
+  worker *w = st.workers + wi ;
   fd_close(w->fd) ;
   w->used = 0 ;
-  live-- ;
+  st.live-- ;
   syncgroup_drop(wi) ;
   if (w->task >= 0)
   {
     static char const text[] = "the delivery process died before it answered" ;
-    running-- ;
+    st.running-- ;
     task_done(w->task, 'Z', text, sizeof(text) - 1) ;
     strerr_warnw("a delivery worker died during a delivery: answered Z") ;
   }
@@ -214,26 +224,26 @@ static int worker_spawn (local_target const *t)
     selfpipe_finish() ;
     sig_ignore(SIGPIPE) ;
     fd_close(sv[0]) ;
-    for (i = 0 ; i < nworkers ; i++) if (workers[i].used) fd_close(workers[i].fd) ;
+    for (i = 0 ; i < st.nworkers ; i++) if (st.workers[i].used) fd_close(st.workers[i].fd) ;
     if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0) _exit(111) ;
     if (null > 2) fd_close(null) ;
-    local_worker_main(sv[1], t, &ctx) ;
+    local_worker_main(sv[1], t, &st.ctx) ;
   }
   fd_close(sv[1]) ;
   if (ndelay_on(sv[0]) < 0) strerr_diefu1sys(111, "set a worker socket non-blocking") ;
-  for (wi = 0 ; wi < nworkers ; wi++) if (!workers[wi].used) break ;
-  if (wi == nworkers) workers = ferry_array_grow(workers, &nworkers, sizeof(worker)) ;
-  workers[wi].used = 1 ;
-  workers[wi].pid = pid ;
-  workers[wi].fd = sv[0] ;
-  workers[wi].uid = t->uid ;
-  workers[wi].gid = t->gid ;
-  workers[wi].become = t->become ;
-  workers[wi].gen = gen ;
-  workers[wi].task = -1 ;
-  workers[wi].in.len = 0 ;
-  tain_copynow(&workers[wi].idle) ;
-  live++ ;
+  for (wi = 0 ; wi < st.nworkers ; wi++) if (!st.workers[wi].used) break ;
+  if (wi == st.nworkers) st.workers = ferry_array_grow(st.workers, &st.nworkers, sizeof(worker)) ;
+  st.workers[wi].used = 1 ;
+  st.workers[wi].pid = pid ;
+  st.workers[wi].fd = sv[0] ;
+  st.workers[wi].uid = t->uid ;
+  st.workers[wi].gid = t->gid ;
+  st.workers[wi].become = t->become ;
+  st.workers[wi].gen = st.gen ;
+  st.workers[wi].task = -1 ;
+  st.workers[wi].in.len = 0 ;
+  tain_copynow(&st.workers[wi].idle) ;
+  st.live++ ;
   return wi ;
 }
 
@@ -241,33 +251,33 @@ static int worker_find (local_target const *t)
 {
   unsigned int i ;
   int oldest = -1 ;
-  for (i = 0 ; i < nworkers ; i++)
+  for (i = 0 ; i < st.nworkers ; i++)
   {
-    worker *w = workers + i ;
+    worker *w = st.workers + i ;
     if (!w->used || w->task >= 0) continue ;
-    if (w->gen == gen && w->uid == t->uid && w->gid == t->gid && w->become == t->become) return i ;
-    if (oldest < 0 || tain_less(&w->idle, &workers[oldest].idle)) oldest = i ;
+    if (w->gen == st.gen && w->uid == t->uid && w->gid == t->gid && w->become == t->become) return i ;
+    if (oldest < 0 || tain_less(&w->idle, &st.workers[oldest].idle)) oldest = i ;
   }
-  if (live >= concurrency + IDLE_EXTRA && oldest >= 0) worker_close(oldest) ;
+  if (st.live >= st.concurrency + IDLE_EXTRA && oldest >= 0) worker_close(oldest) ;
   return worker_spawn(t) ;
 }
 
 static void dispatch (void)
 {
-  while (waithead >= 0 && running < concurrency)
+  while (st.waithead >= 0 && st.running < st.concurrency)
   {
-    unsigned int ti = waithead ;
-    task *t = tasks + ti ;
-    request *r = reqs + t->req ;
+    unsigned int ti = st.waithead ;
+    task *t = st.tasks + ti ;
+    request *r = st.reqs + t->req ;
     char fn[FERRY_QUEUE_PATH_MAX] ;
     char const *what = 0 ;
     stralloc job = STRALLOC_ZERO ;
     size_t mark ;
     int wi, msgfd ;
-    waithead = t->next ;
-    if (waithead < 0) waittail = -1 ;
-    waiting-- ;
-    ferry_queue_path(fn, "mess", r->id, split) ;
+    st.waithead = t->next ;
+    if (st.waithead < 0) st.waittail = -1 ;
+    st.waiting-- ;
+    ferry_queue_path(fn, "mess", r->id, st.split) ;
     /* as root: never through a link planted in queue/mess, never a FIFO */
     msgfd = ferry_queue_open(fn, O_RDONLY, &what) ;
     if (msgfd < 0)
@@ -293,7 +303,7 @@ static void dispatch (void)
      || !ferry_field_cats(&job, r->payload.s + r->rcpt[t->rcpt])
      || !local_target_pack(&job, &t->t) || !ferry_frame_end(&job, mark))
       strerr_diefu1sys(111, "allocate memory") ;
-    if (ancil_send_fd(workers[wi].fd, msgfd, 'j') < 0 || allwrite(workers[wi].fd, job.s, job.len) < job.len)
+    if (ancil_send_fd(st.workers[wi].fd, msgfd, 'j') < 0 || allwrite(st.workers[wi].fd, job.s, job.len) < job.len)
     {
       static char const text[] = "unable to hand the delivery to a worker" ;
       strerr_warnwu1sys("hand a delivery to a worker") ;
@@ -305,20 +315,20 @@ static void dispatch (void)
     }
     fd_close(msgfd) ;
     stralloc_free(&job) ;
-    workers[wi].task = ti ;
-    running++ ;
+    st.workers[wi].task = ti ;
+    st.running++ ;
   }
 }
 
 static void tell (unsigned int wi, char what, int err)
 {
   stralloc const *sa = local_sync_frame(what, what == SYNCGROUP_FAIL, err) ;
-  if (allwrite(workers[wi].fd, sa->s, sa->len) < sa->len)
+  if (allwrite(st.workers[wi].fd, sa->s, sa->len) < sa->len)
   {
     /* it is waiting for this answer, so its socket has room: it is gone or broken; its end of
        the socket closes when it dies, and worker_read then retires it */
     strerr_warnwu1sys("answer a delivery worker's sync: killing it") ;
-    kill(workers[wi].pid, SIGKILL) ;
+    kill(st.workers[wi].pid, SIGKILL) ;
   }
 }
 
@@ -326,7 +336,7 @@ static void tell (unsigned int wi, char what, int err)
 static int worker_sync_frame (unsigned int wi, char const *const *f)
 {
   uint64_t u ;
-  if (workers[wi].task < 0 || !uint640_scan(f[1], &u)) return 0 ;
+  if (st.workers[wi].task < 0 || !uint640_scan(f[1], &u)) return 0 ;
   if (f[0][0] == 's')
   {
     if (syncgroup_busy(wi)) return 0 ;
@@ -342,7 +352,7 @@ static int worker_sync_frame (unsigned int wi, char const *const *f)
 
 static void worker_read (unsigned int wi)
 {
-  worker *w = workers + wi ;
+  worker *w = st.workers + wi ;
   for (;;)
   {
     char buf[4096] ;
@@ -380,7 +390,7 @@ static void worker_read (unsigned int wi)
     }
     task_done(ti, f[1][0], f[1] + 1, strlen(f[1] + 1)) ;
     w->task = -1 ;
-    running-- ;
+    st.running-- ;
     tain_copynow(&w->idle) ;
     memmove(w->in.s, w->in.s + pos, w->in.len - pos) ;
     w->in.len -= pos ;
@@ -409,7 +419,7 @@ static int load (int initial, stralloc *why)
   uint64_t u = 0 ;
   int r = ferry_control_u64_why("concurrencylocal", &u, why) ;
   if (r < 0) strerr_diefu1sys(111, "allocate memory") ;
-  if (r && !local_ctx_load(&ctx, why))
+  if (r && !local_ctx_load(&st.ctx, why))
   {
     if (!stralloc_0(why)) strerr_diefu1sys(111, "allocate memory") ;
     r = 0 ;
@@ -420,10 +430,10 @@ static int load (int initial, stralloc *why)
     strerr_warnw("keeping the old settings: ", why->s) ;
     return 0 ;
   }
-  if (initial) split = ferry_queue_split_or_die(111) ;
+  if (initial) st.split = ferry_queue_split_or_die(111) ;
   else strerr_warni("settings read again") ;
-  concurrency = u ;
-  gen++ ;
+  st.concurrency = u ;
+  st.gen++ ;
   return 1 ;
 }
 
@@ -435,14 +445,14 @@ static void control_take (char const *p, size_t n)
   stralloc why = STRALLOC_ZERO ;
   size_t mark ;
   int ok = 1 ;
-  if (!ferry_frame_begin(&io.out, &mark)) ok = 0 ;
+  if (!ferry_frame_begin(&st.io.out, &mark)) ok = 0 ;
   else if (nf == 1 && !strcmp(f[0], "!reread"))
   {
-    if (load(0, &why)) ok = ferry_field_cats(&io.out, f[0]) && ferry_field_cats(&io.out, "settings read again") ;
-    else ok = ferry_field_cats(&io.out, f[0]) && stralloc_insertb(&why, 0, "kept the old settings: ", 23) && ferry_field_cats(&io.out, why.s) ;
+    if (load(0, &why)) ok = ferry_field_cats(&st.io.out, f[0]) && ferry_field_cats(&st.io.out, "settings read again") ;
+    else ok = ferry_field_cats(&st.io.out, f[0]) && stralloc_insertb(&why, 0, "kept the old settings: ", 23) && ferry_field_cats(&st.io.out, why.s) ;
   }
-  else ok = ferry_field_cats(&io.out, "!unknown") ;
-  if (!ok || !ferry_frame_end(&io.out, mark)) strerr_diefu1sys(111, "allocate memory") ;
+  else ok = ferry_field_cats(&st.io.out, "!unknown") ;
+  if (!ok || !ferry_frame_end(&st.io.out, mark)) strerr_diefu1sys(111, "allocate memory") ;
   stralloc_free(&why) ;
 }
 
@@ -471,18 +481,18 @@ int main (int argc, char const *const *argv)
     unsigned int n = 0, i ;
     int idx0 = -1, idx1 = -1 ;
     tain deadline = TAIN_INFINITE ;
-    if (eof && !waiting && !running && !io.out.len) break ;
-    if (xn < nworkers + 3) { xn = nworkers + 3 ; x = realloc(x, xn * sizeof(iopause_fd)) ; if (!x) strerr_diefu1sys(111, "allocate memory") ; }
+    if (eof && !st.waiting && !st.running && !st.io.out.len) break ;
+    if (xn < st.nworkers + 3) { xn = st.nworkers + 3 ; x = realloc(x, xn * sizeof(iopause_fd)) ; if (!x) strerr_diefu1sys(111, "allocate memory") ; }
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; n++ ;
-    if (!eof && waiting < WAITING_MAX) { idx0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
-    if (io.out.len) { idx1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
-    for (i = 0 ; i < nworkers ; i++) if (workers[i].used)
+    if (!eof && st.waiting < WAITING_MAX) { idx0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
+    if (st.io.out.len) { idx1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
+    for (i = 0 ; i < st.nworkers ; i++) if (st.workers[i].used)
     {
       tain expiry ;
-      x[n].fd = workers[i].fd ; x[n].events = IOPAUSE_READ ; n++ ;
-      if (workers[i].task < 0)
+      x[n].fd = st.workers[i].fd ; x[n].events = IOPAUSE_READ ; n++ ;
+      if (st.workers[i].task < 0)
       {
-        tain_addsec(&expiry, &workers[i].idle, IDLE_SECONDS) ;
+        tain_addsec(&expiry, &st.workers[i].idle, IDLE_SECONDS) ;
         if (tain_less(&expiry, &deadline)) deadline = expiry ;
       }
     }
@@ -498,11 +508,11 @@ int main (int argc, char const *const *argv)
         else if (sig == SIGTERM) eof = 1 ;
       }
     }
-    if (idx1 >= 0 && x[idx1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT) && !ferry_spawner_write(&io))
+    if (idx1 >= 0 && x[idx1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT) && !ferry_spawner_write(&st.io))
       strerr_diefu1sys(111, "write answers") ;
     if (idx0 >= 0 && x[idx0].revents & IOPAUSE_READ)
     {
-      int r = ferry_spawner_read(&io, &request_take) ;
+      int r = ferry_spawner_read(&st.io, &request_take) ;
       if (r < 0) strerr_diefu1sys(111, "read requests") ;
       if (!r) eof = 1 ;
     }
@@ -511,28 +521,28 @@ int main (int argc, char const *const *argv)
     {
       unsigned int wi ;
       if (x[i].fd == spfd || x[i].fd == 0 || x[i].fd == 1 || !x[i].revents) continue ;
-      for (wi = 0 ; wi < nworkers ; wi++) if (workers[wi].used && workers[wi].fd == x[i].fd) { worker_read(wi) ; break ; }
+      for (wi = 0 ; wi < st.nworkers ; wi++) if (st.workers[wi].used && st.workers[wi].fd == x[i].fd) { worker_read(wi) ; break ; }
     }
     dispatch() ;
     syncgroup_run(&tell) ;
     /* retire idle workers that are too old, or of an older generation */
     tain_now_g() ;
-    for (i = 0 ; i < nworkers ; i++) if (workers[i].used && workers[i].task < 0)
+    for (i = 0 ; i < st.nworkers ; i++) if (st.workers[i].used && st.workers[i].task < 0)
     {
       tain expiry ;
-      tain_addsec(&expiry, &workers[i].idle, IDLE_SECONDS) ;
-      if (workers[i].gen != gen || !tain_future(&expiry)) worker_close(i) ;
+      tain_addsec(&expiry, &st.workers[i].idle, IDLE_SECONDS) ;
+      if (st.workers[i].gen != st.gen || !tain_future(&expiry)) worker_close(i) ;
     }
   }
   {
     unsigned int i ;
-    for (i = 0 ; i < nworkers ; i++)
+    for (i = 0 ; i < st.nworkers ; i++)
     {
-      if (workers[i].used) worker_close(i) ;
-      stralloc_free(&workers[i].in) ;
+      if (st.workers[i].used) worker_close(i) ;
+      stralloc_free(&st.workers[i].in) ;
     }
-    for (i = 0 ; i < ntasks ; i++) stralloc_free(&tasks[i].t.sa) ;
-    for (i = 0 ; i < nreqs ; i++) { stralloc_free(&reqs[i].payload) ; free(reqs[i].rcpt) ; free(reqs[i].result) ; }
+    for (i = 0 ; i < st.ntasks ; i++) stralloc_free(&st.tasks[i].t.sa) ;
+    for (i = 0 ; i < st.nreqs ; i++) { stralloc_free(&st.reqs[i].payload) ; free(st.reqs[i].rcpt) ; free(st.reqs[i].result) ; }
   }
   {
     unsigned long rounds, asks ;
@@ -543,9 +553,9 @@ int main (int argc, char const *const *argv)
     strerr_warni("stopped: ", fmt[0], " syncs asked by delivery workers, made in ", fmt[1], " rounds") ;
   }
   syncgroup_free() ;
-  free(workers) ; free(tasks) ; free(reqs) ; free(x) ;
-  stralloc_free(&io.in) ; stralloc_free(&io.out) ;
-  local_ctx_free(&ctx) ;
+  free(st.workers) ; free(st.tasks) ; free(st.reqs) ; free(x) ;
+  stralloc_free(&st.io.in) ; stralloc_free(&st.io.out) ;
+  local_ctx_free(&st.ctx) ;
   for (;;) { int wstat ; if (wait(&wstat) < 0 && errno != EINTR) break ; }
   return 0 ;
 }
