@@ -32,6 +32,7 @@
 #include <ferry/control.h>
 #include <ferry/frame.h>
 #include <ferry/home.h>
+#include <ferry/loop.h>
 #include <ferry/queue.h>
 #include <ferry/spawner.h>
 
@@ -470,11 +471,10 @@ int main (int argc, char const *const *argv)
     load(1, &why) ;
     stralloc_free(&why) ;
   }
-  spfd = selfpipe_init() ;
-  if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
-  if (!selfpipe_trap(SIGCHLD) || !selfpipe_trap(SIGHUP) || !selfpipe_trap(SIGTERM)) strerr_diefu1sys(111, "trap signals") ;
-  if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set fds 0 and 1 non-blocking") ;
-  tain_now_set_stopwatch_g() ;
+  {
+    static int const sigs[] = { SIGCHLD, SIGHUP, SIGTERM, 0 } ;
+    spfd = ferry_loop_setup(sigs) ;
+  }
 
   for (;;)
   {

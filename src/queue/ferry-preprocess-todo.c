@@ -29,6 +29,7 @@
 #include <ferry/envelope.h>
 #include <ferry/frame.h>
 #include <ferry/home.h>
+#include <ferry/loop.h>
 #include <ferry/queue.h>
 
 #define USAGE "ferry-preprocess-todo [ home ]"
@@ -398,11 +399,10 @@ int main (int argc, char const *const *argv)
   if (tfd < 0) strerr_diefu1sys(111, "open queue/lock/trigger") ;
   keep = open("queue/lock/trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC) ;   /* so the FIFO never reads end of file */
   if (keep < 0) strerr_diefu1sys(111, "open queue/lock/trigger for writing") ;
-  spfd = selfpipe_init() ;
-  if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
-  if (!selfpipe_trap(SIGHUP) || !selfpipe_trap(SIGALRM) || !selfpipe_trap(SIGTERM)) strerr_diefu1sys(111, "trap signals") ;
-  if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set fds 0 and 1 non-blocking") ;
-  tain_now_set_stopwatch_g() ;
+  {
+    static int const sigs[] = { SIGHUP, SIGALRM, SIGTERM, 0 } ;
+    spfd = ferry_loop_setup(sigs) ;
+  }
 
   for (;;)
   {
