@@ -42,6 +42,10 @@ struct qmsg_s
   int unloadable ;        /* its envelope or recipient records do not parse: the queue manager never loads it */
 } ;
 
+ /* Enters the home (home, else as ferry_home says) and returns the queue's split, checked
+    against control/queuesplit; dies 111 on failure. */
+extern unsigned int queue_enter (char const *home) ;
+
  /* Calls f for every message in the queue (read-only; files that vanish while it reads are
     messages that finished: skipped). The current directory is the home. Returns 0 if f
     returned nonzero (a stop), 1 after the whole queue, -1 on a system error (errno). */

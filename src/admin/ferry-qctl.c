@@ -294,8 +294,7 @@ int main (int argc, char const *const *argv)
   cmd = argv[0] ;
   if (strcmp(cmd, "hold") && strcmp(cmd, "release") && strcmp(cmd, "delete") && strcmp(cmd, "bounce") && strcmp(cmd, "requeue"))
     strerr_dieusage(100, USAGE) ;
-  if (chdir(ferry_home(home)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
-  split = ferry_queue_split_or_die(111) ;
+  split = queue_enter(home) ;
   for (argv++ ; *argv ; argv++)
   {
     target t = { .all = 0, .domain = 0, .id = 0, .stamp = 0, .found = 0, .other = 0 } ;

@@ -12,10 +12,7 @@
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 
-#include <ferry/control.h>
 #include <ferry/date822.h>
-#include <ferry/home.h>
-#include <ferry/queue.h>
 
 #include "admin.h"
 
@@ -199,8 +196,7 @@ int main (int argc, char const *const *argv)
     argc -= l.ind ; argv += l.ind ;
   }
   if (argc > 1) strerr_dieusage(100, USAGE) ;
-  if (chdir(ferry_home(argc ? argv[0] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
-  split = ferry_queue_split_or_die(111) ;
+  split = queue_enter(argc ? argv[0] : 0) ;
   fl.now = time(0) ;
   if (qwalk(split, &show, &fl) < 0) strerr_diefu1sys(111, "read the queue") ;
   if (!fl.json)

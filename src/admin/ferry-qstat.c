@@ -13,9 +13,6 @@
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 
-#include <ferry/control.h>
-#include <ferry/home.h>
-#include <ferry/queue.h>
 
 #include "admin.h"
 
@@ -184,8 +181,7 @@ int main (int argc, char const *const *argv)
     argc -= l.ind ; argv += l.ind ;
   }
   if (argc > 1) strerr_dieusage(100, USAGE) ;
-  if (chdir(ferry_home(argc ? argv[0] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
-  split = ferry_queue_split_or_die(111) ;
+  split = queue_enter(argc ? argv[0] : 0) ;
   st.now = time(0) ;
   if (qwalk(split, &count, &st) < 0) strerr_diefu1sys(111, "read the queue") ;
   if (st.nd) qsort(st.d, st.nd, sizeof(dom), &bytotal) ;
