@@ -80,6 +80,14 @@ if [ "$(id -u)" = 0 ] ; then
   expect_eq "log owner" "$(stat -c %U "$T/hu/log")" ferryl
   grep -q "^s6-setuidgid ferryl$" "$T/hu/service/ferry/log/run" || fail "log/run does not drop to ferryl"
   "$BIN/ferry-setup" -u -c "$T/hu" > /dev/null || fail "ferry-setup -u -c"
+  # a home whose queue/split went: -u -c reports it, -u writes it back with its owner and mode
+  rm "$T/hu/queue/split"
+  rc=0 ; "$BIN/ferry-setup" -u -c "$T/hu" > "$T/outuc" || rc=$?
+  expect_eq "-u -c on a home without queue/split exits 1" "$rc" 1
+  grep -q "missing: queue/split" "$T/outuc" || fail "-u -c does not report queue/split missing: $(cat "$T/outuc")"
+  "$BIN/ferry-setup" -u -b "$BIN" "$T/hu" > "$T/outur" || fail "ferry-setup -u on a home without queue/split exited $?"
+  expect_eq "queue/split written back" "$(cat "$T/hu/queue/split")" 23
+  expect_eq "queue/split written back: owner and mode" "$(stat -c %U:%G:%a "$T/hu/queue/split")" ferryq:ferry:644
   pass "as root, -u makes the home with the dedicated users"
 fi
 done_testing
