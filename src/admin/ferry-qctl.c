@@ -197,25 +197,37 @@ static void act (qmsg const *m)
   done++ ;
 }
 
- /* A question for ferry-spawn-remote, through the queue manager: the answer comes back on a FIFO
-    of our own in queue/steer/, opened before the question so that no answer can be missed. */
+ /* A question for ferry-spawn-remote, which owns the dead hosts: on its FIFO remote/ask; the
+    answer comes back on a FIFO of our own in remote/, opened before the question so that no
+    answer can be missed. */
 static int ask_remote (char const *verb, char const *arg)
 {
   char name[64], fn[80] ;
   size_t k = 0 ;
-  int fd, got = 0 ;
+  int fd, askfd, got = 0 ;
   stralloc line = STRALLOC_ZERO ;
   memcpy(name, "qctl.", 5) ; k = 5 ;
   k += uint_fmt(name + k, (unsigned int)getpid()) ;
   name[k] = 0 ;
-  memcpy(fn, "queue/steer/", 12) ;
-  memcpy(fn + 12, name, k + 1) ;
+  memcpy(fn, "remote/", 7) ;
+  memcpy(fn + 7, name, k + 1) ;
   unlink(fn) ;
   if (mkfifo(fn, 0622) < 0 || chmod(fn, 0622) < 0) strerr_diefu2sys(111, "make the answer FIFO ", fn) ;
   fd = open(fn, O_RDONLY | O_NONBLOCK | O_CLOEXEC) ;
   if (fd < 0) { unlink(fn) ; strerr_diefu2sys(111, "open ", fn) ; }
-  if (!stralloc_cats(&line, arg ? arg : "") || (arg && !stralloc_catb(&line, " ", 1)) || !stralloc_cats(&line, name) || !stralloc_0(&line)) nomem() ;
-  if (!steer(verb, line.s)) { unlink(fn) ; strerr_dief1x(111, "the set is not running: no remote channel to ask") ; }
+  if (!stralloc_cats(&line, verb) || !stralloc_catb(&line, " ", 1) || (arg && (!stralloc_cats(&line, arg) || !stralloc_catb(&line, " ", 1)))
+   || !stralloc_cats(&line, name) || !stralloc_catb(&line, "\n", 1)) nomem() ;
+  askfd = open("remote/ask", O_WRONLY | O_NONBLOCK | O_CLOEXEC) ;
+  if (askfd < 0)
+  {
+    unlink(fn) ;
+    if (errno != ENXIO && errno != ENOENT) strerr_diefu1sys(111, "open remote/ask") ;
+    strerr_dief1x(111, "the set is not running: no remote channel to ask") ;
+  }
+  if (ndelay_off(askfd) < 0) { unlink(fn) ; strerr_diefu1sys(111, "set remote/ask blocking") ; }
+  if (allwrite(askfd, line.s, line.len) < line.len) { unlink(fn) ; strerr_diefu1sys(111, "write to remote/ask") ; }
+  fd_close(askfd) ;
+  stralloc_free(&line) ;
   for (;;)
   {
     struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 } ;

@@ -224,8 +224,13 @@ try:
     home.control("deadhosttime", "300\n")
     home.control("timeoutgreeting", "1\n")
     hup()
+    mark = len(log())
     r = tool("ferry-qctl", "-h", H, "deadhosts")
     expect(r.returncode == 0 and "no dead hosts" in r.stdout, "ferry-qctl deadhosts: none at first", r.stdout + r.stderr)
+    # the dead hosts are ferry-spawn-remote's: ferry-qctl asks it on remote/ask, the queue manager is not involved
+    expect(eventually(lambda: "ferry-spawn-remote: info: ferry-qctl: deadhosts: answered" in log()[mark:], 5)
+           and "asked of ferry-spawn-remote" not in log()[mark:],
+           "ferry-qctl deadhosts: answered by ferry-spawn-remote itself, not through ferry-schedule", log()[mark:])
     mark = len(log())   # ids are inodes, reused: only this message's lines count
     qid = home.name(inject("c@example.org", ["x@quiet.test"], "to-quiet"))
     expect(eventually(lambda: ("deferral msg %s" % qid) in log()[mark:], 20), "a host that never greets: deferral", log()[-400:])
@@ -238,7 +243,7 @@ try:
     expect("no dead hosts" in r.stdout, "then there is none", r.stdout)
     r = tool("ferry-qctl", "-h", H, "undead", "not-an-ip")
     expect("not an address" in r.stdout, "undead with garbage says so", r.stdout + r.stderr)
-    expect(not os.listdir(os.path.join(H, "queue", "steer")), "the answer FIFOs are gone")
+    expect(os.listdir(os.path.join(H, "remote")) == ["ask"], "the answer FIFOs are gone", os.listdir(os.path.join(H, "remote")))
     tool("ferry-qctl", "-h", H, "delete", qid)
     home.control("deadhosttime", "0\n")
     hup()

@@ -281,7 +281,8 @@ try:
     expect(sp.order.index(num[0]) < sp.order.index(num[0] - 1), "a peer slow to take the message does not hold back another delivery")
     sp.finish()
 
-    # --- concurrency: at most concurrencyremote at once in total, concurrencydestination per domain
+    # --- concurrency: the queue manager's (system/queue-set checks it keeps to the limits); the
+    # channel starts every delivery it is given, whatever control/concurrency* say
     slow = stopping(RawPeer(slow_data=0.5))
     route("slow1.test:127.0.0.1:%d" % slow.port, "slow2.test:127.0.0.1:%d" % slow.port, "slow3.test:127.0.0.1:%d" % slow.port)
     settings(concurrencyremote=4, concurrencydestination=2, connectioncache=0)
@@ -293,7 +294,7 @@ try:
         sp.deliver(num[0], mid, "sender@example.com", ["c%d@slow%d.test" % (i, i % 3 + 1)])
     res = sp.wait(nums, timeout=60)
     expect(all(r[0][0] == "K" for r in res), "12 slow deliveries over 3 domains: all K", res)
-    expect(slow.peak == 4, "never more than concurrencyremote (4) connections at once, and 4 reached", slow.peak)
+    expect(slow.peak == 12, "concurrencyremote 4 is not the channel's: the 12 deliveries it was given went at once", slow.peak)
     sp.finish()
     slow1 = stopping(RawPeer(slow_data=0.5))
     route("one.test:127.0.0.1:%d" % slow1.port)
@@ -304,7 +305,7 @@ try:
         nums.append(num[0])
         sp.deliver(num[0], mid, "sender@example.com", ["c%d@one.test" % i])
     sp.wait(nums, timeout=60)
-    expect(slow1.peak == 2, "one domain: never more than concurrencydestination (2) at once", slow1.peak)
+    expect(slow1.peak == 6, "concurrencydestination 2 is not the channel's: 6 at once to one domain", slow1.peak)
     sp.finish()
 finally:
     stop_all(stoppers)

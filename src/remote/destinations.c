@@ -1,0 +1,126 @@
+/* ferry-spawn-remote's destinations: one per domain, its route (control/smtproutes or the
+   domain's MX), its addresses and the deliveries that wait for them. */
+
+#include <string.h>
+
+#include <skalibs/genalloc.h>
+#include <skalibs/ip46.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/tai.h>
+#include <skalibs/types.h>
+
+#include <ferry/array.h>
+#include <ferry/route.h>
+
+#include "spawn_remote.h"
+
+int same_ip (ip46 const *a, ip46 const *b)
+{
+  return a->is6 == b->is6 && !memcmp(a->ip, b->ip, a->is6 ? 16 : 4) ;
+}
+
+ /* "name[ip]:port", as the texts and the log name a host; s has ADDR_FMT bytes. */
+size_t addr_fmt (char *s, raddr const *a)
+{
+  size_t n = 0 ;
+  size_t hl = strlen(a->host) ;
+  memcpy(s, a->host, hl) ; n += hl ;
+  s[n++] = '[' ;
+  n += ip46_fmt(s + n, &a->ip) ;
+  s[n++] = ']' ;
+  s[n++] = ':' ;
+  n += uint16_fmt(s + n, a->port) ;
+  s[n] = 0 ;
+  return n ;
+}
+
+void dest_resolve (unsigned int di)
+{
+  dest *t = rem.dests + di ;
+  stralloc host = STRALLOC_ZERO ;
+  uint16_t port = rem.smtpport ;
+  t->state = DS_RESOLVING ;
+  t->gen++ ;
+  genalloc_setlen(raddr, &t->addrs, 0) ;
+  t->lookups = 0 ;
+  t->anytemp = 0 ;
+  t->implicit = 0 ;
+  t->dnserr.len = 0 ;
+  switch (ferry_route_find(rem.routes.s, rem.routes.len, t->name.s, &host, &port, rem.smtpport))
+  {
+    case 1 :
+    {
+      ip46 ip ;
+      char *h = host.s ;
+      size_t hl = strlen(h) ;
+      if (h[0] == '[') { h[hl - 1] = 0 ; h++ ; hl -= 2 ; }
+      if (ip46_scan(h, &ip) == hl)
+      {
+        dns_addr_add(t, &ip, port, 0, h) ;
+        dns_lookups_done(t) ;
+      }
+      else
+      {
+        t->implicit = 2 ;
+        t->lookups++ ;
+        dns_addr_lookup(di, h, port, 0) ;
+        t = rem.dests + di ;
+        t->lookups-- ;
+        dns_lookups_done(t) ;
+      }
+      break ;
+    }
+    case 0 : dns_mx_lookup(di) ; break ;
+    default : nomem() ;
+  }
+  stralloc_free(&host) ;
+}
+
+unsigned int dest_get (char const *name, size_t n)
+{
+  unsigned int i, freeslot = rem.ndests ;
+  dest *t ;
+  for (i = 0 ; i < rem.ndests ; i++)
+  {
+    if (!rem.dests[i].used) { if (freeslot == rem.ndests) freeslot = i ; continue ; }
+    if (rem.dests[i].name.len == n + 1 && !memcmp(rem.dests[i].name.s, name, n)) return i ;
+  }
+  if (freeslot == rem.ndests) rem.dests = ferry_array_grow(rem.dests, &rem.ndests, sizeof(dest)) ;
+  i = freeslot ;
+  t = rem.dests + i ;
+  t->used = 1 ;
+  t->state = DS_NEW ;
+  t->name.len = 0 ;
+  if (!stralloc_catb(&t->name, name, n) || !stralloc_0(&t->name)) nomem() ;
+  genalloc_setlen(raddr, &t->addrs, 0) ;
+  t->active = 0 ;
+  t->whead = t->wtail = -1 ;
+  t->nwaiting = 0 ;
+  return i ;
+}
+
+ /* Idle destinations are forgotten after their cache time. */
+void dests_forget_idle (void)
+{
+  unsigned int i ;
+  for (i = 0 ; i < rem.ndests ; i++)
+  {
+    dest *t = rem.dests + i ;
+    if (t->used && !t->nwaiting && !t->active && t->state != DS_RESOLVING && !tain_future(&t->expires) && t->state != DS_NEW)
+    {
+      t->used = 0 ;
+      t->state = DS_NEW ;
+    }
+  }
+}
+
+ /* New settings: routes may have changed, every destination is resolved again when it is next used. */
+void dests_expire_all (void)
+{
+  unsigned int i ;
+  for (i = 0 ; i < rem.ndests ; i++) if (rem.dests[i].used && rem.dests[i].state != DS_RESOLVING)
+  {
+    tain_copynow(&rem.dests[i].expires) ;
+    if (rem.dests[i].state == DS_FAILED) rem.dests[i].state = DS_NEW ;
+  }
+}

@@ -1,0 +1,121 @@
+/* ferry-spawn-remote's settings: control/ files read at the start and again on request, all or
+   none of them taken. */
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/select.h>
+#include <ares.h>
+
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/types.h>
+
+#include <ferry/control.h>
+#include <ferry/queue.h>
+#include <ferry/route.h>
+
+#include "spawn_remote.h"
+
+ /* Reads every setting. 1: all good, and in use from now on; 0: why says what is wrong (terminated),
+    and the settings in use stay as they were. */
+int settings_load (int initial, stralloc *why)
+{
+  /* concurrencyremote and concurrencydestination are the queue manager's: it sends no more */
+  static char const *const names[] = { "connectioncache", "deadhosttime",
+    "smtpport", "timeoutconnect", "timeoutgreeting", "timeoutcommand", "timeoutdata" } ;
+  uint64_t v[7] ;
+  stralloc newroutes = STRALLOC_ZERO, newhelo = STRALLOC_ZERO, sa = STRALLOC_ZERO, csv = STRALLOC_ZERO ;
+  unsigned int line, i ;
+  int ok = 0 ;
+  for (i = 0 ; i < 7 ; i++)
+  {
+    int r = ferry_control_u64_why(names[i], v + i, why) ;
+    if (r < 0) nomem() ;
+    if (!r) goto end ;
+  }
+  why->len = 0 ;
+  if (ferry_control_readline(&newhelo, "helohost") < 0)
+  {
+    if (!stralloc_cats(why, "unable to read control/helohost: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  if (!newhelo.len)
+  {
+    if (!stralloc_cats(why, "control/helohost (or control/me) is empty") || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  if (ferry_control_readfile(&newroutes, "smtproutes") < 0)
+  {
+    if (!stralloc_cats(why, "unable to read control/smtproutes: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  line = ferry_route_check(newroutes.s, newroutes.len) ;
+  if (line)
+  {
+    char fmt[UINT_FMT] ;
+    fmt[uint_fmt(fmt, line)] = 0 ;
+    if (!stralloc_cats(why, "control/smtproutes:") || !stralloc_cats(why, fmt)
+     || !stralloc_cats(why, ": bad route: write domain:host[:port], .domain:host, :host or domain:") || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  if (ferry_control_readfile(&sa, "dnsservers") < 0)
+  {
+    if (!stralloc_cats(why, "unable to read control/dnsservers: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  {
+    size_t pos = 0 ;
+    while (pos < sa.len)
+    {
+      size_t k = pos ;
+      while (k < sa.len && sa.s[k] != '\n') k++ ;
+      {
+        size_t a = pos, b = k ;
+        while (a < b && (sa.s[a] == ' ' || sa.s[a] == '\t')) a++ ;
+        while (b > a && (sa.s[b-1] == ' ' || sa.s[b-1] == '\t' || sa.s[b-1] == '\r')) b-- ;
+        if (b > a && sa.s[a] != '#')
+          if ((csv.len && !stralloc_catb(&csv, ",", 1)) || !stralloc_catb(&csv, sa.s + a, b - a)) nomem() ;
+      }
+      pos = k + 1 ;
+    }
+  }
+  /* the last check, as it changes c-ares' servers when it succeeds (and nothing when it fails) */
+  if (csv.len)
+  {
+    if (!stralloc_0(&csv)) nomem() ;
+    if (ares_set_servers_ports_csv(rem.chan, csv.s) != ARES_SUCCESS)
+    {
+      if (!stralloc_cats(why, "bad value in control/dnsservers: write one ip, ip:port or [ip6]:port per line") || !stralloc_0(why)) nomem() ;
+      goto end ;
+    }
+  }
+  /* all good: in use from now on; routes may have changed: every destination is resolved again
+     when it is next used */
+  dests_expire_all() ;
+  /* under ferry-start this user cannot enter the queue: every message comes open, no split needed */
+  if (initial) rem.split = access("queue/split", F_OK) < 0 && errno == EACCES ? 0 : ferry_queue_split_or_die(111) ;
+  rem.cachetime = v[0] ; rem.deadtime = v[1] ; rem.smtpport = v[2] ;
+  rem.t_connect = v[3] ; rem.t_greeting = v[4] ; rem.t_command = v[5] ; rem.t_data = v[6] ;
+  if (!stralloc_copyb(&rem.helohost, newhelo.s, newhelo.len) || !stralloc_copyb(&rem.routes, newroutes.s, newroutes.len)) nomem() ;
+  ok = 1 ;
+ end:
+  stralloc_free(&newroutes) ;
+  stralloc_free(&newhelo) ;
+  stralloc_free(&sa) ;
+  stralloc_free(&csv) ;
+  return ok ;
+}
+
+ /* SIGHUP, or the queue manager's "!reread" frame: the settings read again, or the old ones kept.
+    The log says which; so does what is returned (for the frame's answer). */
+char const *settings_reread (stralloc *why)
+{
+  if (settings_load(0, why))
+  {
+    strerr_warni("settings read again") ;
+    return "settings read again" ;
+  }
+  strerr_warnw("keeping the old settings: ", why->s) ;
+  return 0 ;
+}

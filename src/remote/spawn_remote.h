@@ -1,0 +1,180 @@
+/* ferry-spawn-remote's state and the functions of its files: settings, DNS, destinations,
+   dead hosts, deliveries, connections (the SMTP session itself is smtp_session.h). */
+#ifndef FERRY_SPAWN_REMOTE_H
+#define FERRY_SPAWN_REMOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/select.h>
+#include <ares.h>
+
+#include <skalibs/genalloc.h>
+#include <skalibs/gensetdyn.h>
+#include <skalibs/ip46.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/tai.h>
+
+#include <ferry/spawner.h>
+
+#include "message_scan.h"
+#include "mime_conv.h"
+#include "remote.h"
+#include "smtp_session.h"
+
+#define DEST_CACHE 60        /* seconds a resolved destination is kept */
+#define WAITING_MAX 100000   /* stop reading requests while this many deliveries wait */
+#define DEAD_MAX 4096
+#define READ_MAX 65536       /* a peer that sends more than this without a full reply is dropped */
+#define ADDR_FMT (SMTP_HOST_MAX)
+
+enum { DS_NEW, DS_RESOLVING, DS_READY, DS_FAILED } ;
+
+typedef struct raddr_s raddr ;
+struct raddr_s
+{
+  ip46 ip ;
+  uint16_t port ;
+  unsigned int pref ;
+  char host[256] ;
+} ;
+
+typedef struct dest_s dest ;
+struct dest_s
+{
+  int used ;
+  stralloc name ;
+  int state ;
+  char failstatus ;
+  stralloc failtext ;
+  genalloc addrs ;        /* raddr, in the order they are tried */
+  tain expires ;
+  unsigned int lookups ;
+  unsigned int gen ;
+  int anytemp ;
+  int implicit ;          /* no MX: the domain's own addresses */
+  stralloc dnserr ;
+  unsigned int active ;
+  int whead, wtail ;
+  unsigned int nwaiting ;
+} ;
+
+typedef struct deliv_s deliv ;
+struct deliv_s
+{
+  stralloc payload ;
+  char const *sender ;    /* into payload */
+  char const **rcpt ;     /* into payload */
+  unsigned int nrcpt ;
+  char *st ;              /* per recipient: 0 open, 'A' accepted by RCPT, 'K' 'Z' 'H' 'D' final */
+  stralloc *text ;
+  uint64_t id ;
+  int msgfd ;
+  int givenfd ;           /* the message as ferry-schedule opened it (io.passfd), until deliv_open takes it */
+  message_flags flags ;
+  int looked ;            /* look holds the MIME walk (mime_conv.h) */
+  mime_look look ;
+  int utf8 ;
+  unsigned int dest ;
+  unsigned int tried ;    /* index of the address being tried */
+  int retried ;           /* a reused connection failed at RSET: one fresh try on the same host */
+  stralloc lasterr ;
+  int conn ;
+  int next ;
+} ;
+
+typedef struct conn_s conn ;
+struct conn_s
+{
+  smtp_session s ;        /* s.state SMTP_FREE: the slot is free */
+  int fd ;
+  raddr addr ;
+  int deliv ;
+  tain deadline ;
+  stralloc in ;
+  smtp_reply reply ;
+  stralloc out ;
+  off_t msgoff ;
+  smtp_data dstate ;
+  int msgdone ;
+  int convert ;           /* 0 as it is, 1 long lines to quoted-printable, 2 and 8-bit too */
+  mime_conv mconv ;
+} ;
+
+typedef struct dead_s dead ;
+struct dead_s { ip46 ip ; uint16_t port ; tain until ; } ;
+
+ /* The program's one state. A global, as the callbacks of c-ares and of ferry_spawner_read
+    take no context of ours. */
+typedef struct remote_s remote ;
+struct remote_s
+{
+  stralloc routes ;
+  stralloc helohost ;
+  unsigned int split, cachetime, deadtime ;
+  unsigned int t_connect, t_greeting, t_command, t_data ;
+  uint16_t smtpport ;
+  ares_channel chan ;
+  dest *dests ;           /* looked up by name and walked every turn of the loop: a plain array */
+  unsigned int ndests ;
+  gensetdyn delivs ;      /* deliv */
+  conn *conns ;           /* walked by index every turn of the loop: a plain array */
+  unsigned int nconns ;
+  unsigned int active, waiting ;
+  ferry_spawner io ;
+  stralloc converted ;
+  dead deadhosts[DEAD_MAX] ;   /* bounded: the oldest goes when it is full */
+  unsigned int ndead ;
+  int askfd ;             /* remote/ask, ferry-qctl's questions; -1 none */
+  stralloc askbuf ;
+} ;
+extern remote rem ;
+
+#define DELIV(i) GENSETDYN_P(deliv, &rem.delivs, (i))
+
+extern void nomem (void) ;
+extern int same_ip (ip46 const *a, ip46 const *b) ;
+extern size_t addr_fmt (char *s, raddr const *a) ;
+
+ /* ferry-spawn-remote.c */
+extern void control_take (char const *p, size_t n) ;
+
+ /* settings.c */
+extern int settings_load (int initial, stralloc *why) ;
+extern char const *settings_reread (stralloc *why) ;
+
+ /* dns.c */
+extern void dns_addr_add (dest *t, ip46 const *ip, uint16_t port, unsigned int pref, char const *host) ;
+extern void dns_lookups_done (dest *t) ;
+extern void dns_addr_lookup (unsigned int di, char const *host, uint16_t port, unsigned int pref) ;
+extern void dns_mx_lookup (unsigned int di) ;
+
+ /* destinations.c */
+extern unsigned int dest_get (char const *name, size_t n) ;
+extern void dest_resolve (unsigned int di) ;
+extern void dests_forget_idle (void) ;
+extern void dests_expire_all (void) ;
+
+ /* deadhosts.c */
+extern int dead_is (raddr const *a) ;
+extern void dead_mark (raddr const *a) ;
+extern int dead_control (char const *const *f, int nf, stralloc *out) ;
+extern void dead_ask_open (void) ;
+extern void dead_ask_read (void) ;
+
+ /* deliveries.c */
+extern void request_take (char const *p, size_t n) ;
+extern void deliv_finish (unsigned int di) ;
+extern void deliv_attach (unsigned int di) ;
+extern void deliveries_pump (void) ;
+extern void deliv_txn (deliv *d, smtp_txn *t) ;
+
+ /* connections.c */
+extern int conn_start (unsigned int di, raddr const *a) ;
+extern int conn_cached_take (unsigned int di, raddr const *a) ;
+extern void conn_connected (unsigned int ci) ;
+extern void conn_read (unsigned int ci) ;
+extern void conn_flush (unsigned int ci) ;
+extern void conn_timeout (unsigned int ci) ;
+
+#endif

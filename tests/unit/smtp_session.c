@@ -1,0 +1,267 @@
+/* Unit tests of the SMTP session's state machine (src/remote/smtp_session.c): scripted replies,
+   the next state, the action, and the result each recipient gets. */
+
+#include <string.h>
+
+#include <skalibs/stralloc.h>
+
+#include "remote/smtp_session.h"
+#include "unit.h"
+
+#define NR 4
+
+typedef struct run_s run ;
+struct run_s
+{
+  smtp_session s ;
+  smtp_txn t ;
+  char const *rcpt[NR] ;
+  char st[NR] ;
+  stralloc text[NR] ;
+  stralloc lasterr ;
+  stralloc out ;
+  smtp_reply r ;
+} ;
+
+static stralloc helo = STRALLOC_ZERO ;
+
+static void run_init (run *x, unsigned int nrcpt)
+{
+  static char const *const names[NR] = { "a@x.test", "b@x.test", "c@x.test", "d@x.test" } ;
+  unsigned int i ;
+  memset(x, 0, sizeof(*x)) ;
+  for (i = 0 ; i < NR ; i++) x->rcpt[i] = names[i] ;
+  x->t.sender = "s@y.test" ;
+  x->t.rcpt = x->rcpt ;
+  x->t.nrcpt = nrcpt ;
+  x->t.st = x->st ;
+  x->t.text = x->text ;
+  x->t.lasterr = &x->lasterr ;
+  x->t.size = 1000 ;
+  smtp_session_connect(&x->s, "mx.x.test[127.0.0.1]:25") ;
+}
+
+static enum smtp_action ev (run *x, enum smtp_event e)
+{
+  return smtp_session_step(&x->s, e, &x->r, &x->t, &helo, &x->out) ;
+}
+
+ /* a reply (lines joined by \n, without CR LF) */
+static enum smtp_action reply (run *x, char const *lines)
+{
+  stralloc in = STRALLOC_ZERO ;
+  size_t used ;
+  char const *why ;
+  char const *p ;
+  int ok ;
+  for (p = lines ; *p ; p++) { if (*p == '\n') stralloc_catb(&in, "\r", 1) ; stralloc_catb(&in, p, 1) ; }
+  stralloc_catb(&in, "\r\n", 2) ;
+  smtp_reply_reset(&x->r) ;
+  ok = smtp_reply_parse(&x->r, in.s, in.len, &used, &why) ;
+  CHECK(ok == 1, "the scripted reply parses: %s", lines) ;
+  stralloc_free(&in) ;
+  return ev(x, SMTP_EV_REPLY) ;
+}
+
+static int out_has (run *x, char const *s)
+{
+  size_t n = strlen(s), i ;
+  for (i = 0 ; i + n <= x->out.len ; i++) if (!memcmp(x->out.s + i, s, n)) return 1 ;
+  return 0 ;
+}
+
+ /* connected, greeted, EHLO answered with ehlo; a transaction begun (no conversion asked) */
+static enum smtp_action to_trans (run *x, char const *ehlo)
+{
+  enum smtp_action a ;
+  CHECK(ev(x, SMTP_EV_CONNECTED) == SMTP_WAIT && x->s.state == SMTP_GREETING, "connected: greeting awaited") ;
+  a = reply(x, "220 mx.x.test ESMTP") ;
+  CHECK(a == SMTP_WAIT && x->s.state == SMTP_EHLO && out_has(x, "EHLO me.test\r\n"), "220: EHLO sent") ;
+  x->out.len = 0 ;
+  a = reply(x, ehlo) ;
+  if (a != SMTP_BEGIN) return a ;
+  return ev(x, SMTP_EV_BEGIN) ;
+}
+
+int main (void)
+{
+  run x ;
+  enum smtp_action a ;
+  stralloc_cats(&helo, "me.test") ;
+
+  /* greeting 554: the host fails the delivery */
+  run_init(&x, 1) ;
+  ev(&x, SMTP_EV_CONNECTED) ;
+  a = reply(&x, "554 go away") ;
+  CHECK(a == SMTP_FAIL && !strcmp(x.s.why, "greeted with ") && strstr(x.s.whymore, "554 go away"), "554 greeting: FAIL, saying so") ;
+  CHECK(x.st[0] == 0, "554 greeting: the recipient stays open for the next host") ;
+
+  /* EHLO with PIPELINING 8BITMIME SIZE SMTPUTF8: all in one go, MAIL with SIZE= and BODY= and SMTPUTF8 */
+  run_init(&x, 2) ;
+  x.t.eightbit = 1 ; x.t.utf8 = 1 ;
+  a = to_trans(&x, "250-mx.x.test\n250-PIPELINING\n250-8BITMIME\n250-SIZE 5000\n250 SMTPUTF8") ;
+  CHECK(a == SMTP_WAIT && x.s.state == SMTP_TRANS, "EHLO 250: a transaction") ;
+  CHECK(x.s.pipelining && x.s.eightbitmime && x.s.smtputf8 && x.s.hassize && x.s.sizemax == 5000, "EHLO keywords read") ;
+  CHECK(out_has(&x, "MAIL FROM:<s@y.test> SIZE=1000 BODY=8BITMIME SMTPUTF8\r\nRCPT TO:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n"),
+        "pipelined: MAIL, RCPTs and DATA at once: %.*s", (int)x.out.len, x.out.s) ;
+  reply(&x, "250 ok") ;
+  reply(&x, "250 ok") ;
+  reply(&x, "550 5.1.1 no such user") ;
+  CHECK(x.st[0] == 'A' && x.st[1] == 'D', "RCPT accepted and refused: A and D (%c %c)", x.st[0], x.st[1]) ;
+  CHECK(strstr(x.text[1].s, "(in reply to RCPT TO:<b@x.test>)") != 0, "the refusal's text says which RCPT") ;
+  a = reply(&x, "354 go on") ;
+  CHECK(a == SMTP_SEND_DATA && x.s.state == SMTP_DATA, "DATA 354: the message goes") ;
+  a = ev(&x, SMTP_EV_DATA_SENT) ;
+  CHECK(a == SMTP_WAIT && x.s.state == SMTP_DOT, "data sent: the end's reply awaited") ;
+  a = reply(&x, "250 2.0.0 queued") ;
+  CHECK(a == SMTP_DONE && x.s.state == SMTP_IDLE, "250 to the end: done, idle") ;
+  CHECK(x.st[0] == 'K' && x.st[1] == 'D', "final: K for the accepted one, D kept") ;
+
+  /* reuse: the next delivery on the idle connection starts with RSET */
+  memset(x.st, 0, sizeof(x.st)) ;
+  x.out.len = 0 ;
+  x.t.nrcpt = 1 ;
+  a = ev(&x, SMTP_EV_START) ;
+  CHECK(a == SMTP_BEGIN, "an idle connection takes a delivery") ;
+  a = ev(&x, SMTP_EV_BEGIN) ;
+  CHECK(a == SMTP_WAIT && x.s.state == SMTP_TRANS && out_has(&x, "RSET\r\nMAIL FROM:"), "reused: RSET first") ;
+  a = reply(&x, "421 4.3.2 shutting down") ;
+  CHECK(a == SMTP_FAIL && !strcmp(x.s.why, "RSET refused on a cached connection"), "421 to RSET: FAIL") ;
+
+  /* SIZE too small: D, no MAIL */
+  run_init(&x, 1) ;
+  x.t.size = 9000 ;
+  a = to_trans(&x, "250-mx\n250 SIZE 5000") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'D' && strstr(x.text[0].s, "5.3.4"), "larger than SIZE: D 5.3.4, done") ;
+
+  /* SMTPUTF8 needed, not offered: D 5.6.7 */
+  run_init(&x, 1) ;
+  x.t.utf8 = 1 ;
+  a = to_trans(&x, "250 mx") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'D' && strstr(x.text[0].s, "5.6.7"), "SMTPUTF8 not offered: D 5.6.7") ;
+
+  /* EHLO 5xx: HELO, then one command at a time */
+  run_init(&x, 2) ;
+  ev(&x, SMTP_EV_CONNECTED) ;
+  reply(&x, "220 old") ;
+  x.out.len = 0 ;
+  a = reply(&x, "502 what") ;
+  CHECK(a == SMTP_WAIT && x.s.state == SMTP_HELO && out_has(&x, "HELO me.test\r\n"), "EHLO 502: HELO") ;
+  x.out.len = 0 ;
+  a = reply(&x, "250 hi") ;
+  CHECK(a == SMTP_BEGIN, "HELO 250: a transaction can begin") ;
+  a = ev(&x, SMTP_EV_BEGIN) ;
+  CHECK(!x.s.pipelining && x.out.len == 22 && !memcmp(x.out.s, "MAIL FROM:<s@y.test>\r\n", 22), "no pipelining: MAIL alone, no ESMTP parameters: %.*s", (int)x.out.len, x.out.s) ;
+  /* MAIL 4xx: the destination's failure, H for all; the transaction ends */
+  a = reply(&x, "451 4.3.0 try later") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'H' && x.st[1] == 'H', "MAIL 451: H for every recipient, done (%c %c)", x.st[0], x.st[1]) ;
+
+  /* EHLO 4xx: FAIL */
+  run_init(&x, 1) ;
+  a = to_trans(&x, "421 busy") ;
+  CHECK(a == SMTP_FAIL && !strcmp(x.s.why, "EHLO refused temporarily"), "EHLO 421: FAIL") ;
+
+  /* MAIL 5xx pipelined: D for all, the RCPT replies ignored, DATA refused: done */
+  run_init(&x, 2) ;
+  to_trans(&x, "250-mx\n250 PIPELINING") ;
+  reply(&x, "550 5.7.1 sender refused") ;
+  reply(&x, "503 no MAIL") ;
+  reply(&x, "503 no MAIL") ;
+  a = reply(&x, "503 no valid recipients") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'D' && x.st[1] == 'D' && strstr(x.text[0].s, "(in reply to MAIL FROM)"), "MAIL 550: D for all, done") ;
+
+  /* RCPT: 452 4.5.3 too many recipients vs 452 4.2.2 mailbox full, pipelined */
+  run_init(&x, 4) ;
+  to_trans(&x, "250-mx\n250 PIPELINING") ;
+  reply(&x, "250 ok") ;
+  reply(&x, "250 ok") ;
+  reply(&x, "452 4.2.2 mailbox full") ;
+  reply(&x, "452 4.5.3 too many recipients") ;
+  reply(&x, "451 4.3.0 later") ;
+  CHECK(x.st[0] == 'A' && x.st[1] == 'Z' && x.st[2] == 0 && x.st[3] == 'Z', "452 4.2.2: Z; 452 4.5.3: left open; 451: Z (%c %c %d %c)", x.st[0], x.st[1], x.st[2], x.st[3]) ;
+  CHECK(x.s.toomany, "too many: noted") ;
+  a = reply(&x, "354 go") ;
+  CHECK(a == SMTP_SEND_DATA, "354 with one accepted: data") ;
+  ev(&x, SMTP_EV_DATA_SENT) ;
+  x.out.len = 0 ;
+  a = reply(&x, "250 ok") ;
+  CHECK(x.st[0] == 'K' && x.st[2] == 0, "end of data 250: K; the one left open stays open") ;
+  CHECK(a == SMTP_BEGIN && x.s.reused, "too many with progress: another transaction on the same connection") ;
+  a = ev(&x, SMTP_EV_BEGIN) ;
+  CHECK(a == SMTP_WAIT && out_has(&x, "RSET\r\nMAIL FROM:<s@y.test>\r\nRCPT TO:<c@x.test>\r\nDATA\r\n"), "the next transaction: RSET, MAIL, the open one: %.*s", (int)x.out.len, x.out.s) ;
+  reply(&x, "250 ok") ;
+  reply(&x, "250 ok") ;
+  reply(&x, "250 ok") ;
+  reply(&x, "354 go") ;
+  ev(&x, SMTP_EV_DATA_SENT) ;
+  a = reply(&x, "554 5.6.0 rejected") ;
+  CHECK(a == SMTP_DONE && x.st[2] == 'D' && strstr(x.text[2].s, "(in reply to end of data)"), "end of data 554: D") ;
+
+  /* DATA refused 4xx / end of data 4xx: Z; 421 at the end of data: H */
+  run_init(&x, 1) ;
+  to_trans(&x, "250-mx\n250 PIPELINING") ;
+  reply(&x, "250 ok") ;
+  reply(&x, "250 ok") ;
+  a = reply(&x, "451 4.3.0 no DATA now") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'Z', "DATA 451: Z, done") ;
+  run_init(&x, 2) ;
+  to_trans(&x, "250-mx\n250 PIPELINING") ;
+  reply(&x, "250 ok") ; reply(&x, "250 ok") ; reply(&x, "250 ok") ; reply(&x, "354 go") ;
+  ev(&x, SMTP_EV_DATA_SENT) ;
+  a = reply(&x, "452 4.3.1 out of storage") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'Z' && x.st[1] == 'Z', "end of data 452: Z") ;
+  run_init(&x, 1) ;
+  to_trans(&x, "250-mx\n250 PIPELINING") ;
+  reply(&x, "250 ok") ; reply(&x, "250 ok") ; reply(&x, "354 go") ;
+  ev(&x, SMTP_EV_DATA_SENT) ;
+  a = reply(&x, "421 4.4.2 bye") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'H', "end of data 421: H") ;
+
+  /* 421 at RCPT: H for that recipient; 421 while the data goes: H, the connection dropped */
+  run_init(&x, 2) ;
+  to_trans(&x, "250-mx\n250 PIPELINING") ;
+  reply(&x, "250 ok") ; reply(&x, "250 ok") ;
+  reply(&x, "421 4.4.2 closing") ;
+  CHECK(x.st[0] == 'A' && x.st[1] == 'H', "RCPT 421: H (%c)", x.st[1]) ;
+  reply(&x, "354 go") ;
+  a = reply(&x, "421 4.4.2 closing now") ;
+  CHECK(a == SMTP_DONE_CLOSE && x.s.state == SMTP_FREE && x.st[0] == 'H', "421 during the data: H, dropped") ;
+
+  /* no pipelining, every RCPT refused: no DATA */
+  run_init(&x, 2) ;
+  ev(&x, SMTP_EV_CONNECTED) ;
+  reply(&x, "220 mx") ;
+  reply(&x, "250 mx") ;
+  ev(&x, SMTP_EV_BEGIN) ;
+  reply(&x, "250 ok") ;
+  x.out.len = 0 ;
+  reply(&x, "550 no") ;
+  CHECK(out_has(&x, "RCPT TO:<b@x.test>\r\n") && !out_has(&x, "DATA"), "one command per reply") ;
+  a = reply(&x, "550 no") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'D' && x.st[1] == 'D', "every RCPT refused: done without DATA") ;
+
+  /* a reply nobody asked for, and replies on an idle connection */
+  run_init(&x, 1) ;
+  to_trans(&x, "250 mx") ;
+  reply(&x, "250 ok") ;   /* MAIL; the RCPT goes */
+  reply(&x, "250 ok") ;   /* RCPT; the DATA goes */
+  x.s.replied = x.s.sent ;   /* as if the DATA were answered */
+  a = reply(&x, "250 extra") ;
+  CHECK(a == SMTP_FAIL && !strcmp(x.s.whymore, "a reply nobody asked for"), "an extra reply: protocol error") ;
+  run_init(&x, 1) ;
+  to_trans(&x, "250 mx") ;
+  reply(&x, "250 ok") ; reply(&x, "250 ok") ; reply(&x, "354 go") ;
+  ev(&x, SMTP_EV_DATA_SENT) ;
+  reply(&x, "250 ok") ;
+  CHECK(x.s.state == SMTP_IDLE, "idle after the delivery") ;
+  a = reply(&x, "421 4.4.2 idle timeout") ;
+  CHECK(a == SMTP_CLOSE && x.s.state == SMTP_FREE, "421 on an idle connection: closed") ;
+
+  /* a transaction without an open recipient: done at once, no MAIL */
+  run_init(&x, 1) ;
+  x.st[0] = 'D' ;
+  a = to_trans(&x, "250 mx") ;
+  CHECK(a == SMTP_DONE && !x.out.len, "nothing open: done, nothing sent") ;
+
+  return UNIT_END() ;
+}
