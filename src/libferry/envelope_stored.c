@@ -6,6 +6,7 @@
 
 #include <skalibs/uint64.h>
 
+#include <ferry/body.h>
 #include <ferry/envelope.h>
 
  /* a u, p or t record's value: decimal digits, no more than a uint64 holds */
@@ -56,16 +57,39 @@ char const *ferry_envelope_head (char const *s, size_t len, uint64_t *birth, cha
   return 0 ;
 }
 
+int ferry_envelope_body (char const *s, size_t len, ferry_body *b)
+{
+  size_t pos = 0, k ;
+  char const *rec ;
+  int seen = 0 ;
+  while (ferry_envelope_next(s, len, &pos, &rec, &k) == 1 && rec[0] != 'F')
+  {
+    int r = ferry_body_record_scan(rec, k, b) ;
+    if (r == 'w') seen |= 1 ;
+    else if (r == 'b') seen |= 2 ;
+  }
+  return seen == 3 ;
+}
+
 char const *ferry_envelope_stored_check (char const *s, size_t len, size_t *fpos)
 {
   ferry_envelope_scanner sc = FERRY_ENVELOPE_SCANNER_ZERO ;
+  ferry_body b ;
   size_t i = 0 ;
+  int seen = 0 ;
   ferry_envelope_status st ;
-  while (i < len && (s[i] == 'u' || s[i] == 'p' || s[i] == 't'))
+  while (i < len && (s[i] == 'u' || s[i] == 'p' || s[i] == 't' || s[i] == 'w' || s[i] == 'b'))
   {
     size_t k = strnlen(s + i, len - i) ;
     if (k == len - i) return "a record without its null byte" ;
-    if (!number(s + i + 1, k - 1)) return "a u, p or t record that is not a number" ;
+    if (s[i] == 'w' || s[i] == 'b')
+    {
+      int bit = s[i] == 'w' ? 1 : 2 ;
+      if (ferry_body_record_scan(s + i, k, &b) != s[i]) return s[i] == 'w' ? "a w record that is not a number" : "a b record that is not b7 or b8, with or without L" ;
+      if (seen & bit) return "a second w or b record" ;
+      seen |= bit ;
+    }
+    else if (!number(s + i + 1, k - 1)) return "a u, p or t record that is not a number" ;
     i += k + 1 ;
   }
   if (i == len) return "no sender record" ;

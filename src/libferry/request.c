@@ -5,14 +5,16 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/uint64.h>
 
+#include <ferry/body.h>
 #include <ferry/frame.h>
 
 char const *ferry_request_check (char const *p, size_t n, ferry_request *r, char *numbuf)
 {
-  char const *f[4] ;
+  char const *f[6] ;
+  ferry_body b = FERRY_BODY_ZERO ;
   uint64_t u ;
   size_t i ;
-  int nf = ferry_fields_split(p, n, f, 4) ;
+  int nf = ferry_fields_split(p, n, f, 6) ;
   r->num = 0 ;
   if (nf == -1)
   {
@@ -21,16 +23,21 @@ char const *ferry_request_check (char const *p, size_t n, ferry_request *r, char
     if (l && l < n && !p[l]) { memcpy(numbuf, p, l) ; numbuf[l] = 0 ; r->num = numbuf ; }
     return "the request does not end with a null byte" ;
   }
-  if (nf == -2) nf = 4 ;
+  if (nf == -2) nf = 6 ;
   if (!f[0][0] || strlen(f[0]) > 10 || uint640_scan(f[0], &u) != strlen(f[0]) || u > 4294967295U)
     return "the delivery number is not a decimal number up to 4294967295" ;
   r->num = f[0] ;
   if (nf < 2 || !f[1][0] || uint640_scan(f[1], &r->id) != strlen(f[1])) return "the message id is not a decimal number" ;
-  if (nf < 4) return "no recipient" ;
-  r->sender = f[2] ;
-  r->rcpt = f[3] ;
+  if (nf < 3 || ferry_body_record_scan(f[2], strlen(f[2]), &b) != 'w') return "the wire size is not w and a decimal number" ;
+  if (nf < 4 || ferry_body_record_scan(f[3], strlen(f[3]), &b) != 'b') return "the body field is not b7 or b8, with or without L" ;
+  r->wire = b.wire ;
+  r->eightbit = b.eightbit ;
+  r->longline = b.longline ;
+  if (nf < 6) return "no recipient" ;
+  r->sender = f[4] ;
+  r->rcpt = f[5] ;
   r->nrcpt = 0 ;
-  for (i = f[3] - p ; i < n ; i += strlen(p + i) + 1)
+  for (i = f[5] - p ; i < n ; i += strlen(p + i) + 1)
   {
     if (!p[i]) return "an empty recipient" ;
     r->nrcpt++ ;

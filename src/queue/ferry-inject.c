@@ -17,6 +17,7 @@
 #include <skalibs/types.h>
 #include <skalibs/uint64.h>
 
+#include <ferry/body.h>
 #include <ferry/control.h>
 #include <ferry/envelope.h>
 #include <ferry/home.h>
@@ -59,8 +60,9 @@ static void sigalrm (int sig)
   _exit(FERRY_INJECT_TIMEOUT) ;
 }
 
- /* Copies the message from fd 0 into fd after the len bytes already in buf (the Received: line). */
-static void message_write (int fd, char *buf, size_t bufsize, size_t len, uint64_t limit)
+ /* Copies the message from fd 0 into fd after the len bytes already in buf (the Received: line);
+    every byte written goes through the body scanner too. */
+static void message_write (int fd, char *buf, size_t bufsize, size_t len, uint64_t limit, ferry_body_scan *sc)
 {
   uint64_t total = 0 ;
   for (;;)
@@ -73,10 +75,12 @@ static void message_write (int fd, char *buf, size_t bufsize, size_t len, uint64
     len += r ;
     if (len == bufsize)
     {
+      ferry_body_scan_feed(sc, buf, len) ;
       if (allwrite(fd, buf, len) < len) die(FERRY_INJECT_WRITE, "write the message") ;
       len = 0 ;
     }
   }
+  ferry_body_scan_feed(sc, buf, len) ;
   if (len && allwrite(fd, buf, len) < len) die(FERRY_INJECT_WRITE, "write the message") ;
 }
 
@@ -116,6 +120,8 @@ int main (int argc, char const *const *argv)
   char todofn[FERRY_QUEUE_PATH_MAX] ;
   char dirfn[FERRY_QUEUE_PATH_MAX] ;
   stralloc env = STRALLOC_ZERO ;
+  ferry_body_scan sc = FERRY_BODY_SCAN_ZERO ;
+  ferry_body body ;
   struct stat st ;
   unsigned int split ;
   uint64_t limit, id ;
@@ -152,7 +158,7 @@ int main (int argc, char const *const *argv)
   }
   mademess = 1 ;
 
-  message_write(fd, buf, sizeof(buf), ferry_inject_received_fmt(buf, getpid(), getuid(), id, now), limit) ;
+  message_write(fd, buf, sizeof(buf), ferry_inject_received_fmt(buf, getpid(), getuid(), id, now), limit, &sc) ;
   if (ferry_msgname_stamp_set(fd) < 0) die(FERRY_INJECT_WRITE, "set the time of the message file (its name)") ;
   if (fsync(fd) < 0) die(FERRY_INJECT_WRITE, "sync the message") ;
   fd_close(fd) ;
@@ -162,6 +168,8 @@ int main (int argc, char const *const *argv)
   record_cat(&env, 'u', getuid()) ;
   record_cat(&env, 'p', getpid()) ;
   record_cat(&env, 't', now) ;
+  ferry_body_scan_end(&sc, &body) ;
+  if (!ferry_body_records_cat(&env, &body)) die(FERRY_INJECT_NOMEM, "allocate memory") ;
   envelope_read(&env) ;
 
   fd = ferry_inject_intd_create(intdfn) ;

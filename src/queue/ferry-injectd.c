@@ -29,6 +29,7 @@
 #include <skalibs/types.h>
 #include <skalibs/uint64.h>
 
+#include <ferry/body.h>
 #include <ferry/control.h>
 #include <ferry/envelope.h>
 #include <ferry/home.h>
@@ -63,8 +64,9 @@ struct client_s
   pid_t pid ;
   time_t birth ;
   int mademess, madeintd ;
-  stralloc env ;            /* u, p, t records, then the client's envelope */
+  stralloc env ;            /* u, p, t, then w and b (the body facts), then the client's envelope */
   size_t envbase ;
+  ferry_body_scan body ;    /* every byte written to the message file */
   ferry_envelope_scanner sc ;
   tain deadline ;           /* the nearer of the idle timeout and the end */
   tain end ;                /* the whole submission's deadline (-T) */
@@ -209,6 +211,7 @@ static void client_new (int fd, struct ucred const *cred)
   c->mademess = 1 ;
   {
     size_t n = ferry_inject_received_fmt(buf, c->pid, c->uid, c->id, c->birth) ;
+    ferry_body_scan_feed(&c->body, buf, n) ;
     if (allwrite(c->mfd, buf, n) < n) { answer_sys(c, FERRY_INJECT_WRITE, "write the message") ; return ; }
   }
   if (!record_cat(&c->env, 'u', c->uid) || !record_cat(&c->env, 'p', c->pid) || !record_cat(&c->env, 't', c->birth))
@@ -257,6 +260,7 @@ static void feed (client *c, char const *s, size_t n)
         size_t k = n < c->left ? n : (size_t)c->left ;
         c->total += k ;
         if (c->limit && c->total > c->limit) { answer(c, FERRY_INJECT_TOOBIG, "message is larger than control/databytes") ; return ; }
+        ferry_body_scan_feed(&c->body, s, k) ;
         if (allwrite(c->mfd, s, k) < k) { answer_sys(c, FERRY_INJECT_WRITE, "write the message") ; return ; }
         c->left -= k ; s += k ; n -= k ;
         if (!c->left) c->st = ST_COMMA ;
@@ -270,6 +274,13 @@ static void feed (client *c, char const *s, size_t n)
         if (ferry_msgname_stamp_set(c->mfd) < 0) { answer_sys(c, FERRY_INJECT_WRITE, "set the time of the message file (its name)") ; return ; }
         if (close(c->mfd) < 0) { c->mfd = -1 ; answer_sys(c, FERRY_INJECT_WRITE, "write the message") ; return ; }
         c->mfd = -1 ;
+        {
+          /* the body facts go after u, p and t, before the client's envelope */
+          ferry_body b ;
+          ferry_body_scan_end(&c->body, &b) ;
+          if (!ferry_body_records_cat(&c->env, &b)) { answer(c, FERRY_INJECT_NOMEM, "out of memory") ; return ; }
+          c->envbase = c->env.len ;
+        }
         c->st = ST_ENV ;
         break ;
       case ST_ENV :

@@ -28,7 +28,9 @@ static void payload (char const *s, size_t n)
     local_target_unpack(&t, f, (unsigned int)nf) ;
     stralloc_free(&t.sa) ;
   }
-  if (!ferry_request_check(p, n, &rq, numbuf)) FUZZ_ASSERT(rq.nrcpt >= 1 && rq.sender && rq.rcpt) ;
+  if (!ferry_request_check(p, n, &rq, numbuf))
+    FUZZ_ASSERT(rq.nrcpt >= 1 && rq.sender && rq.rcpt && nf >= 5 && rq.sender == f[4] && f[2][0] == 'w' && f[3][0] == 'b'
+      && rq.eightbit == (f[3][1] == '8') && rq.longline == (f[3][2] == 'L')) ;
   {
     uint64_t num ;
     size_t first ;

@@ -1,10 +1,11 @@
 /* Fuzz target: the stored envelope, queue/todo/ID as ferry-preprocess-todo checks it
    (ferry_envelope_stored_check) and the same file queue/intd/ID as ferry-schedule reads it at start
    and ferry-bounce-build and ferry-qread after it (ferry_envelope_next, ferry_envelope_head,
-   ferry_dsn_notify_scan). Properties: every record lies in the file and ends with its null
+   ferry_dsn_notify_scan, and the body facts' w and b records: ferry_envelope_body). Properties: every record lies in the file and ends with its null
    byte; the walk moves forward and stops; the head is found exactly when the walk reaches the
    final empty record with an F record and every t record is a number; an envelope that
-   ferry-preprocess-todo accepts is one whose head ferry-schedule finds, with the same sender. */
+   ferry-preprocess-todo accepts is one whose head ferry-schedule finds, with the same sender, and
+   whose body facts ferry-schedule finds exactly when it has a w and a b record before F. */
 
 #include <ferry/dsn.h>
 #include <ferry/envelope.h>
@@ -61,6 +62,14 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
     {
       FUZZ_ASSERT(fpos < size && s[fpos] == 'F') ;
       FUZZ_ASSERT(!bad && sender == s + fpos + 1) ;
+      {
+        ferry_body b = FERRY_BODY_ZERO ;
+        size_t i = 0 ;
+        int w = 0, bb = 0 ;
+        for (; i < fpos ; i += strlen(s + i) + 1) { if (s[i] == 'w') w++ ; if (s[i] == 'b') bb++ ; }
+        FUZZ_ASSERT(w <= 1 && bb <= 1) ;
+        FUZZ_ASSERT(ferry_envelope_body(s, size, &b) == (w && bb)) ;
+      }
     }
   }
   ferry_dsn_notify_scan(s, size, bits, sizeof bits) ;

@@ -283,9 +283,21 @@ def netstring(payload):
     return str(len(payload)).encode() + b":" + payload + b","
 
 
-def request(delivery, msgid, sender, rcpts):
-    fields = [str(delivery), str(msgid), sender] + list(rcpts)
-    return netstring(b"".join(f.encode() + b"\0" for f in fields))
+def body_facts(data):
+    """A message file's body facts as its injector records them (src/libferry/body_scan.c): the
+    w and b records, (b"w<octets on the wire>", b"b7" or b"b8", then b"L" for a line over 998
+    octets). A line's length does not count the LF that ends it nor a CR just before it; the
+    last line, without an LF, is judged the same way."""
+    wire = len(data) + data.count(b"\n")
+    eightbit = bool(data.translate(None, bytes(range(128))))
+    longline = any(len(line) - line.endswith(b"\r") > 998 for line in data.split(b"\n"))
+    return (b"w%d" % wire, (b"b8" if eightbit else b"b7") + (b"L" if longline else b""))
+
+
+def request(delivery, msgid, sender, rcpts, facts=(b"w0", b"b7")):
+    """A delivery request (doc/protocols.html); facts: the message's w and b fields (body_facts)"""
+    fields = [str(delivery).encode(), str(msgid).encode()] + list(facts) + [sender.encode()] + [r.encode() for r in rcpts]
+    return netstring(b"".join(f + b"\0" for f in fields))
 
 
 class Spawner:
@@ -294,6 +306,7 @@ class Spawner:
     def __init__(self, home, program):
         self.log = open(os.path.join(home.tmp, program + ".log"), "ab+")
         wrap = os.environ.get("FERRY_WRAP", "").split()   # e.g. FERRY_WRAP="valgrind -q --leak-check=full"
+        self.home = home
         self.p = subprocess.Popen(wrap + [os.path.join(BIN, program), home.path], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.log)
         home.procs.append(self.p)
@@ -307,7 +320,13 @@ class Spawner:
         self.p.stdin.flush()
 
     def deliver(self, delivery, msgid, sender, rcpts):
-        self.send(request(delivery, msgid, sender, rcpts))
+        """The request with the body facts of the message file in the home, as ferry-schedule
+        sends them from its envelope (none there: w0 b7)."""
+        try:
+            facts = body_facts(self.home.mess(msgid))
+        except OSError:
+            facts = (b"w0", b"b7")
+        self.send(request(delivery, msgid, sender, rcpts, facts))
 
     def close(self):
         self.p.stdin.close()

@@ -32,9 +32,13 @@ expect_eq "todo record 1" "$(sed -n 1p "$T/todo.txt")" "u$(id -u)"
 sed -n 2p "$T/todo.txt" | grep -Eq '^p[0-9]+$' || fail "todo record 2 is not p<pid>"
 t=$(sed -n 3p "$T/todo.txt" | sed 's/^t//')
 [ "$t" -ge "$before" ] && [ "$t" -le "$(date +%s)" ] || fail "todo birth time $t is not now"
-tail -c +"$(( $(head -n 3 "$T/todo.txt" | wc -c) + 1 ))" "$todo" > "$T/envstored"
+# w: octets on the wire (the Received: line and the message, a CR more for each of their LFs), b7: 7-bit, no long line
+wire=$(( $(wc -c < "$H/queue/mess/$n/$id") + $(tr -cd '\n' < "$H/queue/mess/$n/$id" | wc -c) ))
+expect_eq "todo record 4: the message's size on the wire" "$(sed -n 4p "$T/todo.txt")" "w$wire"
+expect_eq "todo record 5: 7-bit, no line over 998 octets" "$(sed -n 5p "$T/todo.txt")" "b7"
+tail -c +"$(( $(head -n 5 "$T/todo.txt" | wc -c) + 1 ))" "$todo" > "$T/envstored"
 cmp -s "$T/envstored" "$T/env" || fail "the stored envelope differs from the client's"
-pass "todo/ holds u, p, t and the client's envelope verbatim"
+pass "todo/ holds u, p, t, w, b and the client's envelope verbatim"
 expect_eq "intd/ is the same file as todo/" "$(stat -c %i "$H/queue/intd/$n/$id")" "$(stat -c %i "$todo")"
 expect_eq "nothing left in pid/" "$(count_files "$H/queue/pid")" 0
 

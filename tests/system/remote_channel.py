@@ -242,7 +242,7 @@ try:
     # malformed requests
     sp.send(netstring(b"90\x00notanid\x00"))
     sp.send(b"xyz,")
-    sp.send(netstring(b"91\x00123\x00s\x00"))
+    sp.send(netstring(b"91\x00123\x00w1\x00b7\x00s\x00"))
     a90, a91 = sp.wait([90, 91])
     expect(a90[0][0] == "Z" and a91[0][0] == "Z", "malformed requests: Z answers", (a90, a91))
     rc = sp.finish()

@@ -47,5 +47,18 @@ int main (void)
   CHECK(ferry_fields_split(sa.s + start, plen, f, 8) == 3 && !strcmp(f[0], "7") && !f[1][0] && !strcmp(f[2], "a b c"), "fields") ;
   CHECK(ferry_fields_split(sa.s + start, plen, f, 2) == -2, "more fields than room") ;
   CHECK(ferry_fields_split("ab", 2, f, 8) == -1, "no final null") ;
+
+  /* delivery requests: the body facts after the message id */
+  {
+    ferry_request q ;
+    char numbuf[11] ;
+    CHECK(!ferry_request_check(S("7\0" "42\0w4711\0b8L\0s@x\0r@y\0t@y\0"), &q, numbuf), "a good request") ;
+    CHECK(q.id == 42 && q.wire == 4711 && q.eightbit && q.longline && !strcmp(q.sender, "s@x") && !strcmp(q.rcpt, "r@y") && q.nrcpt == 2, "its fields") ;
+    CHECK(!ferry_request_check(S("7\0" "42\0w0\0b7\0\0r@y\0"), &q, numbuf) && !q.wire && !q.eightbit && !q.longline && !q.sender[0], "w0 b7, the null sender") ;
+    CHECK(ferry_request_check(S("7\0" "42\0s@x\0r@y\0"), &q, numbuf) != 0 && q.num && !strcmp(q.num, "7"), "no facts: refused, its number known") ;
+    CHECK(ferry_request_check(S("7\0" "42\0w12\0b9\0s@x\0r@y\0"), &q, numbuf) != 0, "b9: refused") ;
+    CHECK(ferry_request_check(S("7\0" "42\0wx\0b7\0s@x\0r@y\0"), &q, numbuf) != 0, "wx: refused") ;
+    CHECK(ferry_request_check(S("7\0" "42\0w1\0b7\0s@x\0"), &q, numbuf) != 0, "no recipient: refused") ;
+  }
   return UNIT_END() ;
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ferry/body.h>
+
 #define FERRY_ADDRESS_MAX 1000
 
 typedef enum ferry_envelope_status_e ferry_envelope_status ;
@@ -53,9 +55,14 @@ extern size_t ferry_envelope_rcpts (char const *s, size_t len) ;
     a stored envelope. 0, or what is wrong with it: torn, no sender, a bad birth time. */
 extern char const *ferry_envelope_head (char const *s, size_t len, uint64_t *birth, char const **sender) ;
 
+ /* The body facts of a stored envelope: its w and b records (before F, doc/queue.html) into *b.
+    1 if both are there and good; 0 if not (an envelope written before the injector kept them),
+    *b then partly set or untouched. */
+extern int ferry_envelope_body (char const *s, size_t len, ferry_body *b) ;
+
  /* Checks a stored envelope whole, as ferry-preprocess-todo takes it from queue/todo/: u, p and t
-    records holding numbers, then a client envelope that ferry_envelope_scan finds complete and
-    valid, and nothing after it. 0 and *fpos at the F record, or what is wrong. An envelope that
+    records holding numbers, at most one good w and one good b record, then a client envelope
+    that ferry_envelope_scan finds complete and valid, and nothing after it. 0 and *fpos at the F record, or what is wrong. An envelope that
     passes also passes ferry_envelope_head. */
 extern char const *ferry_envelope_stored_check (char const *s, size_t len, size_t *fpos) ;
 

@@ -37,13 +37,16 @@ extern int ferry_fields_split (char const *p, size_t n, char const **fields, uns
     batches of at most this many, ferry-spawn-remote refuses a request of more. */
 #define FERRY_REQUEST_RCPT_MAX 1000
 
- /* A delivery request (doc/protocols.html), checked: delivery\0id\0sender\0rcpt\0...
+ /* A delivery request (doc/protocols.html), checked: delivery\0id\0wWIRE\0b7|b8[L]\0sender\0rcpt\0...
     Returns 0 if good, else the reason; num is the delivery number when it could be read, else 0. */
 typedef struct ferry_request_s ferry_request ;
 struct ferry_request_s
 {
   char const *num ;
   uint64_t id ;
+  uint64_t wire ;          /* the message's body facts, as its injector found them (ferry/body.h) */
+  int eightbit ;
+  int longline ;
   char const *sender ;
   char const *rcpt ;       /* the first recipient; the others follow, each after the previous null */
   unsigned int nrcpt ;
