@@ -164,11 +164,11 @@ static int conversion_decide (unsigned int ci)
 {
   conn *c = rem.conns + ci ;
   deliv *d = DELIV(c->deliv) ;
-  int to7bit = d->flags.eightbit && !c->s.eightbitmime ;
+  int to7bit = d->body.eightbit && !c->s.eightbitmime ;
   char const *why = 0 ;
   int v ;
   c->convert = 0 ;
-  if (!d->flags.longline && !to7bit) return 1 ;
+  if (!d->body.longline && !to7bit) return 1 ;
   if (!d->looked)
   {
     if (!mime_look_fd(d->msgfd, &d->look))

@@ -29,8 +29,8 @@ void deliv_txn (deliv *d, smtp_txn *t)
   t->st = d->st ;
   t->text = d->text ;
   t->lasterr = &d->lasterr ;
-  t->size = d->flags.size ;
-  t->eightbit = d->flags.eightbit ;
+  t->size = d->body.wire ;
+  t->eightbit = d->body.eightbit ;
   t->utf8 = d->utf8 ;
 }
 
@@ -104,6 +104,9 @@ void request_take (char const *p, size_t n)
   d = DELIV(di) ;
   memset(d, 0, sizeof(deliv)) ;   /* gensetdyn's slots are not zeroed */
   d->id = q.id ;
+  d->body.wire = q.wire ;
+  d->body.eightbit = !!q.eightbit ;
+  d->body.longline = !!q.longline ;
   d->msgfd = -1 ;
   d->givenfd = mfd ;
   d->conn = -1 ;
@@ -159,7 +162,6 @@ static int deliv_open (deliv *d)
     return 0 ;
   }
   d->looked = 0 ;
-  message_scan(d->msgfd, &d->flags) ;
   return 1 ;
 }
 

@@ -10,7 +10,9 @@
 
 #include <skalibs/stralloc.h>
 
-#define MIME_LINE_MAX 998     /* octets in a line, CR LF not counted */
+#include <ferry/body.h>
+
+#define MIME_LINE_MAX FERRY_BODY_LINE_MAX     /* octets in a line, CR LF not counted */
 #define MIME_LBUF 1000        /* a line is kept this far: longer is too long, and no boundary */
 #define MIME_DEPTH_MAX 32     /* nested multiparts followed; deeper ones are opaque */
 #define MIME_BOUNDARY_MAX 70

@@ -17,7 +17,7 @@
 
 #include <ferry/spawner.h>
 
-#include "message_scan.h"
+#include <ferry/body.h>
 #include "mime_conv.h"
 #include "remote.h"
 #include "smtp_session.h"
@@ -71,7 +71,7 @@ struct deliv_s
   uint64_t id ;
   int msgfd ;
   int givenfd ;           /* the message as ferry-schedule opened it (io.passfd), until deliv_open takes it */
-  message_flags flags ;
+  ferry_body body ;      /* its body facts, from the request (the injector counted them) */
   int looked ;            /* look holds the MIME walk (mime_conv.h) */
   mime_look look ;
   int utf8 ;
