@@ -6,7 +6,8 @@
 #   make install-sendmail  link /usr/sbin/sendmail, mailq, ... to ferry-sendmail where nothing is
 #   make sanitize   build the programs with ASan, LSan and UBSan and run every test against them
 #   make fuzz       build the fuzz harnesses (tests/fuzz, clang: conf-compile line 3) in build/fuzz
-#   make bench      run the benchmarks in tests/bench (by hand; writes doc/performance.md)
+#   make bench      run the benchmarks in tests/bench (by hand; writes doc/performance.md);
+#                   make bench BENCH=inject runs one again and rewrites only its section
 
 CC_LINE := $(shell head -n 1 conf-compile)
 LDLIBS := $(shell sed -n 2p conf-compile)
@@ -149,7 +150,7 @@ install-sendmail:
 	@sh package/sendmail-link "$(DESTDIR)" "$(CONF_HOME)"
 
 bench: all
-	@sh tests/bench/run
+	@sh tests/bench/run $(BENCH)
 
 clean:
 	rm -rf $(B)

@@ -63,6 +63,11 @@ message, mess/ directory, envelope, todo/ directory).
 | bare, batched 100 per syncfs | $(m "$rbb") [$(echo $rbb)] | |
 | spawn of /bin/true, no I/O | $(m "$rs") [$(echo $rs)] | $(m "$cs") ms [$(echo $cs)] |
 
+<!-- figure inject.n $N -->
+<!-- figure inject.runs $RUNS -->
+<!-- figure inject.cpu1 $(m "$c1") -->
+<!-- figure inject.cpu4 $(m "$c4") -->
+
 The injectors are driven by tests/helpers/inject-load (a posix_spawn of ferry-inject per
 message, as qmail-smtpd's vfork or an s6 front end's spawn), so the rate includes process
 creation.
@@ -73,7 +78,7 @@ What limits it: process creation. A page fault costs about 40 us of CPU on this 
 ferry-inject is linked statically (half the start-up faults), and the load starts it with
 posix_spawn: a fork's child paid, in the CPU counted as ferry-inject's, for tearing down a copy
 of the load program's memory. Each is about 2 ms of CPU per message with 4 injectors (measured
-one against the other, doc/performance.md). ferry-inject itself makes about 80 system calls, 4
+one against the other when the change was made). ferry-inject itself makes about 80 system calls, 4
 of them fsync; the wall-clock rate of one injector is process creation plus 4 sync calls in
 sequence, where the bare commit needs 2. Group commit across injections (ferry-injectd, for
 ferry-sendmail) is the way past the sync rate, not fewer syncs per message.

@@ -2,8 +2,12 @@
 
     mta.py SYSTEM WORKLOAD MODE N     one run, one result row
     mta.py matrix N RUNS [WORKLOAD[:MODE]...]  every row (of those workloads, or of one mode of
-                                      one), systems alternating, medians and ratios (markdown);
-                                      each run on stderr
+                                      one), systems alternating, medians and ratios: a markdown
+                                      section for doc/performance.md; each run on stderr
+    mta.py compare BUILD_A BUILD_B N RUNS [WORKLOAD[:MODE]...]  ferry's rows only, for two builds
+                                      (each a build directory holding bin/, or a bin directory),
+                                      alternating A B A B; per row each one's median and min-max,
+                                      and B's rate over A's
 
 SYSTEM: ferry (a home made by ferry-setup, the set under s6-svscan), postfix (Debian's Postfix
 as installed, a private instance: its own config and queue directories, no listener at all) or
@@ -28,6 +32,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
+import ferrytest  # noqa: E402
 from ferrytest import BIN, Home, Supervised, eventually, is_root, median, s6_log, test_user  # noqa: E402
 from smtp_peers import SmtpSink  # noqa: E402
 
@@ -225,7 +230,8 @@ class Postfix:
 # made again, at most ATTEMPTS times in all, whichever system it measured
 MAX_STOLEN = 0.10
 ATTEMPTS = 3
-AGED = 65                  # seconds after a removal before its inodes count as old (see below)
+AGED = int(os.environ.get("MTA_AGED", "65"))   # seconds after a removal before its inodes count as old
+                                                # (see below; lower only for a quick check of the harness)
 last_teardown = [0.0]
 
 
@@ -329,45 +335,139 @@ def row(system, workload, mode, n, secs, cpu, total, nsync, peak, stolen):
 
 COLS = "| system | workload | mode | messages | seconds | msg/s | rcpt/s | injection CPU ms/msg | total CPU ms/msg | sync calls/msg | queue manager peak KiB | stolen s |"
 HEAD = COLS + "\n" + "|---" * 12 + "|"
+SYSTEMS = ("ferry", "postfix", "postfix-tuned")
+
+METHOD = """## ferry against Postfix (tests/bench/mta.py)
+
+%d messages of %d bytes per run, each through the system's own sendmail command (ferry-sendmail,
+which hands the message to ferry-injectd; Postfix's sendmail and postdrop), %d injectors in
+parallel (tests/bench/sendmail-load.c, a posix_spawn per message). Median of %d runs, the
+systems alternating within each run. Postfix is a private instance of Debian's: its own
+configuration and queue, no listener, local mail to a virtual Maildir, remote mail through
+relayhost to the same smtp-sink on 127.0.0.1 as ferry; postfix-tuned adds `in_flow_delay = 0`,
+a process limit of 200 and destination concurrency 20.
+
+Workloads: local (1 recipient, a Maildir), remote (1 recipient, smtp-sink), multi (10 recipients
+over 3 remote domains). Modes: e2e (the injectors run while delivery runs: seconds from the first
+injection to the empty queue) and drain (injected with delivery stopped, then started: seconds
+until the queue is empty). Columns: injection CPU is the injectors' children (ferry-sendmail;
+sendmail plus postdrop); total CPU is the whole machine's busy time over the row per message;
+sync calls are every fsync, fdatasync, syncfs, sync, sync_file_range and msync on the machine
+during the row (perf, syscall tracepoints), per message; the queue manager's peak is
+ferry-schedule's or qmgr's VmHWM; stolen is the time the host gave this machine's cores to
+something else (a run with more than a tenth of the machine stolen is made again, at most three
+attempts). The ratio columns are ferry's rate over each Postfix's.
+"""
+
+
+def attempts(system, workload, mode, n, tag=None):
+    """one run, made again while the host took much of the machine (at most ATTEMPTS times, the
+    last kept whatever it is, for every system alike); each attempt on stderr"""
+    for attempt in range(1, ATTEMPTS + 1):
+        r = one(system, workload, mode, n)
+        again = r[5] > MAX_STOLEN * os.cpu_count() * r[0] and attempt < ATTEMPTS
+        print("<!-- run: %s %s %s %s%s -->" % (tag or system, workload, mode, r, " stolen: made again" if again else ""),
+              file=sys.stderr, flush=True)
+        if not again:
+            return r
+
+
+def med(v, k):
+    xs = [x[k] for x in v if x[k] is not None]
+    return median(xs) if xs else None
+
+
+def rows_of(args):
+    # a workload may name one mode: local:drain
+    workloads = [w.split(":") for w in args] or [["local"], ["remote"], ["multi"]]
+    return [(w, mode) for w, *only in workloads for mode in (only or ("e2e", "drain"))]
+
+
+def matrix(n, runs, args):
+    print(METHOD % (n, SIZE, INJECTORS, runs))
+    print(COLS + " ferry / postfix | ferry / postfix-tuned |")
+    print("|---" * 14 + "|", flush=True)
+    figures = ["<!-- figure mta.n %d -->" % n, "<!-- figure mta.runs %d -->" % runs]
+    for workload, mode in rows_of(args):
+        res = {k: [] for k in SYSTEMS}
+        for _ in range(runs):
+            for system in res:
+                res[system].append(attempts(system, workload, mode, n))
+        meds = {k: [med(v, i) for i in range(6)] for k, v in res.items()}
+        rc = len(rcpts_of(workload))
+        for system in res:
+            extra = " | |"
+            if system == "ferry":
+                extra = " %.1f | %.1f |" % (meds["postfix"][0] / meds["ferry"][0], meds["postfix-tuned"][0] / meds["ferry"][0])
+            print(row(system, workload, mode, n, *meds[system]) + extra, flush=True)
+            k = "mta.%s.%s.%s" % (workload, mode, system)
+            figures += ["<!-- figure %s.msg %.1f -->" % (k, n / meds[system][0]),
+                        "<!-- figure %s.rcpt %.1f -->" % (k, n * rc / meds[system][0]),
+                        "<!-- figure %s.inj_cpu_ms %.2f -->" % (k, 1000 * meds[system][1] / n)]
+    print()
+    print("Each run's figures are on tests/bench/mta.py's standard error.")
+    print()
+    print("\n".join(figures))
+
+
+def bindir(d):
+    d = os.path.abspath(d)
+    b = os.path.join(d, "bin")
+    if os.path.exists(os.path.join(b, "ferry-setup")):
+        return b
+    if os.path.exists(os.path.join(d, "ferry-setup")):
+        return d
+    sys.exit("bench: no ferry-setup in %s or %s" % (d, b))
+
+
+def use_build(b):
+    """the ferry programs of the runs that follow: every home set up, every command run from b"""
+    global BIN
+    BIN = ferrytest.BIN = b
+
+
+def compare(a, b, n, runs, args):
+    """ferry's rows for two builds, alternating A B A B ...: whether B differs from A by more
+    than the runs' own spread"""
+    builds = (("A", bindir(a)), ("B", bindir(b)))
+    print("A: %s\nB: %s\n%d messages of %d bytes per run, %d injectors; %d runs of each, alternating A B."
+          % (builds[0][1], builds[1][1], n, SIZE, INJECTORS, runs))
+    print("Seconds and msg/s: median [min-max]. B / A: B's median rate over A's; within spread: whether"
+          " A's and B's min-max of the rate overlap (else B is faster or slower than A's runs spread).\n")
+    print("| workload | mode | A seconds | B seconds | A msg/s | B msg/s | A total CPU ms/msg | B total CPU ms/msg | B / A | within spread |")
+    print("|---" * 10 + "|", flush=True)
+    for workload, mode in rows_of(args):
+        res = {"A": [], "B": []}
+        for _ in range(runs):
+            for tag, d in builds:
+                use_build(d)
+                res[tag].append(attempts("ferry", workload, mode, n, "ferry-" + tag))
+        cells = []
+        rates = {}
+        for tag in ("A", "B"):
+            secs = [r[0] for r in res[tag]]
+            rates[tag] = [n / x for x in secs]
+            cells.append((secs, rates[tag], [1000 * r[2] / n for r in res[tag]]))
+
+        def spread(v, fmt):
+            return (fmt + " [" + fmt + "-" + fmt + "]") % (median(v), min(v), max(v))
+        ratio = median(rates["B"]) / median(rates["A"])
+        inside = min(rates["A"]) <= max(rates["B"]) and min(rates["B"]) <= max(rates["A"])
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %.3f | %s |" % (
+            workload, mode, spread(cells[0][0], "%.2f"), spread(cells[1][0], "%.2f"),
+            spread(cells[0][1], "%.0f"), spread(cells[1][1], "%.0f"),
+            spread(cells[0][2], "%.2f"), spread(cells[1][2], "%.2f"), ratio,
+            "yes" if inside else ("faster" if ratio > 1 else "slower")), flush=True)
+
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] != "matrix":
+    if len(sys.argv) == 5 and sys.argv[1] not in ("matrix", "compare"):
         system, workload, mode, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
         print(HEAD)
         print(row(system, workload, mode, n, *one(system, workload, mode, n)))
     elif len(sys.argv) >= 4 and sys.argv[1] == "matrix":
-        # mta.py matrix N RUNS [ WORKLOAD ... ]: the rows of those workloads (default all three)
-        n, runs = int(sys.argv[2]), int(sys.argv[3])
-        # a workload may name one mode: local:drain
-        workloads = [w.split(":") for w in sys.argv[4:]] or [["local"], ["remote"], ["multi"]]
-        print("%d messages of %d bytes per run, %d injectors; median of %d runs, the systems alternating."
-              " The ratio columns are ferry's rate over each Postfix's.\n" % (n, SIZE, INJECTORS, runs))
-        print(COLS + " ferry / postfix | ferry / postfix-tuned |")
-        print("|---" * 14 + "|", flush=True)
-        for workload, *only in workloads:
-            for mode in only or ("e2e", "drain"):
-                res = {"ferry": [], "postfix": [], "postfix-tuned": []}
-                for _ in range(runs):
-                    for system in res:
-                        for attempt in range(1, ATTEMPTS + 1):
-                            r = one(system, workload, mode, n)
-                            # a run whose machine the host took much of is a run of the host:
-                            # made again (any system alike), the last attempt kept whatever it is
-                            again = r[5] > MAX_STOLEN * os.cpu_count() * r[0] and attempt < ATTEMPTS
-                            print("<!-- run: %s %s %s %s%s -->" % (system, workload, mode, r, " stolen: made again" if again else ""),
-                                  file=sys.stderr, flush=True)
-                            if not again:
-                                break
-                        res[system].append(r)
-
-                def med(v, k):
-                    xs = [x[k] for x in v if x[k] is not None]
-                    return median(xs) if xs else None
-                meds = {k: [med(v, i) for i in range(6)] for k, v in res.items()}
-                for system in res:
-                    extra = " | |"
-                    if system == "ferry":
-                        extra = " %.1f | %.1f |" % (meds["postfix"][0] / meds["ferry"][0], meds["postfix-tuned"][0] / meds["ferry"][0])
-                    print(row(system, workload, mode, n, *meds[system]) + extra, flush=True)
+        matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
+    elif len(sys.argv) >= 6 and sys.argv[1] == "compare":
+        compare(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6:])
     else:
         sys.exit(__doc__)

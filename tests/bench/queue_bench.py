@@ -122,15 +122,18 @@ def restart_and_memory():
         subprocess.run(["s6-svc", "-d", os.path.join(s.H, "service", "ferry")], check=True)
         eventually(lambda: "ferry-schedule: stopped" in s.log(), 60)
         s.fabricate(DEFERRED)
-        # one message due now among them
-        mid = FAKE_BASE + DEFERRED
+        # one message due now among them, delivered: its id must be its message file's inode
+        # (the remote channel checks it), so the file is written first and named after it
+        tmp = os.path.join(s.H, "queue", "mess", "due.tmp")
+        with open(tmp, "wb") as f:
+            f.write(b"Subject: now\n\nx\n")
+        mid = os.stat(tmp).st_ino
         sub = str(mid % 23)
+        os.rename(tmp, os.path.join(s.H, "queue", "mess", sub, str(mid)))
         with open(os.path.join(s.H, "queue", "intd", sub, str(mid)), "wb") as f:
             f.write(b"u0\x00p0\x00t%d\x00Fs@example.com\x00Tnow@test\x00\x00" % int(time.time()))
         with open(os.path.join(s.H, "queue", "remote", sub, str(mid)), "wb") as f:
             f.write(b"T%016x%08x" % (0, 0) + b"now@test\x00")
-        with open(os.path.join(s.H, "queue", "mess", sub, str(mid)), "wb") as f:
-            f.write(b"Subject: now\n\nx\n")
         subprocess.run(["sync"])
         marker = len(s.log())
         t0 = time.time()
@@ -161,7 +164,8 @@ print("%d messages of 4 KiB per measurement from 4 ferry-inject processes in par
 print("timed from the first injection to the last `end msg` log line; the set under s6-svscan with the default")
 print("settings; local mail to one Maildir through a catch-all, remote mail to smtp-sink on 127.0.0.1. The")
 print("deferred queue is %d messages written in the queue format (one recipient each, deferred for an hour" % DEFERRED)
-print("to a dead destination) before the set starts. Median of the runs, each in brackets.\n")
+print("to a dead destination) before the set starts. N = %d; median of %d runs, each in brackets (the deferred" % (N, RUNS))
+print("rows: %d run%s).\n" % ((1, "") if DEFERRED >= 50000 else (RUNS, "s")))
 print("| channel | queue | messages per second |")
 print("|---|---|---|")
 for remote, e, d in rows:
@@ -174,4 +178,10 @@ print("hint (doc/queue.html) and loaded first; the deferred ones load in chunks 
 print("ferry-schedule's resident memory: %d KiB with the queue empty, %d KiB with %d recipients queued:" % (empty, full, DEFERRED + 1))
 print("%.0f bytes per queued recipient (the recipient's record, its address and its message's).\n" % ((full - empty) * 1024.0 / (DEFERRED + 1)))
 print("End-to-end rates include the injection: 4 injectors each fork and exec ferry-inject per message, and")
-print("each injection makes 4 sync calls; compare the injection table above, measured alone.")
+print("each injection makes 4 sync calls; compare the injection table below, measured alone.\n")
+print("<!-- figure queue.n %d -->" % N)
+print("<!-- figure queue.deferred %d -->" % DEFERRED)
+for remote, e, d in rows:
+    print("<!-- figure queue.%s.deferred_pct %.1f -->" % ("remote" if remote else "local", 100 * median(d) / median(e)))
+print("<!-- figure queue.restart_first_s %.2f -->" % first)
+print("<!-- figure queue.bytes_per_rcpt %.0f -->" % ((full - empty) * 1024.0 / (DEFERRED + 1)))

@@ -136,8 +136,17 @@ four () { [ "$(nremovers)" = 4 ] ; }
 wait_for 10 four
 rpids=$(pgrep -P "$cpid")
 kill -TERM $rpids
-sleep 0.5
-[ "$(nremovers)" = 4 ] || fail "SIGTERM stopped a remover: $(nremovers) left"
+# the SIGTERMs handled: none left pending (an ignored signal is dropped when sent; one that
+# kills leaves a SIGKILL pending until the remover dies), then the 4 removers must be there alive
+handled () {
+  for p in $rpids ; do
+    [ -r "/proc/$p/status" ] || return 0
+    awk '/^(SigPnd|ShdPnd):/ && $2 !~ /^0+$/ { bad = 1 } END { exit bad }' "/proc/$p/status" || return 1
+  done
+}
+wait_for 10 handled
+alive () { for p in $rpids ; do [ "$(awk '/^State:/ { print $2 }' "/proc/$p/status" 2> /dev/null)" = S ] || [ "$(awk '/^State:/ { print $2 }' "/proc/$p/status" 2> /dev/null)" = R ] || return 1 ; done ; }
+alive && [ "$(nremovers)" = 4 ] || fail "SIGTERM stopped a remover: $(nremovers) left"
 kill -KILL $(echo "$rpids" | head -n 1)
 rc=0 ; wait "$cpid" || rc=$?
 exec 7>&-

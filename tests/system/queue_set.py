@@ -35,6 +35,14 @@ def svc(*args):
     subprocess.run(["s6-svc"] + list(args) + [os.path.join(H, "service", "ferry")], check=True)
 
 
+def reread():
+    """s6-svc -h, and wait until ferry-schedule has read its settings again"""
+    n = log().count("ferry-schedule: SIGHUP: settings read again")
+    svc("-h")
+    if not eventually(lambda: log().count("ferry-schedule: SIGHUP: settings read again") > n, 10):
+        fail("ferry-schedule did not read its settings again: " + log()[-300:])
+
+
 def queue_files(dirs=("todo", "intd", "local", "remote", "mess", "pid", "bounce")):
     return home.queue_files(dirs)
 
@@ -139,7 +147,9 @@ try:
     expect(eventually(lambda: re.search(r"ferry-schedule: 1 messages, 1 recipients to deliver", log()), 20), "the restarted set has the deferred recipient again", log()[-300:])
     expect("loading the queue: 1 messages (1 recipient files), 0 of them due now first" in log(),
            "at the restart, the hint keeps the deferred file out of the files loaded first", log()[-300:])
-    time.sleep(0.5)
+    # the scheduler's first round after the load: a status line with nothing out
+    expect(eventually(lambda: re.search(r"status: local 0/\d+ remote 0/\d+ messages 1 recipients 1\n", log().split("ferry-schedule: starting")[-1]), 20),
+           "the first round after the restart starts nothing", log()[-300:])
     expect(not peer.messages, "it waits for its time, not retrying at once")
     svc("-a")
     expect(eventually(lambda: len(peer.messages) == 1 and not queue_files(), 20), "s6-svc -a: delivered at once, the queue empty", log()[-400:])
@@ -152,7 +162,7 @@ try:
     mark = len(log())
     eid = home.name(inject_many(1, lambda i: ["y@later.test"], "expiring", sender="expiry@example.org")[0])
     expect(eventually(lambda: ("deferral msg %s" % eid) in log()[mark:], 20), "deferred first")
-    time.sleep(2.2)
+    time.sleep(2.2)     # time itself: the message must be older than queuelifetime
     svc("-a")
     expect(eventually(lambda: ("expired msg %s" % eid) in log()[mark:], 20), "after queuelifetime it expires", log()[-400:])
     expect(eventually(lambda: notices("Undelivered Mail Returned to Sender", b"y@later.test") == 1 and not queue_files(), 20),
@@ -171,7 +181,12 @@ try:
            "a message queued longer than delaywarning: its sender is warned", log()[-300:])
     dfile = os.path.join(H, "queue", "bounce", "%d.delay" % did)
     expect(os.path.exists(dfile) and os.path.getsize(dfile) == 0, "queue/bounce/ID.delay is left, empty, as the mark")
-    time.sleep(6)
+    # two more rounds that retry it (SIGALRM), each a chance for a second warning
+    for _ in range(2):
+        tried = log()[mark:].count("deferral msg %s" % dname)
+        svc("-a")
+        if not eventually(lambda: log()[mark:].count("deferral msg %s" % dname) > tried, 20):
+            fail("no retry after s6-svc -a: " + log()[mark:][-3000:])
     expect(log()[mark:].count("delay msg %s: queued longer" % dname) == 1 and notices("Delayed Mail (still being retried)", b"z@later.test") == 1, "only once per message")
     control(delaywarning=14400, queuelifetime=1)
     svc("-h")
@@ -195,8 +210,7 @@ try:
 
     # the local concurrency limit, counted at a slow program
     control(concurrencylocal=3)
-    svc("-h")
-    time.sleep(0.3)
+    reread()
     inject_many(9, lambda i: ["slow@example.org"], "slow")
     expect(eventually(lambda: not queue_files(), 60), "9 slow program deliveries done")
     running = peak = 0
@@ -213,8 +227,7 @@ try:
     stops.append(slow.stop)
     home.control("smtproutes", "sink.test:127.0.0.1:%d\n" % sink.port + "".join("slow%d.test:127.0.0.1:%d\n" % (k, slowport) for k in range(3)))
     control(concurrencyremote=4, concurrencydestination=2)
-    svc("-h")
-    time.sleep(0.3)
+    reread()
     inject_many(12, lambda i: ["r%d@slow%d.test" % (i, i % 3)], "slowremote")
     expect(eventually(lambda: len(slow.messages) == 12 and not queue_files(), 60), "12 deliveries to a slow peer done")
     expect(slow.peak == 4, "never more than concurrencyremote (4) connections at once, and 4 reached", slow.peak)
@@ -222,8 +235,7 @@ try:
     slow2 = RawPeer(port=slow2port, slow_data=1)
     stops.append(slow2.stop)
     home.control("smtproutes", "sink.test:127.0.0.1:%d\nslowone.test:127.0.0.1:%d\n" % (sink.port, slow2port))
-    svc("-h")
-    time.sleep(0.3)
+    reread()
     inject_many(6, lambda i: ["r%d@slowone.test" % i], "slowone")
     expect(eventually(lambda: len(slow2.messages) == 6 and not queue_files(), 60), "6 deliveries to one slow domain done")
     expect(slow2.peak == 2, "never more than concurrencydestination (2) at once to one domain, and 2 reached", slow2.peak)
@@ -236,11 +248,13 @@ try:
     stops.append(stuck.stop)
     home.control("smtproutes", "sink.test:127.0.0.1:%d\nstuck.test:127.0.0.1:%d\n" % (sink.port, stuckport))
     control(concurrencyremote=4, concurrencydestination=1)
-    svc("-h")
-    time.sleep(0.3)
+    reread()
+    mark = len(log())
     inject_many(3, lambda i: ["r%d@stuck.test" % i], "stuck")
     expect(eventually(lambda: stuck.active == 1, 10), "one delivery to the held-up domain under way", stuck.active)
-    time.sleep(1)
+    # a round of the scheduler with the three due and one out: the other two were not started
+    expect(eventually(lambda: re.search(r"status: local 0/\d+ remote 1/4 messages 3 recipients 3\n", log()[mark:]), 10),
+           "the scheduler holds all three, one out", log()[-300:])
     expect(stuck.active == 1 and stuck.peak == 1, "concurrencydestination 1: the other two wait", stuck.peak)
     control(concurrencydestination=3)
     svc("-h")
@@ -254,11 +268,10 @@ try:
     bad = RawPeer(port=flakyport, greeting="421 4.3.2 not now")
     home.control("smtproutes", "sink.test:127.0.0.1:%d\nflaky.test:127.0.0.1:%d\n" % (sink.port, flakyport))
     control(minbackoff=1, maxbackoff=2)
-    svc("-h")
-    time.sleep(0.3)
+    reread()
     inject_many(10, lambda i: ["r%d@flaky.test" % i], "flaky")
     expect(eventually(lambda: "destination flaky.test: 1 failed deliveries in a row" in log(), 20), "the destination is marked failing", log()[-300:])
-    time.sleep(0.5)
+    time.sleep(0.5)     # time itself: the rate of probes over 6 s is what is measured
     c0 = bad.connections
     time.sleep(6)
     c1 = bad.connections

@@ -1,0 +1,210 @@
+"""Writes doc/performance.md (tests/bench/run, make bench): runs the benches named (all of them when
+none is), puts each one's output in its own section between generated markers, keeps the other
+sections as they were, and computes the header and the targets table from the figures the
+sections hold (one `<!-- figure KEY VALUE -->` line each, printed by the bench itself).
+
+    page.py [BENCH...]      BENCH: mta queue biglist inject local remote qread
+
+A bench that fails leaves its old section in place; page.py then exits 1 after writing the rest."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+TOP = os.environ["FERRY_TOP"]
+PAGE = os.path.join(TOP, "doc", "performance.md")
+
+# in page order: name, the environment that sets its sizes (with the bench's defaults)
+BENCHES = [
+    ("mta", [("N", "5000"), ("RUNS", "3")]),
+    ("queue", [("N", "2000"), ("RUNS", "3"), ("DEFERRED", "100000")]),
+    ("biglist", [("SIZES", "1000 10000 100000 1000000")]),
+    ("inject", [("N", "2000"), ("RUNS", "3")]),
+    ("local", [("N", "2000"), ("RUNS", "3")]),
+    ("remote", [("N", "2000"), ("RUNS", "3")]),
+    ("qread", [("QUEUED", "100000"), ("RUNS", "3")]),
+]
+NAMES = [b for b, _ in BENCHES]
+FIGURE = re.compile(r"^<!-- figure (\S+) (\S+) -->$", re.M)
+
+
+def sh(cmd):
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+
+
+def machine():
+    cpu = sh("sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1")
+    mem = sh("awk '/MemTotal/ { printf \"%.0f GiB\", $2 / 1048576 }' /proc/meminfo")
+    fs = sh("df -T %s | awk 'NR == 2 { print $2 }'" % os.path.join(TOP, "build"))
+    return "%s cores, %s, %s memory, %s, file system %s" % (os.cpu_count(), cpu, mem, sh("uname -sr"), fs)
+
+
+def software():
+    pf = sh("postconf -d mail_version 2>/dev/null | sed 's/.*= //'")
+    return "Debian %s, %s%s" % (sh("cat /etc/debian_version"), sh("gcc --version | head -n 1"),
+                                ", Postfix %s" % pf if pf else "")
+
+
+def sections(text):
+    """{bench: its whole section, markers included} of a page"""
+    out = {}
+    for m in re.finditer(r"<!-- bench (\S+) begin -->\n.*?<!-- bench \1 end -->\n", text, re.S):
+        out[m.group(1)] = m.group(0)
+    return out
+
+
+def minutes(secs):
+    return "%.1f s" % secs if secs < 60 else "%d min" % round(secs / 60)
+
+
+def run(bench, sizes):
+    """the bench's new section, or None if it failed"""
+    env = dict(os.environ)
+    settings = []
+    for var, default in sizes:
+        env.setdefault(var, default)
+        settings.append("%s=%s" % (var, "'%s'" % env[var] if " " in env[var] else env[var]))
+    print("bench: %s (%s) ..." % (bench, " ".join(settings)), file=sys.stderr, flush=True)
+    t0 = time.time()
+    r = subprocess.run(["sh", os.path.join(TOP, "tests", "bench", bench + ".sh")], env=env, stdout=subprocess.PIPE, text=True)
+    took = time.time() - t0
+    if r.returncode:
+        print("bench: %s failed (exit %d); its section is left as it was" % (bench, r.returncode), file=sys.stderr)
+        return None
+    print("bench: %s done in %s" % (bench, minutes(took)), file=sys.stderr, flush=True)
+    body = r.stdout.strip("\n").split("\n")
+    if not body or not body[0].startswith("## "):
+        body = ["## %s" % bench, ""] + body
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0))
+    line = ("Measured on %s, on %s; took %s. Again: `%s sh tests/bench/run %s`."
+            % (when, machine(), minutes(took), " ".join(settings), bench))
+    return "\n".join(["<!-- bench %s begin -->" % bench, body[0], "", line] + body[1:] + ["<!-- bench %s end -->" % bench, ""])
+
+
+def figures(secs):
+    f = {}
+    for s in secs.values():
+        for k, v in FIGURE.findall(s):
+            try:
+                f[k] = float(v)
+            except ValueError:
+                pass
+    return f
+
+
+def num(x, digits=0):
+    return "{:,.{}f}".format(x, digits)
+
+
+def targets(f):
+    """the rows of the targets table: (target, bench, measured, verdict)"""
+    rows = []
+
+    def missing(bench):
+        return "not measured: `sh tests/bench/run %s`" % bench, "-"
+
+    notqmail = {"local": 51, "remote": 73, "multi": 165}
+    for mode in ("drain", "e2e"):
+        for w in ("local", "remote", "multi"):
+            unit = "rcpt/s" if w == "multi" else "msg/s"
+            key = "rcpt" if w == "multi" else "msg"
+            want = "3x Postfix in the same run" + (", 2x notqmail's %d %s" % (notqmail[w], unit) if mode == "e2e" else "")
+            target = "%s, %s: %s" % ("drain" if mode == "drain" else "end to end", w, want)
+            k = "mta.%s.%s." % (w, mode)
+            got = [f.get(k + s + "." + key) for s in ("ferry", "postfix", "postfix-tuned")]
+            if None in got:
+                rows.append((target, "mta") + missing("mta"))
+                continue
+            fe, pf, pt = got
+            text = "%s %s against %s (Postfix) and %s (tuned): %.1fx and %.1fx" % (num(fe), unit, num(pf), num(pt), fe / pf, fe / pt)
+            ok = fe >= 3 * pf and fe >= 3 * pt
+            if mode == "e2e":
+                text += "; %.1fx notqmail" % (fe / notqmail[w])
+                ok = ok and fe >= 2 * notqmail[w]
+            text += " (N = %s, median of %d)" % (num(f.get("mta.n", 0)), f.get("mta.runs", 0))
+            rows.append((target, "mta", text, "met" if ok else "**missed**"))
+
+    target = "ferry-inject: at most 5 ms of CPU per message"
+    parts, worst = [], []
+    if "inject.cpu1" in f:
+        parts.append("ferry-inject %.2f ms alone, %.2f ms with 4 injectors (N = %s, median of %d)"
+                     % (f["inject.cpu1"], f["inject.cpu4"], num(f["inject.n"]), f["inject.runs"]))
+        worst += [f["inject.cpu1"], f["inject.cpu4"]]
+    sm = [f[k] for k in sorted(f) if re.match(r"mta\.\w+\.e2e\.ferry\.inj_cpu_ms$", k)]
+    if sm:
+        parts.append("ferry-sendmail %.1f to %.1f ms with 4 injectors while delivery runs (mta e2e rows)" % (min(sm), max(sm)))
+        worst += sm
+    if parts:
+        rows.append((target, "inject, mta", "; ".join(parts), "met" if max(worst) <= 5 else "**missed**"))
+    else:
+        rows.append((target, "inject") + missing("inject"))
+
+    if "queue.local.deferred_pct" in f:
+        rows.append(("scale: fresh mail with %s deferred at 80%% of the empty-queue rate" % num(f["queue.deferred"]), "queue",
+                     "local %.0f%%, remote %.0f%% (N = %s)" % (f["queue.local.deferred_pct"], f["queue.remote.deferred_pct"], num(f["queue.n"])),
+                     "met" if min(f["queue.local.deferred_pct"], f["queue.remote.deferred_pct"]) >= 80 else "**missed**"))
+        rows.append(("restart with %s queued: first delivery within 2 s" % num(f["queue.deferred"]), "queue",
+                     "%.2f s" % f["queue.restart_first_s"], "met" if f["queue.restart_first_s"] <= 2 else "**missed**"))
+        rows.append(("ferry-schedule: at most 200 bytes per pending recipient", "queue",
+                     "%.0f bytes (%s recipients queued)" % (f["queue.bytes_per_rcpt"], num(f["queue.deferred"] + 1)),
+                     "met" if f["queue.bytes_per_rcpt"] <= 200 else "**missed**"))
+    else:
+        for t in ("scale: fresh mail with 100,000 deferred at 80% of the empty-queue rate",
+                  "restart with 100,000 queued: first delivery within 2 s",
+                  "ferry-schedule: at most 200 bytes per pending recipient"):
+            rows.append((t, "queue") + missing("queue"))
+    return rows
+
+
+def page(secs):
+    f = figures(secs)
+    out = ["# ferry performance", "",
+           "<!-- Written entirely by make bench (tests/bench/run, tests/bench/page.py): edits by hand are lost. -->", "",
+           "Written by `make bench` on %s." % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "Machine: %s; %s." % (machine(), software()), "",
+           "`make bench` runs every bench below and writes this page; `make bench BENCH=inject` (or",
+           "`sh tests/bench/run inject`) runs one again and rewrites only its section and the targets table.",
+           "Each section gives its date, its machine, how long it took, its sizes (N, RUNS and the like,",
+           "from the environment, each bench's defaults otherwise) and the exact command that measured it.",
+           "", "## The targets", "",
+           "Computed from the figures of the sections below.", "",
+           "| target | bench | measured | verdict |", "|---|---|---|---|"]
+    out += ["| %s | %s | %s | %s |" % r for r in targets(f)]
+    out.append("")
+    for b in NAMES:
+        if b in secs:
+            out.append(secs[b])
+        else:
+            out += ["<!-- bench %s begin -->" % b, "## %s" % b, "",
+                    "Not measured yet: `sh tests/bench/run %s`." % b, "<!-- bench %s end -->" % b, ""]
+    return "\n".join(out)
+
+
+def main():
+    want = sys.argv[1:] or NAMES
+    for b in want:
+        if b not in NAMES:
+            sys.exit("usage: tests/bench/run [%s]..." % " ".join(NAMES))
+    try:
+        secs = sections(open(PAGE).read())
+    except FileNotFoundError:
+        secs = {}
+    failed = False
+    for b, sizes in BENCHES:
+        if b in want:
+            s = run(b, sizes)
+            if s is None:
+                failed = True
+            else:
+                secs[b] = s
+                # written after each bench: a long run stopped halfway keeps what it measured
+                with open(PAGE + ".tmp", "w") as fp:
+                    fp.write(page(secs))
+                os.rename(PAGE + ".tmp", PAGE)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
