@@ -1,4 +1,4 @@
-/* Unit tests of ferry-schedule's destination table (src/queue/dests.c): names found whatever
+/* Unit tests of ferry-schedule's destination table (src/schedule/dests.c): names found whatever
    their case, entries dropped only when idle and the others still found after (the hash's
    deletion re-places the entries after it), slots reused, parked recipients in order through
    the ring's growth, and the wake list. */
@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "queue/dests.h"
+#include "schedule/dests.h"
 
 #include "unit.h"
 
