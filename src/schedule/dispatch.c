@@ -63,7 +63,7 @@ static void request_send (unsigned int fi)
 {
   flight *fl = sched.flights + fi ;
   msg *m = sched.msgs + fl->msg ;
-  stralloc *o = &sched.out[fl->ch == CH_LOCAL ? 1 : 2] ;
+  stralloc *o = &sched.peers[PEER_OF_CHANNEL(fl->ch)].out ;
   size_t mark, start = o->len ;
   unsigned int i ;
   if (!ferry_frame_begin(o, &mark) || !ferry_field_catu64(o, fi) || !ferry_field_catu64(o, m->id) || !ferry_field_cats(o, m->sender))

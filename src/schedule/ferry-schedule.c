@@ -23,8 +23,14 @@ char const *const chdir_[2] = { "local", "remote" } ;
 schedule sched =
 {
   .ready = { IDRING_ZERO, IDRING_ZERO },
-  .out = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO },
-  .in = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO },
+  .peers =
+  {
+    [PEER_PREPROCESS] = { "ferry-preprocess-todo", 0, 1, STRALLOC_ZERO, STRALLOC_ZERO, 0, &preprocess_take },
+    [PEER_LOCAL] = { "ferry-spawn-local", 4, 3, STRALLOC_ZERO, STRALLOC_ZERO, 0, &local_take },
+    [PEER_REMOTE] = { "ferry-spawn-remote", 6, 5, STRALLOC_ZERO, STRALLOC_ZERO, 0, &remote_take },
+    [PEER_CLEAN] = { "ferry-clean", 8, 7, STRALLOC_ZERO, STRALLOC_ZERO, 0, &clean_take },
+    [PEER_SCLEAN] = { "the queue manager's ferry-clean", 10, 9, STRALLOC_ZERO, STRALLOC_ZERO, 0, &sclean_take },
+  },
   .freercpt = -1,
   .nullfd = -1,
   .queuefd = -1,
@@ -65,7 +71,7 @@ int main (int argc, char const *const *argv)
       uint64_t u ;
       size_t k = uint64_scan(e, &u) ;
       if (!k) break ;
-      sched.members[sched.nmembers++] = (pid_t)u ;
+      sched.peers[sched.nmembers++].pid = (pid_t)u ;
       e += k ;
       if (*e == ',') e++ ;
     }
@@ -76,11 +82,13 @@ int main (int argc, char const *const *argv)
   if (!selfpipe_trap(SIGALRM) || !selfpipe_trap(SIGHUP) || !selfpipe_trap(SIGTERM) || !selfpipe_trap(SIGCHLD))
     strerr_diefu1sys(111, "trap signals") ;
   {
-    int fd ;
     int type ;
     socklen_t len = sizeof(type) ;
-    for (fd = 0 ; fd <= 10 ; fd++) if (fd != 2 && ndelay_on(fd) < 0) strerr_diefu1sys(111, "set the pipes non-blocking (was ferry-schedule started by ferry-start?)") ;
-    sched.passfd = getsockopt(5, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ;
+    unsigned int i ;
+    for (i = 0 ; i < NPEERS ; i++)
+      if (ndelay_on(sched.peers[i].infd) < 0 || ndelay_on(sched.peers[i].outfd) < 0)
+        strerr_diefu1sys(111, "set the pipes non-blocking (was ferry-schedule started by ferry-start?)") ;
+    sched.passfd = getsockopt(sched.peers[PEER_REMOTE].outfd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ;
     sched.nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC) ;
     if (sched.nullfd < 0) strerr_diefu1sys(111, "open /dev/null") ;
   }
@@ -107,9 +115,9 @@ int main (int argc, char const *const *argv)
 
   for (;;)
   {
-    iopause_fd x[13] ;
+    iopause_fd x[2 + 2 * NPEERS] ;
     unsigned int n = 0, i ;
-    int idx[13] ;
+    int idx[2 + 2 * NPEERS] ;
     tain deadline = TAIN_INFINITE ;
     if (sched.ndueq || sched.nloadq)
     {
@@ -123,17 +131,14 @@ int main (int argc, char const *const *argv)
     if (!buffer_flush(buffer_2)) _exit(111) ;
     /* stopping: once every delivery is answered, every finished message's files removed and
        every request to ferry-clean written */
-    if (sched.stopping && !sched.inflight[0] && !sched.inflight[1] && !sched.nbjobs && !sched.nremoving && !sched.out[3].len && !sched.out[4].len) break ;
+    if (sched.stopping && !sched.inflight[0] && !sched.inflight[1] && !sched.nbjobs && !sched.nremoving && !sched.peers[PEER_CLEAN].out.len && !sched.peers[PEER_SCLEAN].out.len) break ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; idx[n++] = -1 ;
-    x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; idx[n++] = 100 ;
-    x[n].fd = 4 ; x[n].events = IOPAUSE_READ ; idx[n++] = 101 ;
-    x[n].fd = 6 ; x[n].events = IOPAUSE_READ ; idx[n++] = 102 ;
-    x[n].fd = 8 ; x[n].events = IOPAUSE_READ ; idx[n++] = 103 ;
-    x[n].fd = 10 ; x[n].events = IOPAUSE_READ ; idx[n++] = 105 ;
-    if (steerfd >= 0) { x[n].fd = steerfd ; x[n].events = IOPAUSE_READ ; idx[n++] = 104 ; }
-    for (i = 0 ; i < NPEERS ; i++) if (sched.out[i].len)
+    /* idx: -1 the selfpipe, -2 the steer FIFO, a peer's input i, its output NPEERS + i */
+    for (i = 0 ; i < NPEERS ; i++) { x[n].fd = sched.peers[i].infd ; x[n].events = IOPAUSE_READ ; idx[n++] = i ; }
+    if (steerfd >= 0) { x[n].fd = steerfd ; x[n].events = IOPAUSE_READ ; idx[n++] = -2 ; }
+    for (i = 0 ; i < NPEERS ; i++) if (sched.peers[i].out.len)
     {
-      x[n].fd = outfd[i] ; x[n].events = IOPAUSE_WRITE ; idx[n++] = i ;
+      x[n].fd = sched.peers[i].outfd ; x[n].events = IOPAUSE_WRITE ; idx[n++] = NPEERS + i ;
     }
     if (sched.nheap)
     {
@@ -211,26 +216,25 @@ int main (int argc, char const *const *argv)
             {
               unsigned int k ;
               if (bounce_reap(pid, wstat)) continue ;
-              for (k = 0 ; k < sched.nmembers ; k++) if (sched.members[k] == pid)
+              for (k = 0 ; k < sched.nmembers ; k++) if (sched.peers[k].pid == pid)
                 strerr_dief(111, "a member of the set died: the set stops, and s6 starts it again") ;
             }
           }
         }
       }
-      else if (idx[i] == 100) frames_read(0, &sched.in[0], &preprocess_take, "ferry-preprocess-todo") ;
-      else if (idx[i] == 101) frames_read(4, &sched.in[1], &local_take, "ferry-spawn-local") ;
-      else if (idx[i] == 102) frames_read(6, &sched.in[2], &remote_take, "ferry-spawn-remote") ;
-      else if (idx[i] == 103) frames_read(8, &sched.in[3], &clean_take, "ferry-clean") ;
-      else if (idx[i] == 105) frames_read(10, &sched.in[4], &sclean_take, "the queue manager's ferry-clean") ;
-      else if (idx[i] == 104) steer_read(steerfd, &steerbuf) ;
-      else out_write(idx[i]) ;
+      else if (idx[i] == -2) steer_read(steerfd, &steerbuf) ;
+      else if (idx[i] < NPEERS) peer_read(idx[i]) ;
+      else peer_write(idx[i] - NPEERS) ;
     }
     /* every mark of this round's answers on disk, in one sync, before their messages finish */
     finish_flush() ;
   }
   /* the members see their input close, finish and exit; reap them, for at most 10 seconds */
   buffer_flush(buffer_2) ;
-  close(1) ; close(3) ; close(5) ; close(7) ; close(9) ;
+  {
+    unsigned int i ;
+    for (i = 0 ; i < NPEERS ; i++) close(sched.peers[i].outfd) ;
+  }
   selfpipe_finish() ;
   alarm(10) ;
   {

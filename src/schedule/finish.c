@@ -13,7 +13,7 @@ void removal_start (uint64_t id, uint64_t stamp)
   }
   sched.removing[sched.rhead_ + sched.nremoving].id = id ;
   sched.removing[sched.rhead_ + sched.nremoving++].stamp = stamp ;
-  clean_request_to(4, 's', id) ;
+  clean_request_to(PEER_SCLEAN, 's', id) ;
 }
 
 int removing_has (uint64_t id)

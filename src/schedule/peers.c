@@ -4,17 +4,17 @@
 
 #include "schedule.h"
 
- /* A request to a ferry-clean: to:3 the queue owner's, 4 the queue manager's own. */
+ /* A request to a ferry-clean: to PEER_CLEAN, the queue owner's, or PEER_SCLEAN, the queue manager's own. */
 void clean_request_to (unsigned int to, char kind, uint64_t id)
 {
   char f[1 + UINT64_FMT] ;
   size_t mark ;
   f[0] = kind ;
-  if (!ferry_frame_begin(&sched.out[to], &mark) || !ferry_field_cat(&sched.out[to], f, 1 + uint64_fmt(f + 1, id)) || !ferry_frame_end(&sched.out[to], mark))
+  if (!ferry_frame_begin(&sched.peers[to].out, &mark) || !ferry_field_cat(&sched.peers[to].out, f, 1 + uint64_fmt(f + 1, id)) || !ferry_frame_end(&sched.peers[to].out, mark))
     strerr_diefu1sys(111, "allocate memory") ;
 }
 
-static void clean_request (char kind, uint64_t id) { clean_request_to(3, kind, id) ; }
+static void clean_request (char kind, uint64_t id) { clean_request_to(PEER_CLEAN, kind, id) ; }
 
  /* The answer to a control frame the queue manager sent for itself: logged. */
 void control_log (int ch, char const *p, size_t n)
@@ -28,7 +28,7 @@ void control_log (int ch, char const *p, size_t n)
 void control_send (char const *a, char const *b, char const *fifo)
 {
   size_t mark ;
-  if (!ferry_frame_begin(&sched.out[2], &mark) || !ferry_field_cats(&sched.out[2], a) || (b && !ferry_field_cats(&sched.out[2], b)) || !ferry_frame_end(&sched.out[2], mark))
+  if (!ferry_frame_begin(&sched.peers[PEER_REMOTE].out, &mark) || !ferry_field_cats(&sched.peers[PEER_REMOTE].out, a) || (b && !ferry_field_cats(&sched.peers[PEER_REMOTE].out, b)) || !ferry_frame_end(&sched.peers[PEER_REMOTE].out, mark))
     strerr_diefu1sys(111, "allocate memory") ;
   if (sched.nreplyto == sched.areplyto) sched.replyto = ferry_array_grow(sched.replyto, &sched.areplyto, sizeof(char *)) ;
   sched.replyto[sched.nreplyto++] = fifo ? xstrdup(fifo, strlen(fifo)) : 0 ;
@@ -38,7 +38,7 @@ void control_send (char const *a, char const *b, char const *fifo)
 void control_send_local (char const *a)
 {
   size_t mark ;
-  if (!ferry_frame_begin(&sched.out[1], &mark) || !ferry_field_cats(&sched.out[1], a) || !ferry_frame_end(&sched.out[1], mark))
+  if (!ferry_frame_begin(&sched.peers[PEER_LOCAL].out, &mark) || !ferry_field_cats(&sched.peers[PEER_LOCAL].out, a) || !ferry_frame_end(&sched.peers[PEER_LOCAL].out, mark))
     strerr_diefu1sys(111, "allocate memory") ;
 }
 
@@ -105,7 +105,7 @@ void clean_take (char const *p, size_t n)
   {
     size_t mark ;
     /* the todo entry is gone, durably: the message may be delivered now */
-    if (!ferry_frame_begin(&sched.out[0], &mark) || !ferry_field_cats(&sched.out[0], f[0] + 1) || !ferry_frame_end(&sched.out[0], mark))
+    if (!ferry_frame_begin(&sched.peers[PEER_PREPROCESS].out, &mark) || !ferry_field_cats(&sched.peers[PEER_PREPROCESS].out, f[0] + 1) || !ferry_frame_end(&sched.peers[PEER_PREPROCESS].out, mark))
       strerr_diefu1sys(111, "allocate memory") ;
     if (f[0][0] == 't') msg_load(id, 1) ;
   }
@@ -144,11 +144,15 @@ void sclean_take (char const *p, size_t n)
   logs("end msg ") ; logname(id, stamp) ; logend() ;
 }
 
-void frames_read (int fd, stralloc *sa, void (*take)(char const *, size_t), char const *who)
+ /* What a member wrote: its whole frames, each to its handler (take). */
+void peer_read (unsigned int i)
 {
+  peer *p = sched.peers + i ;
+  stralloc *sa = &p->in ;
+  char const *who = p->name ;
   char buf[65536] ;
   size_t pos = 0 ;
-  ssize_t r = read(fd, buf, sizeof(buf)) ;
+  ssize_t r = read(p->infd, buf, sizeof(buf)) ;
   if (r < 0) { if (errno == EAGAIN || errno == EINTR) return ; strerr_diefu2sys(111, "read from ", who) ; }
   if (!r) strerr_dief(111, who, " has gone: the set stops, and s6 starts it again") ;
   if (!stralloc_catb(sa, buf, r)) strerr_diefu1sys(111, "allocate memory") ;
@@ -157,7 +161,7 @@ void frames_read (int fd, stralloc *sa, void (*take)(char const *, size_t), char
     size_t start, plen ;
     int f = ferry_frame_take(sa->s, sa->len, &pos, &start, &plen) ;
     if (!f) break ;
-    if (f == 1) (*take)(sa->s + start, plen) ;
+    if (f == 1) (*p->take)(sa->s + start, plen) ;
     else { strerr_warnw("a broken frame from ", who, ": skipped") ; if (f == -2) { pos = sa->len ; break ; } }
   }
   memmove(sa->s, sa->s + pos, sa->len - pos) ;
@@ -167,18 +171,17 @@ void frames_read (int fd, stralloc *sa, void (*take)(char const *, size_t), char
 void local_take (char const *p, size_t n) { answer_take(CH_LOCAL, p, n) ; }
 void remote_take (char const *p, size_t n) { answer_take(CH_REMOTE, p, n) ; }
 
- /* members: 0 ferry-preprocess-todo, 1 ferry-spawn-local, 2 ferry-spawn-remote, 3 ferry-clean,
-    4 the queue manager's ferry-clean. Signals go only to the first, which runs as the queue
+ /* Signals go only to ferry-preprocess-todo, which runs as the queue
     manager's user: SIGHUP (its lists again) and SIGALRM (a rescan). The channels may run as other
     users (ferryr, root), which no signal of ours reaches: they get control frames on their request
     pipes instead ("!reread", "!undead", doc/protocols.html); ferry-clean has no settings. */
 void preprocess_signal (int sig)
 {
-  if (sched.nmembers && kill(sched.members[0], sig) < 0)
+  if (sched.nmembers && kill(sched.peers[PEER_PREPROCESS].pid, sig) < 0)
     strerr_warnwu2sys("signal ferry-preprocess-todo", sig == SIGHUP ? " (it keeps its lists)" : " (it rescans at its next trigger)") ;
 }
 
- /* out[2] was written up to w bytes: then the frames that carry a descriptor, each sent with it
+ /* The remote channel's out was written up to w bytes: then the frames that carry a descriptor, each sent with it
     (the bytes up to the next such frame), until the socket is full */
 static void msgfds_write (size_t w)
 {
@@ -187,7 +190,7 @@ static void msgfds_write (size_t w)
   while (sched.nmsgfds && !sched.msgfds[0].off)
   {
     union { struct cmsghdr h ; char b[CMSG_SPACE(sizeof(int))] ; } ctl ;
-    struct iovec v = { .iov_base = sched.out[2].s, .iov_len = sched.nmsgfds > 1 ? sched.msgfds[1].off : sched.out[2].len } ;
+    struct iovec v = { .iov_base = sched.peers[PEER_REMOTE].out.s, .iov_len = sched.nmsgfds > 1 ? sched.msgfds[1].off : sched.peers[PEER_REMOTE].out.len } ;
     struct msghdr mh = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) } ;
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh) ;
     ssize_t r ;
@@ -195,7 +198,7 @@ static void msgfds_write (size_t w)
     c->cmsg_type = SCM_RIGHTS ;
     c->cmsg_len = CMSG_LEN(sizeof(int)) ;
     memcpy(CMSG_DATA(c), &sched.msgfds[0].fd, sizeof(int)) ;
-    r = sendmsg(5, &mh, MSG_NOSIGNAL) ;
+    r = sendmsg(sched.peers[PEER_REMOTE].outfd, &mh, MSG_NOSIGNAL) ;
     if (r < 0)
     {
       if (errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to ferry-spawn-remote") ;
@@ -204,32 +207,28 @@ static void msgfds_write (size_t w)
     if (sched.msgfds[0].fd != sched.nullfd) fd_close(sched.msgfds[0].fd) ;
     memmove(sched.msgfds, sched.msgfds + 1, (sched.nmsgfds - 1) * sizeof(msgfd)) ;
     sched.nmsgfds-- ;
-    memmove(sched.out[2].s, sched.out[2].s + r, sched.out[2].len - r) ;
-    sched.out[2].len -= r ;
+    memmove(sched.peers[PEER_REMOTE].out.s, sched.peers[PEER_REMOTE].out.s + r, sched.peers[PEER_REMOTE].out.len - r) ;
+    sched.peers[PEER_REMOTE].out.len -= r ;
     for (k = 0 ; k < sched.nmsgfds ; k++) sched.msgfds[k].off -= r ;
     /* the rest of this frame, without a descriptor */
-    if (sched.nmsgfds ? sched.msgfds[0].off : sched.out[2].len)
+    if (sched.nmsgfds ? sched.msgfds[0].off : sched.peers[PEER_REMOTE].out.len)
     {
-      r = write(5, sched.out[2].s, sched.nmsgfds ? sched.msgfds[0].off : sched.out[2].len) ;
+      r = write(sched.peers[PEER_REMOTE].outfd, sched.peers[PEER_REMOTE].out.s, sched.nmsgfds ? sched.msgfds[0].off : sched.peers[PEER_REMOTE].out.len) ;
       if (r < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to ferry-spawn-remote") ;
       if (r <= 0) return ;
-      memmove(sched.out[2].s, sched.out[2].s + r, sched.out[2].len - r) ;
-      sched.out[2].len -= r ;
+      memmove(sched.peers[PEER_REMOTE].out.s, sched.peers[PEER_REMOTE].out.s + r, sched.peers[PEER_REMOTE].out.len - r) ;
+      sched.peers[PEER_REMOTE].out.len -= r ;
       for (k = 0 ; k < sched.nmsgfds ; k++) sched.msgfds[k].off -= r ;
     }
   }
 }
 
- /* the members' input: 1 ferry-preprocess-todo, 3 ferry-spawn-local, 5 ferry-spawn-remote,
-    7 ferry-clean, 9 the queue manager's ferry-clean; out[i] is written to outfd[i] as far as it
-    goes without blocking */
-
-int const outfd[NPEERS] = { 1, 3, 5, 7, 9 } ;
-
-void out_write (unsigned int i)
+ /* A member's input: its out written to its outfd as far as it goes without blocking. */
+void peer_write (unsigned int i)
 {
-  ssize_t w = write(outfd[i], sched.out[i].s, i == 2 && sched.nmsgfds ? sched.msgfds[0].off : sched.out[i].len) ;
+  stralloc *o = &sched.peers[i].out ;
+  ssize_t w = write(sched.peers[i].outfd, o->s, i == PEER_REMOTE && sched.nmsgfds ? sched.msgfds[0].off : o->len) ;
   if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to a member of the set") ;
-  if (w > 0) { memmove(sched.out[i].s, sched.out[i].s + w, sched.out[i].len - w) ; sched.out[i].len -= w ; }
-  if (i == 2) msgfds_write(w > 0 ? w : 0) ;
+  if (w > 0) { memmove(o->s, o->s + w, o->len - w) ; o->len -= w ; }
+  if (i == PEER_REMOTE) msgfds_write(w > 0 ? w : 0) ;
 }

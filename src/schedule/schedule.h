@@ -117,8 +117,20 @@ struct msgfd_s
 typedef struct removal_s removal ;
 struct removal_s { uint64_t id ; uint64_t stamp ; } ;
 
-#define NPEERS 5
-extern int const outfd[NPEERS] ;
+ /* The other members of the set, in the order of FERRY_MEMBERS (ferry-start): their pipes, the
+    frames to them not written yet and from them not whole yet, and what takes each frame. */
+enum { PEER_PREPROCESS, PEER_LOCAL, PEER_REMOTE, PEER_CLEAN, PEER_SCLEAN, NPEERS } ;
+typedef struct peer_s peer ;
+struct peer_s
+{
+  char const *name ;    /* as the log names it */
+  int infd, outfd ;
+  stralloc in, out ;
+  pid_t pid ;           /* 0 when FERRY_MEMBERS does not name it */
+  void (*take) (char const *, size_t) ;
+} ;
+ /* The channel's request pipe: ferry-spawn-local or ferry-spawn-remote. */
+#define PEER_OF_CHANNEL(ch) ((ch) == CH_LOCAL ? PEER_LOCAL : PEER_REMOTE)
 
  /* The program's mutable state: one instance, sched. */
 typedef struct schedule_s schedule ;
@@ -150,17 +162,15 @@ struct schedule_s
   idring ready[2] ;             /* recipients due now */
 
   /* the other members of the set (peers.c) */
-  stralloc out[NPEERS] ;        /* to fds 1, 3, 5, 7, 9 */
-  stralloc in[NPEERS] ;         /* from fds 0, 4, 6, 8, 10 */
-  pid_t members[NPEERS] ;
-  unsigned int nmembers ;
+  peer peers[NPEERS] ;
+  unsigned int nmembers ;       /* pids in FERRY_MEMBERS */
   /* Control frames to ferry-spawn-remote (doc/protocols.html) come from ferry-qctl, whose answer
      FIFO in queue/steer/ gets the reply, or from the queue manager itself (SIGHUP, SIGALRM: no FIFO,
      the reply is logged). The spawner answers them in order. */
   char **replyto ;
   unsigned int nreplyto, areplyto ;
   /* When fd 5 is ferry-start's socket, each request to the remote channel carries its message's
-     descriptor (SCM_RIGHTS) with the first byte of its frame, at offset off of out[2]: the remote
+     descriptor (SCM_RIGHTS) with the first byte of its frame, at offset off of the remote channel's out: the remote
      channel's user cannot read the queue (doc/security.html). A message that does not open is
      sent as /dev/null, which the channel answers with Z. */
   msgfd *msgfds ;
@@ -260,14 +270,14 @@ extern void sync_dirty (void) ;
 
  /* peers.c */
 extern void clean_request_to (unsigned int to, char kind, uint64_t id) ;
+extern void peer_read (unsigned int i) ;
+extern void peer_write (unsigned int i) ;
 extern void clean_take (char const *p, size_t n) ;
 extern void control_answer (char const *p, size_t n) ;
 extern void control_log (int ch, char const *p, size_t n) ;
 extern void control_send (char const *a, char const *b, char const *fifo) ;
 extern void control_send_local (char const *a) ;
-extern void frames_read (int fd, stralloc *sa, void (*take)(char const *, size_t), char const *who) ;
 extern void local_take (char const *p, size_t n) ;
-extern void out_write (unsigned int i) ;
 extern void preprocess_signal (int sig) ;
 extern void preprocess_take (char const *p, size_t n) ;
 extern void remote_take (char const *p, size_t n) ;
