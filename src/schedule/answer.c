@@ -71,15 +71,6 @@ void batch_done (unsigned int const *r, unsigned int n, char status, char const 
   sched.statuschanged = 1 ;
 }
 
-static uint32_t backoff (msg const *m, uint32_t now)
-{
-  uint64_t age = now > m->birth ? now - m->birth : 0 ;
-  uint64_t d = age < sched.minbackoff ? sched.minbackoff : age > sched.maxbackoff ? sched.maxbackoff : age ;
-  /* a spread of up to a tenth, so deferred mail never comes back in waves */
-  d += (uint64_t)random() % (d / 10 + 1) ;
-  return now + d ;
-}
-
  /* The last error of deferred recipients, for ferry-qread and the delay warning: one record
     per batch that shared its fate, naming the recipients' envelope indexes (ferry/defer.h),
     appended to queue/defer/N/ID, not synced: they inform, they decide nothing. */
@@ -113,14 +104,14 @@ void rcpt_defer (unsigned int ri, uint32_t next)
   r->next = next ;
   if (r->ch == CH_REMOTE)
   {
-    int d = dests_find(domain_of(r->addr)) ;
-    if (d >= 0 && dests[d].failures && dests[d].until > r->next) r->next = dests[d].until ;
+    int d = dests_find(&sched.dests, domain_of(r->addr)) ;
+    if (d >= 0 && sched.dests.a[d].failures && sched.dests.a[d].until > r->next) r->next = sched.dests.a[d].until ;
   }
   ferry_hex_fmt(h, r->next, 16) ;
   record_put(ri, 1, h, 16) ;
   mark_dirty(r->msg) ;
   if (!m->hintlo[(int)r->ch] || r->next < m->hintlo[(int)r->ch]) m->hintlo[(int)r->ch] = r->next ;
-  heap_push(ri) ;
+  dueheap_push(&sched.due, sched.rcpts, ri) ;
 }
 
  /* The recipients r[0..n) of one message failed temporarily, with the same text: deferred, or,
@@ -147,7 +138,7 @@ static void defer_batch (unsigned int const *r, unsigned int n, char const *text
   }
   idx = malloc(n * sizeof(uint32_t)) ;
   if (!idx) strerr_diefu1sys(111, "allocate memory") ;
-  next = backoff(m, now) ;
+  next = backoff_next(&sched.curve, m->birth, now) ;
   for (k = 0 ; k < n ; k++)
   {
     rcpt_defer(r[k], next) ;
@@ -166,7 +157,7 @@ static void defer_batch (unsigned int const *r, unsigned int n, char const *text
     deferred mail is retried now. */
 static void dest_result (unsigned int d, char const *p, size_t n, size_t pos, uint32_t now)
 {
-  dest *e = dests + d ;
+  dest *e = sched.dests.a + d ;
   int failed = 0 ;
   for (; pos < n ; pos += strlen(p + pos) + 1) if (p[pos] == 'H') failed = 1 ;
   if (failed)
@@ -174,9 +165,7 @@ static void dest_result (unsigned int d, char const *p, size_t n, size_t pos, ui
     uint64_t t ;
     if (e->failures && e->until > now) return ;   /* deliveries that were out at the same time: one failure */
     e->failures++ ;
-    t = sched.minbackoff << (e->failures > 10 ? 10 : e->failures - 1) ;
-    if (t > sched.maxbackoff) t = sched.maxbackoff ;
-    t += (uint64_t)random() % (t / 10 + 1) ;
+    t = backoff_dest(&sched.curve, e->failures) ;
     e->until = now + t ;
     logs("destination ") ; logclean(e->name) ; logs(": ") ; logu(e->failures) ;
     logs(" failed deliveries in a row: backed off for ") ; logu(t) ; logs(" seconds") ; logend() ;
@@ -186,12 +175,12 @@ static void dest_result (unsigned int d, char const *p, size_t n, size_t pos, ui
     unsigned int i, pulled = 0 ;
     e->failures = 0 ;
     e->until = 0 ;
-    for (i = 0 ; i < sched.nheap ; i++)
+    for (i = 0 ; i < sched.due.n ; i++)
     {
-      rcpt *r = sched.rcpts + sched.heap[i] ;
+      rcpt *r = sched.rcpts + sched.due.a[i] ;
       if (r->status == 'T' && r->ch == CH_REMOTE && !strcasecmp(domain_of(r->addr), e->name)) { r->next = now ; pulled++ ; }
     }
-    if (pulled) for (i = sched.nheap / 2 + 1 ; i-- ;) heap_down(i) ;
+    if (pulled) dueheap_reorder(&sched.due, sched.rcpts) ;
     logs("destination ") ; logclean(e->name) ; logs(": accepts mail again: ") ; logu(pulled) ;
     logs(" deferred recipients retried now") ; logend() ;
   }
@@ -235,9 +224,9 @@ void answer_take (int ch, char const *p, size_t n)
   {
     /* a slot of its destination is free: a recipient parked there can take it */
     dest_result(fl->dest, p, n, first, now) ;
-    dests[fl->dest].inflight-- ;
-    dests_wake(fl->dest) ;
-    dests_drop_idle(fl->dest) ;
+    sched.dests.a[fl->dest].inflight-- ;
+    dests_wake(&sched.dests, fl->dest) ;
+    dests_drop_idle(&sched.dests, fl->dest) ;
   }
   sched.statuschanged = 1 ;
   /* the marks are synced with the round's others; only then is the message finished */

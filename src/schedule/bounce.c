@@ -156,7 +156,7 @@ int bounce_reap (pid_t pid, int wstat)
   {
     uint32_t now = time(0), wait = BOUNCE_RETRY_MIN << (m->jobfailures < 6 ? m->jobfailures : 6) ;
     char fmt[UINT_FMT] ;
-    if (wait > sched.maxbackoff) wait = sched.maxbackoff ;
+    if (wait > sched.curve.max) wait = sched.curve.max ;
     if (m->jobfailures < 255) m->jobfailures++ ;
     m->jobnext = now + wait ;
     logs(sched.bjobs[k].delay ? "delay msg " : "bounce msg ") ; logname(m->id, m->stamp) ; logs(": ferry-bounce-build ") ;

@@ -10,16 +10,6 @@
 
 #include "dests.h"
 
-dest *dests = 0 ;
-unsigned int ndests = 0 ;
-
-static unsigned int *tab = 0 ;          /* slots: entry index + 1, 0 empty */
-static unsigned int ntab = 0, usedtab = 0 ;
-static unsigned int *freed = 0 ;        /* free entries below top */
-static unsigned int nfreed = 0, afreed = 0, top = 0 ;
-static unsigned int *wake = 0 ;         /* a stack: the order entries wake in does not matter */
-static unsigned int nwake = 0, awake = 0 ;
-
 static unsigned char lower (unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c ; }
 
 static unsigned int hash (char const *s)
@@ -36,86 +26,86 @@ static int same (char const *name, char const *dom)
   return !*name ;
 }
 
-static void tab_put (unsigned int d)
+static void tab_put (desttable *t, unsigned int d)
 {
   unsigned int i ;
-  for (i = hash(dests[d].name) & (ntab - 1) ; tab[i] ; i = (i + 1) & (ntab - 1)) ;
-  tab[i] = d + 1 ;
-  usedtab++ ;
+  for (i = hash(t->a[d].name) & (t->ntab - 1) ; t->tab[i] ; i = (i + 1) & (t->ntab - 1)) ;
+  t->tab[i] = d + 1 ;
+  t->usedtab++ ;
 }
 
-static void tab_grow (void)
+static void tab_grow (desttable *t)
 {
-  unsigned int *old = tab, oldn = ntab, k ;
-  ntab = ntab ? ntab * 2 : 64 ;
-  tab = calloc(ntab, sizeof(unsigned int)) ;
-  if (!tab) strerr_diefu1sys(111, "allocate memory") ;
-  usedtab = 0 ;
-  for (k = 0 ; k < oldn ; k++) if (old[k]) tab_put(old[k] - 1) ;
+  unsigned int *old = t->tab, oldn = t->ntab, k ;
+  t->ntab = t->ntab ? t->ntab * 2 : 64 ;
+  t->tab = calloc(t->ntab, sizeof(unsigned int)) ;
+  if (!t->tab) strerr_diefu1sys(111, "allocate memory") ;
+  t->usedtab = 0 ;
+  for (k = 0 ; k < oldn ; k++) if (old[k]) tab_put(t, old[k] - 1) ;
   free(old) ;
 }
 
-int dests_find (char const *dom)
+int dests_find (desttable const *t, char const *dom)
 {
   unsigned int i ;
-  if (!ntab) return -1 ;
-  for (i = hash(dom) & (ntab - 1) ; tab[i] ; i = (i + 1) & (ntab - 1))
-    if (same(dests[tab[i] - 1].name, dom)) return tab[i] - 1 ;
+  if (!t->ntab) return -1 ;
+  for (i = hash(dom) & (t->ntab - 1) ; t->tab[i] ; i = (i + 1) & (t->ntab - 1))
+    if (same(t->a[t->tab[i] - 1].name, dom)) return t->tab[i] - 1 ;
   return -1 ;
 }
 
-unsigned int dests_get (char const *dom)
+unsigned int dests_get (desttable *t, char const *dom)
 {
-  int found = dests_find(dom) ;
+  int found = dests_find(t, dom) ;
   size_t len = strlen(dom), k ;
   unsigned int d ;
   if (found >= 0) return found ;
-  if (nfreed) d = freed[--nfreed] ;
+  if (t->nfreed) d = t->freed[--t->nfreed] ;
   else
   {
-    if (top == ndests) dests = ferry_array_grow(dests, &ndests, sizeof(dest)) ;
-    d = top++ ;
+    if (t->top == t->n) t->a = ferry_array_grow(t->a, &t->n, sizeof(dest)) ;
+    d = t->top++ ;
   }
-  memset(dests + d, 0, sizeof(dest)) ;
-  dests[d].name = malloc(len + 1) ;
-  if (!dests[d].name) strerr_diefu1sys(111, "allocate memory") ;
-  for (k = 0 ; k <= len ; k++) dests[d].name[k] = lower(dom[k]) ;
-  if ((usedtab + 1) * 2 > ntab) tab_grow() ;
-  tab_put(d) ;
+  memset(t->a + d, 0, sizeof(dest)) ;
+  t->a[d].name = malloc(len + 1) ;
+  if (!t->a[d].name) strerr_diefu1sys(111, "allocate memory") ;
+  for (k = 0 ; k <= len ; k++) t->a[d].name[k] = lower(dom[k]) ;
+  if ((t->usedtab + 1) * 2 > t->ntab) tab_grow(t) ;
+  tab_put(t, d) ;
   return d ;
 }
 
-void dests_drop_idle (unsigned int d)
+void dests_drop_idle (desttable *t, unsigned int d)
 {
-  dest *e = dests + d ;
+  dest *e = t->a + d ;
   unsigned int i, j ;
   if (!e->name || e->inflight || e->failures || e->parked.n || e->waking) return ;
-  for (i = hash(e->name) & (ntab - 1) ; tab[i] != d + 1 ; i = (i + 1) & (ntab - 1)) ;
-  tab[i] = 0 ;
-  usedtab-- ;
+  for (i = hash(e->name) & (t->ntab - 1) ; t->tab[i] != d + 1 ; i = (i + 1) & (t->ntab - 1)) ;
+  t->tab[i] = 0 ;
+  t->usedtab-- ;
   /* the entries after it in its run go where a look-up will find them */
-  for (j = (i + 1) & (ntab - 1) ; tab[j] ; j = (j + 1) & (ntab - 1))
+  for (j = (i + 1) & (t->ntab - 1) ; t->tab[j] ; j = (j + 1) & (t->ntab - 1))
   {
-    unsigned int k = tab[j] - 1 ;
-    tab[j] = 0 ;
-    usedtab-- ;
-    tab_put(k) ;
+    unsigned int k = t->tab[j] - 1 ;
+    t->tab[j] = 0 ;
+    t->usedtab-- ;
+    tab_put(t, k) ;
   }
   free(e->name) ;
   idring_free(&e->parked) ;
   memset(e, 0, sizeof(dest)) ;
-  if (nfreed == afreed) freed = ferry_array_grow(freed, &afreed, sizeof(unsigned int)) ;
-  freed[nfreed++] = d ;
+  if (t->nfreed == t->afreed) t->freed = ferry_array_grow(t->freed, &t->afreed, sizeof(unsigned int)) ;
+  t->freed[t->nfreed++] = d ;
 }
 
-void dests_park (unsigned int d, unsigned int ri)
+void dests_park (desttable *t, unsigned int d, unsigned int ri)
 {
-  idring_push(&dests[d].parked, ri) ;
+  idring_push(&t->a[d].parked, ri) ;
 }
 
-int dests_unpark (unsigned int d)
+int dests_unpark (desttable *t, unsigned int d)
 {
-  idring *r = &dests[d].parked ;
+  idring *r = &t->a[d].parked ;
   unsigned int ri ;
   if (!r->n) return -1 ;
   ri = idring_pop(r) ;
@@ -123,19 +113,19 @@ int dests_unpark (unsigned int d)
   return (int)ri ;
 }
 
-void dests_wake (unsigned int d)
+void dests_wake (desttable *t, unsigned int d)
 {
-  if (dests[d].waking || !dests[d].parked.n) return ;
-  if (nwake == awake) wake = ferry_array_grow(wake, &awake, sizeof(unsigned int)) ;
-  wake[nwake++] = d ;
-  dests[d].waking = 1 ;
+  if (t->a[d].waking || !t->a[d].parked.n) return ;
+  if (t->nwake == t->awake) t->wake = ferry_array_grow(t->wake, &t->awake, sizeof(unsigned int)) ;
+  t->wake[t->nwake++] = d ;
+  t->a[d].waking = 1 ;
 }
 
-int dests_woken (void)
+int dests_woken (desttable *t)
 {
   unsigned int d ;
-  if (!nwake) return -1 ;
-  d = wake[--nwake] ;
-  dests[d].waking = 0 ;
+  if (!t->nwake) return -1 ;
+  d = t->wake[--t->nwake] ;
+  t->a[d].waking = 0 ;
   return (int)d ;
 }

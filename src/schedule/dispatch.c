@@ -22,9 +22,9 @@ char const *domain_of (char const *a)
 void dest_unfail (int d)
 {
   if (d < 0) return ;
-  dests[d].failures = 0 ;
-  dests[d].until = 0 ;
-  dests_drop_idle(d) ;
+  sched.dests.a[d].failures = 0 ;
+  sched.dests.a[d].until = 0 ;
+  dests_drop_idle(&sched.dests, d) ;
 }
 
 /* ---------- dispatch ---------- */
@@ -79,7 +79,7 @@ static void request_send (unsigned int fi)
   if (!ferry_frame_end(o, mark)) strerr_diefu1sys(111, "allocate memory") ;
   if (fl->ch == CH_REMOTE && sched.passfd) msgfd_push(start, m->id) ;
   sched.inflight[(int)fl->ch]++ ;
-  if (fl->ch == CH_REMOTE) dests[fl->dest].inflight++ ;
+  if (fl->ch == CH_REMOTE) sched.dests.a[fl->dest].inflight++ ;
   sched.statuschanged = 1 ;
 }
 
@@ -107,24 +107,24 @@ void dispatch (void)
   uint32_t now = time(0) ;
   int ch, d ;
   if (sched.stopping) return ;
-  while (sched.nheap && sched.rcpts[sched.heap[0]].next <= now)
+  while (sched.due.n && sched.rcpts[sched.due.a[0]].next <= now)
   {
-    unsigned int ri = heap_pop() ;
+    unsigned int ri = dueheap_pop(&sched.due, sched.rcpts) ;
     if (sched.rcpts[ri].status == 'T') ready_push(ri) ;
   }
   /* destinations with a slot free again take back as many of their parked recipients */
-  while ((d = dests_woken()) >= 0)
+  while ((d = dests_woken(&sched.dests)) >= 0)
   {
-    unsigned int room = sched.perdest > dests[d].inflight ? sched.perdest - dests[d].inflight : 0 ;
+    unsigned int room = sched.perdest > sched.dests.a[d].inflight ? sched.perdest - sched.dests.a[d].inflight : 0 ;
     while (room)
     {
-      int ri = dests_unpark(d) ;
+      int ri = dests_unpark(&sched.dests, d) ;
       if (ri < 0) break ;
       if (sched.rcpts[ri].link != -2) continue ;   /* taken out another way meanwhile */
       ready_push(ri) ;
       room-- ;
     }
-    dests_drop_idle(d) ;
+    dests_drop_idle(&sched.dests, d) ;
   }
   for (ch = 0 ; ch < 2 ; ch++)
   {
@@ -151,17 +151,17 @@ void dispatch (void)
       if (ch == CH_REMOTE)
       {
         dest *e ;
-        rd = dests_get(dom) ;
-        e = dests + rd ;
+        rd = dests_get(&sched.dests, dom) ;
+        e = sched.dests.a + rd ;
         if (e->failures && (e->until > now || e->inflight))
         {
           /* backed off as a whole, or being probed: wait */
           r->next = e->until > now ? e->until : now + PROBE_WAIT ;
-          heap_push(ri) ;
+          dueheap_push(&sched.due, sched.rcpts, ri) ;
           continue ;
         }
         /* no slot: parked on the domain, not looked at again until one is free */
-        if (e->inflight >= sched.perdest) { dests_park(rd, ri) ; r->link = -2 ; continue ; }
+        if (e->inflight >= sched.perdest) { dests_park(&sched.dests, rd, ri) ; r->link = -2 ; continue ; }
       }
       fi = flight_new() ;
       sched.flights[fi].ch = ch ;
@@ -177,7 +177,7 @@ void dispatch (void)
         /* the message's other due recipients in the same domain, those in the ready ring and
            those parked on the domain, go in the same transaction, up to the request's limit */
         batch_fill(sched.flights + fi, &sched.ready[ch], dom) ;
-        batch_fill(sched.flights + fi, &dests[rd].parked, dom) ;
+        batch_fill(sched.flights + fi, &sched.dests.a[rd].parked, dom) ;
       }
       request_send(fi) ;
     }

@@ -31,6 +31,7 @@ schedule sched =
     [PEER_CLEAN] = { "ferry-clean", 8, 7, STRALLOC_ZERO, STRALLOC_ZERO, 0, &clean_take },
     [PEER_SCLEAN] = { "the queue manager's ferry-clean", 10, 9, STRALLOC_ZERO, STRALLOC_ZERO, 0, &sclean_take },
   },
+  .ids = IDINDEX_ZERO(&msg_id, &sched),
   .freercpt = -1,
   .nullfd = -1,
   .queuefd = -1,
@@ -140,9 +141,9 @@ int main (int argc, char const *const *argv)
     {
       x[n].fd = sched.peers[i].outfd ; x[n].events = IOPAUSE_WRITE ; idx[n++] = NPEERS + i ;
     }
-    if (sched.nheap)
+    if (sched.due.n)
     {
-      uint32_t now = time(0), at = sched.rcpts[sched.heap[0]].next ;
+      uint32_t now = time(0), at = sched.rcpts[sched.due.a[0]].next ;
       tain_addsec_g(&deadline, at > now ? (int)(at - now) : 0) ;
     }
     if (sched.nbwait && sched.nbjobs < BOUNCE_JOBS && !sched.stopping)
@@ -182,8 +183,8 @@ int main (int argc, char const *const *argv)
             /* retry everything now */
             unsigned int k ;
             load_rest() ;
-            while (sched.nheap) { unsigned int ri = heap_pop() ; if (sched.rcpts[ri].status == 'T') ready_push(ri) ; }
-            for (k = 0 ; k < ndests ; k++) if (dests[k].name) dest_unfail(k) ;
+            while (sched.due.n) { unsigned int ri = dueheap_pop(&sched.due, sched.rcpts) ; if (sched.rcpts[ri].status == 'T') ready_push(ri) ; }
+            for (k = 0 ; k < sched.dests.n ; k++) if (sched.dests.a[k].name) dest_unfail(k) ;
             preprocess_signal(SIGALRM) ;
             control_send("!undead", "all", 0) ;   /* dead hosts are tried again too, before these retries */
             logs("ferry-schedule: SIGALRM: retrying every deferred recipient now, dead hosts too") ; logend() ;
@@ -193,7 +194,7 @@ int main (int argc, char const *const *argv)
             unsigned int k ;
             if (load_settings(0))
             {
-              for (k = 0 ; k < ndests ; k++) if (dests[k].name) dests_wake(k) ;   /* concurrencydestination may be higher */
+              for (k = 0 ; k < sched.dests.n ; k++) if (sched.dests.a[k].name) dests_wake(&sched.dests, k) ;   /* concurrencydestination may be higher */
               logs("ferry-schedule: SIGHUP: settings read again") ; logend() ;
               sched.statuschanged = 1 ;
             }

@@ -59,7 +59,7 @@ void msg_forget (unsigned int mi)
     unsigned int ri = MSG_R(m)[i] ;
     /* a recipient still in the heap (a deleted message's) leaves it; a ready-ring entry goes
        stale by itself once the link changes */
-    if (sched.rcpts[ri].link >= 0) heap_remove(sched.rcpts[ri].link) ;
+    if (sched.rcpts[ri].link >= 0) dueheap_remove(&sched.due, sched.rcpts, sched.rcpts[ri].link) ;
     sched.rcpts[ri].addr = 0 ;
     sched.rcpts[ri].link = sched.freercpt ;
     sched.freercpt = ri ;
@@ -69,7 +69,7 @@ void msg_forget (unsigned int mi)
   free(m->sender) ;
   free(m->lasterr) ;
   m->lasterr = 0 ;
-  idx_del(m->id) ;
+  idindex_del(&sched.ids, m->id) ;
   m->used = 0 ;
   m->finishing = 0 ;
   msg_free(mi) ;

@@ -95,7 +95,7 @@ void msg_load (uint64_t id, int announce)
   m->used = 1 ;
   m->id = id ;
   m->stamp = stamp ;
-  idx_put(id, mi) ;
+  idindex_put(&sched.ids, id, mi) ;
   m->birth = birth ;
   m->fd[0] = m->fd[1] = -1 ;
   ferry_queue_path(fn, "bounce", id, 0) ;
@@ -165,7 +165,7 @@ void msg_load (uint64_t id, int announce)
           /* due now (a new message's are): straight to the ready list, in slot order, without
              a way through the deferred heap (a million recipients are a million heap pops) */
           if (r->next <= now) ready_push(ri) ;
-          else heap_push(ri) ;
+          else dueheap_push(&sched.due, sched.rcpts, ri) ;
         }
       }
     }

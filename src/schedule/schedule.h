@@ -36,8 +36,12 @@
 #include <ferry/msgname.h>
 #include <ferry/queue.h>
 
+#include "backoff.h"
 #include "dests.h"
+#include "dueheap.h"
+#include "idindex.h"
 #include "idring.h"
+#include "rcpt.h"
 
 #define DELETED_TEXT "5.0.0 returned to the sender by the administrator with ferry-qctl bounce"
 #define BOUNCE_JOBS 4           /* runs of ferry-bounce-build at once */
@@ -49,19 +53,6 @@ enum { CH_LOCAL, CH_REMOTE } ;
 extern char const *const chname[2] ;    /* "local", "remote": the channels' names */
 extern char const *const chdir_[2] ;    /* and their recipient files' directories */
 
-typedef struct rcpt_s rcpt ;
-struct rcpt_s
-{
-  char const *addr ;    /* in its message's strings block */
-  unsigned int msg ;
-  uint32_t off ;        /* the record's offset in its file */
-  uint32_t next ;       /* next attempt, seconds since the Epoch */
-  int link ;            /* the deferred heap position; -1 nowhere, -2 in a ready list; the next free slot when free */
-  uint32_t eidx ;       /* its envelope index */
-  char ch ;
-  char status ;         /* T, K, D; 'F' in flight */
-  unsigned char notify ; /* its NOTIFY bits (ferry/dsn.h), 0 when none given */
-} ;
 
  /* Kept small: a queue of 100,000 messages holds 100,000 of these (doc/performance.md). */
 typedef struct msg_s msg ;
@@ -139,7 +130,8 @@ struct schedule_s
   /* settings: the queue's split, then control/ (settings.c) */
   unsigned int split ;
   unsigned int conc[2], perdest ;
-  uint64_t lifetime, minbackoff, maxbackoff, delaywarning ;
+  uint64_t lifetime, delaywarning ;
+  backoff curve ;               /* minbackoff, maxbackoff */
 
   /* the tables (tables.c): msgs[0..msgtop) and rcpts[0..rcpttop) used at some time */
   msg *msgs ;
@@ -149,16 +141,16 @@ struct schedule_s
   rcpt *rcpts ;
   unsigned int nrcpts, openrcpts, rcpttop ;
   int freercpt ;                /* the free recipient slots, linked through link: the most recently freed first */
-  unsigned int *idtab ;         /* messages by id, open addressing, linear probing: message index + 1, 0 empty */
-  unsigned int nidx, usedidx ;
+  idindex ids ;                 /* messages by id; the key, msg_id */
+
+  desttable dests ;             /* remote destinations (dests.h) */
 
   /* deliveries out (dispatch.c) */
   flight *flights ;
   unsigned int nflights, inflight[2] ;
 
   /* recipients by when they are due (rings.c) */
-  unsigned int *heap ;          /* deferred recipients, by next attempt */
-  unsigned int nheap, aheap ;
+  dueheap due ;                 /* deferred recipients, by next attempt */
   idring ready[2] ;             /* recipients due now */
 
   /* the other members of the set (peers.c) */
@@ -284,13 +276,7 @@ extern void remote_take (char const *p, size_t n) ;
 extern void sclean_take (char const *p, size_t n) ;
 
  /* rings.c */
-extern int earlier (unsigned int a, unsigned int b) ;
 extern int ready_pop (int ch) ;
-extern unsigned int heap_pop (void) ;
-extern void heap_down (unsigned int i) ;
-extern void heap_push (unsigned int ri) ;
-extern void heap_remove (unsigned int pos) ;
-extern void heap_up (unsigned int i) ;
 extern void ready_push (unsigned int ri) ;
 
  /* settings.c */
@@ -305,10 +291,9 @@ extern void steer_read (int fd, stralloc *sa) ;
  /* tables.c */
 extern char *xstrdup (char const *s, size_t n) ;
 extern int msg_find (uint64_t id) ;
+extern uint64_t msg_id (void const *ctx, unsigned int mi) ;
 extern unsigned int msg_alloc (void) ;
 extern unsigned int rcpt_alloc (void) ;
-extern void idx_del (uint64_t id) ;
-extern void idx_put (uint64_t id, unsigned int mi) ;
 extern void msg_free (unsigned int mi) ;
 
 #endif

@@ -30,9 +30,9 @@ int load_settings (int initial)
   sched.conc[CH_REMOTE] = v[1] ;
   sched.perdest = v[2] ;
   sched.lifetime = v[3] ;
-  sched.minbackoff = v[4] ;
-  sched.maxbackoff = v[5] ;
-  if (sched.maxbackoff < sched.minbackoff) sched.maxbackoff = sched.minbackoff ;
+  sched.curve.min = v[4] ;
+  sched.curve.max = v[5] ;
+  if (sched.curve.max < sched.curve.min) sched.curve.max = sched.curve.min ;
   sched.delaywarning = v[6] ;
   return 1 ;
 }

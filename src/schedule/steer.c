@@ -77,8 +77,8 @@ static void msg_release (unsigned int mi, uint32_t now)
     rcpt *r = sched.rcpts + MSG_R(m)[i] ;
     if (r->status != 'T') continue ;
     r->next = now ;
-    if (r->link >= 0) heap_up(r->link) ;
-    else if (r->link == -1) heap_push(MSG_R(m)[i]) ;
+    if (r->link >= 0) dueheap_up(&sched.due, sched.rcpts, r->link) ;
+    else if (r->link == -1) dueheap_push(&sched.due, sched.rcpts, MSG_R(m)[i]) ;
     n++ ;
   }
   logs("release msg ") ; logname(m->id, m->stamp) ; logs(": ") ; logu(n) ; logs(" recipients to be tried now") ; logend() ;
@@ -95,11 +95,11 @@ static unsigned int msg_requeue (unsigned int mi, char const *dom, uint32_t now)
     if (r->status != 'T' || r->link < 0 || r->next <= now) continue ;
     if (dom && (r->ch != CH_REMOTE || strcasecmp(domain_of(r->addr), dom))) continue ;
     r->next = now ;
-    heap_up(r->link) ;
+    dueheap_up(&sched.due, sched.rcpts, r->link) ;
     if (r->ch == CH_REMOTE)
     {
       /* tried now means now: not held back by its destination's backoff */
-      dest_unfail(dests_find(domain_of(r->addr))) ;
+      dest_unfail(dests_find(&sched.dests, domain_of(r->addr))) ;
     }
     n++ ;
   }
@@ -171,7 +171,7 @@ static void steer_command (char *line)
     unsigned int n = 0, k ;
     if (arg[0] == '@')
     {
-      dest_unfail(dests_find(arg + 1)) ;
+      dest_unfail(dests_find(&sched.dests, arg + 1)) ;
       for (k = 0 ; k < sched.msgtop ; k++) if (sched.msgs[k].used) n += msg_requeue(k, arg + 1, now) ;
       logs("requeue ") ; logclean(arg) ; logs(": ") ; logu(n) ; logs(" deferred recipients to be tried now") ; logend() ;
     }

@@ -2,54 +2,11 @@
 
 #include "schedule.h"
 
-/* ---------- messages by id: open addressing, linear probing ---------- */
+/* ---------- messages by id (idindex.h) ---------- */
 
-static unsigned int idhash (uint64_t id) { return (unsigned int)((id * 0x9e3779b97f4a7c15ULL) >> 32) ; }
+uint64_t msg_id (void const *ctx, unsigned int mi) { return ((schedule const *)ctx)->msgs[mi].id ; }
 
-int msg_find (uint64_t id)
-{
-  unsigned int i ;
-  if (!sched.nidx) return -1 ;
-  for (i = idhash(id) & (sched.nidx - 1) ; sched.idtab[i] ; i = (i + 1) & (sched.nidx - 1))
-    if (sched.msgs[sched.idtab[i] - 1].id == id) return sched.idtab[i] - 1 ;
-  return -1 ;
-}
-
-void idx_put (uint64_t id, unsigned int mi)
-{
-  unsigned int i ;
-  if ((sched.usedidx + 1) * 2 > sched.nidx)
-  {
-    unsigned int *old = sched.idtab, oldn = sched.nidx, k ;
-    sched.nidx = sched.nidx ? sched.nidx * 2 : 1024 ;
-    sched.idtab = calloc(sched.nidx, sizeof(unsigned int)) ;
-    if (!sched.idtab) strerr_diefu1sys(111, "allocate memory") ;
-    sched.usedidx = 0 ;
-    for (k = 0 ; k < oldn ; k++) if (old[k]) idx_put(sched.msgs[old[k] - 1].id, old[k] - 1) ;
-    free(old) ;
-  }
-  for (i = idhash(id) & (sched.nidx - 1) ; sched.idtab[i] ; i = (i + 1) & (sched.nidx - 1)) ;
-  sched.idtab[i] = mi + 1 ;
-  sched.usedidx++ ;
-}
-
-void idx_del (uint64_t id)
-{
-  unsigned int i, j ;
-  for (i = idhash(id) & (sched.nidx - 1) ; sched.idtab[i] ; i = (i + 1) & (sched.nidx - 1))
-    if (sched.msgs[sched.idtab[i] - 1].id == id) break ;
-  if (!sched.idtab[i]) return ;
-  sched.idtab[i] = 0 ;
-  sched.usedidx-- ;
-  /* re-place the entries after it in its run */
-  for (j = (i + 1) & (sched.nidx - 1) ; sched.idtab[j] ; j = (j + 1) & (sched.nidx - 1))
-  {
-    unsigned int mi = sched.idtab[j] - 1 ;
-    sched.idtab[j] = 0 ;
-    sched.usedidx-- ;
-    idx_put(sched.msgs[mi].id, mi) ;
-  }
-}
+int msg_find (uint64_t id) { return idindex_find(&sched.ids, id) ; }
 
 /* ---------- slots: the recipient and message tables ---------- */
 
