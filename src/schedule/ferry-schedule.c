@@ -38,6 +38,54 @@ schedule sched =
   .statuschanged = 1,
 } ;
 
+ /* A signal, through the selfpipe. */
+static void signal_take (int sig, tain *stopdeadline)
+{
+  if (sig == SIGALRM)
+  {
+    /* retry everything now */
+    unsigned int k ;
+    load_rest() ;
+    while (sched.due.n) { unsigned int ri = dueheap_pop(&sched.due, sched.rcpts) ; if (sched.rcpts[ri].status == 'T') ready_push(ri) ; }
+    for (k = 0 ; k < sched.dests.n ; k++) if (sched.dests.a[k].name) dest_unfail(k) ;
+    preprocess_signal(SIGALRM) ;
+    control_send("!undead", "all", 0) ;   /* dead hosts are tried again too, before these retries */
+    logs("ferry-schedule: SIGALRM: retrying every deferred recipient now, dead hosts too") ; logend() ;
+  }
+  else if (sig == SIGHUP)
+  {
+    unsigned int k ;
+    if (load_settings(0))
+    {
+      for (k = 0 ; k < sched.dests.n ; k++) if (sched.dests.a[k].name) dests_wake(&sched.dests, k) ;   /* concurrencydestination may be higher */
+      logs("ferry-schedule: SIGHUP: settings read again") ; logend() ;
+      sched.statuschanged = 1 ;
+    }
+    /* each member reads its own; the channels' answers are logged as they come */
+    preprocess_signal(SIGHUP) ;
+    control_send_local("!reread") ;
+    control_send("!reread", 0, 0) ;
+  }
+  else if (sig == SIGTERM && !sched.stopping)
+  {
+    sched.stopping = 1 ;
+    tain_addsec_g(stopdeadline, STOP_WAIT) ;
+    logs("ferry-schedule: SIGTERM: no new deliveries; waiting for those in progress") ; logend() ;
+  }
+  else if (sig == SIGCHLD)
+  {
+    int wstat ;
+    pid_t pid ;
+    while ((pid = wait_nohang(&wstat)) > 0)
+    {
+      unsigned int k ;
+      if (bounce_reap(pid, wstat)) continue ;
+      for (k = 0 ; k < sched.nmembers ; k++) if (sched.peers[k].pid == pid)
+        strerr_dief(111, "a member of the set died: the set stops, and s6 starts it again") ;
+    }
+  }
+}
+
 int main (int argc, char const *const *argv)
 {
   int spfd, steerfd ;
@@ -176,52 +224,7 @@ int main (int argc, char const *const *argv)
       if (idx[i] == -1)
       {
         int sig ;
-        while ((sig = selfpipe_read()) > 0)
-        {
-          if (sig == SIGALRM)
-          {
-            /* retry everything now */
-            unsigned int k ;
-            load_rest() ;
-            while (sched.due.n) { unsigned int ri = dueheap_pop(&sched.due, sched.rcpts) ; if (sched.rcpts[ri].status == 'T') ready_push(ri) ; }
-            for (k = 0 ; k < sched.dests.n ; k++) if (sched.dests.a[k].name) dest_unfail(k) ;
-            preprocess_signal(SIGALRM) ;
-            control_send("!undead", "all", 0) ;   /* dead hosts are tried again too, before these retries */
-            logs("ferry-schedule: SIGALRM: retrying every deferred recipient now, dead hosts too") ; logend() ;
-          }
-          else if (sig == SIGHUP)
-          {
-            unsigned int k ;
-            if (load_settings(0))
-            {
-              for (k = 0 ; k < sched.dests.n ; k++) if (sched.dests.a[k].name) dests_wake(&sched.dests, k) ;   /* concurrencydestination may be higher */
-              logs("ferry-schedule: SIGHUP: settings read again") ; logend() ;
-              sched.statuschanged = 1 ;
-            }
-            /* each member reads its own; the channels' answers are logged as they come */
-            preprocess_signal(SIGHUP) ;
-            control_send_local("!reread") ;
-            control_send("!reread", 0, 0) ;
-          }
-          else if (sig == SIGTERM && !sched.stopping)
-          {
-            sched.stopping = 1 ;
-            tain_addsec_g(&stopdeadline, STOP_WAIT) ;
-            logs("ferry-schedule: SIGTERM: no new deliveries; waiting for those in progress") ; logend() ;
-          }
-          else if (sig == SIGCHLD)
-          {
-            int wstat ;
-            pid_t pid ;
-            while ((pid = wait_nohang(&wstat)) > 0)
-            {
-              unsigned int k ;
-              if (bounce_reap(pid, wstat)) continue ;
-              for (k = 0 ; k < sched.nmembers ; k++) if (sched.peers[k].pid == pid)
-                strerr_dief(111, "a member of the set died: the set stops, and s6 starts it again") ;
-            }
-          }
-        }
+        while ((sig = selfpipe_read()) > 0) signal_take(sig, &stopdeadline) ;
       }
       else if (idx[i] == -2) steer_read(steerfd, &steerbuf) ;
       else if (idx[i] < NPEERS) peer_read(idx[i]) ;
