@@ -25,24 +25,35 @@ struct dest_s
   unsigned int waking : 1 ;     /* on the wake list */
 } ;
 
-extern dest *dests ;
-extern unsigned int ndests ;    /* slots in dests, used or not */
+typedef struct desttable_s desttable ;
+struct desttable_s
+{
+  dest *a ;
+  unsigned int n ;              /* slots in a, used or not */
+  unsigned int *tab ;           /* the hash's slots: entry index + 1, 0 empty */
+  unsigned int ntab, usedtab ;
+  unsigned int *freed ;         /* free entries below top */
+  unsigned int nfreed, afreed, top ;
+  unsigned int *wake ;          /* a stack: the order entries wake in does not matter */
+  unsigned int nwake, awake ;
+} ;
+#define DESTTABLE_ZERO { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
  /* The domain's entry, or -1. */
-extern int dests_find (char const *dom) ;
+extern int dests_find (desttable const *t, char const *dom) ;
  /* The domain's entry, made if there is none (dies, 111, out of memory). Indices stay valid until
     the entry is dropped. */
-extern unsigned int dests_get (char const *dom) ;
+extern unsigned int dests_get (desttable *t, char const *dom) ;
  /* Drops the entry if nothing keeps it: no delivery out, not failing, none parked. */
-extern void dests_drop_idle (unsigned int d) ;
+extern void dests_drop_idle (desttable *t, unsigned int d) ;
 
-extern void dests_park (unsigned int d, unsigned int ri) ;
+extern void dests_park (desttable *t, unsigned int d, unsigned int ri) ;
  /* The oldest parked recipient, or -1 when none is left. */
-extern int dests_unpark (unsigned int d) ;
+extern int dests_unpark (desttable *t, unsigned int d) ;
 
  /* The wake list: entries with recipients parked that may have a free slot now. */
-extern void dests_wake (unsigned int d) ;
+extern void dests_wake (desttable *t, unsigned int d) ;
  /* Takes the next entry off the wake list; -1 when it is empty. */
-extern int dests_woken (void) ;
+extern int dests_woken (desttable *t) ;
 
 #endif

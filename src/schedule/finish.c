@@ -1,0 +1,111 @@
+/* ferry-schedule, a message's end: its notifications, then its files removed in order. */
+
+#include "schedule.h"
+
+/* Asks the queue manager's ferry-clean for a finished message's files (s), the message file
+   to follow (sclean_take). */
+void removal_start (uint64_t id, uint64_t stamp)
+{
+  if (sched.rhead_ + sched.nremoving == sched.aremoving)
+  {
+    if (sched.rhead_) { memmove(sched.removing, sched.removing + sched.rhead_, sched.nremoving * sizeof(removal)) ; sched.rhead_ = 0 ; }
+    if (sched.nremoving == sched.aremoving) sched.removing = ferry_array_grow(sched.removing, &sched.aremoving, sizeof(removal)) ;
+  }
+  sched.removing[sched.rhead_ + sched.nremoving].id = id ;
+  sched.removing[sched.rhead_ + sched.nremoving++].stamp = stamp ;
+  clean_request_to(PEER_SCLEAN, 's', id) ;
+}
+
+int removing_has (uint64_t id)
+{
+  unsigned int i ;
+  for (i = sched.rhead_ ; i < sched.rhead_ + sched.nremoving ; i++) if (sched.removing[i].id == id) return 1 ;
+  return 0 ;
+}
+
+ /* Every recipient done. With a bounce record, ferry-bounce-build sends the notifications first
+    (it reads intd/ and mess/); while it runs for a delay warning, the message waits for it.
+    Then the scheduler's own files go first, and ferry-clean removes the message file: the
+    message file holds the id (its inode) until the very end, so no new message can take the same
+    id while anything of this one is still being removed. A crash in between leaves a message file
+    that nothing refers to, which ferry-clean's sweep removes after 36 hours. */
+void msg_finish (unsigned int mi)
+{
+  msg *m = sched.msgs + mi ;
+  unsigned int c ;
+  for (c = 0 ; c < 2 ; c++) if (m->fd[c] >= 0) { fd_close(m->fd[c]) ; m->fd[c] = -1 ; }
+  if (m->job) return ;          /* bounce_reap comes back here */
+  if (m->bounced)
+  {
+    if (!m->waiting)
+    {
+      logs("bounce msg ") ; logname(m->id, m->stamp) ; logs(": notifications to send (ferry-bounce-build)") ; logend() ;
+      bounce_want(mi) ;
+    }
+    return ;
+  }
+  msg_forget(mi) ;
+}
+
+void msg_forget (unsigned int mi)
+{
+  msg *m = sched.msgs + mi ;
+  unsigned int i ;
+  /* its files go in ferry-clean (removals cost a disk's discard each: not in this loop), in the
+     order doc/ferry-clean.html gives; the message file, once they are gone (sclean_take) */
+  removal_start(m->id, m->stamp) ;
+  for (i = 0 ; i < m->count ; i++)
+  {
+    unsigned int ri = MSG_R(m)[i] ;
+    /* a recipient still in the heap (a deleted message's) leaves it; a ready-ring entry goes
+       stale by itself once the link changes */
+    if (sched.rcpts[ri].link >= 0) dueheap_remove(&sched.due, sched.rcpts, sched.rcpts[ri].link) ;
+    sched.rcpts[ri].addr = 0 ;
+    sched.rcpts[ri].link = sched.freercpt ;
+    sched.freercpt = ri ;
+  }
+  if (m->count > 1) free(m->rs.many) ;
+  m->rs.many = 0 ;
+  free(m->sender) ;
+  free(m->lasterr) ;
+  m->lasterr = 0 ;
+  idindex_del(&sched.ids, m->id) ;
+  m->used = 0 ;
+  m->finishing = 0 ;
+  msg_free(mi) ;
+  sched.livemsgs-- ;
+  sched.statuschanged = 1 ;
+}
+
+/* ---------- results ---------- */
+
+ /* Messages whose last recipient is done this round: finished (their files removed, their
+    notifications started) after one sync of every mark of the round, in finish_flush. */
+
+void finish_later (unsigned int mi)
+{
+  if (sched.msgs[mi].finishing) return ;
+  if (sched.nfinish == sched.afinish) sched.finishlist = ferry_array_grow(sched.finishlist, &sched.afinish, sizeof(unsigned int)) ;
+  sched.finishlist[sched.nfinish++] = mi ;
+  sched.msgs[mi].finishing = 1 ;
+}
+
+void finish_flush (void)
+{
+  unsigned int i ;
+  sync_dirty() ;
+  for (i = 0 ; i < sched.nfinish ; i++)
+  {
+    msg *m = sched.msgs + sched.finishlist[i] ;
+    if (!m->used || !m->finishing) continue ;   /* finished another way meanwhile */
+    m->finishing = 0 ;
+    if (!m->open) msg_finish(sched.finishlist[i]) ;
+  }
+  sched.nfinish = 0 ;
+}
+ /* Is id a message of the queue (committed, whether prepared or not, and not being removed)?
+    When it cannot be told (a stat failed), it is. */
+int msg_exists (uint64_t id)
+{
+  return !removing_has(id) && ferry_queue_has_message(id, sched.split) ;
+}

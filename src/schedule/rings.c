@@ -1,0 +1,21 @@
+/* ferry-schedule, the ready rings: recipients due now (the deferred heap is dueheap.c). */
+
+#include "schedule.h"
+
+void ready_push (unsigned int ri)
+{
+  idring_push(&sched.ready[(int)sched.rcpts[ri].ch], ri) ;
+  sched.rcpts[ri].link = -2 ;
+}
+
+ /* The next entry of a ready ring, or -1 for a stale one: an entry is only good while its
+    recipient's link says it is in a ready list (-2). A recipient taken out another way (folded
+    into a transaction, its message forgotten, its slot reused) just leaves its entry to be
+    skipped here. */
+int ready_pop (int ch)
+{
+  unsigned int ri = idring_pop(&sched.ready[ch]) ;
+  if (sched.rcpts[ri].link != -2) return -1 ;
+  sched.rcpts[ri].link = -1 ;
+  return (int)ri ;
+}

@@ -1,0 +1,299 @@
+/* ferry-schedule's state and the functions between its files. The program's whole mutable state
+   is one struct, sched (ferry-schedule.c); the queue on disk is the only state that survives it. */
+#ifndef FERRY_SCHEDULE_H
+#define FERRY_SCHEDULE_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <skalibs/allreadwrite.h>
+#include <skalibs/buffer.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/types.h>
+#include <skalibs/uint64.h>
+
+#include <ferry/array.h>
+#include <ferry/control.h>
+#include <ferry/defer.h>
+#include <ferry/dsn.h>
+#include <ferry/envelope.h>
+#include <ferry/frame.h>
+#include <ferry/home.h>
+#include <ferry/msgname.h>
+#include <ferry/queue.h>
+
+#include "backoff.h"
+#include "dests.h"
+#include "dueheap.h"
+#include "idindex.h"
+#include "idring.h"
+#include "rcpt.h"
+
+#define DELETED_TEXT "5.0.0 returned to the sender by the administrator with ferry-qctl bounce"
+#define BOUNCE_JOBS 4           /* runs of ferry-bounce-build at once */
+ /* The ids of the recipient files found at start, loaded LOAD_CHUNK per round of the loop: the
+    first delivery does not wait for 100,000 deferred messages to be read. */
+#define LOAD_CHUNK 500
+
+enum { CH_LOCAL, CH_REMOTE } ;
+extern char const *const chname[2] ;    /* "local", "remote": the channels' names */
+extern char const *const chdir_[2] ;    /* and their recipient files' directories */
+
+
+ /* Kept small: a queue of 100,000 messages holds 100,000 of these (doc/performance.md). */
+typedef struct msg_s msg ;
+struct msg_s
+{
+  uint64_t id ;
+  uint64_t stamp ;              /* with id, its name (ferry/msgname.h), as the log calls it */
+  char *sender ;                /* one block: the sender, then every recipient's address */
+  union { unsigned int one ; unsigned int *many ; } rs ;   /* its recipients (MSG_R) */
+  char *lasterr ;
+  uint32_t birth ;
+  unsigned int count ;
+  unsigned int open ;           /* recipients not yet K or D */
+  pid_t job ;           /* its running ferry-bounce-build */
+  uint32_t jobnext ;    /* not before: after a failed run */
+  uint32_t lasttime ;   /* the last deferral: when, and its text (lasterr, for the delay warning) */
+  uint32_t hintlo[2] ;  /* the earliest next attempt of the round's deferrals, per file; 0 for none */
+  unsigned int flying[2] ;      /* recipients in flight, per channel */
+  int fd[2] ;                   /* local/ and remote/ files, open only during a round of updates */
+  unsigned char dirty[2] ;
+  unsigned char jobfailures ;
+  unsigned int used : 1 ;
+  unsigned int bounced : 1 ;    /* queue/bounce/ID exists: notifications to send when every recipient is done */
+  unsigned int warned : 1 ;     /* queue/bounce/ID.delay exists: the delay warning is made (or being made) */
+  unsigned int delaypending : 1 ; /* ... and not sent yet */
+  unsigned int waiting : 1 ;    /* on the list of messages waiting for ferry-bounce-build */
+  unsigned int deferlog : 1 ;   /* queue/defer/N/ID may exist */
+  unsigned int held : 1 ;       /* queue/hold/ID exists: never attempted until released */
+  unsigned int finishing : 1 ;  /* on the list of messages to finish once this round's marks are synced */
+  unsigned int ondirty : 1 ;    /* on the round's list of messages with updates to sync */
+  unsigned int deleting : 2 ;   /* being deleted: 1 without notice, 2 with a failure notice */
+} ;
+
+ /* A message's recipients, indices into rcpts: inline when there is one. */
+#define MSG_R(m) ((m)->count > 1 ? (m)->rs.many : (unsigned int *)&(m)->rs.one)
+
+typedef struct flight_s flight ;
+struct flight_s
+{
+  int used ;
+  char ch ;
+  unsigned int msg ;
+  unsigned int dest ;   /* remote: its destination (dests.h) */
+  unsigned int n ;
+  unsigned int *r ;     /* the recipients */
+} ;
+typedef struct msgfd_s msgfd ;
+struct msgfd_s
+{
+  size_t off ;
+  int fd ;
+} ;
+typedef struct removal_s removal ;
+struct removal_s { uint64_t id ; uint64_t stamp ; } ;
+
+ /* The other members of the set, in the order of FERRY_MEMBERS (ferry-start): their pipes, the
+    frames to them not written yet and from them not whole yet, and what takes each frame. */
+enum { PEER_PREPROCESS, PEER_LOCAL, PEER_REMOTE, PEER_CLEAN, PEER_SCLEAN, NPEERS } ;
+typedef struct peer_s peer ;
+struct peer_s
+{
+  char const *name ;    /* as the log names it */
+  int infd, outfd ;
+  stralloc in, out ;
+  pid_t pid ;           /* 0 when FERRY_MEMBERS does not name it */
+  void (*take) (char const *, size_t) ;
+} ;
+ /* The channel's request pipe: ferry-spawn-local or ferry-spawn-remote. */
+#define PEER_OF_CHANNEL(ch) ((ch) == CH_LOCAL ? PEER_LOCAL : PEER_REMOTE)
+
+ /* The program's mutable state: one instance, sched. */
+typedef struct schedule_s schedule ;
+struct schedule_s
+{
+  /* settings: the queue's split, then control/ (settings.c) */
+  unsigned int split ;
+  unsigned int conc[2], perdest ;
+  uint64_t lifetime, delaywarning ;
+  backoff curve ;               /* minbackoff, maxbackoff */
+
+  /* the tables (tables.c): msgs[0..msgtop) and rcpts[0..rcpttop) used at some time */
+  msg *msgs ;
+  unsigned int nmsgs, livemsgs, msgtop ;
+  unsigned int *freemsgs ;
+  unsigned int nfreemsgs, afreemsgs ;
+  rcpt *rcpts ;
+  unsigned int nrcpts, openrcpts, rcpttop ;
+  int freercpt ;                /* the free recipient slots, linked through link: the most recently freed first */
+  idindex ids ;                 /* messages by id; the key, msg_id */
+
+  desttable dests ;             /* remote destinations (dests.h) */
+
+  /* deliveries out (dispatch.c) */
+  flight *flights ;
+  unsigned int nflights, inflight[2] ;
+
+  /* recipients by when they are due (rings.c) */
+  dueheap due ;                 /* deferred recipients, by next attempt */
+  idring ready[2] ;             /* recipients due now */
+
+  /* the other members of the set (peers.c) */
+  peer peers[NPEERS] ;
+  unsigned int nmembers ;       /* pids in FERRY_MEMBERS */
+  /* Control frames to ferry-spawn-remote (doc/protocols.html) come from ferry-qctl, whose answer
+     FIFO in queue/steer/ gets the reply, or from the queue manager itself (SIGHUP, SIGALRM: no FIFO,
+     the reply is logged). The spawner answers them in order. */
+  char **replyto ;
+  unsigned int nreplyto, areplyto ;
+  /* When fd 5 is ferry-start's socket, each request to the remote channel carries its message's
+     descriptor (SCM_RIGHTS) with the first byte of its frame, at offset off of the remote channel's out: the remote
+     channel's user cannot read the queue (doc/security.html). A message that does not open is
+     sent as /dev/null, which the channel answers with Z. */
+  msgfd *msgfds ;
+  unsigned int nmsgfds, amsgfds ;
+  int passfd, nullfd ;
+
+  /* a round's in-place updates (marks.c) and the messages it finished (finish.c) */
+  unsigned int *dirtylist ;
+  unsigned int ndirty, adirty ;
+  int queuefd ;
+  /* Messages whose last recipient is done this round: finished (their files removed, their
+     notifications started) after one sync of every mark of the round, in finish_flush. */
+  unsigned int *finishlist ;
+  unsigned int nfinish, afinish ;
+  /* Finished messages whose files the queue manager's ferry-clean is removing: in the order
+     asked, which is the order of its answers. Until the answer, such an id is gone for ferry-qctl's
+     commands, and its message file keeps the id from being reused. */
+  removal *removing ;
+  unsigned int rhead_, nremoving, aremoving ;
+
+  /* ferry-bounce-build (bounce.c) */
+  char const *homepath ;
+  char binbounce[PATH_MAX] ;    /* HOME/bin/ferry-bounce-build */
+  unsigned int *bwait ;         /* messages waiting for a run */
+  unsigned int nbwait, abwait, nbjobs ;
+  struct { pid_t pid ; unsigned int msg ; char delay ; } bjobs[BOUNCE_JOBS] ;
+  uint32_t lastwarn ;           /* the last look for delay warnings */
+  int deferwarned ;             /* a defer record could not be written: said once */
+
+  /* ferry-qctl's commands (steer.c) */
+  uint64_t *delpending ;        /* delete markers for messages not loaded yet */
+  unsigned int ndelpending, adelpending ;
+
+  /* loading at start (load.c) */
+  uint64_t *loadq ;             /* the rest */
+  unsigned int nloadq, aloadq ;
+  uint64_t *dueq ;              /* those of the files due now, first */
+  unsigned int ndueq, adueq ;
+  time_t loadstart ;
+  int loading ;
+
+  int stopping ;
+  int statuschanged ;
+  char logbuf[65536] ;          /* the log, buffered for a round */
+} ;
+
+extern schedule sched ;
+
+ /* answer.c */
+extern void answer_take (int ch, char const *p, size_t n) ;
+extern void batch_done (unsigned int const *r, unsigned int n, char status, char const *text) ;
+extern void bounce_record_cat (stralloc *sa, unsigned int ri, char kind, char const *text, uint32_t when) ;
+extern void rcpt_defer (unsigned int ri, uint32_t next) ;
+
+ /* bounce.c */
+extern int bounce_reap (pid_t pid, int wstat) ;
+extern void bounce_start (void) ;
+extern void bounce_want (unsigned int mi) ;
+extern void warn_delays (void) ;
+
+ /* dispatch.c */
+extern char const *domain_of (char const *a) ;
+extern void dest_unfail (int d) ;
+extern void dispatch (void) ;
+
+ /* finish.c */
+extern int msg_exists (uint64_t id) ;
+extern int removing_has (uint64_t id) ;
+extern void finish_flush (void) ;
+extern void finish_later (unsigned int mi) ;
+extern void msg_finish (unsigned int mi) ;
+extern void msg_forget (unsigned int mi) ;
+extern void removal_start (uint64_t id, uint64_t stamp) ;
+
+ /* load.c */
+extern void load_rest (void) ;
+extern void load_some (unsigned int max) ;
+extern void msg_load (uint64_t id, int announce) ;
+extern void queue_load (void) ;
+extern void steer_load (void) ;
+
+ /* log.c */
+extern void log_addrs (unsigned int const *r, unsigned int n) ;
+extern void logclean (char const *s) ;
+extern void logend (void) ;
+extern void logname (uint64_t id, uint64_t stamp) ;
+extern void lognameof (uint64_t id) ;
+extern void logs (char const *s) ;
+extern void logu (uint64_t u) ;
+extern void status_log (void) ;
+
+ /* marks.c */
+extern void mark_dirty (unsigned int mi) ;
+extern void record_put (unsigned int ri, size_t at, char const *s, size_t n) ;
+extern void records_mark (unsigned int const *r, unsigned int n, char status) ;
+extern void sync_dirty (void) ;
+
+ /* peers.c */
+extern void clean_request_to (unsigned int to, char kind, uint64_t id) ;
+extern void peer_read (unsigned int i) ;
+extern void peer_write (unsigned int i) ;
+extern void clean_take (char const *p, size_t n) ;
+extern void control_answer (char const *p, size_t n) ;
+extern void control_log (int ch, char const *p, size_t n) ;
+extern void control_send (char const *a, char const *b, char const *fifo) ;
+extern void control_send_local (char const *a) ;
+extern void local_take (char const *p, size_t n) ;
+extern void preprocess_signal (int sig) ;
+extern void preprocess_take (char const *p, size_t n) ;
+extern void remote_take (char const *p, size_t n) ;
+extern void sclean_take (char const *p, size_t n) ;
+
+ /* rings.c */
+extern int ready_pop (int ch) ;
+extern void ready_push (unsigned int ri) ;
+
+ /* settings.c */
+extern int load_settings (int initial) ;
+
+ /* steer.c */
+extern void delete_pending_check (unsigned int mi) ;
+extern void msg_delete (unsigned int mi) ;
+extern void steer_log (char const *what, uint64_t id, char const *rest) ;
+extern void steer_read (int fd, stralloc *sa) ;
+
+ /* tables.c */
+extern char *xstrdup (char const *s, size_t n) ;
+extern int msg_find (uint64_t id) ;
+extern uint64_t msg_id (void const *ctx, unsigned int mi) ;
+extern unsigned int msg_alloc (void) ;
+extern unsigned int rcpt_alloc (void) ;
+extern void msg_free (unsigned int mi) ;
+
+#endif
