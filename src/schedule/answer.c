@@ -195,7 +195,6 @@ void answer_take (int ch, char const *p, size_t n)
   size_t first ;
   uint32_t now = time(0) ;
   char const **res ;
-  if (ch == CH_REMOTE && n && p[0] == '!') { control_answer(p, n) ; return ; }
   if (n && p[0] == '!') { control_log(ch, p, n) ; return ; }
   if (!ferry_answer_head(p, n, &num, &first) || num >= sched.nflights || !sched.flights[num].used || sched.flights[num].ch != ch)
   {

@@ -49,7 +49,7 @@ static void signal_take (int sig, tain *stopdeadline)
     while (sched.due.n) { unsigned int ri = dueheap_pop(&sched.due, sched.rcpts) ; if (sched.rcpts[ri].status == 'T') ready_push(ri) ; }
     for (k = 0 ; k < sched.dests.n ; k++) if (sched.dests.a[k].name) dest_unfail(k) ;
     preprocess_signal(SIGALRM) ;
-    control_send("!undead", "all", 0) ;   /* dead hosts are tried again too, before these retries */
+    control_send("!undead", "all") ;   /* dead hosts are tried again too, before these retries */
     logs("ferry-schedule: SIGALRM: retrying every deferred recipient now, dead hosts too") ; logend() ;
   }
   else if (sig == SIGHUP)
@@ -64,7 +64,7 @@ static void signal_take (int sig, tain *stopdeadline)
     /* each member reads its own; the channels' answers are logged as they come */
     preprocess_signal(SIGHUP) ;
     control_send_local("!reread") ;
-    control_send("!reread", 0, 0) ;
+    control_send("!reread", 0) ;
   }
   else if (sig == SIGTERM && !sched.stopping)
   {

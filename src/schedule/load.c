@@ -97,6 +97,15 @@ void msg_load (uint64_t id, int announce)
   m->stamp = stamp ;
   idindex_put(&sched.ids, id, mi) ;
   m->birth = birth ;
+  {
+    /* no w and b records (an envelope not written by ferry-inject or ferry-injectd): the file's
+       size, and 8-bit with long lines, so that the remote channel looks at the message itself */
+    ferry_body b = FERRY_BODY_ZERO ;
+    if (!ferry_envelope_body(info.s, info.len, &b)) { b.wire = messst.st_size ; b.eightbit = b.longline = 1 ; }
+    m->wire = b.wire ;
+    m->eightbit = b.eightbit ;
+    m->longline = b.longline ;
+  }
   m->fd[0] = m->fd[1] = -1 ;
   ferry_queue_path(fn, "bounce", id, 0) ;
   m->bounced = access(fn, F_OK) == 0 ;

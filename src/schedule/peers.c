@@ -25,13 +25,11 @@ void control_log (int ch, char const *p, size_t n)
   logend() ;
 }
 
-void control_send (char const *a, char const *b, char const *fifo)
+void control_send (char const *a, char const *b)
 {
   size_t mark ;
   if (!ferry_frame_begin(&sched.peers[PEER_REMOTE].out, &mark) || !ferry_field_cats(&sched.peers[PEER_REMOTE].out, a) || (b && !ferry_field_cats(&sched.peers[PEER_REMOTE].out, b)) || !ferry_frame_end(&sched.peers[PEER_REMOTE].out, mark))
     strerr_diefu1sys(111, "allocate memory") ;
-  if (sched.nreplyto == sched.areplyto) sched.replyto = ferry_array_grow(sched.replyto, &sched.areplyto, sizeof(char *)) ;
-  sched.replyto[sched.nreplyto++] = fifo ? xstrdup(fifo, strlen(fifo)) : 0 ;
 }
 
  /* "!reread" to the local channel: answered on its own pipe, logged. */
@@ -40,33 +38,6 @@ void control_send_local (char const *a)
   size_t mark ;
   if (!ferry_frame_begin(&sched.peers[PEER_LOCAL].out, &mark) || !ferry_field_cats(&sched.peers[PEER_LOCAL].out, a) || !ferry_frame_end(&sched.peers[PEER_LOCAL].out, mark))
     strerr_diefu1sys(111, "allocate memory") ;
-}
-
-void control_answer (char const *p, size_t n)
-{
-  char fn[300] ;
-  size_t pos ;
-  int fd ;
-  if (!sched.nreplyto) { strerr_warnw("an unexpected control answer from ferry-spawn-remote: ignored") ; return ; }
-  if (!sched.replyto[0])
-  {
-    memmove(sched.replyto, sched.replyto + 1, --sched.nreplyto * sizeof(char *)) ;
-    control_log(CH_REMOTE, p, n) ;
-    return ;
-  }
-  memcpy(fn, "queue/steer/", 12) ;
-  memcpy(fn + 12, sched.replyto[0], strlen(sched.replyto[0]) + 1) ;
-  free(sched.replyto[0]) ;
-  memmove(sched.replyto, sched.replyto + 1, --sched.nreplyto * sizeof(char *)) ;
-  fd = open(fn, O_WRONLY | O_NONBLOCK | O_CLOEXEC) ;
-  if (fd < 0) { strerr_warnwu2sys("open ", fn) ; return ; }
-  /* a line per field after the first: the reader is waiting, and it is short */
-  for (pos = strlen(p) + 1 ; pos < n ; pos += strlen(p + pos) + 1)
-  {
-    size_t k = strlen(p + pos) ;
-    if (write(fd, p + pos, k) < 0 || write(fd, "\n", 1) < 0) break ;
-  }
-  fd_close(fd) ;
 }
 
 /* ---------- messages from the other members ---------- */

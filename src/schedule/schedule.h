@@ -60,6 +60,7 @@ struct msg_s
 {
   uint64_t id ;
   uint64_t stamp ;              /* with id, its name (ferry/msgname.h), as the log calls it */
+  uint64_t wire ;               /* its body facts (the envelope's w and b records), for the remote channel */
   char *sender ;                /* one block: the sender, then every recipient's address */
   union { unsigned int one ; unsigned int *many ; } rs ;   /* its recipients (MSG_R) */
   char *lasterr ;
@@ -84,6 +85,8 @@ struct msg_s
   unsigned int finishing : 1 ;  /* on the list of messages to finish once this round's marks are synced */
   unsigned int ondirty : 1 ;    /* on the round's list of messages with updates to sync */
   unsigned int deleting : 2 ;   /* being deleted: 1 without notice, 2 with a failure notice */
+  unsigned int eightbit : 1 ;
+  unsigned int longline : 1 ;
 } ;
 
  /* A message's recipients, indices into rcpts: inline when there is one. */
@@ -156,11 +159,6 @@ struct schedule_s
   /* the other members of the set (peers.c) */
   peer peers[NPEERS] ;
   unsigned int nmembers ;       /* pids in FERRY_MEMBERS */
-  /* Control frames to ferry-spawn-remote (doc/protocols.html) come from ferry-qctl, whose answer
-     FIFO in queue/steer/ gets the reply, or from the queue manager itself (SIGHUP, SIGALRM: no FIFO,
-     the reply is logged). The spawner answers them in order. */
-  char **replyto ;
-  unsigned int nreplyto, areplyto ;
   /* When fd 5 is ferry-start's socket, each request to the remote channel carries its message's
      descriptor (SCM_RIGHTS) with the first byte of its frame, at offset off of the remote channel's out: the remote
      channel's user cannot read the queue (doc/security.html). A message that does not open is
@@ -265,9 +263,10 @@ extern void clean_request_to (unsigned int to, char kind, uint64_t id) ;
 extern void peer_read (unsigned int i) ;
 extern void peer_write (unsigned int i) ;
 extern void clean_take (char const *p, size_t n) ;
-extern void control_answer (char const *p, size_t n) ;
 extern void control_log (int ch, char const *p, size_t n) ;
-extern void control_send (char const *a, char const *b, char const *fifo) ;
+  /* control frames to the channels (doc/protocols.html): "!reread" on SIGHUP, "!undead all" on
+     SIGALRM; their answers are logged */
+extern void control_send (char const *a, char const *b) ;
 extern void control_send_local (char const *a) ;
 extern void local_take (char const *p, size_t n) ;
 extern void preprocess_signal (int sig) ;

@@ -184,21 +184,6 @@ static void steer_command (char *line)
   else strerr_warnw("an unknown command on queue/lock/steer: ", line) ;
 }
 
- /* Commands whose argument is not a message: they carry the name of an answer FIFO. */
-static int steer_remote (char *line)
-{
-  char *a = strchr(line, ' '), *b ;
-  if (!a) return 0 ;
-  *a++ = 0 ;
-  b = strchr(a, ' ') ;
-  if (b) *b++ = 0 ;
-  if (!strcmp(line, "deadhosts") && !b && !strchr(a, '/') && strlen(a) < 200) control_send("!deadhosts", 0, a) ;
-  else if (!strcmp(line, "undead") && b && !strchr(b, '/') && strlen(b) < 200) control_send("!undead", a, b) ;
-  else { strerr_warnw("a malformed command on queue/lock/steer: ", line) ; return 1 ; }
-  logs("ferry-qctl: ") ; logs(line) ; if (b) { logs(" ") ; logclean(a) ; } logs(": asked of ferry-spawn-remote") ; logend() ;
-  return 1 ;
-}
-
 void steer_read (int fd, stralloc *sa)
 {
   char buf[4096] ;
@@ -209,8 +194,7 @@ void steer_read (int fd, stralloc *sa)
   for (i = 0 ; i < sa->len ; i++) if (sa->s[i] == '\n')
   {
     sa->s[i] = 0 ;
-    if (i > start && (strncmp(sa->s + start, "deadhosts ", 10) && strncmp(sa->s + start, "undead ", 7))) steer_command(sa->s + start) ;
-    else if (i > start) steer_remote(sa->s + start) ;
+    if (i > start) steer_command(sa->s + start) ;
     start = i + 1 ;
   }
   memmove(sa->s, sa->s + start, sa->len - start) ;
