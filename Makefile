@@ -46,7 +46,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_OBJ := $(patsubst src/%.c,$(B)/fuzz/obj/%.o,$(LIB_SRC) $(foreach g,$(GROUPS),$(call group_helpers,$(g))))
 
-.PHONY: all progs check sanitize demo install install-sendmail deps-build deps-check deps-demo bench fuzz clean
+.PHONY: FORCE all progs check sanitize demo install install-sendmail deps-build deps-check deps-demo bench fuzz clean
 .SUFFIXES:
 
 all: $(PROG_BIN) $(UNIT_BIN) $(HELPER_BIN) $(SHIM)
@@ -65,17 +65,25 @@ $(B)/obj/libferry/%.o: src/libferry/%.c | $(GEN_H)
 	@mkdir -p $(@D)
 	$(CC_LINE) $(CPPFLAGS) -c -o $@ $<
 
-$(B)/libferry.a: $(LIB_OBJ)
+# An archive is made again when its list of members changes (a source moved or went), not
+# only when a member is newer: ar would keep the old member beside the new ones.
+$(B)/%.members: FORCE
+	@mkdir -p $(@D)
+	@echo '$(MEMBERS)' | cmp -s - $@ || echo '$(MEMBERS)' > $@
+$(B)/libferry.members: MEMBERS = $(LIB_OBJ)
+
+$(B)/libferry.a: $(LIB_OBJ) $(B)/libferry.members
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(filter %.o,$^)
 
 define group_rule
 $(B)/obj/$(1)/%.o: src/$(1)/%.c | $(GEN_H)
 	@mkdir -p $$(@D)
 	$(CC_LINE) $(CPPFLAGS) -c -o $$@ $$<
-$(B)/lib$(1).a: $(patsubst src/$(1)/%.c,$(B)/obj/$(1)/%.o,$(call group_helpers,$(1)))
+$(B)/lib$(1).members: MEMBERS = $(patsubst src/$(1)/%.c,$(B)/obj/$(1)/%.o,$(call group_helpers,$(1)))
+$(B)/lib$(1).a: $(patsubst src/$(1)/%.c,$(B)/obj/$(1)/%.o,$(call group_helpers,$(1))) $(B)/lib$(1).members
 	@rm -f $$@
-	ar rcs $$@ $$^
+	ar rcs $$@ $$(filter %.o,$$^)
 endef
 $(foreach g,$(GROUPS),$(if $(call group_helpers,$(g)),$(eval $(call group_rule,$(g)))))
 
@@ -88,6 +96,9 @@ $(B)/bin/$(1): $(B)/obj/progs/$(1).o $(filter $(B)/lib$(call prog_group,$(1)).a,
 	$(CC_LINE) -o $$@ $$(filter %.o %.a,$$^) $(LDLIBS) $(call link_flags,$(1))
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+# a source file that moved or went: the dependency files of earlier builds still name it
+src/%.c: ;
 
 $(B)/tests/unit/%: tests/unit/%.c $(GROUP_LIBS) $(B)/libferry.a | $(GEN_H)
 	@mkdir -p $(@D)
