@@ -1,5 +1,6 @@
 /* ferry-setup: make (or check) a complete ferry home: control/, queue/, service/, log/. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -418,6 +419,38 @@ static void preflight (char const *dir, char const *bindir)
     strerr_dief(100, "no ferry programs in ", bindir, ": install them first (make install, as root), or name their directory with -b; nothing was changed") ;
 }
 
+ /* The numbered subdirectories of an existing queue/mess: the split the queue was made with, which
+    queue/split must name when it is written again. 0 when there is no queue/mess yet; dies when
+    its entries are not exactly 0 to N-1. */
+static unsigned int mess_dirs (void)
+{
+  unsigned char seen[FERRY_QUEUE_SPLIT_MAX] ;
+  unsigned int n = 0, i ;
+  struct dirent *de ;
+  DIR *dh = opendir("queue/mess") ;
+  if (!dh)
+  {
+    if (errno == ENOENT) return 0 ;
+    strerr_diefu1sys(111, "open queue/mess") ;
+  }
+  memset(seen, 0, sizeof(seen)) ;
+  while (errno = 0, (de = readdir(dh)))
+  {
+    unsigned int u ;
+    size_t len = strlen(de->d_name) ;
+    if (de->d_name[0] == '.') continue ;
+    if (uint_scan(de->d_name, &u) != len || (len > 1 && de->d_name[0] == '0') || u >= FERRY_QUEUE_SPLIT_MAX || seen[u])
+      strerr_dief(111, "queue/split is missing and queue/mess holds ", de->d_name, ", not only the numbered subdirectories 0 to N-1: write N (the split the queue was made with) into queue/split by hand; nothing in the queue was changed") ;
+    seen[u] = 1 ;
+    n++ ;
+  }
+  if (errno) strerr_diefu1sys(111, "read queue/mess") ;
+  closedir(dh) ;
+  for (i = 0 ; i < n ; i++)
+    if (!seen[i]) strerr_dief(111, "queue/split is missing and queue/mess's numbered subdirectories are not 0 to N-1: write N (the split the queue was made with) into queue/split by hand; nothing in the queue was changed") ;
+  return n ;
+}
+
  /* The split to make or check the queue with: control/queuesplit for a new queue, and for one
     whose queue/split is missing (a run writes it: the repair ferry_queue_split_get asks for); for
     one that has it, its own, which control/queuesplit must name: else -c reports it, and a run
@@ -428,7 +461,24 @@ static unsigned int queue_split (void)
   unsigned int split = 0 ;
   int r ;
   if (access("queue/split", F_OK) < 0 && errno == ENOENT)
-    return (unsigned int)ferry_control_u64_or_die("queuesplit", 111) ;
+  {
+    /* a new queue, or one whose queue/split went: then what its subdirectories say, which
+       control/queuesplit must name (messages are looked for by their id modulo the split) */
+    unsigned int want = (unsigned int)ferry_control_u64_or_die("queuesplit", 111), have = mess_dirs() ;
+    if (have && have != want)
+    {
+      char fw[UINT_FMT], fh[UINT_FMT] ;
+      fw[uint_fmt(fw, want)] = 0 ;
+      fh[uint_fmt(fh, have)] = 0 ;
+      if (!checkonly)
+        strerr_dief(111, "queue/split is missing, and control/queuesplit says ", fw, " but queue/mess has ", fh,
+          " numbered subdirectories: put ", fh, " into control/queuesplit (the split the queue was made with); nothing in the queue was changed") ;
+      say("wrong split: control/queuesplit says ", fw, " but queue/mess was made with another number of subdirectories") ;
+      problems++ ;
+      return have ;
+    }
+    return want ;
+  }
   r = ferry_queue_split_get(&split, &why) ;
   if (r == -2) strerr_diefu1sys(111, "allocate memory") ;
   if (r == -1) strerr_diefu1sys(111, why.s + 10) ;

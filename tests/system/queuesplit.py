@@ -127,6 +127,17 @@ try:
     expect(snapshot() == before, "and no queue file went")
     r = run("ferry-setup", "-c", H)
     expect(r.returncode == 1 and b"missing: queue/split" in r.stdout, "ferry-setup -c reports queue/split missing", r.stdout)
+    # the repair never records a split the queue was not made with: control/queuesplit at 2, the
+    # queue's 23 subdirectories: refused, nothing written
+    ctl = os.path.join(H, "control", "queuesplit")
+    open(ctl, "w").write("2\n")
+    r = run("ferry-setup", "-b", BIN, H)
+    expect(r.returncode == 111 and b"control/queuesplit says 2 but queue/mess has 23 numbered subdirectories" in r.stderr
+           and not os.path.exists(os.path.join(q, "split")),
+           "ferry-setup refuses to write a split that is not the queue's (111, queue/split not written)", (r.returncode, r.stderr))
+    r = run("ferry-setup", "-c", H)
+    expect(r.returncode == 1 and b"wrong split" in r.stdout, "and ferry-setup -c reports the wrong split", r.stdout)
+    open(ctl, "w").write("23\n")
     r = run("ferry-setup", "-b", BIN, H)
     expect(r.returncode == 0 and b"created queue/split" in r.stdout and open(os.path.join(q, "split")).read() == "23\n",
            "ferry-setup writes queue/split from control/queuesplit", r.stdout + r.stderr)
