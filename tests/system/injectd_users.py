@@ -58,13 +58,10 @@ while True:
 '''
 
 home = Home()
-H = os.path.join(home.tmp, "uhome")
 procs = []
 try:
-    r = subprocess.run([os.path.join(BIN, "ferry-setup"), "-u", "-b", BIN, H], capture_output=True, text=True)
-    expect(r.returncode == 0, "ferry-setup -u", r.stderr)
-    home.path = H
-    os.chmod(home.tmp, 0o755)
+    home.make_with_dedicated_users()
+    H = home.path
     # the home's bin/: the build's programs, and a ferry-inject that records what it is given (the
     # setuid one reads the install home, not this one): whoever is turned away at the door runs it
     bindir = os.path.join(home.tmp, "bin")

@@ -18,13 +18,10 @@ if not is_root():
     sys.exit(77)
 
 home = Home()
-H = os.path.join(home.tmp, "uhome")
 svscan = None
 try:
-    r = subprocess.run([os.path.join(BIN, "ferry-setup"), "-u", "-b", BIN, H], capture_output=True, text=True)
-    expect(r.returncode == 0, "ferry-setup -u", r.stderr)
-    home.path = H
-    os.chmod(home.tmp, 0o755)
+    home.make_with_dedicated_users()
+    H = home.path
     fthome = os.path.join(home.tmp, "fthome")
     os.mkdir(fthome)
     # a user of its own: usermod -d fails while another test's processes run as ferrytest
