@@ -114,6 +114,13 @@ def is_root():
     return os.geteuid() == 0
 
 
+def skip_unless_root(why=""):
+    """a test that needs root ends here as skipped (exit 77) when it is not root"""
+    if not is_root():
+        print("skipped: needs root" + (" (%s)" % why if why else ""))
+        sys.exit(77)
+
+
 def test_user(name="ferrytest", home=None, system=True):
     """As root: a user for deliveries (created once), with its home set to home. A system user
     (uid below UID_MIN) owns virtual mailboxes; mail to a user's own account through the passwd

@@ -13,11 +13,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, eventually, expect, is_root, test_user  # noqa: E402
+from ferrytest import BIN, Home, eventually, expect, skip_unless_root, test_user  # noqa: E402
 
-if not is_root():
-    print("skipped: needs root (clients as two other users)")
-    sys.exit(77)
+skip_unless_root("clients as two other users")
 if not shutil.which("setpriv"):
     print("skipped: no setpriv here (package/deps lists its package)")
     sys.exit(77)

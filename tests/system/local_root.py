@@ -11,11 +11,9 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, Supervised, eventually, expect, is_root, s6_log, test_user  # noqa: E402
+from ferrytest import BIN, Home, Supervised, eventually, expect, skip_unless_root, s6_log, test_user  # noqa: E402
 
-if not is_root():
-    print("skipped: needs root (the dedicated users of ferry-setup -u)")
-    sys.exit(77)
+skip_unless_root("the dedicated users of ferry-setup -u")
 
 home = Home()
 svscan = None

@@ -7,12 +7,10 @@ import time
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, Supervised, eventually, expect, is_root, test_user  # noqa: E402
+from ferrytest import BIN, Home, Supervised, eventually, expect, skip_unless_root, test_user  # noqa: E402
 from smtp_peers import SmtpSink  # noqa: E402
 
-if not is_root():
-    print("skipped: needs root")
-    sys.exit(77)
+skip_unless_root()
 
 home = Home()
 svscan = None
