@@ -23,6 +23,7 @@
 
 #include <ferry/frame.h>
 #include <ferry/home.h>
+#include <ferry/loop.h>
 #include <ferry/spawner.h>
 
 #include "spawn_remote.h"
@@ -91,7 +92,6 @@ int main (int argc, char const *const *argv)
     o.tries = 2 ;
     if (ares_init_options(&rem.chan, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES) != ARES_SUCCESS) strerr_dief1x(111, "unable to initialize c-ares") ;
   }
-  tain_now_set_stopwatch_g() ;
   {
     tain now ;
     tain_now(&now) ;
@@ -102,10 +102,10 @@ int main (int argc, char const *const *argv)
     if (!settings_load(1, &why)) strerr_dief1x(111, why.s) ;
     stralloc_free(&why) ;
   }
-  spfd = selfpipe_init() ;
-  if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
-  if (!selfpipe_trap(SIGHUP) || !selfpipe_trap(SIGTERM)) strerr_diefu1sys(111, "trap signals") ;
-  if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set fds 0 and 1 non-blocking") ;
+  {
+    static int const sigs[] = { SIGHUP, SIGTERM, 0 } ;
+    spfd = ferry_loop_setup(sigs) ;
+  }
   {
     /* ferry-start's socket: the requests carry the messages' descriptors; a pipe (by hand): it opens them */
     int type ;

@@ -6,6 +6,7 @@ import os
 import pwd
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -113,6 +114,13 @@ def is_root():
     return os.geteuid() == 0
 
 
+def skip_unless_root(why=""):
+    """a test that needs root ends here as skipped (exit 77) when it is not root"""
+    if not is_root():
+        print("skipped: needs root" + (" (%s)" % why if why else ""))
+        sys.exit(77)
+
+
 def test_user(name="ferrytest", home=None, system=True):
     """As root: a user for deliveries (created once), with its home set to home. A system user
     (uid below UID_MIN) owns virtual mailboxes; mail to a user's own account through the passwd
@@ -135,6 +143,20 @@ class Home:
         if r.returncode:
             fail("ferry-setup: " + r.stdout + r.stderr)
         self.procs = []
+
+    def make_with_dedicated_users(self):
+        """this home becomes a new one that ferry-setup -u makes (the dedicated users, queue/
+        closed to everyone else), in a folder the users can reach; ferry-setup's run is returned"""
+        path = os.path.join(self.tmp, "uhome")
+        r = subprocess.run([os.path.join(BIN, "ferry-setup"), "-u", "-b", BIN, path], capture_output=True, text=True)
+        expect(r.returncode == 0, "ferry-setup -u", r.stderr)
+        self.path = path
+        os.chmod(self.tmp, 0o755)
+        return r
+
+    def log(self):
+        """the set's log (log/current) as text"""
+        return s6_log(os.path.join(self.path, "log"))
 
     def control(self, name, value):
         with open(os.path.join(self.path, "control", name), "w") as f:
@@ -388,3 +410,45 @@ class Spawner:
             return self.p.wait(max(0.1, deadline - time.time()))
         except subprocess.TimeoutExpired:
             fail("the spawner did not exit after end of input")
+
+
+def injectd_chunks(msg, size=None):
+    """the message as ferry-injectd takes it: chunks of size bytes (all in one without size), then
+    the empty chunk"""
+    if not size:
+        return b"%d:" % len(msg) + msg + b",0:,"
+    out = b""
+    for i in range(0, len(msg), size):
+        part = msg[i:i + size]
+        out += b"%d:" % len(part) + part + b","
+    return out + b"0:,"
+
+
+def injectd_talk(home, data, close_early=False):
+    """sends data on the home's public/inject and returns the answer line (None with close_early:
+    the client hangs up once it has sent)"""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(os.path.join(home.path, "public", "inject"))
+    s.sendall(data)
+    if close_early:
+        s.close()
+        return None
+    s.settimeout(30)
+    out = b""
+    while not out.endswith(b"\n"):
+        b = s.recv(200)
+        if not b:
+            break
+        out += b
+    s.close()
+    return out.decode()
+
+
+def injectd_serve(home, *opts):
+    """starts ferry-injectd by hand on the home (its stderr to a file) and waits for its socket;
+    returns the process and the open stderr file"""
+    err = open(os.path.join(home.tmp, "injectd.err"), "w+")
+    p = subprocess.Popen([os.path.join(BIN, "ferry-injectd")] + list(opts) + [home.path], stderr=err)
+    home.procs.append(p)
+    expect(eventually(lambda: os.path.exists(os.path.join(home.path, "public", "inject")), 10), "ferry-injectd makes its socket public/inject")
+    return p, err

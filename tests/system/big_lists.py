@@ -64,8 +64,8 @@ def inject(home, sender, rcpts, body=b"Subject: big\n\nx\n"):
     return new.pop() if len(new) == 1 else None
 
 
+home = Home()
 try:
-    home = Home()
     H = home.path
     log = lambda: s6_log(os.path.join(H, "log"))  # noqa: E731
     for k, v in dict(minbackoff=300, maxbackoff=300, timeoutconnect=2).items():
@@ -145,7 +145,4 @@ try:
     expect(len(mine) == 1 and all(x["attempts"] == 2 for x in mine[0]["recipients"]), "ferry-qread: attempts 2 for each")
 finally:
     stop_all(stops)
-    try:
-        home.cleanup()
-    except NameError:
-        pass
+    home.cleanup()

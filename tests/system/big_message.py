@@ -45,8 +45,8 @@ def latencies(log, sent, timeout):
     return got
 
 
+home = Home()
 try:
-    home = Home()
     H = home.path
     log = lambda: s6_log(os.path.join(H, "log"))  # noqa: E731
     sink = SmtpSink(home.tmp, dump=False)
@@ -88,7 +88,4 @@ try:
     expect("deferral msg" not in log(), "nothing was deferred")
 finally:
     stop_all(stops)
-    try:
-        home.cleanup()
-    except NameError:
-        pass
+    home.cleanup()

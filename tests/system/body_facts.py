@@ -9,12 +9,10 @@ no more than the file holds). Without strace, that last part is skipped."""
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import stop_all, BIN, Home, Spawner, body_facts, eventually, expect  # noqa: E402
+from ferrytest import stop_all, Home, Spawner, body_facts, expect, injectd_chunks, injectd_serve, injectd_talk  # noqa: E402
 from smtp_peers import RawPeer  # noqa: E402
 
 home = Home()
@@ -43,37 +41,14 @@ def check(how, mid, what, want_b):
     expect(rec[5].startswith(b"F"), "%s, %s: then the client's envelope" % (how, what), rec[:6])
 
 
-def chunked(msg):
-    return b"%d:" % len(msg) + msg + b",0:,"
-
-
-def talk(data):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(os.path.join(home.path, "public", "inject"))
-    s.sendall(data)
-    s.settimeout(30)
-    out = b""
-    while not out.endswith(b"\n"):
-        k = s.recv(200)
-        if not k:
-            break
-        out += k
-    s.close()
-    return out.decode()
-
-
 try:
     for what, msg, want in MESSAGES:
         check("ferry-inject", home.inject(msg, "s@example.com", ["r@example.net"]), what, want)
 
-    err = open(os.path.join(home.tmp, "injectd.err"), "w+")
-    p = subprocess.Popen([os.path.join(BIN, "ferry-injectd"), home.path], stderr=err)
-    home.procs.append(p)
-    expect(eventually(lambda: os.path.exists(os.path.join(home.path, "public", "inject")), 10), "ferry-injectd runs")
+    p, err = injectd_serve(home)
     for what, msg, want in MESSAGES:
         # in chunks that cut a CR LF and the long line
-        data = b"".join(b"%d:" % len(msg[i:i + 7]) + msg[i:i + 7] + b"," for i in range(0, len(msg), 7)) + b"0:,"
-        r = talk(data + b"Fs@example.com\0Tr@example.net\0\0")
+        r = injectd_talk(home, injectd_chunks(msg, 7) + b"Fs@example.com\0Tr@example.net\0\0")
         expect(r.startswith("0 queued id "), "ferry-injectd takes %s" % what, r)
         check("ferry-injectd", int(r.split()[3]), what, want)
     p.terminate()

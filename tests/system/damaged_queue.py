@@ -9,16 +9,13 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, Supervised, eventually, expect, s6_log, stop_all  # noqa: E402
+from ferrytest import BIN, Home, Supervised, eventually, expect, stop_all  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
 
 home = Home()
 H = home.path
 stops = []
-
-
-def log():
-    return s6_log(os.path.join(H, "log"))
+log = home.log
 
 
 def svc(*args):

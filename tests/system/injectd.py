@@ -17,50 +17,15 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import stop_all, BIN, Home, Supervised, eventually, expect, s6_log  # noqa: E402
+from ferrytest import injectd_chunks, injectd_serve, injectd_talk  # noqa: E402
 
 stops = []
-
-
-def chunked(msg, size=None):
-    if not size:
-        return b"%d:" % len(msg) + msg + b",0:,"
-    out = b""
-    for i in range(0, len(msg), size):
-        part = msg[i:i + size]
-        out += b"%d:" % len(part) + part + b","
-    return out + b"0:,"
-
-
-def talk(home, data, close_early=False):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(os.path.join(home.path, "public", "inject"))
-    s.sendall(data)
-    if close_early:
-        s.close()
-        return None
-    s.settimeout(30)
-    out = b""
-    while not out.endswith(b"\n"):
-        b = s.recv(200)
-        if not b:
-            break
-        out += b
-    s.close()
-    return out.decode()
 
 
 def stray(home):
     """queue files that belong to no committed message: none may be left by a refused injection"""
     todo = {os.path.basename(p) for p in home.queue_files(("todo",))}
     return [p for p in home.queue_files(("mess", "intd", "pid")) if os.path.basename(p) not in todo]
-
-
-def serve(home, *opts):
-    err = open(os.path.join(home.tmp, "injectd.err"), "w+")
-    p = subprocess.Popen([os.path.join(BIN, "ferry-injectd")] + list(opts) + [home.path], stderr=err)
-    home.procs.append(p)
-    expect(eventually(lambda: os.path.exists(os.path.join(home.path, "public", "inject")), 10), "ferry-injectd makes its socket public/inject")
-    return p, err
 
 
 def errtext(err):
@@ -74,12 +39,12 @@ try:
     # ---------- by hand, a home of its own ----------
     home = Home()
     stops.append(home.cleanup)
-    p, err = serve(home, "-t", "2")
+    p, err = injectd_serve(home, "-t", "2")
     mode = os.stat(os.path.join(home.path, "public", "inject")).st_mode & 0o777
     expect(mode == 0o666, "the socket is mode 0666: anyone may inject, as anyone may run ferry-inject", oct(mode))
 
     msg = b"Subject: one\n\n" + b"x" * 100000 + b"\n"
-    r = talk(home, chunked(msg, 7000) + ENV)
+    r = injectd_talk(home, injectd_chunks(msg, 7000) + ENV)
     expect(r.startswith("0 queued id "), "a message in 15 chunks is committed", r)
     mid = int(r.split()[3])
     m = home.mess(mid)
@@ -97,23 +62,23 @@ try:
         (b":", "54 ", "a chunk without a length"),
         (b"99999999999:", "54 ", "a chunk length of 11 digits"),
         (b"3:abc;", "54 ", "a chunk without its comma"),
-        (chunked(b"hi\n") + ENV + b"more", "54 ", "bytes after the envelope"),
-        (chunked(b"hi\n") + b"Fa@b\0Tc@d\0XNOTIFY=SOMETIMES\0\0", "91 ", "a bad DSN parameter in the envelope"),
-        (chunked(b"hi\n") + b"Fa@b\0T" + b"x" * 2000 + b"@d\0\0", "11 ", "an address over the length limit"),
-        (chunked(b"hi\n") + b"Fa@b\0\0", "91 ", "an envelope without a recipient"),
+        (injectd_chunks(b"hi\n") + ENV + b"more", "54 ", "bytes after the envelope"),
+        (injectd_chunks(b"hi\n") + b"Fa@b\0Tc@d\0XNOTIFY=SOMETIMES\0\0", "91 ", "a bad DSN parameter in the envelope"),
+        (injectd_chunks(b"hi\n") + b"Fa@b\0T" + b"x" * 2000 + b"@d\0\0", "11 ", "an address over the length limit"),
+        (injectd_chunks(b"hi\n") + b"Fa@b\0\0", "91 ", "an envelope without a recipient"),
     ]
     for data, code, what in cases:
-        r = talk(home, data)
+        r = injectd_talk(home, data)
         expect(r.startswith(code), "%s: answered %s" % (what, code.strip()), r)
     home.control("databytes", "1000\n")
-    r = talk(home, chunked(b"y" * 2000) + ENV)
+    r = injectd_talk(home, injectd_chunks(b"y" * 2000) + ENV)
     expect(r.startswith("33 "), "a message over control/databytes (changed while it runs): 33", r)
     home.control("databytes", "0\n")
     expect(not stray(home), "none of the refused messages left a file", stray(home))
 
     # clients that go away: halfway through the message, and halfway through the envelope
-    talk(home, b"1000:" + b"z" * 500, close_early=True)
-    talk(home, chunked(b"hi\n") + b"Fa@b\0Tc@", close_early=True)
+    injectd_talk(home, b"1000:" + b"z" * 500, close_early=True)
+    injectd_talk(home, injectd_chunks(b"hi\n") + b"Fa@b\0Tc@", close_early=True)
     expect(eventually(lambda: not stray(home), 10), "a client that hangs up halfway (message or envelope) commits nothing, and its files go")
 
     # a client that sends part of a message, then nothing: dropped at the timeout (-t 2)
@@ -135,7 +100,7 @@ try:
     for k in range(30):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(os.path.join(home.path, "public", "inject"))
-        data = chunked(b"Subject: parallel %d\n\nbody\n" % k) + b"Fp%d@example.org\0Tr@example.net\0\0" % k
+        data = injectd_chunks(b"Subject: parallel %d\n\nbody\n" % k) + b"Fp%d@example.org\0Tr@example.net\0\0" % k
         s.sendall(data[:-1])
         socks.append((s, data[-1:]))
     for s, last in socks:
@@ -161,7 +126,7 @@ try:
     expect(not os.path.exists(os.path.join(home.path, "public", "inject")), "the socket is removed when it stops")
 
     # SIGKILL under load: every message answered 0 is committed and whole
-    p, err = serve(home)
+    p, err = injectd_serve(home)
     done = []
     stop = threading.Event()
 
@@ -170,7 +135,7 @@ try:
         while not stop.is_set() and i < 400:
             body = b"Subject: kill %d-%d\n\n" % (k, i) + b"k" * (i * 37 % 20000) + b"\n"
             try:
-                r = talk(home, chunked(body, 4096) + b"Fk%d-%d@example.org\0Tr@example.net\0\0" % (k, i))
+                r = injectd_talk(home, injectd_chunks(body, 4096) + b"Fk%d-%d@example.org\0Tr@example.net\0\0" % (k, i))
             except OSError:
                 r = ""
             if r and r.startswith("0 queued id "):

@@ -13,11 +13,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, eventually, expect, is_root, test_user  # noqa: E402
+from ferrytest import BIN, Home, eventually, expect, skip_unless_root, test_user  # noqa: E402
 
-if not is_root():
-    print("skipped: needs root (clients as two other users)")
-    sys.exit(77)
+skip_unless_root("clients as two other users")
 if not shutil.which("setpriv"):
     print("skipped: no setpriv here (package/deps lists its package)")
     sys.exit(77)
@@ -58,13 +56,10 @@ while True:
 '''
 
 home = Home()
-H = os.path.join(home.tmp, "uhome")
 procs = []
 try:
-    r = subprocess.run([os.path.join(BIN, "ferry-setup"), "-u", "-b", BIN, H], capture_output=True, text=True)
-    expect(r.returncode == 0, "ferry-setup -u", r.stderr)
-    home.path = H
-    os.chmod(home.tmp, 0o755)
+    home.make_with_dedicated_users()
+    H = home.path
     # the home's bin/: the build's programs, and a ferry-inject that records what it is given (the
     # setuid one reads the install home, not this one): whoever is turned away at the door runs it
     bindir = os.path.join(home.tmp, "bin")

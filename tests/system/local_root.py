@@ -11,20 +11,15 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, Supervised, eventually, expect, is_root, s6_log, test_user  # noqa: E402
+from ferrytest import BIN, Home, Supervised, eventually, expect, skip_unless_root, s6_log, test_user  # noqa: E402
 
-if not is_root():
-    print("skipped: needs root (the dedicated users of ferry-setup -u)")
-    sys.exit(77)
+skip_unless_root("the dedicated users of ferry-setup -u")
 
 home = Home()
-H = os.path.join(home.tmp, "uhome")
 svscan = None
 try:
-    r = subprocess.run([os.path.join(BIN, "ferry-setup"), "-u", "-b", BIN, H], capture_output=True, text=True)
-    expect(r.returncode == 0, "ferry-setup -u", r.stderr)
-    home.path = H
-    os.chmod(home.tmp, 0o755)
+    home.make_with_dedicated_users()
+    H = home.path
     fthome = os.path.join(home.tmp, "fthome")
     os.mkdir(fthome)
     # a user of its own: usermod -d fails while another test's processes run as ferrytest

@@ -43,6 +43,17 @@ def reread():
         fail("ferry-schedule did not read its settings again: " + log()[-300:])
 
 
+def peer_routed(domains, settings=None, **behaviour):
+    """a RawPeer of its own that takes the mail of domains (sink.test still goes to the sink), the
+    route and the settings given read again at SIGHUP"""
+    peer = RawPeer(port=free_port(), **behaviour)
+    stops.append(peer.stop)
+    home.control("smtproutes", "sink.test:127.0.0.1:%d\n" % sink.port + "".join("%s:127.0.0.1:%d\n" % (d, peer.port) for d in domains))
+    control(**(settings or {}))
+    reread()
+    return peer
+
+
 def queue_files(dirs=("todo", "intd", "local", "remote", "mess", "pid", "bounce")):
     return home.queue_files(dirs)
 
@@ -222,20 +233,11 @@ try:
     svc("-h")
 
     # the remote limits, counted at a slow peer: 4 at once in all, 2 per domain
-    slowport = free_port()
-    slow = RawPeer(port=slowport, slow_data=1)
-    stops.append(slow.stop)
-    home.control("smtproutes", "sink.test:127.0.0.1:%d\n" % sink.port + "".join("slow%d.test:127.0.0.1:%d\n" % (k, slowport) for k in range(3)))
-    control(concurrencyremote=4, concurrencydestination=2)
-    reread()
+    slow = peer_routed(["slow%d.test" % k for k in range(3)], dict(concurrencyremote=4, concurrencydestination=2), slow_data=1)
     inject_many(12, lambda i: ["r%d@slow%d.test" % (i, i % 3)], "slowremote")
     expect(eventually(lambda: len(slow.messages) == 12 and not queue_files(), 60), "12 deliveries to a slow peer done")
     expect(slow.peak == 4, "never more than concurrencyremote (4) connections at once, and 4 reached", slow.peak)
-    slow2port = free_port()
-    slow2 = RawPeer(port=slow2port, slow_data=1)
-    stops.append(slow2.stop)
-    home.control("smtproutes", "sink.test:127.0.0.1:%d\nslowone.test:127.0.0.1:%d\n" % (sink.port, slow2port))
-    reread()
+    slow2 = peer_routed(["slowone.test"], slow_data=1)
     inject_many(6, lambda i: ["r%d@slowone.test" % i], "slowone")
     expect(eventually(lambda: len(slow2.messages) == 6 and not queue_files(), 60), "6 deliveries to one slow domain done")
     expect(slow2.peak == 2, "never more than concurrencydestination (2) at once to one domain, and 2 reached", slow2.peak)
@@ -243,12 +245,7 @@ try:
     # recipients due while their domain has no free slot wait parked on it (doc/ferry-schedule.html,
     # "Destinations"); a higher concurrencydestination given by SIGHUP lets them go at once, not
     # only when a slot frees (here the peer holds each delivery 12 s)
-    stuckport = free_port()
-    stuck = RawPeer(port=stuckport, slow_data=12)
-    stops.append(stuck.stop)
-    home.control("smtproutes", "sink.test:127.0.0.1:%d\nstuck.test:127.0.0.1:%d\n" % (sink.port, stuckport))
-    control(concurrencyremote=4, concurrencydestination=1)
-    reread()
+    stuck = peer_routed(["stuck.test"], dict(concurrencyremote=4, concurrencydestination=1), slow_data=12)
     mark = len(log())
     inject_many(3, lambda i: ["r%d@stuck.test" % i], "stuck")
     expect(eventually(lambda: stuck.active == 1, 10), "one delivery to the held-up domain under way", stuck.active)
@@ -264,11 +261,7 @@ try:
 
     # a failing destination is backed off as a whole, probed rather than hammered; when it takes
     # mail again, its deferred mail goes at once
-    flakyport = free_port()
-    bad = RawPeer(port=flakyport, greeting="421 4.3.2 not now")
-    home.control("smtproutes", "sink.test:127.0.0.1:%d\nflaky.test:127.0.0.1:%d\n" % (sink.port, flakyport))
-    control(minbackoff=1, maxbackoff=2)
-    reread()
+    bad = peer_routed(["flaky.test"], dict(minbackoff=1, maxbackoff=2), greeting="421 4.3.2 not now")
     inject_many(10, lambda i: ["r%d@flaky.test" % i], "flaky")
     expect(eventually(lambda: "destination flaky.test: 1 failed deliveries in a row" in log(), 20), "the destination is marked failing", log()[-300:])
     time.sleep(0.5)     # time itself: the rate of probes over 6 s is what is measured
@@ -277,7 +270,7 @@ try:
     c1 = bad.connections
     expect(c1 - c0 <= 8, "in 6 s, %d connections to the failing destination (10 messages queued for it): probed, not hammered" % (c1 - c0))
     bad.stop()
-    good = RawPeer(port=flakyport)
+    good = RawPeer(port=bad.port)
     stops.append(good.stop)
     t0 = time.time()
     expect(eventually(lambda: len(good.messages) == 10 and not queue_files(), 20), "when it takes mail again, all 10 go within %.1fs (they were parked for 60 s)" % (time.time() - t0))

@@ -7,15 +7,12 @@ import time
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Home, Supervised, eventually, expect, is_root, test_user  # noqa: E402
+from ferrytest import BIN, Home, Supervised, eventually, expect, skip_unless_root, test_user  # noqa: E402
 from smtp_peers import SmtpSink  # noqa: E402
 
-if not is_root():
-    print("skipped: needs root")
-    sys.exit(77)
+skip_unless_root()
 
 home = Home()
-H = os.path.join(home.tmp, "uhome")
 svscan = None
 sink = None
 # the groups of ferryr and ferryl as they were: put back at the end (other homes on this machine)
@@ -37,8 +34,8 @@ try:
     if have_ferry:
         for u in saved:
             subprocess.run(["usermod", "--gid", "ferry", u], check=True)
-    r = subprocess.run([os.path.join(BIN, "ferry-setup"), "-u", "-b", BIN, H], capture_output=True, text=True)
-    expect(r.returncode == 0, "ferry-setup -u", r.stderr)
+    r = home.make_with_dedicated_users()
+    H = home.path
     if have_ferry and saved:
         expect(all(("moved user %s from group ferry to its own group" % u) in r.stdout for u in saved),
                "ferry-setup -u moves ferryr and ferryl of an older install out of group ferry, and says so", r.stdout)
@@ -47,8 +44,6 @@ try:
            "ferryr and ferryl each have a group of their own, not ferry")
     chk = subprocess.run([os.path.join(BIN, "ferry-setup"), "-u", "-c", H], capture_output=True, text=True)
     expect(chk.returncode == 0, "ferry-setup -u -c: the home and the users are as they should be", chk.stdout + chk.stderr)
-    home.path = H
-    os.chmod(home.tmp, 0o755)
     mail = os.path.join(home.tmp, "mail")
     for sub in ("tmp", "new", "cur"):
         os.makedirs(os.path.join(mail, "Maildir", sub))
