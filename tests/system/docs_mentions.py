@@ -13,6 +13,9 @@ tree, the code and a fresh home as they are when the test runs:
   names it as a string (public/inject, made when ferry-injectd starts), or its last name is a
   string of src/ in a directory a fresh home has (remote/qctl.PID), or it is s6's own (supervise/
   in a service directory, current in a log directory);
+- a section of performance.md a page cites by name ("One big message" in performance.md, or
+  performance.md, "...") is one make bench writes: "The targets" or a bench's "## " heading in
+  tests/bench/;
 - no page speaks of issues, or promises what has not landed.
 doc/performance.md, which make bench writes, is checked for programs and repository paths only.
 Each offence is named with its page. Run with /usr/bin/python3 by docs-mentions.sh."""
@@ -88,6 +91,13 @@ for s in sources:                                           # ferry_queue_path(f
         queue_from_src |= set(re.findall(r'"([a-z]+)"', args))
 queue_known |= queue_from_src
 
+# the sections of performance.md that make bench writes
+bench_sections = {"The targets"}
+bench_dir = os.path.join(TOP, "tests", "bench")
+for f in os.listdir(bench_dir):
+    if os.path.isfile(os.path.join(bench_dir, f)):
+        bench_sections |= set(re.findall(r"""(?:^|["'])## ([A-Za-z][^"\n\\]*)""", open(os.path.join(bench_dir, f), errors="replace").read(), re.M))
+
 HOME_TOPS = ("remote", "public", "service", "log")
 
 
@@ -153,6 +163,11 @@ for page, t in texts.items():
     for m in set(re.findall(at_home + r"((?:%s)/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*)" % "|".join(HOME_TOPS), t)):
         if not home_path_known(m) and not home_path_known(m.rstrip("./")):    # remote/qctl.PID; remote/ask.
             bad.append("%s: %s is neither in a fresh home nor named by src/" % (page, m.rstrip("./")))
+    flat = re.sub(r"\s+", " ", t)
+    for m in re.findall(r'"([^"]+)" in performance\.md|performance\.md\)?, "([^"]+)"', flat):
+        cited = m[0] or m[1]
+        if not any(h.startswith(cited) for h in bench_sections):
+            bad.append('%s: cites "%s" of doc/performance.md, a section make bench does not write' % (page, cited))
     for m in re.findall(r"[^\n]*\bissues?\b[^\n]*", t, re.I):
         bad.append("%s: speaks of issues: %s" % (page, m.strip()[:120]))
     for m in re.findall(r"[^\n]*\b(?:arrives? with|not landed|not yet implemented)\b[^\n]*", t, re.I):
@@ -162,6 +177,4 @@ for b in sorted(set(bad)):
     print("FAILED: " + b)
 print("checked %d pages: %d programs, %d control files, %d queue names known (%d named by src/), %d paths in a fresh home"
       % (len(texts), len(targets), len(controls), len(queue_known), len(queue_from_src), len(home_paths)))
-if os.environ.get("FERRY_DOCS_DEBUG"):
-    print(sorted(queue_known), sorted(queue_from_src))
 sys.exit(1 if bad else 0)
