@@ -57,6 +57,7 @@ for root, dirs, files in os.walk(os.path.join(TOP, "src")):
 literals = set()
 for s in sources:
     literals |= set(re.findall(r'"((?:[^"\\\n]|\\.)*)"', s))
+all_literals = "\n".join(sorted(literals))
 
 # a fresh home
 tmp = tempfile.mkdtemp(prefix="ferry-docs.")
@@ -102,10 +103,8 @@ HOME_TOPS = ("remote", "public", "service", "log")
 
 
 def home_path_known(p):
-    if p in home_paths or p in literals or ("/" + p) in literals:
-        return True
-    if any(p in l.split() or ("/" + p) in l for l in literals if "/" in l):    # named in a message
-        return True
+    if p in home_paths or re.search(r"(?<![\w.-])" + re.escape(p) + r"(?![\w-])", all_literals):
+        return True                                         # "public/inject", "/log/run", in a message
     parts = p.split("/")
     parent, last = "/".join(parts[:-1]), parts[-1]
     if parts[0] == "service" and len(parts) > 2 and parts[2] == "supervise" and "/".join(parts[:2]) in home_paths:
