@@ -19,6 +19,7 @@
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 
+#include <ferry/addr.h>
 #include <ferry/control.h>
 #include <ferry/home.h>
 #include <ferry/queue.h>
@@ -267,8 +268,7 @@ static int match (qmsg const *m, void *data)
   if (!t->domain) return 0 ;
   for (i = 0 ; i < m->n ; i++)
   {
-    char const *at = strrchr(m->r[i].addr, '@') ;
-    if (m->r[i].status == 'T' && at && !strcasecmp(at + 1, t->domain)) { t->found++ ; act(m) ; break ; }
+    if (m->r[i].status == 'T' && !strcasecmp(ferry_addr_domain(m->r[i].addr), t->domain)) { t->found++ ; act(m) ; break ; }
   }
   return 0 ;
 }

@@ -12,6 +12,7 @@
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 
+#include <ferry/addr.h>
 #include <ferry/date822.h>
 
 #include "admin.h"
@@ -57,12 +58,6 @@ static char const *rcpt_state (qmsg const *m, qrcpt const *r, uint64_t now)
   return r->next > now ? "deferred" : "pending" ;
 }
 
-static char const *domain_of (char const *a)
-{
-  char const *at = strrchr(a, '@') ;
-  return at ? at + 1 : "" ;
-}
-
 static int wanted (qmsg const *m, filter const *fl)
 {
   unsigned int i ;
@@ -75,7 +70,7 @@ static int wanted (qmsg const *m, filter const *fl)
   {
     qrcpt const *r = m->r + i ;
     if (fl->rcpt && strcasecmp(fl->rcpt, r->addr)) continue ;
-    if (fl->domain && strcasecmp(fl->domain, domain_of(r->addr))) continue ;
+    if (fl->domain && strcasecmp(fl->domain, ferry_addr_domain(r->addr))) continue ;
     if (fl->state && strcmp(fl->state, rcpt_state(m, r, fl->now))) continue ;
     return 1 ;
   }

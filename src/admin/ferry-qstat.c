@@ -14,6 +14,8 @@
 #include <skalibs/types.h>
 
 
+#include <ferry/addr.h>
+
 #include "admin.h"
 
 #define USAGE "ferry-qstat [ -j ] [ -n rows ] [ home ]"
@@ -127,8 +129,8 @@ static int count (qmsg const *m, void *data)
     if (r->status != 'T') continue ;
     if (r->channel == 'L' || r->channel == 'R')
       st->rc[r->channel == 'R'][m->held ? 2 : r->next > st->now ? 1 : 0]++ ;
-    at = strrchr(r->addr, '@') ;
-    d = dom_get(st, at ? at + 1 : "(no domain)") ;
+    at = ferry_addr_domain(r->addr) ;
+    d = dom_get(st, *at ? at : "(no domain)") ;
     d->total++ ; d->b[b]++ ;
     st->all.total++ ; st->all.b[b]++ ;
   }

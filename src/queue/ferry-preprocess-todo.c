@@ -25,6 +25,7 @@
 #include <skalibs/types.h>
 #include <skalibs/uint64.h>
 
+#include <ferry/addr.h>
 #include <ferry/control.h>
 #include <ferry/envelope.h>
 #include <ferry/frame.h>
@@ -129,13 +130,11 @@ static void load (int initial)
 
 static int is_local (char const *addr)
 {
-  char const *at = strrchr(addr, '@') ;
-  char dom[256] ;
-  size_t n, i ;
-  if (!at) return 1 ;   /* an address without a domain is at control/me: local */
-  n = strlen(at + 1) ;
-  if (n >= sizeof(dom)) return 0 ;
-  for (i = 0 ; i < n ; i++) { char c = at[1 + i] ; dom[i] = c >= 'A' && c <= 'Z' ? c + 32 : c ; }
+  char dom[FERRY_DOMAIN_MAX + 1] ;
+  size_t n ;
+  if (!strchr(addr, '@')) return 1 ;   /* an address without a domain is at control/me: local */
+  n = ferry_addr_domain_lower(dom, addr) ;
+  if (!n) return 0 ;
   return ferry_control_listed(&locals, dom, n) || ferry_control_listed(&virtualdomains, dom, n) ;
 }
 

@@ -15,6 +15,7 @@
 #include <skalibs/strerr.h>
 #include <skalibs/tai.h>
 
+#include <ferry/addr.h>
 #include <ferry/frame.h>
 #include <ferry/queue.h>
 #include <ferry/spawner.h>
@@ -82,8 +83,7 @@ void request_take (char const *p, size_t n)
   ferry_request q ;
   char numbuf[11] ;
   char const *why ;
-  char const *at ;
-  char dom[256] ;
+  char dom[FERRY_DOMAIN_MAX + 1] ;
   size_t i, dl ;
   uint32_t di ;
   unsigned int k ;
@@ -95,10 +95,10 @@ void request_take (char const *p, size_t n)
   mfd = rem.io.passfd ? ferry_spawner_fd(&rem.io) : -1 ;
   if (why) { if (mfd >= 0) fd_close(mfd) ; ferry_spawner_refuse(&rem.io, q.num, why) ; return ; }
   if (q.nrcpt > FERRY_REQUEST_RCPT_MAX) { if (mfd >= 0) fd_close(mfd) ; ferry_spawner_refuse(&rem.io, q.num, "more recipients in one request than the protocol allows (doc/protocols.html)") ; return ; }
-  at = strrchr(q.rcpt, '@') ;
-  dl = at ? strlen(at + 1) : 0 ;
-  if (!dl || dl > 255) { if (mfd >= 0) fd_close(mfd) ; ferry_spawner_refuse(&rem.io, q.num, "the first recipient has no domain") ; return ; }
-  for (i = 0 ; i < dl ; i++) { char c = at[1 + i] ; dom[i] = c >= 'A' && c <= 'Z' ? c + 32 : c ; }
+  /* the request's domain: its first recipient's (the queue manager makes each request of one
+     domain's recipients, doc/design.html) */
+  dl = ferry_addr_domain_lower(dom, q.rcpt) ;
+  if (!dl) { if (mfd >= 0) fd_close(mfd) ; ferry_spawner_refuse(&rem.io, q.num, "the first recipient has no domain") ; return ; }
 
   if (!gensetdyn_new(&rem.delivs, &di)) nomem() ;
   d = DELIV(di) ;

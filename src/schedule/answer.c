@@ -104,7 +104,7 @@ void rcpt_defer (unsigned int ri, uint32_t next)
   r->next = next ;
   if (r->ch == CH_REMOTE)
   {
-    int d = dests_find(&sched.dests, domain_of(r->addr)) ;
+    int d = dests_find(&sched.dests, ferry_addr_domain(r->addr)) ;
     if (d >= 0 && sched.dests.a[d].failures && sched.dests.a[d].until > r->next) r->next = sched.dests.a[d].until ;
   }
   ferry_hex_fmt(h, r->next, 16) ;
@@ -178,7 +178,7 @@ static void dest_result (unsigned int d, char const *p, size_t n, size_t pos, ui
     for (i = 0 ; i < sched.due.n ; i++)
     {
       rcpt *r = sched.rcpts + sched.due.a[i] ;
-      if (r->status == 'T' && r->ch == CH_REMOTE && !strcasecmp(domain_of(r->addr), e->name)) { r->next = now ; pulled++ ; }
+      if (r->status == 'T' && r->ch == CH_REMOTE && !strcasecmp(ferry_addr_domain(r->addr), e->name)) { r->next = now ; pulled++ ; }
     }
     if (pulled) dueheap_reorder(&sched.due, sched.rcpts) ;
     logs("destination ") ; logclean(e->name) ; logs(": accepts mail again: ") ; logu(pulled) ;

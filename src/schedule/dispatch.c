@@ -12,12 +12,6 @@
     deliveries out to each domain and its recipients parked while it has no free slot. */
 #define PROBE_WAIT 60
 
-char const *domain_of (char const *a)
-{
-  char const *at = strrchr(a, '@') ;
-  return at ? at + 1 : "" ;
-}
-
  /* Ends a destination's failure: its recipients are no longer held back as a whole. */
 void dest_unfail (int d)
 {
@@ -98,7 +92,7 @@ static void batch_fill (flight *fl, idring const *ring, char const *dom)
   {
     unsigned int oi = idring_at(ring, k) ;
     rcpt *o = sched.rcpts + oi ;
-    if (o->link != -2 || o->msg != fl->msg || o->status != 'T' || o->ch != CH_REMOTE || strcasecmp(domain_of(o->addr), dom)) continue ;
+    if (o->link != -2 || o->msg != fl->msg || o->status != 'T' || o->ch != CH_REMOTE || strcasecmp(ferry_addr_domain(o->addr), dom)) continue ;
     fl->r[fl->n++] = oi ;
     o->status = 'F' ;
     o->link = -1 ;      /* its ring entry is stale now: skipped when it comes up */
@@ -150,7 +144,7 @@ void dispatch (void)
       /* no expiry here: queuelifetime makes a temporary failure permanent (rcpt_defer), so a
          recipient past it is still tried once more, and one never tried (a notice injected a
          second before, a message released from hold, a queue after a long stop) is tried */
-      dom = domain_of(r->addr) ;
+      dom = ferry_addr_domain(r->addr) ;
       if (ch == CH_REMOTE)
       {
         dest *e ;

@@ -26,6 +26,7 @@
 #include <skalibs/types.h>
 #include <skalibs/uint64.h>
 
+#include <ferry/addr.h>
 #include <ferry/array.h>
 #include <ferry/control.h>
 #include <ferry/defer.h>
@@ -222,7 +223,6 @@ extern void bounce_want (unsigned int mi) ;
 extern void warn_delays (void) ;
 
  /* dispatch.c */
-extern char const *domain_of (char const *a) ;
 extern void dest_unfail (int d) ;
 extern void dispatch (void) ;
 

@@ -93,13 +93,13 @@ static unsigned int msg_requeue (unsigned int mi, char const *dom, uint32_t now)
   {
     rcpt *r = sched.rcpts + MSG_R(m)[i] ;
     if (r->status != 'T' || r->link < 0 || r->next <= now) continue ;
-    if (dom && (r->ch != CH_REMOTE || strcasecmp(domain_of(r->addr), dom))) continue ;
+    if (dom && (r->ch != CH_REMOTE || strcasecmp(ferry_addr_domain(r->addr), dom))) continue ;
     r->next = now ;
     dueheap_up(&sched.due, sched.rcpts, r->link) ;
     if (r->ch == CH_REMOTE)
     {
       /* tried now means now: not held back by its destination's backoff */
-      dest_unfail(dests_find(&sched.dests, domain_of(r->addr))) ;
+      dest_unfail(dests_find(&sched.dests, ferry_addr_domain(r->addr))) ;
     }
     n++ ;
   }
