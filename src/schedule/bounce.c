@@ -70,7 +70,7 @@ static pid_t bounce_spawn (uint64_t id, int delay)
   char const *argv[6] ;
   unsigned int n = 0 ;
   pid_t pid ;
-  int fd, e ;
+  int e ;
   fmt[uint64_fmt(fmt, id)] = 0 ;
   argv[n++] = "ferry-bounce-build" ;
   if (delay) argv[n++] = "-d" ;
@@ -91,7 +91,6 @@ static pid_t bounce_spawn (uint64_t id, int delay)
    || posix_spawnattr_setsigdefault(&attr, &dfl)
    || posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
    || posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0) ;
-  for (fd = 3 ; !e && fd <= 8 ; fd++) e = posix_spawn_file_actions_addclose(&fa, fd) ;
   if (!e) e = posix_spawn(&pid, sched.binbounce, &fa, &attr, (char *const *)argv, environ) ;
   posix_spawn_file_actions_destroy(&fa) ;
   posix_spawnattr_destroy(&attr) ;

@@ -135,8 +135,14 @@ int main (int argc, char const *const *argv)
     socklen_t len = sizeof(type) ;
     unsigned int i ;
     for (i = 0 ; i < NPEERS ; i++)
+    {
       if (ndelay_on(sched.peers[i].infd) < 0 || ndelay_on(sched.peers[i].outfd) < 0)
         strerr_diefu1sys(111, "set the pipes non-blocking (was ferry-schedule started by ferry-start?)") ;
+      /* no program it starts (ferry-bounce-build) inherits a member's pipe: it would hold that
+         member's input open past the queue manager's end */
+      if ((sched.peers[i].infd > 2 && coe(sched.peers[i].infd) < 0) || (sched.peers[i].outfd > 2 && coe(sched.peers[i].outfd) < 0))
+        strerr_diefu1sys(111, "set the pipes close-on-exec") ;
+    }
     sched.passfd = getsockopt(sched.peers[PEER_REMOTE].outfd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ;
     sched.nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC) ;
     if (sched.nullfd < 0) strerr_diefu1sys(111, "open /dev/null") ;

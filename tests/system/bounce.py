@@ -119,6 +119,16 @@ try:
     svscan = Supervised(H)
     stops.insert(0, svscan.stop)
     expect(eventually(lambda: "ferry-schedule: starting" in log(), 20), "the set starts under s6-svscan", log()[-500:])
+    # what ferry-schedule starts (ferry-bounce-build) inherits no member's pipe: each of its
+    # descriptors 3 to 10 is close-on-exec
+    top = int(subprocess.run(["s6-svstat", "-p", os.path.join(H, "service", "ferry")], capture_output=True, text=True).stdout.strip() or 0)
+    inherited = []
+    for fd in range(3, 11):
+        with open("/proc/%d/fdinfo/%d" % (top, fd)) as f:
+            flags = int(re.search(r"flags:\s*([0-7]+)", f.read()).group(1), 8)
+        if not flags & 0o2000000:
+            inherited.append(fd)
+    expect(top > 0 and not inherited, "ferry-schedule's pipes to the members are close-on-exec", inherited)
 
     # 1. an unknown local recipient (two of them, and one good one): one notice, about both
     send("alice@example.org", ["nobody@example.org", "good@example.org", "nobody2@example.org"], "to-unknown",
