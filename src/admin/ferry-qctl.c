@@ -218,12 +218,19 @@ static int ask_remote (char const *verb, char const *arg)
   if (fd < 0) { unlink(fn) ; strerr_diefu2sys(111, "open ", fn) ; }
   if (!stralloc_cats(&line, verb) || !stralloc_catb(&line, " ", 1) || (arg && (!stralloc_cats(&line, arg) || !stralloc_catb(&line, " ", 1)))
    || !stralloc_cats(&line, name) || !stralloc_catb(&line, "\n", 1)) nomem() ;
-  askfd = open("remote/ask", O_WRONLY | O_NONBLOCK | O_CLOEXEC) ;
+  askfd = open("remote/ask", O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC) ;
   if (askfd < 0)
   {
+    int e = errno ;
     unlink(fn) ;
-    if (errno != ENXIO && errno != ENOENT) strerr_diefu1sys(111, "open remote/ask") ;
+    if (e == ENOENT) strerr_dief1x(111, "remote/ask is missing: run ferry-setup on the home") ;
+    errno = e ;
+    if (e != ENXIO) strerr_diefu1sys(111, "open remote/ask") ;
     strerr_dief1x(111, "the set is not running: no remote channel to ask") ;
+  }
+  {
+    struct stat st ;
+    if (fstat(askfd, &st) < 0 || !S_ISFIFO(st.st_mode)) { unlink(fn) ; strerr_dief1x(111, "remote/ask is not a FIFO: run ferry-setup -c on the home") ; }
   }
   if (ndelay_off(askfd) < 0) { unlink(fn) ; strerr_diefu1sys(111, "set remote/ask blocking") ; }
   if (allwrite(askfd, line.s, line.len) < line.len) { unlink(fn) ; strerr_diefu1sys(111, "write to remote/ask") ; }

@@ -113,7 +113,7 @@ static void users_make (void)
     char const *argv[] = { "/usr/sbin/groupadd", "--system", "ferry", 0 } ;
     if (!checkonly) { run_or_die(argv, "ferry") ; say("created group ", "ferry", "") ; created++ ; }
   }
-  /* the owners of package/modes (ferryr runs the remote channel, and owns only remote/) */
+  /* the owners of package/modes (ferryr runs the remote channel and owns nothing: remote/ is root's, its group ferryr) */
   static char const *const users[] = { "ferryq", "ferrys", "ferryr", "ferryl", 0 } ;
   char const *const *u ;
   for (u = users ; *u ; u++)
@@ -420,8 +420,8 @@ static void preflight (char const *dir, char const *bindir)
 }
 
  /* The numbered subdirectories of an existing queue/mess: the split the queue was made with, which
-    queue/split must name when it is written again. 0 when there is no queue/mess yet; dies when
-    its entries are not exactly 0 to N-1. */
+    queue/split must name when it is written again. 0 when there is no queue/mess yet, or when its
+    entries are not exactly 0 to N-1: then a run stops, and -c reports it. */
 static unsigned int mess_dirs (void)
 {
   unsigned char seen[FERRY_QUEUE_SPLIT_MAX] ;
@@ -440,14 +440,27 @@ static unsigned int mess_dirs (void)
     size_t len = strlen(de->d_name) ;
     if (de->d_name[0] == '.') continue ;
     if (uint_scan(de->d_name, &u) != len || (len > 1 && de->d_name[0] == '0') || u >= FERRY_QUEUE_SPLIT_MAX || seen[u])
-      strerr_dief(111, "queue/split is missing and queue/mess holds ", de->d_name, ", not only the numbered subdirectories 0 to N-1: write N (the split the queue was made with) into queue/split by hand; nothing in the queue was changed") ;
+    {
+      if (!checkonly)
+        strerr_dief(111, "queue/split is missing and queue/mess holds ", de->d_name, ", not only the numbered subdirectories 0 to N-1: write N (the split the queue was made with) into queue/split by hand; nothing in the queue was changed") ;
+      say("wrong split: queue/mess holds ", de->d_name, ", not only the numbered subdirectories 0 to N-1") ;
+      problems++ ;
+      closedir(dh) ;
+      return 0 ;
+    }
     seen[u] = 1 ;
     n++ ;
   }
   if (errno) strerr_diefu1sys(111, "read queue/mess") ;
   closedir(dh) ;
-  for (i = 0 ; i < n ; i++)
-    if (!seen[i]) strerr_dief(111, "queue/split is missing and queue/mess's numbered subdirectories are not 0 to N-1: write N (the split the queue was made with) into queue/split by hand; nothing in the queue was changed") ;
+  for (i = 0 ; i < n ; i++) if (!seen[i])
+  {
+    if (!checkonly)
+      strerr_dief(111, "queue/split is missing and queue/mess's numbered subdirectories are not 0 to N-1: write N (the split the queue was made with) into queue/split by hand; nothing in the queue was changed") ;
+    say("wrong split: queue/mess's numbered subdirectories are not 0 to N-1", "", "") ;
+    problems++ ;
+    return 0 ;
+  }
   return n ;
 }
 

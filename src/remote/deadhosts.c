@@ -126,10 +126,18 @@ int dead_control (char const *const *f, int nf, stralloc *out)
 
 void dead_ask_open (void)
 {
-  rem.askfd = open(ASK_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC) ;
+  struct stat st ;
+  rem.askfd = open(ASK_FIFO, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC) ;
   if (rem.askfd < 0)
   {
     strerr_warnwu1sys("open " ASK_FIFO " (run ferry-setup to complete the home): ferry-qctl deadhosts and undead get no answer") ;
+    return ;
+  }
+  if (fstat(rem.askfd, &st) < 0 || !S_ISFIFO(st.st_mode))
+  {
+    strerr_warnw1x(ASK_FIFO " is not a FIFO (ferry-setup -c says what is wrong): ferry-qctl deadhosts and undead get no answer") ;
+    fd_close(rem.askfd) ;
+    rem.askfd = -1 ;
     return ;
   }
   /* a writer of our own: the FIFO never reads as closed between two ferry-qctl */

@@ -5,6 +5,7 @@ setuid ferry-inject, through ferry-sendmail run bare (as cron does) and through 
 run by tcpserver as nobody with QMAILQUEUE; a forward and a virtual Maildir that did not exist;
 mailq for a user; a new smtproutes used after s6-svc -h; the sendmail links and the systemd unit."""
 
+import grp
 import os
 import pwd
 import shutil
@@ -243,6 +244,32 @@ try:
     expect(rc == 0 and eventually(lambda: any(b"after the new route" in d for d in sink_b.dumps()), 30)
            and not any(b"after the new route" in d for d in sink_a.dumps()),
            "after s6-svc -h the new smtproutes sends sink.test to the second sink", log()[mark:])
+
+    # 8. dead hosts asked of the remote channel (ferryr) by root, on remote/ask: root answers there,
+    #    and ferryr can neither put a link in its place nor make a name in remote/
+    r = run([os.path.join(BIN, "ferry-qctl"), "-h", CONF, "deadhosts"])
+    expect(r.returncode == 0 and ("no dead hosts" in r.stdout or "skipped for" in r.stdout),
+           "root asks ferry-spawn-remote (ferryr) for its dead hosts and gets the answer", r.stdout + r.stderr)
+    st = os.stat(os.path.join(CONF, "remote"))
+    expect(st.st_uid == 0 and grp.getgrgid(st.st_gid).gr_name == "ferryr" and (st.st_mode & 0o777) == 0o750,
+           "remote/ is root's, group ferryr, 0750", oct(st.st_mode))
+    r = run(["setpriv", "--reuid=ferryr", "--regid=ferryr", "--clear-groups", "ln", "-sf", "/etc/passwd", os.path.join(CONF, "remote", "ask")])
+    expect(r.returncode != 0 and stat.S_ISFIFO(os.lstat(os.path.join(CONF, "remote", "ask")).st_mode),
+           "ferryr cannot replace remote/ask with a link", r.stderr)
+    ask = os.path.join(CONF, "remote", "ask")
+    os.rename(ask, ask + ".fifo")
+    open(ask, "w").write("a regular file\n")
+    r = run([os.path.join(BIN, "ferry-qctl"), "-h", CONF, "deadhosts"])
+    expect(r.returncode == 111 and "remote/ask is not a FIFO" in r.stderr and open(ask).read() == "a regular file\n",
+           "ferry-qctl writes nothing to a remote/ask that is not a FIFO (111)", (r.returncode, r.stderr))
+    os.unlink(ask)
+    os.symlink(os.path.join(T, "victim"), ask)
+    open(os.path.join(T, "victim"), "w").write("root's file\n")
+    r = run([os.path.join(BIN, "ferry-qctl"), "-h", CONF, "deadhosts"])
+    expect(r.returncode == 111 and open(os.path.join(T, "victim")).read() == "root's file\n",
+           "nor through a symbolic link", (r.returncode, r.stderr))
+    os.unlink(ask)
+    os.rename(ask + ".fifo", ask)
 finally:
     if svscan:
         subprocess.run(["s6-svscanctl", "-t", scan], capture_output=True)
