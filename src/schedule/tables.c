@@ -38,15 +38,19 @@ unsigned int rcpt_alloc (void)
 
 unsigned int msg_alloc (void)
 {
-  if (sched.nfreemsgs) return sched.freemsgs[--sched.nfreemsgs] ;
+  size_t n = genalloc_len(unsigned int, &sched.freemsgs) ;
+  if (n)
+  {
+    genalloc_setlen(unsigned int, &sched.freemsgs, n - 1) ;
+    return genalloc_s(unsigned int, &sched.freemsgs)[n - 1] ;
+  }
   if (sched.msgtop == sched.nmsgs) sched.msgs = table_grow(sched.msgs, &sched.nmsgs, sizeof(msg)) ;
   return sched.msgtop++ ;
 }
 
 void msg_free (unsigned int mi)
 {
-  if (sched.nfreemsgs == sched.afreemsgs) sched.freemsgs = table_grow(sched.freemsgs, &sched.afreemsgs, sizeof(unsigned int)) ;
-  sched.freemsgs[sched.nfreemsgs++] = mi ;
+  append_or_die(&sched.freemsgs, &mi, sizeof mi) ;
 }
 
 char *xstrdup (char const *s, size_t n)
@@ -56,4 +60,14 @@ char *xstrdup (char const *s, size_t n)
   memcpy(p, s, n) ;
   p[n] = 0 ;
   return p ;
+}
+
+void append_or_die (genalloc *g, void const *p, size_t size)
+{
+  if (!stralloc_catb(g, (char const *)p, size)) strerr_diefu1sys(111, "allocate memory") ;
+}
+
+void push_or_die (genqdyn *q, void const *p)
+{
+  if (!genqdyn_push(q, p)) strerr_diefu1sys(111, "allocate memory") ;
 }
