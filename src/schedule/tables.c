@@ -21,7 +21,10 @@ static void *table_grow (void *p, unsigned int *cap, size_t size)
   return q ;
 }
 
- /* A free slot: the most recently freed, else the next never used. */
+ /* A free slot: the most recently freed, else the next never used. The recipients' free list is
+    threaded through link (no memory of its own), kept over gensetdyn (a 4-byte free-list entry
+    for every slot): queue_bench, medians of 3, 203 bytes a recipient either way, within the
+    noise; biglist_bench 0.43 s against 0.46 s for 1M recipients. */
 
 unsigned int rcpt_alloc (void)
 {
