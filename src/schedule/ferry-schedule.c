@@ -32,6 +32,7 @@ schedule sched =
     [PEER_SCLEAN] = { "the queue manager's ferry-clean", 10, 9, STRALLOC_ZERO, STRALLOC_ZERO, 0, &sclean_take },
   },
   .ids = IDINDEX_ZERO(&msg_id, &sched),
+  .msgset = GENSETDYN_INIT(msg, 64, 1, 1),
   .msgfds = GENQDYN_INIT(msgfd, 1, 2),
   .removing = GENQDYN_INIT(removal, 1, 2),
   .freercpt = -1,

@@ -23,6 +23,7 @@
 #include <skalibs/djbunix.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/genqdyn.h>
+#include <skalibs/gensetdyn.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
@@ -139,9 +140,9 @@ struct schedule_s
   backoff curve ;               /* minbackoff, maxbackoff */
 
   /* the tables (tables.c): msgs[0..msgtop) and rcpts[0..rcpttop) used at some time */
-  msg *msgs ;
-  unsigned int nmsgs, livemsgs, msgtop ;
-  genalloc freemsgs ;           /* unsigned int: the free message slots, the most recently freed last */
+  msg *msgs ;                   /* msgset's slots (moved when it grows) */
+  gensetdyn msgset ;
+  unsigned int livemsgs, msgtop ;
   rcpt *rcpts ;
   unsigned int nrcpts, openrcpts, rcpttop ;
   int freercpt ;                /* the free recipient slots, linked through link: the most recently freed first */

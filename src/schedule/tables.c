@@ -41,19 +41,18 @@ unsigned int rcpt_alloc (void)
 
 unsigned int msg_alloc (void)
 {
-  size_t n = genalloc_len(unsigned int, &sched.freemsgs) ;
-  if (n)
-  {
-    genalloc_setlen(unsigned int, &sched.freemsgs, n - 1) ;
-    return genalloc_s(unsigned int, &sched.freemsgs)[n - 1] ;
-  }
-  if (sched.msgtop == sched.nmsgs) sched.msgs = table_grow(sched.msgs, &sched.nmsgs, sizeof(msg)) ;
-  return sched.msgtop++ ;
+  uint32_t mi ;
+  /* gensetdyn hands a grown table's new slots out lowest first: every slot below msgtop has
+     been a message once, its used bit set or cleared (gensetdyn does not zero slots) */
+  if (!gensetdyn_new(&sched.msgset, &mi)) strerr_diefu1sys(111, "allocate memory") ;
+  sched.msgs = GENSETDYN_P(msg, &sched.msgset, 0) ;
+  if (mi >= sched.msgtop) sched.msgtop = mi + 1 ;
+  return mi ;
 }
 
 void msg_free (unsigned int mi)
 {
-  append_or_die(&sched.freemsgs, &mi, sizeof mi) ;
+  if (!gensetdyn_delete(&sched.msgset, mi)) strerr_diefu1sys(111, "free a message slot") ;
 }
 
 char *xstrdup (char const *s, size_t n)
