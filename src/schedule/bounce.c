@@ -59,8 +59,7 @@ void bounce_want (unsigned int mi)
 {
   if (sched.msgs[mi].waiting) return ;
   sched.msgs[mi].waiting = 1 ;
-  if (sched.nbwait == sched.abwait) sched.bwait = ferry_array_grow(sched.bwait, &sched.abwait, sizeof(unsigned int)) ;
-  sched.bwait[sched.nbwait++] = mi ;
+  append_or_die(&sched.bwait, &mi, sizeof mi) ;
 }
 
 static pid_t bounce_spawn (uint64_t id, int delay)
@@ -100,20 +99,27 @@ static pid_t bounce_spawn (uint64_t id, int delay)
 
  /* Starts the runs that are due: a message's delay warning while it has recipients waiting, its
     notifications once it has none. One run per message at a time. */
+static void bwait_take (size_t i)
+{
+  size_t n = genalloc_len(unsigned int, &sched.bwait) ;
+  genalloc_s(unsigned int, &sched.bwait)[i] = genalloc_s(unsigned int, &sched.bwait)[n - 1] ;
+  genalloc_setlen(unsigned int, &sched.bwait, n - 1) ;
+}
+
 void bounce_start (void)
 {
   uint32_t now = time(0) ;
-  unsigned int i = 0 ;
-  while (i < sched.nbwait && sched.nbjobs < BOUNCE_JOBS && !sched.stopping)
+  size_t i = 0 ;
+  while (i < genalloc_len(unsigned int, &sched.bwait) && sched.nbjobs < BOUNCE_JOBS && !sched.stopping)
   {
-    unsigned int mi = sched.bwait[i], k ;
+    unsigned int mi = genalloc_s(unsigned int, &sched.bwait)[i], k ;
     msg *m = sched.msgs + mi ;
     int delay ;
     pid_t pid ;
-    if (!m->used || !m->waiting || m->job) { if (m->used && !m->job) m->waiting = 0 ; sched.bwait[i] = sched.bwait[--sched.nbwait] ; continue ; }
+    if (!m->used || !m->waiting || m->job) { if (m->used && !m->job) m->waiting = 0 ; bwait_take(i) ; continue ; }
     if (m->jobnext > now) { i++ ; continue ; }
     delay = m->open > 0 ;
-    if (delay ? !m->delaypending : !m->bounced) { m->waiting = 0 ; sched.bwait[i] = sched.bwait[--sched.nbwait] ; continue ; }
+    if (delay ? !m->delaypending : !m->bounced) { m->waiting = 0 ; bwait_take(i) ; continue ; }
     pid = bounce_spawn(m->id, delay) ;
     if (pid < 0)
     {
@@ -128,7 +134,7 @@ void bounce_start (void)
     sched.bjobs[k].delay = delay ;
     m->job = pid ;
     m->waiting = 0 ;
-    sched.bwait[i] = sched.bwait[--sched.nbwait] ;
+    bwait_take(i) ;
     sched.nbjobs++ ;
   }
 }

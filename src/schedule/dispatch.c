@@ -47,10 +47,10 @@ static void msgfd_push (size_t off, uint64_t id)
     strerr_warnwu3sys("open ", fn, " for the remote channel") ;
     fd = sched.nullfd ;
   }
-  if (sched.nmsgfds == sched.amsgfds) sched.msgfds = ferry_array_grow(sched.msgfds, &sched.amsgfds, sizeof(msgfd)) ;
-  sched.msgfds[sched.nmsgfds].off = off ;
-  sched.msgfds[sched.nmsgfds].fd = fd ;
-  sched.nmsgfds++ ;
+  {
+    msgfd f = { .off = off, .fd = fd } ;
+    push_or_die(&sched.msgfds, &f) ;
+  }
 }
 
 static void request_send (unsigned int fi)

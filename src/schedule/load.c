@@ -243,8 +243,7 @@ void steer_load (void)
         if (unlink(fn) == 0) steer_log("delete", id, "no such message any more: its mark removed") ;
         continue ;
       }
-      if (sched.ndelpending == sched.adelpending) sched.delpending = ferry_array_grow(sched.delpending, &sched.adelpending, sizeof(uint64_t)) ;
-      sched.delpending[sched.ndelpending++] = id ;
+      append_or_die(&sched.delpending, &id, sizeof id) ;
     }
   }
   closedir(dh) ;
@@ -270,62 +269,63 @@ void queue_load (void)
       uint64_t id ;
       struct stat st ;
       if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;
-      if (fstatat(dirfd(dh), de->d_name, &st, 0) == 0 && st.st_mtime <= now)
-      {
-        if (sched.ndueq == sched.adueq) sched.dueq = ferry_array_grow(sched.dueq, &sched.adueq, sizeof(uint64_t)) ;
-        sched.dueq[sched.ndueq++] = id ;
-      }
-      else
-      {
-        if (sched.nloadq == sched.aloadq) sched.loadq = ferry_array_grow(sched.loadq, &sched.aloadq, sizeof(uint64_t)) ;
-        sched.loadq[sched.nloadq++] = id ;
-      }
+      append_or_die(fstatat(dirfd(dh), de->d_name, &st, 0) == 0 && st.st_mtime <= now ? &sched.dueq : &sched.loadq, &id, sizeof id) ;
     }
     closedir(dh) ;
   }
   {
     /* one entry per message: a message listed twice could be loaded again from its second
        entry after it finished, its id maybe taken by a new message by then */
-    unsigned int nfiles = sched.nloadq + sched.ndueq, i, j, k ;
-    if (sched.ndueq) qsort(sched.dueq, sched.ndueq, sizeof(uint64_t), &ferry_id_cmp) ;
-    if (sched.nloadq) qsort(sched.loadq, sched.nloadq, sizeof(uint64_t), &ferry_id_cmp) ;
-    for (i = j = 0 ; i < sched.ndueq ; i++) if (!j || sched.dueq[j - 1] != sched.dueq[i]) sched.dueq[j++] = sched.dueq[i] ;
-    sched.ndueq = j ;
-    for (i = j = k = 0 ; i < sched.nloadq ; i++)
+    uint64_t *dueq = genalloc_s(uint64_t, &sched.dueq), *loadq = genalloc_s(uint64_t, &sched.loadq) ;
+    size_t ndueq = genalloc_len(uint64_t, &sched.dueq), nloadq = genalloc_len(uint64_t, &sched.loadq) ;
+    size_t nfiles = nloadq + ndueq, i, j, k ;
+    if (ndueq) qsort(dueq, ndueq, sizeof(uint64_t), &ferry_id_cmp) ;
+    if (nloadq) qsort(loadq, nloadq, sizeof(uint64_t), &ferry_id_cmp) ;
+    for (i = j = 0 ; i < ndueq ; i++) if (!j || dueq[j - 1] != dueq[i]) dueq[j++] = dueq[i] ;
+    ndueq = j ;
+    for (i = j = k = 0 ; i < nloadq ; i++)
     {
-      if (j && sched.loadq[j - 1] == sched.loadq[i]) continue ;
-      while (k < sched.ndueq && sched.dueq[k] < sched.loadq[i]) k++ ;
-      if (k < sched.ndueq && sched.dueq[k] == sched.loadq[i]) continue ;
-      sched.loadq[j++] = sched.loadq[i] ;
+      if (j && loadq[j - 1] == loadq[i]) continue ;
+      while (k < ndueq && dueq[k] < loadq[i]) k++ ;
+      if (k < ndueq && dueq[k] == loadq[i]) continue ;
+      loadq[j++] = loadq[i] ;
     }
-    sched.nloadq = j ;
-    logs("ferry-schedule: loading the queue: ") ; logu(sched.nloadq + sched.ndueq) ; logs(" messages (") ; logu(nfiles) ; logs(" recipient files), ") ;
-    logu(sched.ndueq) ; logs(" of them due now first") ; logend() ;
+    nloadq = j ;
+    genalloc_setlen(uint64_t, &sched.dueq, ndueq) ;
+    genalloc_setlen(uint64_t, &sched.loadq, nloadq) ;
+    logs("ferry-schedule: loading the queue: ") ; logu(nloadq + ndueq) ; logs(" messages (") ; logu(nfiles) ; logs(" recipient files), ") ;
+    logu(ndueq) ; logs(" of them due now first") ; logend() ;
   }
   sched.loadstart = time(0) ;
   sched.loading = 1 ;
 }
 
+int load_pending (void)
+{
+  return sched.dueq.len || sched.loadq.len ;
+}
+
  /* Loads up to max messages of the start-up list; at its end, says what the queue holds. */
 void load_some (unsigned int max)
 {
-  for (; max && (sched.ndueq || sched.nloadq) ; max--)
+  for (; max && load_pending() ; max--)
   {
-    uint64_t id = sched.ndueq ? sched.dueq[--sched.ndueq] : sched.loadq[--sched.nloadq] ;
+    genalloc *q = sched.dueq.len ? &sched.dueq : &sched.loadq ;
+    uint64_t id ;
     char fn[FERRY_QUEUE_PATH_MAX] ;
+    genalloc_setlen(uint64_t, q, genalloc_len(uint64_t, q) - 1) ;
+    id = genalloc_s(uint64_t, q)[genalloc_len(uint64_t, q)] ;
     /* loaded already (listed twice, or ferry-preprocess-todo told it), or finished since */
     if (msg_find(id) >= 0 || removing_has(id)) continue ;
     ferry_queue_path(fn, "todo", id, sched.split) ;
     if (access(fn, F_OK) == 0) continue ;   /* not prepared yet: ferry-preprocess-todo will tell it */
     msg_load(id, 0) ;
   }
-  if (sched.loading && !sched.ndueq && !sched.nloadq)
+  if (sched.loading && !load_pending())
   {
     sched.loading = 0 ;
-    free(sched.loadq) ;
-    sched.loadq = 0 ; sched.aloadq = 0 ;
-    free(sched.dueq) ;
-    sched.dueq = 0 ; sched.adueq = 0 ;
+    genalloc_free(uint64_t, &sched.loadq) ;
+    genalloc_free(uint64_t, &sched.dueq) ;
     logs("ferry-schedule: ") ; logu(sched.livemsgs) ; logs(" messages, ") ; logu(sched.openrcpts) ; logs(" recipients to deliver") ;
     logs(" (queue loaded in ") ; logu(time(0) - sched.loadstart) ; logs(" s)") ; logend() ;
   }
@@ -334,5 +334,5 @@ void load_some (unsigned int max)
  /* The whole queue, now: for what must see every message (a command by domain, SIGALRM). */
 void load_rest (void)
 {
-  if (sched.ndueq || sched.nloadq) load_some(UINT_MAX) ;
+  if (load_pending()) load_some(UINT_MAX) ;
 }

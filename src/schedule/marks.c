@@ -78,8 +78,7 @@ void mark_dirty (unsigned int mi)
 {
   if (sched.msgs[mi].ondirty) return ;
   sched.msgs[mi].ondirty = 1 ;
-  if (sched.ndirty == sched.adirty) sched.dirtylist = ferry_array_grow(sched.dirtylist, &sched.adirty, sizeof(unsigned int)) ;
-  sched.dirtylist[sched.ndirty++] = mi ;
+  append_or_die(&sched.dirtylist, &mi, sizeof mi) ;
 }
 
  /* A recipient file's modification time is a hint: the earliest next attempt of the recipients
@@ -102,17 +101,19 @@ static void mtime_hint (msg const *m, int c)
 
 void sync_dirty (void)
 {
-  unsigned int i, files = 0 ;
-  for (i = 0 ; i < sched.ndirty ; i++)
+  unsigned int const *dirty = genalloc_s(unsigned int, &sched.dirtylist) ;
+  size_t i, n = genalloc_len(unsigned int, &sched.dirtylist) ;
+  unsigned int files = 0 ;
+  for (i = 0 ; i < n ; i++)
   {
-    msg const *m = sched.msgs + sched.dirtylist[i] ;
+    msg const *m = sched.msgs + dirty[i] ;
     int c ;
     for (c = 0 ; c < 2 ; c++) if (m->dirty[c]) { mtime_hint(m, c) ; files++ ; }
   }
   if (files > 1 && syncfs(sched.queuefd) < 0) { strerr_warnwu1sys("syncfs the queue (the set stops)") ; _exit(111) ; }
-  for (i = 0 ; i < sched.ndirty ; i++)
+  for (i = 0 ; i < n ; i++)
   {
-    msg *m = sched.msgs + sched.dirtylist[i] ;
+    msg *m = sched.msgs + dirty[i] ;
     int c ;
     m->ondirty = 0 ;
     m->hintlo[0] = m->hintlo[1] = 0 ;
@@ -124,5 +125,5 @@ void sync_dirty (void)
       m->fd[c] = -1 ;
     }
   }
-  sched.ndirty = 0 ;
+  genalloc_setlen(unsigned int, &sched.dirtylist, 0) ;
 }

@@ -97,13 +97,13 @@ void sclean_take (char const *p, size_t n)
     return ;
   }
   /* ferry-clean answers in the order it was asked */
-  if (!sched.nremoving || sched.removing[sched.rhead_].id != id)
+  if (!genqdyn_n(&sched.removing) || GENQDYN_PEEK(removal, &sched.removing)->id != id)
   {
     strerr_warnw("an acknowledgement out of order, from the queue manager's ferry-clean: ignored") ;
     return ;
   }
-  stamp = sched.removing[sched.rhead_++].stamp ;
-  if (!--sched.nremoving) sched.rhead_ = 0 ;
+  stamp = GENQDYN_PEEK(removal, &sched.removing)->stamp ;
+  genqdyn_pop(&sched.removing) ;
   if (nf == 2)
   {
     char name[FERRY_MSGNAME_MAX] ;
@@ -154,42 +154,54 @@ void preprocess_signal (int sig)
 
  /* The remote channel's out was written up to w bytes: then the frames that carry a descriptor, each sent with it
     (the bytes up to the next such frame), until the socket is full */
+static void msgfds_shift (size_t w)
+{
+  msgfd *f = GENQDYN_PEEK(msgfd, &sched.msgfds) ;
+  size_t k, n = genqdyn_n(&sched.msgfds) ;
+  for (k = 0 ; k < n ; k++) f[k].off -= w ;
+}
+
+ /* the bytes of out up to the next frame with a descriptor, or all of it */
+static size_t msgfds_upto (size_t skip)
+{
+  return genqdyn_n(&sched.msgfds) > skip ? GENQDYN_PEEK(msgfd, &sched.msgfds)[skip].off : sched.peers[PEER_REMOTE].out.len ;
+}
+
 static void msgfds_write (size_t w)
 {
-  unsigned int k ;
-  for (k = 0 ; k < sched.nmsgfds ; k++) sched.msgfds[k].off -= w ;
-  while (sched.nmsgfds && !sched.msgfds[0].off)
+  msgfds_shift(w) ;
+  while (genqdyn_n(&sched.msgfds) && !GENQDYN_PEEK(msgfd, &sched.msgfds)->off)
   {
     union { struct cmsghdr h ; char b[CMSG_SPACE(sizeof(int))] ; } ctl ;
-    struct iovec v = { .iov_base = sched.peers[PEER_REMOTE].out.s, .iov_len = sched.nmsgfds > 1 ? sched.msgfds[1].off : sched.peers[PEER_REMOTE].out.len } ;
+    struct iovec v = { .iov_base = sched.peers[PEER_REMOTE].out.s, .iov_len = msgfds_upto(1) } ;
     struct msghdr mh = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) } ;
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh) ;
+    int fd = GENQDYN_PEEK(msgfd, &sched.msgfds)->fd ;
     ssize_t r ;
     c->cmsg_level = SOL_SOCKET ;
     c->cmsg_type = SCM_RIGHTS ;
     c->cmsg_len = CMSG_LEN(sizeof(int)) ;
-    memcpy(CMSG_DATA(c), &sched.msgfds[0].fd, sizeof(int)) ;
+    memcpy(CMSG_DATA(c), &fd, sizeof(int)) ;
     r = sendmsg(sched.peers[PEER_REMOTE].outfd, &mh, MSG_NOSIGNAL) ;
     if (r < 0)
     {
       if (errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to ferry-spawn-remote") ;
       return ;
     }
-    if (sched.msgfds[0].fd != sched.nullfd) fd_close(sched.msgfds[0].fd) ;
-    memmove(sched.msgfds, sched.msgfds + 1, (sched.nmsgfds - 1) * sizeof(msgfd)) ;
-    sched.nmsgfds-- ;
+    if (fd != sched.nullfd) fd_close(fd) ;
+    genqdyn_pop(&sched.msgfds) ;
     memmove(sched.peers[PEER_REMOTE].out.s, sched.peers[PEER_REMOTE].out.s + r, sched.peers[PEER_REMOTE].out.len - r) ;
     sched.peers[PEER_REMOTE].out.len -= r ;
-    for (k = 0 ; k < sched.nmsgfds ; k++) sched.msgfds[k].off -= r ;
+    msgfds_shift(r) ;
     /* the rest of this frame, without a descriptor */
-    if (sched.nmsgfds ? sched.msgfds[0].off : sched.peers[PEER_REMOTE].out.len)
+    if (msgfds_upto(0))
     {
-      r = write(sched.peers[PEER_REMOTE].outfd, sched.peers[PEER_REMOTE].out.s, sched.nmsgfds ? sched.msgfds[0].off : sched.peers[PEER_REMOTE].out.len) ;
+      r = write(sched.peers[PEER_REMOTE].outfd, sched.peers[PEER_REMOTE].out.s, msgfds_upto(0)) ;
       if (r < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to ferry-spawn-remote") ;
       if (r <= 0) return ;
       memmove(sched.peers[PEER_REMOTE].out.s, sched.peers[PEER_REMOTE].out.s + r, sched.peers[PEER_REMOTE].out.len - r) ;
       sched.peers[PEER_REMOTE].out.len -= r ;
-      for (k = 0 ; k < sched.nmsgfds ; k++) sched.msgfds[k].off -= r ;
+      msgfds_shift(r) ;
     }
   }
 }
@@ -198,7 +210,7 @@ static void msgfds_write (size_t w)
 void peer_write (unsigned int i)
 {
   stralloc *o = &sched.peers[i].out ;
-  ssize_t w = write(sched.peers[i].outfd, o->s, i == PEER_REMOTE && sched.nmsgfds ? sched.msgfds[0].off : o->len) ;
+  ssize_t w = write(sched.peers[i].outfd, o->s, i == PEER_REMOTE ? msgfds_upto(0) : o->len) ;
   if (w < 0 && errno != EAGAIN && errno != EINTR) strerr_diefu1sys(111, "write to a member of the set") ;
   if (w > 0) { memmove(o->s, o->s + w, o->len - w) ; o->len -= w ; }
   if (i == PEER_REMOTE) msgfds_write(w > 0 ? w : 0) ;

@@ -21,6 +21,9 @@
 #include <skalibs/buffer.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/genqdyn.h>
+#include <skalibs/gensetdyn.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
@@ -138,10 +141,9 @@ struct schedule_s
   backoff curve ;               /* minbackoff, maxbackoff */
 
   /* the tables (tables.c): msgs[0..msgtop) and rcpts[0..rcpttop) used at some time */
-  msg *msgs ;
-  unsigned int nmsgs, livemsgs, msgtop ;
-  unsigned int *freemsgs ;
-  unsigned int nfreemsgs, afreemsgs ;
+  msg *msgs ;                   /* msgset's slots (moved when it grows) */
+  gensetdyn msgset ;
+  unsigned int livemsgs, msgtop ;
   rcpt *rcpts ;
   unsigned int nrcpts, openrcpts, rcpttop ;
   int freercpt ;                /* the free recipient slots, linked through link: the most recently freed first */
@@ -164,42 +166,36 @@ struct schedule_s
      descriptor (SCM_RIGHTS) with the first byte of its frame, at offset off of the remote channel's out: the remote
      channel's user cannot read the queue (doc/security.html). A message that does not open is
      sent as /dev/null, which the channel answers with Z. */
-  msgfd *msgfds ;
-  unsigned int nmsgfds, amsgfds ;
+  genqdyn msgfds ;              /* msgfd, in the order of their frames */
   int passfd, nullfd ;
 
   /* a round's in-place updates (marks.c) and the messages it finished (finish.c) */
-  unsigned int *dirtylist ;
-  unsigned int ndirty, adirty ;
+  genalloc dirtylist ;          /* unsigned int */
   int queuefd ;
   /* Messages whose last recipient is done this round: finished (their files removed, their
      notifications started) after one sync of every mark of the round, in finish_flush. */
-  unsigned int *finishlist ;
-  unsigned int nfinish, afinish ;
+  genalloc finishlist ;         /* unsigned int */
   /* Finished messages whose files the queue manager's ferry-clean is removing: in the order
      asked, which is the order of its answers. Until the answer, such an id is gone for ferry-qctl's
      commands, and its message file keeps the id from being reused. */
-  removal *removing ;
-  unsigned int rhead_, nremoving, aremoving ;
+  genqdyn removing ;            /* removal */
 
   /* ferry-bounce-build (bounce.c) */
   char const *homepath ;
   char binbounce[PATH_MAX] ;    /* HOME/bin/ferry-bounce-build */
-  unsigned int *bwait ;         /* messages waiting for a run */
-  unsigned int nbwait, abwait, nbjobs ;
+  genalloc bwait ;              /* unsigned int: messages waiting for a run */
+  unsigned int nbjobs ;
   struct { pid_t pid ; unsigned int msg ; char delay ; } bjobs[BOUNCE_JOBS] ;
   uint32_t lastwarn ;           /* the last look for delay warnings */
   int deferwarned ;             /* a defer record could not be written: said once */
 
   /* ferry-qctl's commands (steer.c) */
-  uint64_t *delpending ;        /* delete markers for messages not loaded yet */
-  unsigned int ndelpending, adelpending ;
+  genalloc delpending ;         /* uint64_t: delete markers for messages not loaded yet */
 
   /* loading at start (load.c) */
-  uint64_t *loadq ;             /* the rest */
-  unsigned int nloadq, aloadq ;
-  uint64_t *dueq ;              /* those of the files due now, first */
-  unsigned int ndueq, adueq ;
+  /* uint64_t: ids sorted, each taken from the end (a stack: nothing to gain from a queue's head) */
+  genalloc loadq ;              /* the rest */
+  genalloc dueq ;               /* those of the files due now, first */
   time_t loadstart ;
   int loading ;
 
@@ -236,6 +232,7 @@ extern void msg_forget (unsigned int mi) ;
 extern void removal_start (uint64_t id, uint64_t stamp) ;
 
  /* load.c */
+extern int load_pending (void) ;  /* ids of the start-up list not loaded yet */
 extern void load_rest (void) ;
 extern void load_some (unsigned int max) ;
 extern void msg_load (uint64_t id, int announce) ;
@@ -289,6 +286,9 @@ extern void steer_read (int fd, stralloc *sa) ;
 
  /* tables.c */
 extern char *xstrdup (char const *s, size_t n) ;
+ /* add one element of size bytes at the end, or die (111, out of memory) */
+extern void append_or_die (genalloc *g, void const *p, size_t size) ;
+extern void push_or_die (genqdyn *q, void const *p) ;
 extern int msg_find (uint64_t id) ;
 extern uint64_t msg_id (void const *ctx, unsigned int mi) ;
 extern unsigned int msg_alloc (void) ;

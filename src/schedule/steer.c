@@ -58,10 +58,12 @@ void msg_delete (unsigned int mi)
 
 void delete_pending_check (unsigned int mi)
 {
-  unsigned int i ;
-  for (i = 0 ; i < sched.ndelpending ; i++) if (sched.delpending[i] == sched.msgs[mi].id)
+  uint64_t *d = genalloc_s(uint64_t, &sched.delpending) ;
+  size_t i, n = genalloc_len(uint64_t, &sched.delpending) ;
+  for (i = 0 ; i < n ; i++) if (d[i] == sched.msgs[mi].id)
   {
-    sched.delpending[i] = sched.delpending[--sched.ndelpending] ;
+    d[i] = d[n - 1] ;
+    genalloc_setlen(uint64_t, &sched.delpending, n - 1) ;
     msg_delete(mi) ;
     return ;
   }
@@ -160,11 +162,7 @@ static void steer_command (char *line)
   else if (!strcmp(line, "delete"))
   {
     if (mi >= 0) msg_delete(mi) ;
-    else
-    {
-      if (sched.ndelpending == sched.adelpending) sched.delpending = ferry_array_grow(sched.delpending, &sched.adelpending, sizeof(uint64_t)) ;
-      sched.delpending[sched.ndelpending++] = id ;
-    }
+    else append_or_die(&sched.delpending, &id, sizeof id) ;
   }
   else if (!strcmp(line, "requeue"))
   {
