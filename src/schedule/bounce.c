@@ -132,7 +132,7 @@ void bounce_start (void)
     sched.bjobs[k].pid = pid ;
     sched.bjobs[k].msg = mi ;
     sched.bjobs[k].delay = delay ;
-    m->job = pid ;
+    m->job = 1 ;
     m->waiting = 0 ;
     bwait_take(i) ;
     sched.nbjobs++ ;

@@ -20,7 +20,7 @@ static int record_fd (unsigned int ri)
     m->fd[(int)r->ch] = ferry_queue_open(fn, O_RDWR, &what) ;
     if (m->fd[(int)r->ch] < 0) { strerr_warnwu2sys("open (the set stops; nothing is lost) ", fn) ; _exit(111) ; }
   }
-  m->dirty[(int)r->ch] = 1 ;
+  m->dirty |= 1 << r->ch ;
   return m->fd[(int)r->ch] ;
 }
 
@@ -108,7 +108,7 @@ void sync_dirty (void)
   {
     msg const *m = sched.msgs + dirty[i] ;
     int c ;
-    for (c = 0 ; c < 2 ; c++) if (m->dirty[c]) { mtime_hint(m, c) ; files++ ; }
+    for (c = 0 ; c < 2 ; c++) if (m->dirty & (1 << c)) { mtime_hint(m, c) ; files++ ; }
   }
   if (files > 1 && syncfs(sched.queuefd) < 0) { strerr_warnwu1sys("syncfs the queue (the set stops)") ; _exit(111) ; }
   for (i = 0 ; i < n ; i++)
@@ -117,10 +117,10 @@ void sync_dirty (void)
     int c ;
     m->ondirty = 0 ;
     m->hintlo[0] = m->hintlo[1] = 0 ;
-    for (c = 0 ; c < 2 ; c++) if (m->dirty[c])
+    for (c = 0 ; c < 2 ; c++) if (m->dirty & (1 << c))
     {
       if (files == 1 && fdatasync(m->fd[c]) < 0) { strerr_warnwu1sys("sync a recipient file (the set stops)") ; _exit(111) ; }
-      m->dirty[c] = 0 ;
+      m->dirty &= ~(1u << c) ;
       fd_close(m->fd[c]) ;
       m->fd[c] = -1 ;
     }

@@ -71,14 +71,14 @@ struct msg_s
   uint32_t birth ;
   unsigned int count ;
   unsigned int open ;           /* recipients not yet K or D */
-  pid_t job ;           /* its running ferry-bounce-build */
   uint32_t jobnext ;    /* not before: after a failed run */
   uint32_t lasttime ;   /* the last deferral: when, and its text (lasterr, for the delay warning) */
   uint32_t hintlo[2] ;  /* the earliest next attempt of the round's deferrals, per file; 0 for none */
   unsigned int flying[2] ;      /* recipients in flight, per channel */
   int fd[2] ;                   /* local/ and remote/ files, open only during a round of updates */
-  unsigned char dirty[2] ;
-  unsigned char jobfailures ;
+  unsigned int dirty : 2 ;      /* bit 1 << channel: that file has updates of this round to sync */
+  unsigned int jobfailures : 8 ;
+  unsigned int job : 1 ;        /* a ferry-bounce-build runs for it (sched.bjobs has its pid) */
   unsigned int used : 1 ;
   unsigned int bounced : 1 ;    /* queue/bounce/ID exists: notifications to send when every recipient is done */
   unsigned int warned : 1 ;     /* queue/bounce/ID.delay exists: the delay warning is made (or being made) */
