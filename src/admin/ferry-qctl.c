@@ -212,10 +212,20 @@ static int ask_remote (char const *verb, char const *arg)
   name[k] = 0 ;
   memcpy(fn, "remote/", 7) ;
   memcpy(fn + 7, name, k + 1) ;
+  {
+    /* remote/ must be ours (root's in a root install, its group ferryr): the channel's user can
+       then make, rename or remove no name in it, and what we make there stays what we made */
+    struct stat st ;
+    if (lstat("remote", &st) < 0) strerr_diefu1sys(111, "stat remote/ (ferry-setup makes it)") ;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+      strerr_dief1x(111, "remote/ must be a directory of ferry-qctl's user that no one else can write (root's, group ferryr, 0750 in a root install): ferry-setup -c says what is wrong") ;
+  }
   unlink(fn) ;
-  if (mkfifo(fn, 0622) < 0 || chmod(fn, 0622) < 0) strerr_diefu2sys(111, "make the answer FIFO ", fn) ;
-  fd = open(fn, O_RDONLY | O_NONBLOCK | O_CLOEXEC) ;
+  if (mkfifo(fn, 0600) < 0) strerr_diefu2sys(111, "make the answer FIFO ", fn) ;
+  fd = open(fn, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC) ;
   if (fd < 0) { unlink(fn) ; strerr_diefu2sys(111, "open ", fn) ; }
+  /* the channel's user writes the answer: 0622 on what was opened, not on a name */
+  if (fchmod(fd, 0622) < 0) { unlink(fn) ; strerr_diefu2sys(111, "set the mode of ", fn) ; }
   if (!stralloc_cats(&line, verb) || !stralloc_catb(&line, " ", 1) || (arg && (!stralloc_cats(&line, arg) || !stralloc_catb(&line, " ", 1)))
    || !stralloc_cats(&line, name) || !stralloc_catb(&line, "\n", 1)) nomem() ;
   askfd = open("remote/ask", O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC) ;

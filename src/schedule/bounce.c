@@ -97,8 +97,7 @@ static pid_t bounce_spawn (uint64_t id, int delay)
   return pid ;
 }
 
- /* Starts the runs that are due: a message's delay warning while it has recipients waiting, its
-    notifications once it has none. One run per message at a time. */
+ /* The i-th message waiting for a run leaves the list (the last takes its place). */
 static void bwait_take (size_t i)
 {
   size_t n = genalloc_len(unsigned int, &sched.bwait) ;
@@ -106,6 +105,8 @@ static void bwait_take (size_t i)
   genalloc_setlen(unsigned int, &sched.bwait, n - 1) ;
 }
 
+ /* Starts the runs that are due: a message's delay warning while it has recipients waiting, its
+    notifications once it has none. One run per message at a time. */
 void bounce_start (void)
 {
   uint32_t now = time(0) ;

@@ -152,8 +152,7 @@ void preprocess_signal (int sig)
     strerr_warnwu2sys("signal ferry-preprocess-todo", sig == SIGHUP ? " (it keeps its lists)" : " (it rescans at its next trigger)") ;
 }
 
- /* The remote channel's out was written up to w bytes: then the frames that carry a descriptor, each sent with it
-    (the bytes up to the next such frame), until the socket is full */
+ /* w bytes of the remote channel's out are gone: the offsets of the descriptors still to send move back. */
 static void msgfds_shift (size_t w)
 {
   msgfd *f = GENQDYN_PEEK(msgfd, &sched.msgfds) ;
@@ -167,6 +166,8 @@ static size_t msgfds_upto (size_t skip)
   return genqdyn_n(&sched.msgfds) > skip ? GENQDYN_PEEK(msgfd, &sched.msgfds)[skip].off : sched.peers[PEER_REMOTE].out.len ;
 }
 
+ /* The remote channel's out was written up to w bytes: then the frames that carry a descriptor, each sent with it
+    (the bytes up to the next such frame), until the socket is full */
 static void msgfds_write (size_t w)
 {
   msgfds_shift(w) ;

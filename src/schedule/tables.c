@@ -39,11 +39,16 @@ unsigned int rcpt_alloc (void)
   return sched.rcpttop++ ;
 }
 
+#define MSGS_MAX 16000000
+
 unsigned int msg_alloc (void)
 {
   uint32_t mi ;
   /* gensetdyn hands a grown table's new slots out lowest first: every slot below msgtop has
      been a message once, its used bit set or cleared (gensetdyn does not zero slots) */
+  /* skalibs sizes a gensetdyn's storage in 32 bits: its slots stop well before that */
+  if (sched.msgtop >= MSGS_MAX && !genalloc_len(uint32_t, &sched.msgset.freelist))
+    strerr_dief1x(111, "more messages in memory at once than ferry-schedule can hold (16,000,000)") ;
   if (!gensetdyn_new(&sched.msgset, &mi)) strerr_diefu1sys(111, "allocate memory") ;
   sched.msgs = GENSETDYN_P(msg, &sched.msgset, 0) ;
   if (mi >= sched.msgtop) sched.msgtop = mi + 1 ;

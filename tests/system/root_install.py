@@ -270,6 +270,12 @@ try:
            "nor through a symbolic link", (r.returncode, r.stderr))
     os.unlink(ask)
     os.rename(ask + ".fifo", ask)
+    rdir = os.path.join(CONF, "remote")
+    os.chown(rdir, pwd.getpwnam("ferryr").pw_uid, -1)
+    r = run([os.path.join(BIN, "ferry-qctl"), "-h", CONF, "deadhosts"])
+    expect(r.returncode == 111 and "remote/ must be a directory of ferry-qctl's user" in r.stderr and os.listdir(rdir) == ["ask"],
+           "ferry-qctl makes no answer FIFO in a remote/ that the channel's user owns (111)", (r.returncode, r.stderr, os.listdir(rdir)))
+    os.chown(rdir, 0, -1)
 finally:
     if svscan:
         subprocess.run(["s6-svscanctl", "-t", scan], capture_output=True)
