@@ -144,7 +144,10 @@ try:
     th = [threading.Thread(target=load, args=(k,)) for k in range(4)]
     for t in th:
         t.start()
-    time.sleep(1.0)
+    # the kill comes under load, once each client is into messages of several 4096-byte chunks
+    # (the bodies grow with i): it may cut one off between chunks
+    expect(eventually(lambda: {d[2] for d in done if len(d[1]) > 4096} == set(range(4)), 60),
+           "the load runs: each client has had a message of several chunks answered 0", len(done))
     p.kill()
     p.wait()
     stop.set()
