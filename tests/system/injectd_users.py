@@ -25,15 +25,21 @@ OTHER = ["setpriv", "--reuid=ferrytest", "--regid=%d" % test_user().pw_gid, "--c
 
 # the hostile user: N connections, a byte every second on each one the server keeps; it writes
 # what it saw (answers at the door, connections kept) into its report file, then trickles on
+#   The server takes connections in the order they were made and turns one away at once (its
+# answer sent before the next is taken): a last connection, a marker, answered or closed, shows
+# that the N before it have all been taken, each kept or answered. Never answered (the server
+# keeping every one), the report is written at the deadline all the same.
 HOSTILE = r'''
-import os, socket, sys, time
+import os, select, socket, sys, time
 path, n, report = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 socks = []
-for k in range(n):
+for k in range(n + 1):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(path)
     socks.append(s)
-time.sleep(1)
+marker = socks.pop()
+select.select([marker], [], [], 20)
+marker.close()
 kept, turned = [], []
 for s in socks:
     s.setblocking(False)
@@ -52,7 +58,7 @@ while True:
             s.send(b"9")
         except OSError:
             pass
-    time.sleep(1)
+    time.sleep(1)   # the trickle's pace: a byte a second on each connection kept
 '''
 
 home = Home()
@@ -148,7 +154,7 @@ try:
             s.send(b"z")
         except OSError:
             pass
-        time.sleep(0.5)
+        time.sleep(0.5)   # the trickle's pace, under -t 2: time itself must pass, up to -T
         try:
             b = s.recv(200)
         except BlockingIOError:
