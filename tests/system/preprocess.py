@@ -18,9 +18,11 @@ class Pre:
         self.p = subprocess.Popen([os.path.join(BIN, "ferry-preprocess-todo"), home.path], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         os.set_blocking(self.p.stdout.fileno(), False)
+        os.set_blocking(self.p.stderr.fileno(), False)
         home.procs.append(self.p)
         self.buf = b""
         self.frames = []
+        self.err = b""
 
     def poll(self):
         try:
@@ -36,6 +38,18 @@ class Pre:
             self.frames.append(self.buf[c + 1:c + 1 + n].decode())
             self.buf = self.buf[c + n + 2:]
         return self.frames
+
+    def errtext(self):
+        """what it has logged so far"""
+        while True:
+            try:
+                data = os.read(self.p.stderr.fileno(), 65536)
+            except BlockingIOError:
+                break
+            if not data:
+                break
+            self.err += data
+        return self.err.decode(errors="replace")
 
     def told(self, count, timeout=10):
         ok_ = eventually(lambda: len(self.poll()) >= count, timeout)
@@ -89,9 +103,13 @@ try:
     pre.forget(ids[1])
     frames = pre.told(5)
     expect(frames and frames[4] == "R%d\x00" % ids[1], "after a forget it looks again: a forgotten id whose todo entry is still there is told again", frames)
+    # then a marker: the newest entry forgotten, so told again by a scan no earlier than the
+    # one of the SIGALRM (the signal is taken before the frame sent after it), and last in its
+    # scan (oldest first): anything told again before it would show
     pre.p.send_signal(signal.SIGALRM)
-    time.sleep(0.3)
-    expect(len(pre.poll()) == 5, "and nothing else is told again", pre.frames)
+    pre.forget(only)
+    frames = pre.told(6)
+    expect(frames and frames[5] == "R%d\x00" % only and len(pre.poll()) == 6, "and nothing else is told again", pre.frames)
 
     # a corrupt envelope: copies in corrupt/, a C frame, and the queue goes on
     bad = 999 * split() + 3
@@ -100,34 +118,39 @@ try:
     with open(qpath("mess", bad), "wb") as f:
         f.write(b"the message")
     pre.p.send_signal(signal.SIGALRM)
-    frames = pre.told(6)
-    expect(frames and frames[5] == "C%d\x00" % bad, "a corrupt envelope is told with C", frames)
+    frames = pre.told(7)
+    expect(frames and frames[6] == "C%d\x00" % bad, "a corrupt envelope is told with C", frames)
     expect(open(os.path.join(H, "queue", "corrupt", "%d.envelope" % bad), "rb").read() == b"u0\x00Fs@x\x00\x00"
            and open(os.path.join(H, "queue", "corrupt", "%d.message" % bad), "rb").read() == b"the message", "its envelope and message are kept in corrupt/")
     later = home.inject(b"x\n", "s@x.test", ["y@remote.test"])
-    frames = pre.told(7)
-    expect(frames[6] == "R%d\x00" % later, "the next message is prepared as usual", frames)
+    frames = pre.told(8)
+    expect(frames[7] == "R%d\x00" % later, "the next message is prepared as usual", frames)
 
     # SIGHUP rereads the domain lists
     home.control("locals", "mx.example.net\nremote.test\n")
     pre.p.send_signal(signal.SIGHUP)
-    time.sleep(0.2)
+    expect(eventually(lambda: "control/locals and control/virtualdomains read again" in pre.errtext(), 10),
+           "SIGHUP: it says it read the lists again", pre.errtext())
     nowlocal = home.inject(b"x\n", "s@x.test", ["w@remote.test"])
-    frames = pre.told(8)
+    frames = pre.told(9)
     expect(os.path.exists(qpath("local", nowlocal)) and not os.path.exists(qpath("remote", nowlocal)), "after SIGHUP, remote.test is local", frames)
 
     # end of input on fd 0: exit 0
     pre.p.stdin.close()
     expect(pre.p.wait(10) == 0, "exits 0 when the queue manager goes away")
-    err = pre.p.stderr.read().decode()
+    err = pre.errtext()
     expect("corrupt envelope" in err and "kept as queue/corrupt/" in err, "the corrupt envelope was logged", err)
 
     # a restart tells every todo entry still there again
     pre = Pre()
     want = sorted(["R%d\x00" % m for m in ids[1:] + [only, later, nowlocal]] + ["C%d\x00" % bad])
     frames = pre.told(6)
-    time.sleep(0.2)
-    expect(frames and sorted(pre.poll()) == want, "after a restart, every todo entry still there is told again, once", (pre.frames, want))
+    # the marker: the newest entry forgotten, told again by a scan after the first one, and
+    # last in it: a seventh frame before it would be one told twice
+    pre.forget(nowlocal)
+    frames = pre.told(7)
+    expect(frames and sorted(frames[:6]) == want and frames[6] == "R%d\x00" % nowlocal,
+           "after a restart, every todo entry still there is told again, once", (pre.frames, want))
     pre.p.stdin.close()
     pre.p.wait(10)
 finally:
