@@ -463,9 +463,7 @@ int main (int argc, char const *const *argv)
   unsigned int xn = 0 ;
   int eof = 0, spfd ;
   PROG = "ferry-spawn-local" ;
-  if (argc > 2) strerr_dieusage(100, USAGE) ;
-  if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
-  sig_ignore(SIGPIPE) ;
+  ferry_member_enter(argc, argv, USAGE) ;
   {
     stralloc why = STRALLOC_ZERO ;
     load(1, &why) ;

@@ -387,9 +387,7 @@ int main (int argc, char const *const *argv)
   iopause_fd x[4] ;
   int spfd, tfd, keep, eof = 0, rescan = 1 ;
   PROG = "ferry-preprocess-todo" ;
-  if (argc > 2) strerr_dieusage(100, USAGE) ;
-  if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
-  sig_ignore(SIGPIPE) ;
+  ferry_member_enter(argc, argv, USAGE) ;
   split = ferry_queue_split_or_die(111) ;
   load(1) ;
   qfd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;

@@ -17,6 +17,7 @@
 #include <skalibs/uint64.h>
 
 #include <ferry/frame.h>
+#include <ferry/loop.h>
 
 #include "spawn_remote.h"
 
@@ -192,19 +193,5 @@ static void ask_line (char *line)
 
 void dead_ask_read (void)
 {
-  stralloc *sa = &rem.askbuf ;
-  char buf[4096] ;
-  ssize_t r ;
-  size_t start = 0, i ;
-  while ((r = read(rem.askfd, buf, sizeof(buf))) > 0)
-    if (!stralloc_catb(sa, buf, r)) nomem() ;
-  for (i = 0 ; i < sa->len ; i++) if (sa->s[i] == '\n')
-  {
-    sa->s[i] = 0 ;
-    if (i > start) ask_line(sa->s + start) ;
-    start = i + 1 ;
-  }
-  memmove(sa->s, sa->s + start, sa->len - start) ;
-  sa->len -= start ;
-  if (sa->len > 4096) sa->len = 0 ;   /* a line that never ends: dropped */
+  if (!ferry_fifo_lines(rem.askfd, &rem.askbuf, &ask_line)) nomem() ;
 }

@@ -81,9 +81,7 @@ int main (int argc, char const *const *argv)
   unsigned int xn = 0 ;
   int eof = 0, spfd ;
   PROG = "ferry-spawn-remote" ;
-  if (argc > 2) strerr_dieusage(100, USAGE) ;
-  if (chdir(ferry_home(argc > 1 ? argv[1] : 0)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
-  sig_ignore(SIGPIPE) ;
+  ferry_member_enter(argc, argv, USAGE) ;
   if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) strerr_dief1x(111, "unable to initialize c-ares") ;
   {
     struct ares_options o ;

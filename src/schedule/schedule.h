@@ -37,6 +37,7 @@
 #include <ferry/envelope.h>
 #include <ferry/frame.h>
 #include <ferry/home.h>
+#include <ferry/loop.h>
 #include <ferry/msgname.h>
 #include <ferry/queue.h>
 

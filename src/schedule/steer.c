@@ -184,18 +184,5 @@ static void steer_command (char *line)
 
 void steer_read (int fd, stralloc *sa)
 {
-  char buf[4096] ;
-  ssize_t r ;
-  size_t start = 0, i ;
-  while ((r = read(fd, buf, sizeof(buf))) > 0)
-    if (!stralloc_catb(sa, buf, r)) strerr_diefu1sys(111, "allocate memory") ;
-  for (i = 0 ; i < sa->len ; i++) if (sa->s[i] == '\n')
-  {
-    sa->s[i] = 0 ;
-    if (i > start) steer_command(sa->s + start) ;
-    start = i + 1 ;
-  }
-  memmove(sa->s, sa->s + start, sa->len - start) ;
-  sa->len -= start ;
-  if (sa->len > 4096) sa->len = 0 ;   /* a line that never ends: dropped */
+  if (!ferry_fifo_lines(fd, sa, &steer_command)) strerr_diefu1sys(111, "allocate memory") ;
 }
