@@ -27,6 +27,8 @@
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
 
+#include <ferry/body.h>
+
 extern char **environ ;
 static char const *inject_prog ;
 
@@ -238,6 +240,8 @@ static int verify_one (char const *home, char const *sub, char const *name, unsi
   char const *p ;
   size_t i ;
   unsigned long n ;
+  ferry_body want = FERRY_BODY_ZERO, have = FERRY_BODY_ZERO ;
+  ferry_body_scan sc = FERRY_BODY_SCAN_ZERO ;
   snprintf(fn, sizeof(fn), "%s/queue/todo/%s/%s", home, sub, name) ;
   got->len = 0 ;
   if (!openreadfileclose(fn, got, 1 << 20)) { fprintf(stderr, "%s: %s\n", fn, strerror(errno)) ; return 0 ; }
@@ -246,6 +250,13 @@ static int verify_one (char const *home, char const *sub, char const *name, unsi
   {
     char c = "upt"[i] ;
     if (p >= got->s + got->len || *p != c) { fprintf(stderr, "%s: record %c missing\n", fn, c) ; return 0 ; }
+    p += strlen(p) + 1 ;
+  }
+  /* then the body facts the injector counted: w, b */
+  for (i = 0 ; i < 2 ; i++)
+  {
+    if (p >= got->s + got->len || ferry_body_record_scan(p, strlen(p), &have) != "wb"[i])
+    { fprintf(stderr, "%s: record %c missing or malformed\n", fn, "wb"[i]) ; return 0 ; }
     p += strlen(p) + 1 ;
   }
   if (sscanf(p, "Fsender-%lu@test", &n) != 1) { fprintf(stderr, "%s: bad sender\n", fn) ; return 0 ; }
@@ -258,6 +269,10 @@ static int verify_one (char const *home, char const *sub, char const *name, unsi
   message_make(msg, n) ;
   p = memchr(got->s, '\n', got->len) ;
   if (!p || strncmp(got->s, "Received: (ferry ", 17)) { fprintf(stderr, "%s: no Received: line\n", fn) ; return 0 ; }
+  ferry_body_scan_feed(&sc, got->s, got->len) ;
+  ferry_body_scan_end(&sc, &want) ;
+  if (want.wire != have.wire || want.eightbit != have.eightbit || want.longline != have.longline)
+  { fprintf(stderr, "%s: its w and b records are not the message file's\n", fn) ; return 0 ; }
   p++ ;
   if ((size_t)(got->s + got->len - p) != msg->len || memcmp(p, msg->s, msg->len))
   { fprintf(stderr, "%s: committed, but the message is incomplete or wrong (%zu bytes, want %zu)\n", fn, (size_t)(got->s + got->len - p), msg->len) ; return 0 ; }
