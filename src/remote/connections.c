@@ -12,6 +12,7 @@
 #include <linux/sockios.h>
 
 #include <skalibs/djbunix.h>
+#include <skalibs/iopause.h>
 #include <skalibs/socket.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
@@ -26,12 +27,26 @@ static void conn_write (conn *c, char const *s, size_t n)
   if (!stralloc_catb(&c->out, s, n)) nomem() ;
 }
 
+static void conn_handshake (unsigned int ci) ;
+
+static ssize_t io_read (conn *c, char *buf, size_t n)
+{
+  return c->ssl ? tls_read(c, buf, n) : read(c->fd, buf, n) ;
+}
+
+static ssize_t io_write (conn *c, char const *buf, size_t n)
+{
+  return c->ssl ? tls_write(c, buf, n) : write(c->fd, buf, n) ;
+}
+
 static void conn_close (unsigned int ci)
 {
   conn *c = rem.conns + ci ;
+  tls_conn_end(c, 1) ;
   if (c->fd >= 0) fd_close(c->fd) ;
   c->fd = -1 ;
   c->s.state = SMTP_FREE ;
+  c->retrysame = 0 ;
   c->in.len = c->out.len = 0 ;
   smtp_reply_reset(&c->reply) ;
 }
@@ -41,7 +56,8 @@ static void conn_quit (unsigned int ci)
 {
   conn *c = rem.conns + ci ;
   conn_write(c, "QUIT\r\n", 6) ;
-  if (c->out.len) { ssize_t w = write(c->fd, c->out.s, c->out.len) ; (void)w ; }
+  if (c->out.len) { ssize_t w = io_write(c, c->out.s, c->out.len) ; (void)w ; }
+  tls_conn_end(c, 0) ;
   conn_close(ci) ;
 }
 
@@ -64,7 +80,7 @@ static void deadline_set (conn *c)
 static void err_set (deliv *d, conn const *c, char const *what, char const *more)
 {
   d->lasterr.len = 0 ;
-  if (!stralloc_cats(&d->lasterr, "host ") || !stralloc_cats(&d->lasterr, c->s.host) || !stralloc_cats(&d->lasterr, ": ")
+  if (!stralloc_cats(&d->lasterr, "host ") || !stralloc_cats(&d->lasterr, c->s.host) || !stralloc_cats(&d->lasterr, c->s.tlsdesc) || !stralloc_cats(&d->lasterr, ": ")
    || !stralloc_cats(&d->lasterr, what) || !stralloc_cats(&d->lasterr, more)) nomem() ;
 }
 
@@ -90,7 +106,8 @@ static void conn_fail (unsigned int ci, char const *what, char const *more, int 
       return ;
     }
     for (i = 0 ; i < d->nrcpt ; i++) if (d->st[i] == 'A') d->st[i] = 0 ;
-    if (c->s.reused && c->s.replied <= 1 && !d->retried) d->retried = 1 ;   /* a stale cached connection */
+    if (c->retrysame) d->tlsretried = 1 ;   /* the same host again, without TLS */
+    else if (c->s.reused && c->s.replied <= 1 && !d->retried) d->retried = 1 ;   /* a stale cached connection */
     else d->tried++ ;
     conn_close(ci) ;
     deliv_attach(di) ;
@@ -226,8 +243,63 @@ static void conn_step (unsigned int ci, enum smtp_event ev)
         return ;
       case SMTP_FAIL : conn_fail(ci, c->s.why, c->s.whymore, 0) ; return ;
       case SMTP_CLOSE : conn_close(ci) ; return ;
+      case SMTP_TLS_START :
+      {
+        stralloc why = STRALLOC_ZERO ;
+        /* what the host sent after its 220 came before TLS: never taken as said inside it */
+        c->in.len = 0 ;
+        c->out.len = 0 ;
+        deadline_set(c) ;
+        if (!tls_conn_start(ci, &why)) conn_fail(ci, why.s, "", 0) ;
+        else conn_handshake(ci) ;
+        stralloc_free(&why) ;
+        return ;
+      }
     }
   }
+}
+
+ /* A failed handshake. Under "may" (STARTTLS, never TLS from the first byte) the delivery is tried
+    again at once on a new connection to the same host, without TLS, and the host is contacted
+    without TLS for control/tlsbrokentime; a stricter policy has no plain text to fall back to. */
+static void handshake_failed (unsigned int ci, stralloc *why)
+{
+  conn *c = rem.conns + ci ;
+  if (c->s.tlswant == SMTP_TLS_MAY && !c->s.implicit)
+  {
+    tls_broken_mark(&c->addr) ;
+    if (c->deliv >= 0 && !DELIV(c->deliv)->tlsretried)
+    {
+      c->retrysame = 1 ;
+      if (why->len && why->s[why->len - 1] == 0) why->len-- ;
+      if (!stralloc_cats(why, "; trying again without TLS") || !stralloc_0(why)) nomem() ;
+    }
+  }
+  tls_conn_end(c, 1) ;
+  conn_fail(ci, why->s, "", 0) ;
+}
+
+ /* The handshake goes on as far as it can. */
+static void conn_handshake (unsigned int ci)
+{
+  stralloc why = STRALLOC_ZERO ;
+  conn *c = rem.conns + ci ;
+  switch (tls_handshake(ci, &why))
+  {
+    case 0 : break ;
+    case 1 :
+      conn_step(ci, SMTP_EV_TLS_DONE) ;
+      /* the host may have written already (the greeting, on port 465): it waits in OpenSSL's buffer */
+      c = rem.conns + ci ;
+      if (c->s.state != SMTP_FREE && c->ssl) conn_read(ci) ;
+      break ;
+    case -1 : handshake_failed(ci, &why) ; break ;
+    default :
+      tls_conn_end(c, 1) ;
+      conn_fail(ci, why.s, "", 0) ;
+      break ;
+  }
+  stralloc_free(&why) ;
 }
 
  /* Refills the output with the next block of the message, transformed. */
@@ -263,15 +335,21 @@ void conn_read (unsigned int ci)
 {
   conn *c = rem.conns + ci ;
   char buf[8192] ;
-  ssize_t r = read(c->fd, buf, sizeof(buf)) ;
+  ssize_t r = io_read(c, buf, sizeof(buf)) ;
   if (r < 0)
   {
     if (errno == EAGAIN || errno == EINTR) return ;
-    conn_lost(ci, "read error: ", strerror(errno), errno) ;
+    conn_lost(ci, "read error: ", errno == EPROTO ? "TLS protocol error" : strerror(errno), errno) ;
     return ;
   }
   if (!r) { conn_lost(ci, "the connection was closed", c->s.state == SMTP_GREETING ? " before the greeting" : "", 0) ; return ; }
   if (!stralloc_catb(&c->in, buf, r)) nomem() ;
+  if (c->ssl)
+  {
+    /* OpenSSL may hold more than was asked for: the descriptor would not say so */
+    while (c->in.len <= READ_MAX && (r = io_read(c, buf, sizeof(buf))) > 0)
+      if (!stralloc_catb(&c->in, buf, r)) nomem() ;
+  }
   for (;;)
   {
     size_t used ;
@@ -281,7 +359,7 @@ void conn_read (unsigned int ci)
     if (p < 0) { conn_fail(ci, "protocol error: ", why, 0) ; return ; }
     if (!p) break ;
     conn_step(ci, SMTP_EV_REPLY) ;
-    if (rem.conns[ci].s.state == SMTP_FREE || rem.conns[ci].fd < 0) return ;
+    if (rem.conns[ci].s.state == SMTP_FREE || rem.conns[ci].fd < 0 || rem.conns[ci].s.state == SMTP_HANDSHAKE) return ;
     c = rem.conns + ci ;
     smtp_reply_reset(&c->reply) ;
   }
@@ -301,7 +379,7 @@ void conn_flush (unsigned int ci)
       continue ;
     }
     if (!c->out.len) return ;
-    w = write(c->fd, c->out.s, c->out.len) ;
+    w = io_write(c, c->out.s, c->out.len) ;
     if (w < 0)
     {
       if (errno == EAGAIN || errno == EINTR) return ;
@@ -330,11 +408,46 @@ void conn_timeout (unsigned int ci)
   {
     case SMTP_CONNECTING : conn_fail(ci, "timed out connecting", "", 1) ; return ;
     case SMTP_GREETING : conn_fail(ci, "timed out waiting for the greeting", "", 1) ; return ;
+    case SMTP_HANDSHAKE :
+    {
+      stralloc why = STRALLOC_ZERO ;
+      if (!stralloc_cats(&why, "timed out in the TLS handshake") || !stralloc_0(&why)) nomem() ;
+      handshake_failed(ci, &why) ;
+      stralloc_free(&why) ;
+      return ;
+    }
     case SMTP_IDLE : conn_quit(ci) ; return ;
     case SMTP_DATA : conn_fail(ci, "timed out sending the message", "", 0) ; return ;
     case SMTP_DOT : conn_fail(ci, "timed out waiting for the reply to the end of the message", "", 0) ; return ;
     default : conn_fail(ci, "timed out waiting for a reply", "", 0) ; return ;
   }
+}
+
+ /* The destination's TLS policy and credentials, for a new connection. Port 465 is TLS from the
+    first byte (RFC 8314), whatever the policy. */
+static void conn_policy (conn *c, deliv const *d)
+{
+  dest const *t = rem.dests + d->dest ;
+  c->level = t->level ;
+  if (!stralloc_copyb(&c->match, t->match.s, t->match.len)) nomem() ;
+  c->s.policy = tls_level_name(t->level) ;
+  c->s.implicit = c->addr.port == 465 ;
+  if (t->level >= TLS_ENCRYPT) c->s.tlswant = SMTP_TLS_MUST ;
+  else if (c->s.implicit) c->s.tlswant = SMTP_TLS_MAY ;
+  else if (t->level == TLS_MAY && !d->tlsretried && !tls_broken_is(&c->addr)) c->s.tlswant = SMTP_TLS_MAY ;
+  else c->s.tlswant = SMTP_TLS_NO ;
+  c->s.hascreds = t->hascreds ;
+  if (!stralloc_copyb(&c->s.authplain64, t->authplain64.s, t->authplain64.len)
+   || !stralloc_copyb(&c->s.authuser64, t->authuser64.s, t->authuser64.len)
+   || !stralloc_copyb(&c->s.authpass64, t->authpass64.s, t->authpass64.len)) nomem() ;
+}
+
+ /* May a delivery to t go on the idle connection c? Only under the same policy and credentials. */
+static int conn_policy_same (conn const *c, dest const *t)
+{
+  return c->level == t->level && c->s.hascreds == t->hascreds
+    && c->match.len == t->match.len && !memcmp(c->match.s, t->match.s, t->match.len)
+    && c->s.authplain64.len == t->authplain64.len && !memcmp(c->s.authplain64.s, t->authplain64.s, t->authplain64.len) ;
 }
 
  /* Starts a connection to address a of the delivery's destination, for the delivery.
@@ -359,6 +472,7 @@ int conn_start (unsigned int di, raddr const *a)
   smtp_reply_reset(&c->reply) ;
   addr_fmt(fmt, a) ;
   smtp_session_connect(&c->s, fmt) ;
+  conn_policy(c, DELIV(di)) ;
   DELIV(di)->conn = ci ;
   deadline_set(c) ;
   if (socket_connect46(fd, &a->ip, a->port) < 0 && errno != EINPROGRESS && errno != EWOULDBLOCK)
@@ -380,6 +494,7 @@ int conn_cached_take (unsigned int di, raddr const *a)
   {
     conn *c = rem.conns + i ;
     if (c->s.state != SMTP_IDLE || a->port != c->addr.port || !same_ip(&a->ip, &c->addr.ip)) continue ;
+    if (!conn_policy_same(c, rem.dests + DELIV(di)->dest)) continue ;
     c->addr = *a ;
     addr_fmt(c->s.host, a) ;
     c->deliv = di ;
@@ -388,4 +503,32 @@ int conn_cached_take (unsigned int di, raddr const *a)
     return 1 ;
   }
   return 0 ;
+}
+
+ /* What the connection waits for. */
+int conn_events (unsigned int ci)
+{
+  conn const *c = rem.conns + ci ;
+  int ev ;
+  if (c->s.state == SMTP_CONNECTING) return IOPAUSE_WRITE ;
+  if (c->s.state == SMTP_HANDSHAKE) return c->tlsev ;
+  ev = IOPAUSE_READ | c->tlsev ;
+  if (c->out.len || c->s.state == SMTP_DATA) ev |= IOPAUSE_WRITE ;
+  return ev ;
+}
+
+ /* The connection's descriptor is ready (revents): the connection goes on. */
+void conn_ready (unsigned int ci, int revents)
+{
+  conn *c = rem.conns + ci ;
+  if (c->s.state == SMTP_CONNECTING)
+  {
+    conn_connected(ci) ;
+    return ;
+  }
+  if (c->s.state == SMTP_HANDSHAKE) { conn_handshake(ci) ; return ; }
+  /* inside TLS a read may wait for the descriptor to be writable, and a write for it to be readable */
+  if (revents & (IOPAUSE_READ | IOPAUSE_EXCEPT) || (c->ssl && c->tlsev)) conn_read(ci) ;
+  c = rem.conns + ci ;
+  if (c->s.state != SMTP_FREE && c->s.state != SMTP_CONNECTING && c->s.state != SMTP_HANDSHAKE && (c->out.len || c->s.state == SMTP_DATA)) conn_flush(ci) ;
 }

@@ -23,36 +23,43 @@
 
 #define ASK_FIFO "remote/ask"
 
-int dead_is (raddr const *a)
+int hostlist_has (dead const *v, unsigned int n, raddr const *a)
 {
   unsigned int i ;
-  for (i = 0 ; i < rem.ndead ; i++)
-    if (rem.deadhosts[i].port == a->port && same_ip(&rem.deadhosts[i].ip, &a->ip))
-      return tain_future(&rem.deadhosts[i].until) ;
+  for (i = 0 ; i < n ; i++)
+    if (v[i].port == a->port && same_ip(&v[i].ip, &a->ip))
+      return tain_future(&v[i].until) ;
   return 0 ;
 }
 
-void dead_mark (raddr const *a)
+void hostlist_add (dead *v, unsigned int *n, raddr const *a, unsigned int secs)
 {
-  dead *v = rem.deadhosts ;
   unsigned int i, oldest = 0 ;
-  if (!rem.deadtime) return ;
-  for (i = 0 ; i < rem.ndead ; i++)
+  for (i = 0 ; i < *n ; i++)
   {
     if (v[i].port == a->port && same_ip(&v[i].ip, &a->ip)) break ;
     if (tain_less(&v[i].until, &v[oldest].until)) oldest = i ;
   }
-  if (i == rem.ndead) { if (rem.ndead < DEAD_MAX) rem.ndead++ ; else i = oldest ; }
+  if (i == *n) { if (*n < DEAD_MAX) (*n)++ ; else i = oldest ; }
   v[i].ip = a->ip ;
   v[i].port = a->port ;
-  tain_addsec_g(&v[i].until, rem.deadtime) ;
-  {
-    char fmt[ADDR_FMT] ;
-    char t[UINT_FMT] ;
-    addr_fmt(fmt, a) ;
-    t[uint_fmt(t, rem.deadtime)] = 0 ;
-    strerr_warnw(fmt, " timed out: skipped for ", t, " seconds") ;
-  }
+  tain_addsec_g(&v[i].until, secs) ;
+}
+
+int dead_is (raddr const *a)
+{
+  return hostlist_has(rem.deadhosts, rem.ndead, a) ;
+}
+
+void dead_mark (raddr const *a)
+{
+  char fmt[ADDR_FMT] ;
+  char t[UINT_FMT] ;
+  if (!rem.deadtime) return ;
+  hostlist_add(rem.deadhosts, &rem.ndead, a, rem.deadtime) ;
+  addr_fmt(fmt, a) ;
+  t[uint_fmt(t, rem.deadtime)] = 0 ;
+  strerr_warnw(fmt, " timed out: skipped for ", t, " seconds") ;
 }
 
 static void dead_list (stralloc *out)

@@ -12,6 +12,7 @@
 #include <ferry/array.h>
 #include <ferry/route.h>
 
+#include "smtp_auth.h"
 #include "spawn_remote.h"
 
 int same_ip (ip46 const *a, ip46 const *b)
@@ -34,6 +35,53 @@ size_t addr_fmt (char *s, raddr const *a)
   return n ;
 }
 
+ /* A NUL that ends a stralloc's text is not part of it. */
+static void unterminate (stralloc *sa)
+{
+  if (sa->len && !sa->s[sa->len - 1]) sa->len-- ;
+}
+
+ /* The destination's TLS policy (control/tlspolicy) and its route's credentials (control/smtpauth).
+    routehost: the route's host as control/smtproutes writes it, or 0. */
+static void dest_policy_set (dest *t, char const *routehost)
+{
+  stralloc user = STRALLOC_ZERO, pass = STRALLOC_ZERO ;
+  char bare[256] ;
+  char const *key = 0 ;
+  t->routehost.len = t->match.len = 0 ;
+  t->authplain64.len = t->authuser64.len = t->authpass64.len = 0 ;
+  t->hascreds = 0 ;
+  if (routehost)
+  {
+    size_t n = strlen(routehost) ;
+    if (!stralloc_copyb(&t->routehost, routehost, n)) nomem() ;
+    if (n && routehost[0] == '[' && routehost[n - 1] == ']') { routehost++ ; n -= 2 ; }
+    if (n >= sizeof(bare)) n = sizeof(bare) - 1 ;
+    memcpy(bare, routehost, n) ; bare[n] = 0 ;
+    key = bare ;
+  }
+  if (tls_policy_find(rem.tlspolicy.s, rem.tlspolicy.len, t->name.s, key, &t->level, &t->match) < 0) nomem() ;
+  unterminate(&t->match) ;
+  if (!stralloc_0(&t->match)) nomem() ;   /* tls.c reads it as a string */
+  t->match.len-- ;
+  if (t->routehost.len)
+  {
+    int r ;
+    if (!stralloc_0(&t->routehost)) nomem() ;
+    t->routehost.len-- ;
+    r = smtp_auth_find(rem.smtpauth.s, rem.smtpauth.len, t->routehost.s, &user, &pass) ;
+    if (r < 0) nomem() ;
+    if (r)
+    {
+      t->hascreds = 1 ;
+      if (!smtp_auth_plain(user.s, pass.s, &t->authplain64) || !smtp_auth_b64(user.s, &t->authuser64) || !smtp_auth_b64(pass.s, &t->authpass64)) nomem() ;
+      unterminate(&t->authplain64) ; unterminate(&t->authuser64) ; unterminate(&t->authpass64) ;
+    }
+  }
+  stralloc_free(&user) ;
+  stralloc_free(&pass) ;
+}
+
 void dest_resolve (unsigned int di)
 {
   dest *t = rem.dests + di ;
@@ -53,6 +101,7 @@ void dest_resolve (unsigned int di)
       ip46 ip ;
       char *h = host.s ;
       size_t hl = strlen(h) ;
+      dest_policy_set(t, h) ;
       if (h[0] == '[') { h[hl - 1] = 0 ; h++ ; hl -= 2 ; }
       if (ip46_scan(h, &ip) == hl)
       {
@@ -70,7 +119,7 @@ void dest_resolve (unsigned int di)
       }
       break ;
     }
-    case 0 : dns_mx_lookup(di) ; break ;
+    case 0 : dest_policy_set(t, 0) ; dns_mx_lookup(di) ; break ;
     default : nomem() ;
   }
   stralloc_free(&host) ;

@@ -1,7 +1,8 @@
 /* ferry-spawn-remote: the remote channel. Requests on fd 0, answers on fd 1, log on fd 2.
    One process, no child per delivery: c-ares for DNS and non-blocking SMTP connections, all in
    one iopause loop; idle connections are kept a few seconds and reused. Its parts: settings.c,
-   dns.c, destinations.c, deadhosts.c, deliveries.c, connections.c, smtp_session.c. */
+   dns.c, destinations.c, deadhosts.c, deliveries.c, connections.c, smtp_session.c, tls.c (OpenSSL,
+   in the same loop), tls_policy.c and smtp_auth.c (the control files of TLS and AUTH). */
 
 #include <errno.h>
 #include <signal.h>
@@ -158,8 +159,7 @@ int main (int argc, char const *const *argv)
       conn *c = rem.conns + i ;
       if (c->s.state == SMTP_FREE) continue ;
       x[n].fd = c->fd ;
-      x[n].events = c->s.state == SMTP_CONNECTING ? IOPAUSE_WRITE : IOPAUSE_READ ;
-      if (c->out.len || c->s.state == SMTP_DATA) x[n].events |= IOPAUSE_WRITE ;
+      x[n].events = conn_events(i) ;
       xconn[n] = i ;
       n++ ;
       if (tain_less(&c->deadline, &deadline)) deadline = c->deadline ;
@@ -189,9 +189,7 @@ int main (int argc, char const *const *argv)
       if (ci < 0 || !x[i].revents) continue ;
       c = rem.conns + ci ;
       if (c->s.state == SMTP_FREE || c->fd != x[i].fd) continue ;
-      if (c->s.state == SMTP_CONNECTING) { conn_connected(ci) ; if (rem.conns[ci].s.state == SMTP_FREE) continue ; c = rem.conns + ci ; }
-      if (x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT) && c->s.state != SMTP_CONNECTING) conn_read(ci) ;
-      if (rem.conns[ci].s.state != SMTP_FREE && rem.conns[ci].s.state != SMTP_CONNECTING && (rem.conns[ci].out.len || rem.conns[ci].s.state == SMTP_DATA)) conn_flush(ci) ;
+      conn_ready(ci, x[i].revents) ;
     }
     /* deadlines, and writes queued by what happened above */
     tain_now_g() ;
@@ -199,7 +197,7 @@ int main (int argc, char const *const *argv)
     {
       if (rem.conns[i].s.state == SMTP_FREE) continue ;
       if (!tain_future(&rem.conns[i].deadline)) conn_timeout(i) ;
-      else if (rem.conns[i].s.state != SMTP_CONNECTING && rem.conns[i].out.len) conn_flush(i) ;
+      else if (rem.conns[i].s.state != SMTP_CONNECTING && rem.conns[i].s.state != SMTP_HANDSHAKE && rem.conns[i].out.len) conn_flush(i) ;
     }
 
     if (idx1 >= 0 && x[idx1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT) && !ferry_spawner_write(&rem.io))

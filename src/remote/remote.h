@@ -32,6 +32,9 @@ extern int smtp_reply_oneline (smtp_reply const *r, stralloc *sa, size_t max) ;
  /* Is the EHLO keyword (case-insensitive) in the reply? Its parameter (after a space) into param. */
 extern int smtp_ehlo_has (smtp_reply const *r, char const *keyword, char const **param, size_t *paramlen) ;
 
+ /* Is the SASL mechanism (case-insensitive) among the AUTH keyword's parameters p[0..n)? */
+extern int smtp_auth_offers (char const *p, size_t n, char const *mech) ;
+
  /* The DATA transform: LF to CRLF (CRLF kept), a dot doubled at line start. */
 typedef struct smtp_data_s smtp_data ;
 struct smtp_data_s

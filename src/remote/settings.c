@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/select.h>
 #include <ares.h>
 
@@ -15,6 +16,7 @@
 #include <ferry/queue.h>
 #include <ferry/route.h>
 
+#include "smtp_auth.h"
 #include "spawn_remote.h"
 
  /* Reads every setting. 1: all good, and in use from now on; 0: why says what is wrong (terminated),
@@ -23,12 +25,13 @@ int settings_load (int initial, stralloc *why)
 {
   /* concurrencyremote and concurrencydestination are the queue manager's: it sends no more */
   static char const *const names[] = { "connectioncache", "deadhosttime",
-    "smtpport", "timeoutconnect", "timeoutgreeting", "timeoutcommand", "timeoutdata" } ;
-  uint64_t v[7] ;
+    "smtpport", "timeoutconnect", "timeoutgreeting", "timeoutcommand", "timeoutdata", "tlsbrokentime" } ;
+  uint64_t v[8] ;
   stralloc newroutes = STRALLOC_ZERO, newhelo = STRALLOC_ZERO, sa = STRALLOC_ZERO, csv = STRALLOC_ZERO ;
+  stralloc newpolicy = STRALLOC_ZERO, newauth = STRALLOC_ZERO, cafile = STRALLOC_ZERO ;
   unsigned int line, i ;
   int ok = 0 ;
-  for (i = 0 ; i < 7 ; i++)
+  for (i = 0 ; i < 8 ; i++)
   {
     int r = ferry_control_u64_why(names[i], v + i, why) ;
     if (r < 0) nomem() ;
@@ -59,6 +62,52 @@ int settings_load (int initial, stralloc *why)
      || !stralloc_cats(why, ": bad route: write domain:host[:port], .domain:host, :host or domain:") || !stralloc_0(why)) nomem() ;
     goto end ;
   }
+  if (ferry_control_readfile(&newpolicy, "tlspolicy") < 0)
+  {
+    if (!stralloc_cats(why, "unable to read control/tlspolicy: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  {
+    int r = tls_policy_check(newpolicy.s, newpolicy.len, why) ;
+    if (r < 0) nomem() ;
+    if (!r) goto end ;
+  }
+  {
+    /* credentials: readable by this program's user, never by others */
+    struct stat st ;
+    if (stat("control/smtpauth", &st) < 0)
+    {
+      if (errno != ENOENT)
+      {
+        if (!stralloc_cats(why, "unable to stat control/smtpauth: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+        goto end ;
+      }
+    }
+    else
+    {
+      int r ;
+      if (!smtp_auth_mode_ok(st.st_mode))
+      {
+        if (!stralloc_cats(why, "control/smtpauth is readable by others: chmod 640 (owner root, group of the remote channel) or 600") || !stralloc_0(why)) nomem() ;
+        goto end ;
+      }
+      if (ferry_control_readfile(&newauth, "smtpauth") < 0)
+      {
+        if (!stralloc_cats(why, "unable to read control/smtpauth: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+        goto end ;
+      }
+      r = smtp_auth_check(newauth.s, newauth.len, why) ;
+      if (r < 0) nomem() ;
+      if (!r) goto end ;
+    }
+  }
+  if (ferry_control_readline(&cafile, "tlscafile") < 0 || !stralloc_0(&cafile))
+  {
+    if (!stralloc_cats(why, "unable to read control/tlscafile: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  why->len = 0 ;
+  if (!tls_setup(cafile.s, why)) goto end ;
   if (ferry_control_readfile(&sa, "dnsservers") < 0)
   {
     if (!stralloc_cats(why, "unable to read control/dnsservers: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
@@ -97,13 +146,20 @@ int settings_load (int initial, stralloc *why)
   if (initial) rem.split = access("queue/split", F_OK) < 0 && errno == EACCES ? 0 : ferry_queue_split_or_die(111) ;
   rem.cachetime = v[0] ; rem.deadtime = v[1] ; rem.smtpport = v[2] ;
   rem.t_connect = v[3] ; rem.t_greeting = v[4] ; rem.t_command = v[5] ; rem.t_data = v[6] ;
-  if (!stralloc_copyb(&rem.helohost, newhelo.s, newhelo.len) || !stralloc_copyb(&rem.routes, newroutes.s, newroutes.len)) nomem() ;
+  rem.brokentime = v[7] ;
+  if (!stralloc_copyb(&rem.helohost, newhelo.s, newhelo.len) || !stralloc_copyb(&rem.routes, newroutes.s, newroutes.len)
+   || !stralloc_copyb(&rem.tlspolicy, newpolicy.s, newpolicy.len) || !stralloc_copyb(&rem.smtpauth, newauth.s, newauth.len)) nomem() ;
   ok = 1 ;
  end:
   stralloc_free(&newroutes) ;
   stralloc_free(&newhelo) ;
   stralloc_free(&sa) ;
   stralloc_free(&csv) ;
+  stralloc_free(&newpolicy) ;
+  /* the credentials' copy is wiped before its memory goes */
+  if (newauth.s) memset(newauth.s, 0, newauth.a) ;
+  stralloc_free(&newauth) ;
+  stralloc_free(&cafile) ;
   return ok ;
 }
 

@@ -80,3 +80,16 @@ int smtp_ehlo_has (smtp_reply const *r, char const *keyword, char const **param,
   }
   return 0 ;
 }
+
+int smtp_auth_offers (char const *p, size_t n, char const *mech)
+{
+  size_t ml = strlen(mech), i = 0 ;
+  while (i < n)
+  {
+    size_t k = i ;
+    while (k < n && p[k] != ' ' && p[k] != '\t') k++ ;
+    if (k - i == ml && !strncasecmp(p + i, mech, ml)) return 1 ;
+    i = k + 1 ;
+  }
+  return 0 ;
+}

@@ -45,6 +45,13 @@ void smtp_session_connect (smtp_session *s, char const *host)
   s->hasdeliv = 1 ;
   s->pipelining = s->eightbitmime = s->smtputf8 = s->hassize = 0 ;
   s->sizemax = 0 ;
+  s->tlswant = SMTP_TLS_NO ;
+  s->implicit = 0 ;
+  s->policy = "none" ;
+  s->starttls = s->authplain = s->authlogin = 0 ;
+  s->tls = s->hascreds = s->authed = 0 ;
+  s->authstep = 0 ;
+  s->tlsdesc[0] = 0 ;
   strncpy(s->host, host, sizeof(s->host) - 1) ;
   s->host[sizeof(s->host) - 1] = 0 ;
 }
@@ -80,7 +87,7 @@ static char refusal_status (unsigned int code, int atmail)
 static void reply_text (smtp_session const *s, smtp_reply const *r, stralloc *sa, char const *inreplyto)
 {
   sa->len = 0 ;
-  if (!stralloc_cats(sa, "host ") || !stralloc_cats(sa, s->host) || !stralloc_cats(sa, " said: ")
+  if (!stralloc_cats(sa, "host ") || !stralloc_cats(sa, s->host) || !stralloc_cats(sa, s->tlsdesc) || !stralloc_cats(sa, " said: ")
    || !smtp_reply_oneline(r, sa, 600)
    || (inreplyto && (!stralloc_cats(sa, " (in reply to ") || !stralloc_cats(sa, inreplyto) || !stralloc_cats(sa, ")"))))
     nomem() ;
@@ -114,6 +121,13 @@ static void ehlo_parse (smtp_session *s, smtp_reply const *r)
   s->pipelining = smtp_ehlo_has(r, "PIPELINING", 0, 0) ;
   s->eightbitmime = smtp_ehlo_has(r, "8BITMIME", 0, 0) ;
   s->smtputf8 = smtp_ehlo_has(r, "SMTPUTF8", 0, 0) ;
+  s->starttls = smtp_ehlo_has(r, "STARTTLS", 0, 0) ;
+  s->authplain = s->authlogin = 0 ;
+  if (smtp_ehlo_has(r, "AUTH", &p, &pl))
+  {
+    s->authplain = smtp_auth_offers(p, pl, "PLAIN") ;
+    s->authlogin = smtp_auth_offers(p, pl, "LOGIN") ;
+  }
   s->hassize = smtp_ehlo_has(r, "SIZE", &p, &pl) ;
   s->sizemax = 0 ;
   if (s->hassize && pl && pl < 24)
@@ -158,6 +172,65 @@ static enum smtp_action transaction_check (smtp_session *s, smtp_txn *t)
     return done(s) ;
   }
   return SMTP_BEGIN ;
+}
+
+static enum smtp_action fail_text (smtp_session *s, char const *a, char const *b, char const *c)
+{
+  s->whybuf.len = 0 ;
+  if (!stralloc_cats(&s->whybuf, a) || !stralloc_cats(&s->whybuf, b) || !stralloc_cats(&s->whybuf, c) || !stralloc_0(&s->whybuf)) nomem() ;
+  return fail(s, s->whybuf.s, "") ;
+}
+
+ /* The greeting and EHLO (or HELO) are done: STARTTLS, AUTH or the transaction, as the policy
+    asks and the host offers. Never plain text where TLS is required, never credentials outside TLS. */
+static enum smtp_action after_hello (smtp_session *s, smtp_txn *t, stralloc *out)
+{
+  if (!s->tls)
+  {
+    if (s->starttls && s->tlswant != SMTP_TLS_NO)
+    {
+      out_cat(out, "STARTTLS\r\n", 10) ;
+      s->state = SMTP_STARTTLS ;
+      return SMTP_WAIT ;
+    }
+    if (s->tlswant == SMTP_TLS_MUST)
+      return fail_text(s, "TLS is required (control/tlspolicy: ", s->policy, ") but the host does not offer STARTTLS") ;
+    if (s->hascreds)
+      return fail(s, "the credentials of this route (control/smtpauth) are sent only over TLS, and the host does not offer STARTTLS", "") ;
+  }
+  else if (s->hascreds && !s->authed && (s->authplain || s->authlogin))
+  {
+    s->state = SMTP_AUTH ;
+    s->authstep = 0 ;
+    if (s->authplain)
+    {
+      out_cat(out, "AUTH PLAIN ", 11) ;
+      out_cat(out, s->authplain64.s, s->authplain64.len) ;
+      out_cat(out, "\r\n", 2) ;
+      s->authstep = 2 ;
+    }
+    else out_cat(out, "AUTH LOGIN\r\n", 12) ;
+    return SMTP_WAIT ;
+  }
+  return transaction_check(s, t) ;
+}
+
+ /* A reply to AUTH: 235 done, 334 the next LOGIN answer, anything else a failure of this host. */
+static enum smtp_action auth_reply (smtp_session *s, smtp_reply const *r, smtp_txn *t, stralloc *out)
+{
+  if (r->code == 235) { s->authed = 1 ; return transaction_check(s, t) ; }
+  if (r->code == 334 && s->authstep < 2)
+  {
+    stralloc const *answer = s->authstep ? &s->authpass64 : &s->authuser64 ;
+    out_cat(out, answer->s, answer->len) ;
+    out_cat(out, "\r\n", 2) ;
+    s->authstep++ ;
+    return SMTP_WAIT ;
+  }
+  s->whybuf.len = 0 ;
+  if (!stralloc_cats(&s->whybuf, "authentication failed: ") || !smtp_reply_oneline(r, &s->whybuf, 400)
+   || !stralloc_cats(&s->whybuf, " (in reply to AUTH; check control/smtpauth)") || !stralloc_0(&s->whybuf)) nomem() ;
+  return fail(s, s->whybuf.s, "") ;
 }
 
 static void command_cat (smtp_session const *s, smtp_txn const *t, char kind, unsigned int rcpt, stralloc *out)
@@ -249,7 +322,14 @@ static enum smtp_action trans_reply (smtp_session *s, smtp_reply const *r, smtp_
       if (!s->mailok)
       {
         reply_text(s, r, tx, "MAIL FROM") ;
-        smtp_txn_all(t, refusal_status(code, 1), tx->s, tx->len) ;
+        if (code == 530)
+        {
+          /* authentication required: this host's settings, never the message's fault */
+          if (!stralloc_cats(tx, s->hascreds ? "; the host wants authentication, which it does not offer here (no AUTH PLAIN or LOGIN after STARTTLS)"
+                                             : "; control/smtpauth has no credentials for this route")) nomem() ;
+          smtp_txn_all(t, 'H', tx->s, tx->len) ;
+        }
+        else smtp_txn_all(t, refusal_status(code, 1), tx->s, tx->len) ;
         if (!s->pipelining) return transaction_end(s, t) ;
       }
       break ;
@@ -315,13 +395,27 @@ static enum smtp_action on_reply (smtp_session *s, smtp_reply const *r, smtp_txn
       }
       return hello(s, "EHLO ", SMTP_EHLO, helo, out) ;
     case SMTP_EHLO :
-      if (code / 100 == 2) { ehlo_parse(s, r) ; return transaction_check(s, t) ; }
+      if (code / 100 == 2) { ehlo_parse(s, r) ; return after_hello(s, t, out) ; }
       if (code / 100 == 5) return hello(s, "HELO ", SMTP_HELO, helo, out) ;
       return fail(s, "EHLO refused temporarily", "") ;
     case SMTP_HELO :
       if (code / 100 != 2) return fail(s, "HELO refused", "") ;
       s->pipelining = s->eightbitmime = s->smtputf8 = s->hassize = 0 ;
-      return transaction_check(s, t) ;
+      s->starttls = s->authplain = s->authlogin = 0 ;
+      return after_hello(s, t, out) ;
+    case SMTP_STARTTLS :
+      if (code == 220) { s->state = SMTP_HANDSHAKE ; return SMTP_TLS_START ; }
+      if (s->tlswant == SMTP_TLS_MUST)
+      {
+        s->whybuf.len = 0 ;
+        if (!stralloc_cats(&s->whybuf, "TLS is required (control/tlspolicy: ") || !stralloc_cats(&s->whybuf, s->policy)
+         || !stralloc_cats(&s->whybuf, ") but the host refused STARTTLS: ") || !smtp_reply_oneline(r, &s->whybuf, 400) || !stralloc_0(&s->whybuf)) nomem() ;
+        return fail(s, s->whybuf.s, "") ;
+      }
+      s->starttls = 0 ;
+      return after_hello(s, t, out) ;
+    case SMTP_AUTH :
+      return auth_reply(s, r, t, out) ;
     case SMTP_TRANS :
       if (s->replied >= s->sent) return fail(s, "protocol error: ", "a reply nobody asked for") ;
       return trans_reply(s, r, t, out) ;
@@ -351,8 +445,16 @@ enum smtp_action smtp_session_step (smtp_session *s, enum smtp_event ev, smtp_re
   switch (ev)
   {
     case SMTP_EV_CONNECTED :
+      if (s->implicit) { s->state = SMTP_HANDSHAKE ; return SMTP_TLS_START ; }
       s->state = SMTP_GREETING ;
       return SMTP_WAIT ;
+    case SMTP_EV_TLS_DONE :
+      s->tls = 1 ;
+      if (s->implicit) { s->state = SMTP_GREETING ; return SMTP_WAIT ; }
+      /* RFC 3207: what the host said before TLS is forgotten; EHLO again */
+      s->pipelining = s->eightbitmime = s->smtputf8 = s->hassize = 0 ;
+      s->starttls = s->authplain = s->authlogin = 0 ;
+      return hello(s, "EHLO ", SMTP_EHLO, helo, out) ;
     case SMTP_EV_REPLY : return on_reply(s, r, t, helo, out) ;
     case SMTP_EV_START :
       s->hasdeliv = 1 ;

@@ -23,6 +23,9 @@ enum smtp_state
   SMTP_GREETING,      /* waiting for the 220 */
   SMTP_EHLO,          /* EHLO sent */
   SMTP_HELO,          /* EHLO refused permanently: HELO sent */
+  SMTP_STARTTLS,      /* STARTTLS sent */
+  SMTP_HANDSHAKE,     /* the TLS handshake is under way (after STARTTLS, or from the first byte) */
+  SMTP_AUTH,          /* AUTH sent (inside TLS): waiting for 235, or 334 for the next LOGIN step */
   SMTP_TRANS,         /* a transaction: RSET, MAIL, RCPT..., DATA sent as the plan says */
   SMTP_DATA,          /* 354: the message is going out */
   SMTP_DOT,           /* the end of the data went out: waiting for its reply */
@@ -36,7 +39,8 @@ enum smtp_event
   SMTP_EV_START,      /* a delivery is given to a connection that greeted, or to an idle one */
   SMTP_EV_BEGIN,      /* after SMTP_BEGIN: the caller decided the conversion, the transaction goes */
   SMTP_EV_CANCEL,     /* after SMTP_BEGIN: the message cannot go (the caller set the results) */
-  SMTP_EV_DATA_SENT   /* the whole message, its end included, was written */
+  SMTP_EV_DATA_SENT,  /* the whole message, its end included, was written */
+  SMTP_EV_TLS_DONE    /* the TLS handshake succeeded (and the policy is met): tls and tlsdesc set */
 } ;
 
 enum smtp_action
@@ -47,7 +51,8 @@ enum smtp_action
   SMTP_DONE,          /* the delivery is done: the connection goes idle */
   SMTP_DONE_CLOSE,    /* the delivery is done: the connection is dropped */
   SMTP_FAIL,          /* the host failed the delivery (why, whymore): the next host */
-  SMTP_CLOSE          /* no delivery: drop the connection */
+  SMTP_CLOSE,         /* no delivery: drop the connection */
+  SMTP_TLS_START      /* start the TLS handshake (the plain input left is dropped), then step SMTP_EV_TLS_DONE */
 } ;
 
  /* What the session sees of a delivery. st: per recipient, 0 open, 'A' accepted by RCPT, 'K'
@@ -66,6 +71,8 @@ struct smtp_txn_s
   int utf8 ;
 } ;
 
+enum { SMTP_TLS_NO, SMTP_TLS_MAY, SMTP_TLS_MUST } ;
+
 typedef struct smtp_session_s smtp_session ;
 struct smtp_session_s
 {
@@ -81,6 +88,18 @@ struct smtp_session_s
   int toomany ;           /* a RCPT was refused as one too many: the open recipients go in another transaction */
   int hasdeliv ;          /* a delivery is on the connection */
   char host[SMTP_HOST_MAX] ;   /* the peer as texts name it */
+  /* TLS and AUTH: what the policy asks (set by the caller after smtp_session_connect), what the
+     peer offers, what was done */
+  int tlswant ;           /* SMTP_TLS_NO, _MAY or _MUST */
+  int implicit ;          /* TLS from the first byte (port 465) */
+  char const *policy ;    /* the level's name, for the texts */
+  int starttls, authplain, authlogin ;   /* offered in the last EHLO */
+  int tls ;               /* the connection is inside TLS */
+  int hascreds ;          /* credentials for this route: AUTH inside TLS */
+  int authed ;
+  unsigned int authstep ;
+  stralloc authplain64, authuser64, authpass64 ;   /* PLAIN's initial response; LOGIN's two answers */
+  char tlsdesc[200] ;     /* " over TLSv1.3 (cipher, certificate verified)", or empty */
   char const *why ;       /* with SMTP_FAIL */
   char const *whymore ;
   stralloc whybuf ;

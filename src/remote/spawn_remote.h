@@ -21,6 +21,7 @@
 #include "mime_conv.h"
 #include "remote.h"
 #include "smtp_session.h"
+#include "tls_policy.h"
 
 #define DEST_CACHE 60        /* seconds a resolved destination is kept */
 #define WAITING_MAX 100000   /* stop reading requests while this many deliveries wait */
@@ -57,6 +58,11 @@ struct dest_s
   unsigned int active ;
   int whead, wtail ;
   unsigned int nwaiting ;
+  enum tls_level level ;  /* control/tlspolicy's for it */
+  stralloc match ;        /* the names secure checks, colon-separated */
+  stralloc routehost ;    /* the host of its route (as control/smtproutes writes it), else empty */
+  int hascreds ;          /* control/smtpauth has credentials for the route's host */
+  stralloc authplain64, authuser64, authpass64 ;
 } ;
 
 typedef struct deliv_s deliv ;
@@ -78,6 +84,7 @@ struct deliv_s
   unsigned int dest ;
   unsigned int tried ;    /* index of the address being tried */
   int retried ;           /* a reused connection failed at RSET: one fresh try on the same host */
+  int tlsretried ;        /* a TLS handshake failed under "may": one try without TLS on the same host */
   stralloc lasterr ;
   int conn ;
   int next ;
@@ -99,6 +106,12 @@ struct conn_s
   int msgdone ;
   int convert ;           /* 0 as it is, 1 long lines to quoted-printable, 2 and 8-bit too */
   mime_conv mconv ;
+  struct ssl_st *ssl ;    /* inside TLS, or during the handshake; else 0 */
+  int tlsev ;             /* what OpenSSL waits for (IOPAUSE_READ, IOPAUSE_WRITE) before it can go on */
+  size_t tlswlen ;        /* the length of a TLS write to be retried */
+  enum tls_level level ;  /* the policy it was made under: reused only for the same policy */
+  stralloc match ;
+  int retrysame ;         /* its failure is to be tried again on the same host (TLS fell back) */
 } ;
 
 typedef struct dead_s dead ;
@@ -127,6 +140,11 @@ struct remote_s
   unsigned int ndead ;
   int askfd ;             /* remote/ask, ferry-qctl's questions; -1 none */
   stralloc askbuf ;
+  stralloc tlspolicy ;    /* control/tlspolicy, checked */
+  stralloc smtpauth ;     /* control/smtpauth, checked */
+  unsigned int brokentime ;
+  dead tlsbroken[DEAD_MAX] ;   /* hosts whose TLS handshake failed under "may" */
+  unsigned int nbroken ;
 } ;
 extern remote rem ;
 
@@ -156,6 +174,8 @@ extern void dests_forget_idle (void) ;
 extern void dests_expire_all (void) ;
 
  /* deadhosts.c */
+extern int hostlist_has (dead const *v, unsigned int n, raddr const *a) ;
+extern void hostlist_add (dead *v, unsigned int *n, raddr const *a, unsigned int secs) ;
 extern int dead_is (raddr const *a) ;
 extern void dead_mark (raddr const *a) ;
 extern int dead_control (char const *const *f, int nf, stralloc *out) ;
@@ -176,5 +196,17 @@ extern void conn_connected (unsigned int ci) ;
 extern void conn_read (unsigned int ci) ;
 extern void conn_flush (unsigned int ci) ;
 extern void conn_timeout (unsigned int ci) ;
+extern int conn_events (unsigned int ci) ;
+extern void conn_ready (unsigned int ci, int revents) ;
+
+ /* tls.c */
+extern int tls_setup (char const *cafile, stralloc *why) ;
+extern int tls_conn_start (unsigned int ci, stralloc *why) ;
+extern int tls_handshake (unsigned int ci, stralloc *why) ;   /* 1 done, 0 under way, -1 failed, -2 the policy refused the certificate */
+extern ssize_t tls_read (conn *c, char *buf, size_t n) ;
+extern ssize_t tls_write (conn *c, char const *buf, size_t n) ;
+extern void tls_conn_end (conn *c, int quiet) ;
+extern int tls_broken_is (raddr const *a) ;
+extern void tls_broken_mark (raddr const *a) ;
 
 #endif

@@ -1,0 +1,292 @@
+/* ferry-spawn-remote's TLS: one OpenSSL context, a non-blocking SSL object per connection, the
+   handshake and its checks against the destination's policy, the TLS sessions kept for the next
+   connection to the same host, and the hosts whose handshake failed under "may". */
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <skalibs/iopause.h>
+#include <skalibs/ip46.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/tai.h>
+#include <skalibs/types.h>
+
+#include "spawn_remote.h"
+
+#define SESSIONS_MAX 1024
+
+typedef struct tls_session_s tls_session ;
+struct tls_session_s
+{
+  char key[ADDR_FMT] ;     /* "name[ip]:port" */
+  SSL_SESSION *sess ;
+  tain used ;
+} ;
+
+static SSL_CTX *ctx = 0 ;
+static tls_session sessions[SESSIONS_MAX] ;
+static unsigned int nsessions = 0 ;
+
+ /* The last OpenSSL error, else the system's, else what. */
+static void tls_error (stralloc *why, char const *what)
+{
+  unsigned long e = ERR_get_error() ;
+  char buf[256] ;
+  why->len = 0 ;
+  if (e)
+  {
+    char const *r = ERR_reason_error_string(e) ;
+    if (!r) { ERR_error_string_n(e, buf, sizeof(buf)) ; r = buf ; }
+    if (!stralloc_cats(why, what) || !stralloc_cats(why, r)) nomem() ;
+  }
+  else if (!stralloc_cats(why, what) || !stralloc_cats(why, errno ? strerror(errno) : "the connection was closed")) nomem() ;
+  if (!stralloc_0(why)) nomem() ;
+  why->len-- ;
+  ERR_clear_error() ;
+}
+
+static int session_find (char const *key)
+{
+  unsigned int i ;
+  for (i = 0 ; i < nsessions ; i++) if (!strcmp(sessions[i].key, key)) return i ;
+  return -1 ;
+}
+
+ /* A new session from the host (TLS 1.3 sends its tickets after the handshake): kept for the
+    next connection to the same host under the same name. */
+static int session_new (SSL *ssl, SSL_SESSION *sess)
+{
+  uintptr_t ci = (uintptr_t)SSL_get_app_data(ssl) ;
+  conn const *c ;
+  char key[ADDR_FMT] ;
+  int i ;
+  if (!ci || ci > rem.nconns) return 0 ;
+  c = rem.conns + ci - 1 ;
+  if (c->ssl != ssl) return 0 ;
+  addr_fmt(key, &c->addr) ;
+  i = session_find(key) ;
+  if (i < 0)
+  {
+    unsigned int k, oldest = 0 ;
+    if (nsessions < SESSIONS_MAX) i = nsessions++ ;
+    else
+    {
+      for (k = 1 ; k < nsessions ; k++) if (tain_less(&sessions[k].used, &sessions[oldest].used)) oldest = k ;
+      i = oldest ;
+    }
+    memcpy(sessions[i].key, key, sizeof(key)) ;
+  }
+  else if (sessions[i].sess) SSL_SESSION_free(sessions[i].sess) ;
+  sessions[i].sess = sess ;
+  tain_copynow(&sessions[i].used) ;
+  return 1 ;
+}
+
+int tls_setup (char const *cafile, stralloc *why)
+{
+  SSL_CTX *n = SSL_CTX_new(TLS_client_method()) ;
+  if (!n) { tls_error(why, "unable to create the TLS context: ") ; return 0 ; }
+  SSL_CTX_set_min_proto_version(n, TLS1_2_VERSION) ;
+  SSL_CTX_set_mode(n, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER) ;
+  SSL_CTX_set_verify(n, SSL_VERIFY_NONE, 0) ;   /* checked after the handshake, as the policy says */
+  SSL_CTX_set_session_cache_mode(n, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE) ;
+  SSL_CTX_sess_set_new_cb(n, &session_new) ;
+  if (cafile && cafile[0] ? !SSL_CTX_load_verify_locations(n, cafile, 0) : !SSL_CTX_set_default_verify_paths(n))
+  {
+    stralloc t = STRALLOC_ZERO ;
+    tls_error(&t, "") ;
+    why->len = 0 ;
+    if (cafile && cafile[0])
+    {
+      if (!stralloc_cats(why, "unable to load control/tlscafile (") || !stralloc_cats(why, cafile) || !stralloc_cats(why, "): ")) nomem() ;
+    }
+    else if (!stralloc_cats(why, "unable to load the system's CA store: ")) nomem() ;
+    if (!stralloc_cats(why, t.s) || !stralloc_0(why)) nomem() ;
+    stralloc_free(&t) ;
+    SSL_CTX_free(n) ;
+    return 0 ;
+  }
+  if (ctx) SSL_CTX_free(ctx) ;   /* the connections under way keep their references */
+  ctx = n ;
+  return 1 ;
+}
+
+ /* Is s an address literal? */
+static int is_ip (char const *s)
+{
+  ip46 ip ;
+  size_t n = strlen(s) ;
+  return n && ip46_scan(s, &ip) == n ;
+}
+
+int tls_conn_start (unsigned int ci, stralloc *why)
+{
+  conn *c = rem.conns + ci ;
+  char key[ADDR_FMT] ;
+  int i ;
+  X509_VERIFY_PARAM *param ;
+  c->ssl = SSL_new(ctx) ;
+  if (!c->ssl) { tls_error(why, "unable to start TLS: ") ; return 0 ; }
+  SSL_set_app_data(c->ssl, (void *)(uintptr_t)(ci + 1)) ;
+  if (!SSL_set_fd(c->ssl, c->fd)) { tls_error(why, "unable to start TLS: ") ; return 0 ; }
+  SSL_set_connect_state(c->ssl) ;
+  param = SSL_get0_param(c->ssl) ;
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS) ;
+  if (c->level == TLS_SECURE)
+  {
+    /* the names the policy lists, separated by colons */
+    char const *m = c->match.s ;
+    int first = 1 ;
+    while (m && *m)
+    {
+      size_t k = strcspn(m, ":") ;
+      if (k)
+      {
+        char name[256] ;
+        if (k >= sizeof(name)) k = sizeof(name) - 1 ;
+        memcpy(name, m, k) ; name[k] = 0 ;
+        if (!(first ? SSL_set1_host(c->ssl, name) : SSL_add1_host(c->ssl, name))) nomem() ;
+        first = 0 ;
+      }
+      m += k + (m[k] == ':') ;
+    }
+  }
+  else if (is_ip(c->addr.host))
+  {
+    if (!X509_VERIFY_PARAM_set1_ip_asc(param, c->addr.host)) nomem() ;
+  }
+  else if (c->addr.host[0] && !SSL_set1_host(c->ssl, c->addr.host)) nomem() ;
+  if (c->addr.host[0] && !is_ip(c->addr.host)) SSL_set_tlsext_host_name(c->ssl, c->addr.host) ;
+  addr_fmt(key, &c->addr) ;
+  i = session_find(key) ;
+  if (i >= 0 && sessions[i].sess)
+  {
+    if (SSL_SESSION_is_resumable(sessions[i].sess)) SSL_set_session(c->ssl, sessions[i].sess) ;
+    /* a TLS 1.3 ticket is for one use: the host sends new ones */
+    if (SSL_SESSION_get_protocol_version(sessions[i].sess) >= TLS1_3_VERSION)
+    {
+      SSL_SESSION_free(sessions[i].sess) ;
+      sessions[i].sess = 0 ;
+    }
+  }
+  c->tlsev = IOPAUSE_WRITE ;
+  return 1 ;
+}
+
+ /* The policy's verdict on a finished handshake, and the connection's description for the texts. */
+static int tls_checked (conn *c, stralloc *why)
+{
+  long v = SSL_get_verify_result(c->ssl) ;
+  X509 *peer = SSL_get1_peer_certificate(c->ssl) ;
+  int verified = peer && v == X509_V_OK ;
+  char const *reason = !peer ? "the host sent no certificate" : X509_verify_cert_error_string(v) ;
+  size_t n = 0 ;
+  char *d = c->s.tlsdesc ;
+  size_t max = sizeof(c->s.tlsdesc) - 1 ;
+  if (peer) X509_free(peer) ;
+#define DESC(str) do { size_t l_ = strlen(str) ; if (l_ > max - n) l_ = max - n ; memcpy(d + n, (str), l_) ; n += l_ ; } while (0)
+  DESC(" over ") ;
+  DESC(SSL_get_version(c->ssl)) ;
+  DESC(" (") ;
+  DESC(SSL_get_cipher_name(c->ssl)) ;
+  if (verified) DESC(", certificate verified") ;
+  else { DESC(", certificate not verified: ") ; DESC(reason) ; }
+  if (SSL_session_reused(c->ssl)) DESC(", session resumed") ;
+  DESC(")") ;
+  d[n] = 0 ;
+#undef DESC
+  if (c->level >= TLS_VERIFY && !verified)
+  {
+    why->len = 0 ;
+    if (!stralloc_cats(why, "the certificate did not verify (control/tlspolicy: ") || !stralloc_cats(why, tls_level_name(c->level))
+     || !stralloc_cats(why, "): ") || !stralloc_cats(why, reason) || !stralloc_0(why)) nomem() ;
+    return 0 ;
+  }
+  return 1 ;
+}
+
+int tls_handshake (unsigned int ci, stralloc *why)
+{
+  conn *c = rem.conns + ci ;
+  int r ;
+  ERR_clear_error() ;
+  errno = 0 ;
+  r = SSL_connect(c->ssl) ;
+  if (r == 1) return tls_checked(c, why) ? 1 : -2 ;
+  switch (SSL_get_error(c->ssl, r))
+  {
+    case SSL_ERROR_WANT_READ : c->tlsev = IOPAUSE_READ ; return 0 ;
+    case SSL_ERROR_WANT_WRITE : c->tlsev = IOPAUSE_WRITE ; return 0 ;
+    default :
+      tls_error(why, "the TLS handshake failed: ") ;
+      return -1 ;
+  }
+}
+
+ssize_t tls_read (conn *c, char *buf, size_t n)
+{
+  int r ;
+  ERR_clear_error() ;
+  errno = 0 ;
+  r = SSL_read(c->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n) ;
+  if (r > 0) { c->tlsev = 0 ; return r ; }
+  switch (SSL_get_error(c->ssl, r))
+  {
+    case SSL_ERROR_WANT_READ : c->tlsev = 0 ; errno = EAGAIN ; return -1 ;
+    case SSL_ERROR_WANT_WRITE : c->tlsev = IOPAUSE_WRITE ; errno = EAGAIN ; return -1 ;
+    case SSL_ERROR_ZERO_RETURN : return 0 ;
+    case SSL_ERROR_SYSCALL : if (!errno) return 0 ; return -1 ;
+    default : errno = EPROTO ; return -1 ;
+  }
+}
+
+ssize_t tls_write (conn *c, char const *buf, size_t n)
+{
+  int r ;
+  /* a write that wanted to be retried goes again with the same length */
+  if (c->tlswlen && c->tlswlen <= n) n = c->tlswlen ;
+  ERR_clear_error() ;
+  errno = 0 ;
+  r = SSL_write(c->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n) ;
+  if (r > 0) { c->tlswlen = 0 ; c->tlsev = 0 ; return r ; }
+  switch (SSL_get_error(c->ssl, r))
+  {
+    case SSL_ERROR_WANT_READ : c->tlswlen = n ; c->tlsev = IOPAUSE_READ ; errno = EAGAIN ; return -1 ;
+    case SSL_ERROR_WANT_WRITE : c->tlswlen = n ; c->tlsev = 0 ; errno = EAGAIN ; return -1 ;
+    case SSL_ERROR_SYSCALL : if (!errno) errno = EPIPE ; return -1 ;
+    default : errno = EPROTO ; return -1 ;
+  }
+}
+
+void tls_conn_end (conn *c, int quiet)
+{
+  if (!c->ssl) return ;
+  if (!quiet) SSL_shutdown(c->ssl) ;   /* one try: the close_notify goes if it can */
+  SSL_free(c->ssl) ;
+  c->ssl = 0 ;
+  c->tlsev = 0 ;
+  c->tlswlen = 0 ;
+}
+
+ /* The hosts whose handshake failed under "may": contacted without STARTTLS for control/tlsbrokentime. */
+int tls_broken_is (raddr const *a)
+{
+  return hostlist_has(rem.tlsbroken, rem.nbroken, a) ;
+}
+
+void tls_broken_mark (raddr const *a)
+{
+  char fmt[ADDR_FMT] ;
+  char t[UINT_FMT] ;
+  if (!rem.brokentime) return ;
+  hostlist_add(rem.tlsbroken, &rem.nbroken, a, rem.brokentime) ;
+  addr_fmt(fmt, a) ;
+  t[uint_fmt(t, rem.brokentime)] = 0 ;
+  strerr_warnw(fmt, ": the TLS handshake failed: contacted without TLS for ", t, " seconds") ;
+}
