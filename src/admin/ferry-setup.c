@@ -191,7 +191,7 @@ static int make_one (char const *path, item const *it, int fifo, int quiet)
   return 1 ;
 }
 
-static int file_make (char const *fn, char const *s, size_t len, mode_t mode) ;
+static void file_make (char const *fn, char const *s, size_t len, mode_t mode) ;
 
  /* queue/split: the split the queue is made with, written before any numbered subdirectory, so
     that the queue always says what it was made with (doc/queue.html). One already there is only
@@ -246,14 +246,14 @@ static void tree_make (unsigned int split)
   }
 }
 
- /* Writes fn with s, mode, atomically, only if fn does not exist. 1: made. */
-static int file_make (char const *fn, char const *s, size_t len, mode_t mode)
+ /* Writes fn with s, mode, atomically, only if fn does not exist. */
+static void file_make (char const *fn, char const *s, size_t len, mode_t mode)
 {
   char tmp[strlen(fn) + 5] ;
   int fd ;
-  if (access(fn, F_OK) == 0) return 0 ;
+  if (access(fn, F_OK) == 0) return ;
   if (errno != ENOENT) strerr_diefu2sys(111, "access ", fn) ;
-  if (checkonly) { say("missing: ", fn, "") ; problems++ ; return 0 ; }
+  if (checkonly) { say("missing: ", fn, "") ; problems++ ; return ; }
   memcpy(tmp, fn, strlen(fn)) ;
   memcpy(tmp + strlen(fn), ".tmp", 5) ;
   fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) ;
@@ -264,7 +264,6 @@ static int file_make (char const *fn, char const *s, size_t len, mode_t mode)
   if (rename(tmp, fn) < 0) strerr_diefu4sys(111, "rename ", tmp, " to ", fn) ;
   say("created ", fn, "") ;
   created++ ;
-  return 1 ;
 }
 
 static void control_make (char const *split)
@@ -282,17 +281,7 @@ static void control_make (char const *split)
       if (!stralloc_cats(&sa, split) || !stralloc_catb(&sa, "\n", 1)) strerr_diefu1sys(111, "allocate") ;
     }
     else if (!ferry_control_default(&sa, c)) strerr_diefu2sys(111, "compute the default of ", fn) ;
-    if (!strcmp(c->name, "smtpauth"))
-    {
-      /* credentials: the remote channel's alone (ferryr in a root install) */
-      if (file_make(fn, sa.s, sa.len, 0600) && dedicated)
-      {
-        struct passwd *pw = getpwnam("ferryr") ;
-        if (!pw) strerr_dief(111, "no user ferryr: run ferry-setup -u as root to create it") ;
-        if (chown(fn, pw->pw_uid, pw->pw_gid) < 0) strerr_diefu2sys(111, "chown ", fn) ;
-      }
-    }
-    else file_make(fn, sa.s, sa.len, 0644) ;
+    file_make(fn, sa.s, sa.len, 0644) ;
   }
   stralloc_free(&sa) ;
 }
