@@ -131,8 +131,12 @@ static int line_parse (char const *s, size_t n, tls_line *t, stralloc *why)
     t->match = f + 6 ;
     t->matchlen = fn - 6 ;
     for (i = 0 ; i <= t->matchlen ; i++)
+    {
       if ((i == t->matchlen || t->match[i] == ':') && (!i || t->match[i - 1] == ':'))
         return !why || stralloc_cats(why, "an empty name in match=: write match=NAME[:NAME...]") ? 0 : -1 ;
+      if (i < t->matchlen && ((unsigned char)t->match[i] < 32 || t->match[i] == 127 || t->match[i] == '[' || t->match[i] == ']'))
+        return !why || stralloc_cats(why, "a bad character in match=: write host names separated by colons") ? 0 : -1 ;
+    }
   }
   return 1 ;
 }

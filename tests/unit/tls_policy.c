@@ -112,6 +112,8 @@ static void test_errors (void)
   BAD("a.test secure match=x::y\n", "control/tlspolicy:1: an empty name in match=: write match=NAME[:NAME...]") ;
   BAD("a.test secure match=x:\n", "control/tlspolicy:1: an empty name in match=: write match=NAME[:NAME...]") ;
   BAD("a.test secure match=:x\n", "control/tlspolicy:1: an empty name in match=: write match=NAME[:NAME...]") ;
+  BAD("a.test secure match=x\001y\n", "control/tlspolicy:1: a bad character in match=: write host names separated by colons") ;
+  BAD("a.test secure match=[10.0.0.1]\n", "control/tlspolicy:1: a bad character in match=: write host names separated by colons") ;
   BAD("a.test secure match=x match=y\n", "control/tlspolicy:1: match= appears twice: give every name in one, separated by colons") ;
   BAD("a.test may\nb.test may\n[x] verify\nc.test may\n[X] none\n", "control/tlspolicy:5: the key [X] appears twice (first on line 3)") ;
   BAD("a.test may\nA.Test verify\n", "control/tlspolicy:2: the key A.Test appears twice (first on line 1)") ;
