@@ -266,6 +266,8 @@ static void file_make (char const *fn, char const *s, size_t len, mode_t mode)
   created++ ;
 }
 
+static item const *item_of (char const *path) ;
+
 static void control_make (char const *split)
 {
   ferry_control const *c ;
@@ -281,6 +283,19 @@ static void control_make (char const *split)
       if (!stralloc_cats(&sa, split) || !stralloc_catb(&sa, "\n", 1)) strerr_diefu1sys(111, "allocate") ;
     }
     else if (!ferry_control_default(&sa, c)) strerr_diefu2sys(111, "compute the default of ", fn) ;
+    if (!strcmp(c->name, "smtpauth"))
+    {
+      /* credentials: the remote channel refuses them if others may read them; it reads them
+         through remote/'s group (ferryr in a root install) */
+      unsigned int before = created ;
+      uid_t uid ;
+      gid_t gid ;
+      file_make(fn, sa.s, sa.len, 0640) ;
+      if (created == before) continue ;
+      owner_ids(item_of("remote"), &uid, &gid) ;
+      if (chown(fn, uid, gid) < 0) strerr_diefu2sys(111, "chown ", fn) ;
+      continue ;
+    }
     file_make(fn, sa.s, sa.len, 0644) ;
   }
   stralloc_free(&sa) ;
@@ -353,11 +368,16 @@ static int queue_is_dedicated (void)
   return pw && st.st_uid == pw->pw_uid && st.st_uid != homeuid ;
 }
 
-static item const *control_item (void)
+static item const *item_of (char const *path)
 {
   item const *it ;
-  for (it = items ; it->kind ; it++) if (!strcmp(it->path, "control")) return it ;
-  strerr_dief1x(111, "package/modes has no line for control") ;
+  for (it = items ; it->kind ; it++) if (!strcmp(it->path, path)) return it ;
+  strerr_dief(111, "package/modes has no line for ", path) ;
+}
+
+static item const *control_item (void)
+{
+  return item_of("control") ;
 }
 
  /* The installed programs (bin/ a directory of the home, as make install leaves it) get the

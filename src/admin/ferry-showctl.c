@@ -32,6 +32,7 @@ static unsigned int problems = 0 ;
 static void nomem (void) { strerr_diefu1sys(111, "allocate memory") ; }
 static void cats (char const *s) { if (!stralloc_cats(&out, s)) nomem() ; }
 static void catb (char const *s, size_t n) { if (!stralloc_catb(&out, s, n)) nomem() ; }
+static void catb_to (stralloc *sa, char const *s, size_t n) { if (!stralloc_catb(sa, s, n)) nomem() ; }
 
  /* files that are ferry's but not settings: compiled tables and their sources */
 static int known_extra (char const *name)
@@ -125,6 +126,36 @@ static unsigned int mailboxes_check (int json)
   return nbad ;
 }
 
+ /* control/smtpauth shown without its passwords: each line's host and user, then "(password hidden)". */
+static void passwords_hidden (stralloc *val)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  size_t i = 0 ;
+  while (i < val->len)
+  {
+    char const *line = val->s + i ;
+    size_t n = byte_chr(line, val->len - i, '\n'), j = 0, f ;
+    i += n + 1 ;
+    while (j < n && (line[j] == ' ' || line[j] == '\t')) j++ ;
+    if (j == n || line[j] == '#') catb_to(&sa, line, n) ;
+    else
+    {
+      for (f = 0 ; f < 2 ; f++)
+      {
+        while (j < n && (line[j] == ' ' || line[j] == '\t')) j++ ;
+        while (j < n && line[j] != ' ' && line[j] != '\t') j++ ;
+      }
+      catb_to(&sa, line, j) ;
+      while (j < n && (line[j] == ' ' || line[j] == '\t' || line[j] == '\r')) j++ ;
+      if (j < n) catb_to(&sa, " (password hidden)", 18) ;
+    }
+    if (i <= val->len) catb_to(&sa, "\n", 1) ;
+  }
+  val->len = 0 ;
+  catb_to(val, sa.s, sa.len) ;
+  stralloc_free(&sa) ;
+}
+
 static void trim_lines (stralloc *sa)
 {
   while (sa->len && (sa->s[sa->len-1] == '\n' || sa->s[sa->len-1] == ' ' || sa->s[sa->len-1] == '\t' || sa->s[sa->len-1] == '\r')) sa->len-- ;
@@ -164,6 +195,7 @@ int main (int argc, char const *const *argv)
     fromfile = ferry_control_readfile(&val, c->name) ;
     if (fromfile < 0) problem = "unreadable" ;
     if (!ferry_control_default(&def, c)) nomem() ;
+    if (!strcmp(c->name, "smtpauth")) passwords_hidden(&val) ;
     trim_lines(&val) ;
     trim_lines(&def) ;
     {
