@@ -402,6 +402,7 @@ class PrivatePostfix:
 
     def __init__(self, certfile, keyfile, domain="pf.tls.test", dir=None):
         self.dir = dir or tempfile.mkdtemp(prefix="ferry-test-postfix.")
+        os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
         self.conf = os.path.join(self.dir, "conf")
         self.queue = os.path.join(self.dir, "queue")
