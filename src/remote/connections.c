@@ -249,6 +249,7 @@ static void conn_step (unsigned int ci, enum smtp_event ev)
         /* what the host sent after its 220 came before TLS: never taken as said inside it */
         c->in.len = 0 ;
         c->out.len = 0 ;
+        smtp_reply_reset(&c->reply) ;
         deadline_set(c) ;
         if (!tls_conn_start(ci, &why)) conn_fail(ci, why.s, "", 0) ;
         else conn_handshake(ci) ;
@@ -437,6 +438,12 @@ static void conn_policy (conn *c, deliv const *d)
   else if (t->level == TLS_MAY && !d->tlsretried && !tls_broken_is(&c->addr)) c->s.tlswant = SMTP_TLS_MAY ;
   else c->s.tlswant = SMTP_TLS_NO ;
   c->s.hascreds = t->hascreds ;
+  if (t->hascreds)
+  {
+    size_t n = t->routehost.len < sizeof(c->s.credhost) - 1 ? t->routehost.len : sizeof(c->s.credhost) - 1 ;
+    memcpy(c->s.credhost, t->routehost.s, n) ;
+    c->s.credhost[n] = 0 ;
+  }
   if (!stralloc_copyb(&c->s.authplain64, t->authplain64.s, t->authplain64.len)
    || !stralloc_copyb(&c->s.authuser64, t->authuser64.s, t->authuser64.len)
    || !stralloc_copyb(&c->s.authpass64, t->authpass64.s, t->authpass64.len)) nomem() ;

@@ -50,6 +50,7 @@ void smtp_session_connect (smtp_session *s, char const *host)
   s->policy = "none" ;
   s->starttls = s->authplain = s->authlogin = 0 ;
   s->tls = s->hascreds = s->authed = 0 ;
+  s->credhost[0] = 0 ;
   s->authstep = 0 ;
   s->tlsdesc[0] = 0 ;
   strncpy(s->host, host, sizeof(s->host) - 1) ;
@@ -196,7 +197,7 @@ static enum smtp_action after_hello (smtp_session *s, smtp_txn *t, stralloc *out
     if (s->tlswant == SMTP_TLS_MUST)
       return fail_text(s, "TLS is required (control/tlspolicy: ", s->policy, ") but the host does not offer STARTTLS") ;
     if (s->hascreds)
-      return fail(s, "the credentials of this route (control/smtpauth) are sent only over TLS, and the host does not offer STARTTLS", "") ;
+      return fail_text(s, "credentials for ", s->credhost, " (control/smtpauth) are sent only over TLS, and the host does not offer STARTTLS") ;
   }
   else if (s->hascreds && !s->authed && (s->authplain || s->authlogin))
   {

@@ -96,6 +96,7 @@ struct smtp_session_s
   int starttls, authplain, authlogin ;   /* offered in the last EHLO */
   int tls ;               /* the connection is inside TLS */
   int hascreds ;          /* credentials for this route: AUTH inside TLS */
+  char credhost[256] ;    /* the route's host they are for, for the texts */
   int authed ;
   unsigned int authstep ;
   stralloc authplain64, authuser64, authpass64 ;   /* PLAIN's initial response; LOGIN's two answers */

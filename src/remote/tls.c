@@ -203,6 +203,9 @@ static int tls_checked (conn *c, stralloc *why)
 #undef DESC
   if (c->level >= TLS_VERIFY && !verified)
   {
+    /* the text says it once, in the reason: the description keeps the version and cipher */
+    char *cut = strstr(d, ", certificate not verified") ;
+    if (cut) { cut[0] = ')' ; cut[1] = 0 ; }
     why->len = 0 ;
     if (!stralloc_cats(why, "the certificate did not verify (control/tlspolicy: ") || !stralloc_cats(why, tls_level_name(c->level))
      || !stralloc_cats(why, "): ") || !stralloc_cats(why, reason) || !stralloc_0(why)) nomem() ;

@@ -141,9 +141,10 @@ try:
             policy("* verify")
             sp = Spawner(home, "ferry-spawn-remote")
             res = deliver(sp, ["a@bad.test"])
-            check(res[0][0] == "Z", "%s certificate under * verify: Z" % kind, res)
-            want = "host mx.tls.test[127.0.0.1]:%d: the certificate did not verify (control/tlspolicy: verify): " % peer.port
-            check(want in res[0][1] and reason in res[0][1].lower(), "the text: %s...%s" % (want, reason), res[0][1])
+            check(res[0][0] in ("Z", "H"), "%s certificate under * verify: deferred (Z, or H: no host of the destination took it)" % kind, res)
+            want = "host mx.tls.test[127.0.0.1]:%d over TLSv1.3 (" % peer.port
+            want2 = "): the certificate did not verify (control/tlspolicy: verify): "
+            check(want in res[0][1] and want2 in res[0][1] and reason in res[0][1].lower(), "the text: %s...%s...%s" % (want, want2, reason), res[0][1])
             check(no_mail(peer), "the peer saw no MAIL", [c.commands for c in peer.conns])
             finish(sp)
             policy("* may")
@@ -168,7 +169,7 @@ try:
         sp = Spawner(home, "ferry-spawn-remote")
         before = len(peer.messages)
         res = deliver(sp, ["b@secure.test"])
-        check(res[0][0] == "Z" and "the certificate did not verify (control/tlspolicy: secure)" in res[0][1],
+        check(res[0][0] in ("Z", "H") and "the certificate did not verify (control/tlspolicy: secure)" in res[0][1],
               "secure match=other.test: Z, the certificate did not verify", res)
         check(len(peer.messages) == before, "and the peer got nothing", peer.messages[before:])
         finish(sp)
@@ -180,7 +181,7 @@ try:
         policy("* may", "strip.test encrypt")
         sp = Spawner(home, "ferry-spawn-remote")
         res = deliver(sp, ["a@strip.test"])
-        check(res[0][0] == "Z", "STARTTLS stripped under encrypt: Z", res)
+        check(res[0][0] in ("Z", "H"), "STARTTLS stripped under encrypt: deferred", res)
         want = "host mx.tls.test[127.0.0.1]:%d: TLS is required (control/tlspolicy: encrypt) but the host does not offer STARTTLS" % peer.port
         check(want in res[0][1], "the text: " + want, res[0][1])
         check(peer.connections >= 1 and no_mail(peer), "the peer saw no MAIL", [c.commands for c in peer.conns])
@@ -247,7 +248,7 @@ try:
         control("smtpauth", "smtp.relay.test %s %s\n" % (USER, PASSWORD), 0o600)
         sp = Spawner(home, "ferry-spawn-remote")
         res = deliver(sp, ["a@relay.test"])
-        check(res[0][0] == "Z" and "535" in res[0][1] and "in reply to AUTH" in res[0][1], "wrong credentials, 535: Z, quoting the 535 in reply to AUTH", res)
+        check(res[0][0] in ("Z", "H") and "535" in res[0][1] and "in reply to AUTH" in res[0][1], "wrong credentials, 535: deferred, quoting the 535 in reply to AUTH", res)
         check(no_mail(peer), "no MAIL after the 535", [c.commands for c in peer.conns])
         finish(sp)
     case("AUTH refused with 535", auth_535)
@@ -262,7 +263,7 @@ try:
         check(not any(c.auth_in_clear or "AUTH" in c.verbs() for c in peer.conns), "a peer offering AUTH without STARTTLS got no AUTH",
               [c.commands for c in peer.conns])
         check(res[0][0] in ("Z", "H"), "deferred", res)
-        check("credentials for smtp.relay.test are sent only over TLS, and the host does not offer STARTTLS" in res[0][1], "the text says why", res[0][1])
+        check("credentials for smtp.relay.test (control/smtpauth) are sent only over TLS, and the host does not offer STARTTLS" in res[0][1], "the text says why", res[0][1])
         check(no_mail(peer), "and no MAIL", [c.commands for c in peer.conns])
         finish(sp)
     case("never AUTH outside TLS", auth_clear)
@@ -296,6 +297,8 @@ try:
         ans = sp.answers.get(num[0])
         said = sp.logtext()[logstart:] + repr(ans)
         check(ended and want in said, "control/smtpauth mode 644: refused with the spec's error", (sp.p.poll(), said[-600:]))
+        if not ans:
+            eventually(lambda: sp.p.poll() is not None, 15)
         check(sp.p.poll() not in (None, 0) or (ans and ans[0][0] != "K"), "and nothing delivered (the channel stopped, or the delivery failed)", (sp.p.poll(), ans))
         check(not any(c.auth for c in peer.conns) and not peer.messages, "the peer got neither AUTH nor a message", [c.commands for c in peer.conns])
         control("smtpauth", "", 0o600)
