@@ -1,5 +1,6 @@
 /* Fuzz target: what an SMTP peer sends ferry-spawn-remote: replies (smtp_reply_parse) fed in
-   pieces as a socket gives them, one-line summaries for the log, EHLO keywords; and the DATA
+   pieces as a socket gives them, one-line summaries for the log, EHLO keywords and the AUTH
+   mechanisms offered; and the DATA
    transform of a message's bytes. Properties: a reply parsed from pieces equals the reply parsed
    whole; the DATA transform of pieces equals the transform of the whole. */
 
@@ -43,6 +44,15 @@ static void replies (char const *s, size_t n, size_t step, stralloc *log)
         stralloc_free(&one) ;
       }
       if (smtp_ehlo_has(&r, "SIZE", &param, &plen)) FUZZ_ASSERT(!plen || (param >= r.text.s && param + plen <= r.text.s + r.text.len)) ;
+      if (smtp_ehlo_has(&r, "AUTH", &param, &plen))
+      {
+        /* the mechanisms a host offers: found only as whole words of the AUTH line */
+        int plain = smtp_auth_offers(param, plen, "PLAIN") ;
+        FUZZ_ASSERT(!plen || (param >= r.text.s && param + plen <= r.text.s + r.text.len)) ;
+        FUZZ_ASSERT(!plain || plen >= 5) ;
+        FUZZ_ASSERT(smtp_auth_offers(param, plen, "plain") == plain) ;
+        (void)smtp_auth_offers(param, plen, "LOGIN") ;
+      }
       smtp_reply_reset(&r) ;
       continue ;
     }
