@@ -19,6 +19,8 @@
 #include <skalibs/types.h>
 
 #include <ferry/control.h>
+#include <ferry/smtp_auth.h>
+#include <ferry/tls_policy.h>
 #include <ferry/home.h>
 #include <ferry/mailboxes.h>
 #include <ferry/route.h>
@@ -62,6 +64,23 @@ static char const *text_problem (char const *name)
     if (ferry_control_readfile(&sa, name) < 0) p = "unreadable" ;
     else if ((line = ferry_route_check(sa.s, sa.len)))
       p = why_line(line, "bad route: write domain:host[:port], .domain:host, :host or domain: (ferry-spawn-remote would not start)") ;
+  }
+  else if (!strcmp(name, "tlspolicy") || !strcmp(name, "smtpauth"))
+  {
+    /* the parsers' own texts, "control/NAME:LINE: reason", kept for the program's life */
+    static stralloc parsed = STRALLOC_ZERO ;
+    struct stat st ;
+    int r ;
+    parsed.len = 0 ;
+    if (ferry_control_readfile(&sa, name) < 0) p = "unreadable" ;
+    else if (!strcmp(name, "smtpauth") && stat("control/smtpauth", &st) == 0 && !smtp_auth_mode_ok(st.st_mode))
+      p = "readable by others: ferry-spawn-remote refuses it (chmod 640, owner root, group of the remote channel)" ;
+    else
+    {
+      r = name[0] == 't' ? tls_policy_check(sa.s, sa.len, &parsed) : smtp_auth_check(sa.s, sa.len, &parsed) ;
+      if (r < 0) nomem() ;
+      if (!r) p = parsed.s ;
+    }
   }
   else if (!strcmp(name, "helohost"))
   {

@@ -12,7 +12,7 @@
 #include <ferry/array.h>
 #include <ferry/route.h>
 
-#include "smtp_auth.h"
+#include <ferry/smtp_auth.h>
 #include "spawn_remote.h"
 
 int same_ip (ip46 const *a, ip46 const *b)

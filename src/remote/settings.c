@@ -16,7 +16,7 @@
 #include <ferry/queue.h>
 #include <ferry/route.h>
 
-#include "smtp_auth.h"
+#include <ferry/smtp_auth.h>
 #include "spawn_remote.h"
 
  /* Reads every setting. 1: all good, and in use from now on; 0: why says what is wrong (terminated),

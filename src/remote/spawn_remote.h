@@ -21,7 +21,7 @@
 #include "mime_conv.h"
 #include "remote.h"
 #include "smtp_session.h"
-#include "tls_policy.h"
+#include <ferry/tls_policy.h>
 
 #define DEST_CACHE 60        /* seconds a resolved destination is kept */
 #define WAITING_MAX 100000   /* stop reading requests while this many deliveries wait */

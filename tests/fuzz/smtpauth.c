@@ -3,7 +3,7 @@
    it accepts, the host of its first line finds a user and a password, each one line without
    blanks at its ends; base64 has the right length and alphabet, and decodes back to the input. */
 
-#include "remote/smtp_auth.h"
+#include <ferry/smtp_auth.h>
 
 #include "fuzz.h"
 

@@ -5,7 +5,7 @@
 
 #include <strings.h>
 
-#include "remote/tls_policy.h"
+#include <ferry/tls_policy.h>
 
 #include "fuzz.h"
 

@@ -6,8 +6,8 @@
 
 #include <skalibs/stralloc.h>
 
-#include "remote/smtp_auth.h"
-#include "remote/tls_policy.h"
+#include <ferry/smtp_auth.h>
+#include <ferry/tls_policy.h>
 #include "unit.h"
 
 static stralloc why = STRALLOC_ZERO ;

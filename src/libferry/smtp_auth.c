@@ -7,7 +7,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/types.h>
 
-#include "smtp_auth.h"
+#include <ferry/smtp_auth.h>
 
 static int blank (char c)
 {

@@ -9,7 +9,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/types.h>
 
-#include "tls_policy.h"
+#include <ferry/tls_policy.h>
 
 static char const *const level_names[] = { "none", "may", "encrypt", "verify", "secure" } ;
 
