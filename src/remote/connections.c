@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -435,7 +436,7 @@ static void conn_policy (conn *c, deliv const *d)
   c->s.implicit = c->addr.port == 465 ;
   if (t->level >= TLS_ENCRYPT) c->s.tlswant = SMTP_TLS_MUST ;
   else if (c->s.implicit) c->s.tlswant = SMTP_TLS_MAY ;
-  else if (t->level == TLS_MAY && !d->tlsretried && !tls_broken_is(&c->addr)) c->s.tlswant = SMTP_TLS_MAY ;
+  else if ((t->level == TLS_MAY || t->hascreds) && !d->tlsretried && !tls_broken_is(&c->addr)) c->s.tlswant = SMTP_TLS_MAY ;   /* credentials go only inside TLS: try it */
   else c->s.tlswant = SMTP_TLS_NO ;
   c->s.hascreds = t->hascreds ;
   if (t->hascreds)
@@ -502,6 +503,9 @@ int conn_cached_take (unsigned int di, raddr const *a)
     conn *c = rem.conns + i ;
     if (c->s.state != SMTP_IDLE || a->port != c->addr.port || !same_ip(&a->ip, &c->addr.ip)) continue ;
     if (!conn_policy_same(c, rem.dests + DELIV(di)->dest)) continue ;
+    /* a certificate checked against one name says nothing of another: verify checks the host's
+       name, and this delivery reaches the host by its own (another domain's MX name) */
+    if (c->level == TLS_VERIFY && strcasecmp(c->addr.host, a->host)) continue ;
     c->addr = *a ;
     addr_fmt(c->s.host, a) ;
     c->deliv = di ;

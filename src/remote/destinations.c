@@ -78,6 +78,9 @@ static void dest_policy_set (dest *t, char const *routehost)
       unterminate(&t->authplain64) ; unterminate(&t->authuser64) ; unterminate(&t->authpass64) ;
     }
   }
+  /* the copies of the credentials are wiped before their memory goes */
+  if (user.s) memset(user.s, 0, user.a) ;
+  if (pass.s) memset(pass.s, 0, pass.a) ;
   stralloc_free(&user) ;
   stralloc_free(&pass) ;
 }

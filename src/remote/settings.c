@@ -148,7 +148,11 @@ int settings_load (int initial, stralloc *why)
   rem.t_connect = v[3] ; rem.t_greeting = v[4] ; rem.t_command = v[5] ; rem.t_data = v[6] ;
   rem.brokentime = v[7] ;
   if (!stralloc_copyb(&rem.helohost, newhelo.s, newhelo.len) || !stralloc_copyb(&rem.routes, newroutes.s, newroutes.len)
-   || !stralloc_copyb(&rem.tlspolicy, newpolicy.s, newpolicy.len) || !stralloc_copyb(&rem.smtpauth, newauth.s, newauth.len)) nomem() ;
+   || !stralloc_copyb(&rem.tlspolicy, newpolicy.s, newpolicy.len)) nomem() ;
+  /* the old credentials are wiped, not left in memory the copy may free */
+  if (rem.smtpauth.s) memset(rem.smtpauth.s, 0, rem.smtpauth.a) ;
+  stralloc_free(&rem.smtpauth) ;
+  if (!stralloc_copyb(&rem.smtpauth, newauth.s, newauth.len)) nomem() ;
   ok = 1 ;
  end:
   stralloc_free(&newroutes) ;

@@ -197,7 +197,9 @@ static enum smtp_action after_hello (smtp_session *s, smtp_txn *t, stralloc *out
     if (s->tlswant == SMTP_TLS_MUST)
       return fail_text(s, "TLS is required (control/tlspolicy: ", s->policy, ") but the host does not offer STARTTLS") ;
     if (s->hascreds)
-      return fail_text(s, "credentials for ", s->credhost, " (control/smtpauth) are sent only over TLS, and the host does not offer STARTTLS") ;
+      return fail_text(s, "credentials for ", s->credhost, s->starttls
+        ? " (control/smtpauth) are sent only over TLS, and TLS with this host failed (it is contacted without TLS for control/tlsbrokentime seconds)"
+        : " (control/smtpauth) are sent only over TLS, and the host does not offer STARTTLS") ;
   }
   else if (s->hascreds && !s->authed && (s->authplain || s->authlogin))
   {
