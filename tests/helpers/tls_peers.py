@@ -165,10 +165,12 @@ class TlsPeer:
       broken    offers STARTTLS, answers 220 to it, then sends garbage instead of a handshake and closes
     auth: {user: password} offered as AUTH (mechs, default PLAIN LOGIN) after TLS only, or in
     clear too with auth_clear; a wrong password gets 535 5.7.8. require_auth: 530 5.7.0 at MAIL
-    without a successful AUTH. conns: a Conn per connection, in order."""
+    without a successful AUTH. rcpt_replies: {address: reply line} for RCPT TO that address
+    (say "450 4.2.1 try again later"), the recipient not taken. conns: a Conn per connection,
+    in order."""
 
     def __init__(self, mode="starttls", certfile=None, keyfile=None, ctx=None, host="127.0.0.1", port=None,
-                 auth=None, mechs=("PLAIN", "LOGIN"), auth_clear=False, require_auth=False, name="tlspeer.test"):
+                 auth=None, mechs=("PLAIN", "LOGIN"), auth_clear=False, require_auth=False, name="tlspeer.test", rcpt_replies=None):
         self.mode = mode
         self.ctx = ctx or (server_context(certfile, keyfile) if certfile else None)
         if mode in ("starttls", "implicit") and not self.ctx:
@@ -177,6 +179,7 @@ class TlsPeer:
         self.mechs = list(mechs)
         self.auth_clear = auth_clear
         self.require_auth = require_auth
+        self.rcpt_replies = dict(rcpt_replies or {})
         self.name = name
         self.host = host
         self.lock = threading.Lock()
@@ -311,7 +314,11 @@ class TlsPeer:
                 if mail_from is None:
                     send("503 5.5.1 MAIL first")
                     continue
-                rcpts.append(text[text.index(":") + 1:].strip().split(" ")[0].strip("<>"))
+                addr = text[text.index(":") + 1:].strip().split(" ")[0].strip("<>")
+                if addr in self.rcpt_replies:
+                    send(self.rcpt_replies[addr])
+                    continue
+                rcpts.append(addr)
                 send("250 2.1.5 ok")
             elif verb == "DATA":
                 if not rcpts:

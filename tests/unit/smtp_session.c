@@ -83,6 +83,53 @@ static enum smtp_action to_trans (run *x, char const *ehlo)
   return ev(x, SMTP_EV_BEGIN) ;
 }
 
+ /* connected, greeted, EHLO answered with ehlo: the action after that EHLO (out emptied before it) */
+static enum smtp_action to_hello (run *x, char const *ehlo)
+{
+  CHECK(ev(x, SMTP_EV_CONNECTED) == SMTP_WAIT && x->s.state == SMTP_GREETING, "connected: greeting awaited") ;
+  reply(x, "220 mx.x.test ESMTP") ;
+  x->out.len = 0 ;
+  return reply(x, ehlo) ;
+}
+
+static int out_is (run *x, char const *s)
+{
+  return x->out.len == strlen(s) && !memcmp(x->out.s, s, x->out.len) ;
+}
+
+ /* the TLS handshake done, as the connection code reports it */
+static enum smtp_action tls_done (run *x)
+{
+  strcpy(x->s.tlsdesc, " over TLSv1.3 (TLS_AES_256_GCM_SHA384, certificate verified)") ;
+  x->out.len = 0 ;
+  return ev(x, SMTP_EV_TLS_DONE) ;
+}
+
+ /* credentials for the route host relay.x.test: alice@example.com, "s3cret pass" */
+static void creds (run *x)
+{
+  x->s.hascreds = 1 ;
+  strcpy(x->s.credhost, "relay.x.test") ;
+  stralloc_copys(&x->s.authplain64, "AGFsaWNlQGV4YW1wbGUuY29tAHMzY3JldCBwYXNz") ;
+  stralloc_copys(&x->s.authuser64, "YWxpY2VAZXhhbXBsZS5jb20=") ;
+  stralloc_copys(&x->s.authpass64, "czNjcmV0IHBhc3M=") ;
+}
+
+ /* with TLS wanted (want), STARTTLS offered and accepted, the handshake done: the second EHLO sent */
+static void to_tls (run *x, int want)
+{
+  enum smtp_action a ;
+  x->s.tlswant = want ;
+  a = to_hello(x, "250-mx.x.test\n250-PIPELINING\n250 STARTTLS") ;
+  CHECK(a == SMTP_WAIT && x->s.state == SMTP_STARTTLS && out_is(x, "STARTTLS\r\n"), "STARTTLS offered: STARTTLS sent, alone: %.*s", (int)x->out.len, x->out.s) ;
+  x->out.len = 0 ;
+  a = reply(x, "220 2.0.0 ready") ;
+  CHECK(a == SMTP_TLS_START && x->s.state == SMTP_HANDSHAKE && !x->out.len, "220 to STARTTLS: the handshake starts, nothing sent") ;
+  a = tls_done(x) ;
+  CHECK(a == SMTP_WAIT && x->s.state == SMTP_EHLO && x->s.tls && out_is(x, "EHLO me.test\r\n"), "TLS done: EHLO again") ;
+  x->out.len = 0 ;
+}
+
 int main (void)
 {
   run x ;
@@ -262,6 +309,166 @@ int main (void)
   x.st[0] = 'D' ;
   a = to_trans(&x, "250 mx") ;
   CHECK(a == SMTP_DONE && !x.out.len, "nothing open: done, nothing sent") ;
+
+  /* TLS: STARTTLS offered under may: STARTTLS, 220, the handshake, EHLO again with the old
+     capabilities forgotten (RFC 3207), then the transaction; the texts say over TLS */
+  run_init(&x, 1) ;
+  to_tls(&x, SMTP_TLS_MAY) ;
+  CHECK(!x.s.pipelining && !x.s.starttls, "inside TLS: the capabilities of the first EHLO are forgotten (%d %d)", x.s.pipelining, x.s.starttls) ;
+  a = reply(&x, "250-mx.x.test\n250 8BITMIME") ;
+  CHECK(a == SMTP_BEGIN && !x.s.pipelining && x.s.eightbitmime, "the second EHLO's capabilities only: no PIPELINING, 8BITMIME") ;
+  a = ev(&x, SMTP_EV_BEGIN) ;
+  CHECK(a == SMTP_WAIT && out_is(&x, "MAIL FROM:<s@y.test>\r\n"), "inside TLS: MAIL, one command at a time: %.*s", (int)x.out.len, x.out.s) ;
+  reply(&x, "250 ok") ; reply(&x, "250 ok") ; reply(&x, "354 go") ;
+  ev(&x, SMTP_EV_DATA_SENT) ;
+  a = reply(&x, "250 2.0.0 queued") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'K' && strstr(x.text[0].s, "host mx.x.test[127.0.0.1]:25 over TLSv1.3 (TLS_AES_256_GCM_SHA384, certificate verified) said: 250 2.0.0 queued"),
+        "delivered; the text names TLS in the host part: %s", x.text[0].s) ;
+
+  /* STARTTLS offered, no TLS wanted (level none): plain, no STARTTLS */
+  run_init(&x, 1) ;
+  a = to_hello(&x, "250-mx.x.test\n250 STARTTLS") ;
+  CHECK(a == SMTP_BEGIN && !out_has(&x, "STARTTLS"), "level none: STARTTLS offered but not sent") ;
+
+  /* not offered under must: FAIL with the text, nothing sent */
+  run_init(&x, 1) ;
+  x.s.tlswant = SMTP_TLS_MUST ; x.s.policy = "encrypt" ;
+  a = to_hello(&x, "250-mx.x.test\n250 PIPELINING") ;
+  CHECK(a == SMTP_FAIL && x.s.why && !strcmp(x.s.why, "TLS is required (control/tlspolicy: encrypt) but the host does not offer STARTTLS"),
+        "must, STARTTLS not offered: FAIL, saying so: %s", x.s.why ? x.s.why : "(none)") ;
+  CHECK(!x.out.len && x.st[0] == 0, "nothing sent, the recipient open for the next host") ;
+  /* not offered under may: plain */
+  run_init(&x, 1) ;
+  x.s.tlswant = SMTP_TLS_MAY ;
+  a = to_hello(&x, "250-mx.x.test\n250 PIPELINING") ;
+  CHECK(a == SMTP_BEGIN && !x.s.tls, "may, STARTTLS not offered: a plain transaction") ;
+
+  /* STARTTLS refused (454): under may a plain transaction with the first EHLO's capabilities; under must FAIL */
+  run_init(&x, 1) ;
+  x.s.tlswant = SMTP_TLS_MAY ;
+  to_hello(&x, "250-mx.x.test\n250-PIPELINING\n250 STARTTLS") ;
+  x.out.len = 0 ;
+  a = reply(&x, "454 4.7.0 TLS not available now") ;
+  CHECK(a == SMTP_BEGIN && !x.s.tls && x.s.state != SMTP_HANDSHAKE, "may, 454 to STARTTLS: the transaction goes in plain text") ;
+  a = ev(&x, SMTP_EV_BEGIN) ;
+  CHECK(a == SMTP_WAIT && x.s.state == SMTP_TRANS && out_has(&x, "MAIL FROM:<s@y.test>\r\nRCPT TO:<a@x.test>\r\nDATA\r\n") && !out_has(&x, "STARTTLS"),
+        "plain, pipelined as the first EHLO said: %.*s", (int)x.out.len, x.out.s) ;
+  run_init(&x, 1) ;
+  x.s.tlswant = SMTP_TLS_MUST ; x.s.policy = "verify" ;
+  to_hello(&x, "250-mx.x.test\n250-PIPELINING\n250 STARTTLS") ;
+  x.out.len = 0 ;
+  a = reply(&x, "454 4.7.0 TLS not available now") ;
+  CHECK(a == SMTP_FAIL && x.s.why && !strcmp(x.s.why, "TLS is required (control/tlspolicy: verify) but the host refused STARTTLS: 454 4.7.0 TLS not available now"),
+        "must, 454 to STARTTLS: FAIL quoting it: %s", x.s.why ? x.s.why : "(none)") ;
+  CHECK(!x.out.len, "and nothing sent after it") ;
+
+  /* implicit TLS (port 465): the handshake at once, then the greeting, EHLO, no STARTTLS */
+  run_init(&x, 1) ;
+  x.s.implicit = 1 ; x.s.tlswant = SMTP_TLS_MAY ;
+  a = ev(&x, SMTP_EV_CONNECTED) ;
+  CHECK(a == SMTP_TLS_START && x.s.state == SMTP_HANDSHAKE, "implicit: TLS_START when connected") ;
+  a = tls_done(&x) ;
+  CHECK(a == SMTP_WAIT && x.s.state == SMTP_GREETING && !x.out.len && x.s.tls, "implicit, TLS done: the greeting awaited, nothing sent") ;
+  a = reply(&x, "220 mx.x.test ESMTP") ;
+  CHECK(a == SMTP_WAIT && x.s.state == SMTP_EHLO && out_is(&x, "EHLO me.test\r\n"), "220: EHLO") ;
+  x.out.len = 0 ;
+  a = reply(&x, "250-mx.x.test\n250 STARTTLS") ;
+  CHECK(a == SMTP_BEGIN && !out_has(&x, "STARTTLS"), "inside TLS already: no STARTTLS even if offered") ;
+
+  /* credentials without TLS: FAIL, no AUTH ever sent in plain text (offered in clear, or not at all) */
+  run_init(&x, 1) ;
+  creds(&x) ;
+  x.s.tlswant = SMTP_TLS_MAY ;
+  a = to_hello(&x, "250-mx.x.test\n250-AUTH PLAIN LOGIN\n250 PIPELINING") ;
+  CHECK(a == SMTP_FAIL && x.s.why && !strcmp(x.s.why, "credentials for relay.x.test (control/smtpauth) are sent only over TLS, and the host does not offer STARTTLS"),
+        "credentials, no STARTTLS, AUTH offered in clear: FAIL, saying why: %s", x.s.why ? x.s.why : "(none)") ;
+  CHECK(!out_has(&x, "AUTH") && !out_has(&x, "MAIL"), "no AUTH, no MAIL in plain text") ;
+  run_init(&x, 1) ;
+  creds(&x) ;
+  x.s.tlswant = SMTP_TLS_MAY ;
+  to_hello(&x, "250-mx.x.test\n250-AUTH PLAIN\n250 STARTTLS") ;
+  x.out.len = 0 ;
+  a = reply(&x, "454 4.7.0 no TLS now") ;
+  CHECK(a == SMTP_FAIL && !out_has(&x, "AUTH") && x.s.why && strstr(x.s.why, "are sent only over TLS"), "credentials, STARTTLS refused: FAIL, no AUTH") ;
+
+  /* credentials inside TLS, PLAIN offered: AUTH PLAIN with the initial response, 235, MAIL */
+  run_init(&x, 1) ;
+  creds(&x) ;
+  to_tls(&x, SMTP_TLS_MAY) ;
+  a = reply(&x, "250-mx.x.test\n250-PIPELINING\n250 AUTH LOGIN PLAIN") ;
+  CHECK(a == SMTP_WAIT && x.s.state == SMTP_AUTH && out_is(&x, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHMzY3JldCBwYXNz\r\n"),
+        "PLAIN offered: AUTH PLAIN <base64 of NUL user NUL password>, alone: %.*s", (int)x.out.len, x.out.s) ;
+  x.out.len = 0 ;
+  a = reply(&x, "235 2.7.0 ok") ;
+  CHECK(a == SMTP_BEGIN && x.s.authed, "235: authenticated, the transaction can begin") ;
+  a = ev(&x, SMTP_EV_BEGIN) ;
+  CHECK(a == SMTP_WAIT && out_has(&x, "MAIL FROM:<s@y.test>\r\n") && !out_has(&x, "AUTH"), "then MAIL") ;
+  reply(&x, "250 ok") ; reply(&x, "250 ok") ; reply(&x, "354 go") ;
+  ev(&x, SMTP_EV_DATA_SENT) ;
+  reply(&x, "250 ok") ;
+  /* the idle connection takes the next delivery: authenticated already, RSET and MAIL */
+  memset(x.st, 0, sizeof(x.st)) ;
+  x.out.len = 0 ;
+  a = ev(&x, SMTP_EV_START) ;
+  CHECK(a == SMTP_BEGIN, "reused: no second AUTH") ;
+  ev(&x, SMTP_EV_BEGIN) ;
+  CHECK(out_has(&x, "RSET\r\nMAIL FROM:") && !out_has(&x, "AUTH"), "reused: RSET, MAIL") ;
+
+  /* LOGIN only: AUTH LOGIN, 334 -> user, 334 -> password, 235 */
+  run_init(&x, 1) ;
+  creds(&x) ;
+  to_tls(&x, SMTP_TLS_MAY) ;
+  a = reply(&x, "250-mx.x.test\n250 AUTH LOGIN") ;
+  CHECK(a == SMTP_WAIT && x.s.state == SMTP_AUTH && out_is(&x, "AUTH LOGIN\r\n"), "LOGIN only: AUTH LOGIN: %.*s", (int)x.out.len, x.out.s) ;
+  x.out.len = 0 ;
+  a = reply(&x, "334 VXNlcm5hbWU6") ;
+  CHECK(a == SMTP_WAIT && out_is(&x, "YWxpY2VAZXhhbXBsZS5jb20=\r\n"), "334: the user in base64: %.*s", (int)x.out.len, x.out.s) ;
+  x.out.len = 0 ;
+  a = reply(&x, "334 UGFzc3dvcmQ6") ;
+  CHECK(a == SMTP_WAIT && out_is(&x, "czNjcmV0IHBhc3M=\r\n"), "334: the password in base64: %.*s", (int)x.out.len, x.out.s) ;
+  x.out.len = 0 ;
+  a = reply(&x, "334 again?") ;
+  CHECK(a == SMTP_FAIL && !x.out.len, "a third 334: FAIL, nothing more sent") ;
+  run_init(&x, 1) ;
+  creds(&x) ;
+  to_tls(&x, SMTP_TLS_MAY) ;
+  reply(&x, "250-mx.x.test\n250 AUTH LOGIN") ;
+  reply(&x, "334 VXNlcm5hbWU6") ;
+  reply(&x, "334 UGFzc3dvcmQ6") ;
+  a = reply(&x, "235 2.7.0 ok") ;
+  CHECK(a == SMTP_BEGIN && x.s.authed, "LOGIN, 235: the transaction can begin") ;
+
+  /* 535: FAIL quoting the reply, no MAIL */
+  run_init(&x, 1) ;
+  creds(&x) ;
+  to_tls(&x, SMTP_TLS_MAY) ;
+  reply(&x, "250-mx.x.test\n250 AUTH PLAIN") ;
+  x.out.len = 0 ;
+  a = reply(&x, "535 5.7.8 Authentication credentials invalid") ;
+  CHECK(a == SMTP_FAIL && x.s.why && !strcmp(x.s.why, "authentication failed: 535 5.7.8 Authentication credentials invalid (in reply to AUTH; check control/smtpauth)"),
+        "535: FAIL quoting it: %s", x.s.why ? x.s.why : "(none)") ;
+  CHECK(!x.out.len && x.st[0] == 0 && !x.s.authed, "nothing sent after the 535; the recipient open for the next host") ;
+
+  /* 530 at MAIL: H for every recipient, with the note */
+  run_init(&x, 2) ;
+  to_trans(&x, "250-mx.x.test\n250 PIPELINING") ;
+  reply(&x, "530 5.7.0 Authentication required") ;
+  reply(&x, "503 no") ; reply(&x, "503 no") ;
+  a = reply(&x, "503 no") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'H' && x.st[1] == 'H', "530 at MAIL, no credentials: H for all (%c %c)", x.st[0], x.st[1]) ;
+  CHECK(x.text[0].len > 1 && strstr(x.text[0].s, "530 5.7.0 Authentication required (in reply to MAIL FROM); control/smtpauth has no credentials for this route"),
+        "the text ends with the note: %.*s", (int)x.text[0].len, x.text[0].s) ;
+  run_init(&x, 1) ;
+  creds(&x) ;
+  to_tls(&x, SMTP_TLS_MAY) ;
+  a = reply(&x, "250-mx.x.test\n250 PIPELINING") ;
+  CHECK(a == SMTP_BEGIN && !out_has(&x, "AUTH"), "credentials, no AUTH offered inside TLS: the transaction, no AUTH") ;
+  ev(&x, SMTP_EV_BEGIN) ;
+  reply(&x, "530 5.7.0 Authentication required") ;
+  reply(&x, "503 no") ;
+  a = reply(&x, "503 no") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'H' && x.text[0].len > 1 && strstr(x.text[0].s, "over TLSv1.3 (") && strstr(x.text[0].s, "; the host wants authentication, which it does not offer here"),
+        "530 at MAIL with credentials the host takes no AUTH for: H, saying so: %.*s", (int)x.text[0].len, x.text[0].s) ;
 
   return UNIT_END() ;
 }
