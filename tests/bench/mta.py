@@ -551,7 +551,9 @@ def tls_matrix(n, runs, args):
             cost = "-"
             if (system, tls) == ("ferry", "tls") and hs:
                 cost = "%.0f" % (1e6 * (ferry_tls["channel_cpu"] - ferry_plain["channel_cpu"]) / hs)
-            ratios = " | |"
+            ratios = " | | |"
+            if tls == "tls" and not hs:
+                print("bench: %s negotiated no TLS with the sink (%s, STARTTLS offered)" % (system, workload), file=sys.stderr, flush=True)
             if (system, tls) == ("ferry", "tls"):
                 ratios = " %.1f | %.1f | %.2f |" % (rate[("ferry", "tls")] / rate[("postfix", "tls")],
                                                   rate[("ferry", "tls")] / rate[("postfix-tuned", "tls")],
