@@ -110,7 +110,10 @@ $(B)/tests/helpers/%: tests/helpers/%.c $(B)/libferry.a | $(GEN_H)
 
 $(B)/tests/helpers/%: tests/bench/%.c $(B)/libferry.a | $(GEN_H)
 	@mkdir -p $(@D)
-	$(CC_LINE) $(CPPFLAGS) -o $@ $< $(B)/libferry.a $(LDLIBS)
+	$(CC_LINE) $(CPPFLAGS) -o $@ $< $(B)/libferry.a $(LDLIBS) $(HELPER_LIBS)
+
+# the benchmarks' SMTP sink with STARTTLS (tests/bench/tls-sink.c)
+$(B)/tests/helpers/tls-sink: HELPER_LIBS = -lssl -lcrypto
 
 $(B)/fuzz/obj/%.o: src/%.c | $(GEN_H)
 	@mkdir -p $(@D)

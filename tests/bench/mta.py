@@ -4,6 +4,10 @@
     mta.py matrix N RUNS [WORKLOAD[:MODE]...]  every row (of those workloads, or of one mode of
                                       one), systems alternating, medians and ratios: a markdown
                                       section for doc/performance.md; each run on stderr
+    mta.py tls N RUNS [WORKLOAD...]   the drains over TLS (remote, multi; both when none is named):
+                                      ferry with and without TLS, Postfix and postfix-tuned with
+                                      smtp_tls_security_level = may, against tests/bench/tls-sink;
+                                      a markdown section for doc/performance.md
     mta.py compare BUILD_A BUILD_B N RUNS [WORKLOAD[:MODE]...]  ferry's rows only, for two builds
                                       (each a build directory holding bin/, or a bin directory),
                                       alternating A B A B; per row each one's median and min-max,
@@ -13,7 +17,10 @@ SYSTEM: ferry (a home made by ferry-setup, the set under s6-svscan), postfix (De
 as installed, a private instance: its own config and queue directories, no listener at all) or
 postfix-tuned (the same with in_flow_delay 0 and higher process and concurrency limits).
 WORKLOAD: local (1 recipient, a Maildir through a virtual mailbox), remote (1 recipient, Postfix's
-smtp-sink on 127.0.0.1), multi (10 recipients over 3 remote domains). MODE: e2e (4 injectors
+smtp-sink on 127.0.0.1), multi (10 recipients over 3 remote domains); remote-tls and multi-tls
+send the same to tests/bench/tls-sink offering STARTTLS (Postfix with smtp_tls_security_level =
+may), remote-plain and multi-plain to the same sink without STARTTLS (a single run then prints
+the sink's counters and ferry's channel CPU on a line of its own). MODE: e2e (4 injectors
 in parallel while delivery runs: seconds from the first injection to the empty queue) or drain
 (inject with delivery stopped, then start it: seconds until the queue is empty). Messages are
 4 KiB and go in through each system's sendmail command (ferry-sendmail; Postfix's sendmail and
@@ -37,11 +44,67 @@ from ferrytest import BIN, Home, Supervised, eventually, is_root, median, s6_log
 from smtp_peers import SmtpSink  # noqa: E402
 
 LOAD = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "sendmail-load")
+SINK = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "tls-sink")
 SIZE = 4096
 INJECTORS = 4
 
 
+class TlsSink:
+    """tests/bench/tls-sink on 127.0.0.1: with STARTTLS (a 2048-bit RSA certificate made here with
+    the openssl command, for sink.test) or without; stop() gives its counters"""
+
+    def __init__(self, tls):
+        self.dir = tempfile.mkdtemp(prefix="ferry-bench-tls-sink.")
+        args = [SINK]
+        if tls:
+            cert, key = os.path.join(self.dir, "cert.pem"), os.path.join(self.dir, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "2", "-subj", "/CN=sink.test"], check=True, capture_output=True)
+            args += ["-c", cert, "-k", key]
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        first = self.p.stdout.readline().split()
+        if len(first) != 2 or first[0] != "port":
+            self.p.kill()
+            sys.exit("bench: tls-sink did not start")
+        self.port = int(first[1])
+        self.counts = None
+
+    def stop(self):
+        if self.counts is None:
+            self.p.terminate()
+            out, _ = self.p.communicate()
+            self.counts = {k: float(v) for k, v in (line.split() for line in out.splitlines() if len(line.split()) == 2)}
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return self.counts
+
+
+def sink_for(workload):
+    """remote-tls, multi-tls: tls-sink with STARTTLS; remote-plain, multi-plain: the same sink
+    without it; every other workload: Postfix's smtp-sink"""
+    if workload.endswith("-tls") or workload.endswith("-plain"):
+        return TlsSink(workload.endswith("-tls"))
+    return SmtpSink(tempfile.mkdtemp(prefix="ferry-bench-sink."), dump=False)
+
+
+def channel_cpu(name):
+    """the CPU seconds of the running processes whose program is name: the time they ran, user
+    and kernel (/proc/PID/schedstat, in nanoseconds: /proc/PID/stat counts in ticks of 10 ms)"""
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            argv0 = open("/proc/%s/cmdline" % pid, "rb").read().split(b"\0")[0].decode(errors="replace")
+            if os.path.basename(argv0) != name:
+                continue
+            total += int(open("/proc/%s/schedstat" % pid).read().split()[0]) / 1e9
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def rcpts_of(workload):
+    workload = workload.split("-")[0]
     if workload == "local":
         return ["u%@local.test"]
     if workload == "remote":
@@ -171,7 +234,7 @@ class Ferry:
 
 
 class Postfix:
-    def __init__(self, sink, tuned):
+    def __init__(self, sink, tuned, tls=False):
         self.name = "postfix-tuned" if tuned else "postfix"
         self.qmgr = "qmgr"
         self.dir = tempfile.mkdtemp(prefix="ferry-bench-postfix.")
@@ -187,6 +250,9 @@ class Postfix:
         subprocess.run(["chown", "postfix", os.path.join(self.dir, "data")], check=True)
         with open("/etc/postfix/master.cf") as f:
             master = "".join("#" + line if line.startswith("smtp      inet") else line for line in f)
+        if tls and tuned:
+            # smtp_tls_connection_reuse (below) goes through tlsproxy
+            master = master.replace("#tlsproxy  unix", "tlsproxy  unix")
         open(os.path.join(self.conf, "master.cf"), "w").write(master)
         nobody = subprocess.run(["id", "-u", "nobody"], capture_output=True, text=True).stdout.strip()
         nogroup = subprocess.run(["id", "-g", "nobody"], capture_output=True, text=True).stdout.strip()
@@ -201,6 +267,13 @@ class Postfix:
             "relayhost = [127.0.0.1]:%d" % sink.port, "maillog_file = " + os.path.join(self.dir, "maillog"),
             "maillog_file_prefixes = " + self.dir, "smtp_dns_support_level = disabled",
         ]
+        if tls:
+            # the client side of Debian's main.cf as installed: STARTTLS when offered, the
+            # sessions cached (tlsmgr) so that a new connection resumes
+            main += ["smtp_tls_security_level = may", "smtp_tls_loglevel = 1",
+                     "smtp_tls_session_cache_database = btree:${data_directory}/smtp_scache"]
+            if tuned:
+                main += ["smtp_tls_connection_reuse = yes"]
         if tuned:
             main += ["in_flow_delay = 0", "default_process_limit = 200", "virtual_destination_concurrency_limit = 20",
                      "smtp_destination_concurrency_limit = 20", "default_destination_concurrency_limit = 20"]
@@ -273,8 +346,8 @@ def one(system, workload, mode, n):
     """(seconds, injection CPU seconds, total CPU seconds, sync calls, queue manager's peak KiB)
     of one run on a fresh system; every figure from the first injection (e2e) or the start of
     delivery (drain) to the empty queue"""
-    sink = SmtpSink(tempfile.mkdtemp(prefix="ferry-bench-sink."), dump=False)
-    s = Ferry(sink) if system == "ferry" else Postfix(sink, system == "postfix-tuned")
+    sink = sink_for(workload)
+    s = Ferry(sink) if system == "ferry" else Postfix(sink, system == "postfix-tuned", workload.endswith("-tls"))
     syncs = prof = None
     try:
         argv, env = s.sendmail()
@@ -312,9 +385,15 @@ def one(system, workload, mode, n):
         if prof:
             prof.stop()
         peak = peak_kib(s.qmgr)
+        extra = {"channel_cpu": channel_cpu("ferry-spawn-remote")} if system == "ferry" else {}
+        if isinstance(sink, TlsSink):
+            extra.update(sink.stop())
+            want = per * INJECTORS * len(rcpts_of(workload))
+            if extra.get("recipients") != want:
+                sys.exit("bench: the sink took %s recipients of %d from %s" % (extra.get("recipients"), want, s.name))
         if workload == "local" and count_files(os.path.join(s.maildir, "new")) != per * INJECTORS:
             sys.exit("bench: %s delivered %d of %d" % (s.name, count_files(os.path.join(s.maildir, "new")), per * INJECTORS))
-        return secs, cpu, total, nsync, peak, stolen
+        return secs, cpu, total, nsync, peak, stolen, extra
     finally:
         if prof:
             prof.stop()
@@ -410,6 +489,96 @@ def matrix(n, runs, args):
     print("\n".join(figures))
 
 
+TLS_SYSTEMS = (("ferry", "tls"), ("ferry", "plain"), ("postfix", "tls"), ("postfix-tuned", "tls"))
+
+TLS_METHOD = """## Remote over TLS (tests/bench/mta.py tls)
+
+%d messages of %d bytes per run, injected as in the section above with delivery stopped, then
+delivered (drain: seconds until the queue is empty); median of %d runs, the systems alternating
+within each run (ferry with TLS first in odd runs, without in even ones). The peer is tests/bench/tls-sink on 127.0.0.1 (one process, OpenSSL 3, a
+2048-bit RSA certificate made for the run, session tickets and a session cache so that clients
+can resume); it offers STARTTLS, except to ferry (no TLS), where the same sink leaves it out.
+ferry runs with its default settings (control/tlspolicy absent: `may`, STARTTLS when offered).
+Postfix is the private instance of the section above, relayhost to the sink, with
+`smtp_tls_security_level = may` and a TLS session cache (`smtp_tls_session_cache_database`,
+as Debian's main.cf has it); postfix-tuned adds, besides its tuning above,
+`smtp_tls_connection_reuse = yes` (TLS connections kept open through tlsproxy).
+
+Workloads: remote (1 recipient), multi (10 recipients over 3 domains, all routed to the sink).
+Columns: connections, handshakes (full and resumed) and recipients are the sink's counts; the run
+fails unless the sink took every recipient. Handshakes per message are over the messages
+injected. Sink handshake CPU is the server side: the sink's own CPU inside SSL_do_handshake,
+per handshake (the certificate's RSA signature is most of a full one). Channel CPU is
+ferry-spawn-remote's time on a CPU, user and kernel (/proc/PID/schedstat), per message; TLS cost per handshake is
+ferry's channel CPU with TLS minus without, over the handshakes of the TLS row: the client side
+of the handshakes and the encryption of the data both, so an upper bound of a handshake's cost.
+The ratio columns are ferry's rate over each Postfix's (TLS rows) and over its own rate without
+TLS.
+"""
+
+TLS_COLS = ("| system | workload | TLS | seconds | msg/s | rcpt/s | total CPU ms/msg | channel CPU ms/msg | connections"
+            " | handshakes/msg | resumed % | sink handshake CPU us | TLS cost per handshake us | stolen s"
+            " | ferry / postfix | ferry / postfix-tuned | ferry TLS / no TLS |")
+
+
+def tls_matrix(n, runs, args):
+    """the TLS rows: remote and multi drains, ferry with and without TLS, Postfix with"""
+    print(TLS_METHOD % (n, SIZE, runs))
+    print(TLS_COLS)
+    print("|---" * TLS_COLS.count(" | ") + "|---|", flush=True)
+    figures = ["<!-- figure tls.n %d -->" % n, "<!-- figure tls.runs %d -->" % runs]
+    for workload in args or ("remote", "multi"):
+        res = {k: [] for k in TLS_SYSTEMS}
+        for k in range(runs):
+            # ferry with and without TLS take turns at going first (a run's first row has
+            # measured slower than the second with nothing else different)
+            order = TLS_SYSTEMS if k % 2 == 0 else (TLS_SYSTEMS[1], TLS_SYSTEMS[0]) + TLS_SYSTEMS[2:]
+            for system, tls in order:
+                res[(system, tls)].append(attempts(system, "%s-%s" % (workload, tls), "drain", n))
+        rc = len(rcpts_of(workload))
+        meds = {}
+        for k, v in res.items():
+            m = [med(v, i) for i in range(6)]
+            x = {}
+            for key in ("channel_cpu", "connections", "handshakes", "resumed", "handshake_cpu_us"):
+                got = [r[6][key] for r in v if key in r[6]]
+                x[key] = median(got) if got else None
+            meds[k] = (m, x)
+        rate = {k: n / meds[k][0][0] for k in meds}
+        ferry_tls, ferry_plain = meds[("ferry", "tls")][1], meds[("ferry", "plain")][1]
+        for system, tls in TLS_SYSTEMS:
+            (secs, _, total, _, _, stolen), x = meds[(system, tls)]
+            hs = x["handshakes"] or 0
+            cost = "-"
+            if (system, tls) == ("ferry", "tls") and hs:
+                cost = "%.0f" % (1e6 * (ferry_tls["channel_cpu"] - ferry_plain["channel_cpu"]) / hs)
+            ratios = " | | |"
+            if tls == "tls" and not hs:
+                print("bench: %s negotiated no TLS with the sink (%s, STARTTLS offered)" % (system, workload), file=sys.stderr, flush=True)
+            if (system, tls) == ("ferry", "tls"):
+                ratios = " %.1f | %.1f | %.2f |" % (rate[("ferry", "tls")] / rate[("postfix", "tls")],
+                                                  rate[("ferry", "tls")] / rate[("postfix-tuned", "tls")],
+                                                  rate[("ferry", "tls")] / rate[("ferry", "plain")])
+            print("| %s | %s | %s | %.1f | %.0f | %.0f | %.2f | %s | %d | %.3f | %s | %s | %s | %.1f |%s" % (
+                system, workload, "yes" if tls == "tls" else "no", secs, rate[(system, tls)], rate[(system, tls)] * rc,
+                1000 * total / n, "-" if x["channel_cpu"] is None else "%.3f" % (1000 * x["channel_cpu"] / n),
+                x["connections"] or 0, hs / n, "%.0f" % (100 * x["resumed"] / hs) if hs else "-",
+                "%.0f" % (x["handshake_cpu_us"] / hs) if hs else "-", cost, stolen, ratios), flush=True)
+            k = "tls.%s.%s%s" % (workload, system, "" if tls == "tls" else ".plain")
+            figures += ["<!-- figure %s.msg %.1f -->" % (k, rate[(system, tls)]),
+                        "<!-- figure %s.rcpt %.1f -->" % (k, rate[(system, tls)] * rc)]
+            if tls == "tls":
+                figures += ["<!-- figure %s.hs_per_msg %.4f -->" % (k, hs / n)]
+                if hs:
+                    figures += ["<!-- figure %s.sink_hs_cpu_us %.0f -->" % (k, x["handshake_cpu_us"] / hs)]
+                if cost != "-":
+                    figures += ["<!-- figure %s.tls_cost_per_hs_us %s -->" % (k, cost)]
+    print()
+    print("Each run's figures are on tests/bench/mta.py's standard error.")
+    print()
+    print("\n".join(figures))
+
+
 def bindir(d):
     d = os.path.abspath(d)
     b = os.path.join(d, "bin")
@@ -461,10 +630,15 @@ def compare(a, b, n, runs, args):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] not in ("matrix", "compare"):
+    if len(sys.argv) == 5 and sys.argv[1] not in ("matrix", "compare", "tls"):
         system, workload, mode, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
         print(HEAD)
-        print(row(system, workload, mode, n, *one(system, workload, mode, n)))
+        r = one(system, workload, mode, n)
+        print(row(system, workload, mode, n, *r[:6]))
+        if r[6]:
+            print(" ".join("%s %g" % kv for kv in sorted(r[6].items())))
+    elif len(sys.argv) >= 4 and sys.argv[1] == "tls":
+        tls_matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     elif len(sys.argv) >= 4 and sys.argv[1] == "matrix":
         matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     elif len(sys.argv) >= 6 and sys.argv[1] == "compare":

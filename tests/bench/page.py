@@ -3,7 +3,7 @@ none is), puts each one's output in its own section between generated markers, k
 sections as they were, and computes the header and the targets table from the figures the
 sections hold (one `<!-- figure KEY VALUE -->` line each, printed by the bench itself).
 
-    page.py [BENCH...]      BENCH: mta queue biglist inject local remote qread
+    page.py [BENCH...]      BENCH: mta tls queue biglist inject local remote qread
 
 A bench that fails leaves its old section in place; page.py then exits 1 after writing the rest."""
 
@@ -19,6 +19,7 @@ PAGE = os.path.join(TOP, "doc", "performance.md")
 # in page order: name, the environment that sets its sizes (with the bench's defaults)
 BENCHES = [
     ("mta", [("N", "5000"), ("RUNS", "3")]),
+    ("tls", [("N", "5000"), ("RUNS", "3")]),
     ("queue", [("N", "2000"), ("RUNS", "3"), ("DEFERRED", "100000")]),
     ("biglist", [("SIZES", "1000 10000 100000 1000000")]),
     ("inject", [("N", "2000"), ("RUNS", "3")]),
@@ -125,6 +126,49 @@ def targets(f):
                 ok = ok and fe >= 2 * notqmail[w]
             text += " (N = %s, median of %d)" % (num(f.get("mta.n", 0)), f.get("mta.runs", 0))
             rows.append((target, "mta", text, "met" if ok else "**missed**"))
+
+    for w in ("remote", "multi"):
+        unit = "rcpt/s" if w == "multi" else "msg/s"
+        key = "rcpt" if w == "multi" else "msg"
+        target = "drain over TLS, %s: 3x Postfix (smtp_tls_security_level = may) in the same run" % w
+        k = "tls.%s." % w
+        got = [f.get(k + s + "." + key) for s in ("ferry", "postfix", "postfix-tuned")]
+        hs = [f.get(k + s + ".hs_per_msg") for s in ("ferry", "postfix", "postfix-tuned")]
+        if None in got or None in hs:
+            rows.append((target, "tls") + missing("tls"))
+            continue
+        fe, pf, pt = got
+        text = "%s %s against %s (Postfix) and %s (tuned): %.1fx and %.1fx (N = %s, median of %d)" % (
+            num(fe), unit, num(pf), num(pt), fe / pf, fe / pt, num(f.get("tls.n", 0)), f.get("tls.runs", 0))
+        notls = [name for name, h in zip(("ferry", "Postfix", "postfix-tuned"), hs) if not h]
+        if notls:
+            text += "; no TLS negotiated by " + ", ".join(notls)
+        rows.append((target, "tls", text, "met" if fe >= 3 * pf and fe >= 3 * pt and not notls else "**missed**"))
+    target = "ferry with TLS at least 70% of ferry without (drains, remote and multi)"
+    got = [(f.get("tls.%s.ferry.msg" % w), f.get("tls.%s.ferry.plain.msg" % w), f.get("tls.%s.ferry.hs_per_msg" % w))
+           for w in ("remote", "multi")]
+    if any(None in g for g in got):
+        rows.append((target, "tls") + missing("tls"))
+    else:
+        pct = [100 * a / b for a, b, _ in got]
+        text = "remote %.0f%%, multi %.0f%%" % tuple(pct)
+        if not all(h for _, _, h in got):
+            text += "; ferry negotiated no TLS"
+        rows.append((target, "tls", text, "met" if min(pct) >= 70 and all(h for _, _, h in got) else "**missed**"))
+    target = "over TLS: handshakes per message and CPU per handshake reported"
+    if "tls.remote.ferry.hs_per_msg" in f and "tls.multi.ferry.hs_per_msg" in f:
+        parts = []
+        for w in ("remote", "multi"):
+            p = "%s: %.3f handshakes/msg" % (w, f["tls.%s.ferry.hs_per_msg" % w])
+            if "tls.%s.ferry.sink_hs_cpu_us" % w in f:
+                p += ", sink %.0f us/handshake" % f["tls.%s.ferry.sink_hs_cpu_us" % w]
+            if "tls.%s.ferry.tls_cost_per_hs_us" % w in f:
+                p += ", ferry's TLS cost %.0f us/handshake" % f["tls.%s.ferry.tls_cost_per_hs_us" % w]
+            parts.append(p)
+        ok = f["tls.remote.ferry.hs_per_msg"] > 0 and f["tls.multi.ferry.hs_per_msg"] > 0
+        rows.append((target, "tls", "ferry " + "; ".join(parts), "reported" if ok else "**missed** (no TLS)"))
+    else:
+        rows.append((target, "tls") + missing("tls"))
 
     target = "ferry-inject: at most 5 ms of CPU per message"
     parts, worst = [], []
