@@ -109,7 +109,7 @@ static void conn_fail (unsigned int ci, char const *what, char const *more, int 
     for (i = 0 ; i < d->nrcpt ; i++) if (d->st[i] == 'A') d->st[i] = 0 ;
     if (c->retrysame) d->tlsretried = 1 ;   /* the same host again, without TLS */
     else if (c->s.reused && c->s.replied <= 1 && !d->retried) d->retried = 1 ;   /* a stale cached connection */
-    else d->tried++ ;
+    else { d->tried++ ; d->tlsretried = 0 ; }   /* the next host gets its own chance of TLS */
     conn_close(ci) ;
     deliv_attach(di) ;
     return ;
@@ -267,7 +267,8 @@ static void conn_step (unsigned int ci, enum smtp_event ev)
 static void handshake_failed (unsigned int ci, stralloc *why)
 {
   conn *c = rem.conns + ci ;
-  if (c->s.tlswant == SMTP_TLS_MAY && !c->s.implicit)
+  /* no fallback for credentials: they never go in plain text, the next host is tried */
+  if (c->s.tlswant == SMTP_TLS_MAY && !c->s.implicit && !c->s.hascreds)
   {
     tls_broken_mark(&c->addr) ;
     if (c->deliv >= 0 && !DELIV(c->deliv)->tlsretried)
@@ -335,37 +336,37 @@ static int data_fill (conn *c)
 
 void conn_read (unsigned int ci)
 {
-  conn *c = rem.conns + ci ;
-  char buf[8192] ;
-  ssize_t r = io_read(c, buf, sizeof(buf)) ;
-  if (r < 0)
-  {
-    if (errno == EAGAIN || errno == EINTR) return ;
-    conn_lost(ci, "read error: ", errno == EPROTO ? "TLS protocol error" : strerror(errno), errno) ;
-    return ;
-  }
-  if (!r) { conn_lost(ci, "the connection was closed", c->s.state == SMTP_GREETING ? " before the greeting" : "", 0) ; return ; }
-  if (!stralloc_catb(&c->in, buf, r)) nomem() ;
-  if (c->ssl)
-  {
-    /* OpenSSL may hold more than was asked for: the descriptor would not say so */
-    while (c->in.len <= READ_MAX && (r = io_read(c, buf, sizeof(buf))) > 0)
-      if (!stralloc_catb(&c->in, buf, r)) nomem() ;
-  }
   for (;;)
   {
-    size_t used ;
-    char const *why ;
-    int p = smtp_reply_parse(&c->reply, c->in.s, c->in.len, &used, &why) ;
-    if (used) { memmove(c->in.s, c->in.s + used, c->in.len - used) ; c->in.len -= used ; }
-    if (p < 0) { conn_fail(ci, "protocol error: ", why, 0) ; return ; }
-    if (!p) break ;
-    conn_step(ci, SMTP_EV_REPLY) ;
-    if (rem.conns[ci].s.state == SMTP_FREE || rem.conns[ci].fd < 0 || rem.conns[ci].s.state == SMTP_HANDSHAKE) return ;
-    c = rem.conns + ci ;
-    smtp_reply_reset(&c->reply) ;
+    conn *c = rem.conns + ci ;
+    char buf[8192] ;
+    ssize_t r = io_read(c, buf, sizeof(buf)) ;
+    if (r < 0)
+    {
+      if (errno == EAGAIN || errno == EINTR) return ;
+      conn_lost(ci, "read error: ", errno == EPROTO ? "TLS protocol error" : strerror(errno), errno) ;
+      return ;
+    }
+    if (!r) { conn_lost(ci, "the connection was closed", c->s.state == SMTP_GREETING ? " before the greeting" : "", 0) ; return ; }
+    if (!stralloc_catb(&c->in, buf, r)) nomem() ;
+    for (;;)
+    {
+      size_t used ;
+      char const *why ;
+      int p = smtp_reply_parse(&c->reply, c->in.s, c->in.len, &used, &why) ;
+      if (used) { memmove(c->in.s, c->in.s + used, c->in.len - used) ; c->in.len -= used ; }
+      if (p < 0) { conn_fail(ci, "protocol error: ", why, 0) ; return ; }
+      if (!p) break ;
+      conn_step(ci, SMTP_EV_REPLY) ;
+      if (rem.conns[ci].s.state == SMTP_FREE || rem.conns[ci].fd < 0 || rem.conns[ci].s.state == SMTP_HANDSHAKE) return ;
+      c = rem.conns + ci ;
+      smtp_reply_reset(&c->reply) ;
+    }
+    if (c->in.len > READ_MAX) { conn_fail(ci, "protocol error: ", "too much input without a complete reply", 0) ; return ; }
+    /* a plain descriptor says when there is more; OpenSSL may hold what it already read, which
+       the descriptor would not say: read inside TLS until it has nothing */
+    if (!c->ssl) return ;
   }
-  if (c->in.len > READ_MAX) conn_fail(ci, "protocol error: ", "too much input without a complete reply", 0) ;
 }
 
 void conn_flush (unsigned int ci)
@@ -431,7 +432,7 @@ static void conn_policy (conn *c, deliv const *d)
 {
   dest const *t = rem.dests + d->dest ;
   c->level = t->level ;
-  if (!stralloc_copyb(&c->match, t->match.s, t->match.len)) nomem() ;
+  if (!stralloc_copyb(&c->match, t->match.s ? t->match.s : "", t->match.len)) nomem() ;
   c->s.policy = tls_level_name(t->level) ;
   c->s.implicit = c->addr.port == 465 ;
   if (t->level >= TLS_ENCRYPT) c->s.tlswant = SMTP_TLS_MUST ;
@@ -454,8 +455,8 @@ static void conn_policy (conn *c, deliv const *d)
 static int conn_policy_same (conn const *c, dest const *t)
 {
   return c->level == t->level && c->s.hascreds == t->hascreds
-    && c->match.len == t->match.len && !memcmp(c->match.s, t->match.s, t->match.len)
-    && c->s.authplain64.len == t->authplain64.len && !memcmp(c->s.authplain64.s, t->authplain64.s, t->authplain64.len) ;
+    && c->match.len == t->match.len && (!c->match.len || !memcmp(c->match.s, t->match.s, t->match.len))
+    && c->s.authplain64.len == t->authplain64.len && (!c->s.authplain64.len || !memcmp(c->s.authplain64.s, t->authplain64.s, t->authplain64.len)) ;
 }
 
  /* Starts a connection to address a of the delivery's destination, for the delivery.
@@ -524,7 +525,8 @@ int conn_events (unsigned int ci)
   if (c->s.state == SMTP_CONNECTING) return IOPAUSE_WRITE ;
   if (c->s.state == SMTP_HANDSHAKE) return c->tlsev ;
   ev = IOPAUSE_READ | c->tlsev ;
-  if (c->out.len || c->s.state == SMTP_DATA) ev |= IOPAUSE_WRITE ;
+  /* a TLS write that waits for input waits for nothing else */
+  if ((c->out.len || c->s.state == SMTP_DATA) && !(c->ssl && c->tlswlen && c->tlsev == IOPAUSE_READ)) ev |= IOPAUSE_WRITE ;
   return ev ;
 }
 

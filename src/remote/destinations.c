@@ -170,6 +170,15 @@ void dests_forget_idle (void)
 void dests_expire_all (void)
 {
   unsigned int i ;
+  /* the policy and credentials at once, for those being resolved too (by the route they had) */
+  for (i = 0 ; i < rem.ndests ; i++) if (rem.dests[i].used && rem.dests[i].state != DS_NEW)
+  {
+    dest *t = rem.dests + i ;
+    stralloc rh = STRALLOC_ZERO ;
+    if (t->routehost.len && (!stralloc_copyb(&rh, t->routehost.s, t->routehost.len) || !stralloc_0(&rh))) nomem() ;
+    dest_policy_set(t, rh.len ? rh.s : 0) ;
+    stralloc_free(&rh) ;
+  }
   for (i = 0 ; i < rem.ndests ; i++) if (rem.dests[i].used && rem.dests[i].state != DS_RESOLVING)
   {
     tain_copynow(&rem.dests[i].expires) ;

@@ -29,6 +29,7 @@ int settings_load (int initial, stralloc *why)
   uint64_t v[8] ;
   stralloc newroutes = STRALLOC_ZERO, newhelo = STRALLOC_ZERO, sa = STRALLOC_ZERO, csv = STRALLOC_ZERO ;
   stralloc newpolicy = STRALLOC_ZERO, newauth = STRALLOC_ZERO, cafile = STRALLOC_ZERO ;
+  void *newctx = 0 ;
   unsigned int line, i ;
   int ok = 0 ;
   for (i = 0 ; i < 8 ; i++)
@@ -107,7 +108,8 @@ int settings_load (int initial, stralloc *why)
     goto end ;
   }
   why->len = 0 ;
-  if (!tls_setup(cafile.s, why)) goto end ;
+  newctx = tls_prepare(cafile.s, why) ;
+  if (!newctx) goto end ;
   if (ferry_control_readfile(&sa, "dnsservers") < 0)
   {
     if (!stralloc_cats(why, "unable to read control/dnsservers: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
@@ -141,7 +143,8 @@ int settings_load (int initial, stralloc *why)
   }
   /* all good: in use from now on; routes may have changed: every destination is resolved again
      when it is next used */
-  dests_expire_all() ;
+  tls_commit(newctx) ;
+  newctx = 0 ;
   /* under ferry-start this user cannot enter the queue: every message comes open, no split needed */
   if (initial) rem.split = access("queue/split", F_OK) < 0 && errno == EACCES ? 0 : ferry_queue_split_or_die(111) ;
   rem.cachetime = v[0] ; rem.deadtime = v[1] ; rem.smtpport = v[2] ;
@@ -153,6 +156,7 @@ int settings_load (int initial, stralloc *why)
   if (rem.smtpauth.s) memset(rem.smtpauth.s, 0, rem.smtpauth.a) ;
   stralloc_free(&rem.smtpauth) ;
   if (!stralloc_copyb(&rem.smtpauth, newauth.s, newauth.len)) nomem() ;
+  dests_expire_all() ;
   ok = 1 ;
  end:
   stralloc_free(&newroutes) ;
@@ -164,6 +168,7 @@ int settings_load (int initial, stralloc *why)
   if (newauth.s) memset(newauth.s, 0, newauth.a) ;
   stralloc_free(&newauth) ;
   stralloc_free(&cafile) ;
+  if (newctx) tls_discard(newctx) ;
   return ok ;
 }
 

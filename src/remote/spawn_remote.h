@@ -111,6 +111,7 @@ struct conn_s
   size_t tlswlen ;        /* the length of a TLS write to be retried */
   enum tls_level level ;  /* the policy it was made under: reused only for the same policy */
   stralloc match ;
+  stralloc tlskey ;       /* its TLS session's key in the cache (tls.c) */
   int retrysame ;         /* its failure is to be tried again on the same host (TLS fell back) */
 } ;
 
@@ -200,7 +201,9 @@ extern int conn_events (unsigned int ci) ;
 extern void conn_ready (unsigned int ci, int revents) ;
 
  /* tls.c */
-extern int tls_setup (char const *cafile, stralloc *why) ;
+extern void *tls_prepare (char const *cafile, stralloc *why) ;   /* a new context, or 0 (why) */
+extern void tls_commit (void *prepared) ;    /* in use from now on; the sessions of before forgotten */
+extern void tls_discard (void *prepared) ;
 extern int tls_conn_start (unsigned int ci, stralloc *why) ;
 extern int tls_handshake (unsigned int ci, stralloc *why) ;   /* 1 done, 0 under way, -1 failed, -2 the policy refused the certificate */
 extern ssize_t tls_read (conn *c, char *buf, size_t n) ;

@@ -24,7 +24,7 @@
 typedef struct tls_session_s tls_session ;
 struct tls_session_s
 {
-  char key[ADDR_FMT] ;     /* "name[ip]:port" */
+  stralloc key ;           /* the connection's tlskey: host, address, port, level and names checked */
   SSL_SESSION *sess ;
   tain used ;
 } ;
@@ -51,26 +51,29 @@ static void tls_error (stralloc *why, char const *what)
   ERR_clear_error() ;
 }
 
-static int session_find (char const *key)
+static int session_find (stralloc const *key)
 {
   unsigned int i ;
-  for (i = 0 ; i < nsessions ; i++) if (!strcmp(sessions[i].key, key)) return i ;
+  for (i = 0 ; i < nsessions ; i++)
+    if (sessions[i].key.len == key->len && !memcmp(sessions[i].key.s, key->s, key->len)) return i ;
   return -1 ;
 }
 
  /* A new session from the host (TLS 1.3 sends its tickets after the handshake): kept for the
-    next connection to the same host under the same name. */
+    next connection made with the same key, the one this connection was made with (never its
+    address of the moment: an idle connection may have been given to another destination). A
+    resumed session keeps the verification of the first handshake, so the key holds all that
+    verification depended on: the level, the names checked, and (the cache is emptied when the
+    context is replaced) the CAs. */
 static int session_new (SSL *ssl, SSL_SESSION *sess)
 {
   uintptr_t ci = (uintptr_t)SSL_get_app_data(ssl) ;
   conn const *c ;
-  char key[ADDR_FMT] ;
   int i ;
   if (!ci || ci > rem.nconns) return 0 ;
   c = rem.conns + ci - 1 ;
-  if (c->ssl != ssl) return 0 ;
-  addr_fmt(key, &c->addr) ;
-  i = session_find(key) ;
+  if (c->ssl != ssl || !c->tlskey.len) return 0 ;
+  i = session_find(&c->tlskey) ;
   if (i < 0)
   {
     unsigned int k, oldest = 0 ;
@@ -80,20 +83,36 @@ static int session_new (SSL *ssl, SSL_SESSION *sess)
       for (k = 1 ; k < nsessions ; k++) if (tain_less(&sessions[k].used, &sessions[oldest].used)) oldest = k ;
       i = oldest ;
     }
-    memcpy(sessions[i].key, key, sizeof(key)) ;
+    if (!stralloc_copyb(&sessions[i].key, c->tlskey.s, c->tlskey.len)) nomem() ;
   }
-  else if (sessions[i].sess) SSL_SESSION_free(sessions[i].sess) ;
+  if (sessions[i].sess) SSL_SESSION_free(sessions[i].sess) ;
   sessions[i].sess = sess ;
   tain_copynow(&sessions[i].used) ;
   return 1 ;
 }
 
-int tls_setup (char const *cafile, stralloc *why)
+static void sessions_forget (void)
 {
-  SSL_CTX *n = SSL_CTX_new(TLS_client_method()) ;
+  unsigned int i ;
+  for (i = 0 ; i < nsessions ; i++)
+  {
+    if (sessions[i].sess) SSL_SESSION_free(sessions[i].sess) ;
+    sessions[i].sess = 0 ;
+    stralloc_free(&sessions[i].key) ;
+  }
+  nsessions = 0 ;
+}
+
+void *tls_prepare (char const *cafile, stralloc *why)
+{
+  SSL_CTX *n ;
+  ERR_clear_error() ;
+  n = SSL_CTX_new(TLS_client_method()) ;
   if (!n) { tls_error(why, "unable to create the TLS context: ") ; return 0 ; }
   SSL_CTX_set_min_proto_version(n, TLS1_2_VERSION) ;
   SSL_CTX_set_mode(n, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER) ;
+  /* a peer that closes without close_notify has closed: SMTP says by itself where the data ends */
+  SSL_CTX_set_options(n, SSL_OP_IGNORE_UNEXPECTED_EOF) ;
   SSL_CTX_set_verify(n, SSL_VERIFY_NONE, 0) ;   /* checked after the handshake, as the policy says */
   SSL_CTX_set_session_cache_mode(n, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE) ;
   SSL_CTX_sess_set_new_cb(n, &session_new) ;
@@ -112,9 +131,19 @@ int tls_setup (char const *cafile, stralloc *why)
     SSL_CTX_free(n) ;
     return 0 ;
   }
+  return n ;
+}
+
+void tls_discard (void *prepared)
+{
+  SSL_CTX_free(prepared) ;
+}
+
+void tls_commit (void *prepared)
+{
   if (ctx) SSL_CTX_free(ctx) ;   /* the connections under way keep their references */
-  ctx = n ;
-  return 1 ;
+  ctx = prepared ;
+  sessions_forget() ;            /* verified under the CAs of before */
 }
 
  /* Is s an address literal? */
@@ -128,9 +157,10 @@ static int is_ip (char const *s)
 int tls_conn_start (unsigned int ci, stralloc *why)
 {
   conn *c = rem.conns + ci ;
-  char key[ADDR_FMT] ;
+  char fmt[ADDR_FMT] ;
   int i ;
   X509_VERIFY_PARAM *param ;
+  ERR_clear_error() ;
   c->ssl = SSL_new(ctx) ;
   if (!c->ssl) { tls_error(why, "unable to start TLS: ") ; return 0 ; }
   SSL_set_app_data(c->ssl, (void *)(uintptr_t)(ci + 1)) ;
@@ -141,20 +171,28 @@ int tls_conn_start (unsigned int ci, stralloc *why)
   if (c->level == TLS_SECURE)
   {
     /* the names the policy lists, separated by colons */
-    char const *m = c->match.s ;
+    size_t pos = 0 ;
     int first = 1 ;
-    while (m && *m)
+    while (pos < c->match.len)
     {
-      size_t k = strcspn(m, ":") ;
+      size_t k = 0 ;
+      while (pos + k < c->match.len && c->match.s[pos + k] != ':') k++ ;
       if (k)
       {
         char name[256] ;
-        if (k >= sizeof(name)) k = sizeof(name) - 1 ;
-        memcpy(name, m, k) ; name[k] = 0 ;
-        if (!(first ? SSL_set1_host(c->ssl, name) : SSL_add1_host(c->ssl, name))) nomem() ;
-        first = 0 ;
+        size_t kk = k < sizeof(name) ? k : sizeof(name) - 1 ;
+        memcpy(name, c->match.s + pos, kk) ; name[kk] = 0 ;
+        if (is_ip(name))
+        {
+          if (!X509_VERIFY_PARAM_set1_ip_asc(param, name)) nomem() ;
+        }
+        else
+        {
+          if (!(first ? SSL_set1_host(c->ssl, name) : SSL_add1_host(c->ssl, name))) nomem() ;
+          first = 0 ;
+        }
       }
-      m += k + (m[k] == ':') ;
+      pos += k + 1 ;
     }
   }
   else if (is_ip(c->addr.host))
@@ -163,8 +201,16 @@ int tls_conn_start (unsigned int ci, stralloc *why)
   }
   else if (c->addr.host[0] && !SSL_set1_host(c->ssl, c->addr.host)) nomem() ;
   if (c->addr.host[0] && !is_ip(c->addr.host)) SSL_set_tlsext_host_name(c->ssl, c->addr.host) ;
-  addr_fmt(key, &c->addr) ;
-  i = session_find(key) ;
+  /* the key of its TLS session: where, under which level, checked against which names */
+  {
+    char lv[UINT_FMT] ;
+    lv[uint_fmt(lv, (unsigned int)c->level)] = 0 ;
+    addr_fmt(fmt, &c->addr) ;
+    c->tlskey.len = 0 ;
+    if (!stralloc_cats(&c->tlskey, fmt) || !stralloc_catb(&c->tlskey, "\n", 1) || !stralloc_cats(&c->tlskey, lv)
+     || !stralloc_catb(&c->tlskey, "\n", 1) || (c->match.len && !stralloc_catb(&c->tlskey, c->match.s, c->match.len))) nomem() ;
+  }
+  i = session_find(&c->tlskey) ;
   if (i >= 0 && sessions[i].sess)
   {
     if (SSL_SESSION_is_resumable(sessions[i].sess)) SSL_set_session(c->ssl, sessions[i].sess) ;

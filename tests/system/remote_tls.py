@@ -336,6 +336,28 @@ try:
         settings(connectioncache=5)
     case("a reconnection resumes the TLS session", resume)
 
+    def resume_policy():
+        # a session verified under one policy (may: the host's name) must not stand for a
+        # stricter one: a domain under secure with names the certificate lacks, on the same host
+        peer = stopping(TlsPeer("starttls", *good))
+        route("loose.test:mx.tls.test:%d" % peer.port, "strict.test:mx.tls.test:%d" % peer.port)
+        policy("* may", "strict.test secure match=other.test")
+        settings(connectioncache=0)
+        sp = Spawner(home, "ferry-spawn-remote")
+        first = deliver(sp, ["a@loose.test"])
+        check(first[0][0] == "K" and "certificate verified" in first[0][1], "may: delivered, the certificate verified for the host's name", first)
+        before = len(peer.messages)
+        strict = deliver(sp, ["b@strict.test"])
+        check(strict[0][0] in ("Z", "H") and "the certificate did not verify (control/tlspolicy: secure)" in strict[0][1],
+              "secure on the same host right after: deferred, the cached session did not stand for it", strict)
+        check(len(peer.messages) == before, "and the peer got nothing", peer.messages[before:])
+        check(len(peer.conns) >= 2 and not peer.conns[1].reused, "the secure connection made a full handshake", [(c.tls, c.reused) for c in peer.conns])
+        again = deliver(sp, ["c@loose.test"])
+        check(again[0][0] == "K" and "session resumed" in again[0][1], "may again: the session of the may delivery resumed", again)
+        finish(sp)
+        settings(connectioncache=5)
+    case("a session resumed only under the policy it was verified under", resume_policy)
+
     def postfix():
         if not is_root() or not os.path.exists("/usr/sbin/postfix"):
             print("skip - a private Postfix needs root and Debian's postfix", flush=True)
