@@ -7,12 +7,8 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/types.h>
 
+#include <ferry/table.h>
 #include <ferry/smtp_auth.h>
-
-static int blank (char c)
-{
-  return c == ' ' || c == '\t' || c == '\r' ;
-}
 
 typedef struct auth_line_s auth_line ;
 struct auth_line_s
@@ -29,28 +25,14 @@ struct auth_line_s
 static int auth_parse (char const *s, size_t n, auth_line *a)
 {
   size_t i = 0, j ;
-  for (j = i ; j < n && !blank(s[j]) ; j++) ;
+  for (j = i ; j < n && !ferry_table_blank(s[j]) ; j++) ;
   a->host = s ; a->hostlen = j ;
-  for (i = j ; i < n && blank(s[i]) ; i++) ;
-  for (j = i ; j < n && !blank(s[j]) ; j++) ;
+  for (i = j ; i < n && ferry_table_blank(s[i]) ; i++) ;
+  for (j = i ; j < n && !ferry_table_blank(s[j]) ; j++) ;
   a->user = s + i ; a->userlen = j - i ;
-  for (i = j ; i < n && blank(s[i]) ; i++) ;
+  for (i = j ; i < n && ferry_table_blank(s[i]) ; i++) ;
   a->pass = s + i ; a->passlen = n - i ;
   return a->hostlen && a->userlen && a->passlen ;
-}
-
- /* The next line of table[0..len) from *i, trimmed; 0 at the end. */
-static int line_next (char const *table, size_t len, size_t *i, char const **line, size_t *n)
-{
-  size_t k ;
-  if (*i >= len) return 0 ;
-  k = byte_chr(table + *i, len - *i, '\n') ;
-  *line = table + *i ;
-  *n = k ;
-  *i += k + 1 ;
-  while (*n && blank((*line)[*n - 1])) (*n)-- ;
-  while (*n && blank(**line)) { (*line)++ ; (*n)-- ; }
-  return 1 ;
 }
 
 int smtp_auth_check (char const *table, size_t len, stralloc *why)
@@ -58,7 +40,7 @@ int smtp_auth_check (char const *table, size_t len, stralloc *why)
   size_t i = 0, n ;
   char const *line ;
   unsigned int lineno = 0 ;
-  while (line_next(table, len, &i, &line, &n))
+  while (ferry_table_line(table, len, &i, &line, &n))
   {
     auth_line a ;
     char fmt[UINT_FMT] ;
@@ -75,7 +57,7 @@ int smtp_auth_find (char const *table, size_t len, char const *host, stralloc *u
 {
   size_t i = 0, n, hn = strlen(host) ;
   char const *line ;
-  while (line_next(table, len, &i, &line, &n))
+  while (ferry_table_line(table, len, &i, &line, &n))
   {
     auth_line a ;
     if (!n || line[0] == '#' || !auth_parse(line, n, &a)) continue ;

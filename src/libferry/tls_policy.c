@@ -9,6 +9,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/types.h>
 
+#include <ferry/table.h>
 #include <ferry/tls_policy.h>
 
 static char const *const level_names[] = { "none", "may", "encrypt", "verify", "secure" } ;
@@ -29,18 +30,13 @@ struct tls_line_s
   int hasmatch ;
 } ;
 
-static int blank (char c)
-{
-  return c == ' ' || c == '\t' || c == '\r' ;
-}
-
  /* The next field of s[0..n) from *pos: 1 with f, fn; 0 at the end of the line. */
 static int field_next (char const *s, size_t n, size_t *pos, char const **f, size_t *fn)
 {
   size_t i = *pos, j ;
-  while (i < n && blank(s[i])) i++ ;
+  while (i < n && ferry_table_blank(s[i])) i++ ;
   if (i == n) { *pos = n ; return 0 ; }
-  for (j = i ; j < n && !blank(s[j]) ; j++) ;
+  for (j = i ; j < n && !ferry_table_blank(s[j]) ; j++) ;
   *f = s + i ; *fn = j - i ; *pos = j ;
   return 1 ;
 }
@@ -141,20 +137,6 @@ static int line_parse (char const *s, size_t n, tls_line *t, stralloc *why)
   return 1 ;
 }
 
- /* The next line of table[0..len) from *i, trimmed; 0 at the end. */
-static int line_next (char const *table, size_t len, size_t *i, char const **line, size_t *n)
-{
-  size_t k ;
-  if (*i >= len) return 0 ;
-  k = byte_chr(table + *i, len - *i, '\n') ;
-  *line = table + *i ;
-  *n = k ;
-  *i += k + 1 ;
-  while (*n && blank((*line)[*n - 1])) (*n)-- ;
-  while (*n && blank(**line)) { (*line)++ ; (*n)-- ; }
-  return 1 ;
-}
-
 typedef struct seen_s seen ;
 struct seen_s
 {
@@ -214,7 +196,7 @@ int tls_policy_check (char const *table, size_t len, stralloc *why)
   unsigned int lineno = 0, bad = 0, dupline, first = 0 ;
   seen const *dup = 0 ;
   int r = 1 ;
-  while (line_next(table, len, &i, &line, &n))
+  while (ferry_table_line(table, len, &i, &line, &n))
   {
     tls_line t ;
     seen k ;
@@ -253,7 +235,7 @@ static int policy_lookup (char const *table, size_t len, char const *k, size_t k
 {
   size_t i = 0, n ;
   char const *line ;
-  while (line_next(table, len, &i, &line, &n))
+  while (ferry_table_line(table, len, &i, &line, &n))
   {
     if (!n || line[0] == '#') continue ;
     if (line_parse(line, n, t, 0) != 1) continue ;

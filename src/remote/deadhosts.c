@@ -32,8 +32,10 @@ int hostlist_has (dead const *v, unsigned int n, raddr const *a)
   return 0 ;
 }
 
-void hostlist_add (dead *v, unsigned int *n, raddr const *a, unsigned int secs)
+void hostlist_add (dead *v, unsigned int *n, raddr const *a, unsigned int secs, char const *what)
 {
+  char fmt[ADDR_FMT] ;
+  char t[UINT_FMT] ;
   unsigned int i, oldest = 0 ;
   for (i = 0 ; i < *n ; i++)
   {
@@ -44,6 +46,9 @@ void hostlist_add (dead *v, unsigned int *n, raddr const *a, unsigned int secs)
   v[i].ip = a->ip ;
   v[i].port = a->port ;
   tain_addsec_g(&v[i].until, secs) ;
+  addr_fmt(fmt, a) ;
+  t[uint_fmt(t, secs)] = 0 ;
+  strerr_warnw(fmt, what, t, " seconds") ;
 }
 
 int dead_is (raddr const *a)
@@ -53,13 +58,7 @@ int dead_is (raddr const *a)
 
 void dead_mark (raddr const *a)
 {
-  char fmt[ADDR_FMT] ;
-  char t[UINT_FMT] ;
-  if (!rem.deadtime) return ;
-  hostlist_add(rem.deadhosts, &rem.ndead, a, rem.deadtime) ;
-  addr_fmt(fmt, a) ;
-  t[uint_fmt(t, rem.deadtime)] = 0 ;
-  strerr_warnw(fmt, " timed out: skipped for ", t, " seconds") ;
+  if (rem.deadtime) hostlist_add(rem.deadhosts, &rem.ndead, a, rem.deadtime, " timed out: skipped for ") ;
 }
 
 static void dead_list (stralloc *out)

@@ -176,7 +176,7 @@ extern void dests_expire_all (void) ;
 
  /* deadhosts.c */
 extern int hostlist_has (dead const *v, unsigned int n, raddr const *a) ;
-extern void hostlist_add (dead *v, unsigned int *n, raddr const *a, unsigned int secs) ;
+extern void hostlist_add (dead *v, unsigned int *n, raddr const *a, unsigned int secs, char const *what) ;   /* logs "HOST" what "SECS seconds" */
 extern int dead_is (raddr const *a) ;
 extern void dead_mark (raddr const *a) ;
 extern int dead_control (char const *const *f, int nf, stralloc *out) ;

@@ -331,11 +331,5 @@ int tls_broken_is (raddr const *a)
 
 void tls_broken_mark (raddr const *a)
 {
-  char fmt[ADDR_FMT] ;
-  char t[UINT_FMT] ;
-  if (!rem.brokentime) return ;
-  hostlist_add(rem.tlsbroken, &rem.nbroken, a, rem.brokentime) ;
-  addr_fmt(fmt, a) ;
-  t[uint_fmt(t, rem.brokentime)] = 0 ;
-  strerr_warnw(fmt, ": the TLS handshake failed: contacted without TLS for ", t, " seconds") ;
+  if (rem.brokentime) hostlist_add(rem.tlsbroken, &rem.nbroken, a, rem.brokentime, ": the TLS handshake failed: contacted without TLS for ") ;
 }
