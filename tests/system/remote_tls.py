@@ -5,6 +5,8 @@ naming the hosts (mx.tls.test, smtp.relay.test: 127.0.0.1). Each case is a group
 a failed check is reported and the next case still runs; the test fails if any check failed."""
 
 import os
+import subprocess
+import shutil
 import sys
 import traceback
 
@@ -132,6 +134,38 @@ try:
         check("certificate verified" in res[0][1] and "not verified" not in res[0][1], "the answer says certificate verified", res[0][1])
         finish(sp)
     case("verify, a good chain", verify_good)
+
+    def verify_system_store():
+        # control/tlscafile empty: the system's store, a directory of hashed names read when a chain
+        # needs it (SSL_CERT_DIR names it here: a directory holding only the test CA)
+        store = os.path.join(home.tmp, "certs")
+        os.makedirs(store, exist_ok=True)
+        shutil.copy(ca.pem, os.path.join(store, "testca.pem"))
+        rehash = subprocess.run(["openssl", "rehash", store], capture_output=True)
+        check(rehash.returncode == 0, "openssl rehash made the store", rehash.stderr)
+        peer = stopping(TlsPeer("starttls", *good))
+        route("vstore.test:mx.tls.test:%d" % peer.port)
+        policy("* may", "vstore.test verify")
+        settings(tlscafile="")
+        os.environ["SSL_CERT_DIR"] = store
+        try:
+            sp = Spawner(home, "ferry-spawn-remote")
+        finally:
+            del os.environ["SSL_CERT_DIR"]
+        res = deliver(sp, ["a@vstore.test"])
+        check(res[0][0] == "K" and "certificate verified" in res[0][1], "verify against the system's store (a hashed directory): delivered, verified", res)
+        finish(sp)
+        os.environ["SSL_CERT_DIR"] = os.path.join(home.tmp, "empty-store")
+        try:
+            sp = Spawner(home, "ferry-spawn-remote")
+        finally:
+            del os.environ["SSL_CERT_DIR"]
+        res = deliver(sp, ["b@vstore.test"])
+        check(res[0][0] in ("Z", "H") and "the certificate did not verify (control/tlspolicy: verify)" in res[0][1],
+              "a store without the CA (a directory that does not exist): deferred, not verified", res)
+        finish(sp)
+        settings(tlscafile=ca.pem)
+    case("verify against the system's store", verify_system_store)
 
     for kind, reason in (("expired", "certificate has expired"), ("selfsigned", "self-signed certificate"), ("wrongname", "hostname mismatch")):
         def bad_cert(kind=kind, reason=reason):
