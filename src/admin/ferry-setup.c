@@ -266,7 +266,12 @@ static void file_make (char const *fn, char const *s, size_t len, mode_t mode)
   created++ ;
 }
 
-static item const *item_of (char const *path) ;
+static item const *item_of (char const *path)
+{
+  item const *it ;
+  for (it = items ; it->kind ; it++) if (!strcmp(it->path, path)) return it ;
+  strerr_dief(111, "package/modes has no line for ", path) ;
+}
 
 static void control_make (char const *split)
 {
@@ -368,17 +373,6 @@ static int queue_is_dedicated (void)
   return pw && st.st_uid == pw->pw_uid && st.st_uid != homeuid ;
 }
 
-static item const *item_of (char const *path)
-{
-  item const *it ;
-  for (it = items ; it->kind ; it++) if (!strcmp(it->path, path)) return it ;
-  strerr_dief(111, "package/modes has no line for ", path) ;
-}
-
-static item const *control_item (void)
-{
-  return item_of("control") ;
-}
 
  /* The installed programs (bin/ a directory of the home, as make install leaves it) get the
     owners and modes of package/modes: -u sets them, -c reports what differs. A bin/ that is a
@@ -584,7 +578,7 @@ int main (int argc, char const *const *argv)
   homegid = st.st_gid ;
   if (dedicated) users_make() ;
   else dedicated = queue_is_dedicated() ;
-  make_one("control", control_item(), 0, 0) ;
+  make_one("control", item_of("control"), 0, 0) ;
   control_make(split) ;
   tree_make(queue_split()) ;
   scripts_make(home) ;
