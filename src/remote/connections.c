@@ -426,13 +426,20 @@ void conn_timeout (unsigned int ci)
   }
 }
 
+ /* to = from, which may never have been allocated */
+static void copy_of (stralloc *to, stralloc const *from)
+{
+  to->len = 0 ;
+  if (from->len && !stralloc_copyb(to, from->s, from->len)) nomem() ;
+}
+
  /* The destination's TLS policy and credentials, for a new connection. Port 465 is TLS from the
     first byte (RFC 8314), whatever the policy. */
 static void conn_policy (conn *c, deliv const *d)
 {
   dest const *t = rem.dests + d->dest ;
   c->level = t->level ;
-  if (!stralloc_copyb(&c->match, t->match.s ? t->match.s : "", t->match.len)) nomem() ;
+  copy_of(&c->match, &t->match) ;
   c->s.policy = tls_level_name(t->level) ;
   c->s.implicit = c->addr.port == 465 ;
   if (t->level >= TLS_ENCRYPT) c->s.tlswant = SMTP_TLS_MUST ;
@@ -446,9 +453,9 @@ static void conn_policy (conn *c, deliv const *d)
     memcpy(c->s.credhost, t->routehost.s, n) ;
     c->s.credhost[n] = 0 ;
   }
-  if (!stralloc_copyb(&c->s.authplain64, t->authplain64.s, t->authplain64.len)
-   || !stralloc_copyb(&c->s.authuser64, t->authuser64.s, t->authuser64.len)
-   || !stralloc_copyb(&c->s.authpass64, t->authpass64.s, t->authpass64.len)) nomem() ;
+  copy_of(&c->s.authplain64, &t->authplain64) ;
+  copy_of(&c->s.authuser64, &t->authuser64) ;
+  copy_of(&c->s.authpass64, &t->authpass64) ;
 }
 
  /* May a delivery to t go on the idle connection c? Only under the same policy and credentials. */
