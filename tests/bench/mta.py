@@ -41,7 +41,7 @@ import time
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
 from ferrytest import BIN, Home, Supervised, eventually, is_root, median, s6_log, test_user  # noqa: E402
-from smtp_peers import SmtpSink  # noqa: E402
+from smtp_peers import SmtpSink, postfix_private  # noqa: E402
 
 LOAD = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "sendmail-load")
 SINK = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "tls-sink")
@@ -239,34 +239,14 @@ class Postfix:
         self.qmgr = "qmgr"
         self.dir = tempfile.mkdtemp(prefix="ferry-bench-postfix.")
         os.chmod(self.dir, 0o755)
-        self.conf = os.path.join(self.dir, "conf")
-        self.queue = os.path.join(self.dir, "queue")
-        self.maildir = os.path.join(self.dir, "mail", "box")
-        for d in (self.conf, self.queue, os.path.join(self.dir, "data")):
-            os.makedirs(d)
-        for sub in ("tmp", "new", "cur"):
-            os.makedirs(os.path.join(self.maildir, sub))
-        subprocess.run(["chown", "-R", "nobody", os.path.join(self.dir, "mail")], check=True)
-        subprocess.run(["chown", "postfix", os.path.join(self.dir, "data")], check=True)
+        self.conf, self.queue, self.maildir, main = postfix_private(self.dir, "bench.test", "local.test", "loopback-only")
         with open("/etc/postfix/master.cf") as f:
             master = "".join("#" + line if line.startswith("smtp      inet") else line for line in f)
         if tls and tuned:
             # smtp_tls_connection_reuse (below) goes through tlsproxy
             master = master.replace("#tlsproxy  unix", "tlsproxy  unix")
         open(os.path.join(self.conf, "master.cf"), "w").write(master)
-        nobody = subprocess.run(["id", "-u", "nobody"], capture_output=True, text=True).stdout.strip()
-        nogroup = subprocess.run(["id", "-g", "nobody"], capture_output=True, text=True).stdout.strip()
-        main = [
-            "compatibility_level = 3.6", "queue_directory = " + self.queue, "data_directory = " + os.path.join(self.dir, "data"),
-            "command_directory = /usr/sbin", "daemon_directory = /usr/lib/postfix/sbin", "meta_directory = /etc/postfix",
-            "shlib_directory = /usr/lib/postfix", "mail_owner = postfix", "setgid_group = postdrop",
-            "inet_interfaces = loopback-only", "inet_protocols = ipv4", "myhostname = bench.test", "mydestination =",
-            "alias_maps =", "alias_database =", "local_recipient_maps =", "smtputf8_enable = no",
-            "virtual_mailbox_domains = local.test", "virtual_mailbox_base = " + os.path.join(self.dir, "mail"),
-            "virtual_mailbox_maps = static:box/", "virtual_uid_maps = static:" + nobody, "virtual_gid_maps = static:" + nogroup,
-            "relayhost = [127.0.0.1]:%d" % sink.port, "maillog_file = " + os.path.join(self.dir, "maillog"),
-            "maillog_file_prefixes = " + self.dir, "smtp_dns_support_level = disabled",
-        ]
+        main += ["relayhost = [127.0.0.1]:%d" % sink.port]
         if tls:
             # the client side of Debian's main.cf as installed: STARTTLS when offered, the
             # sessions cached (tlsmgr) so that a new connection resumes

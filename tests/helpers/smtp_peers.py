@@ -7,7 +7,9 @@
 Run with /usr/bin/python3."""
 
 import asyncio
+import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -33,6 +35,34 @@ def free_port(host="127.0.0.1"):
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def postfix_private(d, myhostname, mailbox_domain, interfaces):
+    """The common part of a private instance of Debian's Postfix under the directory d (needs
+    root): conf/ (for `postfix -c`), queue/, data/ (Postfix's), mail/box/ (one Maildir, written
+    as nobody, for every address @mailbox_domain), and the main.cf lines they need. Returns
+    (conf, queue, maildir, main lines); the caller adds its own lines, writes master.cf and main.cf."""
+    conf, queue, data = (os.path.join(d, x) for x in ("conf", "queue", "data"))
+    maildir = os.path.join(d, "mail", "box")
+    for x in (conf, queue, data):
+        os.makedirs(x)
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(maildir, sub))
+    subprocess.run(["chown", "-R", "nobody", os.path.join(d, "mail")], check=True)
+    subprocess.run(["chown", "postfix", data], check=True)
+    nobody = subprocess.run(["id", "-u", "nobody"], capture_output=True, text=True).stdout.strip()
+    nogroup = subprocess.run(["id", "-g", "nobody"], capture_output=True, text=True).stdout.strip()
+    main = [
+        "compatibility_level = 3.6", "queue_directory = " + queue, "data_directory = " + data,
+        "command_directory = /usr/sbin", "daemon_directory = /usr/lib/postfix/sbin", "meta_directory = /etc/postfix",
+        "shlib_directory = /usr/lib/postfix", "mail_owner = postfix", "setgid_group = postdrop",
+        "inet_interfaces = " + interfaces, "inet_protocols = ipv4", "myhostname = " + myhostname, "mydestination =",
+        "alias_maps =", "alias_database =", "local_recipient_maps =", "smtputf8_enable = no",
+        "virtual_mailbox_domains = " + mailbox_domain, "virtual_mailbox_base = " + os.path.join(d, "mail"),
+        "virtual_mailbox_maps = static:box/", "virtual_uid_maps = static:" + nobody, "virtual_gid_maps = static:" + nogroup,
+        "maillog_file = " + os.path.join(d, "maillog"), "maillog_file_prefixes = " + d, "smtp_dns_support_level = disabled",
+    ]
+    return conf, queue, maildir, main
 
 
 class ScriptedHandler:

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 
-from smtp_peers import free_port
+from smtp_peers import free_port, postfix_private
 
 
 def _run(args, cwd):
@@ -411,17 +411,9 @@ class PrivatePostfix:
         self.dir = dir or tempfile.mkdtemp(prefix="ferry-test-postfix.")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
-        self.conf = os.path.join(self.dir, "conf")
-        self.queue = os.path.join(self.dir, "queue")
-        self.maildir = os.path.join(self.dir, "mail", "box")
+        self.conf, self.queue, self.maildir, main = postfix_private(self.dir, domain, domain, "127.0.0.1")
         self.maillog = os.path.join(self.dir, "maillog")
         self.port = free_port()
-        for d in (self.conf, self.queue, os.path.join(self.dir, "data")):
-            os.makedirs(d)
-        for sub in ("tmp", "new", "cur"):
-            os.makedirs(os.path.join(self.maildir, sub))
-        subprocess.run(["chown", "-R", "nobody", os.path.join(self.dir, "mail")], check=True)
-        subprocess.run(["chown", "postfix", os.path.join(self.dir, "data")], check=True)
         # Debian's services, none in a chroot (it would lack the files they read), the public
         # smtpd replaced by one on the loopback port
         master = []
@@ -436,17 +428,8 @@ class PrivatePostfix:
                 fields[4] = "n"
                 master.append("  ".join(fields[:8]) + (" " + " ".join(fields[8:]) if fields[8:] else "") + "\n")
         open(os.path.join(self.conf, "master.cf"), "w").write("".join(master))
-        nobody = subprocess.run(["id", "-u", "nobody"], capture_output=True, text=True).stdout.strip()
-        nogroup = subprocess.run(["id", "-g", "nobody"], capture_output=True, text=True).stdout.strip()
-        main = [
-            "compatibility_level = 3.6", "queue_directory = " + self.queue, "data_directory = " + os.path.join(self.dir, "data"),
-            "command_directory = /usr/sbin", "daemon_directory = /usr/lib/postfix/sbin", "meta_directory = /etc/postfix",
-            "shlib_directory = /usr/lib/postfix", "mail_owner = postfix", "setgid_group = postdrop",
-            "inet_interfaces = 127.0.0.1", "inet_protocols = ipv4", "myhostname = " + domain, "mydestination =",
-            "mynetworks = 127.0.0.0/8", "alias_maps =", "alias_database =", "local_recipient_maps =", "smtputf8_enable = no",
-            "virtual_mailbox_domains = " + domain, "virtual_mailbox_base = " + os.path.join(self.dir, "mail"),
-            "virtual_mailbox_maps = static:box/", "virtual_uid_maps = static:" + nobody, "virtual_gid_maps = static:" + nogroup,
-            "maillog_file = " + self.maillog, "maillog_file_prefixes = " + self.dir, "smtp_dns_support_level = disabled", "smtpd_banner = $myhostname ESMTP",
+        main += [
+            "mynetworks = 127.0.0.0/8", "smtpd_banner = $myhostname ESMTP",
             "smtpd_tls_security_level = may", "smtpd_tls_cert_file = " + certfile, "smtpd_tls_key_file = " + keyfile,
             "smtpd_tls_loglevel = 1", "smtpd_tls_received_header = yes", "smtpd_tls_session_cache_database =",
             "smtpd_tls_protocols = >=TLSv1.2",
