@@ -79,6 +79,36 @@ pass "a bad control/mailboxes line: named with the file and line"
 cp "$T/mailboxes.good" "$H/control/mailboxes"
 "$BIN/ferry-mailboxes" "$H" > /dev/null || fail "ferry-mailboxes"
 
+# control/tlspolicy and control/smtpauth, checked with ferry-spawn-remote's own parsers; the
+# passwords never shown
+printf '* may\nexample.com frobnicate\n' > "$H/control/tlspolicy"
+"$BIN/ferry-showctl" "$H" > "$T/out" 2> "$T/err"
+expect_eq "ferry-showctl on a bad tlspolicy level: exit 100" "$?" 100
+grep -q 'control/tlspolicy:2: unknown level frobnicate' "$T/err" || fail "the bad tlspolicy line is not named: $(cat "$T/err")"
+grep -q 'example.com frobnicate   <- BAD: control/tlspolicy:2: unknown level' "$T/out" || fail "the bad tlspolicy line is not marked: $(cat "$T/out")"
+pass "a bad control/tlspolicy line: named with the file and line"
+printf '* may\n[smtp.relay.test] secure match=.relay.test\n' > "$H/control/tlspolicy"
+printf '# smarthost\nsmtp.relay.test alice@example.com s3cret words\n' > "$H/control/smtpauth"
+chmod 640 "$H/control/smtpauth"
+"$BIN/ferry-showctl" "$H" > "$T/out" 2> "$T/err" || fail "good tlspolicy and smtpauth refused: $(cat "$T/err")"
+grep -q 'smtp.relay.test alice@example.com (password hidden)' "$T/out" || fail "smtpauth's line is not shown with its password hidden: $(cat "$T/out")"
+if grep -q 's3cret' "$T/out" "$T/err" ; then fail "the password is shown: $(cat "$T/out")" ; fi
+pass "control/smtpauth: host and user shown, the password hidden"
+"$BIN/ferry-showctl" -j "$H" > "$T/json" 2> "$T/err" || fail "ferry-showctl -j exited $?: $(cat "$T/err")"
+if grep -q 's3cret' "$T/json" ; then fail "the password is in the JSON: $(cat "$T/json")" ; fi
+pass "-j: the password hidden too"
+chmod 644 "$H/control/smtpauth"
+"$BIN/ferry-showctl" "$H" > "$T/out" 2> "$T/err"
+expect_eq "ferry-showctl on an smtpauth others may read: exit 100" "$?" 100
+grep -q 'control/smtpauth: readable by others' "$T/err" || fail "an smtpauth others may read is not named: $(cat "$T/err")"
+pass "control/smtpauth readable by others: named"
+printf 'smtp.relay.test alice\n' > "$H/control/smtpauth" ; chmod 600 "$H/control/smtpauth"
+"$BIN/ferry-showctl" "$H" > "$T/out" 2> "$T/err"
+expect_eq "ferry-showctl on an smtpauth line without a password: exit 100" "$?" 100
+grep -q 'control/smtpauth:1: write host user password' "$T/err" || fail "the bad smtpauth line is not named: $(cat "$T/err")"
+pass "a bad control/smtpauth line: named with the file and line"
+: > "$H/control/tlspolicy" ; : > "$H/control/smtpauth"
+
 "$BIN/ferry-showctl" "$H" > /dev/null 2> "$T/err" || fail "a correct set of settings does not pass: $(cat "$T/err")"
 pass "a correct set of settings passes: exit 0"
 
