@@ -166,11 +166,12 @@ class TlsPeer:
     auth: {user: password} offered as AUTH (mechs, default PLAIN LOGIN) after TLS only, or in
     clear too with auth_clear; a wrong password gets 535 5.7.8. require_auth: 530 5.7.0 at MAIL
     without a successful AUTH. rcpt_replies: {address: reply line} for RCPT TO that address
-    (say "450 4.2.1 try again later"), the recipient not taken. conns: a Conn per connection,
-    in order."""
+    (say "450 4.2.1 try again later"), the recipient not taken. inject: bytes sent in clear in
+    the same write as the 220 to STARTTLS (a response injection: a client must not take them as
+    said inside TLS). conns: a Conn per connection, in order."""
 
     def __init__(self, mode="starttls", certfile=None, keyfile=None, ctx=None, host="127.0.0.1", port=None,
-                 auth=None, mechs=("PLAIN", "LOGIN"), auth_clear=False, require_auth=False, name="tlspeer.test", rcpt_replies=None):
+                 auth=None, mechs=("PLAIN", "LOGIN"), auth_clear=False, require_auth=False, name="tlspeer.test", rcpt_replies=None, inject=b""):
         self.mode = mode
         self.ctx = ctx or (server_context(certfile, keyfile) if certfile else None)
         if mode in ("starttls", "implicit") and not self.ctx:
@@ -180,6 +181,7 @@ class TlsPeer:
         self.auth_clear = auth_clear
         self.require_auth = require_auth
         self.rcpt_replies = dict(rcpt_replies or {})
+        self.inject = inject
         self.name = name
         self.host = host
         self.lock = threading.Lock()
@@ -290,7 +292,10 @@ class TlsPeer:
                     send("502 5.5.1 STARTTLS not offered")
                     continue
                 c.after_starttls = lines.buf
-                send("220 2.0.0 Ready to start TLS")
+                if self.inject:
+                    s.sendall(b"220 2.0.0 Ready to start TLS\r\n" + self.inject)
+                else:
+                    send("220 2.0.0 Ready to start TLS")
                 if self.mode == "broken":
                     s.sendall(b"this is not a TLS record, goodbye\r\n")
                     c.tls_error = "broken on purpose"

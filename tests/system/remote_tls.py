@@ -135,6 +135,21 @@ try:
         finish(sp)
     case("verify, a good chain", verify_good)
 
+    def injection():
+        # the 220 to STARTTLS comes with a plain-text EHLO reply that offers AUTH: taken as said
+        # inside TLS, it would answer ferry's second EHLO and skip the real one
+        peer = stopping(TlsPeer("starttls", *good, inject=b"250-mx.tls.test\r\n250 AUTH PLAIN\r\n"))
+        route("inject.test:mx.tls.test:%d" % peer.port)
+        policy("* may")
+        sp = Spawner(home, "ferry-spawn-remote")
+        res = deliver(sp, ["a@inject.test"])
+        check(res[0][0] == "K" and "over TLSv1.3" in res[0][1], "plain text after the 220 to STARTTLS: delivered over TLS", res)
+        c = peer.conns[0] if peer.conns else None
+        check(c is not None and c.verbs()[:4] == ["EHLO", "STARTTLS", "EHLO", "MAIL"],
+              "the injected reply was dropped: EHLO again inside TLS, its own reply awaited", c.commands if c else None)
+        finish(sp)
+    case("a reply injected after the 220 to STARTTLS", injection)
+
     def verify_system_store():
         # control/tlscafile empty: the system's store, a directory of hashed names read when a chain
         # needs it (SSL_CERT_DIR names it here: a directory holding only the test CA)
