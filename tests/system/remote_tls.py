@@ -370,6 +370,23 @@ try:
         finish(sp)
     case("many messages on one TLS connection", reuse)
 
+    def reuse_names():
+        # two domains whose MX is the same machine under two names: under verify the idle
+        # connection, whose certificate was checked against the first name, is not given to the
+        # second; under may it is
+        peer = stopping(TlsPeer("starttls", *good))
+        route("one.test:mx.tls.test:%d" % peer.port, "two.test:smtp.relay.test:%d" % peer.port)
+        settings(connectioncache=5)
+        for level, want in (("verify", 2), ("may", 1)):
+            policy("* " + level)
+            before = peer.connections
+            sp = Spawner(home, "ferry-spawn-remote")
+            res = [deliver(sp, ["a@one.test"]), deliver(sp, ["b@two.test"])]
+            check(all(r[0][0] == "K" for r in res), "%s: both delivered" % level, res)
+            check(peer.connections - before == want, "%s: %d connection(s) for the two names" % (level, want), peer.connections - before)
+            finish(sp)
+    case("an idle connection under verify only for the name it was checked against", reuse_names)
+
     def resume():
         peer = stopping(TlsPeer("starttls", *good))
         route("resume.test:mx.tls.test:%d" % peer.port)
