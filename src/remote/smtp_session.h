@@ -98,7 +98,7 @@ struct smtp_session_s
   int hascreds ;          /* credentials for this route: AUTH inside TLS */
   char credhost[256] ;    /* the route's host they are for, for the texts */
   int authed ;
-  unsigned int authstep ;
+  unsigned int authstep ;  /* LOGIN's answers sent (user, then password); PLAIN sends its one at once: 2 */
   stralloc authplain64, authuser64, authpass64 ;   /* PLAIN's initial response; LOGIN's two answers */
   char tlsdesc[200] ;     /* " over TLSv1.3 (cipher, certificate verified)", or empty */
   char const *why ;       /* with SMTP_FAIL */
