@@ -182,6 +182,7 @@ void deliv_attach (unsigned int di)
        || !stralloc_cats(&d->lasterr, ": skipped: it timed out within control/deadhosttime seconds"))) nomem() ;
       continue ;
     }
+    if (!policy_usable(d, a, &d->lasterr)) continue ;
     /* a stale cached connection already failed this delivery: a fresh one from now on */
     if (!d->retried && conn_cached_take(di, a)) return ;
     if (conn_start(di, a) < 0)

@@ -47,9 +47,9 @@ void smtp_session_connect (smtp_session *s, char const *host)
   s->sizemax = 0 ;
   s->tlswant = SMTP_TLS_NO ;
   s->implicit = 0 ;
-  s->policy = "none" ;
+  s->policy = "control/tlspolicy: none" ;
   s->starttls = s->authplain = s->authlogin = 0 ;
-  s->tls = s->hascreds = s->authed = 0 ;
+  s->tls = s->hascreds = s->authed = s->tlsmissing = 0 ;
   s->credhost[0] = 0 ;
   s->authstep = 0 ;
   s->tlsdesc[0] = 0 ;
@@ -194,8 +194,9 @@ static enum smtp_action after_hello (smtp_session *s, smtp_txn *t, stralloc *out
       s->state = SMTP_STARTTLS ;
       return SMTP_WAIT ;
     }
+    s->tlsmissing = s->tlswant != SMTP_TLS_NO ;
     if (s->tlswant == SMTP_TLS_MUST)
-      return fail_text(s, "TLS is required (control/tlspolicy: ", s->policy, ") but the host does not offer STARTTLS") ;
+      return fail_text(s, "TLS is required (", s->policy, ") but the host does not offer STARTTLS") ;
     if (s->hascreds)
       return fail_text(s, "credentials for ", s->credhost, s->starttls
         ? " (control/smtpauth) are sent only over TLS, and TLS with this host failed (it is contacted without TLS for control/tlsbrokentime seconds)"
@@ -411,7 +412,7 @@ static enum smtp_action on_reply (smtp_session *s, smtp_reply const *r, smtp_txn
       if (s->tlswant == SMTP_TLS_MUST)
       {
         s->whybuf.len = 0 ;
-        if (!stralloc_cats(&s->whybuf, "TLS is required (control/tlspolicy: ") || !stralloc_cats(&s->whybuf, s->policy)
+        if (!stralloc_cats(&s->whybuf, "TLS is required (") || !stralloc_cats(&s->whybuf, s->policy)
          || !stralloc_cats(&s->whybuf, ") but the host refused STARTTLS: ") || !smtp_reply_oneline(r, &s->whybuf, 400) || !stralloc_0(&s->whybuf)) nomem() ;
         return fail(s, s->whybuf.s, "") ;
       }

@@ -92,9 +92,10 @@ struct smtp_session_s
      peer offers, what was done */
   int tlswant ;           /* SMTP_TLS_NO, _MAY or _MUST */
   int implicit ;          /* TLS from the first byte (port 465) */
-  char const *policy ;    /* the level's name, for the texts */
+  char const *policy ;    /* the policy as the texts name it: "control/tlspolicy: encrypt", "dane: TLSA records of ..." */
   int starttls, authplain, authlogin ;   /* offered in the last EHLO */
   int tls ;               /* the connection is inside TLS */
+  int tlsmissing ;        /* TLS was wanted and the host does not offer STARTTLS */
   int hascreds ;          /* credentials for this route: AUTH inside TLS */
   char credhost[256] ;    /* the route's host they are for, for the texts */
   int authed ;

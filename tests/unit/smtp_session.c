@@ -332,7 +332,7 @@ int main (void)
 
   /* not offered under must: FAIL with the text, nothing sent */
   run_init(&x, 1) ;
-  x.s.tlswant = SMTP_TLS_MUST ; x.s.policy = "encrypt" ;
+  x.s.tlswant = SMTP_TLS_MUST ; x.s.policy = "control/tlspolicy: encrypt" ;
   a = to_hello(&x, "250-mx.x.test\n250 PIPELINING") ;
   CHECK(a == SMTP_FAIL && x.s.why && !strcmp(x.s.why, "TLS is required (control/tlspolicy: encrypt) but the host does not offer STARTTLS"),
         "must, STARTTLS not offered: FAIL, saying so: %s", x.s.why ? x.s.why : "(none)") ;
@@ -354,7 +354,7 @@ int main (void)
   CHECK(a == SMTP_WAIT && x.s.state == SMTP_TRANS && out_has(&x, "MAIL FROM:<s@y.test>\r\nRCPT TO:<a@x.test>\r\nDATA\r\n") && !out_has(&x, "STARTTLS"),
         "plain, pipelined as the first EHLO said: %.*s", (int)x.out.len, x.out.s) ;
   run_init(&x, 1) ;
-  x.s.tlswant = SMTP_TLS_MUST ; x.s.policy = "verify" ;
+  x.s.tlswant = SMTP_TLS_MUST ; x.s.policy = "control/tlspolicy: verify" ;
   to_hello(&x, "250-mx.x.test\n250-PIPELINING\n250 STARTTLS") ;
   x.out.len = 0 ;
   a = reply(&x, "454 4.7.0 TLS not available now") ;
