@@ -60,7 +60,8 @@ int policy_usable (deliv const *d, raddr const *a, stralloc *why)
     /* RFC 7672 2.2: a host whose TLSA records cannot be known is not used */
     addr_fmt(fmt, a) ;
     why->len = 0 ;
-    cat(why, "host ") ; cat(why, fmt) ; cat(why, ": not used: the TLSA lookup of its records failed (DANE)") ;
+    cat(why, "host ") ; cat(why, fmt) ; cat(why, ": not used: the TLSA lookup of ") ;
+    cat(why, e ? e->name.s : "its records") ; cat(why, " failed (DANE)") ;
     if (e && e->state == TLSA_FAILED) { cat(why, ": ") ; cat(why, e->why.s) ; }
     return 0 ;
   }

@@ -131,6 +131,7 @@ struct conn_s
   stralloc domain ;       /* the destination it was made for, terminated */
   char stsid[33] ;        /* under pol sts or sts-testing: the id of the policy */
   int reported ;          /* its result is in the day's TLS report */
+  int daneusage ;         /* under pol dane, verified: the usage of the record that matched (2, 3), else -1 */
   stralloc tlskey ;       /* its TLS session's key in the cache (tls.c) */
   int retrysame ;         /* its failure is to be tried again on the same host (TLS fell back) */
 } ;

@@ -30,6 +30,7 @@ struct tls_session_s
 {
   stralloc key ;           /* the connection's tlskey: host, address, port, level, policy, names and records checked */
   SSL_SESSION *sess ;
+  int daneusage ;          /* the DANE usage its first handshake matched, or -1: a resumption says it again */
   tain used ;
 } ;
 
@@ -91,6 +92,13 @@ static int session_new (SSL *ssl, SSL_SESSION *sess)
   }
   if (sessions[i].sess) SSL_SESSION_free(sessions[i].sess) ;
   sessions[i].sess = sess ;
+  {
+    /* TLS 1.2 makes its session inside the handshake, before tls_checked */
+    uint8_t usage ;
+    int u = c->daneusage ;
+    if (u < 0 && !SSL_session_reused(ssl) && SSL_get0_dane_tlsa(ssl, &usage, 0, 0, 0, 0) >= 0) u = usage ;
+    sessions[i].daneusage = u ;
+  }
   tain_copynow(&sessions[i].used) ;
   return 1 ;
 }
@@ -233,9 +241,11 @@ int tls_conn_start (unsigned int ci, stralloc *why)
      || !stralloc_catb(&c->tlskey, "\n", 1) || (c->match.len && !stralloc_catb(&c->tlskey, c->match.s, c->match.len))
      || !stralloc_catb(&c->tlskey, "\n", 1) || (c->tlsa.len && !stralloc_catb(&c->tlskey, c->tlsa.s, c->tlsa.len))) nomem() ;
   }
+  c->daneusage = -1 ;
   i = session_find(&c->tlskey) ;
   if (i >= 0 && sessions[i].sess)
   {
+    c->daneusage = sessions[i].daneusage ;
     if (SSL_SESSION_is_resumable(sessions[i].sess)) SSL_set_session(c->ssl, sessions[i].sess) ;
     /* a TLS 1.3 ticket is for one use: the host sends new ones */
     if (SSL_SESSION_get_protocol_version(sessions[i].sess) >= TLS1_3_VERSION)
@@ -276,7 +286,9 @@ static int tls_checked (conn *c, stralloc *why)
   char *d = c->s.tlsdesc ;
   size_t max = sizeof(c->s.tlsdesc) - 1 ;
   if (peer) X509_free(peer) ;
-  if (c->pol == POL_DANE && verified && SSL_get0_dane_authority(c->ssl, 0, 0) < 0) { verified = 0 ; reason = "no TLSA record matched" ; }
+  /* a resumed session keeps the verdict of its first handshake, made with the same records (its key holds them) */
+  int resumed = SSL_session_reused(c->ssl) ;
+  if (c->pol == POL_DANE && verified && !resumed && SSL_get0_dane_authority(c->ssl, 0, 0) < 0) { verified = 0 ; reason = "no TLSA record matched" ; }
 #define DESC(str) do { size_t l_ = strlen(str) ; if (l_ > max - n) l_ = max - n ; memcpy(d + n, (str), l_) ; n += l_ ; } while (0)
   DESC(" over ") ;
   DESC(SSL_get_version(c->ssl)) ;
@@ -288,14 +300,14 @@ static int tls_checked (conn *c, stralloc *why)
   if (c->pol == POL_DANE && verified)
   {
     uint8_t usage = 0 ;
-    SSL_get0_dane_tlsa(c->ssl, &usage, 0, 0, 0, 0) ;
-    DESC(usage == 2 ? "verified by DANE-TA" : "verified by DANE-EE") ;
+    if (!resumed && SSL_get0_dane_tlsa(c->ssl, &usage, 0, 0, 0, 0) >= 0) c->daneusage = usage ;
+    DESC(c->daneusage == 2 ? "verified by DANE-TA" : c->daneusage == 3 ? "verified by DANE-EE" : "verified by DANE") ;
   }
   else if (c->pol == POL_DANE_UNUSABLE) DESC("no usable TLSA records, certificate not checked") ;
   else if (verified) DESC("certificate verified") ;
   else if (!required) { DESC("certificate not verified: ") ; DESC(reason) ; }
   else DESC("certificate not verified") ;
-  if (SSL_session_reused(c->ssl)) DESC(", session resumed") ;
+  if (resumed) DESC(", session resumed") ;
   DESC(")") ;
   d[n] = 0 ;
 #undef DESC
