@@ -21,6 +21,7 @@
 #include <ferry/control.h>
 #include <ferry/smtp_auth.h>
 #include <ferry/tls_policy.h>
+#include <ferry/dns_servers.h>
 #include <ferry/home.h>
 #include <ferry/mailboxes.h>
 #include <ferry/route.h>
@@ -99,6 +100,34 @@ static char const *pair_problem (char const *name)
   {
     if (ferry_control_readu64("minbackoff", &a) < 0 || ferry_control_readu64("maxbackoff", &b) < 0) return 0 ;
     if (b < a) return "below control/minbackoff: ferry-schedule's wait between attempts must grow from minbackoff up to maxbackoff" ;
+  }
+  else if (!strcmp(name, "dnssecservers"))
+  {
+    /* the remote channel's own check, through the same function */
+    static stralloc w = STRALLOC_ZERO ;
+    stralloc csv = STRALLOC_ZERO ;
+    int dnssec, r = ferry_dns_servers_csv(&csv, &dnssec, &w) ;
+    stralloc_free(&csv) ;
+    if (r < 0) nomem() ;
+    if (!r) return w.s ;
+  }
+  else if (!strcmp(name, "tlspolicy"))
+  {
+    /* dane-only needs validated TLSA records: without a trusted resolver nothing is delivered */
+    stralloc sa = STRALLOC_ZERO, servers = STRALLOC_ZERO ;
+    char const *p = 0 ;
+    if (ferry_control_readfile(&sa, "tlspolicy") >= 0 && ferry_control_readfile(&servers, "dnssecservers") >= 0)
+    {
+      size_t i ;
+      int hasservers = 0, daneonly = 0 ;
+      for (i = 0 ; i < servers.len ; i++) if (servers.s[i] != ' ' && servers.s[i] != '\t' && servers.s[i] != '\n' && servers.s[i] != '#') { hasservers = 1 ; break ; }
+      for (i = 0 ; i + 9 <= sa.len ; i++) if (!strncasecmp(sa.s + i, "dane-only", 9)) { daneonly = 1 ; break ; }
+      if (daneonly && !hasservers)
+        p = "names dane-only, but control/dnssecservers is empty: without a trusted validating resolver there are no TLSA records, and those destinations are never delivered" ;
+    }
+    stralloc_free(&sa) ;
+    stralloc_free(&servers) ;
+    return p ;
   }
   else if (!strcmp(name, "delaywarning"))
   {
