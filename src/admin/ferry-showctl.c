@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
