@@ -91,5 +91,12 @@ int main (void)
   CHECK(ferry_dsn_check(E("RET=FULL"), 'F') != ferry_dsn_check(E("ENVID=x"), 'F'), "distinct bits") ;
   CHECK(ferry_dsn_check(E("REQUIRETLS"), 'F') && ferry_dsn_check(E("REQUIRETLS"), 'F') != ferry_dsn_check(E("SMTPUTF8"), 'F'), "REQUIRETLS has its own bit") ;
   CHECK(!ferry_dsn_check(E("REQUIRETLS"), 'T'), "REQUIRETLS is the message's, not a recipient's") ;
+
+  /* the queue manager's question of a stored envelope */
+  CHECK(ferry_envelope_requiretls(E("u1\0p2\0t3\0w5\0b7\0Fa\0XRET=HDRS\0XrequireTLS\0Tc\0\0")), "XREQUIRETLS after F") ;
+  CHECK(!ferry_envelope_requiretls(E("u1\0p2\0t3\0Fa\0XRET=HDRS\0Tc\0\0")), "no XREQUIRETLS") ;
+  CHECK(!ferry_envelope_requiretls(E("Fa\0Tc\0XREQUIRETLS\0\0")), "after a T it is not the message's") ;
+  CHECK(!ferry_envelope_requiretls(E("Fa\0XREQUIRETLSX\0Tc\0\0")), "a longer keyword") ;
+  CHECK(!ferry_envelope_requiretls(E("Fa\0XREQUIRETLS")), "torn before its null byte") ;
   return UNIT_END() ;
 }
