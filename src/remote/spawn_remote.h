@@ -95,6 +95,7 @@ struct deliv_s
   int looked ;            /* look holds the MIME walk (mime_conv.h) */
   mime_look look ;
   int utf8 ;
+  int requiretls ;        /* the request's T: the message asks for REQUIRETLS */
   unsigned int dest ;
   unsigned int tried ;    /* index of the address being tried */
   int retried ;           /* a reused connection failed at RSET: one fresh try on the same host */

@@ -322,6 +322,7 @@ static int tls_checked (conn *c, stralloc *why)
   /* a policy in testing mode reports what enforce would have refused (RFC 8461 5, RFC 8460) */
   if (c->pol == POL_STS_TESTING && !verified) policy_report(c, report_result(c, v), reason) ;
   policy_report(c, "success", "") ;
+  c->s.tlsverified = required ;   /* REQUIRETLS: verified as a policy requires it */
   return 1 ;
 }
 
