@@ -13,7 +13,7 @@ import traceback
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
-from ferrytest import Home, Spawner  # noqa: E402
+from ferrytest import Home, Spawner, body_facts, request  # noqa: E402
 from dnssec_peers import DnssecWorld, missing_tools, query, tlsa_of  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
 from tls_peers import TestCA, TlsPeer  # noqa: E402
@@ -375,6 +375,32 @@ try:
               "a route to the address literal [127.0.0.1]: delivered, no DANE", res)
         home.control("smtproutes", "")
     case("routes: by name, and to an address", routes)
+
+    def requiretls():
+        # a message whose envelope asks for REQUIRETLS: the request's b field ends in T
+        def rt(domain):
+            sp = Spawner(home, "ferry-spawn-remote")
+            num[0] += 1
+            facts = body_facts(home.mess(mid))
+            sp.send(request(num[0], mid, "sender@example.com", ["rt@" + domain], (facts[0], facts[1] + b"T")))
+            res = sp.wait(num[0], 30)
+            print("  %s: %r" % (domain, res), flush=True)
+            finish(sp)
+            return res
+        peer = serve(cert=ee, requiretls=True)
+        res = rt("dane.test")
+        check(res[0][0] == "K" and "dane: verified by DANE-EE" in res[0][1],
+              "REQUIRETLS, verified by DANE, the host offers REQUIRETLS: delivered", res)
+        mails = [x for c in peer.conns for x in c.commands if x.upper().startswith("MAIL")]
+        check(mails and mails[-1].upper().endswith(" REQUIRETLS"), "MAIL FROM carries REQUIRETLS", mails)
+        res = rt("insecure.test")
+        check(res[0][0] == "D" and "5.7.30" in res[0][1], "REQUIRETLS over opportunistic TLS (insecure zone): returned, 5.7.30", res)
+        peer = serve(cert=ee)
+        res = rt("dane.test")
+        check(res[0][0] == "D" and "5.7.30" in res[0][1] and "REQUIRETLS" in res[0][1],
+              "REQUIRETLS, verified by DANE, the host does not offer REQUIRETLS: returned, 5.7.30", res)
+        check(no_mail(peer), "no MAIL was sent to it", [c.commands for c in peer.conns])
+    case("REQUIRETLS", requiretls)
 
     def burst():
         peer = serve(cert=ee)
