@@ -19,6 +19,7 @@
 #include <skalibs/types.h>
 
 #include <ferry/control.h>
+#include <ferry/dns_servers.h>
 #include <ferry/smtp_auth.h>
 #include <ferry/tls_policy.h>
 #include <ferry/home.h>
@@ -104,6 +105,15 @@ static char const *pair_problem (char const *name)
   {
     if (ferry_control_readu64("queuelifetime", &a) < 0 || ferry_control_readu64("delaywarning", &b) < 0) return 0 ;
     if (a && b && b >= a) return "not below control/queuelifetime: a message expires before its delay warning is due, so none is ever sent" ;
+  }
+  else if (!strcmp(name, "dnssecservers"))
+  {
+    /* the channel's own check: with validating resolvers, no other server */
+    stralloc csv = STRALLOC_ZERO ;
+    int dnssec, r = ferry_dns_servers(&csv, &dnssec, &why) ;
+    stralloc_free(&csv) ;
+    if (r < 0) nomem() ;
+    if (!r) return why.s ;
   }
   return 0 ;
 }
