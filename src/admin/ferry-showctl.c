@@ -20,9 +20,9 @@
 #include <skalibs/types.h>
 
 #include <ferry/control.h>
+#include <ferry/dns_servers.h>
 #include <ferry/smtp_auth.h>
 #include <ferry/tls_policy.h>
-#include <ferry/dns_servers.h>
 #include <ferry/home.h>
 #include <ferry/mailboxes.h>
 #include <ferry/route.h>
@@ -102,16 +102,6 @@ static char const *pair_problem (char const *name)
     if (ferry_control_readu64("minbackoff", &a) < 0 || ferry_control_readu64("maxbackoff", &b) < 0) return 0 ;
     if (b < a) return "below control/minbackoff: ferry-schedule's wait between attempts must grow from minbackoff up to maxbackoff" ;
   }
-  else if (!strcmp(name, "dnssecservers"))
-  {
-    /* the remote channel's own check, through the same function */
-    static stralloc w = STRALLOC_ZERO ;
-    stralloc csv = STRALLOC_ZERO ;
-    int dnssec, r = ferry_dns_servers_csv(&csv, &dnssec, &w) ;
-    stralloc_free(&csv) ;
-    if (r < 0) nomem() ;
-    if (!r) return w.s ;
-  }
   else if (!strcmp(name, "tlspolicy"))
   {
     /* dane-only needs validated TLSA records: without a trusted resolver nothing is delivered */
@@ -134,6 +124,15 @@ static char const *pair_problem (char const *name)
   {
     if (ferry_control_readu64("queuelifetime", &a) < 0 || ferry_control_readu64("delaywarning", &b) < 0) return 0 ;
     if (a && b && b >= a) return "not below control/queuelifetime: a message expires before its delay warning is due, so none is ever sent" ;
+  }
+  else if (!strcmp(name, "dnssecservers"))
+  {
+    /* the channel's own check: with validating resolvers, no other server */
+    stralloc csv = STRALLOC_ZERO ;
+    int dnssec, r = ferry_dns_servers(&csv, &dnssec, &why) ;
+    stralloc_free(&csv) ;
+    if (r < 0) nomem() ;
+    if (!r) return why.s ;
   }
   return 0 ;
 }

@@ -19,8 +19,6 @@ ferry_control const ferry_control_table[] =
   { "smtpauth", "", TEXT, "credentials for route hosts: host user password per line; must not be readable by others" },
   { "tlscafile", "", TEXT, "PEM file of the CAs trusted for the TLS levels verify and secure; empty: the system store" },
   { "tlsbrokentime", "3600", 0, 86400, "seconds a host whose TLS handshake failed under may is contacted without STARTTLS" },
-  { "mtastsport", "443", 1, 65535, "the TCP port of the HTTPS servers MTA-STS policies are fetched from (443; another for test set-ups)" },
-  { "timeoutmtasts", "30", 1, 300, "seconds a whole MTA-STS policy fetch may take" },
   { "concurrencylocal", "20", 1, 1000, "local deliveries at once" },
   { "concurrencyremote", "100", 1, 1000, "remote deliveries at once" },
   { "queuelifetime", "604800", 0, UINT64_MAX, "seconds a message may stay queued before its temporary failures become permanent" },
@@ -38,7 +36,7 @@ ferry_control const ferry_control_table[] =
   { "timeoutprogram", "3600", 1, 86400, "seconds a delivery program may run before it is killed" },
   { "smtpport", "25", 1, 65535, "the TCP port of remote SMTP servers found through MX and address records" },
   { "dnsservers", "", TEXT, "DNS servers for the remote channel, ip or ip:port or [ip6]:port per line; empty: /etc/resolv.conf" },
-  { "dnssecservers", "", TEXT, "validating resolvers trusted for DNSSEC (DANE), ip or ip:port or [ip6]:port per line; when set, every lookup goes there and dnsservers must be empty" },
+  { "dnssecservers", "", TEXT, "validating DNS resolvers (a loopback unbound) whose AD bit is trusted, ip or ip:port or [ip6]:port per line; when set, every lookup of the remote channel goes there and dnsservers must be empty; empty: no DNSSEC" },
   { "concurrencydestination", "20", 1, 1000, "remote deliveries at once to one destination domain" },
   { "connectioncache", "5", 0, 300, "seconds an idle SMTP connection is kept for the next message to the same host; 0: never reused" },
   { "deadhosttime", "120", 0, 86400, "seconds a host that timed out is skipped" },
@@ -46,6 +44,8 @@ ferry_control const ferry_control_table[] =
   { "timeoutgreeting", "300", 1, 3600, "seconds to wait for the SMTP greeting" },
   { "timeoutcommand", "300", 1, 3600, "seconds to wait for the reply to each SMTP command" },
   { "timeoutdata", "600", 1, 3600, "seconds to wait for the message to be taken, and for the reply after it" },
+  { "mtastsport", "443", 1, 65535, "the TCP port ferry-mtasts-fetch fetches MTA-STS policies from (443; another for tests)" },
+  { "timeoutmtasts", "30", 1, 300, "seconds a whole MTA-STS policy fetch may take (DNS, connection, TLS and HTTP)" },
   { 0, 0, 0, 0, 0 }
 } ;
 

@@ -112,13 +112,14 @@ int settings_load (int initial, stralloc *why)
   newctx = tls_prepare(cafile.s, why) ;
   if (!newctx) goto end ;
   {
-    int r = ferry_dns_servers_csv(&csv, &dnssec, why) ;
+    int r = ferry_dns_servers(&csv, &dnssec, why) ;
     if (r < 0) nomem() ;
     if (!r) goto end ;
   }
   /* the last check, as it changes c-ares' servers when it succeeds (and nothing when it fails) */
-  if (csv.len && ares_set_servers_ports_csv(rem.chan, csv.s) != ARES_SUCCESS)
+  if (csv.len > 1 && ares_set_servers_ports_csv(rem.chan, csv.s) != ARES_SUCCESS)
   {
+    why->len = 0 ;
     if (!stralloc_cats(why, dnssec ? "bad value in control/dnssecservers" : "bad value in control/dnsservers")
      || !stralloc_cats(why, ": write one ip, ip:port or [ip6]:port per line") || !stralloc_0(why)) nomem() ;
     goto end ;

@@ -22,6 +22,7 @@
 #include <ferry/dns_wire.h>
 
 #include "spawn_remote.h"
+#include "tls_ca.h"
 
 #define SESSIONS_MAX 1024
 
@@ -129,22 +130,9 @@ void *tls_prepare (char const *cafile, stralloc *why)
   if (SSL_CTX_dane_enable(n) <= 0) { tls_error(why, "unable to enable DANE: ") ; SSL_CTX_free(n) ; return 0 ; }
   SSL_CTX_set_session_cache_mode(n, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE) ;
   SSL_CTX_sess_set_new_cb(n, &session_new) ;
-  if (!(cafile && cafile[0]))
+  if (!tls_ca_load(n, cafile, why))
   {
-    /* the system's store as a directory of hashed names: a CA is read when a chain needs it, not
-       the whole bundle at each start and reread (about 15 ms of CPU, with the loop stopped) */
-    char const *dir = getenv(X509_get_default_cert_dir_env()) ;
-    if (!dir || !dir[0]) dir = X509_get_default_cert_dir() ;
-    if (!SSL_CTX_load_verify_dir(n, dir)) ERR_clear_error() ;   /* no store: nothing verifies, which the texts say */
-  }
-  else if (!SSL_CTX_load_verify_locations(n, cafile, 0))
-  {
-    stralloc t = STRALLOC_ZERO ;
-    tls_error(&t, "") ;
-    why->len = 0 ;
-    if (!stralloc_cats(why, "unable to load control/tlscafile (") || !stralloc_cats(why, cafile) || !stralloc_cats(why, "): ")
-     || !stralloc_cats(why, t.s) || !stralloc_0(why)) nomem() ;
-    stralloc_free(&t) ;
+    if (!why->len) nomem() ;
     SSL_CTX_free(n) ;
     return 0 ;
   }
