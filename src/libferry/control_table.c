@@ -43,6 +43,8 @@ ferry_control const ferry_control_table[] =
   { "timeoutgreeting", "300", 1, 3600, "seconds to wait for the SMTP greeting" },
   { "timeoutcommand", "300", 1, 3600, "seconds to wait for the reply to each SMTP command" },
   { "timeoutdata", "600", 1, 3600, "seconds to wait for the message to be taken, and for the reply after it" },
+  { "tlsrptfrom", "", TEXT, "sender and From: of TLS-RPT reports (ferry-tlsrpt); empty: tls-reports@ and the value of me" },
+  { "tlsrptorg", "", TEXT, "organization-name of TLS-RPT reports (ferry-tlsrpt); empty: the value of me" },
   { 0, 0, 0, 0, 0 }
 } ;
 
