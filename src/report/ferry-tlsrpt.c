@@ -513,5 +513,6 @@ int main (int argc, char const *const *argv)
   if (dryrun && !buffer_flush(buffer_1)) strerr_diefu1sys(111, "write to stdout") ;
   if (!dryrun && !stop) sent_expire(today) ;
   if (chan) report_dns_close(chan) ;
+  stralloc_free(&days) ;
   return pending ? 111 : 0 ;
 }
