@@ -298,7 +298,8 @@ static void day_lines (char const *fn, stralloc *file, genalloc *lines)
       strerr_warnw(fn, ":", fmt, ": line skipped: ", why) ;
     }
   }
-  qsort(genalloc_s(report_line, lines), genalloc_len(report_line, lines), sizeof(report_line), &report_line_cmp) ;
+  if (genalloc_len(report_line, lines))
+    qsort(genalloc_s(report_line, lines), genalloc_len(report_line, lines), sizeof(report_line), &report_line_cmp) ;
 }
 
  /* 1: every report of the day is done; 0: some are left for a later run */
@@ -411,7 +412,7 @@ static void days_list (stralloc *days, uint64_t today)
   }
   if (errno) strerr_diefu1sys(111, "read tlsrpt") ;
   dir_close(dir) ;
-  qsort(days->s, days->len / REPORT_DAY_LEN, REPORT_DAY_LEN, &daycmp) ;
+  if (days->len) qsort(days->s, days->len / REPORT_DAY_LEN, REPORT_DAY_LEN, &daycmp) ;
 }
 
  /* sent days older than KEEP_DAYS are removed */

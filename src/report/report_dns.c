@@ -121,6 +121,7 @@ static void txt_cb (void *arg, int status, int timeouts, unsigned char *abuf, in
   if (q->done) return ;
   if (status == ARES_SUCCESS) txt_take(q, abuf, alen) ;
   else if (status == ARES_ENOTFOUND || status == ARES_ENODATA) say(q, 0, "no TXT record at ", q->name) ;
+  else if (status == ARES_EBADNAME) say(q, 0, "not a name DNS can look up: ", q->name) ;
   else
   {
     stralloc *why = q->why ;
