@@ -1,6 +1,4 @@
-/* ferry_tlsrpt_txt: a TLSRPT record (RFC 8460 section 3): v=TLSRPTv1, then fields separated by
-   ";" with optional blanks around it, one of them rua= (URIs separated by ","), the others
-   extensions (name=value), ignored. */
+/* ferry_tlsrpt_txt: the TLSRPT TXT record of a domain (RFC 8460 3) and the URIs of its rua=. */
 
 #include <string.h>
 
@@ -8,85 +6,105 @@
 
 #include <ferry/tlsrpt.h>
 
-static int alnum (char c)
+static int blank (char c)
 {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ;
+  return c == ' ' || c == '\t' ;
 }
 
-static size_t blanks (char const *s, size_t n, size_t i)
+static int letter (char c)
 {
-  while (i < n && (s[i] == ' ' || s[i] == '\t')) i++ ;
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ;
+}
+
+static int alnum (char c)
+{
+  return letter(c) || (c >= '0' && c <= '9') ;
+}
+
+static int hexdigit (char c)
+{
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ;
+}
+
+static size_t blanks_skip (char const *s, size_t n, size_t i)
+{
+  while (i < n && blank(s[i])) i++ ;
   return i ;
 }
 
- /* a URI's character here: visible ASCII but the separators "," and ";" */
-static int urichar (char c)
+ /* A character of a URI (RFC 3986) but for "%", and "," ";" "!" which a rua URI must escape */
+static int uri_char (char c)
 {
-  return c > 32 && c < 127 && c != ',' && c != ';' ;
+  return alnum(c) || (c && strchr("-._~:/?#[]@$&'()*+=", c)) ;
 }
 
- /* scheme ":" at s[0..n): ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) then a colon, and more */
-static int uri_ok (char const *s, size_t n)
+ /* The URI at s[i..n), ended by a blank, ",", ";" or the end: the index of its end, or 0 if
+    it is not one. */
+static size_t uri_scan (char const *s, size_t n, size_t i)
 {
-  size_t i = 1 ;
-  if (!n || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) return 0 ;
-  while (i < n && (alnum(s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.')) i++ ;
-  return i + 1 < n && s[i] == ':' ;
-}
-
- /* the rua list from s[i]: 1 with *pos after it, 0 malformed (or out of memory) */
-static int rua_take (char const *s, size_t n, size_t i, size_t *pos, stralloc *rua)
-{
-  for (;;)
+  size_t j = i, rest ;
+  if (j == n || !letter(s[j])) return 0 ;
+  for (j++ ; j < n && (alnum(s[j]) || s[j] == '+' || s[j] == '-' || s[j] == '.') ; j++) ;
+  if (j == n || s[j] != ':') return 0 ;
+  rest = ++j ;
+  while (j < n && !blank(s[j]) && s[j] != ',' && s[j] != ';')
   {
-    size_t k = i ;
-    while (k < n && urichar(s[k])) k++ ;
-    if (!uri_ok(s + i, k - i)) return 0 ;
-    if (!stralloc_catb(rua, s + i, k - i) || !stralloc_0(rua)) return 0 ;
-    i = blanks(s, n, k) ;
-    if (i >= n || s[i] != ',') break ;
-    i = blanks(s, n, i + 1) ;
+    if (s[j] == '%')
+    {
+      if (n - j < 3 || !hexdigit(s[j + 1]) || !hexdigit(s[j + 2])) return 0 ;
+      j += 3 ;
+    }
+    else if (uri_char(s[j])) j++ ;
+    else return 0 ;
   }
-  *pos = i ;
-  return 1 ;
+  return j > rest ? j : 0 ;
 }
 
 int ferry_tlsrpt_txt (char const *s, size_t n, stralloc *rua)
 {
   size_t start = rua->len, i = 10 ;
-  int gotrua = 0 ;
+  int hasrua = 0 ;
   if (n < 10 || memcmp(s, "v=TLSRPTv1", 10)) return 0 ;
-  if (n > 10 && s[10] != ' ' && s[10] != '\t' && s[10] != ';') return 0 ;   /* another version */
+  if (i < n && !blank(s[i]) && s[i] != ';') return 0 ;
   for (;;)
   {
-    size_t k ;
-    i = blanks(s, n, i) ;
-    if (i >= n) break ;
+    size_t name ;
+    i = blanks_skip(s, n, i) ;
+    if (i == n) break ;
     if (s[i] != ';') goto bad ;
-    i = blanks(s, n, i + 1) ;
-    if (i >= n) break ;                 /* a final ";" */
-    /* a field's name: a letter or digit, then up to 31 of them, "_", "-" or "." */
-    k = i ;
-    if (!alnum(s[k])) goto bad ;
-    for (k++ ; k < n && k - i <= 32 && (alnum(s[k]) || s[k] == '_' || s[k] == '-' || s[k] == '.') ; k++) ;
-    if (k >= n || s[k] != '=' || k - i > 32) goto bad ;
-    if (k - i == 3 && !memcmp(s + i, "rua", 3))
+    i = blanks_skip(s, n, i + 1) ;
+    if (i == n) break ;
+    /* a field: name=value, the name a letter or digit then at most 31 of those, _ - . */
+    name = i ;
+    while (i < n && (alnum(s[i]) || s[i] == '_' || s[i] == '-' || s[i] == '.')) i++ ;
+    if (i == n || s[i] != '=' || i == name || !alnum(s[name]) || i - name > 32) goto bad ;
+    if (i - name == 3 && !memcmp(s + name, "rua", 3))
     {
-      if (gotrua) goto bad ;
-      gotrua = 1 ;
-      if (!rua_take(s, n, k + 1, &i, rua)) goto bad ;
+      if (hasrua++) goto bad ;
+      i++ ;
+      for (;;)
+      {
+        size_t end = uri_scan(s, n, i) ;
+        if (!end) goto bad ;
+        if (!stralloc_catb(rua, s + i, end - i) || !stralloc_0(rua)) goto nomem ;
+        i = blanks_skip(s, n, end) ;
+        if (i == n || s[i] != ',') break ;
+        i = blanks_skip(s, n, i + 1) ;
+      }
     }
     else
     {
-      /* an extension's value: visible ASCII but "=" and ";" */
-      size_t v = ++k ;
-      while (k < n && s[k] > 32 && s[k] < 127 && s[k] != '=' && s[k] != ';') k++ ;
-      if (k == v) goto bad ;
-      i = k ;
+      /* another field's value: printable, no blank, "=" or ";" */
+      size_t value = ++i ;
+      while (i < n && (unsigned char)s[i] > ' ' && (unsigned char)s[i] < 127 && s[i] != ';' && s[i] != '=') i++ ;
+      if (i == value) goto bad ;
     }
   }
-  if (gotrua) return 1 ;
+  if (hasrua) return 1 ;
  bad:
   rua->len = start ;
   return -1 ;
+ nomem:
+  rua->len = start ;
+  return -2 ;
 }

@@ -13,7 +13,6 @@
 #include <skalibs/types.h>
 
 #include <ferry/control.h>
-#include <ferry/dns_servers.h>
 #include <ferry/queue.h>
 #include <ferry/route.h>
 
@@ -28,10 +27,9 @@ int settings_load (int initial, stralloc *why)
   static char const *const names[] = { "connectioncache", "deadhosttime",
     "smtpport", "timeoutconnect", "timeoutgreeting", "timeoutcommand", "timeoutdata", "tlsbrokentime" } ;
   uint64_t v[8] ;
-  stralloc newroutes = STRALLOC_ZERO, newhelo = STRALLOC_ZERO, csv = STRALLOC_ZERO ;
+  stralloc newroutes = STRALLOC_ZERO, newhelo = STRALLOC_ZERO, sa = STRALLOC_ZERO, csv = STRALLOC_ZERO ;
   stralloc newpolicy = STRALLOC_ZERO, newauth = STRALLOC_ZERO, cafile = STRALLOC_ZERO ;
   void *newctx = 0 ;
-  char const *dnsfile ;
   unsigned int line, i ;
   int ok = 0 ;
   for (i = 0 ; i < 8 ; i++)
@@ -112,19 +110,36 @@ int settings_load (int initial, stralloc *why)
   why->len = 0 ;
   newctx = tls_prepare(cafile.s, why) ;
   if (!newctx) goto end ;
+  if (ferry_control_readfile(&sa, "dnsservers") < 0)
   {
-    int r = ferry_dns_servers_csv(&csv, why) ;
-    if (r < 0) nomem() ;
-    if (!r) goto end ;
-    dnsfile = r == 2 ? "bad value in control/dnssecservers: write one ip, ip:port or [ip6]:port per line"
-      : "bad value in control/dnsservers: write one ip, ip:port or [ip6]:port per line" ;
+    if (!stralloc_cats(why, "unable to read control/dnsservers: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
+    goto end ;
+  }
+  {
+    size_t pos = 0 ;
+    while (pos < sa.len)
+    {
+      size_t k = pos ;
+      while (k < sa.len && sa.s[k] != '\n') k++ ;
+      {
+        size_t a = pos, b = k ;
+        while (a < b && (sa.s[a] == ' ' || sa.s[a] == '\t')) a++ ;
+        while (b > a && (sa.s[b-1] == ' ' || sa.s[b-1] == '\t' || sa.s[b-1] == '\r')) b-- ;
+        if (b > a && sa.s[a] != '#')
+          if ((csv.len && !stralloc_catb(&csv, ",", 1)) || !stralloc_catb(&csv, sa.s + a, b - a)) nomem() ;
+      }
+      pos = k + 1 ;
+    }
   }
   /* the last check, as it changes c-ares' servers when it succeeds (and nothing when it fails) */
-  if (csv.s[0] && ares_set_servers_ports_csv(rem.chan, csv.s) != ARES_SUCCESS)
+  if (csv.len)
   {
-    why->len = 0 ;
-    if (!stralloc_cats(why, dnsfile) || !stralloc_0(why)) nomem() ;
-    goto end ;
+    if (!stralloc_0(&csv)) nomem() ;
+    if (ares_set_servers_ports_csv(rem.chan, csv.s) != ARES_SUCCESS)
+    {
+      if (!stralloc_cats(why, "bad value in control/dnsservers: write one ip, ip:port or [ip6]:port per line") || !stralloc_0(why)) nomem() ;
+      goto end ;
+    }
   }
   /* all good: in use from now on; routes may have changed: every destination is resolved again
      when it is next used */
@@ -146,6 +161,7 @@ int settings_load (int initial, stralloc *why)
  end:
   stralloc_free(&newroutes) ;
   stralloc_free(&newhelo) ;
+  stralloc_free(&sa) ;
   stralloc_free(&csv) ;
   stralloc_free(&newpolicy) ;
   /* the credentials' copy is wiped before its memory goes */

@@ -21,7 +21,7 @@ int report_dns_open (void **chan, stralloc *why)
   struct ares_options o ;
   ares_channel c ;
   stralloc csv = STRALLOC_ZERO ;
-  int r ;
+  int r, dnssec = 0 ;
   why->len = 0 ;
   memset(&o, 0, sizeof(o)) ;
   o.timeout = 3000 ;
@@ -31,16 +31,16 @@ int report_dns_open (void **chan, stralloc *why)
     if (!stralloc_cats(why, "unable to initialize c-ares") || !stralloc_0(why)) why->len = 0 ;
     return 0 ;
   }
-  r = ferry_dns_servers_csv(&csv, why) ;
+  r = ferry_dns_servers_csv(&csv, &dnssec, why) ;
   if (r < 0)
   {
     why->len = 0 ;
     if (!stralloc_cats(why, "out of memory") || !stralloc_0(why)) why->len = 0 ;
   }
-  else if (r && csv.s[0] && ares_set_servers_ports_csv(c, csv.s) != ARES_SUCCESS)
+  else if (r && csv.len && ares_set_servers_ports_csv(c, csv.s) != ARES_SUCCESS)
   {
     why->len = 0 ;
-    if (!stralloc_cats(why, r == 2 ? "bad value in control/dnssecservers" : "bad value in control/dnsservers")
+    if (!stralloc_cats(why, dnssec ? "bad value in control/dnssecservers" : "bad value in control/dnsservers")
      || !stralloc_cats(why, ": write one ip, ip:port or [ip6]:port per line") || !stralloc_0(why)) why->len = 0 ;
     r = 0 ;
   }
@@ -99,6 +99,7 @@ static void txt_take (query *q, unsigned char const *abuf, int alen)
     } while (t && !t->record_start) ;
     rua.len = 0 ;
     k = ferry_tlsrpt_txt(rec.s ? rec.s : "", rec.len, &rua) ;
+    if (k < -1) { say(q, -1, "out of memory", "") ; goto end ; }
     if (k > 0 && !good && !bad)
       if (!stralloc_copyb(q->rua, rua.s, rua.len)) { say(q, -1, "out of memory", "") ; goto end ; }
     if (k > 0) good++ ;

@@ -1,22 +1,15 @@
-/* The DNS servers of a home's lookups: control/dnssecservers (validating resolvers, whose AD bit
-   is trusted), else control/dnsservers, else those of /etc/resolv.conf. */
+/* control/dnsservers and control/dnssecservers: where the remote channel and its helpers send
+   their DNS queries. */
 #ifndef FERRY_DNS_SERVERS_H
 #define FERRY_DNS_SERVERS_H
 
-#include <stddef.h>
-
 #include <skalibs/stralloc.h>
 
- /* The lines of a servers file (ip, ip:port or [ip6]:port each; blanks around them trimmed,
-    empty lines and # lines skipped) joined by commas, appended to csv, not terminated.
-    1, or 0 out of memory. */
-extern int ferry_dns_servers_join (stralloc *csv, char const *s, size_t n) ;
-
- /* In the home (the current directory): the list for ares_set_servers_ports_csv into csv
-    (overwritten, terminated; "" when neither file has a line: /etc/resolv.conf's servers).
-    2: from control/dnssecservers (ask for the AD bit and trust it); 1: from control/dnsservers,
-    or empty; 0: why (overwritten, terminated) says what is wrong (a file that cannot be read, or
-    lines in both); -1: out of memory. */
-extern int ferry_dns_servers_csv (stralloc *csv, stralloc *why) ;
+ /* The servers as c-ares' ares_set_servers_ports_csv takes them, in csv (overwritten; empty, not
+    terminated, for /etc/resolv.conf; else terminated, csv->len counting the 0); *dnssec = 1 when
+    they are control/dnssecservers (validating resolvers whose AD bit is trusted), else 0.
+    1: good; 0: why says what is wrong (terminated); -1: out of memory. Reads the files of the
+    current directory (the home). */
+extern int ferry_dns_servers_csv (stralloc *csv, int *dnssec, stralloc *why) ;
 
 #endif
