@@ -132,11 +132,11 @@ static int stsid_ok (char const *s)
   return 1 ;
 }
 
- /* TLSA records "3 1 1 hex" joined by commas: digits, hex, spaces and commas */
+ /* TLSA records "3 1 1 hex" joined by commas: digits, hex, spaces and commas; none (a channel
+    that had no usable record to write) is allowed */
 static int tlsa_ok (char const *s)
 {
   size_t n = strlen(s), i ;
-  if (!n) return 0 ;
   for (i = 0 ; i < n ; i++)
   {
     char c = s[i] ;

@@ -142,11 +142,12 @@ static int sts_policy (stralloc *sa, char const *s, size_t n, int mx)
   return stralloc_catb(sa, "]", 1) ;
 }
 
- /* The TLSA records of a tlsa line, each an element of policy-string. */
+ /* The TLSA records of a tlsa line, each an element of policy-string (none: no policy-string). */
 static int tlsa_policy (stralloc *sa, report_line const *l)
 {
   char const *s = l->f[RF_POLICY] ;
   int first = 1 ;
+  if (!*s) return 1 ;
   if (!cats(sa, ",\"policy-string\":[")) return 0 ;
   while (*s)
   {

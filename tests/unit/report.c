@@ -1,6 +1,5 @@
 /* Unit tests of ferry-tlsrpt's parts (src/report/): days, the lines of a day file, JSON strings
-   and a whole report, the MTA-STS cache file, mailto: URIs, gzip, the message; and the TLSRPT
-   record and the DNS servers' list of libferry as ferry-tlsrpt uses them. */
+   and a whole report, the MTA-STS cache file, mailto: URIs, gzip, the message. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +7,6 @@
 
 #include <skalibs/stralloc.h>
 
-#include <ferry/dns_servers.h>
-#include <ferry/tlsrpt.h>
 #include "report/report.h"
 #include "unit.h"
 
@@ -55,6 +52,8 @@ static void test_lines (void)
   CHECK(!why[0] && !strcmp(l.f[RF_DETAIL], "no usable record"), "a tlsa line, empty addresses: %s", why) ;
   why = parse("1\texample.org\tno-policy-found\t\t\t\t\tsts-policy-fetch-error\tHTTP 404", &l, buf) ;
   CHECK(!why[0], "no-policy-found, empty MX host: %s", why) ;
+  why = parse("1\texample.org\ttlsa\t\tmx.example.org\t\t\ttlsa-invalid\t", &l, buf) ;
+  CHECK(!why[0], "tlsa without records: %s", why) ;
   CHECK(parse("1\texample.org\tsts\tabc\tmx\t\t\tsuccess", &l, buf)[0], "8 fields") ;
   CHECK(parse("1\texample.org\tsts\tabc\tmx\t\t\tsuccess\t\t", &l, buf)[0], "10 fields") ;
   CHECK(parse("", &l, buf)[0], "an empty line") ;
@@ -66,6 +65,7 @@ static void test_lines (void)
   CHECK(parse("1\texample.org\tdane\tabc\tmx\t\t\tsuccess\t", &l, buf)[0], "an unknown type") ;
   CHECK(parse("1\texample.org\tsts\t\tmx\t\t\tsuccess\t", &l, buf)[0], "sts without an id") ;
   CHECK(parse("1\texample.org\tsts\tab-c\tmx\t\t\tsuccess\t", &l, buf)[0], "a bad sts id") ;
+  CHECK(parse("1\texample.org\ttlsa\t3 1 1 xy\tmx\t\t\tsuccess\t", &l, buf)[0], "TLSA records that are not hex") ;
   CHECK(parse("1\texample.org\tno-policy-found\tx\tmx\t\t\tsuccess\t", &l, buf)[0], "no-policy-found with a policy") ;
   CHECK(parse("1\texample.org\tsts\tabc\tm x\t\t\tsuccess\t", &l, buf)[0], "a space in the MX host") ;
   CHECK(parse("1\texample.org\tsts\tabc\tmx\t1.2.3.x\t\tsuccess\t", &l, buf)[0], "a bad address") ;
@@ -238,38 +238,6 @@ static void test_gzip_mail (void)
   stralloc_free(&msg) ;
 }
 
-static char const *rua_of (char const *txt, int *r)
-{
-  static stralloc sa = STRALLOC_ZERO ;
-  size_t i ;
-  sa.len = 0 ;
-  *r = ferry_tlsrpt_txt(txt, strlen(txt), &sa) ;
-  for (i = 0 ; i < sa.len ; i++) if (!sa.s[i]) sa.s[i] = '|' ;
-  if (!stralloc_0(&sa)) return "(nomem)" ;
-  return sa.s ;
-}
-
-static void test_txt (void)
-{
-  int r ;
-  char const *got = rua_of("v=TLSRPTv1; rua=mailto:tlsrpt@example.org", &r) ;
-  CHECK(r == 1 && !strcmp(got, "mailto:tlsrpt@example.org|"), "one mailto: %d %s", r, got) ;
-  got = rua_of("v=TLSRPTv1;rua=mailto:a@example.org,https://r.example.org/v1;", &r) ;
-  CHECK(r == 1 && !strcmp(got, "mailto:a@example.org|https://r.example.org/v1|"), "mailto and https: %d %s", r, got) ;
-  got = rua_of("v=STSv1; id=123", &r) ;
-  CHECK(r == 0 && !got[0], "an STS record: %d", r) ;
-  got = rua_of("v=TLSRPTv1", &r) ;
-  CHECK(r == -1, "no rua: %d", r) ;
-}
-
-static void test_servers (void)
-{
-  stralloc sa = STRALLOC_ZERO ;
-  static char const file[] = "# resolvers\n 127.0.0.1:5353 \n\n[::1]:53\r\n\t# off\n" ;
-  CHECK(ferry_dns_servers_join(&sa, file, sizeof(file) - 1) && stralloc_0(&sa) && !strcmp(sa.s, "127.0.0.1:5353,[::1]:53"), "%s", sa.s) ;
-  stralloc_free(&sa) ;
-}
-
 int main (void)
 {
   test_days() ;
@@ -279,7 +247,5 @@ int main (void)
   test_sts_cache() ;
   test_mailto() ;
   test_gzip_mail() ;
-  test_txt() ;
-  test_servers() ;
   return UNIT_END() ;
 }
