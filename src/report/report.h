@@ -36,8 +36,8 @@ struct report_line_s
 } ;
 
  /* One line, s[0..n) without its LF, split in place (its tabs become NULs, and s[n] too: the
-    buffer has one byte more). 1 good, with l filled; 0 not a good line, why says what is
-    wrong (a constant string). */
+    buffer has one byte more; the domain is lower-cased and loses a final dot). 1 good, with l
+    filled; 0 not a good line, why says what is wrong (a constant string). */
 extern int report_line_parse (char *s, size_t n, report_line *l, char const **why) ;
 
  /* The order in which a day's lines are aggregated: domain, then policy (type, policy, and the

@@ -164,7 +164,14 @@ int report_line_parse (char *s, size_t n, report_line *l, char const **why)
   s[n] = 0 ;
   if (k != RF_N - 1) { *why = "fewer than 9 tab-separated fields" ; return 0 ; }
   if (!l->f[RF_TIME][0] || uint640_scan(l->f[RF_TIME], &t) != strlen(l->f[RF_TIME])) { *why = "the time is not a decimal number" ; return 0 ; }
-  if (!domain_ok(l->f[RF_DOMAIN])) { *why = "not a lower-case domain name" ; return 0 ; }
+  {
+    /* the domain as the report names it: lower case, no final dot */
+    char *d = (char *)l->f[RF_DOMAIN] ;
+    size_t len = strlen(d) ;
+    for (i = 0 ; i < len ; i++) if (d[i] >= 'A' && d[i] <= 'Z') d[i] += 'a' - 'A' ;
+    if (len > 1 && d[len-1] == '.') d[len-1] = 0 ;
+  }
+  if (!domain_ok(l->f[RF_DOMAIN])) { *why = "not a domain name" ; return 0 ; }
   if (!listed(types, l->f[RF_TYPE])) { *why = "the type is not sts, tlsa or no-policy-found" ; return 0 ; }
   if (!strcmp(l->f[RF_TYPE], "sts") ? !stsid_ok(l->f[RF_POLICY])
     : !strcmp(l->f[RF_TYPE], "tlsa") ? !tlsa_ok(l->f[RF_POLICY]) : l->f[RF_POLICY][0] != 0)

@@ -58,10 +58,12 @@ static void test_lines (void)
   CHECK(parse("1\texample.org\tsts\tabc\tmx\t\t\tsuccess\t\t", &l, buf)[0], "10 fields") ;
   CHECK(parse("", &l, buf)[0], "an empty line") ;
   CHECK(parse("x\texample.org\tsts\tabc\tmx\t\t\tsuccess\t", &l, buf)[0], "a bad time") ;
-  CHECK(parse("1\tExample.org\tsts\tabc\tmx\t\t\tsuccess\t", &l, buf)[0], "upper case") ;
+  why = parse("1\tExample.ORG.\tsts\tabc\tmx\t\t\tsuccess\t", &l, buf) ;
+  CHECK(!why[0] && !strcmp(l.f[RF_DOMAIN], "example.org"), "upper case and a final dot: %s %s", why, l.f[RF_DOMAIN]) ;
   CHECK(parse("1\t../etc\tsts\tabc\tmx\t\t\tsuccess\t", &l, buf)[0], "a path as domain") ;
   CHECK(parse("1\texample..org\tsts\tabc\tmx\t\t\tsuccess\t", &l, buf)[0], "an empty label") ;
-  CHECK(parse("1\texample.org.\tsts\tabc\tmx\t\t\tsuccess\t", &l, buf)[0], "a final dot") ;
+  CHECK(parse("1\texample.org..\tsts\tabc\tmx\t\t\tsuccess\t", &l, buf)[0], "two final dots") ;
+  CHECK(parse("1\t.\tsts\tabc\tmx\t\t\tsuccess\t", &l, buf)[0], "the root") ;
   CHECK(parse("1\texample.org\tdane\tabc\tmx\t\t\tsuccess\t", &l, buf)[0], "an unknown type") ;
   CHECK(parse("1\texample.org\tsts\t\tmx\t\t\tsuccess\t", &l, buf)[0], "sts without an id") ;
   CHECK(parse("1\texample.org\tsts\tab-c\tmx\t\t\tsuccess\t", &l, buf)[0], "a bad sts id") ;
