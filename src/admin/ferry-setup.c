@@ -113,7 +113,7 @@ static void users_make (void)
     char const *argv[] = { "/usr/sbin/groupadd", "--system", "ferry", 0 } ;
     if (!checkonly) { run_or_die(argv, "ferry") ; say("created group ", "ferry", "") ; created++ ; }
   }
-  /* the owners of package/modes (ferryr runs the remote channel and owns nothing: remote/ is root's, its group ferryr) */
+  /* the owners of package/modes (ferryr runs the remote channel: it owns mtasts/ and tlsrpt/; remote/ is root's, its group ferryr) */
   static char const *const users[] = { "ferryq", "ferrys", "ferryr", "ferryl", 0 } ;
   char const *const *u ;
   for (u = users ; *u ; u++)

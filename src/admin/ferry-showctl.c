@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -19,6 +20,7 @@
 #include <skalibs/types.h>
 
 #include <ferry/control.h>
+#include <ferry/dns_servers.h>
 #include <ferry/smtp_auth.h>
 #include <ferry/tls_policy.h>
 #include <ferry/home.h>
@@ -100,10 +102,37 @@ static char const *pair_problem (char const *name)
     if (ferry_control_readu64("minbackoff", &a) < 0 || ferry_control_readu64("maxbackoff", &b) < 0) return 0 ;
     if (b < a) return "below control/minbackoff: ferry-schedule's wait between attempts must grow from minbackoff up to maxbackoff" ;
   }
+  else if (!strcmp(name, "tlspolicy"))
+  {
+    /* dane-only needs validated TLSA records: without a trusted resolver nothing is delivered */
+    stralloc sa = STRALLOC_ZERO, servers = STRALLOC_ZERO ;
+    char const *p = 0 ;
+    if (ferry_control_readfile(&sa, "tlspolicy") >= 0 && ferry_control_readfile(&servers, "dnssecservers") >= 0)
+    {
+      size_t i ;
+      int hasservers = 0, daneonly = 0 ;
+      for (i = 0 ; i < servers.len ; i++) if (servers.s[i] != ' ' && servers.s[i] != '\t' && servers.s[i] != '\n' && servers.s[i] != '#') { hasservers = 1 ; break ; }
+      for (i = 0 ; i + 9 <= sa.len ; i++) if (!strncasecmp(sa.s + i, "dane-only", 9)) { daneonly = 1 ; break ; }
+      if (daneonly && !hasservers)
+        p = "names dane-only, but control/dnssecservers is empty: without a trusted validating resolver there are no TLSA records, and those destinations are never delivered" ;
+    }
+    stralloc_free(&sa) ;
+    stralloc_free(&servers) ;
+    return p ;
+  }
   else if (!strcmp(name, "delaywarning"))
   {
     if (ferry_control_readu64("queuelifetime", &a) < 0 || ferry_control_readu64("delaywarning", &b) < 0) return 0 ;
     if (a && b && b >= a) return "not below control/queuelifetime: a message expires before its delay warning is due, so none is ever sent" ;
+  }
+  else if (!strcmp(name, "dnssecservers"))
+  {
+    /* the channel's own check: with validating resolvers, no other server */
+    stralloc csv = STRALLOC_ZERO ;
+    int dnssec, r = ferry_dns_servers(&csv, &dnssec, &why) ;
+    stralloc_free(&csv) ;
+    if (r < 0) nomem() ;
+    if (!r) return why.s ;
   }
   return 0 ;
 }

@@ -36,6 +36,7 @@ ferry_control const ferry_control_table[] =
   { "timeoutprogram", "3600", 1, 86400, "seconds a delivery program may run before it is killed" },
   { "smtpport", "25", 1, 65535, "the TCP port of remote SMTP servers found through MX and address records" },
   { "dnsservers", "", TEXT, "DNS servers for the remote channel, ip or ip:port or [ip6]:port per line; empty: /etc/resolv.conf" },
+  { "dnssecservers", "", TEXT, "validating DNS resolvers (a loopback unbound) whose AD bit is trusted, ip or ip:port or [ip6]:port per line; when set, every lookup of the remote channel goes there and dnsservers must be empty; empty: no DNSSEC" },
   { "concurrencydestination", "20", 1, 1000, "remote deliveries at once to one destination domain" },
   { "connectioncache", "5", 0, 300, "seconds an idle SMTP connection is kept for the next message to the same host; 0: never reused" },
   { "deadhosttime", "120", 0, 86400, "seconds a host that timed out is skipped" },
@@ -43,6 +44,8 @@ ferry_control const ferry_control_table[] =
   { "timeoutgreeting", "300", 1, 3600, "seconds to wait for the SMTP greeting" },
   { "timeoutcommand", "300", 1, 3600, "seconds to wait for the reply to each SMTP command" },
   { "timeoutdata", "600", 1, 3600, "seconds to wait for the message to be taken, and for the reply after it" },
+  { "mtastsport", "443", 1, 65535, "the TCP port ferry-mtasts-fetch fetches MTA-STS policies from (443; another for tests)" },
+  { "timeoutmtasts", "30", 1, 300, "seconds a whole MTA-STS policy fetch may take (DNS, connection, TLS and HTTP)" },
   { "tlsrptfrom", "", TEXT, "sender and From: of TLS-RPT reports (ferry-tlsrpt); empty: tls-reports@ and the value of me" },
   { "tlsrptorg", "", TEXT, "organization-name of TLS-RPT reports (ferry-tlsrpt); empty: the value of me" },
   { 0, 0, 0, 0, 0 }

@@ -1,4 +1,5 @@
-/* ferry_dns_servers_csv: control/dnssecservers, else control/dnsservers, as one csv line. */
+/* ferry_dns_servers, ferry_dns_servers_csv: control/dnssecservers or control/dnsservers as
+   c-ares's list of servers. */
 
 #include <errno.h>
 #include <string.h>
@@ -8,52 +9,51 @@
 #include <ferry/control.h>
 #include <ferry/dns_servers.h>
 
- /* The lines of control/NAME that are not blank or comments, joined by commas onto csv.
-    1 good, 0 unreadable (why), -1 out of memory. */
-static int servers_read (char const *name, stralloc *csv, stralloc *why)
+int ferry_dns_servers_csv (char const *s, size_t n, stralloc *csv)
 {
-  stralloc sa = STRALLOC_ZERO ;
-  size_t pos = 0 ;
-  int r = 1 ;
-  if (ferry_control_readfile(&sa, name) < 0)
+  size_t pos = 0, start = csv->len ;
+  while (pos < n)
   {
-    int e = errno ;
-    stralloc_free(&sa) ;
-    return stralloc_cats(why, "unable to read control/") && stralloc_cats(why, name) && stralloc_cats(why, ": ")
-      && stralloc_cats(why, strerror(e)) && stralloc_0(why) ? 0 : -1 ;
-  }
-  while (pos < sa.len)
-  {
-    size_t k = pos, a = pos, b ;
-    while (k < sa.len && sa.s[k] != '\n') k++ ;
-    b = k ;
-    while (a < b && (sa.s[a] == ' ' || sa.s[a] == '\t')) a++ ;
-    while (b > a && (sa.s[b-1] == ' ' || sa.s[b-1] == '\t' || sa.s[b-1] == '\r')) b-- ;
-    if (b > a && sa.s[a] != '#')
-      if ((csv->len && !stralloc_catb(csv, ",", 1)) || !stralloc_catb(csv, sa.s + a, b - a)) { r = -1 ; break ; }
+    size_t k = pos, a, b ;
+    while (k < n && s[k] != '\n') k++ ;
+    a = pos ; b = k ;
+    while (a < b && (s[a] == ' ' || s[a] == '\t')) a++ ;
+    while (b > a && (s[b-1] == ' ' || s[b-1] == '\t' || s[b-1] == '\r')) b-- ;
+    if (b > a && s[a] != '#')
+      if ((csv->len > start && !stralloc_catb(csv, ",", 1)) || !stralloc_catb(csv, s + a, b - a)) return 0 ;
     pos = k + 1 ;
   }
-  stralloc_free(&sa) ;
-  return r ;
+  return 1 ;
 }
 
-int ferry_dns_servers_csv (stralloc *csv, int *dnssec, stralloc *why)
+static int unreadable (stralloc *why, char const *name)
 {
-  stralloc plain = STRALLOC_ZERO ;
-  int r ;
-  csv->len = 0 ;
+  int e = errno ;
   why->len = 0 ;
-  r = servers_read("dnssecservers", csv, why) ;
-  if (r <= 0) return r ;
-  r = servers_read("dnsservers", &plain, why) ;
-  if (r > 0 && csv->len && plain.len)
-    r = stralloc_cats(why, "control/dnssecservers and control/dnsservers both name servers: the validating resolvers of dnssecservers answer every lookup, empty dnsservers") && stralloc_0(why) ? 0 : -1 ;
-  if (r > 0)
+  return stralloc_cats(why, "unable to read control/") && stralloc_cats(why, name) && stralloc_cats(why, ": ")
+    && stralloc_cats(why, strerror(e)) && stralloc_0(why) ? 0 : -1 ;
+}
+
+int ferry_dns_servers (stralloc *csv, int *dnssec, stralloc *why)
+{
+  stralloc sa = STRALLOC_ZERO, plain = STRALLOC_ZERO ;
+  int r = -1 ;
+  csv->len = 0 ;
+  if (ferry_control_readfile(&sa, "dnssecservers") < 0) { r = unreadable(why, "dnssecservers") ; goto end ; }
+  if (!ferry_dns_servers_csv(sa.s, sa.len, csv)) goto end ;
+  if (ferry_control_readfile(&sa, "dnsservers") < 0) { r = unreadable(why, "dnsservers") ; goto end ; }
+  if (!ferry_dns_servers_csv(sa.s, sa.len, &plain)) goto end ;
+  *dnssec = !!csv->len ;
+  if (csv->len && plain.len)
   {
-    *dnssec = !!csv->len ;
-    if (!csv->len && !stralloc_copyb(csv, plain.s, plain.len)) r = -1 ;
-    if (r > 0 && csv->len && !stralloc_0(csv)) r = -1 ;
+    why->len = 0 ;
+    r = stralloc_cats(why, "control/dnsservers must be empty when control/dnssecservers has lines: every lookup goes to the validating resolvers") && stralloc_0(why) ? 0 : -1 ;
+    goto end ;
   }
+  if (!csv->len && !stralloc_catb(csv, plain.s, plain.len)) goto end ;
+  r = stralloc_0(csv) ? 1 : -1 ;
+ end:
+  stralloc_free(&sa) ;
   stralloc_free(&plain) ;
   return r ;
 }

@@ -1,4 +1,4 @@
-/* ferry_dsn_check: the DSN parameters of RFC 3461 (and BODY, SMTPUTF8) as X records. */
+/* ferry_dsn_check: the DSN parameters of RFC 3461 (and BODY, SMTPUTF8, REQUIRETLS) as X records. */
 
 #include <string.h>
 #include <strings.h>
@@ -11,6 +11,7 @@
 #define DSN_SMTPUTF8 0x08
 #define DSN_NOTIFY 0x10
 #define DSN_ORCPT 0x20
+#define DSN_REQUIRETLS 0x40
 
 static int ishexu (char c)
 {
@@ -88,6 +89,7 @@ unsigned int ferry_dsn_check (char const *s, size_t len, char level)
   if (level == 'F')
   {
     if (word_is(s, k, "SMTPUTF8")) return k == len ? DSN_SMTPUTF8 : 0 ;
+    if (word_is(s, k, "REQUIRETLS")) return k == len ? DSN_REQUIRETLS : 0 ;
     if (k == len) return 0 ;
     if (word_is(s, k, "ENVID")) return xtext_ok(v, vn, 100) ? DSN_ENVID : 0 ;
     if (word_is(s, k, "RET")) return word_is(v, vn, "FULL") || word_is(v, vn, "HDRS") ? DSN_RET : 0 ;

@@ -3,6 +3,7 @@
    envelope), which may be torn or garbled: nothing is read past len. */
 
 #include <string.h>
+#include <strings.h>
 
 #include <skalibs/uint64.h>
 
@@ -69,6 +70,19 @@ int ferry_envelope_body (char const *s, size_t len, ferry_body *b)
     else if (r == 'b') seen |= 2 ;
   }
   return seen == 3 ;
+}
+
+int ferry_envelope_requiretls (char const *s, size_t len)
+{
+  size_t pos = 0, k ;
+  char const *rec ;
+  int afterf = 0 ;
+  while (ferry_envelope_next(s, len, &pos, &rec, &k) == 1 && rec[0] != 'T')
+  {
+    if (rec[0] == 'F') afterf = 1 ;
+    else if (afterf && rec[0] == 'X' && k == 11 && !strncasecmp(rec + 1, "REQUIRETLS", 10)) return 1 ;
+  }
+  return 0 ;
 }
 
 char const *ferry_envelope_stored_check (char const *s, size_t len, size_t *fpos)

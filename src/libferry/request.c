@@ -29,7 +29,13 @@ char const *ferry_request_check (char const *p, size_t n, ferry_request *r, char
   r->num = f[0] ;
   if (nf < 2 || !f[1][0] || uint640_scan(f[1], &r->id) != strlen(f[1])) return "the message id is not a decimal number" ;
   if (nf < 3 || ferry_body_record_scan(f[2], strlen(f[2]), &b) != 'w') return "the wire size is not w and a decimal number" ;
-  if (nf < 4 || ferry_body_record_scan(f[3], strlen(f[3]), &b) != 'b') return "the body field is not b7 or b8, with or without L" ;
+  if (nf < 4) return "the body field is not b7 or b8, with or without L, with or without T" ;
+  {
+    /* the envelope's b record, then T when the message asks for REQUIRETLS */
+    size_t bl = strlen(f[3]) ;
+    r->requiretls = bl >= 3 && f[3][bl - 1] == 'T' ;
+    if (ferry_body_record_scan(f[3], bl - r->requiretls, &b) != 'b') return "the body field is not b7 or b8, with or without L, with or without T" ;
+  }
   r->wire = b.wire ;
   r->eightbit = b.eightbit ;
   r->longline = b.longline ;
@@ -43,6 +49,14 @@ char const *ferry_request_check (char const *p, size_t n, ferry_request *r, char
     r->nrcpt++ ;
   }
   return 0 ;
+}
+
+int ferry_request_facts_cat (stralloc *sa, ferry_body const *b, int requiretls)
+{
+  if (!ferry_body_records_cat(sa, b)) return 0 ;
+  if (!requiretls) return 1 ;
+  sa->s[sa->len - 1] = 'T' ;   /* the b field's null byte: T goes before it */
+  return stralloc_0(sa) ;
 }
 
 int ferry_answer_cat (stralloc *out, char const *num, stralloc const *results, unsigned int n)

@@ -12,7 +12,7 @@
 #include <ferry/table.h>
 #include <ferry/tls_policy.h>
 
-static char const *const level_names[] = { "none", "may", "encrypt", "verify", "secure" } ;
+static char const *const level_names[] = { "none", "may", "dane", "encrypt", "dane-only", "verify", "secure" } ;
 
 char const *tls_level_name (enum tls_level level)
 {
@@ -107,7 +107,7 @@ static int line_parse (char const *s, size_t n, tls_line *t, stralloc *why)
   {
     if (!why) return 0 ;
     return stralloc_cats(why, "unknown level ") && cat_shown(why, f, fn)
-      && stralloc_cats(why, ": write none, may, encrypt, verify or secure") ? 0 : -1 ;
+      && stralloc_cats(why, ": write none, may, dane, encrypt, dane-only, verify or secure") ? 0 : -1 ;
   }
   while (field_next(s, n, &pos, &f, &fn))
   {

@@ -230,6 +230,20 @@ static void conn_step (unsigned int ci, enum smtp_event ev)
     {
       case SMTP_WAIT : deadline_set(c) ; return ;
       case SMTP_BEGIN :
+        /* a policy in testing mode reports the host that goes on without TLS (RFC 8460) */
+        if (c->s.tlsmissing && c->pol > POL_OPPORTUNISTIC) policy_report(c, "starttls-not-supported", "") ;
+        if (!c->s.tls && !c->s.tlsdesc[0])
+        {
+          /* the texts say what decided that the message goes in clear */
+          size_t n = 0 ;
+          char *dsc = c->s.tlsdesc ;
+          char const *name = policy_name(c->pol) ;
+          memcpy(dsc, " without TLS (", 14) ; n = 14 ;
+          memcpy(dsc + n, name, strlen(name)) ; n += strlen(name) ;
+          if (c->s.tlsmissing) { memcpy(dsc + n, ": STARTTLS not offered", 22) ; n += 22 ; }
+          dsc[n++] = ')' ;
+          dsc[n] = 0 ;
+        }
         ev = conversion_decide(ci) ? SMTP_EV_BEGIN : SMTP_EV_CANCEL ;
         break ;
       case SMTP_SEND_DATA : data_start(c) ; return ;
@@ -242,7 +256,10 @@ static void conn_step (unsigned int ci, enum smtp_event ev)
         conn_close(ci) ;
         if (di >= 0) { DELIV(di)->conn = -1 ; deliv_finish(di) ; }
         return ;
-      case SMTP_FAIL : conn_fail(ci, c->s.why, c->s.whymore, 0) ; return ;
+      case SMTP_FAIL :
+        if (c->s.tlsmissing && c->pol > POL_OPPORTUNISTIC) policy_report(c, "starttls-not-supported", "") ;
+        conn_fail(ci, c->s.why, c->s.whymore, 0) ;
+        return ;
       case SMTP_CLOSE : conn_close(ci) ; return ;
       case SMTP_TLS_START :
       {
@@ -267,6 +284,7 @@ static void conn_step (unsigned int ci, enum smtp_event ev)
 static void handshake_failed (unsigned int ci, stralloc *why)
 {
   conn *c = rem.conns + ci ;
+  policy_report(c, "validation-failure", why->s) ;
   /* no fallback for credentials: they never go in plain text, the next host is tried */
   if (c->s.tlswant == SMTP_TLS_MAY && !c->s.implicit && !c->s.hascreds)
   {
@@ -433,19 +451,11 @@ static void copy_of (stralloc *to, stralloc const *from)
   if (from->len && !stralloc_copyb(to, from->s, from->len)) nomem() ;
 }
 
- /* The destination's TLS policy and credentials, for a new connection. Port 465 is TLS from the
-    first byte (RFC 8314), whatever the policy. */
-static void conn_policy (conn *c, deliv const *d)
+ /* The TLS policy (policy.c) and the route's credentials, for a new connection to address a. */
+static void conn_policy (conn *c, deliv const *d, raddr const *a)
 {
   dest const *t = rem.dests + d->dest ;
-  c->level = t->level ;
-  copy_of(&c->match, &t->match) ;
-  c->s.policy = tls_level_name(t->level) ;
-  c->s.implicit = c->addr.port == 465 ;
-  if (t->level >= TLS_ENCRYPT) c->s.tlswant = SMTP_TLS_MUST ;
-  else if (c->s.implicit) c->s.tlswant = SMTP_TLS_MAY ;
-  else if ((t->level == TLS_MAY || t->hascreds) && !d->tlsretried && !tls_broken_is(&c->addr)) c->s.tlswant = SMTP_TLS_MAY ;   /* credentials go only inside TLS: try it */
-  else c->s.tlswant = SMTP_TLS_NO ;
+  policy_decide(c, d, a) ;
   c->s.hascreds = t->hascreds ;
   if (t->hascreds)
   {
@@ -456,14 +466,6 @@ static void conn_policy (conn *c, deliv const *d)
   copy_of(&c->s.authplain64, &t->authplain64) ;
   copy_of(&c->s.authuser64, &t->authuser64) ;
   copy_of(&c->s.authpass64, &t->authpass64) ;
-}
-
- /* May a delivery to t go on the idle connection c? Only under the same policy and credentials. */
-static int conn_policy_same (conn const *c, dest const *t)
-{
-  return c->level == t->level && c->s.hascreds == t->hascreds
-    && c->match.len == t->match.len && (!c->match.len || !memcmp(c->match.s, t->match.s, t->match.len))
-    && c->s.authplain64.len == t->authplain64.len && (!c->s.authplain64.len || !memcmp(c->s.authplain64.s, t->authplain64.s, t->authplain64.len)) ;
 }
 
  /* Starts a connection to address a of the delivery's destination, for the delivery.
@@ -488,7 +490,7 @@ int conn_start (unsigned int di, raddr const *a)
   smtp_reply_reset(&c->reply) ;
   addr_fmt(fmt, a) ;
   smtp_session_connect(&c->s, fmt) ;
-  conn_policy(c, DELIV(di)) ;
+  conn_policy(c, DELIV(di), a) ;
   DELIV(di)->conn = ci ;
   deadline_set(c) ;
   if (socket_connect46(fd, &a->ip, a->port) < 0 && errno != EINPROGRESS && errno != EWOULDBLOCK)
@@ -510,10 +512,9 @@ int conn_cached_take (unsigned int di, raddr const *a)
   {
     conn *c = rem.conns + i ;
     if (c->s.state != SMTP_IDLE || a->port != c->addr.port || !same_ip(&a->ip, &c->addr.ip)) continue ;
-    if (!conn_policy_same(c, rem.dests + DELIV(di)->dest)) continue ;
-    /* a certificate checked against one name says nothing of another: verify checks the host's
-       name, and this delivery reaches the host by its own (another domain's MX name) */
-    if (c->level == TLS_VERIFY && strcasecmp(c->addr.host, a->host)) continue ;
+    /* the same policy, names and records: a certificate checked against one name says nothing
+       of another, and this delivery may reach the host by its own (another domain's MX name) */
+    if (!policy_same(c, DELIV(di), a)) continue ;
     c->addr = *a ;
     addr_fmt(c->s.host, a) ;
     c->deliv = di ;

@@ -33,6 +33,7 @@ void deliv_txn (deliv *d, smtp_txn *t)
   t->size = d->body.wire ;
   t->eightbit = d->body.eightbit ;
   t->utf8 = d->utf8 ;
+  t->requiretls = d->requiretls ;
 }
 
 void deliv_finish (unsigned int di)
@@ -107,6 +108,7 @@ void request_take (char const *p, size_t n)
   d->body.wire = q.wire ;
   d->body.eightbit = !!q.eightbit ;
   d->body.longline = !!q.longline ;
+  d->requiretls = !!q.requiretls ;
   d->msgfd = -1 ;
   d->givenfd = mfd ;
   d->conn = -1 ;
@@ -182,6 +184,7 @@ void deliv_attach (unsigned int di)
        || !stralloc_cats(&d->lasterr, ": skipped: it timed out within control/deadhosttime seconds"))) nomem() ;
       continue ;
     }
+    if (!policy_usable(d, a, &d->lasterr)) continue ;
     /* a stale cached connection already failed this delivery: a fresh one from now on */
     if (!d->retried && conn_cached_take(di, a)) return ;
     if (conn_start(di, a) < 0)

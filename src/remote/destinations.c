@@ -60,7 +60,12 @@ static void dest_policy_set (dest *t, char const *routehost)
     memcpy(bare, routehost, n) ; bare[n] = 0 ;
     key = bare ;
   }
-  if (tls_policy_find(rem.tlspolicy.s, rem.tlspolicy.len, t->name.s, key, &t->level, &t->match) < 0) nomem() ;
+  {
+    int r = tls_policy_find(rem.tlspolicy.s, rem.tlspolicy.len, t->name.s, key, &t->level, &t->match) ;
+    if (r < 0) nomem() ;
+    /* no line: DANE where a validating resolver is trusted */
+    if (!r && rem.dnssec) t->level = TLS_DANE ;
+  }
   unterminate(&t->match) ;
   if (!stralloc_0(&t->match)) nomem() ;   /* tls.c reads it as a string */
   t->match.len-- ;
@@ -96,6 +101,10 @@ void dest_resolve (unsigned int di)
   t->lookups = 0 ;
   t->anytemp = 0 ;
   t->implicit = 0 ;
+  t->mxsecure = 0 ;
+  t->fromroute = 0 ;
+  t->sts = -1 ;
+  t->stswait = 0 ;
   t->dnserr.len = 0 ;
   switch (ferry_route_find(rem.routes.s, rem.routes.len, t->name.s, &host, &port, rem.smtpport))
   {
@@ -105,24 +114,34 @@ void dest_resolve (unsigned int di)
       char *h = host.s ;
       size_t hl = strlen(h) ;
       dest_policy_set(t, h) ;
+      t->fromroute = 1 ;
+      t->mxsecure = 1 ;   /* the route is the administrator's: DANE applies if the host's addresses validate */
       if (h[0] == '[') { h[hl - 1] = 0 ; h++ ; hl -= 2 ; }
       if (ip46_scan(h, &ip) == hl)
       {
-        dns_addr_add(t, &ip, port, 0, h) ;
+        dns_addr_add(t, &ip, port, 0, h, 0, -1) ;
         dns_lookups_done(t) ;
       }
       else
       {
         t->implicit = 2 ;
         t->lookups++ ;
-        dns_addr_lookup(di, h, port, 0) ;
+        dns_addr_lookup(di, h, port, 0, dane_may(t)) ;
         t = rem.dests + di ;
         t->lookups-- ;
         dns_lookups_done(t) ;
       }
       break ;
     }
-    case 0 : dest_policy_set(t, 0) ; dns_mx_lookup(di) ; break ;
+    case 0 :
+      dest_policy_set(t, 0) ;
+      t->lookups++ ;   /* until both lookups have started: an answer from a cache may come at once */
+      dns_mx_lookup(di) ;
+      if (rem.dests[di].level != TLS_NONE) sts_lookup(di) ;
+      t = rem.dests + di ;
+      t->lookups-- ;
+      dns_lookups_done(t) ;
+      break ;
     default : nomem() ;
   }
   stralloc_free(&host) ;

@@ -1,5 +1,8 @@
 /* ferry-spawn-remote's DNS: the MX records of a destination, then its hosts' A and AAAA
-   records, through c-ares; the addresses in the order they are tried. */
+   records, through c-ares; the addresses in the order they are tried. With control/dnssecservers
+   every query asks for the AD bit and the answers say whether they validated: the MX records'
+   and each address's security decide whether DANE applies (RFC 7672 2.2), and the hosts it may
+   apply to have their TLSA records looked up too (tlsa.c). */
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +17,11 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
 
+#include <ferry/dns_wire.h>
+
 #include "spawn_remote.h"
+
+#define ADDRTTLS_MAX 64
 
  /* One query in flight: which destination (and which of its resolutions) it is for. */
 typedef struct lookup_s lookup ;
@@ -24,6 +31,7 @@ struct lookup_s
   unsigned int gen ;
   unsigned int pref ;
   uint16_t port ;
+  int tlsa ;             /* the host's TLSA entry when DANE may apply, else -1 */
   char host[256] ;
 } ;
 
@@ -36,7 +44,7 @@ static void dest_fail (dest *t, char status, char const *a, char const *b)
   tain_addsec_g(&t->expires, status == 'D' ? DEST_CACHE : 0) ;
 }
 
-void dns_addr_add (dest *t, ip46 const *ip, uint16_t port, unsigned int pref, char const *host)
+void dns_addr_add (dest *t, ip46 const *ip, uint16_t port, unsigned int pref, char const *host, int secure, int tlsa)
 {
   raddr a ;
   raddr const *v = genalloc_s(raddr, &t->addrs) ;
@@ -46,6 +54,8 @@ void dns_addr_add (dest *t, ip46 const *ip, uint16_t port, unsigned int pref, ch
   a.ip = *ip ;
   a.port = port ;
   a.pref = pref ;
+  a.secure = secure ;
+  a.tlsa = tlsa ;
   strncpy(a.host, host, sizeof(a.host) - 1) ;
   a.host[sizeof(a.host) - 1] = 0 ;
   if (!genalloc_append(raddr, &t->addrs, &a)) nomem() ;
@@ -80,6 +90,12 @@ static void addrs_order (dest *t)
 void dns_lookups_done (dest *t)
 {
   if (t->lookups || t->state != DS_RESOLVING) return ;
+  if (t->sts == STS_MODE_ENFORCE && genalloc_len(raddr, &t->addrs) && !sts_filter(t))
+  {
+    dest_fail(t, 'H', "no MX host of the domain matches its MTA-STS policy (mode enforce, id ", t->stsid) ;
+    if (!stralloc_cats(&t->failtext, "): ") || !stralloc_cats(&t->failtext, t->name.s)) nomem() ;
+    return ;
+  }
   if (genalloc_len(raddr, &t->addrs))
   {
     addrs_order(t) ;
@@ -108,7 +124,7 @@ static void addr_cb (void *arg, int status, int timeouts, struct ares_addrinfo *
         if (n->ai_family == AF_INET) ip46_from_ip4(&ip, (char const *)&((struct sockaddr_in *)n->ai_addr)->sin_addr) ;
         else if (n->ai_family == AF_INET6) ip46_from_ip6(&ip, (char const *)&((struct sockaddr_in6 *)n->ai_addr)->sin6_addr) ;
         else continue ;
-        dns_addr_add(t, &ip, lk->port, lk->pref, lk->host) ;
+        dns_addr_add(t, &ip, lk->port, lk->pref, lk->host, 0, lk->tlsa) ;
       }
     }
     else if (status != ARES_ENOTFOUND && status != ARES_ENODATA)
@@ -124,25 +140,119 @@ static void addr_cb (void *arg, int status, int timeouts, struct ares_addrinfo *
   free(lk) ;
 }
 
-static lookup *lookup_new (unsigned int di, char const *host, uint16_t port, unsigned int pref)
+static lookup *lookup_new (unsigned int di, char const *host, uint16_t port, unsigned int pref, int tlsa)
 {
   lookup *lk = malloc(sizeof(lookup)) ;
   if (!lk) nomem() ;
-  lk->di = di ; lk->gen = rem.dests[di].gen ; lk->pref = pref ; lk->port = port ;
+  lk->di = di ; lk->gen = rem.dests[di].gen ; lk->pref = pref ; lk->port = port ; lk->tlsa = tlsa ;
   strncpy(lk->host, host, sizeof(lk->host) - 1) ;
   lk->host[sizeof(lk->host) - 1] = 0 ;
   return lk ;
 }
 
-void dns_addr_lookup (unsigned int di, char const *host, uint16_t port, unsigned int pref)
+void dns_send_ad (char const *name, int type, ares_callback cb, void *arg)
+{
+  unsigned char *q ;
+  int qlen ;
+  /* EDNS0 with room for a signed answer; AD asked (RFC 6840 5.7): the resolver says whether it validated */
+  if (ares_create_query(name, ns_c_in, type, 0, 1, &q, &qlen, 1232) != ARES_SUCCESS) nomem() ;
+  if (qlen > 3) q[3] |= 0x20 ;
+  ares_send(rem.chan, q, qlen, cb, arg) ;
+  ares_free_string(q) ;
+}
+
+ /* A raw answer's status as ares_query gives it (no such name, no records of the type), and
+    whether a trusted resolver validated it. */
+static int answer_status (int status, unsigned char const *abuf, int alen, int *secure)
+{
+  ferry_dns_head h ;
+  *secure = 0 ;
+  if (status != ARES_SUCCESS || !abuf || !ferry_dns_head_parse(abuf, alen, &h)) return status ;
+  *secure = rem.dnssec && h.ad ;
+  switch (h.rcode)
+  {
+    case 0 : return h.an ? ARES_SUCCESS : ARES_ENODATA ;
+    case 2 : return ARES_ESERVFAIL ;
+    case 3 : return ARES_ENOTFOUND ;
+    case 5 : return ARES_EREFUSED ;
+    default : return ARES_EBADRESP ;
+  }
+}
+
+static void addr_fail (dest *t, char const *host, int status)
+{
+  t->anytemp = 1 ;
+  t->dnserr.len = 0 ;
+  if (!stralloc_cats(&t->dnserr, host) || !stralloc_cats(&t->dnserr, ": ") || !stralloc_cats(&t->dnserr, ares_strerror(status)) || !stralloc_0(&t->dnserr)) nomem() ;
+}
+
+ /* An A or AAAA answer to a query of dns_send_ad. */
+static void addr_raw_cb (void *arg, int status, int timeouts, unsigned char *abuf, int alen, int is6)
+{
+  lookup *lk = arg ;
+  dest *t = rem.dests + lk->di ;
+  (void)timeouts ;
+  if (t->used && t->gen == lk->gen && t->state == DS_RESOLVING)
+  {
+    int secure ;
+    status = answer_status(status, abuf, alen, &secure) ;
+    if (status == ARES_SUCCESS)
+    {
+      struct ares_addrttl a4[ADDRTTLS_MAX] ;
+      struct ares_addr6ttl a6[ADDRTTLS_MAX] ;
+      int i, n = ADDRTTLS_MAX ;
+      int r = is6 ? ares_parse_aaaa_reply(abuf, alen, 0, a6, &n) : ares_parse_a_reply(abuf, alen, 0, a4, &n) ;
+      if (r == ARES_SUCCESS)
+        for (i = 0 ; i < n ; i++)
+        {
+          ip46 ip ;
+          if (is6) ip46_from_ip6(&ip, (char const *)&a6[i].ip6addr) ;
+          else ip46_from_ip4(&ip, (char const *)&a4[i].ipaddr) ;
+          dns_addr_add(t, &ip, lk->port, lk->pref, lk->host, secure, lk->tlsa) ;
+        }
+      else if (r != ARES_ENODATA) addr_fail(t, lk->host, r) ;
+    }
+    else if (status != ARES_ENOTFOUND && status != ARES_ENODATA) addr_fail(t, lk->host, status) ;
+    t->lookups-- ;
+    dns_lookups_done(t) ;
+  }
+  free(lk) ;
+}
+
+static void a_cb (void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+  addr_raw_cb(arg, status, timeouts, abuf, alen, 0) ;
+}
+
+static void aaaa_cb (void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+  addr_raw_cb(arg, status, timeouts, abuf, alen, 1) ;
+}
+
+void dns_addr_lookup (unsigned int di, char const *host, uint16_t port, unsigned int pref, int dane)
 {
   struct ares_addrinfo_hints hints ;
-  lookup *lk = lookup_new(di, host, port, pref) ;
+  lookup *lk ;
+  int tlsa = dane ? tlsa_want(di, host, port) : -1 ;
+  if (rem.dnssec)
+  {
+    /* two queries, as each answer's AD bit is needed: getaddrinfo does not give it */
+    rem.dests[di].lookups += 2 ;
+    dns_send_ad(host, ns_t_a, &a_cb, lookup_new(di, host, port, pref, tlsa)) ;
+    dns_send_ad(host, ns_t_aaaa, &aaaa_cb, lookup_new(di, host, port, pref, tlsa)) ;
+    return ;
+  }
+  lk = lookup_new(di, host, port, pref, tlsa) ;
   memset(&hints, 0, sizeof(hints)) ;
   hints.ai_family = AF_UNSPEC ;
   hints.ai_socktype = SOCK_STREAM ;
   rem.dests[di].lookups++ ;
   ares_getaddrinfo(rem.chan, host, 0, &hints, &addr_cb, lk) ;
+}
+
+int dane_may (dest const *t)
+{
+  return rem.dnssec && t->level != TLS_NONE && t->mxsecure ;
 }
 
 static void mx_cb (void *arg, int status, int timeouts, unsigned char *abuf, int alen)
@@ -153,6 +263,10 @@ static void mx_cb (void *arg, int status, int timeouts, unsigned char *abuf, int
   if (t->used && t->gen == lk->gen && t->state == DS_RESOLVING)
   {
     /* the MX query stays counted until the address lookups it starts are counted too */
+    int secure ;
+    status = answer_status(status, abuf, alen, &secure) ;
+    /* DANE applies only below validated MX records (or a validated denial of them) */
+    t->mxsecure = secure ;
     if (status == ARES_SUCCESS)
     {
       struct ares_mx_reply *mx = 0, *m ;
@@ -164,17 +278,17 @@ static void mx_cb (void *arg, int status, int timeouts, unsigned char *abuf, int
         if (null)
           dest_fail(t, 'D', "5.1.10 the domain publishes a null MX (RFC 7505): it accepts no mail: ", t->name.s) ;
         else
-          for (m = mx ; m ; m = m->next) dns_addr_lookup(lk->di, m->host, rem.smtpport, m->priority) ;
+          for (m = mx ; m ; m = m->next) dns_addr_lookup(lk->di, m->host, rem.smtpport, m->priority, dane_may(t)) ;
         ares_free_data(mx) ;
       }
-      else if (r == ARES_ENODATA) { t->implicit = 1 ; dns_addr_lookup(lk->di, t->name.s, rem.smtpport, 0) ; }
+      else if (r == ARES_ENODATA) { t->implicit = 1 ; dns_addr_lookup(lk->di, t->name.s, rem.smtpport, 0, dane_may(t)) ; }
       else
       {
         t->anytemp = 1 ;
         dest_fail(t, 'H', "DNS: unable to parse the MX records of ", t->name.s) ;
       }
     }
-    else if (status == ARES_ENODATA) { t->implicit = 1 ; dns_addr_lookup(lk->di, t->name.s, rem.smtpport, 0) ; }
+    else if (status == ARES_ENODATA) { t->implicit = 1 ; dns_addr_lookup(lk->di, t->name.s, rem.smtpport, 0, dane_may(t)) ; }
     else if (status == ARES_ENOTFOUND) dest_fail(t, 'D', "5.1.2 no route: the domain does not exist: ", t->name.s) ;
     else
     {
@@ -192,7 +306,8 @@ static void mx_cb (void *arg, int status, int timeouts, unsigned char *abuf, int
 
 void dns_mx_lookup (unsigned int di)
 {
-  lookup *lk = lookup_new(di, "", rem.smtpport, 0) ;
+  lookup *lk = lookup_new(di, "", rem.smtpport, 0, -1) ;
   rem.dests[di].lookups++ ;
-  ares_query(rem.chan, rem.dests[di].name.s, ns_c_in, ns_t_mx, &mx_cb, lk) ;
+  if (rem.dnssec) dns_send_ad(rem.dests[di].name.s, ns_t_mx, &mx_cb, lk) ;
+  else ares_query(rem.chan, rem.dests[di].name.s, ns_c_in, ns_t_mx, &mx_cb, lk) ;
 }

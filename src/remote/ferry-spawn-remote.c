@@ -2,7 +2,9 @@
    One process, no child per delivery: c-ares for DNS and non-blocking SMTP connections, all in
    one iopause loop; idle connections are kept a few seconds and reused. Its parts: settings.c,
    dns.c, destinations.c, deadhosts.c, deliveries.c, connections.c, smtp_session.c, tls.c (OpenSSL,
-   in the same loop), tls_policy.c and smtp_auth.c (the control files of TLS and AUTH). */
+   in the same loop), tls_policy.c and smtp_auth.c (the control files of TLS and AUTH), policy.c
+   (what decides a connection's TLS), tlsa.c (DANE's records), sts.c (MTA-STS), children.c
+   (ferry-mtasts-fetch and ferry-tlsrpt in the background). */
 
 #include <errno.h>
 #include <signal.h>
@@ -46,7 +48,8 @@ remote rem =
   .converted = STRALLOC_ZERO,
   .ndead = 0,
   .askfd = -1,
-  .askbuf = STRALLOC_ZERO
+  .askbuf = STRALLOC_ZERO,
+  .rptfd = -1
 } ;
 
 void nomem (void)
@@ -102,7 +105,7 @@ int main (int argc, char const *const *argv)
     stralloc_free(&why) ;
   }
   {
-    static int const sigs[] = { SIGHUP, SIGTERM, 0 } ;
+    static int const sigs[] = { SIGHUP, SIGTERM, SIGCHLD, 0 } ;
     spfd = ferry_loop_setup(sigs) ;
   }
   {
@@ -173,6 +176,7 @@ int main (int argc, char const *const *argv)
       {
         if (sig == SIGHUP) { stralloc why = STRALLOC_ZERO ; settings_reread(&why) ; stralloc_free(&why) ; }
         else if (sig == SIGTERM) eof = 1 ;
+        else if (sig == SIGCHLD) children_reap() ;
       }
     }
     /* DNS: sockets that are ready, then c-ares' own timeouts */
@@ -210,6 +214,7 @@ int main (int argc, char const *const *argv)
       if (!r) eof = 1 ;
     }
     deliveries_pump() ;
+    tlsrpt_daily() ;
     if (eof && !rem.waiting && !rem.active)
       for (i = 0 ; i < rem.nconns ; i++) if (rem.conns[i].s.state == SMTP_IDLE) conn_timeout(i) ;
   }

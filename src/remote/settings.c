@@ -13,6 +13,7 @@
 #include <skalibs/types.h>
 
 #include <ferry/control.h>
+#include <ferry/dns_servers.h>
 #include <ferry/queue.h>
 #include <ferry/route.h>
 
@@ -25,14 +26,14 @@ int settings_load (int initial, stralloc *why)
 {
   /* concurrencyremote and concurrencydestination are the queue manager's: it sends no more */
   static char const *const names[] = { "connectioncache", "deadhosttime",
-    "smtpport", "timeoutconnect", "timeoutgreeting", "timeoutcommand", "timeoutdata", "tlsbrokentime" } ;
-  uint64_t v[8] ;
-  stralloc newroutes = STRALLOC_ZERO, newhelo = STRALLOC_ZERO, sa = STRALLOC_ZERO, csv = STRALLOC_ZERO ;
+    "smtpport", "timeoutconnect", "timeoutgreeting", "timeoutcommand", "timeoutdata", "tlsbrokentime", "timeoutmtasts" } ;
+  uint64_t v[9] ;
+  stralloc newroutes = STRALLOC_ZERO, newhelo = STRALLOC_ZERO, csv = STRALLOC_ZERO ;
   stralloc newpolicy = STRALLOC_ZERO, newauth = STRALLOC_ZERO, cafile = STRALLOC_ZERO ;
   void *newctx = 0 ;
   unsigned int line, i ;
-  int ok = 0 ;
-  for (i = 0 ; i < 8 ; i++)
+  int ok = 0, dnssec = 0 ;
+  for (i = 0 ; i < 9 ; i++)
   {
     int r = ferry_control_u64_why(names[i], v + i, why) ;
     if (r < 0) nomem() ;
@@ -110,36 +111,18 @@ int settings_load (int initial, stralloc *why)
   why->len = 0 ;
   newctx = tls_prepare(cafile.s, why) ;
   if (!newctx) goto end ;
-  if (ferry_control_readfile(&sa, "dnsservers") < 0)
   {
-    if (!stralloc_cats(why, "unable to read control/dnsservers: ") || !stralloc_cats(why, strerror(errno)) || !stralloc_0(why)) nomem() ;
-    goto end ;
-  }
-  {
-    size_t pos = 0 ;
-    while (pos < sa.len)
-    {
-      size_t k = pos ;
-      while (k < sa.len && sa.s[k] != '\n') k++ ;
-      {
-        size_t a = pos, b = k ;
-        while (a < b && (sa.s[a] == ' ' || sa.s[a] == '\t')) a++ ;
-        while (b > a && (sa.s[b-1] == ' ' || sa.s[b-1] == '\t' || sa.s[b-1] == '\r')) b-- ;
-        if (b > a && sa.s[a] != '#')
-          if ((csv.len && !stralloc_catb(&csv, ",", 1)) || !stralloc_catb(&csv, sa.s + a, b - a)) nomem() ;
-      }
-      pos = k + 1 ;
-    }
+    int r = ferry_dns_servers(&csv, &dnssec, why) ;
+    if (r < 0) nomem() ;
+    if (!r) goto end ;
   }
   /* the last check, as it changes c-ares' servers when it succeeds (and nothing when it fails) */
-  if (csv.len)
+  if (csv.len > 1 && ares_set_servers_ports_csv(rem.chan, csv.s) != ARES_SUCCESS)
   {
-    if (!stralloc_0(&csv)) nomem() ;
-    if (ares_set_servers_ports_csv(rem.chan, csv.s) != ARES_SUCCESS)
-    {
-      if (!stralloc_cats(why, "bad value in control/dnsservers: write one ip, ip:port or [ip6]:port per line") || !stralloc_0(why)) nomem() ;
-      goto end ;
-    }
+    why->len = 0 ;
+    if (!stralloc_cats(why, dnssec ? "bad value in control/dnssecservers" : "bad value in control/dnsservers")
+     || !stralloc_cats(why, ": write one ip, ip:port or [ip6]:port per line") || !stralloc_0(why)) nomem() ;
+    goto end ;
   }
   /* all good: in use from now on; routes may have changed: every destination is resolved again
      when it is next used */
@@ -150,6 +133,8 @@ int settings_load (int initial, stralloc *why)
   rem.cachetime = v[0] ; rem.deadtime = v[1] ; rem.smtpport = v[2] ;
   rem.t_connect = v[3] ; rem.t_greeting = v[4] ; rem.t_command = v[5] ; rem.t_data = v[6] ;
   rem.brokentime = v[7] ;
+  rem.dnssec = dnssec ;
+  rem.mtaststime = v[8] ;
   if (!stralloc_copyb(&rem.helohost, newhelo.s, newhelo.len) || !stralloc_copyb(&rem.routes, newroutes.s, newroutes.len)
    || !stralloc_copyb(&rem.tlspolicy, newpolicy.s, newpolicy.len)) nomem() ;
   /* the old credentials are wiped, not left in memory the copy may free */
@@ -161,7 +146,6 @@ int settings_load (int initial, stralloc *why)
  end:
   stralloc_free(&newroutes) ;
   stralloc_free(&newhelo) ;
-  stralloc_free(&sa) ;
   stralloc_free(&csv) ;
   stralloc_free(&newpolicy) ;
   /* the credentials' copy is wiped before its memory goes */

@@ -43,13 +43,13 @@ void smtp_session_connect (smtp_session *s, char const *host)
   s->state = SMTP_CONNECTING ;
   s->reused = 0 ;
   s->hasdeliv = 1 ;
-  s->pipelining = s->eightbitmime = s->smtputf8 = s->hassize = 0 ;
+  s->pipelining = s->eightbitmime = s->smtputf8 = s->hassize = s->requiretls_offered = 0 ;
   s->sizemax = 0 ;
   s->tlswant = SMTP_TLS_NO ;
   s->implicit = 0 ;
-  s->policy = "none" ;
+  s->policy = "control/tlspolicy: none" ;
   s->starttls = s->authplain = s->authlogin = 0 ;
-  s->tls = s->hascreds = s->authed = 0 ;
+  s->tls = s->tlsverified = s->hascreds = s->authed = s->tlsmissing = 0 ;
   s->credhost[0] = 0 ;
   s->authstep = 0 ;
   s->tlsdesc[0] = 0 ;
@@ -122,6 +122,7 @@ static void ehlo_parse (smtp_session *s, smtp_reply const *r)
   s->pipelining = smtp_ehlo_has(r, "PIPELINING", 0, 0) ;
   s->eightbitmime = smtp_ehlo_has(r, "8BITMIME", 0, 0) ;
   s->smtputf8 = smtp_ehlo_has(r, "SMTPUTF8", 0, 0) ;
+  s->requiretls_offered = smtp_ehlo_has(r, "REQUIRETLS", 0, 0) ;
   s->starttls = smtp_ehlo_has(r, "STARTTLS", 0, 0) ;
   s->authplain = s->authlogin = 0 ;
   if (smtp_ehlo_has(r, "AUTH", &p, &pl))
@@ -149,12 +150,30 @@ static enum smtp_action hello (smtp_session *s, char const *verb, enum smtp_stat
   return SMTP_WAIT ;
 }
 
+ /* A message that asks for REQUIRETLS and a connection that does not meet it: every open
+    recipient fails (RFC 8689's 5.7.30), the connection stays for other messages. */
+static enum smtp_action requiretls_refuse (smtp_session *s, smtp_txn *t, char const *a, char const *b)
+{
+  t->lasterr->len = 0 ;
+  if (!stralloc_cats(t->lasterr, "5.7.30 REQUIRETLS support required: ") || !stralloc_cats(t->lasterr, a)
+   || !stralloc_cats(t->lasterr, s->host) || !stralloc_cats(t->lasterr, b)) nomem() ;
+  smtp_txn_all(t, 'D', t->lasterr->s, t->lasterr->len) ;
+  return done(s) ;
+}
+
  /* A transaction for the open recipients, if the host can take the message. */
 static enum smtp_action transaction_check (smtp_session *s, smtp_txn *t)
 {
   unsigned int i, open = 0 ;
   for (i = 0 ; i < t->nrcpt ; i++) if (!t->st[i]) open++ ;
   if (!open) return done(s) ;
+  if (t->requiretls)
+  {
+    if (!s->tls) return requiretls_refuse(s, t, "the connection to ", " is not over TLS") ;
+    if (!s->tlsverified)
+      return requiretls_refuse(s, t, "the TLS of ", " is not verified by DANE, MTA-STS or control/tlspolicy verify or secure") ;
+    if (!s->requiretls_offered) return requiretls_refuse(s, t, "", " does not offer REQUIRETLS") ;
+  }
   if (s->hassize && s->sizemax && t->size > s->sizemax)
   {
     char a[UINT64_FMT], b[UINT64_FMT] ;
@@ -194,8 +213,9 @@ static enum smtp_action after_hello (smtp_session *s, smtp_txn *t, stralloc *out
       s->state = SMTP_STARTTLS ;
       return SMTP_WAIT ;
     }
+    s->tlsmissing = s->tlswant != SMTP_TLS_NO ;
     if (s->tlswant == SMTP_TLS_MUST)
-      return fail_text(s, "TLS is required (control/tlspolicy: ", s->policy, ") but the host does not offer STARTTLS") ;
+      return fail_text(s, "TLS is required (", s->policy, ") but the host does not offer STARTTLS") ;
     if (s->hascreds)
       return fail_text(s, "credentials for ", s->credhost, s->starttls
         ? " (control/smtpauth) are sent only over TLS, and TLS with this host failed (it is contacted without TLS for control/tlsbrokentime seconds)"
@@ -254,6 +274,7 @@ static void command_cat (smtp_session const *s, smtp_txn const *t, char kind, un
       }
       if (t->eightbit && s->eightbitmime) out_cat(out, " BODY=8BITMIME", 14) ;
       if (t->utf8 && s->smtputf8) out_cat(out, " SMTPUTF8", 9) ;
+      if (t->requiretls && s->requiretls_offered) out_cat(out, " REQUIRETLS", 11) ;
       out_cat(out, "\r\n", 2) ;
       break ;
     }
@@ -403,7 +424,7 @@ static enum smtp_action on_reply (smtp_session *s, smtp_reply const *r, smtp_txn
       return fail(s, "EHLO refused temporarily", "") ;
     case SMTP_HELO :
       if (code / 100 != 2) return fail(s, "HELO refused", "") ;
-      s->pipelining = s->eightbitmime = s->smtputf8 = s->hassize = 0 ;
+      s->pipelining = s->eightbitmime = s->smtputf8 = s->hassize = s->requiretls_offered = 0 ;
       s->starttls = s->authplain = s->authlogin = 0 ;
       return after_hello(s, t, out) ;
     case SMTP_STARTTLS :
@@ -411,7 +432,7 @@ static enum smtp_action on_reply (smtp_session *s, smtp_reply const *r, smtp_txn
       if (s->tlswant == SMTP_TLS_MUST)
       {
         s->whybuf.len = 0 ;
-        if (!stralloc_cats(&s->whybuf, "TLS is required (control/tlspolicy: ") || !stralloc_cats(&s->whybuf, s->policy)
+        if (!stralloc_cats(&s->whybuf, "TLS is required (") || !stralloc_cats(&s->whybuf, s->policy)
          || !stralloc_cats(&s->whybuf, ") but the host refused STARTTLS: ") || !smtp_reply_oneline(r, &s->whybuf, 400) || !stralloc_0(&s->whybuf)) nomem() ;
         return fail(s, s->whybuf.s, "") ;
       }
@@ -455,7 +476,7 @@ enum smtp_action smtp_session_step (smtp_session *s, enum smtp_event ev, smtp_re
       s->tls = 1 ;
       if (s->implicit) { s->state = SMTP_GREETING ; return SMTP_WAIT ; }
       /* RFC 3207: what the host said before TLS is forgotten; EHLO again */
-      s->pipelining = s->eightbitmime = s->smtputf8 = s->hassize = 0 ;
+      s->pipelining = s->eightbitmime = s->smtputf8 = s->hassize = s->requiretls_offered = 0 ;
       s->starttls = s->authplain = s->authlogin = 0 ;
       return hello(s, "EHLO ", SMTP_EHLO, helo, out) ;
     case SMTP_EV_REPLY : return on_reply(s, r, t, helo, out) ;

@@ -40,7 +40,7 @@ enum smtp_event
   SMTP_EV_BEGIN,      /* after SMTP_BEGIN: the caller decided the conversion, the transaction goes */
   SMTP_EV_CANCEL,     /* after SMTP_BEGIN: the message cannot go (the caller set the results) */
   SMTP_EV_DATA_SENT,  /* the whole message, its end included, was written */
-  SMTP_EV_TLS_DONE    /* the TLS handshake succeeded (and the policy is met): tls and tlsdesc set */
+  SMTP_EV_TLS_DONE    /* the TLS handshake succeeded (and the policy is met): tlsdesc and tlsverified set */
 } ;
 
 enum smtp_action
@@ -69,6 +69,7 @@ struct smtp_txn_s
   uint64_t size ;
   int eightbit ;
   int utf8 ;
+  int requiretls ;        /* the message asks for REQUIRETLS (RFC 8689): verified TLS and a host that offers it */
 } ;
 
 enum { SMTP_TLS_NO, SMTP_TLS_MAY, SMTP_TLS_MUST } ;
@@ -78,6 +79,7 @@ struct smtp_session_s
 {
   enum smtp_state state ;
   int pipelining, eightbitmime, smtputf8, hassize ;
+  int requiretls_offered ;   /* REQUIRETLS in the last EHLO */
   uint64_t sizemax ;     /* with hassize: the peer's limit, 0 for none */
   char plan[FERRY_REQUEST_RCPT_MAX + 10] ;       /* the transaction: R RSET, M MAIL, T RCPT, D DATA, . end, X ignored */
   unsigned int planrcpt[FERRY_REQUEST_RCPT_MAX + 10] ;
@@ -92,9 +94,13 @@ struct smtp_session_s
      peer offers, what was done */
   int tlswant ;           /* SMTP_TLS_NO, _MAY or _MUST */
   int implicit ;          /* TLS from the first byte (port 465) */
-  char const *policy ;    /* the level's name, for the texts */
+  char const *policy ;    /* the policy as the texts name it: "control/tlspolicy: encrypt", "dane: TLSA records of ..." */
   int starttls, authplain, authlogin ;   /* offered in the last EHLO */
   int tls ;               /* the connection is inside TLS */
+  int tlsmissing ;        /* TLS was wanted and the host does not offer STARTTLS */
+  int tlsverified ;       /* set by the connection code with tlsdesc: its TLS was verified as a policy
+                             requires it (DANE, MTA-STS enforce, control/tlspolicy verify or secure);
+                             0 from smtp_session_connect */
   int hascreds ;          /* credentials for this route: AUTH inside TLS */
   char credhost[256] ;    /* the route's host they are for, for the texts */
   int authed ;

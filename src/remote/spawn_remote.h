@@ -22,6 +22,7 @@
 #include "remote.h"
 #include "smtp_session.h"
 #include <ferry/tls_policy.h>
+#include <ferry/mta_sts.h>
 
 #define DEST_CACHE 60        /* seconds a resolved destination is kept */
 #define WAITING_MAX 100000   /* stop reading requests while this many deliveries wait */
@@ -31,12 +32,19 @@
 
 enum { DS_NEW, DS_RESOLVING, DS_READY, DS_FAILED } ;
 
+ /* What decided a connection's TLS, weakest first (policy.c): none (control/tlspolicy), opportunistic
+    (may, encrypt, dane without usable records), sts-testing, dane-unusable (TLSA records, none
+    usable: TLS without checks), sts (enforce), pkix (verify, secure), dane (usable TLSA records). */
+enum tls_pol { POL_NONE, POL_OPPORTUNISTIC, POL_STS_TESTING, POL_DANE_UNUSABLE, POL_STS, POL_PKIX, POL_DANE } ;
+
 typedef struct raddr_s raddr ;
 struct raddr_s
 {
   ip46 ip ;
   uint16_t port ;
   unsigned int pref ;
+  int secure ;            /* its address record validated (DNSSEC, control/dnssecservers) */
+  int tlsa ;              /* its TLSA records' entry (tlsa.c) when DANE may apply, else -1 */
   char host[256] ;
 } ;
 
@@ -58,6 +66,12 @@ struct dest_s
   unsigned int active ;
   int whead, wtail ;
   unsigned int nwaiting ;
+  int mxsecure ;          /* its MX records (or their absence) validated */
+  int fromroute ;         /* its route is control/smtproutes' (MTA-STS applies only to MX delivery) */
+  int sts ;               /* its MTA-STS policy: -1 none, else an enum sts_mode (mta_sts.h) */
+  ferry_sts_policy stspolicy ;
+  char stsid[33] ;
+  unsigned int stswait ;  /* a policy fetch it waits for (sts.c) */
   enum tls_level level ;  /* control/tlspolicy's for it */
   stralloc match ;        /* the names secure checks, colon-separated */
   stralloc routehost ;    /* the host of its route (as control/smtproutes writes it), else empty */
@@ -81,6 +95,7 @@ struct deliv_s
   int looked ;            /* look holds the MIME walk (mime_conv.h) */
   mime_look look ;
   int utf8 ;
+  int requiretls ;        /* the request's T: the message asks for REQUIRETLS */
   unsigned int dest ;
   unsigned int tried ;    /* index of the address being tried */
   int retried ;           /* a reused connection failed at RSET: one fresh try on the same host */
@@ -110,10 +125,31 @@ struct conn_s
   int tlsev ;             /* what OpenSSL waits for (IOPAUSE_READ, IOPAUSE_WRITE) before it can go on */
   size_t tlswlen ;        /* the length of a TLS write to be retried */
   enum tls_level level ;  /* the policy it was made under: reused only for the same policy */
-  stralloc match ;
+  enum tls_pol pol ;      /* what decided its TLS (policy.c) */
+  stralloc match ;        /* the names its certificate is checked against, colon-separated */
+  stralloc tlsa ;         /* under pol dane: the usable TLSA records (ferry_dns_tlsa's format) */
+  stralloc poldesc ;      /* the policy as texts name it, terminated: s.policy points there */
+  stralloc domain ;       /* the destination it was made for, terminated */
+  char stsid[33] ;        /* under pol sts or sts-testing: the id of the policy */
+  int reported ;          /* its result is in the day's TLS report */
+  int daneusage ;         /* under pol dane, verified: the usage of the record that matched (2, 3), else -1 */
   stralloc tlskey ;       /* its TLS session's key in the cache (tls.c) */
   int retrysame ;         /* its failure is to be tried again on the same host (TLS fell back) */
 } ;
+
+typedef struct tlsa_entry_s tlsa_entry ;
+struct tlsa_entry_s
+{
+  stralloc name ;         /* "_PORT._tcp.HOST", lower case, terminated */
+  int state ;             /* TLSA_UNKNOWN ... TLSA_FAILED */
+  int looking ;           /* a lookup is under way (state: the answer of before) */
+  stralloc recs ;         /* every record, as ferry_dns_tlsa writes them */
+  unsigned int usable ;   /* how many are DANE-TA(2) or DANE-EE(3) with a known selector and matching type */
+  stralloc why ;          /* TLSA_FAILED: what failed, terminated */
+  tain expires ;
+  genalloc waiters ;      /* unsigned int pairs: the destinations (index, gen) waiting for the answer */
+} ;
+enum { TLSA_UNKNOWN, TLSA_NONE, TLSA_INSECURE, TLSA_RECORDS, TLSA_FAILED } ;
 
 typedef struct dead_s dead ;
 struct dead_s { ip46 ip ; uint16_t port ; tain until ; } ;
@@ -146,6 +182,12 @@ struct remote_s
   unsigned int brokentime ;
   dead tlsbroken[DEAD_MAX] ;   /* hosts whose TLS handshake failed under "may" */
   unsigned int nbroken ;
+  int dnssec ;            /* control/dnssecservers: lookups ask for the AD bit, and trust it */
+  tlsa_entry *tlsas ;     /* the TLSA cache (tlsa.c) */
+  unsigned int ntlsas ;
+  unsigned int mtastsport, mtaststime ;
+  int rptfd ;             /* tlsrpt/DAY, open for appending; -1 none */
+  char rptday[11] ;       /* its day, YYYY-MM-DD */
 } ;
 extern remote rem ;
 
@@ -163,10 +205,12 @@ extern int settings_load (int initial, stralloc *why) ;
 extern char const *settings_reread (stralloc *why) ;
 
  /* dns.c */
-extern void dns_addr_add (dest *t, ip46 const *ip, uint16_t port, unsigned int pref, char const *host) ;
+extern void dns_addr_add (dest *t, ip46 const *ip, uint16_t port, unsigned int pref, char const *host, int secure, int tlsa) ;
 extern void dns_lookups_done (dest *t) ;
-extern void dns_addr_lookup (unsigned int di, char const *host, uint16_t port, unsigned int pref) ;
+extern void dns_addr_lookup (unsigned int di, char const *host, uint16_t port, unsigned int pref, int dane) ;
 extern void dns_mx_lookup (unsigned int di) ;
+extern void dns_send_ad (char const *name, int type, ares_callback cb, void *arg) ;   /* a query asking for the AD bit */
+extern int dane_may (dest const *t) ;   /* may DANE apply to its hosts (by its MX records' security)? */
 
  /* destinations.c */
 extern unsigned int dest_get (char const *name, size_t n) ;
@@ -199,6 +243,27 @@ extern void conn_flush (unsigned int ci) ;
 extern void conn_timeout (unsigned int ci) ;
 extern int conn_events (unsigned int ci) ;
 extern void conn_ready (unsigned int ci, int revents) ;
+
+ /* tlsa.c */
+extern int tlsa_want (unsigned int di, char const *host, uint16_t port) ;   /* the entry's index; counts a lookup of di if one starts or is under way */
+extern tlsa_entry const *tlsa_entry_of (raddr const *a) ;   /* 0 if none (or its slot went to another name) */
+
+ /* policy.c */
+extern char const *policy_name (enum tls_pol) ;
+extern int policy_usable (deliv const *d, raddr const *a, stralloc *why) ;   /* 0: the host is not to be used (why says so) */
+extern void policy_decide (conn *c, deliv const *d, raddr const *a) ;   /* c->pol, level, match, tlsa, poldesc, s.tlswant... */
+extern int policy_same (conn const *c, deliv const *d, raddr const *a) ;
+extern void policy_report (conn *c, char const *result, char const *detail) ;   /* once per connection: a line of tlsrpt/DAY */
+
+ /* sts.c */
+extern void sts_lookup (unsigned int di) ;
+extern void sts_child_done (pid_t pid, int wstat) ;
+extern unsigned int sts_filter (dest *t) ;   /* enforce: the hosts the policy does not name are dropped; how many are left */
+
+ /* children.c: ferry-mtasts-fetch and ferry-tlsrpt, run in the background */
+extern pid_t child_run (char const *const *argv, unsigned int bound) ;   /* 0: not started (logged) */
+extern void children_reap (void) ;
+extern void tlsrpt_daily (void) ;
 
  /* tls.c */
 extern void *tls_prepare (char const *cafile, stralloc *why) ;   /* a new context, or 0 (why) */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -18,15 +19,19 @@
 #include <skalibs/tai.h>
 #include <skalibs/types.h>
 
+#include <ferry/dns_wire.h>
+
 #include "spawn_remote.h"
+#include "tls_ca.h"
 
 #define SESSIONS_MAX 1024
 
 typedef struct tls_session_s tls_session ;
 struct tls_session_s
 {
-  stralloc key ;           /* the connection's tlskey: host, address, port, level and names checked */
+  stralloc key ;           /* the connection's tlskey: host, address, port, level, policy, names and records checked */
   SSL_SESSION *sess ;
+  int daneusage ;          /* the DANE usage its first handshake matched, or -1: a resumption says it again */
   tain used ;
 } ;
 
@@ -88,6 +93,13 @@ static int session_new (SSL *ssl, SSL_SESSION *sess)
   }
   if (sessions[i].sess) SSL_SESSION_free(sessions[i].sess) ;
   sessions[i].sess = sess ;
+  {
+    /* TLS 1.2 makes its session inside the handshake, before tls_checked */
+    uint8_t usage ;
+    int u = c->daneusage ;
+    if (u < 0 && !SSL_session_reused(ssl) && SSL_get0_dane_tlsa(ssl, &usage, 0, 0, 0, 0) >= 0) u = usage ;
+    sessions[i].daneusage = u ;
+  }
   tain_copynow(&sessions[i].used) ;
   return 1 ;
 }
@@ -115,24 +127,12 @@ void *tls_prepare (char const *cafile, stralloc *why)
   /* a peer that closes without close_notify has closed: SMTP says by itself where the data ends */
   SSL_CTX_set_options(n, SSL_OP_IGNORE_UNEXPECTED_EOF) ;
   SSL_CTX_set_verify(n, SSL_VERIFY_NONE, 0) ;   /* checked after the handshake, as the policy says */
+  if (SSL_CTX_dane_enable(n) <= 0) { tls_error(why, "unable to enable DANE: ") ; SSL_CTX_free(n) ; return 0 ; }
   SSL_CTX_set_session_cache_mode(n, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE) ;
   SSL_CTX_sess_set_new_cb(n, &session_new) ;
-  if (!(cafile && cafile[0]))
+  if (!tls_ca_load(n, cafile, why))
   {
-    /* the system's store as a directory of hashed names: a CA is read when a chain needs it, not
-       the whole bundle at each start and reread (about 15 ms of CPU, with the loop stopped) */
-    char const *dir = getenv(X509_get_default_cert_dir_env()) ;
-    if (!dir || !dir[0]) dir = X509_get_default_cert_dir() ;
-    if (!SSL_CTX_load_verify_dir(n, dir)) ERR_clear_error() ;   /* no store: nothing verifies, which the texts say */
-  }
-  else if (!SSL_CTX_load_verify_locations(n, cafile, 0))
-  {
-    stralloc t = STRALLOC_ZERO ;
-    tls_error(&t, "") ;
-    why->len = 0 ;
-    if (!stralloc_cats(why, "unable to load control/tlscafile (") || !stralloc_cats(why, cafile) || !stralloc_cats(why, "): ")
-     || !stralloc_cats(why, t.s) || !stralloc_0(why)) nomem() ;
-    stralloc_free(&t) ;
+    if (!why->len) nomem() ;
     SSL_CTX_free(n) ;
     return 0 ;
   }
@@ -173,9 +173,21 @@ int tls_conn_start (unsigned int ci, stralloc *why)
   SSL_set_connect_state(c->ssl) ;
   param = SSL_get0_param(c->ssl) ;
   X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS) ;
-  if (c->level == TLS_SECURE)
+  if (c->pol == POL_DANE)
   {
-    /* the names the policy lists, separated by colons */
+    /* RFC 7672: DANE-EE(3) checks the key or certificate alone, DANE-TA(2) a chain to the record's
+       TA and the names (the host, the destination); no date check for DANE-EE */
+    size_t pos = 0 ;
+    ferry_tlsa t ;
+    if (SSL_dane_enable(c->ssl, c->addr.host) <= 0) { tls_error(why, "unable to start DANE: ") ; return 0 ; }
+    SSL_dane_set_flags(c->ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS) ;
+    if (c->domain.len && strcasecmp(c->domain.s, c->addr.host) && !SSL_add1_host(c->ssl, c->domain.s)) nomem() ;
+    while (ferry_tlsa_next(c->tlsa.s, c->tlsa.len, &pos, &t) > 0)
+      if (SSL_dane_tlsa_add(c->ssl, t.usage, t.selector, t.mtype, t.data, t.len) < 0) ERR_clear_error() ;   /* a record OpenSSL cannot use is skipped */
+  }
+  else if (c->pol == POL_PKIX || c->pol == POL_STS || c->pol == POL_STS_TESTING)
+  {
+    /* the names the policy checks, separated by colons */
     size_t pos = 0 ;
     int first = 1 ;
     while (pos < c->match.len)
@@ -206,18 +218,22 @@ int tls_conn_start (unsigned int ci, stralloc *why)
   }
   else if (c->addr.host[0] && !SSL_set1_host(c->ssl, c->addr.host)) nomem() ;
   if (c->addr.host[0] && !is_ip(c->addr.host)) SSL_set_tlsext_host_name(c->ssl, c->addr.host) ;
-  /* the key of its TLS session: where, under which level, checked against which names */
+  /* the key of its TLS session: where, under which level and policy, checked against which
+     names and records */
   {
     char lv[UINT_FMT] ;
-    lv[uint_fmt(lv, (unsigned int)c->level)] = 0 ;
+    lv[uint_fmt(lv, (unsigned int)c->level * 16 + (unsigned int)c->pol)] = 0 ;
     addr_fmt(fmt, &c->addr) ;
     c->tlskey.len = 0 ;
     if (!stralloc_cats(&c->tlskey, fmt) || !stralloc_catb(&c->tlskey, "\n", 1) || !stralloc_cats(&c->tlskey, lv)
-     || !stralloc_catb(&c->tlskey, "\n", 1) || (c->match.len && !stralloc_catb(&c->tlskey, c->match.s, c->match.len))) nomem() ;
+     || !stralloc_catb(&c->tlskey, "\n", 1) || (c->match.len && !stralloc_catb(&c->tlskey, c->match.s, c->match.len))
+     || !stralloc_catb(&c->tlskey, "\n", 1) || (c->tlsa.len && !stralloc_catb(&c->tlskey, c->tlsa.s, c->tlsa.len))) nomem() ;
   }
+  c->daneusage = -1 ;
   i = session_find(&c->tlskey) ;
   if (i >= 0 && sessions[i].sess)
   {
+    c->daneusage = sessions[i].daneusage ;
     if (SSL_SESSION_is_resumable(sessions[i].sess)) SSL_set_session(c->ssl, sessions[i].sess) ;
     /* a TLS 1.3 ticket is for one use: the host sends new ones */
     if (SSL_SESSION_get_protocol_version(sessions[i].sess) >= TLS1_3_VERSION)
@@ -230,38 +246,71 @@ int tls_conn_start (unsigned int ci, stralloc *why)
   return 1 ;
 }
 
- /* The policy's verdict on a finished handshake, and the connection's description for the texts. */
+ /* The result type of RFC 8460 for a certificate that did not verify. */
+static char const *report_result (conn const *c, long v)
+{
+  if (c->pol == POL_DANE) return "validation-failure" ;
+  switch (v)
+  {
+    case X509_V_ERR_HOSTNAME_MISMATCH : case X509_V_ERR_IP_ADDRESS_MISMATCH : return "certificate-host-mismatch" ;
+    case X509_V_ERR_CERT_HAS_EXPIRED : case X509_V_ERR_CERT_NOT_YET_VALID : return "certificate-expired" ;
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT : case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN :
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY : case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT :
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE : case X509_V_ERR_CERT_UNTRUSTED : return "certificate-not-trusted" ;
+    default : return "validation-failure" ;
+  }
+}
+
+ /* The policy's verdict on a finished handshake, and the connection's description for the texts:
+    " over VERSION (CIPHER, POLICY: VERDICT[, session resumed])". */
 static int tls_checked (conn *c, stralloc *why)
 {
   long v = SSL_get_verify_result(c->ssl) ;
   X509 *peer = SSL_get1_peer_certificate(c->ssl) ;
   int verified = peer && v == X509_V_OK ;
+  int required = c->pol == POL_DANE || c->pol == POL_STS || c->pol == POL_PKIX ;
   char const *reason = !peer ? "the host sent no certificate" : X509_verify_cert_error_string(v) ;
   size_t n = 0 ;
   char *d = c->s.tlsdesc ;
   size_t max = sizeof(c->s.tlsdesc) - 1 ;
   if (peer) X509_free(peer) ;
+  /* a resumed session keeps the verdict of its first handshake, made with the same records (its key holds them) */
+  int resumed = SSL_session_reused(c->ssl) ;
+  if (c->pol == POL_DANE && verified && !resumed && SSL_get0_dane_authority(c->ssl, 0, 0) < 0) { verified = 0 ; reason = "no TLSA record matched" ; }
 #define DESC(str) do { size_t l_ = strlen(str) ; if (l_ > max - n) l_ = max - n ; memcpy(d + n, (str), l_) ; n += l_ ; } while (0)
   DESC(" over ") ;
   DESC(SSL_get_version(c->ssl)) ;
   DESC(" (") ;
   DESC(SSL_get_cipher_name(c->ssl)) ;
-  if (verified) DESC(", certificate verified") ;
-  else { DESC(", certificate not verified: ") ; DESC(reason) ; }
-  if (SSL_session_reused(c->ssl)) DESC(", session resumed") ;
+  DESC(", ") ;
+  DESC(policy_name(c->pol)) ;
+  DESC(": ") ;
+  if (c->pol == POL_DANE && verified)
+  {
+    uint8_t usage = 0 ;
+    if (!resumed && SSL_get0_dane_tlsa(c->ssl, &usage, 0, 0, 0, 0) >= 0) c->daneusage = usage ;
+    DESC(c->daneusage == 2 ? "verified by DANE-TA" : c->daneusage == 3 ? "verified by DANE-EE" : "verified by DANE") ;
+  }
+  else if (c->pol == POL_DANE_UNUSABLE) DESC("no usable TLSA records, certificate not checked") ;
+  else if (verified) DESC("certificate verified") ;
+  else if (!required) { DESC("certificate not verified: ") ; DESC(reason) ; }
+  else DESC("certificate not verified") ;
+  if (resumed) DESC(", session resumed") ;
   DESC(")") ;
   d[n] = 0 ;
 #undef DESC
-  if (c->level >= TLS_VERIFY && !verified)
+  if (required && !verified)
   {
-    /* the text says it once, in the reason: the description keeps the version and cipher */
-    char *cut = strstr(d, ", certificate not verified") ;
-    if (cut) { cut[0] = ')' ; cut[1] = 0 ; }
     why->len = 0 ;
-    if (!stralloc_cats(why, "the certificate did not verify (control/tlspolicy: ") || !stralloc_cats(why, tls_level_name(c->level))
+    if (!stralloc_cats(why, "the certificate did not verify (") || !stralloc_cats(why, c->poldesc.s)
      || !stralloc_cats(why, "): ") || !stralloc_cats(why, reason) || !stralloc_0(why)) nomem() ;
+    policy_report(c, report_result(c, v), reason) ;
     return 0 ;
   }
+  /* a policy in testing mode reports what enforce would have refused (RFC 8461 5, RFC 8460) */
+  if (c->pol == POL_STS_TESTING && !verified) policy_report(c, report_result(c, v), reason) ;
+  policy_report(c, "success", "") ;
+  c->s.tlsverified = required ;   /* REQUIRETLS: verified as a policy requires it */
   return 1 ;
 }
 

@@ -31,13 +31,13 @@ int report_dns_open (void **chan, stralloc *why)
     if (!stralloc_cats(why, "unable to initialize c-ares") || !stralloc_0(why)) why->len = 0 ;
     return 0 ;
   }
-  r = ferry_dns_servers_csv(&csv, &dnssec, why) ;
+  r = ferry_dns_servers(&csv, &dnssec, why) ;
   if (r < 0)
   {
     why->len = 0 ;
     if (!stralloc_cats(why, "out of memory") || !stralloc_0(why)) why->len = 0 ;
   }
-  else if (r && csv.len && ares_set_servers_ports_csv(c, csv.s) != ARES_SUCCESS)
+  else if (r && csv.len > 1 && ares_set_servers_ports_csv(c, csv.s) != ARES_SUCCESS)
   {
     why->len = 0 ;
     if (!stralloc_cats(why, dnssec ? "bad value in control/dnssecservers" : "bad value in control/dnsservers")

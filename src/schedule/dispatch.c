@@ -63,7 +63,7 @@ static void request_send (unsigned int fi)
   ferry_body b = FERRY_BODY_ZERO ;
   b.wire = m->wire ; b.eightbit = m->eightbit ; b.longline = m->longline ;
   if (!ferry_frame_begin(o, &mark) || !ferry_field_catu64(o, fi) || !ferry_field_catu64(o, m->id)
-   || !ferry_body_records_cat(o, &b) || !ferry_field_cats(o, m->sender))
+   || !ferry_request_facts_cat(o, &b, m->requiretls) || !ferry_field_cats(o, m->sender))
     strerr_diefu1sys(111, "allocate memory") ;
   logs("starting delivery ") ; logu(fi) ; logs(": msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; logs(chname[(int)fl->ch]) ;
   logs(" ") ; log_addrs(fl->r, fl->n) ; logend() ;

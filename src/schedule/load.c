@@ -106,6 +106,7 @@ void msg_load (uint64_t id, int announce)
     m->eightbit = b.eightbit ;
     m->longline = b.longline ;
   }
+  m->requiretls = ferry_envelope_requiretls(info.s, info.len) ;
   m->fd[0] = m->fd[1] = -1 ;
   ferry_queue_path(fn, "bounce", id, 0) ;
   m->bounced = access(fn, F_OK) == 0 ;

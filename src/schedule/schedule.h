@@ -92,6 +92,7 @@ struct msg_s
   unsigned int deleting : 2 ;   /* being deleted: 1 without notice, 2 with a failure notice */
   unsigned int eightbit : 1 ;
   unsigned int longline : 1 ;
+  unsigned int requiretls : 1 ; /* its envelope's XREQUIRETLS: T in the requests' b field */
 } ;
 
  /* A message's recipients, indices into rcpts: inline when there is one. */

@@ -1,6 +1,7 @@
 /* Fuzz target: the frames between the programs (doc/protocols.html) as every reader takes them:
    ferry_frame_take over a stream, ferry_fields_split of each payload, a delivery request as a
-   channel checks it (ferry_request_check), an answer as the queue manager takes it
+   channel checks it (ferry_request_check, its body fields written again with
+   ferry_request_facts_cat), an answer as the queue manager takes it
    (ferry_answer_head, ferry_answer_results), a job as a local worker unpacks it
    (local_target_unpack). Property: fields written with ferry_field_cat come back the same,
    control bytes made spaces. */
@@ -29,8 +30,17 @@ static void payload (char const *s, size_t n)
     stralloc_free(&t.sa) ;
   }
   if (!ferry_request_check(p, n, &rq, numbuf))
+  {
+    stralloc sa = STRALLOC_ZERO ;
+    ferry_body b = FERRY_BODY_ZERO ;
     FUZZ_ASSERT(rq.nrcpt >= 1 && rq.sender && rq.rcpt && nf >= 5 && rq.sender == f[4] && f[2][0] == 'w' && f[3][0] == 'b'
-      && rq.eightbit == (f[3][1] == '8') && rq.longline == (f[3][2] == 'L')) ;
+      && rq.eightbit == (f[3][1] == '8') && rq.longline == (f[3][2] == 'L') && rq.requiretls == (f[3][strlen(f[3]) - 1] == 'T')) ;
+    /* the queue manager's writer makes the same b field again */
+    b.wire = rq.wire ; b.eightbit = rq.eightbit ; b.longline = rq.longline ;
+    FUZZ_ASSERT(ferry_request_facts_cat(&sa, &b, rq.requiretls)) ;
+    FUZZ_ASSERT(sa.len >= strlen(f[3]) + 1 && !strcmp(sa.s + sa.len - strlen(f[3]) - 1, f[3])) ;
+    stralloc_free(&sa) ;
+  }
   {
     uint64_t num ;
     size_t first ;

@@ -171,7 +171,8 @@ class TlsPeer:
     said inside TLS). conns: a Conn per connection, in order."""
 
     def __init__(self, mode="starttls", certfile=None, keyfile=None, ctx=None, host="127.0.0.1", port=None,
-                 auth=None, mechs=("PLAIN", "LOGIN"), auth_clear=False, require_auth=False, name="tlspeer.test", rcpt_replies=None, inject=b""):
+                 auth=None, mechs=("PLAIN", "LOGIN"), auth_clear=False, require_auth=False, name="tlspeer.test", rcpt_replies=None, inject=b"",
+                 requiretls=False):
         self.mode = mode
         self.ctx = ctx or (server_context(certfile, keyfile) if certfile else None)
         if mode in ("starttls", "implicit") and not self.ctx:
@@ -182,6 +183,7 @@ class TlsPeer:
         self.require_auth = require_auth
         self.rcpt_replies = dict(rcpt_replies or {})
         self.inject = inject
+        self.requiretls = requiretls
         self.name = name
         self.host = host
         self.lock = threading.Lock()
@@ -285,6 +287,8 @@ class TlsPeer:
                     ext.append("STARTTLS")
                 if self.auth and (c.tls or self.auth_clear):
                     ext.append("AUTH " + " ".join(self.mechs))
+                if self.requiretls and c.tls:
+                    ext.append("REQUIRETLS")   # RFC 8689: offered inside TLS only
                 out = [self.name] + ext
                 send("\r\n".join("250%s%s" % ("-" if i < len(out) - 1 else " ", x) for i, x in enumerate(out)))
             elif verb == "STARTTLS":

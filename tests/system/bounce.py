@@ -214,6 +214,16 @@ try:
            and b"cannot be converted" in raw[0], "Status: 5.6.3, the reason in Diagnostic-Code", raw and raw[0][:1500])
     expect(len(peer.handler.messages) == n0, "the peer was sent nothing")
 
+    # 2d. a message that asks for REQUIRETLS (XREQUIRETLS), its peer reached without TLS: the
+    #     queue manager passes the request on, the remote channel refuses, the sender is told 5.7.30
+    send("judy@example.org", ["secure@remote.test"], "to-requiretls", mext=b"XREQUIRETLS\0")
+    expect(settled(), "the queue is empty afterwards", queue_files())
+    got = sorted(os.listdir(os.path.join(box("judy"), "new")))
+    raw = open(os.path.join(box("judy"), "new", got[0]), "rb").read() if len(got) == 1 else fail("judy got %d notifications" % len(got))
+    expect(b"\nStatus: 5.7.30\n" in raw and b"Diagnostic-Code: x-ferry; 5.7.30 REQUIRETLS support required: the connection to " in raw
+           and b"is not over TLS" in raw, "REQUIRETLS without TLS: Status: 5.7.30, the reason in Diagnostic-Code", raw[:1500])
+    expect(len(peer.handler.messages) == n0 and not any("secure@remote.test" in str(x) for x in peer.handler.messages), "the peer was sent nothing")
+
     # 3. an expiry: deferred (connection refused), then queued longer than queuelifetime
     control(queuelifetime=2, minbackoff=1, maxbackoff=1)
     send("carol@example.org", ["x@dead.test"], "expiring")

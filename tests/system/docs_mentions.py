@@ -1,6 +1,6 @@
 """What the pages (doc/*.html, README.md, doc/performance.md) mention exists, checked against the
 tree, the code and a fresh home as they are when the test runs:
-- every program ferry-NAME is in package/targets;
+- every program ferry-NAME is in package/targets (but the name of a file format, FORMAT_TAGS);
 - every control/NAME is in the control table (src/libferry/control_table.c), written by ferry-setup,
   or named so by the code (control/mailboxes and its compiled table);
 - every repository path (src/..., tests/..., doc/..., package/..., conf-*) exists (a test or helper
@@ -100,6 +100,7 @@ for f in os.listdir(bench_dir):
         bench_sections |= set(re.findall(r"""(?:^|["'])## ([A-Za-z][^"\n\\]*)""", open(os.path.join(bench_dir, f), errors="replace").read(), re.M))
 
 HOME_TOPS = ("remote", "public", "service", "log")
+FORMAT_TAGS = {"ferry-mtasts"}     # the first line of a cache file, "ferry-mtasts 1": a format, no program
 
 
 def home_path_known(p):
@@ -142,7 +143,7 @@ if not DOCS:
 bad = list(layout_bad)
 for page, t in texts.items():
     for m in set(re.findall(r"(?<![\w/.=-])ferry-[a-z][a-z-]*[a-z]", t)):
-        if m not in targets and not (m.endswith("s") and m[:-1] in targets):     # "both ferry-cleans"
+        if m not in targets and not (m.endswith("s") and m[:-1] in targets) and m not in FORMAT_TAGS:     # "both ferry-cleans"
             bad.append("%s: the program %s is not in package/targets" % (page, m))
     for m in set(re.findall(r"(?<![\w/.~-])((?:src|tests|doc|package)/[A-Za-z0-9_./-]*|conf-[a-z]+)", t)):
         p = m.rstrip(".-")

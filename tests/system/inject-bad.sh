@@ -39,6 +39,8 @@ try "repeated NOTIFY" 91 "DSN" 'Fa@x\0Tc@x\0XNOTIFY=NEVER\0XNOTIFY=DELAY\0\0'
 try "NEVER with another" 91 "DSN" 'Fa@x\0Tc@x\0XNOTIFY=NEVER,DELAY\0\0'
 try "bad xtext in ENVID" 91 "DSN" 'Fa@x\0XENVID=a+zz\0Tc@x\0\0'
 try "ORCPT without type" 91 "DSN" 'Fa@x\0Tc@x\0XORCPT=c@x\0\0'
+try "REQUIRETLS with a value" 91 "DSN" 'Fa@x\0XREQUIRETLS=YES\0Tc@x\0\0'
+try "REQUIRETLS at recipient level" 91 "DSN" 'Fa@x\0Tc@x\0XREQUIRETLS\0\0'
 try "X record before the sender" 91 "does not start with a sender" 'XRET=FULL\0Fa@x\0Tc@x\0\0'
 
 # a message larger than control/databytes: 33

@@ -44,7 +44,7 @@ expect_eq "nothing left in pid/" "$(count_files "$H/queue/pid")" 0
 
 # null sender, DSN extension records, a 1,000-byte address, an 8-bit address
 a1000=$(head -c 988 /dev/zero | tr '\0' x)@example.org
-printf 'F\0XENVID=abc+2Bdef\0XRET=HDRS\0XBODY=8BITMIME\0XSMTPUTF8\0T%s\0XNOTIFY=SUCCESS,DELAY\0XORCPT=rfc822;b+40example.org\0T\303\251l\303\250ve@example.org\0XNOTIFY=NEVER\0\0' "$a1000" > "$T/env2"
+printf 'F\0XENVID=abc+2Bdef\0XRET=HDRS\0XBODY=8BITMIME\0XSMTPUTF8\0XREQUIRETLS\0T%s\0XNOTIFY=SUCCESS,DELAY\0XORCPT=rfc822;b+40example.org\0T\303\251l\303\250ve@example.org\0XNOTIFY=NEVER\0\0' "$a1000" > "$T/env2"
 printf 'x' > "$T/msg2"
 inject "$H" "$T/msg2" "$T/env2"
 expect_eq "null sender with DSN records" "$rc" 0

@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import stop_all, Home, Spawner, eventually, expect, fail, netstring  # noqa: E402
+from ferrytest import stop_all, Home, Spawner, body_facts, eventually, expect, fail, netstring, request  # noqa: E402
 from smtp_peers import Dnsmasq, RawPeer, ScriptedPeer, SmtpSink, free_port, ipv6_ok  # noqa: E402
 
 home = Home()
@@ -138,6 +138,15 @@ try:
     # SMTPUTF8 needed and not offered (this peer offers nothing): D
     res = deliver(sp, mid, "sender@example.com", ["\u00fc@raw4.test"])
     expect(res[0][0] == "D" and "SMTPUTF8" in res[0][1], "an address that needs SMTPUTF8, not offered: D", res)
+    # REQUIRETLS asked (T after the request's b field), the peer reached without TLS: D 5.7.30, no MAIL
+    mails = len(raw4.mailargs)
+    num[0] += 1
+    w, b = body_facts(home.mess(mid))
+    sp.send(request(num[0], mid, "sender@example.com", ["q@raw4.test", "r@raw4.test"], (w, b + b"T")))
+    res = sp.wait(num[0], 30)
+    expect([r[0] for r in res] == ["D", "D"] and all("5.7.30 REQUIRETLS support required" in r[1] and "is not over TLS" in r[1] for r in res),
+           "REQUIRETLS asked, no TLS: D 5.7.30 for every recipient", res)
+    expect(len(raw4.mailargs) == mails, "and no MAIL for it", raw4.mailargs[mails:])
     sp.finish()
     # and offered: the MAIL command says SMTPUTF8
     res_sp = Spawner(home, "ferry-spawn-remote")

@@ -250,7 +250,7 @@ try:
             c1, c2 = peer.conns[0], peer.conns[1]
             check("STARTTLS" in c1.verbs() and c1.tls_error, "the first tried STARTTLS and its handshake failed", c1)
             check("STARTTLS" not in c2.verbs() and not c2.tls and len(c2.messages) == 1, "the second: plain, no STARTTLS, the message", c2)
-        check("over TLS" not in res[0][1] and "mx.tls.test[127.0.0.1]:%d said: " % peer.port in res[0][1], "the answer names a plain connection", res[0][1])
+        check("over TLS" not in res[0][1] and "mx.tls.test[127.0.0.1]:%d without TLS (opportunistic) said: " % peer.port in res[0][1], "the answer names a plain connection", res[0][1])
         res = deliver(sp, ["b@broken.test"])
         check(res[0][0] == "K" and peer.connections == 3, "the next delivery to that host (within tlsbrokentime): delivered, one connection", (res, peer.conns))
         if peer.connections >= 3:

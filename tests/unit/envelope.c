@@ -61,11 +61,15 @@ int main (void)
   both(buf, 1003, FERRY_ENVELOPE_TOOLONG, "1001-byte sender") ;
   both(buf, 1500, FERRY_ENVELOPE_TOOLONG, "unterminated long sender is refused before its end") ;
 
-  both(E("Fa\0XRET=HDRS\0XENVID=x+2By\0XBODY=8bitmime\0XSMTPUTF8\0Tc\0XNOTIFY=success,failure\0XORCPT=rfc822;c@d\0\0"), FERRY_ENVELOPE_DONE, "every DSN parameter") ;
+  both(E("Fa\0XRET=HDRS\0XENVID=x+2By\0XBODY=8bitmime\0XSMTPUTF8\0XREQUIRETLS\0Tc\0XNOTIFY=success,failure\0XORCPT=rfc822;c@d\0\0"), FERRY_ENVELOPE_DONE, "every DSN parameter") ;
   both(E("Fa\0Tc\0XNOTIFY=DELAY\0Td\0XNOTIFY=NEVER\0\0"), FERRY_ENVELOPE_DONE, "NOTIFY per recipient") ;
   both(E("Fa\0XRET=FULL\0XRET=HDRS\0Tc\0\0"), FERRY_ENVELOPE_BADPARAM, "RET twice") ;
   both(E("Fa\0XRET\0Tc\0\0"), FERRY_ENVELOPE_BADPARAM, "RET without value") ;
   both(E("Fa\0XSMTPUTF8=yes\0Tc\0\0"), FERRY_ENVELOPE_BADPARAM, "SMTPUTF8 with a value") ;
+  both(E("Fa\0XrequireTLS\0Tc\0\0"), FERRY_ENVELOPE_DONE, "REQUIRETLS, any case") ;
+  both(E("Fa\0XREQUIRETLS=yes\0Tc\0\0"), FERRY_ENVELOPE_BADPARAM, "REQUIRETLS with a value") ;
+  both(E("Fa\0XREQUIRETLS\0XREQUIRETLS\0Tc\0\0"), FERRY_ENVELOPE_BADPARAM, "REQUIRETLS twice") ;
+  both(E("Fa\0Tc\0XREQUIRETLS\0\0"), FERRY_ENVELOPE_BADPARAM, "REQUIRETLS after a recipient") ;
   both(E("Fa\0XFOO=bar\0Tc\0\0"), FERRY_ENVELOPE_BADPARAM, "unknown keyword") ;
   both(E("Fa\0Tc\0XRET=FULL\0\0"), FERRY_ENVELOPE_BADPARAM, "RET after a recipient") ;
 
@@ -85,5 +89,14 @@ int main (void)
   CHECK(!ferry_dsn_check(E("ORCPT=;b@c"), 'T'), "ORCPT empty type") ;
   CHECK(!ferry_dsn_check(E("ORCPT=rfc822;"), 'T'), "ORCPT empty address") ;
   CHECK(ferry_dsn_check(E("RET=FULL"), 'F') != ferry_dsn_check(E("ENVID=x"), 'F'), "distinct bits") ;
+  CHECK(ferry_dsn_check(E("REQUIRETLS"), 'F') && ferry_dsn_check(E("REQUIRETLS"), 'F') != ferry_dsn_check(E("SMTPUTF8"), 'F'), "REQUIRETLS has its own bit") ;
+  CHECK(!ferry_dsn_check(E("REQUIRETLS"), 'T'), "REQUIRETLS is the message's, not a recipient's") ;
+
+  /* the queue manager's question of a stored envelope */
+  CHECK(ferry_envelope_requiretls(E("u1\0p2\0t3\0w5\0b7\0Fa\0XRET=HDRS\0XrequireTLS\0Tc\0\0")), "XREQUIRETLS after F") ;
+  CHECK(!ferry_envelope_requiretls(E("u1\0p2\0t3\0Fa\0XRET=HDRS\0Tc\0\0")), "no XREQUIRETLS") ;
+  CHECK(!ferry_envelope_requiretls(E("Fa\0Tc\0XREQUIRETLS\0\0")), "after a T it is not the message's") ;
+  CHECK(!ferry_envelope_requiretls(E("Fa\0XREQUIRETLSX\0Tc\0\0")), "a longer keyword") ;
+  CHECK(!ferry_envelope_requiretls(E("Fa\0XREQUIRETLS")), "torn before its null byte") ;
   return UNIT_END() ;
 }

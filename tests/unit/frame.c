@@ -59,6 +59,26 @@ int main (void)
     CHECK(ferry_request_check(S("7\0" "42\0w12\0b9\0s@x\0r@y\0"), &q, numbuf) != 0, "b9: refused") ;
     CHECK(ferry_request_check(S("7\0" "42\0wx\0b7\0s@x\0r@y\0"), &q, numbuf) != 0, "wx: refused") ;
     CHECK(ferry_request_check(S("7\0" "42\0w1\0b7\0s@x\0"), &q, numbuf) != 0, "no recipient: refused") ;
+    CHECK(!ferry_request_check(S("7\0" "42\0w1\0b7\0s@x\0r@y\0"), &q, numbuf) && !q.requiretls, "no T: REQUIRETLS not asked") ;
+    CHECK(!ferry_request_check(S("7\0" "42\0w1\0b7T\0s@x\0r@y\0"), &q, numbuf) && q.requiretls && !q.eightbit && !q.longline, "b7T") ;
+    CHECK(!ferry_request_check(S("7\0" "42\0w1\0b8LT\0s@x\0r@y\0"), &q, numbuf) && q.requiretls && q.eightbit && q.longline, "b8LT") ;
+    CHECK(ferry_request_check(S("7\0" "42\0w1\0b8TL\0s@x\0r@y\0"), &q, numbuf) != 0, "b8TL: refused") ;
+    CHECK(ferry_request_check(S("7\0" "42\0w1\0b7TT\0s@x\0r@y\0"), &q, numbuf) != 0, "b7TT: refused") ;
+    CHECK(ferry_request_check(S("7\0" "42\0w1\0bT\0s@x\0r@y\0"), &q, numbuf) != 0, "bT: refused") ;
+    CHECK(ferry_request_check(S("7\0" "42\0w1\0b7t\0s@x\0r@y\0"), &q, numbuf) != 0, "b7t: refused") ;
+  }
+
+  /* the body fields as the queue manager writes them */
+  {
+    ferry_body b = FERRY_BODY_ZERO ;
+    b.wire = 12 ; b.eightbit = 1 ; b.longline = 1 ;
+    sa.len = 0 ;
+    CHECK(ferry_request_facts_cat(&sa, &b, 1) && sa.len == 9 && !memcmp(sa.s, "w12\0b8LT\0", 9), "w12 b8LT") ;
+    sa.len = 0 ;
+    b.eightbit = 0 ; b.longline = 0 ;
+    CHECK(ferry_request_facts_cat(&sa, &b, 1) && sa.len == 8 && !memcmp(sa.s, "w12\0b7T\0", 8), "w12 b7T") ;
+    sa.len = 0 ;
+    CHECK(ferry_request_facts_cat(&sa, &b, 0) && sa.len == 7 && !memcmp(sa.s, "w12\0b7\0", 7), "w12 b7") ;
   }
   return UNIT_END() ;
 }

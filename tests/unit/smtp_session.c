@@ -21,6 +21,7 @@ struct run_s
   stralloc lasterr ;
   stralloc out ;
   smtp_reply r ;
+  int verify ;          /* the handshake is verified as a policy requires (tls_done) */
 } ;
 
 static stralloc helo = STRALLOC_ZERO ;
@@ -92,6 +93,14 @@ static enum smtp_action to_hello (run *x, char const *ehlo)
   return reply(x, ehlo) ;
 }
 
+ /* recipient i's text holds s */
+static int text_has (run *x, unsigned int i, char const *s)
+{
+  size_t n = strlen(s), k ;
+  for (k = 0 ; k + n <= x->text[i].len ; k++) if (!memcmp(x->text[i].s + k, s, n)) return 1 ;
+  return 0 ;
+}
+
 static int out_is (run *x, char const *s)
 {
   return x->out.len == strlen(s) && !memcmp(x->out.s, s, x->out.len) ;
@@ -101,6 +110,7 @@ static int out_is (run *x, char const *s)
 static enum smtp_action tls_done (run *x)
 {
   strcpy(x->s.tlsdesc, " over TLSv1.3 (TLS_AES_256_GCM_SHA384, certificate verified)") ;
+  x->s.tlsverified = x->verify ;
   x->out.len = 0 ;
   return ev(x, SMTP_EV_TLS_DONE) ;
 }
@@ -332,7 +342,7 @@ int main (void)
 
   /* not offered under must: FAIL with the text, nothing sent */
   run_init(&x, 1) ;
-  x.s.tlswant = SMTP_TLS_MUST ; x.s.policy = "encrypt" ;
+  x.s.tlswant = SMTP_TLS_MUST ; x.s.policy = "control/tlspolicy: encrypt" ;
   a = to_hello(&x, "250-mx.x.test\n250 PIPELINING") ;
   CHECK(a == SMTP_FAIL && x.s.why && !strcmp(x.s.why, "TLS is required (control/tlspolicy: encrypt) but the host does not offer STARTTLS"),
         "must, STARTTLS not offered: FAIL, saying so: %s", x.s.why ? x.s.why : "(none)") ;
@@ -354,7 +364,7 @@ int main (void)
   CHECK(a == SMTP_WAIT && x.s.state == SMTP_TRANS && out_has(&x, "MAIL FROM:<s@y.test>\r\nRCPT TO:<a@x.test>\r\nDATA\r\n") && !out_has(&x, "STARTTLS"),
         "plain, pipelined as the first EHLO said: %.*s", (int)x.out.len, x.out.s) ;
   run_init(&x, 1) ;
-  x.s.tlswant = SMTP_TLS_MUST ; x.s.policy = "verify" ;
+  x.s.tlswant = SMTP_TLS_MUST ; x.s.policy = "control/tlspolicy: verify" ;
   to_hello(&x, "250-mx.x.test\n250-PIPELINING\n250 STARTTLS") ;
   x.out.len = 0 ;
   a = reply(&x, "454 4.7.0 TLS not available now") ;
@@ -469,6 +479,97 @@ int main (void)
   a = reply(&x, "503 no") ;
   CHECK(a == SMTP_DONE && x.st[0] == 'H' && x.text[0].len > 1 && strstr(x.text[0].s, "over TLSv1.3 (") && strstr(x.text[0].s, "; the host wants authentication, which it does not offer here"),
         "530 at MAIL with credentials the host takes no AUTH for: H, saying so: %.*s", (int)x.text[0].len, x.text[0].s) ;
+
+  /* REQUIRETLS asked, no TLS (policy none): D 5.7.30 for every recipient, no MAIL, the connection idle */
+  run_init(&x, 2) ;
+  x.t.requiretls = 1 ;
+  a = to_trans(&x, "250-mx.x.test\n250-PIPELINING\n250-STARTTLS\n250 REQUIRETLS") ;
+  CHECK(a == SMTP_DONE && x.s.state == SMTP_IDLE && !out_has(&x, "MAIL"), "REQUIRETLS without TLS: done, idle, no MAIL: %.*s", (int)x.out.len, x.out.s) ;
+  CHECK(x.st[0] == 'D' && x.st[1] == 'D' && text_has(&x, 0, "5.7.30 REQUIRETLS support required: the connection to mx.x.test[127.0.0.1]:25 is not over TLS")
+        && text_has(&x, 1, "5.7.30"), "REQUIRETLS without TLS: D 5.7.30, not over TLS: %.*s", (int)x.text[0].len, x.text[0].s) ;
+  CHECK(x.text[0].s[0] == 'D' && x.text[0].s[1] == '5', "the text is ferry's own, its enhanced code first") ;
+
+  /* over TLS, not verified by a policy (may): D 5.7.30 */
+  run_init(&x, 1) ;
+  x.t.requiretls = 1 ;
+  to_tls(&x, SMTP_TLS_MAY) ;
+  a = reply(&x, "250-mx.x.test\n250-PIPELINING\n250 REQUIRETLS") ;
+  CHECK(a == SMTP_DONE && x.s.state == SMTP_IDLE && !out_has(&x, "MAIL") && x.st[0] == 'D'
+        && text_has(&x, 0, "5.7.30 REQUIRETLS support required: the TLS of mx.x.test[127.0.0.1]:25 is not verified by DANE, MTA-STS or control/tlspolicy verify or secure"),
+        "REQUIRETLS over TLS not verified: D 5.7.30, saying so: %.*s", (int)x.text[0].len, x.text[0].s) ;
+
+  /* verified, the host does not offer REQUIRETLS (it did before STARTTLS: forgotten) */
+  run_init(&x, 1) ;
+  x.t.requiretls = 1 ;
+  x.verify = 1 ;
+  x.s.tlswant = SMTP_TLS_MUST ;
+  a = to_hello(&x, "250-mx.x.test\n250-REQUIRETLS\n250 STARTTLS") ;
+  CHECK(a == SMTP_WAIT && x.s.state == SMTP_STARTTLS && x.s.requiretls_offered, "REQUIRETLS before STARTTLS: read, STARTTLS sent") ;
+  reply(&x, "220 go ahead") ;
+  a = tls_done(&x) ;
+  CHECK(a == SMTP_WAIT && x.s.tls && x.s.tlsverified && !x.s.requiretls_offered, "TLS done: what the first EHLO offered is forgotten") ;
+  x.out.len = 0 ;
+  a = reply(&x, "250-mx.x.test\n250 PIPELINING") ;
+  CHECK(a == SMTP_DONE && x.s.state == SMTP_IDLE && !out_has(&x, "MAIL") && x.st[0] == 'D'
+        && text_has(&x, 0, "5.7.30 REQUIRETLS support required: mx.x.test[127.0.0.1]:25 does not offer REQUIRETLS"),
+        "REQUIRETLS not offered inside TLS: D 5.7.30, saying so: %.*s", (int)x.text[0].len, x.text[0].s) ;
+
+  /* verified and offered: MAIL FROM with REQUIRETLS, delivered */
+  run_init(&x, 2) ;
+  x.t.requiretls = 1 ;
+  x.verify = 1 ;
+  to_tls(&x, SMTP_TLS_MUST) ;
+  a = reply(&x, "250-mx.x.test\n250-PIPELINING\n250-SIZE 5000\n250 requiretls") ;
+  CHECK(a == SMTP_BEGIN && x.s.requiretls_offered, "verified TLS, REQUIRETLS offered (any case): the transaction can begin") ;
+  a = ev(&x, SMTP_EV_BEGIN) ;
+  CHECK(a == SMTP_WAIT && out_has(&x, "MAIL FROM:<s@y.test> SIZE=1000 REQUIRETLS\r\nRCPT TO:<a@x.test>\r\n"),
+        "MAIL FROM carries REQUIRETLS: %.*s", (int)x.out.len, x.out.s) ;
+  reply(&x, "250 ok") ; reply(&x, "250 ok") ; reply(&x, "250 ok") ;
+  a = reply(&x, "354 go") ;
+  CHECK(a == SMTP_SEND_DATA, "REQUIRETLS met: the data goes") ;
+  ev(&x, SMTP_EV_DATA_SENT) ;
+  a = reply(&x, "250 2.0.0 queued") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'K' && x.st[1] == 'K', "REQUIRETLS met: K for both") ;
+
+  /* the same idle connection: a message that does not ask for it goes without the parameter */
+  memset(x.st, 0, sizeof(x.st)) ;
+  x.out.len = 0 ;
+  x.t.requiretls = 0 ;
+  x.t.nrcpt = 1 ;
+  a = ev(&x, SMTP_EV_START) ;
+  CHECK(a == SMTP_BEGIN, "an idle connection takes a message without REQUIRETLS") ;
+  ev(&x, SMTP_EV_BEGIN) ;
+  CHECK(out_has(&x, "MAIL FROM:<s@y.test> SIZE=1000\r\n"), "no REQUIRETLS asked: none in MAIL FROM: %.*s", (int)x.out.len, x.out.s) ;
+
+  /* an idle connection not verified: a REQUIRETLS message fails on it at once, the connection stays idle for others */
+  run_init(&x, 1) ;
+  to_tls(&x, SMTP_TLS_MAY) ;
+  a = reply(&x, "250-mx.x.test\n250 REQUIRETLS") ;
+  ev(&x, SMTP_EV_BEGIN) ;
+  reply(&x, "250 ok") ; reply(&x, "250 ok") ; reply(&x, "354 go") ;
+  ev(&x, SMTP_EV_DATA_SENT) ;
+  a = reply(&x, "250 2.0.0 queued") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'K', "a first message without REQUIRETLS: K") ;
+  memset(x.st, 0, sizeof(x.st)) ;
+  x.out.len = 0 ;
+  x.t.requiretls = 1 ;
+  a = ev(&x, SMTP_EV_START) ;
+  CHECK(a == SMTP_DONE && x.s.state == SMTP_IDLE && !x.out.len && x.st[0] == 'D' && text_has(&x, 0, "5.7.30"),
+        "reused, not verified: D 5.7.30 at once, nothing sent, idle: %.*s", (int)x.text[0].len, x.text[0].s) ;
+
+  /* HELO: no extensions, so no REQUIRETLS */
+  run_init(&x, 1) ;
+  x.t.requiretls = 1 ;
+  x.verify = 1 ;
+  to_tls(&x, SMTP_TLS_MUST) ;
+  reply(&x, "502 no EHLO") ;
+  a = reply(&x, "250 hi") ;
+  CHECK(a == SMTP_DONE && x.st[0] == 'D' && text_has(&x, 0, "does not offer REQUIRETLS"), "HELO inside verified TLS: D 5.7.30, not offered") ;
+
+  /* a new connection forgets the verification */
+  x.s.tlsverified = 1 ;
+  smtp_session_connect(&x.s, "mx2.x.test[127.0.0.2]:25") ;
+  CHECK(!x.s.tlsverified && !x.s.tls && !x.s.requiretls_offered, "smtp_session_connect: not verified, nothing offered") ;
 
   return UNIT_END() ;
 }

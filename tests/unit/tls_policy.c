@@ -103,7 +103,7 @@ static void test_lookup (void)
 
 static void test_errors (void)
 {
-  BAD("a.test frobnicate\n", "control/tlspolicy:1: unknown level frobnicate: write none, may, encrypt, verify or secure") ;
+  BAD("a.test frobnicate\n", "control/tlspolicy:1: unknown level frobnicate: write none, may, dane, encrypt, dane-only, verify or secure") ;
   BAD("# c\n\na.test may\nb.test\n", "control/tlspolicy:4: a key and a level are needed: write key level [match=NAME[:NAME...]]") ;
   BAD("a.test may\nb.test # no level\n", "control/tlspolicy:2: a key and a level are needed: write key level [match=NAME[:NAME...]]") ;
   BAD("a.test secure mtach=x\n", "control/tlspolicy:1: unknown option mtach=x: the only option is match=NAME[:NAME...], for secure") ;
@@ -119,7 +119,7 @@ static void test_errors (void)
   BAD("a.test may\nA.Test verify\n", "control/tlspolicy:2: the key A.Test appears twice (first on line 1)") ;
   /* the first offence in the file counts, a repeat or a bad line */
   BAD("z.test may\nb.test may\nz.test may\nb.test may\nq.test bad\n", "control/tlspolicy:3: the key z.test appears twice (first on line 1)") ;
-  BAD("z.test may\nq.test bad\nz.test may\n", "control/tlspolicy:2: unknown level bad: write none, may, encrypt, verify or secure") ;
+  BAD("z.test may\nq.test bad\nz.test may\n", "control/tlspolicy:2: unknown level bad: write none, may, dane, encrypt, dane-only, verify or secure") ;
   BAD("[smtp.x may\n", "control/tlspolicy:1: bad key [smtp.x: write *, a domain, .domain (its subdomains) or [host] (a route's host)") ;
   BAD("[a b] may\n", "control/tlspolicy:1: bad key [a: write *, a domain, .domain (its subdomains) or [host] (a route's host)") ;
   BAD(". may\n", "control/tlspolicy:1: bad key .: write *, a domain, .domain (its subdomains) or [host] (a route's host)") ;

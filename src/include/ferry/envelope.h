@@ -60,6 +60,10 @@ extern char const *ferry_envelope_head (char const *s, size_t len, uint64_t *bir
     *b then partly set or untouched. */
 extern int ferry_envelope_body (char const *s, size_t len, ferry_body *b) ;
 
+ /* Does the stored envelope's message ask for REQUIRETLS (an XREQUIRETLS record after F, before
+    the first T)? 1 if so, else 0. */
+extern int ferry_envelope_requiretls (char const *s, size_t len) ;
+
  /* Checks a stored envelope whole, as ferry-preprocess-todo takes it from queue/todo/: u, p and t
     records holding numbers, at most one good w and one good b record, then a client envelope
     that ferry_envelope_scan finds complete and valid, and nothing after it. 0 and *fpos at the F record, or what is wrong. An envelope that

@@ -7,6 +7,8 @@
 
 #include <skalibs/stralloc.h>
 
+#include <ferry/body.h>
+
 #define FERRY_FRAME_MAX (16 << 20)
 
  /* Looks for one complete frame at s[*pos..len).
@@ -37,7 +39,7 @@ extern int ferry_fields_split (char const *p, size_t n, char const **fields, uns
     batches of at most this many, ferry-spawn-remote refuses a request of more. */
 #define FERRY_REQUEST_RCPT_MAX 1000
 
- /* A delivery request (doc/protocols.html), checked: delivery\0id\0wWIRE\0b7|b8[L]\0sender\0rcpt\0...
+ /* A delivery request (doc/protocols.html), checked: delivery\0id\0wWIRE\0b7|b8[L][T]\0sender\0rcpt\0...
     Returns 0 if good, else the reason; num is the delivery number when it could be read, else 0. */
 typedef struct ferry_request_s ferry_request ;
 struct ferry_request_s
@@ -47,11 +49,16 @@ struct ferry_request_s
   uint64_t wire ;          /* the message's body facts, as its injector found them (ferry/body.h) */
   int eightbit ;
   int longline ;
+  int requiretls ;         /* T after the b field: the message asks for REQUIRETLS (RFC 8689) */
   char const *sender ;
   char const *rcpt ;       /* the first recipient; the others follow, each after the previous null */
   unsigned int nrcpt ;
 } ;
 extern char const *ferry_request_check (char const *p, size_t n, ferry_request *r, char *numbuf) ;
+
+ /* A request's two body fields: the envelope's w and b records (ferry_body_records_cat), T added
+    to the b one when requiretls. 0: out of memory. */
+extern int ferry_request_facts_cat (stralloc *sa, ferry_body const *b, int requiretls) ;
 
  /* An answer frame: num, then one field per result (a status byte and its text), appended to out. */
 extern int ferry_answer_cat (stralloc *out, char const *num, stralloc const *results, unsigned int n) ;

@@ -7,7 +7,8 @@
 
 #include <skalibs/stralloc.h>
 
-enum tls_level { TLS_NONE, TLS_MAY, TLS_ENCRYPT, TLS_VERIFY, TLS_SECURE } ;
+/* In order of strength (dane-only requires TLS as encrypt does, and more): */
+enum tls_level { TLS_NONE, TLS_MAY, TLS_DANE, TLS_ENCRYPT, TLS_DANE_ONLY, TLS_VERIFY, TLS_SECURE } ;
 
  /* One line: "key level [match=NAME[:NAME...]]"; key is *, a domain, .domain (its subdomains)
     or [host] (a route's host, as control/smtproutes gives it, brackets of an address dropped).
@@ -27,7 +28,7 @@ extern int tls_policy_check (char const *table, size_t len, stralloc *why) ;
     skipped: check the table first. */
 extern int tls_policy_find (char const *table, size_t len, char const *domain, char const *routehost, enum tls_level *level, stralloc *match) ;
 
- /* "none", "may", "encrypt", "verify", "secure"; "unknown" for anything else. */
+ /* "none", "may", "dane", "encrypt", "dane-only", "verify", "secure"; "unknown" for anything else. */
 extern char const *tls_level_name (enum tls_level) ;
 
 #endif

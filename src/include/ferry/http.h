@@ -1,0 +1,25 @@
+/* An HTTP/1.x response, as ferry-mtasts-fetch reads one. Pure code: no globals, no I/O. */
+#ifndef FERRY_HTTP_H
+#define FERRY_HTTP_H
+
+#include <stddef.h>
+
+#include <skalibs/stralloc.h>
+
+typedef struct ferry_http_resp_s ferry_http_resp ;
+struct ferry_http_resp_s
+{
+  unsigned int status ;
+  stralloc body ;
+  char ctype[64] ;        /* media type lower case, no params; empty: none given (a longer one is cut) */
+} ;
+#define FERRY_HTTP_RESP_ZERO { .status = 0, .body = STRALLOC_ZERO, .ctype = "" }
+
+ /* A whole HTTP/1.x response read until the peer closed (or the reader's byte bound): status line,
+    headers (folded lines refused), body by Content-Length, chunked, or to the end. 1 ok, 0 bad or
+    incomplete (why: one line, terminated), -1 nomem. The body is at most maxbody bytes, else 0
+    ("larger than N bytes"). Interim 1xx responses are skipped; status is set as soon as the final
+    status line is read, so that a caller may tell a 404 from a broken transfer even on 0. */
+extern int ferry_http_response (char const *s, size_t n, size_t maxbody, ferry_http_resp *r, stralloc *why) ;
+
+#endif
