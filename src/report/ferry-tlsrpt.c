@@ -30,6 +30,7 @@
 #include <ferry/control.h>
 #include <ferry/home.h>
 #include <ferry/inject_run.h>
+#include <ferry/mta_sts.h>
 #include <ferry/queue.h>
 
 #include "report.h"
@@ -114,10 +115,13 @@ static int queued_has (stralloc const *list, char const *domain)
 
 /* ---------- one domain's report ---------- */
 
- /* mtasts/DOMAIN, for the policy text of sts lines whose id is the cached one's */
-static void sts_read (char const *domain, stralloc *cache, report_meta *m, char *id)
+ /* mtasts/DOMAIN, for the text and the mx patterns of sts lines whose id is the cached one's */
+static void sts_read (char const *domain, stralloc *cache, ferry_sts_policy *pol, report_meta *m, char *id)
 {
   char fn[8 + strlen(domain)] ;
+  stralloc why = STRALLOC_ZERO ;
+  uint64_t fetched ;
+  int r ;
   memcpy(fn, "mtasts/", 7) ;
   memcpy(fn + 7, domain, strlen(domain) + 1) ;
   cache->len = 0 ;
@@ -127,8 +131,16 @@ static void sts_read (char const *domain, stralloc *cache, report_meta *m, char 
     if (errno != ENOENT) strerr_warnwu2sys("read ", fn) ;
     return ;
   }
-  if (report_sts_cache(cache->s, cache->len, id, &m->stsbody, &m->stsbodylen)) m->stsid = id ;
-  else strerr_warnw2x(fn, ": not a policy cache file (no id line, or no empty line after the header): the policy text is left out of the report") ;
+  r = ferry_sts_cache_parse(cache->s, cache->len, id, &fetched, &m->stsbody, &m->stsbodylen, pol, &why) ;
+  if (r < 0) nomem() ;
+  if (r)
+  {
+    m->stsid = id ;
+    m->stsmx = pol->mx.s ;
+    m->stsnmx = pol->nmx ;
+  }
+  else strerr_warnw(fn, ": ", why.len ? why.s : "not a policy cache file", ": the policy text is left out of the report") ;
+  stralloc_free(&why) ;
 }
 
  /* report-id DAY.UNIQUE.DOMAIN@SUBMITTER; unique: 16 random hex digits */
@@ -146,13 +158,15 @@ static void report_id (stralloc *id, char *unique, char const *day, char const *
 static void build (stralloc *json, report_line const *v, size_t n, char const *day, stralloc *id, char *unique, report_totals *t)
 {
   stralloc cache = STRALLOC_ZERO ;
-  char stsid[33] ;
-  report_meta m = { .org = org.s, .contact = from.s, .day = day, .stsid = 0, .stsbody = 0, .stsbodylen = 0 } ;
+  ferry_sts_policy pol = FERRY_STS_POLICY_ZERO ;
+  char stsid[FERRY_STS_ID_MAX + 1] ;
+  report_meta m = { .org = org.s, .contact = from.s, .day = day, .stsid = 0, .stsbody = 0, .stsbodylen = 0, .stsmx = 0, .stsnmx = 0 } ;
   report_id(id, unique, day, v[0].f[RF_DOMAIN]) ;
   m.id = id->s ;
-  sts_read(v[0].f[RF_DOMAIN], &cache, &m, stsid) ;
+  sts_read(v[0].f[RF_DOMAIN], &cache, &pol, &m, stsid) ;
   json->len = 0 ;
   if (!report_json(json, &m, v, n, t)) nomem() ;
+  ferry_sts_policy_free(&pol) ;
   stralloc_free(&cache) ;
 }
 

@@ -1,6 +1,6 @@
 /* ferry-tlsrpt's parts: the day files of TLS results, the RFC 8460 report of a domain in JSON,
-   its gzip and its multipart/report message, the TLSRPT record of a domain through c-ares, and
-   the MTA-STS policy cache. All but report_dns.c are pure: no globals, no I/O. */
+   its gzip and its multipart/report message, the TLSRPT record of a domain through c-ares. All
+   but report_dns.c are pure: no globals, no I/O. */
 #ifndef FERRY_REPORT_REPORT_H
 #define FERRY_REPORT_REPORT_H
 
@@ -63,6 +63,8 @@ struct report_meta_s
   char const *stsid ;          /* the id of the cached MTA-STS policy of the domain, or 0 */
   char const *stsbody ;        /* and its text */
   size_t stsbodylen ;
+  char const *stsmx ;          /* and its mx patterns, each NUL-terminated */
+  unsigned int stsnmx ;
 } ;
 
  /* Totals of a report, for the message's text. */
@@ -78,13 +80,6 @@ struct report_totals_s
     by report_line_cmp, n > 0. One line of JSON, no final newline, appended to sa; *t set.
     0 nomem. */
 extern int report_json (stralloc *sa, report_meta const *m, report_line const *v, size_t n, report_totals *t) ;
-
-/* ---------- the MTA-STS policy cache (report_sts.c) ---------- */
-
- /* A cache file mtasts/DOMAIN: its "id ID" line (before the first empty line) and the policy
-    text after that empty line. 1: id (33 bytes) set, body and bodylen point into s; 0: no such
-    line, no empty line, or an id that is not 1 to 32 letters and digits. */
-extern int report_sts_cache (char const *s, size_t n, char *id, char const **body, size_t *bodylen) ;
 
 /* ---------- the message (report_mail.c) ---------- */
 

@@ -106,39 +106,33 @@ static size_t trim_end (char const *s, size_t n)
   return n ;
 }
 
- /* The cached MTA-STS policy: each non-empty line of its text as policy-string; or (mx) the
-    values of its mx: lines as mx-host. */
-static int sts_policy (stralloc *sa, char const *s, size_t n, int mx)
+ /* The cached MTA-STS policy: each non-empty line of its text as policy-string. */
+static int sts_lines (stralloc *sa, char const *s, size_t n)
 {
   size_t pos = 0 ;
   int first = 1 ;
-  if (!cats(sa, mx ? ",\"mx-host\":[" : ",\"policy-string\":[")) return 0 ;
+  if (!cats(sa, ",\"policy-string\":[")) return 0 ;
   while (pos < n)
   {
     char const *nl = memchr(s + pos, '\n', n - pos) ;
-    size_t end = nl ? (size_t)(nl - s) : n, k = pos, len = 0 ;
-    if (!mx) len = trim_end(s + pos, end - pos) ;
-    else
-    {
-      while (k < end && (s[k] == ' ' || s[k] == '\t')) k++ ;
-      if (end - k > 2 && !memcmp(s + k, "mx", 2))
-      {
-        k += 2 ;
-        while (k < end && (s[k] == ' ' || s[k] == '\t')) k++ ;
-        if (k < end && s[k] == ':')
-        {
-          for (k++ ; k < end && (s[k] == ' ' || s[k] == '\t') ; k++) ;
-          len = trim_end(s + k, end - k) ;
-        }
-      }
-    }
+    size_t end = nl ? (size_t)(nl - s) : n, len = trim_end(s + pos, end - pos) ;
     if (len)
     {
-      if ((!first && !stralloc_catb(sa, ",", 1)) || !report_json_string(sa, s + k, len)) return 0 ;
+      if ((!first && !stralloc_catb(sa, ",", 1)) || !report_json_string(sa, s + pos, len)) return 0 ;
       first = 0 ;
     }
     pos = end + 1 ;
   }
+  return stralloc_catb(sa, "]", 1) ;
+}
+
+ /* Its mx patterns as mx-host. */
+static int sts_mx (stralloc *sa, char const *mx, unsigned int nmx)
+{
+  unsigned int i ;
+  if (!cats(sa, ",\"mx-host\":[")) return 0 ;
+  for (i = 0 ; i < nmx ; i++, mx += strlen(mx) + 1)
+    if ((i && !stralloc_catb(sa, ",", 1)) || !str(sa, mx)) return 0 ;
   return stralloc_catb(sa, "]", 1) ;
 }
 
@@ -183,11 +177,11 @@ static int policy (stralloc *sa, report_meta const *m, report_line const *v, siz
   int any = 0 ;
   if (!cats(sa, "{\"policy\":{\"policy-type\":") || !str(sa, type)) return 0 ;
   if (tlsa && !tlsa_policy(sa, v)) return 0 ;
-  if (sts && !sts_policy(sa, m->stsbody, m->stsbodylen, 0)) return 0 ;
+  if (sts && !sts_lines(sa, m->stsbody, m->stsbodylen)) return 0 ;
   if (!cats(sa, ",\"policy-domain\":") || !str(sa, v[0].f[RF_DOMAIN])) return 0 ;
   /* the MX host the TLSA records are for; the patterns of the MTA-STS policy */
   if (tlsa && v[0].f[RF_MXHOST][0] && (!cats(sa, ",\"mx-host\":[") || !str(sa, v[0].f[RF_MXHOST]) || !cats(sa, "]"))) return 0 ;
-  if (sts && !sts_policy(sa, m->stsbody, m->stsbodylen, 1)) return 0 ;
+  if (sts && !sts_mx(sa, m->stsmx, m->stsnmx)) return 0 ;
   if (!cats(sa, "}")) return 0 ;
   for (i = 0 ; i < n ; i++)
     if (!strcmp(v[i].f[RF_RESULT], "success")) ok++ ; else failed++ ;

@@ -1,14 +1,14 @@
 /* Fuzz target: a day file of tlsrpt/ as ferry-tlsrpt reads it (report_line_parse, the sort,
-   report_json for each domain), the same bytes as an MTA-STS cache file (report_sts_cache) whose
-   policy then goes into the sts policies of the same id, and each line's detail as a mailto: URI
-   (report_mailto). Properties: every report is one line of valid JSON (strings with no raw
-   control character, valid escapes and valid UTF-8; objects, arrays, numbers as RFC 8259 has
-   them), its totals count every line of its domain; the cache's id is 1 to 32 letters and
-   digits and its body lies inside the input; each mailto: address has an @ and no control
-   character or space. */
+   report_json for each domain), the same bytes as an MTA-STS cache file (ferry_sts_cache_parse)
+   whose policy then goes into the sts policies of the same id, and each line's detail as a
+   mailto: URI (report_mailto). Properties: every report is one line of valid JSON (strings with
+   no raw control character, valid escapes and valid UTF-8; objects, arrays, numbers as RFC 8259
+   has them), its totals count every line of its domain; the cache's body lies inside the input;
+   each mailto: address has an @ and no control character or space. */
 
 #include <skalibs/stralloc.h>
 
+#include <ferry/mta_sts.h>
 #include "report/report.h"
 
 #include "fuzz.h"
@@ -117,20 +117,27 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   report_line *v = calloc(size + 1, sizeof(report_line)) ;
   stralloc sa = STRALLOC_ZERO, rc = STRALLOC_ZERO ;
   report_meta m = { .org = "Org \"x\"", .contact = "tls@example.org", .id = "id", .day = "2024-05-01" } ;
-  char id[33] ;
+  ferry_sts_policy pol = FERRY_STS_POLICY_ZERO ;
+  char id[FERRY_STS_ID_MAX + 1] ;
   size_t pos = 0, n = 0, i, j ;
   unsigned int lineno = 0 ;
   FUZZ_ASSERT(s && v) ;
   if (size) memcpy(s, data, size) ;
 
-  /* the input as a policy cache file */
-  if (report_sts_cache(in, size, id, &m.stsbody, &m.stsbodylen))
+  /* the input as a policy cache file (libferry's reader, as ferry-tlsrpt reads mtasts/DOMAIN) */
   {
-    size_t k = strlen(id) ;
-    FUZZ_ASSERT(k >= 1 && k <= 32) ;
-    for (i = 0 ; i < k ; i++) FUZZ_ASSERT((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z')) ;
-    FUZZ_ASSERT(m.stsbody >= in && m.stsbody + m.stsbodylen == in + size) ;
-    m.stsid = id ;
+    stralloc why = STRALLOC_ZERO ;
+    uint64_t fetched ;
+    int r = ferry_sts_cache_parse(in, size, id, &fetched, &m.stsbody, &m.stsbodylen, &pol, &why) ;
+    FUZZ_ASSERT(r >= 0) ;
+    if (r)
+    {
+      FUZZ_ASSERT(m.stsbody >= in && m.stsbody + m.stsbodylen <= in + size) ;
+      m.stsid = id ;
+      m.stsmx = pol.mx.s ;
+      m.stsnmx = pol.nmx ;
+    }
+    stralloc_free(&why) ;
   }
 
   /* the input as a day file: every line that parses */
@@ -181,6 +188,7 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
     }
     FUZZ_ASSERT(k == 0) ;
   }
+  ferry_sts_policy_free(&pol) ;
   stralloc_free(&sa) ;
   stralloc_free(&rc) ;
   free(v) ;

@@ -1,5 +1,6 @@
 /* Unit tests of ferry-tlsrpt's parts (src/report/): days, the lines of a day file, JSON strings
-   and a whole report, the MTA-STS cache file, mailto: URIs, gzip, the message. */
+   and a whole report (an MTA-STS policy from its cache file among them), mailto: URIs, gzip,
+   the message. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 
 #include <skalibs/stralloc.h>
 
+#include <ferry/mta_sts.h>
 #include "report/report.h"
 #include "unit.h"
 
@@ -141,6 +143,7 @@ static void test_report (void)
   char id[33] ;
   stralloc sa = STRALLOC_ZERO ;
   report_totals t ;
+  ferry_sts_policy pol = FERRY_STS_POLICY_ZERO ;
   report_meta m = { .org = "Org \"Q\"", .contact = "tls@ferry.test", .id = "R1", .day = "2024-05-01" } ;
   memcpy(buf, day, sizeof(day)) ;
   while (pos < sizeof(day) - 1)
@@ -153,26 +156,20 @@ static void test_report (void)
     pos = nl - buf + 1 ;
   }
   qsort(v, n, sizeof(report_line), &report_line_cmp) ;
-  CHECK(report_sts_cache(cache, sizeof(cache) - 1, id, &m.stsbody, &m.stsbodylen) && !strcmp(id, "id1"), "the cache file") ;
+  {
+    stralloc why = STRALLOC_ZERO ;
+    uint64_t fetched ;
+    CHECK(ferry_sts_cache_parse(cache, sizeof(cache) - 1, id, &fetched, &m.stsbody, &m.stsbodylen, &pol, &why) == 1 && !strcmp(id, "id1"), "the cache file: %s", why.len ? why.s : "") ;
+    stralloc_free(&why) ;
+  }
   m.stsid = id ;
+  m.stsmx = pol.mx.s ;
+  m.stsnmx = pol.nmx ;
   CHECK(report_json(&sa, &m, v, n, &t) && stralloc_0(&sa), "the report") ;
   CHECK(!strcmp(sa.s, want), "the report:\n got %s\nwant %s", sa.s, want) ;
   CHECK(t.ok == 4 && t.failed == 3 && t.policies == 4, "its totals: %llu %llu %u", (unsigned long long)t.ok, (unsigned long long)t.failed, t.policies) ;
+  ferry_sts_policy_free(&pol) ;
   stralloc_free(&sa) ;
-}
-
-static void test_sts_cache (void)
-{
-  char id[33] ;
-  char const *body ;
-  size_t len ;
-  static char const good[] = "ferry-mtasts 1\nid A1b2\nfetched 5\n\nversion: STSv1\n" ;
-  CHECK(report_sts_cache(good, sizeof(good) - 1, id, &body, &len) && !strcmp(id, "A1b2") && len == 15 && !memcmp(body, "version: STSv1\n", 15), "a good file") ;
-  CHECK(!report_sts_cache("ferry-mtasts 1\nfetched 5\n\nversion: STSv1\n", 41, id, &body, &len), "no id") ;
-  CHECK(!report_sts_cache("ferry-mtasts 1\nid abc\nfetched 5\n", 32, id, &body, &len), "no empty line") ;
-  CHECK(!report_sts_cache("id a-b\n\nx", 9, id, &body, &len), "a bad id") ;
-  CHECK(!report_sts_cache("id 123456789012345678901234567890123\n\nx", 39, id, &body, &len), "an id of 33") ;
-  CHECK(report_sts_cache("id 12345678901234567890123456789012\n\n", 37, id, &body, &len) && !len, "an id of 32, an empty body") ;
 }
 
 static char const *mailto (char const *uri, int *k)
@@ -246,7 +243,6 @@ int main (void)
   test_lines() ;
   test_json_string() ;
   test_report() ;
-  test_sts_cache() ;
   test_mailto() ;
   test_gzip_mail() ;
   return UNIT_END() ;
