@@ -40,7 +40,7 @@ HELPER_SRC := $(wildcard tests/helpers/*.c) $(wildcard tests/bench/*.c)
 HELPER_BIN := $(patsubst %.c,$(B)/tests/helpers/%,$(notdir $(HELPER_SRC)))
 GEN_H := $(B)/include/ferry/config.h $(B)/include/ferry/modes.h
 SHIM := $(B)/tests/failshim.so
-UNIT_LIBS := -lcares
+UNIT_LIBS := -lcares -lz
 # the fuzz harnesses: every library source compiled again with the sanitizers and libFuzzer's coverage
 FUZZ_SRC := $(wildcard tests/fuzz/*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)

@@ -46,6 +46,8 @@ ferry_control const ferry_control_table[] =
   { "timeoutdata", "600", 1, 3600, "seconds to wait for the message to be taken, and for the reply after it" },
   { "mtastsport", "443", 1, 65535, "the TCP port ferry-mtasts-fetch fetches MTA-STS policies from (443; another for tests)" },
   { "timeoutmtasts", "30", 1, 300, "seconds a whole MTA-STS policy fetch may take (DNS, connection, TLS and HTTP)" },
+  { "tlsrptfrom", "", TEXT, "sender and From: of TLS-RPT reports (ferry-tlsrpt); empty: tls-reports@ and the value of me" },
+  { "tlsrptorg", "", TEXT, "organization-name of TLS-RPT reports (ferry-tlsrpt); empty: the value of me" },
   { 0, 0, 0, 0, 0 }
 } ;
 

@@ -68,7 +68,8 @@ void children_reap (void)
     has the program. */
 void tlsrpt_daily (void)
 {
-  static char const *const argv[] = { "bin/ferry-tlsrpt", 0 } ;
+  /* the home named: without it, ferry-tlsrpt would take FERRY_HOME or the install home */
+  static char const *const argv[] = { "bin/ferry-tlsrpt", ".", 0 } ;
   uint64_t day = (uint64_t)time(0) / 86400 ;
   if (day == tlsrpt_day || tlsrpt_pid) return ;
   tlsrpt_day = day ;

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -115,6 +116,7 @@ int main (int argc, char const *const *argv)
     rem.io.passfd = getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ;
   }
   dead_ask_open() ;
+  tlsrpt_daily() ;
 
   for (;;)
   {
@@ -156,6 +158,13 @@ int main (int argc, char const *const *argv)
         tain_from_millisecs(&a, tvp->tv_sec * 1000 + tvp->tv_usec / 1000 + 1) ;
         tain_add_g(&deadline, &a) ;
       }
+    }
+    {
+      /* the second after the next UTC midnight: the day's TLS reports (tlsrpt_daily) go then,
+         even when nothing else wakes the loop */
+      tain m ;
+      tain_addsec_g(&m, 86401 - (unsigned int)((uint64_t)time(0) % 86400)) ;
+      if (tain_less(&m, &deadline)) deadline = m ;
     }
     for (i = 0 ; i < rem.nconns ; i++)
     {
