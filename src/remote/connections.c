@@ -96,6 +96,7 @@ static void conn_fail (unsigned int ci, char const *what, char const *more, int 
     deliv *d = DELIV(di) ;
     unsigned int i ;
     err_set(d, c, what, more) ;
+    if (c->s.rtlsrefused) d->rtlsfail = 1 ; else d->otherfail = 1 ;
     d->conn = -1 ;
     if (c->s.state == SMTP_DOT)
     {

@@ -182,9 +182,10 @@ void deliv_attach (unsigned int di)
       addr_fmt(fmt, a) ;
       if (!d->lasterr.len && (!stralloc_cats(&d->lasterr, "host ") || !stralloc_cats(&d->lasterr, fmt)
        || !stralloc_cats(&d->lasterr, ": skipped: it timed out within control/deadhosttime seconds"))) nomem() ;
+      d->otherfail = 1 ;
       continue ;
     }
-    if (!policy_usable(d, a, &d->lasterr)) continue ;
+    if (!policy_usable(d, a, &d->lasterr)) { d->otherfail = 1 ; continue ; }
     /* a stale cached connection already failed this delivery: a fresh one from now on */
     if (!d->retried && conn_cached_take(di, a)) return ;
     if (conn_start(di, a) < 0)
@@ -208,9 +209,15 @@ void deliv_attach (unsigned int di)
      || !stralloc_catb(&t2, d->lasterr.s, d->lasterr.len)) nomem() ;
     if (!stralloc_copyb(&d->lasterr, t2.s, t2.len)) nomem() ;
     stralloc_free(&t2) ;
-    /* every host refused, failed or was skipped before MAIL was taken: the destination's failure */
+    /* every host refused, failed or was skipped before MAIL was taken: the destination's failure;
+       when each one that answered refused it for REQUIRETLS alone, the message goes back (RFC 8689) */
     deliv_txn(d, &tx) ;
-    smtp_txn_all(&tx, 'H', d->lasterr.s, d->lasterr.len) ;
+    if (d->rtlsfail && !d->otherfail)
+    {
+      if (!stralloc_insertb(&d->lasterr, 0, "5.7.30 ", 7)) nomem() ;
+      smtp_txn_all(&tx, 'D', d->lasterr.s, d->lasterr.len) ;
+    }
+    else smtp_txn_all(&tx, 'H', d->lasterr.s, d->lasterr.len) ;
   }
   deliv_finish(di) ;
 }

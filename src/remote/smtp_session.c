@@ -49,7 +49,7 @@ void smtp_session_connect (smtp_session *s, char const *host)
   s->implicit = 0 ;
   s->policy = "control/tlspolicy: none" ;
   s->starttls = s->authplain = s->authlogin = 0 ;
-  s->tls = s->tlsverified = s->hascreds = s->authed = s->tlsmissing = 0 ;
+  s->tls = s->tlsverified = s->hascreds = s->authed = s->tlsmissing = s->rtlsrefused = 0 ;
   s->credhost[0] = 0 ;
   s->authstep = 0 ;
   s->tlsdesc[0] = 0 ;
@@ -152,13 +152,12 @@ static enum smtp_action hello (smtp_session *s, char const *verb, enum smtp_stat
 
  /* A message that asks for REQUIRETLS and a connection that does not meet it: every open
     recipient fails (RFC 8689's 5.7.30), the connection stays for other messages. */
-static enum smtp_action requiretls_refuse (smtp_session *s, smtp_txn *t, char const *a, char const *b)
+static enum smtp_action requiretls_refuse (smtp_session *s, char const *why)
 {
-  t->lasterr->len = 0 ;
-  if (!stralloc_cats(t->lasterr, "5.7.30 REQUIRETLS support required: ") || !stralloc_cats(t->lasterr, a)
-   || !stralloc_cats(t->lasterr, s->host) || !stralloc_cats(t->lasterr, b)) nomem() ;
-  smtp_txn_all(t, 'D', t->lasterr->s, t->lasterr->len) ;
-  return done(s) ;
+  /* this host fails the delivery (RFC 8689 4.2.1): the next may qualify; the channel returns the
+     message (5.7.30) when none did */
+  s->rtlsrefused = 1 ;
+  return fail(s, "REQUIRETLS support required: ", why) ;
 }
 
  /* A transaction for the open recipients, if the host can take the message. */
@@ -169,10 +168,9 @@ static enum smtp_action transaction_check (smtp_session *s, smtp_txn *t)
   if (!open) return done(s) ;
   if (t->requiretls)
   {
-    if (!s->tls) return requiretls_refuse(s, t, "the connection to ", " is not over TLS") ;
-    if (!s->tlsverified)
-      return requiretls_refuse(s, t, "the TLS of ", " is not verified by DANE, MTA-STS or control/tlspolicy verify or secure") ;
-    if (!s->requiretls_offered) return requiretls_refuse(s, t, "", " does not offer REQUIRETLS") ;
+    if (!s->tls) return requiretls_refuse(s, "the connection is not over TLS") ;
+    if (!s->tlsverified) return requiretls_refuse(s, "its TLS is not verified by DANE, MTA-STS or control/tlspolicy verify or secure") ;
+    if (!s->requiretls_offered) return requiretls_refuse(s, "the host does not offer REQUIRETLS") ;
   }
   if (s->hassize && s->sizemax && t->size > s->sizemax)
   {

@@ -98,6 +98,7 @@ struct smtp_session_s
   int starttls, authplain, authlogin ;   /* offered in the last EHLO */
   int tls ;               /* the connection is inside TLS */
   int tlsmissing ;        /* TLS was wanted and the host does not offer STARTTLS */
+  int rtlsrefused ;       /* SMTP_FAIL because the host cannot take a REQUIRETLS message */
   int tlsverified ;       /* set by the connection code with tlsdesc: its TLS was verified as a policy
                              requires it (DANE, MTA-STS enforce, control/tlspolicy verify or secure);
                              0 from smtp_session_connect */

@@ -100,6 +100,7 @@ struct deliv_s
   unsigned int tried ;    /* index of the address being tried */
   int retried ;           /* a reused connection failed at RSET: one fresh try on the same host */
   int tlsretried ;        /* a TLS handshake failed under "may": one try without TLS on the same host */
+  int rtlsfail, otherfail ;   /* a host failed it for REQUIRETLS; one failed it for another reason */
   stralloc lasterr ;
   int conn ;
   int next ;
