@@ -35,6 +35,7 @@ pid_t child_run (char const *const *argv, unsigned int bound)
     sigemptyset(&none) ;
     sigprocmask(SIG_SETMASK, &none, 0) ;
     signal(SIGPIPE, SIG_DFL) ;
+    signal(SIGALRM, SIG_DFL) ;   /* the bound below works even if this program was started with it ignored */
     alarm(bound) ;
     execv(argv[0], (char *const *)argv) ;
     strerr_diefu2sys(111, "exec ", argv[0]) ;

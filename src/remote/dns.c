@@ -15,6 +15,7 @@
 #include <skalibs/genalloc.h>
 #include <skalibs/ip46.h>
 #include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
 #include <skalibs/tai.h>
 
 #include <ferry/dns_wire.h>
@@ -150,12 +151,51 @@ static lookup *lookup_new (unsigned int di, char const *host, uint16_t port, uns
   return lk ;
 }
 
+int dns_channel_new (ares_channel *c, char const *csv)
+{
+  struct ares_options o ;
+  memset(&o, 0, sizeof(o)) ;
+  o.timeout = 3000 ;
+  o.tries = 2 ;
+  if (ares_init_options(c, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES) != ARES_SUCCESS) strerr_dief1x(111, "unable to initialize c-ares") ;
+  if (csv && ares_set_servers_ports_csv(*c, csv) != ARES_SUCCESS)
+  {
+    ares_destroy(*c) ;
+    return 0 ;
+  }
+  return 1 ;
+}
+
+void dns_channel_replace (ares_channel c, int dnssec)
+{
+  ares_channel old = rem.chan ;
+  unsigned int i ;
+  rem.chan = c ;
+  rem.dnssec = dnssec ;
+  /* the lookups under way are made again, of the new servers; the answers of the old ones
+     (their destruction calls every callback) are for generations gone */
+  for (i = 0 ; i < rem.ndests ; i++)
+  {
+    dest *t = rem.dests + i ;
+    if (!t->used || t->state != DS_RESOLVING) continue ;
+    t->gen++ ;
+    t->state = DS_NEW ;
+    t->lookups = 0 ;
+    t->stswait = 0 ;
+  }
+  tlsa_forget_all() ;
+  if (old) ares_destroy(old) ;
+}
+
 void dns_send_ad (char const *name, int type, ares_callback cb, void *arg)
 {
   unsigned char *q ;
   int qlen ;
   /* EDNS0 with room for a signed answer; AD asked (RFC 6840 5.7): the resolver says whether it validated */
-  if (ares_create_query(name, ns_c_in, type, 0, 1, &q, &qlen, 1232) != ARES_SUCCESS) nomem() ;
+  int r = ares_create_query(name, ns_c_in, type, 0, 1, &q, &qlen, 1232) ;
+  if (r == ARES_ENOMEM) nomem() ;
+  /* a name that cannot be asked (too long): answered at once, as c-ares answers its own queries */
+  if (r != ARES_SUCCESS) { (*cb)(arg, r, 0, 0, 0) ; return ; }
   if (qlen > 3) q[3] |= 0x20 ;
   ares_send(rem.chan, q, qlen, cb, arg) ;
   ares_free_string(q) ;
@@ -290,6 +330,7 @@ static void mx_cb (void *arg, int status, int timeouts, unsigned char *abuf, int
     }
     else if (status == ARES_ENODATA) { t->implicit = 1 ; dns_addr_lookup(lk->di, t->name.s, rem.smtpport, 0, dane_may(t)) ; }
     else if (status == ARES_ENOTFOUND) dest_fail(t, 'D', "5.1.2 no route: the domain does not exist: ", t->name.s) ;
+    else if (status == ARES_EBADNAME) dest_fail(t, 'D', "5.1.2 no route: the domain is not a name DNS can look up: ", t->name.s) ;
     else
     {
       t->dnserr.len = 0 ;

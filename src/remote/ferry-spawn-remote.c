@@ -88,13 +88,7 @@ int main (int argc, char const *const *argv)
   PROG = "ferry-spawn-remote" ;
   ferry_member_enter(argc, argv, USAGE) ;
   if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) strerr_dief1x(111, "unable to initialize c-ares") ;
-  {
-    struct ares_options o ;
-    memset(&o, 0, sizeof(o)) ;
-    o.timeout = 3000 ;
-    o.tries = 2 ;
-    if (ares_init_options(&rem.chan, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES) != ARES_SUCCESS) strerr_dief1x(111, "unable to initialize c-ares") ;
-  }
+  /* the c-ares channel: made with the settings (dns.c) */
   {
     tain now ;
     tain_now(&now) ;

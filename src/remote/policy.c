@@ -43,7 +43,7 @@ static void usable_copy (stralloc *to, tlsa_entry const *e)
   while (ferry_tlsa_next(e->recs.s, e->recs.len, &pos, &t) > 0)
   {
     char h[5] = { (char)t.usage, (char)t.selector, (char)t.mtype, (char)(t.len >> 8), (char)(t.len & 255) } ;
-    if (!((t.usage == 2 || t.usage == 3) && t.selector <= 1 && t.mtype <= 2)) continue ;
+    if (!tlsa_usable(&t)) continue ;
     if (!stralloc_catb(to, h, 5) || !stralloc_catb(to, (char const *)t.data, t.len)) nomem() ;
   }
 }
@@ -65,11 +65,11 @@ int policy_usable (deliv const *d, raddr const *a, stralloc *why)
     if (e && e->state == TLSA_FAILED) { cat(why, ": ") ; cat(why, e->why.s) ; }
     return 0 ;
   }
-  if (t->level == TLS_DANE_ONLY && !(e && e->state == TLSA_RECORDS))
+  if (t->level == TLS_DANE_ONLY && !(e && e->state == TLSA_RECORDS && e->usable))
   {
     addr_fmt(fmt, a) ;
     why->len = 0 ;
-    cat(why, "host ") ; cat(why, fmt) ; cat(why, ": not used: it has no validated TLSA records and control/tlspolicy says dane-only") ;
+    cat(why, "host ") ; cat(why, fmt) ; cat(why, ": not used: it has no usable validated TLSA records and control/tlspolicy says dane-only") ;
     return 0 ;
   }
   return 1 ;
@@ -82,11 +82,12 @@ void policy_decide (conn *c, deliv const *d, raddr const *a)
   c->level = t->level ;
   c->match.len = c->tlsa.len = c->poldesc.len = c->domain.len = 0 ;
   c->stsid[0] = 0 ;
+  c->fromroute = t->fromroute ;
   if (!stralloc_copyb(&c->domain, t->name.s, t->name.len)) nomem() ;
   if (t->level == TLS_NONE) c->pol = POL_NONE ;
-  else if (e && e->state == TLSA_RECORDS)
+  else if (e && e->state == TLSA_RECORDS && e->usable)
   {
-    c->pol = e->usable ? POL_DANE : POL_DANE_UNUSABLE ;
+    c->pol = POL_DANE ;
     usable_copy(&c->tlsa, e) ;
     /* DANE-TA's names (RFC 7672 3.2.2): the host, and the destination domain */
     cat(&c->match, a->host) ; cat(&c->match, ":") ; cat(&c->match, t->name.s) ;
@@ -98,6 +99,7 @@ void policy_decide (conn *c, deliv const *d, raddr const *a)
     else cat(&c->match, a->host) ;
   }
   else if (t->sts == STS_MODE_ENFORCE) { c->pol = POL_STS ; cat(&c->match, a->host) ; }
+  else if (e && e->state == TLSA_RECORDS) c->pol = POL_DANE_UNUSABLE ;   /* RFC 7672 2.2: TLS required, nothing to check against */
   else if (t->sts == STS_MODE_TESTING) { c->pol = POL_STS_TESTING ; cat(&c->match, a->host) ; }   /* checked, for the report alone */
   else c->pol = POL_OPPORTUNISTIC ;
   if (c->pol == POL_STS || c->pol == POL_STS_TESTING) memcpy(c->stsid, t->stsid, sizeof(c->stsid)) ;
@@ -136,7 +138,7 @@ int policy_same (conn const *c, deliv const *d, raddr const *a)
   dest const *t = rem.dests + d->dest ;
   x.addr = *a ;
   policy_decide(&x, d, a) ;
-  return x.pol == c->pol && x.level == c->level && c->s.hascreds == t->hascreds
+  return x.pol == c->pol && x.level == c->level && x.fromroute == c->fromroute && c->s.hascreds == t->hascreds
     && x.match.len == c->match.len && !memcmp(x.match.s, c->match.s, c->match.len)
     && x.tlsa.len == c->tlsa.len && (!c->tlsa.len || !memcmp(x.tlsa.s, c->tlsa.s, c->tlsa.len))
     && !strcmp(x.stsid, c->stsid)
@@ -182,7 +184,8 @@ void policy_report (conn *c, char const *result, char const *detail)
   char const *type = c->pol == POL_DANE || c->pol == POL_DANE_UNUSABLE ? "tlsa" : c->pol == POL_STS || c->pol == POL_STS_TESTING ? "sts" : "no-policy-found" ;
   time_t now = time(0) ;
   int fd ;
-  if (c->reported || c->pol == POL_NONE) return ;
+  /* a route's host is the administrator's (a smarthost): the recipient domain gets no report of it */
+  if (c->reported || c->pol == POL_NONE || c->fromroute) return ;
   c->reported = 1 ;
   fd = day_fd(now) ;
   if (fd < 0) return ;

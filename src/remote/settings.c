@@ -31,6 +31,8 @@ int settings_load (int initial, stralloc *why)
   stralloc newroutes = STRALLOC_ZERO, newhelo = STRALLOC_ZERO, csv = STRALLOC_ZERO ;
   stralloc newpolicy = STRALLOC_ZERO, newauth = STRALLOC_ZERO, cafile = STRALLOC_ZERO ;
   void *newctx = 0 ;
+  ares_channel newchan ;
+  int havechan = 0 ;
   unsigned int line, i ;
   int ok = 0, dnssec = 0 ;
   for (i = 0 ; i < 9 ; i++)
@@ -116,24 +118,34 @@ int settings_load (int initial, stralloc *why)
     if (r < 0) nomem() ;
     if (!r) goto end ;
   }
-  /* the last check, as it changes c-ares' servers when it succeeds (and nothing when it fails) */
-  if (csv.len > 1 && ares_set_servers_ports_csv(rem.chan, csv.s) != ARES_SUCCESS)
+  /* other servers: a new c-ares channel, as c-ares 1.18 changes no servers while a query is
+     pending; taken below if everything else is good */
+  if (initial || dnssec != rem.dnssec || csv.len != rem.servers.len || memcmp(csv.s, rem.servers.s, csv.len))
   {
-    why->len = 0 ;
-    if (!stralloc_cats(why, dnssec ? "bad value in control/dnssecservers" : "bad value in control/dnsservers")
-     || !stralloc_cats(why, ": write one ip, ip:port or [ip6]:port per line") || !stralloc_0(why)) nomem() ;
-    goto end ;
+    if (!dns_channel_new(&newchan, csv.len > 1 ? csv.s : 0))
+    {
+      why->len = 0 ;
+      if (!stralloc_cats(why, dnssec ? "bad value in control/dnssecservers" : "bad value in control/dnsservers")
+       || !stralloc_cats(why, ": write one ip, ip:port or [ip6]:port per line") || !stralloc_0(why)) nomem() ;
+      goto end ;
+    }
+    havechan = 1 ;
   }
   /* all good: in use from now on; routes may have changed: every destination is resolved again
      when it is next used */
   tls_commit(newctx) ;
   newctx = 0 ;
+  if (havechan)
+  {
+    dns_channel_replace(newchan, dnssec) ;
+    havechan = 0 ;
+    if (!stralloc_copyb(&rem.servers, csv.s, csv.len)) nomem() ;
+  }
   /* under ferry-start this user cannot enter the queue: every message comes open, no split needed */
   if (initial) rem.split = access("queue/split", F_OK) < 0 && errno == EACCES ? 0 : ferry_queue_split_or_die(111) ;
   rem.cachetime = v[0] ; rem.deadtime = v[1] ; rem.smtpport = v[2] ;
   rem.t_connect = v[3] ; rem.t_greeting = v[4] ; rem.t_command = v[5] ; rem.t_data = v[6] ;
   rem.brokentime = v[7] ;
-  rem.dnssec = dnssec ;
   rem.mtaststime = v[8] ;
   if (!stralloc_copyb(&rem.helohost, newhelo.s, newhelo.len) || !stralloc_copyb(&rem.routes, newroutes.s, newroutes.len)
    || !stralloc_copyb(&rem.tlspolicy, newpolicy.s, newpolicy.len)) nomem() ;
@@ -153,6 +165,7 @@ int settings_load (int initial, stralloc *why)
   stralloc_free(&newauth) ;
   stralloc_free(&cafile) ;
   if (newctx) tls_discard(newctx) ;
+  if (havechan) ares_destroy(newchan) ;
   return ok ;
 }
 

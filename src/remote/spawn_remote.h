@@ -23,6 +23,7 @@
 #include "smtp_session.h"
 #include <ferry/tls_policy.h>
 #include <ferry/mta_sts.h>
+#include <ferry/dns_wire.h>
 
 #define DEST_CACHE 60        /* seconds a resolved destination is kept */
 #define WAITING_MAX 100000   /* stop reading requests while this many deliveries wait */
@@ -133,6 +134,7 @@ struct conn_s
   stralloc domain ;       /* the destination it was made for, terminated */
   char stsid[33] ;        /* under pol sts or sts-testing: the id of the policy */
   int reported ;          /* its result is in the day's TLS report */
+  int fromroute ;         /* made for a route of control/smtproutes: its results go in no TLS report */
   int daneusage ;         /* under pol dane, verified: the usage of the record that matched (2, 3), else -1 */
   stralloc tlskey ;       /* its TLS session's key in the cache (tls.c) */
   int retrysame ;         /* its failure is to be tried again on the same host (TLS fell back) */
@@ -184,6 +186,7 @@ struct remote_s
   dead tlsbroken[DEAD_MAX] ;   /* hosts whose TLS handshake failed under "may" */
   unsigned int nbroken ;
   int dnssec ;            /* control/dnssecservers: lookups ask for the AD bit, and trust it */
+  stralloc servers ;      /* the servers of rem.chan, as ferry_dns_servers gave them */
   tlsa_entry *tlsas ;     /* the TLSA cache (tlsa.c) */
   unsigned int ntlsas ;
   unsigned int mtastsport, mtaststime ;
@@ -211,6 +214,8 @@ extern void dns_lookups_done (dest *t) ;
 extern void dns_addr_lookup (unsigned int di, char const *host, uint16_t port, unsigned int pref, int dane) ;
 extern void dns_mx_lookup (unsigned int di) ;
 extern void dns_send_ad (char const *name, int type, ares_callback cb, void *arg) ;   /* a query asking for the AD bit */
+extern int dns_channel_new (ares_channel *c, char const *csv) ;   /* csv 0: /etc/resolv.conf's servers; 0: csv is bad */
+extern void dns_channel_replace (ares_channel c, int dnssec) ;   /* in use from now on: what was asked of the old one is asked again */
 extern int dane_may (dest const *t) ;   /* may DANE apply to its hosts (by its MX records' security)? */
 
  /* destinations.c */
@@ -247,7 +252,9 @@ extern void conn_ready (unsigned int ci, int revents) ;
 
  /* tlsa.c */
 extern int tlsa_want (unsigned int di, char const *host, uint16_t port) ;   /* the entry's index; counts a lookup of di if one starts or is under way */
-extern tlsa_entry const *tlsa_entry_of (raddr const *a) ;   /* 0 if none (or its slot went to another name) */
+extern tlsa_entry const *tlsa_entry_of (raddr const *a) ;
+extern void tlsa_forget_all (void) ;   /* the answers of other servers are not kept */
+extern int tlsa_usable (ferry_tlsa const *t) ;   /* DANE-TA or DANE-EE, a known selector, a well-formed digest */   /* 0 if none (or its slot went to another name) */
 
  /* policy.c */
 extern char const *policy_name (enum tls_pol) ;

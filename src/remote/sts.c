@@ -63,6 +63,18 @@ static int name_ok (char const *s)
   return 1 ;
 }
 
+ /* The destination's domain as MTA-STS names it: without a final dot; 0 if it cannot have a
+    policy here (name_ok). */
+static char const *sts_domain (dest const *t, char *dom)
+{
+  size_t n = t->name.len ? t->name.len - 1 : 0 ;   /* name.len counts its NUL */
+  if (n && t->name.s[n - 1] == '.') n-- ;
+  if (n > DOMAIN_MAX) return 0 ;
+  memcpy(dom, t->name.s, n) ;
+  dom[n] = 0 ;
+  return name_ok(dom) ? dom : 0 ;
+}
+
 static int failed_recently (char const *domain)
 {
   unsigned int i ;
@@ -99,16 +111,17 @@ static int fetch_spawn (char const *domain)
   return 1 ;
 }
 
- /* 1: a fetch of the domain is running or will; 0: none (it failed a moment ago, or no fork). */
+ /* 2: a fetch of the domain is running; 1: it will, when a slot is free; 0: none (it failed a
+    moment ago, or no fork). */
 static int fetch_start (char const *domain)
 {
   unsigned int i ;
   size_t pos ;
-  for (i = 0 ; i < nrunning ; i++) if (!strcmp(running[i].domain, domain)) return 1 ;
+  for (i = 0 ; i < nrunning ; i++) if (!strcmp(running[i].domain, domain)) return 2 ;
   for (pos = 0 ; pos < queued.len ; pos += strlen(queued.s + pos) + 1)
     if (!strcmp(queued.s + pos, domain)) return 1 ;
   if (failed_recently(domain)) return 0 ;
-  if (nrunning < FETCH_MAX) return fetch_spawn(domain) ;
+  if (nrunning < FETCH_MAX) return fetch_spawn(domain) ? 2 : 0 ;
   if (!stralloc_cats(&queued, domain) || !stralloc_0(&queued)) nomem() ;
   return 1 ;
 }
@@ -118,13 +131,15 @@ static int fetch_start (char const *domain)
 static int cache_read (dest *t, char *id, uint64_t *fetched)
 {
   char fn[DOMAIN_MAX + 8] ;
+  char dom[DOMAIN_MAX + 1] ;
   stralloc sa = STRALLOC_ZERO, why = STRALLOC_ZERO ;
   char const *body ;
   size_t bodylen ;
   int fd, r = 0 ;
   ssize_t n ;
+  if (!sts_domain(t, dom)) return 0 ;
   memcpy(fn, "mtasts/", 7) ;
-  strcpy(fn + 7, t->name.s) ;
+  strcpy(fn + 7, dom) ;
   fd = open(fn, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) ;
   if (fd < 0)
   {
@@ -163,21 +178,25 @@ static void cache_use (dest *t)
 static void sts_decide (unsigned int di, char const *txtid)
 {
   dest *t = rem.dests + di ;
-  char id[33] ;
+  char id[33], dom[DOMAIN_MAX + 1] ;
   uint64_t fetched ;
   int valid = cache_read(t, id, &fetched) ;
+  if (!sts_domain(t, dom)) return ;
   if (valid && (!txtid || !strcmp(id, txtid)))
   {
-    /* the policy of the cache; refreshed in the background when it is old (RFC 8461 10.2) */
-    if (txtid && (uint64_t)time(0) - fetched > REFRESH_AFTER) fetch_start(t->name.s) ;
+    /* the policy of the cache; refreshed in the background when it is old (RFC 8461 10.2): past
+       half its life, or a day */
+    uint64_t half = t->stspolicy.max_age / 2 ;
+    if (txtid && (uint64_t)time(0) - fetched > (half < REFRESH_AFTER ? half : REFRESH_AFTER)) fetch_start(dom) ;
   }
   else if (txtid)
   {
-    /* a policy the cache does not hold: fetched; waited for if there is none to use meanwhile */
-    int started = fetch_start(t->name.s) ;
+    /* a policy the cache does not hold: fetched; waited for if there is none to use meanwhile
+       and the fetch runs now (one that waits for a slot is not waited for: the wait stays bounded) */
+    int started = fetch_start(dom) ;
     if (!valid)
     {
-      if (started) { t->stswait = 1 ; t->lookups++ ; }
+      if (started == 2) { t->stswait = 1 ; t->lookups++ ; }
       return ;
     }
   }
@@ -230,15 +249,15 @@ static void txt_cb (void *arg, int status, int timeouts, unsigned char *abuf, in
 void sts_lookup (unsigned int di)
 {
   dest *t = rem.dests + di ;
-  char name[DOMAIN_MAX + 11] ;
+  char name[DOMAIN_MAX + 11], dom[DOMAIN_MAX + 1] ;
   txtq *q ;
-  if (!name_ok(t->name.s)) return ;
+  if (!sts_domain(t, dom)) return ;
   q = malloc(sizeof(txtq)) ;
   if (!q) nomem() ;
   q->di = di ;
   q->gen = t->gen ;
   memcpy(name, "_mta-sts.", 9) ;
-  strcpy(name + 9, t->name.s) ;
+  strcpy(name + 9, dom) ;
   t->lookups++ ;
   ares_query(rem.chan, name, ns_c_in, ns_t_txt, &txt_cb, q) ;
 }
@@ -260,7 +279,8 @@ void sts_child_done (pid_t pid, int wstat)
   for (k = 0 ; k < rem.ndests ; k++)
   {
     dest *t = rem.dests + k ;
-    if (!t->used || t->state != DS_RESOLVING || !t->stswait || strcmp(t->name.s, domain)) continue ;
+    char dom[DOMAIN_MAX + 1] ;
+    if (!t->used || t->state != DS_RESOLVING || !t->stswait || !sts_domain(t, dom) || strcmp(dom, domain)) continue ;
     t->stswait = 0 ;
     cache_use(t) ;
     t->lookups-- ;
@@ -274,18 +294,7 @@ void sts_child_done (pid_t pid, int wstat)
     memcpy(next, queued.s, l + 1) ;
     memmove(queued.s, queued.s + l + 1, queued.len - l - 1) ;
     queued.len -= l + 1 ;
-    if (!fetch_spawn(next))
-    {
-      /* no fork: those that wait for it go on without a policy */
-      for (k = 0 ; k < rem.ndests ; k++)
-      {
-        dest *t = rem.dests + k ;
-        if (!t->used || t->state != DS_RESOLVING || !t->stswait || strcmp(t->name.s, next)) continue ;
-        t->stswait = 0 ;
-        t->lookups-- ;
-        dns_lookups_done(t) ;
-      }
-    }
+    fetch_spawn(next) ;   /* nobody waits for a fetch that waited for its slot */
   }
 }
 
@@ -298,7 +307,7 @@ unsigned int sts_filter (dest *t)
   for (i = 0 ; i < n ; i++)
   {
     tlsa_entry const *e = v[i].secure ? tlsa_entry_of(v + i) : 0 ;
-    if ((e && e->state == TLSA_RECORDS) || ferry_sts_mx_match(&t->stspolicy, v[i].host)) v[kept++] = v[i] ;
+    if ((e && e->state == TLSA_RECORDS && e->usable) || ferry_sts_mx_match(&t->stspolicy, v[i].host)) v[kept++] = v[i] ;
   }
   genalloc_setlen(raddr, &t->addrs, kept) ;
   return kept ;

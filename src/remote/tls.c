@@ -104,6 +104,15 @@ static int session_new (SSL *ssl, SSL_SESSION *sess)
   return 1 ;
 }
 
+ /* A refused connection's session is never resumed: its verdict would come back with it. */
+static void session_drop (stralloc const *key)
+{
+  int i = session_find(key) ;
+  if (i < 0) return ;
+  if (sessions[i].sess) SSL_SESSION_free(sessions[i].sess) ;
+  sessions[i].sess = 0 ;
+}
+
 static void sessions_forget (void)
 {
   unsigned int i ;
@@ -276,7 +285,7 @@ static int tls_checked (conn *c, stralloc *why)
   if (peer) X509_free(peer) ;
   /* a resumed session keeps the verdict of its first handshake, made with the same records (its key holds them) */
   int resumed = SSL_session_reused(c->ssl) ;
-  if (c->pol == POL_DANE && verified && !resumed && SSL_get0_dane_authority(c->ssl, 0, 0) < 0) { verified = 0 ; reason = "no TLSA record matched" ; }
+  if (c->pol == POL_DANE && verified && (resumed ? c->daneusage < 0 : SSL_get0_dane_authority(c->ssl, 0, 0) < 0)) { verified = 0 ; reason = "no TLSA record matched" ; }
 #define DESC(str) do { size_t l_ = strlen(str) ; if (l_ > max - n) l_ = max - n ; memcpy(d + n, (str), l_) ; n += l_ ; } while (0)
   DESC(" over ") ;
   DESC(SSL_get_version(c->ssl)) ;
@@ -305,6 +314,7 @@ static int tls_checked (conn *c, stralloc *why)
     if (!stralloc_cats(why, "the certificate did not verify (") || !stralloc_cats(why, c->poldesc.s)
      || !stralloc_cats(why, "): ") || !stralloc_cats(why, reason) || !stralloc_0(why)) nomem() ;
     policy_report(c, report_result(c, v), reason) ;
+    session_drop(&c->tlskey) ;
     return 0 ;
   }
   /* a policy in testing mode reports what enforce would have refused (RFC 8461 5, RFC 8460) */

@@ -28,15 +28,28 @@
 typedef struct waiter_s waiter ;
 struct waiter_s { unsigned int di, gen ; } ;
 
- /* The usable records: DANE-TA(2) or DANE-EE(3), selector 0 or 1, matching type 0, 1 or 2
-    (RFC 7672 3.1: PKIX-TA(0) and PKIX-EE(1) are not used for SMTP). */
+ /* The usable records: DANE-TA(2) or DANE-EE(3), selector 0 or 1, matching type 0, 1 (SHA-256)
+    or 2 (SHA-512) (RFC 7672 3.1: PKIX-TA(0) and PKIX-EE(1) are not used for SMTP). */
+int tlsa_usable (ferry_tlsa const *t)
+{
+  if (!(t->usage == 2 || t->usage == 3) || t->selector > 1) return 0 ;
+  /* a digest of the wrong length is malformed: unusable (RFC 7672 3.1) */
+  switch (t->mtype)
+  {
+    case 0 : return t->len > 0 ;
+    case 1 : return t->len == 32 ;
+    case 2 : return t->len == 64 ;
+    default : return 0 ;
+  }
+}
+
 static unsigned int usable_count (stralloc const *recs)
 {
   size_t pos = 0 ;
   unsigned int n = 0 ;
   ferry_tlsa t ;
   while (ferry_tlsa_next(recs->s, recs->len, &pos, &t) > 0)
-    if ((t.usage == 2 || t.usage == 3) && t.selector <= 1 && t.mtype <= 2) n++ ;
+    if (tlsa_usable(&t)) n++ ;
   return n ;
 }
 
@@ -78,6 +91,7 @@ static void tlsa_cb (void *arg, int status, int timeouts, unsigned char *abuf, i
     }
     else entry_set(e, TLSA_FAILED, TTL_FAILED, "no answer") ;
   }
+  else if (status == ARES_EBADNAME) entry_set(e, TLSA_NONE, TTL_NEGATIVE, 0) ;   /* longer than a name can be: no records */
   else if (status == ARES_ESERVFAIL) entry_set(e, TLSA_FAILED, TTL_FAILED, "SERVFAIL (a DNSSEC validation failure, or the servers failed)") ;
   else if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) entry_set(e, TLSA_FAILED, 0, ares_strerror(status)) ;
   else entry_set(e, TLSA_FAILED, TTL_FAILED, ares_strerror(status)) ;
@@ -161,6 +175,21 @@ int tlsa_want (unsigned int di, char const *host, uint16_t port)
     dns_send_ad(e->name.s, 52, &tlsa_cb, (void *)(uintptr_t)i) ;
   }
   return i ;
+}
+
+void tlsa_forget_all (void)
+{
+  unsigned int i ;
+  for (i = 0 ; i < rem.ntlsas ; i++)
+  {
+    tlsa_entry *e = rem.tlsas + i ;
+    e->looking = 0 ;
+    e->state = TLSA_UNKNOWN ;
+    e->recs.len = 0 ;
+    e->usable = 0 ;
+    genalloc_setlen(waiter, &e->waiters, 0) ;
+    tain_copynow(&e->expires) ;
+  }
 }
 
 tlsa_entry const *tlsa_entry_of (raddr const *a)
