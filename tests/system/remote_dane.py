@@ -156,7 +156,11 @@ try:
     world.add_zone("tawrong.test", mx([ca_201]))
     world.add_zone("notls.test", mx([tlsa_of(ee[0], 3, 1, 1)]))
     world.add_zone("notlsa.test", mx())
-    world.add_zone("unusable.test", mx(["1 1 1 " + tlsa_of(other[0], 3, 1, 1).split()[3], "0 0 1 " + ca_201.split()[3]]))
+    # usages 0 and 1 (PKIX, not for SMTP) and a DANE-EE SHA-256 digest of 20 bytes (malformed): none usable
+    world.add_zone("unusable.test", mx(["1 1 1 " + tlsa_of(other[0], 3, 1, 1).split()[3], "0 0 1 " + ca_201.split()[3], "3 1 1 " + "ab" * 20]))
+    # an MX host name so long that its TLSA name is longer than a DNS name may be
+    LONG = ".".join(["h" * 57] * 4) + ".longmx.test"
+    world.add_zone("longmx.test", ["@ MX 10 %s." % LONG, "%s. A 127.0.0.1" % LONG])
     world.start()
     settings(smtpport=PORT, dnssecservers=world.resolver)
     home.control("dnsservers", "")
@@ -323,7 +327,48 @@ try:
         res = one("unusable.test", peer)
         check(deferred(res) and "does not offer STARTTLS" in res[0][1], "the same without STARTTLS: deferred (TLS is required)", res)
         check(no_mail(peer), "the peer saw no MAIL", [c.commands for c in peer.conns])
+        lines("tlspolicy", "unusable.test dane-only")
+        peer = serve(cert=ee)
+        res = one("unusable.test", peer)
+        check(deferred(res) and "dane-only" in res[0][1] and no_mail(peer), "the same under dane-only: deferred, nothing sent", res)
+        home.control("tlspolicy", "")
     case("TLSA records, none usable", unusable)
+
+    def longmx():
+        peer = serve(cert=ee)
+        res = one("longmx.test", peer)
+        check(res[0][0] == "K" and "opportunistic" in res[0][1],
+              "a validated MX host whose TLSA name would be over 253 characters: no DANE, delivered, the channel alive", res)
+    case("an MX host name too long for a TLSA name", longmx)
+
+    def reread():
+        # a lookup under way at the servers of before: asked again of the new ones, and answered
+        import signal
+        import socket
+        hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        hole.bind(("127.0.0.1", 0))
+        hole.settimeout(10)
+        settings(dnssecservers="127.0.0.1:%d" % hole.getsockname()[1])
+        peer = serve(cert=ee)
+        sp = Spawner(home, "ferry-spawn-remote")
+        num[0] += 1
+        sp.deliver(num[0], mid, "sender@example.com", ["r@dane.test"])
+        try:
+            got = hole.recvfrom(4096)
+        except socket.timeout:
+            got = None
+        check(got is not None, "the MX query went to the servers that never answer", got)
+        settings(dnssecservers=world.resolver)
+        sp.p.send_signal(signal.SIGHUP)
+        res = sp.wait(num[0], 30)
+        print("  dane.test: %r" % res, flush=True)
+        check(res[0][0] == "K" and "dane: verified by DANE-EE" in res[0][1],
+              "SIGHUP with other dnssecservers while the lookup waits: taken, the lookup made again, delivered by DANE", res)
+        log = sp.logtext()
+        finish(sp)
+        check("settings read again" in log and "keeping the old settings" not in log, "the log: settings read again", log[-600:])
+        hole.close()
+    case("a reread with other servers while a lookup is under way", reread)
 
     def dane_only():
         peer = serve(cert=ee)
