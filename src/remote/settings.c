@@ -122,7 +122,7 @@ int settings_load (int initial, stralloc *why)
      pending; taken below if everything else is good */
   if (initial || dnssec != rem.dnssec || csv.len != rem.servers.len || memcmp(csv.s, rem.servers.s, csv.len))
   {
-    if (!dns_channel_new(&newchan, csv.len > 1 ? csv.s : 0))
+    if (!dns_channel_new(&newchan, csv.len > 1 ? csv.s : 0, dnssec))
     {
       why->len = 0 ;
       if (!stralloc_cats(why, dnssec ? "bad value in control/dnssecservers" : "bad value in control/dnsservers")

@@ -214,7 +214,7 @@ extern void dns_lookups_done (dest *t) ;
 extern void dns_addr_lookup (unsigned int di, char const *host, uint16_t port, unsigned int pref, int dane) ;
 extern void dns_mx_lookup (unsigned int di) ;
 extern void dns_send_ad (char const *name, int type, ares_callback cb, void *arg) ;   /* a query asking for the AD bit */
-extern int dns_channel_new (ares_channel *c, char const *csv) ;   /* csv 0: /etc/resolv.conf's servers; 0: csv is bad */
+extern int dns_channel_new (ares_channel *c, char const *csv, int dnssec) ;   /* csv 0: /etc/resolv.conf's servers; 0: csv is bad */
 extern void dns_channel_replace (ares_channel c, int dnssec) ;   /* in use from now on: what was asked of the old one is asked again */
 extern int dane_may (dest const *t) ;   /* may DANE apply to its hosts (by its MX records' security)? */
 
