@@ -188,6 +188,7 @@ int ferry_http_response (char const *s, size_t n, size_t maxbody, ferry_http_res
   }
   if (haslen && haste) return why_set(why, "both Content-Length and Transfer-Encoding") ;
   if (r->status == 204 || r->status == 304) return 1 ;
+  r->framed = haste || haslen ;
   if (haste) return chunked(s, n, pos, maxbody, r, why) ;
   if (haslen)
   {

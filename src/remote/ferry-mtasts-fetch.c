@@ -159,7 +159,8 @@ static void cache_write (stralloc const *sa)
   k += uint_fmt(tmp + k, (unsigned int)getpid()) ;
   tmp[k++] = '.' ;
   memcpy(tmp + k, domain, strlen(domain) + 1) ;
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) ;
+  unlink(tmp) ;   /* one left by a fetch of the same pid that was killed */
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644) ;
   if (fd < 0) fail(111, "unable to create ", tmp, ": ", errno == ENOENT ? "no mtasts/ in the home (run ferry-setup)" : strerror(errno)) ;
   if (allwrite(fd, sa->s, sa->len) < sa->len || fsync(fd) < 0)
   {
@@ -185,7 +186,7 @@ int main (int argc, char const *const *argv)
   char txtname[9 + sizeof(domain)], host[8 + sizeof(domain)] ;
   char id[FERRY_STS_ID_MAX + 1] ;
   unsigned int port, timeout ;
-  int dnssec = 0, more = 0, r ;
+  int dnssec = 0, more = 0, cut = 0, r ;
   SSL_CTX *ctx ;
   tain deadline ;
   PROG = "ferry-mtasts-fetch" ;
@@ -217,10 +218,12 @@ int main (int argc, char const *const *argv)
   if (w.addrstatus == ARES_ENOTFOUND || w.addrstatus == ARES_ENODATA) fail(100, host, " has no address", "", "") ;
   if (w.addrstatus != ARES_SUCCESS) fail(111, "address lookup of ", host, ": ", ares_strerror(w.addrstatus)) ;
 
-  r = https_get(ctx, genalloc_s(ip46, &w.addrs), genalloc_len(ip46, &w.addrs), (uint16_t)port, host, POLICY_PATH, &deadline, READ_MAX, &raw, &more, &why) ;
+  r = https_get(ctx, genalloc_s(ip46, &w.addrs), genalloc_len(ip46, &w.addrs), (uint16_t)port, host, POLICY_PATH, &deadline, READ_MAX, &raw, &more, &cut, &why) ;
   if (r < 0) nomem() ;
   if (!r) fail(111, why.s, "", "", "") ;
   response_check(&resp, host, raw.s, raw.len, more) ;
+  /* a body whose end is only the close, and a close TLS did not vouch for: maybe cut on the way */
+  if (cut && !resp.framed) fail(111, host, " closed without TLS close_notify, and the response has neither Content-Length nor chunked coding: it may have been cut short", "", "") ;
   r = ferry_sts_policy_parse(resp.body.s, resp.body.len, &pol, &why) ;
   if (r < 0) nomem() ;
   if (!r) fail(100, "a bad policy: ", why.s, "", "") ;

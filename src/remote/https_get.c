@@ -33,9 +33,8 @@ SSL_CTX *https_ctx (char const *cafile, stralloc *why)
     return 0 ;
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ;
-  /* a server that closes without close_notify has closed; the response's own framing says
-     whether it was whole */
-  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF) ;
+  /* a close without close_notify is seen (https_get's *cut): a body that ends at the close could
+     have been cut by anyone on the path */
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, 0) ;
   if (!tls_ca_load(ctx, cafile, why))
   {
@@ -109,7 +108,7 @@ static int tcp_connect (ip46 const *addrs, unsigned int naddrs, uint16_t port, c
 }
 
 int https_get (SSL_CTX *ctx, ip46 const *addrs, unsigned int naddrs, uint16_t port, char const *host,
-               char const *path, tain const *deadline, size_t max, stralloc *out, int *more, stralloc *why)
+               char const *path, tain const *deadline, size_t max, stralloc *out, int *more, int *cut, stralloc *why)
 {
   stralloc req = STRALLOC_ZERO ;
   SSL *ssl = 0 ;
@@ -117,6 +116,7 @@ int https_get (SSL_CTX *ctx, ip46 const *addrs, unsigned int naddrs, uint16_t po
   size_t w = 0 ;
   int fd, r, ret = -1 ;
   *more = 0 ;
+  *cut = 0 ;
   out->len = 0 ;
   fd = tcp_connect(addrs, naddrs, port, host, deadline, why) ;
   if (fd == -2) return -1 ;
@@ -182,14 +182,24 @@ int https_get (SSL_CTX *ctx, ip46 const *addrs, unsigned int naddrs, uint16_t po
       if (!stralloc_catb(out, buf, (size_t)r)) goto end ;
       continue ;
     }
-    if (SSL_get_error(ssl, r) == SSL_ERROR_ZERO_RETURN) break ;
+    {
+      int e = SSL_get_error(ssl, r) ;
+      if (e == SSL_ERROR_ZERO_RETURN) break ;
+      if ((e == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+       || (e == SSL_ERROR_SYSCALL && !errno))
+      {
+        ERR_clear_error() ;
+        *cut = 1 ;
+        break ;
+      }
+    }
     r = tls_wait(ssl, fd, r, deadline) ;
     if (r > 0) continue ;
     ret = !r ? why_set(why, "timed out reading the response of ", host, "", "")
              : why_set(why, "unable to read the response of ", host, ": ", tls_reason(buf, sizeof(buf))) ;
     goto end ;
   }
-  if (!*more) SSL_shutdown(ssl) ;   /* one try: the close_notify goes if it can */
+  if (!*more && !*cut) SSL_shutdown(ssl) ;   /* one try: the close_notify goes if it can */
   ret = 1 ;
  end:
   if (ret < 0) why->len = 0 ;

@@ -43,9 +43,9 @@ extern SSL_CTX *https_ctx (char const *cafile, stralloc *why) ;
  /* GET path from host (its name in SNI and checked against the certificate, no partial
     wildcards) at port, trying the addresses in turn, all under deadline (STAMP's clock); the
     response as it came, until the server closed, into out, at most max bytes (*more = 1 if
-    the server had more to send). 1 done; 0 failed: why (terminated) says where (connection,
+    the server had more to send; *cut = 1 if it closed without TLS's close_notify). 1 done; 0 failed: why (terminated) says where (connection,
     TLS, certificate, time); -1 out of memory. */
 extern int https_get (SSL_CTX *ctx, ip46 const *addrs, unsigned int naddrs, uint16_t port, char const *host,
-                      char const *path, tain const *deadline, size_t max, stralloc *out, int *more, stralloc *why) ;
+                      char const *path, tain const *deadline, size_t max, stralloc *out, int *more, int *cut, stralloc *why) ;
 
 #endif

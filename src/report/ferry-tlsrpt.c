@@ -35,6 +35,8 @@
 
 #include "report.h"
 
+#define RUA_MAX 10   /* mailto: addresses a report goes to */
+
 #define USAGE "ferry-tlsrpt [ -n ] [ -d YYYY-MM-DD ] [ home ]"
 #define dieusage() strerr_dieusage(100, USAGE)
 
@@ -175,6 +177,7 @@ static void build (stralloc *json, report_line const *v, size_t n, char const *d
 static int recipients (char const *day, char const *domain, int giveup, stralloc *rcpts)
 {
   stralloc rua = STRALLOC_ZERO, why = STRALLOC_ZERO ;
+  unsigned int nrcpts = 0 ;
   size_t pos ;
   int r ;
   if (!chan && !report_dns_open(&chan, &why)) strerr_dief1x(111, why.len ? why.s : "unable to set up DNS") ;
@@ -198,9 +201,16 @@ static int recipients (char const *day, char const *domain, int giveup, stralloc
   for (pos = 0 ; pos < rua.len ; pos += strlen(rua.s + pos) + 1)
   {
     char const *uri = rua.s + pos ;
-    int k = report_mailto(uri, rcpts) ;
+    int k ;
+    if (nrcpts >= RUA_MAX)
+    {
+      /* a record is somebody else's: it does not get to make ferry send a report to the world */
+      strerr_warnw(day, " ", domain, ": rua ", uri, " skipped: a report goes to at most 10 addresses") ;
+      continue ;
+    }
+    k = report_mailto(uri, rcpts) ;
     if (k < 0) nomem() ;
-    if (k) continue ;
+    if (k) { nrcpts++ ; continue ; }
     if (!strncasecmp(uri, "https:", 6)) strerr_warni(day, " ", domain, ": rua ", uri, " skipped: reports go by mail only") ;
     else if (!strncasecmp(uri, "mailto:", 7)) strerr_warnw(day, " ", domain, ": rua ", uri, " skipped: no usable address in it") ;
     else strerr_warni(day, " ", domain, ": rua ", uri, " skipped: neither mailto: nor https:") ;

@@ -7,6 +7,8 @@ tls_peers.py, in a thread per connection, and can misbehave on purpose (mode):
   404        404 Not Found
   redirect   301 to another URL on the same server (/.well-known/elsewhere.txt, which serves the policy)
   wrongtype  200 with the policy as Content-Type text/html
+  unframed   200, text/plain, no Content-Length: the body ends at the close, which TLS vouches for (close_notify)
+  cut        the same, but the connection closed without close_notify (as a man in the middle cuts it)
 Attributes: port, requests (the number of requests received), paths and hosts (the path and
 Host header of each), set_policy(text), set_mode(mode), stop(). Run with /usr/bin/python3;
 `python3 mtasts_peers.py` checks the server with Python's own HTTPS client."""
@@ -20,7 +22,7 @@ from tls_peers import TestCA, server_context
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
 OTHER_PATH = "/.well-known/elsewhere.txt"
-MODES = ("ok", "big", "slow", "404", "redirect", "wrongtype")
+MODES = ("ok", "big", "slow", "404", "redirect", "wrongtype", "unframed", "cut")
 
 
 class MtaStsServer:
@@ -141,6 +143,12 @@ class MtaStsServer:
             t.sendall(hdr.encode())
         elif mode == "wrongtype":
             send("200 OK", "text/html", policy)
+        elif mode in ("unframed", "cut"):
+            t.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n" + policy)
+            if mode == "unframed":
+                t.unwrap()        # close_notify, then the close
+            else:
+                t.shutdown(socket.SHUT_RDWR)   # TCP's close alone
 
 
 def _selfcheck():

@@ -172,6 +172,18 @@ try:
 
     case("a body over 64 KiB", lambda: failure("sts.test", "big", 100, "the policy: the body is larger than 65536 bytes", "big"))
 
+    def unframed():
+        # a body that ends at the close: taken when TLS says the close was the server's (close_notify)
+        s = server("sts.test", mode="unframed")
+        rc, log, _ = fetch("sts.test")
+        check(rc == 0 and "stored policy first1" in log, "no Content-Length, the end said by close_notify: stored", (rc, log))
+        s.stop()
+        global old
+        old = cached("sts.test")   # what the failures below must leave as it is
+    case("a body that ends at a close TLS vouches for", unframed)
+    case("a body cut by a close without close_notify",
+         lambda: failure("sts.test", "cut", 111, "mta-sts.sts.test closed without TLS close_notify, and the response has neither Content-Length nor chunked coding: it may have been cut short", "cut"))
+
     def slow():
         _, took = failure("sts.test", "slow", 111, "timed out reading the response of mta-sts.sts.test", "slow")
         check(took < TIMEOUT + 2, "slow: ended within timeoutmtasts + 2 seconds (%.1f s)" % took, took)

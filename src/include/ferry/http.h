@@ -12,8 +12,9 @@ struct ferry_http_resp_s
   unsigned int status ;
   stralloc body ;
   char ctype[64] ;        /* media type lower case, no params; empty: none given (a longer one is cut) */
+  int framed ;            /* the body's end was said (Content-Length, chunked), not only the close */
 } ;
-#define FERRY_HTTP_RESP_ZERO { .status = 0, .body = STRALLOC_ZERO, .ctype = "" }
+#define FERRY_HTTP_RESP_ZERO { .status = 0, .body = STRALLOC_ZERO, .ctype = "", .framed = 0 }
 
  /* A whole HTTP/1.x response read until the peer closed (or the reader's byte bound): status line,
     headers (folded lines refused), body by Content-Length, chunked, or to the end. 1 ok, 0 bad or
