@@ -48,14 +48,21 @@ static void usable_copy (stralloc *to, tlsa_entry const *e)
   }
 }
 
+ /* Does DANE apply to the host at a (its TLSA records looked up, its address validated, a
+    validating resolver trusted now)? */
+static int dane_applies (raddr const *a)
+{
+  return rem.dnssec && a->tlsa >= 0 && a->secure ;
+}
+
 int policy_usable (deliv const *d, raddr const *a, stralloc *why)
 {
   dest const *t = rem.dests + d->dest ;
   tlsa_entry const *e ;
   char fmt[ADDR_FMT] ;
   if (t->level == TLS_NONE) return 1 ;
-  e = a->tlsa >= 0 && a->secure ? tlsa_entry_of(a) : 0 ;
-  if (a->tlsa >= 0 && a->secure && (!e || e->state == TLSA_UNKNOWN || e->state == TLSA_FAILED))
+  e = dane_applies(a) ? tlsa_entry_of(a) : 0 ;
+  if (dane_applies(a) && (!e || e->state == TLSA_UNKNOWN || e->state == TLSA_FAILED))
   {
     /* RFC 7672 2.2: a host whose TLSA records cannot be known is not used */
     addr_fmt(fmt, a) ;
@@ -78,7 +85,7 @@ int policy_usable (deliv const *d, raddr const *a, stralloc *why)
 void policy_decide (conn *c, deliv const *d, raddr const *a)
 {
   dest const *t = rem.dests + d->dest ;
-  tlsa_entry const *e = t->level != TLS_NONE && a->tlsa >= 0 && a->secure ? tlsa_entry_of(a) : 0 ;
+  tlsa_entry const *e = t->level != TLS_NONE && dane_applies(a) ? tlsa_entry_of(a) : 0 ;
   c->level = t->level ;
   c->match.len = c->tlsa.len = c->poldesc.len = c->domain.len = 0 ;
   c->stsid[0] = 0 ;

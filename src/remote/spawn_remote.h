@@ -253,7 +253,7 @@ extern void conn_ready (unsigned int ci, int revents) ;
  /* tlsa.c */
 extern int tlsa_want (unsigned int di, char const *host, uint16_t port) ;   /* the entry's index; counts a lookup of di if one starts or is under way */
 extern tlsa_entry const *tlsa_entry_of (raddr const *a) ;
-extern void tlsa_forget_all (void) ;   /* the answers of other servers are not kept */
+extern void tlsa_forget_all (void) ;   /* other servers: every answer expired, no lookup under way */
 extern int tlsa_usable (ferry_tlsa const *t) ;   /* DANE-TA or DANE-EE, a known selector, a well-formed digest */   /* 0 if none (or its slot went to another name) */
 
  /* policy.c */

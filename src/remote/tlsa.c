@@ -180,13 +180,13 @@ int tlsa_want (unsigned int di, char const *host, uint16_t port)
 void tlsa_forget_all (void)
 {
   unsigned int i ;
+  /* the answers stay for the destinations that hold them until they are resolved again (as at
+     the end of a TTL), and every next one asks anew; the lookups under way are gone with their
+     channel */
   for (i = 0 ; i < rem.ntlsas ; i++)
   {
     tlsa_entry *e = rem.tlsas + i ;
     e->looking = 0 ;
-    e->state = TLSA_UNKNOWN ;
-    e->recs.len = 0 ;
-    e->usable = 0 ;
     genalloc_setlen(waiter, &e->waiters, 0) ;
     tain_copynow(&e->expires) ;
   }
