@@ -220,8 +220,8 @@ try:
     expect(settled(), "the queue is empty afterwards", queue_files())
     got = sorted(os.listdir(os.path.join(box("judy"), "new")))
     raw = open(os.path.join(box("judy"), "new", got[0]), "rb").read() if len(got) == 1 else fail("judy got %d notifications" % len(got))
-    expect(b"\nStatus: 5.7.30\n" in raw and b"Diagnostic-Code: x-ferry; 5.7.30 REQUIRETLS support required: the connection to " in raw
-           and b"is not over TLS" in raw, "REQUIRETLS without TLS: Status: 5.7.30, the reason in Diagnostic-Code", raw[:1500])
+    expect(b"\nStatus: 5.7.30\n" in raw and b"Diagnostic-Code: x-ferry; 5.7.30 no host of remote.test took the message; last: host " in raw
+           and b"REQUIRETLS support required: the connection is not over TLS" in raw, "REQUIRETLS without TLS: Status: 5.7.30, the reason in Diagnostic-Code", raw[:1500])
     expect(len(peer.handler.messages) == n0 and not any("secure@remote.test" in str(x) for x in peer.handler.messages), "the peer was sent nothing")
 
     # 3. an expiry: deferred (connection refused), then queued longer than queuelifetime
