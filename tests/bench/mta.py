@@ -8,6 +8,9 @@
                                       ferry with and without TLS, Postfix and postfix-tuned with
                                       smtp_tls_security_level = may, against tests/bench/tls-sink;
                                       a markdown section for doc/performance.md
+    mta.py dane N RUNS [WORKLOAD...]  the same drains (remote, multi; both when none is named),
+                                      ferry over TLS alone and with DANE, alternating: each
+                                      one's rate, the ratio, the TLSA queries; a markdown section
     mta.py compare BUILD_A BUILD_B N RUNS [WORKLOAD[:MODE]...]  ferry's rows only, for two builds
                                       (each a build directory holding bin/, or a bin directory),
                                       alternating A B A B; per row each one's median and min-max,
@@ -19,8 +22,12 @@ postfix-tuned (the same with in_flow_delay 0 and higher process and concurrency 
 WORKLOAD: local (1 recipient, a Maildir through a virtual mailbox), remote (1 recipient, Postfix's
 smtp-sink on 127.0.0.1), multi (10 recipients over 3 remote domains); remote-tls and multi-tls
 send the same to tests/bench/tls-sink offering STARTTLS (Postfix with smtp_tls_security_level =
-may), remote-plain and multi-plain to the same sink without STARTTLS (a single run then prints
-the sink's counters and ferry's channel CPU on a line of its own). MODE: e2e (4 injectors
+may), remote-plain and multi-plain to the same sink without STARTTLS, remote-dane and multi-dane
+(ferry only) to the STARTTLS sink with DANE: control/dnssecservers names a private validating
+unbound (tests/helpers/dnssec_peers.py) that serves the TLSA record of the sink's certificate,
+the routes name mx.bench.test, and the run fails unless every delivery's text says it was
+verified by DANE (a single run of any of these prints the sink's counters, ferry's channel CPU
+and, with DANE, the unbound's TLSA and address queries on a line of its own). MODE: e2e (4 injectors
 in parallel while delivery runs: seconds from the first injection to the empty queue) or drain
 (inject with delivery stopped, then start it: seconds until the queue is empty). Messages are
 4 KiB and go in through each system's sendmail command (ferry-sendmail; Postfix's sendmail and
@@ -31,7 +38,9 @@ system measured; the total CPU column leaves it out. In a matrix, a run with mor
 the machine stolen is made again (at most three attempts, the last kept), for every system alike,
 each attempt on stderr."""
 
+import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +51,7 @@ sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
 from ferrytest import BIN, Home, Supervised, eventually, is_root, median, s6_log, test_user  # noqa: E402
 from smtp_peers import SmtpSink, postfix_private  # noqa: E402
+from dnssec_peers import DnssecWorld, missing_tools, query, tlsa_of  # noqa: E402
 
 LOAD = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "sendmail-load")
 SINK = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "tls-sink")
@@ -55,12 +65,14 @@ class TlsSink:
 
     def __init__(self, tls):
         self.dir = tempfile.mkdtemp(prefix="ferry-bench-tls-sink.")
+        self.cert = None
         args = [SINK]
         if tls:
             cert, key = os.path.join(self.dir, "cert.pem"), os.path.join(self.dir, "key.pem")
             subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
                             "-days", "2", "-subj", "/CN=sink.test"], check=True, capture_output=True)
             args += ["-c", cert, "-k", key]
+            self.cert = cert
         self.p = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
         first = self.p.stdout.readline().split()
         if len(first) != 2 or first[0] != "port":
@@ -79,11 +91,59 @@ class TlsSink:
 
 
 def sink_for(workload):
-    """remote-tls, multi-tls: tls-sink with STARTTLS; remote-plain, multi-plain: the same sink
-    without it; every other workload: Postfix's smtp-sink"""
-    if workload.endswith("-tls") or workload.endswith("-plain"):
-        return TlsSink(workload.endswith("-tls"))
+    """remote-tls, multi-tls, remote-dane, multi-dane: tls-sink with STARTTLS; remote-plain,
+    multi-plain: the same sink without it; every other workload: Postfix's smtp-sink"""
+    if workload.endswith(("-tls", "-dane", "-plain")):
+        return TlsSink(not workload.endswith("-plain"))
     return SmtpSink(tempfile.mkdtemp(prefix="ferry-bench-sink."), dump=False)
+
+
+DANE_ZONE = "bench.test"
+DANE_HOST = "mx." + DANE_ZONE
+DANE_TTL = 300
+
+
+class DaneWorld:
+    """The DNS of the DANE workloads: a DnssecWorld (tests/helpers/dnssec_peers.py, a private nsd
+    and validating unbound on loopback) serving the signed zone bench.test, where mx.bench.test
+    is A 127.0.0.1 and _PORT._tcp.mx.bench.test is TLSA 3 1 1 of the sink's certificate, both
+    with a TTL of 300 s; .resolver is the unbound for control/dnssecservers"""
+
+    def __init__(self, sink):
+        miss = missing_tools()
+        if miss:
+            sys.exit("bench: the DANE workloads need %s (package/deps: nsd, unbound, ldnsutils)" % " ".join(miss))
+        self.tlsa = "_%d._tcp.%s" % (sink.port, DANE_HOST)
+        self.world = DnssecWorld()
+        self.world.add_zone(DANE_ZONE, ["mx %d IN A 127.0.0.1" % DANE_TTL,
+                                        "%s. %d IN TLSA %s" % (self.tlsa, DANE_TTL, tlsa_of(sink.cert, 3, 1, 1))], ttl=DANE_TTL)
+        try:
+            self.world.start()
+            # what the rows take for granted, asked as the channel asks it
+            r = query(self.world.resolver, self.tlsa, "TLSA")
+            a = query(self.world.resolver, DANE_HOST, "A")
+        except Exception as e:
+            self.world.stop()
+            sys.exit("bench: the DNSSEC world did not start: %s" % e)
+        if not (r.rcode == 0 and r.ad and r.records("TLSA") and a.rcode == 0 and a.ad and a.records("A")):
+            self.world.stop()
+            sys.exit("bench: %s TLSA or %s A does not validate: %r %r" % (self.tlsa, DANE_HOST, r, a))
+        self.resolver = self.world.resolver
+        self.since = self.world.log_size()
+
+    def mark(self):
+        """the queries counted from now on"""
+        self.since = self.world.log_size()
+
+    def queries(self):
+        """{"tlsa_queries": the TLSA queries the unbound received since mark(), "addr_queries":
+        the A and AAAA queries for mx.bench.test}"""
+        w = self.world
+        return {"tlsa_queries": w.queries(self.tlsa, "TLSA", self.since),
+                "addr_queries": w.queries(DANE_HOST, "A", self.since) + w.queries(DANE_HOST, "AAAA", self.since)}
+
+    def stop(self):
+        self.world.stop()
 
 
 def channel_cpu(name):
@@ -192,10 +252,12 @@ def any_file(d):
 
 
 class Ferry:
+    """a ferry home under s6-svscan; with dane (a DaneWorld), control/dnssecservers names its
+    unbound and the routes name mx.bench.test instead of the sink's address"""
     name = "ferry"
     qmgr = "ferry-schedule"
 
-    def __init__(self, sink):
+    def __init__(self, sink, dane=None):
         self.home = Home()
         self.H = self.home.path
         self.maildir = os.path.join(self.home.tmp, "mail", "Maildir")
@@ -208,7 +270,10 @@ class Ferry:
         self.home.control("virtualdomains", "local.test\n")
         self.home.control("mailboxes", "@local.test: %s/\n" % self.maildir)
         subprocess.run([os.path.join(BIN, "ferry-mailboxes"), self.H], check=True, capture_output=True)
-        self.home.control("smtproutes", "".join("%s:127.0.0.1:%d\n" % (d, sink.port) for d in ("remote.test", "r0.test", "r1.test", "r2.test")))
+        host = DANE_HOST if dane else "127.0.0.1"
+        self.home.control("smtproutes", "".join("%s:%s:%d\n" % (d, host, sink.port) for d in ("remote.test", "r0.test", "r1.test", "r2.test")))
+        if dane:
+            self.home.control("dnssecservers", dane.resolver + "\n")
         self.svscan = Supervised(self.H)
         if not eventually(lambda: "ferry-schedule: starting" in s6_log(os.path.join(self.H, "log")), 20):
             sys.exit("bench: ferry did not start")
@@ -327,7 +392,18 @@ def one(system, workload, mode, n):
     of one run on a fresh system; every figure from the first injection (e2e) or the start of
     delivery (drain) to the empty queue"""
     sink = sink_for(workload)
-    s = Ferry(sink) if system == "ferry" else Postfix(sink, system == "postfix-tuned", workload.endswith("-tls"))
+    dane = s = None
+    try:
+        if workload.endswith("-dane"):
+            if system != "ferry":
+                sys.exit("bench: the DANE workloads are ferry's only")
+            dane = DaneWorld(sink)
+        s = Ferry(sink, dane) if system == "ferry" else Postfix(sink, system == "postfix-tuned", workload.endswith("-tls"))
+    finally:
+        if s is None:
+            if dane:
+                dane.stop()
+            sink.stop()
     syncs = prof = None
     try:
         argv, env = s.sendmail()
@@ -340,6 +416,8 @@ def one(system, workload, mode, n):
         sync_settle(mode == "e2e")
         per = n // INJECTORS
         syncs = SyncCount() if mode == "e2e" else syncs
+        if dane:
+            dane.mark()
         t0, (c0, st0) = time.time(), cpu_busy()
         ps = [subprocess.Popen([LOAD, str(per), str(SIZE), str(k * per)] + argv, env=env, stdout=subprocess.PIPE, text=True) for k in range(INJECTORS)]
         cpu = 0.0
@@ -354,6 +432,8 @@ def one(system, workload, mode, n):
             sync_settle(True)
             syncs = SyncCount()
             prof = Profile("%s-%s-%s" % (system, workload, mode))
+            if dane:
+                dane.mark()
             t0, (c0, st0) = time.time(), cpu_busy()
             s.resume()
         # polled every 50 ms: a tighter loop would take CPU from the system measured
@@ -373,6 +453,8 @@ def one(system, workload, mode, n):
                 sys.exit("bench: the sink took %s recipients of %d from %s" % (extra.get("recipients"), want, s.name))
         if workload == "local" and count_files(os.path.join(s.maildir, "new")) != per * INJECTORS:
             sys.exit("bench: %s delivered %d of %d" % (s.name, count_files(os.path.join(s.maildir, "new")), per * INJECTORS))
+        if dane:
+            extra.update(dane_checked(s, dane, per * INJECTORS * len(rcpts_of(workload))))
         return secs, cpu, total, nsync, peak, stolen, extra
     finally:
         if prof:
@@ -382,7 +464,40 @@ def one(system, workload, mode, n):
             syncs.p.wait()
         s.stop()
         sink.stop()
+        if dane:
+            dane.stop()
         last_teardown[0] = time.time()
+
+
+DELIVERY = re.compile(r"delivery \d+: msg \S+ to (.*?): (success|failure|deferral): (.*)$", re.M)
+
+
+def log_rcpts(addrs):
+    """the number of recipients a delivery line names: "a b c" or "a b c and N more"."""
+    w = addrs.split()
+    if len(w) > 3 and w[-3] == "and" and w[-1] == "more" and w[-2].isdigit():
+        return len(w) - 3 + int(w[-2])
+    return len(w)
+
+
+def dane_checked(s, dane, want):
+    """After a DANE row, from the set's log: every delivery a success whose text says the sink's
+    certificate was verified by DANE, want recipients in all (else the row measured something
+    else: the run fails); from the unbound's log, the queries the drain made"""
+    log = os.path.join(s.H, "log")
+    lines = []
+
+    def all_logged():
+        lines[:] = DELIVERY.findall(s6_log(log))
+        return sum(log_rcpts(a) for a, _, _ in lines) >= want
+    eventually(all_logged, 30, 0.2)
+    bad = [l for l in lines if l[1] != "success" or "dane: verified by DANE" not in l[2]]
+    got = sum(log_rcpts(a) for a, _, _ in lines)
+    if bad or got != want:
+        sys.exit("bench: the DANE row is invalid: %d of %d recipients logged, %d deliveries not verified by DANE, the first: %r"
+                 % (got, want, len(bad), bad[:1]))
+    eventually(lambda: dane.queries()["tlsa_queries"] > 0, 10, 0.1)
+    return dict(dane.queries(), dane_lines=len(lines))
 
 
 def row(system, workload, mode, n, secs, cpu, total, nsync, peak, stolen):
@@ -559,6 +674,89 @@ def tls_matrix(n, runs, args):
     print("\n".join(figures))
 
 
+DANE_METHOD = """## Remote with DANE (tests/bench/mta.py dane)
+
+%d messages of %d bytes per run, the drains of the section above (ferry only), each workload
+twice: over TLS alone, and with DANE. Median of %d runs, the two alternating within each run
+(TLS alone first in odd runs, DANE first in even ones). The peer is the same tests/bench/tls-sink
+with STARTTLS and its own 2048-bit RSA certificate for each run. TLS alone: the home of the
+section above (no control/dnssecservers, the routes to 127.0.0.1:PORT: no DNS at all, the level
+`may`). DANE: control/dnssecservers names a private validating unbound in front of a private nsd
+(tests/helpers/dnssec_peers.py, both on 127.0.0.1) serving the zone %s signed with ECDSA
+P-256 keys (ldns-signzone), the unbound trusting only its key; in it %s A 127.0.0.1 and, at
+`_PORT._tcp.%s`, TLSA 3 1 1 of the sink's certificate, both with a TTL of %d s. The
+routes name `%s:PORT`, so DANE applies (its address validates; no line in control/tlspolicy:
+the level `dane`) and the DANE row also pays for the address lookups DANE needs (A and AAAA with
+the AD bit asked); everything else is the same. Before the home starts, the harness asks the
+unbound for both records and requires them validated, so its cache is warm, as a resolver in
+front of busy mail usually is.
+
+A run fails unless the sink took every recipient and the queue is empty, and, in the DANE rows,
+unless every delivery in the set's log is a success whose text says `dane: verified by DANE`.
+The set is stopped during the injection, so ferry-spawn-remote starts with the drain, its TLSA
+cache empty. TLSA queries are the unbound's own count (its log-queries lines) of the queries for
+`_PORT._tcp.%s` TLSA from the start of delivery to the end of the run, over the number
+of MX hosts (1) and over the TTLs the drain spans (1: it lasts seconds); each run's figure in
+brackets. Address queries are the A and AAAA queries for %s (each domain resolves
+its route). msg/s per run and DANE / TLS per run are in run order (each run's DANE row over its
+own TLS row); DANE / TLS is the ratio of the medians.
+"""
+
+DANE_COLS = ("| workload | ferry with | seconds | msg/s | msg/s per run | rcpt/s | total CPU ms/msg | channel CPU ms/msg"
+             " | connections | handshakes/msg | resumed % | TLSA queries per MX host per TTL | address queries | stolen s"
+             " | DANE / TLS | DANE / TLS per run |")
+DANE_HOSTS = (DANE_HOST,)     # the MX hosts of the DANE rows: TLSA queries are counted over them
+
+
+def tlsa_per_host_ttl(r):
+    """a DANE run's TLSA queries per MX host and per TTL the drain spanned"""
+    return r[6]["tlsa_queries"] / (len(DANE_HOSTS) * max(1, math.ceil(r[0] / DANE_TTL)))
+
+
+def dane_matrix(n, runs, args):
+    """the DANE rows: remote and multi drains, ferry over TLS alone and with DANE, side by side"""
+    print(DANE_METHOD % (n, SIZE, runs, DANE_ZONE, DANE_HOST, DANE_HOST, DANE_TTL, DANE_HOST, DANE_HOST, DANE_HOST))
+    print(DANE_COLS)
+    print("|---" * DANE_COLS.count(" | ") + "|---|", flush=True)
+    figures = ["<!-- figure dane.n %d -->" % n, "<!-- figure dane.runs %d -->" % runs]
+    kinds = ("tls", "dane")
+    for workload in args or ("remote", "multi"):
+        res = {k: [] for k in kinds}
+        for k in range(runs):
+            for kind in (kinds if k % 2 == 0 else kinds[::-1]):
+                res[kind].append(attempts("ferry", "%s-%s" % (workload, kind), "drain", n))
+        rc = len(rcpts_of(workload))
+        rate = {k: n / med(v, 0) for k, v in res.items()}
+        pairs = [n / d[0] / (n / t[0]) for t, d in zip(res["tls"], res["dane"])]
+        ratio = rate["dane"] / rate["tls"]
+        for kind in kinds:
+            v = res[kind]
+            x = {key: median([r[6][key] for r in v]) for key in ("channel_cpu", "connections", "handshakes", "resumed")}
+            hs = x["handshakes"]
+            queries = addrs = "-"
+            if kind == "dane":
+                per = [tlsa_per_host_ttl(r) for r in v]
+                queries = "%g [%s]" % (median(per), " ".join("%g" % q for q in per))
+                addrs = "%g" % median([r[6]["addr_queries"] for r in v])
+                figures += ["<!-- figure dane.%s.tlsa_per_host_ttl %g -->" % (workload, max(per))]
+            if not hs:
+                print("bench: ferry negotiated no TLS with the sink (%s-%s)" % (workload, kind), file=sys.stderr, flush=True)
+            print("| %s | %s | %.1f | %.0f | %s | %.0f | %.2f | %.3f | %d | %.3f | %s | %s | %s | %.1f | %s | %s |" % (
+                workload, "TLS alone" if kind == "tls" else "DANE", med(v, 0), rate[kind],
+                " ".join("%.0f" % (n / r[0]) for r in v), rate[kind] * rc, 1000 * med(v, 2) / n,
+                1000 * x["channel_cpu"] / n, x["connections"], hs / n, "%.0f" % (100 * x["resumed"] / hs) if hs else "-",
+                queries, addrs, med(v, 5), "%.3f" % ratio if kind == "dane" else "-",
+                " ".join("%.3f" % q for q in pairs) if kind == "dane" else "-"), flush=True)
+            figures += ["<!-- figure dane.%s.%s.msg %.1f -->" % (workload, kind, rate[kind]),
+                        "<!-- figure dane.%s.%s.rcpt %.1f -->" % (workload, kind, rate[kind] * rc),
+                        "<!-- figure dane.%s.%s.hs_per_msg %.4f -->" % (workload, kind, hs / n)]
+        figures += ["<!-- figure dane.%s.ratio %.4f -->" % (workload, ratio)]
+    print()
+    print("Each run's figures are on tests/bench/mta.py's standard error.")
+    print()
+    print("\n".join(figures))
+
+
 def bindir(d):
     d = os.path.abspath(d)
     b = os.path.join(d, "bin")
@@ -610,7 +808,7 @@ def compare(a, b, n, runs, args):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] not in ("matrix", "compare", "tls"):
+    if len(sys.argv) == 5 and sys.argv[1] not in ("matrix", "compare", "tls", "dane"):
         system, workload, mode, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
         print(HEAD)
         r = one(system, workload, mode, n)
@@ -619,6 +817,8 @@ if __name__ == "__main__":
             print(" ".join("%s %g" % kv for kv in sorted(r[6].items())))
     elif len(sys.argv) >= 4 and sys.argv[1] == "tls":
         tls_matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "dane":
+        dane_matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     elif len(sys.argv) >= 4 and sys.argv[1] == "matrix":
         matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     elif len(sys.argv) >= 6 and sys.argv[1] == "compare":
