@@ -36,7 +36,8 @@ column, stolen seconds, is the time the host gave this machine's cores to someth
 the timed part (/proc/stat's steal): a run with much of it was slowed by the host, not by the
 system measured; the total CPU column leaves it out. In a matrix, a run with more than a tenth of
 the machine stolen is made again (at most three attempts, the last kept), for every system alike,
-each attempt on stderr."""
+each attempt on stderr. The timed part of a run starts only once the machine is idle (at most a
+tenth of a core busy over 2 seconds, MTA_QUIET; waited for at most 15 minutes): it is shared."""
 
 import math
 import os
@@ -366,6 +367,33 @@ def sync_settle(timed):
         time.sleep(wait)
 
 
+QUIET = float(os.environ.get("MTA_QUIET", "0.1"))   # of one core: the most an idle machine may be busy
+QUIET_WAIT = 900                                     # seconds: the longest wait for it
+
+
+def wait_quiet():
+    """Waits until the machine is idle before a timed part: over 2 seconds, with the system
+    measured idle (drain: stopped; e2e: nothing injected yet), at most QUIET of one core busy
+    (this machine is shared: another job's build or tests would be timed with the system); at
+    most QUIET_WAIT seconds, then the run goes on all the same. Says on stderr when it waited.
+    MTA_QUIET=0 turns it off (a quick check of the harness)."""
+    if QUIET <= 0:
+        return
+    start = time.time()
+    while True:
+        b0 = cpu_busy()[0]
+        time.sleep(2)
+        busy = (cpu_busy()[0] - b0) / 2
+        if busy <= QUIET:
+            break
+        if time.time() - start > QUIET_WAIT:
+            print("bench: the machine is still busy (%.2f of a core) after %d s: timed all the same" % (busy, QUIET_WAIT),
+                  file=sys.stderr, flush=True)
+            return
+    if time.time() - start > 3:
+        print("bench: waited %.0f s for the machine to be idle" % (time.time() - start), file=sys.stderr, flush=True)
+
+
 class Profile:
     """perf record -a over the timed part when MTA_PERF holds its options (say "-g -e
     sched:sched_switch" for where processes wait); the data file is named on stderr"""
@@ -415,6 +443,8 @@ def one(system, workload, mode, n):
         # system that syncs the file system (syncfs) would pay for it, one that syncs files not
         sync_settle(mode == "e2e")
         per = n // INJECTORS
+        if mode == "e2e":
+            wait_quiet()
         syncs = SyncCount() if mode == "e2e" else syncs
         if dane:
             dane.mark()
@@ -430,6 +460,7 @@ def one(system, workload, mode, n):
             # every injected message is on disk already (each system synced it before its
             # sendmail returned); what is still dirty is not the drain's work
             sync_settle(True)
+            wait_quiet()
             syncs = SyncCount()
             prof = Profile("%s-%s-%s" % (system, workload, mode))
             if dane:
