@@ -36,8 +36,11 @@ column, stolen seconds, is the time the host gave this machine's cores to someth
 the timed part (/proc/stat's steal): a run with much of it was slowed by the host, not by the
 system measured; the total CPU column leaves it out. In a matrix, a run with more than a tenth of
 the machine stolen is made again (at most three attempts, the last kept), for every system alike,
-each attempt on stderr. The timed part of a run starts only once the machine is idle (at most a
-tenth of a core busy over 2 seconds, MTA_QUIET; waited for at most 15 minutes): it is shared."""
+each attempt on stderr. The machine is shared: the timed part of a run starts only once it is
+idle (at most a tenth of a core busy over 2 seconds, MTA_QUIET; waited for at most 15 minutes),
+and a run during which other jobs (every process that is neither the system measured, its sink
+and DNS, nor the harness; kernel threads left out) took more than a twentieth of a core is made
+again like one with much stolen."""
 
 import math
 import os
@@ -224,6 +227,56 @@ def cpu_busy():
     return (sum(f[:7]) - f[3] - f[4]) / hz, f[7] / hz
 
 
+PF_KTHREAD = 0x00200000
+
+
+def others_cpu(roots=()):
+    """{pid: (start time, CPU seconds)} of each process that is not part of the run: neither this
+    program nor a descendant of it or of roots (a system that detaches, Postfix's master), nor a
+    kernel thread; its CPU seconds count those of the children it waited for (/proc/PID/stat:
+    utime, stime, cutime, cstime), so that a short-lived process of another job, gone by the
+    second look, is still counted in an ancestor's"""
+    procs = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                x = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(x[6]) & PF_KTHREAD:
+            continue
+        procs[int(d)] = (int(x[1]), x[19], sum(int(v) for v in x[11:15]) / os.sysconf("SC_CLK_TCK"))
+    ours = {os.getpid()} | set(roots)
+    kids = {}
+    for pid, (ppid, _, _) in procs.items():
+        kids.setdefault(ppid, []).append(pid)
+    todo = list(ours)
+    while todo:
+        for k in kids.get(todo.pop(), ()):
+            if k not in ours:
+                ours.add(k)
+                todo.append(k)
+    return {pid: (start, cpu) for pid, (_, start, cpu) in procs.items() if pid not in ours}
+
+
+def others_cpu_since(before, roots=()):
+    """the CPU seconds the processes that are not part of the run (others_cpu) took since before:
+    their growth, a new process's whole time; a process of before gone since took the rest of its
+    time in the parent that waited for it, which counts it all, so what it had at before is
+    taken off"""
+    after = others_cpu(roots)
+    total = 0.0
+    for pid, (start, cpu) in after.items():
+        old = before.get(pid)
+        total += cpu - old[1] if old and old[0] == start else cpu
+    for pid, (start, cpu) in before.items():
+        if pid not in after or after[pid][0] != start:
+            total -= cpu
+    return max(0.0, total)
+
+
 def peak_kib(comm):
     """The peak resident memory (VmHWM) of the running process named comm, in KiB; None if none."""
     best = None
@@ -289,6 +342,9 @@ class Ferry:
     def resume(self):
         subprocess.run(["s6-svc", "-u", os.path.join(self.H, "service", "ferry")], check=True)
 
+    def roots(self):
+        return []
+
     def empty(self):
         # the message file goes last (doc/queue.html), and no workload here bounces: an empty
         # mess/ is an empty queue
@@ -340,6 +396,13 @@ class Postfix:
     def empty(self):
         return not any(any_file(os.path.join(self.queue, d)) for d in ("maildrop", "incoming", "active", "deferred", "hold"))
 
+    def roots(self):
+        """its master, which detaches (its processes are the run's)"""
+        try:
+            return [int(open(os.path.join(self.queue, "pid", "master.pid")).read().split()[0])]
+        except (OSError, ValueError, IndexError):
+            return []
+
     def stop(self):
         self.pause()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -348,6 +411,9 @@ class Postfix:
 # a run during which the host took more than this share of the machine's cores (steal) is
 # made again, at most ATTEMPTS times in all, whichever system it measured
 MAX_STOLEN = 0.10
+# nor while other jobs on the machine (not the system measured, its sink, the harness) took more
+# than this share of one core
+MAX_OTHERS = 0.05
 ATTEMPTS = 3
 AGED = int(os.environ.get("MTA_AGED", "65"))   # seconds after a removal before its inodes count as old
                                                 # (see below; lower only for a quick check of the harness)
@@ -448,6 +514,7 @@ def one(system, workload, mode, n):
         syncs = SyncCount() if mode == "e2e" else syncs
         if dane:
             dane.mark()
+        others = others_cpu(s.roots())
         t0, (c0, st0) = time.time(), cpu_busy()
         ps = [subprocess.Popen([LOAD, str(per), str(SIZE), str(k * per)] + argv, env=env, stdout=subprocess.PIPE, text=True) for k in range(INJECTORS)]
         cpu = 0.0
@@ -465,6 +532,7 @@ def one(system, workload, mode, n):
             prof = Profile("%s-%s-%s" % (system, workload, mode))
             if dane:
                 dane.mark()
+            others = others_cpu(s.roots())
             t0, (c0, st0) = time.time(), cpu_busy()
             s.resume()
         # polled every 50 ms: a tighter loop would take CPU from the system measured
@@ -472,11 +540,13 @@ def one(system, workload, mode, n):
             sys.exit("bench: %s did not empty its queue" % s.name)
         c1, st1 = cpu_busy()
         secs, total, stolen = time.time() - t0, c1 - c0, st1 - st0
+        foreign = others_cpu_since(others, s.roots())
         nsync = syncs.stop()
         if prof:
             prof.stop()
         peak = peak_kib(s.qmgr)
         extra = {"channel_cpu": channel_cpu("ferry-spawn-remote")} if system == "ferry" else {}
+        extra["others_cpu"] = foreign
         if isinstance(sink, TlsSink):
             extra.update(sink.stop())
             want = per * INJECTORS * len(rcpts_of(workload))
@@ -570,8 +640,13 @@ def attempts(system, workload, mode, n, tag=None):
     last kept whatever it is, for every system alike); each attempt on stderr"""
     for attempt in range(1, ATTEMPTS + 1):
         r = one(system, workload, mode, n)
-        again = r[5] > MAX_STOLEN * os.cpu_count() * r[0] and attempt < ATTEMPTS
-        print("<!-- run: %s %s %s %s%s -->" % (tag or system, workload, mode, r, " stolen: made again" if again else ""),
+        why = ""
+        if r[5] > MAX_STOLEN * os.cpu_count() * r[0]:
+            why = " stolen"
+        elif r[6].get("others_cpu", 0) > MAX_OTHERS * r[0]:
+            why = " other jobs' CPU"
+        again = why and attempt < ATTEMPTS
+        print("<!-- run: %s %s %s %s%s -->" % (tag or system, workload, mode, r, why + ": made again" if again else why),
               file=sys.stderr, flush=True)
         if not again:
             return r
@@ -724,6 +799,9 @@ front of busy mail usually is.
 
 A run fails unless the sink took every recipient and the queue is empty, and, in the DANE rows,
 unless every delivery in the set's log is a success whose text says `dane: verified by DANE`.
+It starts once the machine is idle, and is made again (at most three attempts) if the host
+stole more than a tenth of the machine or other jobs took more than a twentieth of a core:
+stolen and other jobs' CPU are the medians of the runs kept.
 The set is stopped during the injection, so ferry-spawn-remote starts with the drain, its TLSA
 cache empty. TLSA queries are the unbound's own count (its log-queries lines) of the queries for
 `_PORT._tcp.%s` TLSA from the start of delivery to the end of the run, over the number
@@ -734,7 +812,7 @@ own TLS row); DANE / TLS is the ratio of the medians.
 """
 
 DANE_COLS = ("| workload | ferry with | seconds | msg/s | msg/s per run | rcpt/s | total CPU ms/msg | channel CPU ms/msg"
-             " | connections | handshakes/msg | resumed % | TLSA queries per MX host per TTL | address queries | stolen s"
+             " | connections | handshakes/msg | resumed % | TLSA queries per MX host per TTL | address queries | stolen s | other jobs' CPU s"
              " | DANE / TLS | DANE / TLS per run |")
 DANE_HOSTS = (DANE_HOST,)     # the MX hosts of the DANE rows: TLSA queries are counted over them
 
@@ -772,11 +850,11 @@ def dane_matrix(n, runs, args):
                 figures += ["<!-- figure dane.%s.tlsa_per_host_ttl %g -->" % (workload, max(per))]
             if not hs:
                 print("bench: ferry negotiated no TLS with the sink (%s-%s)" % (workload, kind), file=sys.stderr, flush=True)
-            print("| %s | %s | %.1f | %.0f | %s | %.0f | %.2f | %.3f | %d | %.3f | %s | %s | %s | %.1f | %s | %s |" % (
+            print("| %s | %s | %.1f | %.0f | %s | %.0f | %.2f | %.3f | %d | %.3f | %s | %s | %s | %.1f | %.2f | %s | %s |" % (
                 workload, "TLS alone" if kind == "tls" else "DANE", med(v, 0), rate[kind],
                 " ".join("%.0f" % (n / r[0]) for r in v), rate[kind] * rc, 1000 * med(v, 2) / n,
                 1000 * x["channel_cpu"] / n, x["connections"], hs / n, "%.0f" % (100 * x["resumed"] / hs) if hs else "-",
-                queries, addrs, med(v, 5), "%.3f" % ratio if kind == "dane" else "-",
+                queries, addrs, med(v, 5), median([r[6]["others_cpu"] for r in v]), "%.3f" % ratio if kind == "dane" else "-",
                 " ".join("%.3f" % q for q in pairs) if kind == "dane" else "-"), flush=True)
             figures += ["<!-- figure dane.%s.%s.msg %.1f -->" % (workload, kind, rate[kind]),
                         "<!-- figure dane.%s.%s.rcpt %.1f -->" % (workload, kind, rate[kind] * rc),
