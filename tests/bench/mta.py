@@ -8,6 +8,9 @@
                                       ferry with and without TLS, Postfix and postfix-tuned with
                                       smtp_tls_security_level = may, against tests/bench/tls-sink;
                                       a markdown section for doc/performance.md
+    mta.py dane N RUNS [WORKLOAD...]  the same drains (remote, multi; both when none is named),
+                                      ferry over TLS alone and with DANE, alternating: each
+                                      one's rate, the ratio, the TLSA queries; a markdown section
     mta.py compare BUILD_A BUILD_B N RUNS [WORKLOAD[:MODE]...]  ferry's rows only, for two builds
                                       (each a build directory holding bin/, or a bin directory),
                                       alternating A B A B; per row each one's median and min-max,
@@ -19,8 +22,12 @@ postfix-tuned (the same with in_flow_delay 0 and higher process and concurrency 
 WORKLOAD: local (1 recipient, a Maildir through a virtual mailbox), remote (1 recipient, Postfix's
 smtp-sink on 127.0.0.1), multi (10 recipients over 3 remote domains); remote-tls and multi-tls
 send the same to tests/bench/tls-sink offering STARTTLS (Postfix with smtp_tls_security_level =
-may), remote-plain and multi-plain to the same sink without STARTTLS (a single run then prints
-the sink's counters and ferry's channel CPU on a line of its own). MODE: e2e (4 injectors
+may), remote-plain and multi-plain to the same sink without STARTTLS, remote-dane and multi-dane
+(ferry only) to the STARTTLS sink with DANE: control/dnssecservers names a private validating
+unbound (tests/helpers/dnssec_peers.py) that serves the TLSA record of the sink's certificate,
+the routes name mx.bench.test, and the run fails unless every delivery's text says it was
+verified by DANE (a single run of any of these prints the sink's counters, ferry's channel CPU
+and, with DANE, the unbound's TLSA and address queries on a line of its own). MODE: e2e (4 injectors
 in parallel while delivery runs: seconds from the first injection to the empty queue) or drain
 (inject with delivery stopped, then start it: seconds until the queue is empty). Messages are
 4 KiB and go in through each system's sendmail command (ferry-sendmail; Postfix's sendmail and
@@ -29,9 +36,15 @@ column, stolen seconds, is the time the host gave this machine's cores to someth
 the timed part (/proc/stat's steal): a run with much of it was slowed by the host, not by the
 system measured; the total CPU column leaves it out. In a matrix, a run with more than a tenth of
 the machine stolen is made again (at most three attempts, the last kept), for every system alike,
-each attempt on stderr."""
+each attempt on stderr. The machine is shared: the timed part of a run starts only once it is
+idle (at most a tenth of a core busy over 2 seconds, MTA_QUIET; waited for at most 15 minutes),
+and a run during which other jobs (every process that is neither the system measured, its sink
+and DNS, nor the harness; kernel threads left out) took more than a twentieth of a core is made
+again like one with much stolen."""
 
+import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +55,7 @@ sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
 from ferrytest import BIN, Home, Supervised, eventually, is_root, median, s6_log, test_user  # noqa: E402
 from smtp_peers import SmtpSink, postfix_private  # noqa: E402
+from dnssec_peers import DnssecWorld, missing_tools, query, tlsa_of  # noqa: E402
 
 LOAD = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "sendmail-load")
 SINK = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "tls-sink")
@@ -55,12 +69,14 @@ class TlsSink:
 
     def __init__(self, tls):
         self.dir = tempfile.mkdtemp(prefix="ferry-bench-tls-sink.")
+        self.cert = None
         args = [SINK]
         if tls:
             cert, key = os.path.join(self.dir, "cert.pem"), os.path.join(self.dir, "key.pem")
             subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
                             "-days", "2", "-subj", "/CN=sink.test"], check=True, capture_output=True)
             args += ["-c", cert, "-k", key]
+            self.cert = cert
         self.p = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
         first = self.p.stdout.readline().split()
         if len(first) != 2 or first[0] != "port":
@@ -79,11 +95,59 @@ class TlsSink:
 
 
 def sink_for(workload):
-    """remote-tls, multi-tls: tls-sink with STARTTLS; remote-plain, multi-plain: the same sink
-    without it; every other workload: Postfix's smtp-sink"""
-    if workload.endswith("-tls") or workload.endswith("-plain"):
-        return TlsSink(workload.endswith("-tls"))
+    """remote-tls, multi-tls, remote-dane, multi-dane: tls-sink with STARTTLS; remote-plain,
+    multi-plain: the same sink without it; every other workload: Postfix's smtp-sink"""
+    if workload.endswith(("-tls", "-dane", "-plain")):
+        return TlsSink(not workload.endswith("-plain"))
     return SmtpSink(tempfile.mkdtemp(prefix="ferry-bench-sink."), dump=False)
+
+
+DANE_ZONE = "bench.test"
+DANE_HOST = "mx." + DANE_ZONE
+DANE_TTL = 300
+
+
+class DaneWorld:
+    """The DNS of the DANE workloads: a DnssecWorld (tests/helpers/dnssec_peers.py, a private nsd
+    and validating unbound on loopback) serving the signed zone bench.test, where mx.bench.test
+    is A 127.0.0.1 and _PORT._tcp.mx.bench.test is TLSA 3 1 1 of the sink's certificate, both
+    with a TTL of 300 s; .resolver is the unbound for control/dnssecservers"""
+
+    def __init__(self, sink):
+        miss = missing_tools()
+        if miss:
+            sys.exit("bench: the DANE workloads need %s (package/deps: nsd, unbound, ldnsutils)" % " ".join(miss))
+        self.tlsa = "_%d._tcp.%s" % (sink.port, DANE_HOST)
+        self.world = DnssecWorld()
+        self.world.add_zone(DANE_ZONE, ["mx %d IN A 127.0.0.1" % DANE_TTL,
+                                        "%s. %d IN TLSA %s" % (self.tlsa, DANE_TTL, tlsa_of(sink.cert, 3, 1, 1))], ttl=DANE_TTL)
+        try:
+            self.world.start()
+            # what the rows take for granted, asked as the channel asks it
+            r = query(self.world.resolver, self.tlsa, "TLSA")
+            a = query(self.world.resolver, DANE_HOST, "A")
+        except Exception as e:
+            self.world.stop()
+            sys.exit("bench: the DNSSEC world did not start: %s" % e)
+        if not (r.rcode == 0 and r.ad and r.records("TLSA") and a.rcode == 0 and a.ad and a.records("A")):
+            self.world.stop()
+            sys.exit("bench: %s TLSA or %s A does not validate: %r %r" % (self.tlsa, DANE_HOST, r, a))
+        self.resolver = self.world.resolver
+        self.since = self.world.log_size()
+
+    def mark(self):
+        """the queries counted from now on"""
+        self.since = self.world.log_size()
+
+    def queries(self):
+        """{"tlsa_queries": the TLSA queries the unbound received since mark(), "addr_queries":
+        the A and AAAA queries for mx.bench.test}"""
+        w = self.world
+        return {"tlsa_queries": w.queries(self.tlsa, "TLSA", self.since),
+                "addr_queries": w.queries(DANE_HOST, "A", self.since) + w.queries(DANE_HOST, "AAAA", self.since)}
+
+    def stop(self):
+        self.world.stop()
 
 
 def channel_cpu(name):
@@ -163,6 +227,56 @@ def cpu_busy():
     return (sum(f[:7]) - f[3] - f[4]) / hz, f[7] / hz
 
 
+PF_KTHREAD = 0x00200000
+
+
+def others_cpu(roots=()):
+    """{pid: (start time, CPU seconds)} of each process that is not part of the run: neither this
+    program nor a descendant of it or of roots (a system that detaches, Postfix's master), nor a
+    kernel thread; its CPU seconds count those of the children it waited for (/proc/PID/stat:
+    utime, stime, cutime, cstime), so that a short-lived process of another job, gone by the
+    second look, is still counted in an ancestor's"""
+    procs = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                x = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(x[6]) & PF_KTHREAD:
+            continue
+        procs[int(d)] = (int(x[1]), x[19], sum(int(v) for v in x[11:15]) / os.sysconf("SC_CLK_TCK"))
+    ours = {os.getpid()} | set(roots)
+    kids = {}
+    for pid, (ppid, _, _) in procs.items():
+        kids.setdefault(ppid, []).append(pid)
+    todo = list(ours)
+    while todo:
+        for k in kids.get(todo.pop(), ()):
+            if k not in ours:
+                ours.add(k)
+                todo.append(k)
+    return {pid: (start, cpu) for pid, (_, start, cpu) in procs.items() if pid not in ours}
+
+
+def others_cpu_since(before, roots=()):
+    """the CPU seconds the processes that are not part of the run (others_cpu) took since before:
+    their growth, a new process's whole time; a process of before gone since took the rest of its
+    time in the parent that waited for it, which counts it all, so what it had at before is
+    taken off"""
+    after = others_cpu(roots)
+    total = 0.0
+    for pid, (start, cpu) in after.items():
+        old = before.get(pid)
+        total += cpu - old[1] if old and old[0] == start else cpu
+    for pid, (start, cpu) in before.items():
+        if pid not in after or after[pid][0] != start:
+            total -= cpu
+    return max(0.0, total)
+
+
 def peak_kib(comm):
     """The peak resident memory (VmHWM) of the running process named comm, in KiB; None if none."""
     best = None
@@ -192,10 +306,12 @@ def any_file(d):
 
 
 class Ferry:
+    """a ferry home under s6-svscan; with dane (a DaneWorld), control/dnssecservers names its
+    unbound and the routes name mx.bench.test instead of the sink's address"""
     name = "ferry"
     qmgr = "ferry-schedule"
 
-    def __init__(self, sink):
+    def __init__(self, sink, dane=None):
         self.home = Home()
         self.H = self.home.path
         self.maildir = os.path.join(self.home.tmp, "mail", "Maildir")
@@ -208,7 +324,10 @@ class Ferry:
         self.home.control("virtualdomains", "local.test\n")
         self.home.control("mailboxes", "@local.test: %s/\n" % self.maildir)
         subprocess.run([os.path.join(BIN, "ferry-mailboxes"), self.H], check=True, capture_output=True)
-        self.home.control("smtproutes", "".join("%s:127.0.0.1:%d\n" % (d, sink.port) for d in ("remote.test", "r0.test", "r1.test", "r2.test")))
+        host = DANE_HOST if dane else "127.0.0.1"
+        self.home.control("smtproutes", "".join("%s:%s:%d\n" % (d, host, sink.port) for d in ("remote.test", "r0.test", "r1.test", "r2.test")))
+        if dane:
+            self.home.control("dnssecservers", dane.resolver + "\n")
         self.svscan = Supervised(self.H)
         if not eventually(lambda: "ferry-schedule: starting" in s6_log(os.path.join(self.H, "log")), 20):
             sys.exit("bench: ferry did not start")
@@ -222,6 +341,9 @@ class Ferry:
 
     def resume(self):
         subprocess.run(["s6-svc", "-u", os.path.join(self.H, "service", "ferry")], check=True)
+
+    def roots(self):
+        return []
 
     def empty(self):
         # the message file goes last (doc/queue.html), and no workload here bounces: an empty
@@ -274,6 +396,13 @@ class Postfix:
     def empty(self):
         return not any(any_file(os.path.join(self.queue, d)) for d in ("maildrop", "incoming", "active", "deferred", "hold"))
 
+    def roots(self):
+        """its master, which detaches (its processes are the run's)"""
+        try:
+            return [int(open(os.path.join(self.queue, "pid", "master.pid")).read().split()[0])]
+        except (OSError, ValueError, IndexError):
+            return []
+
     def stop(self):
         self.pause()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -282,6 +411,9 @@ class Postfix:
 # a run during which the host took more than this share of the machine's cores (steal) is
 # made again, at most ATTEMPTS times in all, whichever system it measured
 MAX_STOLEN = 0.10
+# nor while other jobs on the machine (not the system measured, its sink, the harness) took more
+# than this share of one core
+MAX_OTHERS = 0.05
 ATTEMPTS = 3
 AGED = int(os.environ.get("MTA_AGED", "65"))   # seconds after a removal before its inodes count as old
                                                 # (see below; lower only for a quick check of the harness)
@@ -299,6 +431,33 @@ def sync_settle(timed):
     wait = AGED - (time.time() - last_teardown[0])
     if timed and wait > 0:
         time.sleep(wait)
+
+
+QUIET = float(os.environ.get("MTA_QUIET", "0.1"))   # of one core: the most an idle machine may be busy
+QUIET_WAIT = 900                                     # seconds: the longest wait for it
+
+
+def wait_quiet():
+    """Waits until the machine is idle before a timed part: over 2 seconds, with the system
+    measured idle (drain: stopped; e2e: nothing injected yet), at most QUIET of one core busy
+    (this machine is shared: another job's build or tests would be timed with the system); at
+    most QUIET_WAIT seconds, then the run goes on all the same. Says on stderr when it waited.
+    MTA_QUIET=0 turns it off (a quick check of the harness)."""
+    if QUIET <= 0:
+        return
+    start = time.time()
+    while True:
+        b0 = cpu_busy()[0]
+        time.sleep(2)
+        busy = (cpu_busy()[0] - b0) / 2
+        if busy <= QUIET:
+            break
+        if time.time() - start > QUIET_WAIT:
+            print("bench: the machine is still busy (%.2f of a core) after %d s: timed all the same" % (busy, QUIET_WAIT),
+                  file=sys.stderr, flush=True)
+            return
+    if time.time() - start > 3:
+        print("bench: waited %.0f s for the machine to be idle" % (time.time() - start), file=sys.stderr, flush=True)
 
 
 class Profile:
@@ -327,7 +486,18 @@ def one(system, workload, mode, n):
     of one run on a fresh system; every figure from the first injection (e2e) or the start of
     delivery (drain) to the empty queue"""
     sink = sink_for(workload)
-    s = Ferry(sink) if system == "ferry" else Postfix(sink, system == "postfix-tuned", workload.endswith("-tls"))
+    dane = s = None
+    try:
+        if workload.endswith("-dane"):
+            if system != "ferry":
+                sys.exit("bench: the DANE workloads are ferry's only")
+            dane = DaneWorld(sink)
+        s = Ferry(sink, dane) if system == "ferry" else Postfix(sink, system == "postfix-tuned", workload.endswith("-tls"))
+    finally:
+        if s is None:
+            if dane:
+                dane.stop()
+            sink.stop()
     syncs = prof = None
     try:
         argv, env = s.sendmail()
@@ -339,7 +509,12 @@ def one(system, workload, mode, n):
         # system that syncs the file system (syncfs) would pay for it, one that syncs files not
         sync_settle(mode == "e2e")
         per = n // INJECTORS
+        if mode == "e2e":
+            wait_quiet()
         syncs = SyncCount() if mode == "e2e" else syncs
+        if dane:
+            dane.mark()
+        others = others_cpu(s.roots())
         t0, (c0, st0) = time.time(), cpu_busy()
         ps = [subprocess.Popen([LOAD, str(per), str(SIZE), str(k * per)] + argv, env=env, stdout=subprocess.PIPE, text=True) for k in range(INJECTORS)]
         cpu = 0.0
@@ -352,8 +527,12 @@ def one(system, workload, mode, n):
             # every injected message is on disk already (each system synced it before its
             # sendmail returned); what is still dirty is not the drain's work
             sync_settle(True)
+            wait_quiet()
             syncs = SyncCount()
             prof = Profile("%s-%s-%s" % (system, workload, mode))
+            if dane:
+                dane.mark()
+            others = others_cpu(s.roots())
             t0, (c0, st0) = time.time(), cpu_busy()
             s.resume()
         # polled every 50 ms: a tighter loop would take CPU from the system measured
@@ -361,11 +540,13 @@ def one(system, workload, mode, n):
             sys.exit("bench: %s did not empty its queue" % s.name)
         c1, st1 = cpu_busy()
         secs, total, stolen = time.time() - t0, c1 - c0, st1 - st0
+        foreign = others_cpu_since(others, s.roots())
         nsync = syncs.stop()
         if prof:
             prof.stop()
         peak = peak_kib(s.qmgr)
         extra = {"channel_cpu": channel_cpu("ferry-spawn-remote")} if system == "ferry" else {}
+        extra["others_cpu"] = foreign
         if isinstance(sink, TlsSink):
             extra.update(sink.stop())
             want = per * INJECTORS * len(rcpts_of(workload))
@@ -373,6 +554,8 @@ def one(system, workload, mode, n):
                 sys.exit("bench: the sink took %s recipients of %d from %s" % (extra.get("recipients"), want, s.name))
         if workload == "local" and count_files(os.path.join(s.maildir, "new")) != per * INJECTORS:
             sys.exit("bench: %s delivered %d of %d" % (s.name, count_files(os.path.join(s.maildir, "new")), per * INJECTORS))
+        if dane:
+            extra.update(dane_checked(s, dane, per * INJECTORS * len(rcpts_of(workload))))
         return secs, cpu, total, nsync, peak, stolen, extra
     finally:
         if prof:
@@ -382,7 +565,40 @@ def one(system, workload, mode, n):
             syncs.p.wait()
         s.stop()
         sink.stop()
+        if dane:
+            dane.stop()
         last_teardown[0] = time.time()
+
+
+DELIVERY = re.compile(r"delivery \d+: msg \S+ to (.*?): (success|failure|deferral): (.*)$", re.M)
+
+
+def log_rcpts(addrs):
+    """the number of recipients a delivery line names: "a b c" or "a b c and N more"."""
+    w = addrs.split()
+    if len(w) > 3 and w[-3] == "and" and w[-1] == "more" and w[-2].isdigit():
+        return len(w) - 3 + int(w[-2])
+    return len(w)
+
+
+def dane_checked(s, dane, want):
+    """After a DANE row, from the set's log: every delivery a success whose text says the sink's
+    certificate was verified by DANE, want recipients in all (else the row measured something
+    else: the run fails); from the unbound's log, the queries the drain made"""
+    log = os.path.join(s.H, "log")
+    lines = []
+
+    def all_logged():
+        lines[:] = DELIVERY.findall(s6_log(log))
+        return sum(log_rcpts(a) for a, _, _ in lines) >= want
+    eventually(all_logged, 30, 0.2)
+    bad = [l for l in lines if l[1] != "success" or "dane: verified by DANE" not in l[2]]
+    got = sum(log_rcpts(a) for a, _, _ in lines)
+    if bad or got != want:
+        sys.exit("bench: the DANE row is invalid: %d of %d recipients logged, %d deliveries not verified by DANE, the first: %r"
+                 % (got, want, len(bad), bad[:1]))
+    eventually(lambda: dane.queries()["tlsa_queries"] > 0, 10, 0.1)
+    return dict(dane.queries(), dane_lines=len(lines))
 
 
 def row(system, workload, mode, n, secs, cpu, total, nsync, peak, stolen):
@@ -424,8 +640,13 @@ def attempts(system, workload, mode, n, tag=None):
     last kept whatever it is, for every system alike); each attempt on stderr"""
     for attempt in range(1, ATTEMPTS + 1):
         r = one(system, workload, mode, n)
-        again = r[5] > MAX_STOLEN * os.cpu_count() * r[0] and attempt < ATTEMPTS
-        print("<!-- run: %s %s %s %s%s -->" % (tag or system, workload, mode, r, " stolen: made again" if again else ""),
+        why = ""
+        if r[5] > MAX_STOLEN * os.cpu_count() * r[0]:
+            why = " stolen"
+        elif r[6].get("others_cpu", 0) > MAX_OTHERS * r[0]:
+            why = " other jobs' CPU"
+        again = why and attempt < ATTEMPTS
+        print("<!-- run: %s %s %s %s%s -->" % (tag or system, workload, mode, r, why + ": made again" if again else why),
               file=sys.stderr, flush=True)
         if not again:
             return r
@@ -559,6 +780,92 @@ def tls_matrix(n, runs, args):
     print("\n".join(figures))
 
 
+DANE_METHOD = """## Remote with DANE (tests/bench/mta.py dane)
+
+%d messages of %d bytes per run, the drains of the section above (ferry only), each workload
+twice: over TLS alone, and with DANE. Median of %d runs, the two alternating within each run
+(TLS alone first in odd runs, DANE first in even ones). The peer is the same tests/bench/tls-sink
+with STARTTLS and its own 2048-bit RSA certificate for each run. TLS alone: the home of the
+section above (no control/dnssecservers, the routes to 127.0.0.1:PORT: no DNS at all, the level
+`may`). DANE: control/dnssecservers names a private validating unbound in front of a private nsd
+(tests/helpers/dnssec_peers.py, both on 127.0.0.1) serving the zone %s signed with ECDSA
+P-256 keys (ldns-signzone), the unbound trusting only its key; in it %s A 127.0.0.1 and, at
+`_PORT._tcp.%s`, TLSA 3 1 1 of the sink's certificate, both with a TTL of %d s. The
+routes name `%s:PORT`, so DANE applies (its address validates; no line in control/tlspolicy:
+the level `dane`) and the DANE row also pays for the address lookups DANE needs (A and AAAA with
+the AD bit asked); everything else is the same. Before the home starts, the harness asks the
+unbound for both records and requires them validated, so its cache is warm, as a resolver in
+front of busy mail usually is.
+
+A run fails unless the sink took every recipient and the queue is empty, and, in the DANE rows,
+unless every delivery in the set's log is a success whose text says `dane: verified by DANE`.
+It starts once the machine is idle, and is made again (at most three attempts) if the host
+stole more than a tenth of the machine or other jobs took more than a twentieth of a core:
+stolen and other jobs' CPU are the medians of the runs kept.
+The set is stopped during the injection, so ferry-spawn-remote starts with the drain, its TLSA
+cache empty. TLSA queries are the unbound's own count (its log-queries lines) of the queries for
+`_PORT._tcp.%s` TLSA from the start of delivery to the end of the run, over the number
+of MX hosts (1) and over the TTLs the drain spans (1: it lasts seconds); each run's figure in
+brackets. Address queries are the A and AAAA queries for %s (each domain resolves
+its route). msg/s per run and DANE / TLS per run are in run order (each run's DANE row over its
+own TLS row); DANE / TLS is the ratio of the medians.
+"""
+
+DANE_COLS = ("| workload | ferry with | seconds | msg/s | msg/s per run | rcpt/s | total CPU ms/msg | channel CPU ms/msg"
+             " | connections | handshakes/msg | resumed % | TLSA queries per MX host per TTL | address queries | stolen s | other jobs' CPU s"
+             " | DANE / TLS | DANE / TLS per run |")
+DANE_HOSTS = (DANE_HOST,)     # the MX hosts of the DANE rows: TLSA queries are counted over them
+
+
+def tlsa_per_host_ttl(r):
+    """a DANE run's TLSA queries per MX host and per TTL the drain spanned"""
+    return r[6]["tlsa_queries"] / (len(DANE_HOSTS) * max(1, math.ceil(r[0] / DANE_TTL)))
+
+
+def dane_matrix(n, runs, args):
+    """the DANE rows: remote and multi drains, ferry over TLS alone and with DANE, side by side"""
+    print(DANE_METHOD % (n, SIZE, runs, DANE_ZONE, DANE_HOST, DANE_HOST, DANE_TTL, DANE_HOST, DANE_HOST, DANE_HOST))
+    print(DANE_COLS)
+    print("|---" * DANE_COLS.count(" | ") + "|---|", flush=True)
+    figures = ["<!-- figure dane.n %d -->" % n, "<!-- figure dane.runs %d -->" % runs]
+    kinds = ("tls", "dane")
+    for workload in args or ("remote", "multi"):
+        res = {k: [] for k in kinds}
+        for k in range(runs):
+            for kind in (kinds if k % 2 == 0 else kinds[::-1]):
+                res[kind].append(attempts("ferry", "%s-%s" % (workload, kind), "drain", n))
+        rc = len(rcpts_of(workload))
+        rate = {k: n / med(v, 0) for k, v in res.items()}
+        pairs = [n / d[0] / (n / t[0]) for t, d in zip(res["tls"], res["dane"])]
+        ratio = rate["dane"] / rate["tls"]
+        for kind in kinds:
+            v = res[kind]
+            x = {key: median([r[6][key] for r in v]) for key in ("channel_cpu", "connections", "handshakes", "resumed")}
+            hs = x["handshakes"]
+            queries = addrs = "-"
+            if kind == "dane":
+                per = [tlsa_per_host_ttl(r) for r in v]
+                queries = "%g [%s]" % (median(per), " ".join("%g" % q for q in per))
+                addrs = "%g" % median([r[6]["addr_queries"] for r in v])
+                figures += ["<!-- figure dane.%s.tlsa_per_host_ttl %g -->" % (workload, max(per))]
+            if not hs:
+                print("bench: ferry negotiated no TLS with the sink (%s-%s)" % (workload, kind), file=sys.stderr, flush=True)
+            print("| %s | %s | %.1f | %.0f | %s | %.0f | %.2f | %.3f | %d | %.3f | %s | %s | %s | %.1f | %.2f | %s | %s |" % (
+                workload, "TLS alone" if kind == "tls" else "DANE", med(v, 0), rate[kind],
+                " ".join("%.0f" % (n / r[0]) for r in v), rate[kind] * rc, 1000 * med(v, 2) / n,
+                1000 * x["channel_cpu"] / n, x["connections"], hs / n, "%.0f" % (100 * x["resumed"] / hs) if hs else "-",
+                queries, addrs, med(v, 5), median([r[6]["others_cpu"] for r in v]), "%.3f" % ratio if kind == "dane" else "-",
+                " ".join("%.3f" % q for q in pairs) if kind == "dane" else "-"), flush=True)
+            figures += ["<!-- figure dane.%s.%s.msg %.1f -->" % (workload, kind, rate[kind]),
+                        "<!-- figure dane.%s.%s.rcpt %.1f -->" % (workload, kind, rate[kind] * rc),
+                        "<!-- figure dane.%s.%s.hs_per_msg %.4f -->" % (workload, kind, hs / n)]
+        figures += ["<!-- figure dane.%s.ratio %.4f -->" % (workload, ratio)]
+    print()
+    print("Each run's figures are on tests/bench/mta.py's standard error.")
+    print()
+    print("\n".join(figures))
+
+
 def bindir(d):
     d = os.path.abspath(d)
     b = os.path.join(d, "bin")
@@ -610,7 +917,7 @@ def compare(a, b, n, runs, args):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] not in ("matrix", "compare", "tls"):
+    if len(sys.argv) == 5 and sys.argv[1] not in ("matrix", "compare", "tls", "dane"):
         system, workload, mode, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
         print(HEAD)
         r = one(system, workload, mode, n)
@@ -619,6 +926,8 @@ if __name__ == "__main__":
             print(" ".join("%s %g" % kv for kv in sorted(r[6].items())))
     elif len(sys.argv) >= 4 and sys.argv[1] == "tls":
         tls_matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "dane":
+        dane_matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     elif len(sys.argv) >= 4 and sys.argv[1] == "matrix":
         matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     elif len(sys.argv) >= 6 and sys.argv[1] == "compare":

@@ -3,7 +3,7 @@ none is), puts each one's output in its own section between generated markers, k
 sections as they were, and computes the header and the targets table from the figures the
 sections hold (one `<!-- figure KEY VALUE -->` line each, printed by the bench itself).
 
-    page.py [BENCH...]      BENCH: mta tls queue biglist inject local remote qread
+    page.py [BENCH...]      BENCH: mta tls dane queue biglist inject local remote qread
 
 A bench that fails leaves its old section in place; page.py then exits 1 after writing the rest."""
 
@@ -20,6 +20,7 @@ PAGE = os.path.join(TOP, "doc", "performance.md")
 BENCHES = [
     ("mta", [("N", "5000"), ("RUNS", "3")]),
     ("tls", [("N", "5000"), ("RUNS", "3")]),
+    ("dane", [("N", "5000"), ("RUNS", "3")]),
     ("queue", [("N", "2000"), ("RUNS", "3"), ("DEFERRED", "100000")]),
     ("biglist", [("SIZES", "1000 10000 100000 1000000")]),
     ("inject", [("N", "2000"), ("RUNS", "3")]),
@@ -169,6 +170,24 @@ def targets(f):
         rows.append((target, "tls", "ferry " + "; ".join(parts), "reported" if ok else "**missed** (no TLS)"))
     else:
         rows.append((target, "tls") + missing("tls"))
+
+    target = "ferry with DANE at least 90% of ferry with TLS alone (drains, remote and multi, in the same run)"
+    got = [(f.get("dane.%s.dane.msg" % w), f.get("dane.%s.tls.msg" % w)) for w in ("remote", "multi")]
+    if any(None in g for g in got):
+        rows.append((target, "dane") + missing("dane"))
+    else:
+        pct = [100 * a / b for a, b in got]
+        text = "remote %.0f%% (%s against %s msg/s), multi %.0f%% (%s against %s msg/s) (N = %s, median of %d)" % (
+            pct[0], num(got[0][0]), num(got[0][1]), pct[1], num(got[1][0]), num(got[1][1]),
+            num(f.get("dane.n", 0)), f.get("dane.runs", 0))
+        rows.append((target, "dane", text, "met" if min(pct) >= 90 else "**missed**"))
+    target = "DANE: one TLSA query per MX host per TTL (the unbound's count over a drain)"
+    got = [f.get("dane.%s.tlsa_per_host_ttl" % w) for w in ("remote", "multi")]
+    if None in got:
+        rows.append((target, "dane") + missing("dane"))
+    else:
+        rows.append((target, "dane", "remote %g, multi %g (the most of any run)" % tuple(got),
+                     "met" if all(g == 1 for g in got) else "**missed**"))
 
     target = "ferry-inject: at most 5 ms of CPU per message"
     parts, worst = [], []
