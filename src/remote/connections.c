@@ -509,13 +509,14 @@ int conn_start (unsigned int di, raddr const *a)
 int conn_cached_take (unsigned int di, raddr const *a)
 {
   unsigned int i ;
+  int decided = 0 ;   /* the delivery's policy at a, decided once for every idle connection */
   for (i = 0 ; i < rem.nconns ; i++)
   {
     conn *c = rem.conns + i ;
     if (c->s.state != SMTP_IDLE || a->port != c->addr.port || !same_ip(&a->ip, &c->addr.ip)) continue ;
     /* the same policy, names and records: a certificate checked against one name says nothing
        of another, and this delivery may reach the host by its own (another domain's MX name) */
-    if (!policy_same(c, DELIV(di), a)) continue ;
+    if (!policy_same(c, DELIV(di), a, &decided)) continue ;
     c->addr = *a ;
     addr_fmt(c->s.host, a) ;
     c->deliv = di ;

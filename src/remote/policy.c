@@ -138,13 +138,18 @@ void policy_decide (conn *c, deliv const *d, raddr const *a)
 }
 
  /* May delivery d to address a go on the idle connection c? Only if it would have been made
-    under the same policy, names, records and credentials. */
-int policy_same (conn const *c, deliv const *d, raddr const *a)
+    under the same policy, names, records and credentials. The decision for d and a is made
+    once, when *decided is 0 (then set), and kept for the next idle connection asked about. */
+int policy_same (conn const *c, deliv const *d, raddr const *a, int *decided)
 {
   static conn x ;
   dest const *t = rem.dests + d->dest ;
-  x.addr = *a ;
-  policy_decide(&x, d, a) ;
+  if (!*decided)
+  {
+    x.addr = *a ;
+    policy_decide(&x, d, a) ;
+    *decided = 1 ;
+  }
   return x.pol == c->pol && x.level == c->level && x.fromroute == c->fromroute && c->s.hascreds == t->hascreds
     && x.match.len == c->match.len && !memcmp(x.match.s, c->match.s, c->match.len)
     && x.tlsa.len == c->tlsa.len && (!c->tlsa.len || !memcmp(x.tlsa.s, c->tlsa.s, c->tlsa.len))

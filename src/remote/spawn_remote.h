@@ -260,7 +260,7 @@ extern int tlsa_usable (ferry_tlsa const *t) ;   /* DANE-TA or DANE-EE, a known 
 extern char const *policy_name (enum tls_pol) ;
 extern int policy_usable (deliv const *d, raddr const *a, stralloc *why) ;   /* 0: the host is not to be used (why says so) */
 extern void policy_decide (conn *c, deliv const *d, raddr const *a) ;   /* c->pol, level, match, tlsa, poldesc, s.tlswant... */
-extern int policy_same (conn const *c, deliv const *d, raddr const *a) ;
+extern int policy_same (conn const *c, deliv const *d, raddr const *a, int *decided) ;
 extern void policy_report (conn *c, char const *result, char const *detail) ;   /* once per connection: a line of tlsrpt/DAY */
 
  /* sts.c */
