@@ -122,9 +122,7 @@ static unsigned int entry_find (char const *name)
   }
   if (freeslot == rem.ntlsas)
   {
-    unsigned int j, n = rem.ntlsas ;
-    rem.tlsas = ferry_array_grow(rem.tlsas, &rem.ntlsas, sizeof(tlsa_entry)) ;
-    for (j = n ; j < rem.ntlsas ; j++) memset(rem.tlsas + j, 0, sizeof(tlsa_entry)) ;
+    rem.tlsas = ferry_array_grow(rem.tlsas, &rem.ntlsas, sizeof(tlsa_entry)) ;   /* the new slots zeroed */
   }
   {
     tlsa_entry *e = rem.tlsas + freeslot ;
