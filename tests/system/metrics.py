@@ -225,11 +225,15 @@ def mixed_run():
                       and re.search(r"to rcpt-451@route\.test: deferral: ", log()) and re.search(r"to rcpt-550@route\.test: failure: ", log()), 60),
            "the local success, the remote success, the deferral, the failure and its bounce", log()[-2000:])
     expect(eventually(lambda: re.search(r"to s@example\.org: success: ", log()), 30), "the bounce is delivered locally", log()[-1500:])
+    # one more through MX once the others are done: it takes an idle cached connection
+    msg = b"Subject: again\n\nhello again\n"
+    r = injectd_talk(home, injectd_chunks(msg) + b"Fs@example.org\0Tagain@mx.test\0\0")
+    expect(r.startswith("0 queued id ") and eventually(lambda: len(peer.messages) == 2, 30), "a second remote success", log()[-800:])
 
     started, results = log_counts(log())
-    expect(started.get("remote") == 3 and results.get(("remote", "success")) == 1 and results.get(("remote", "deferral")) == 1
+    expect(started.get("remote") == 4 and results.get(("remote", "success")) == 2 and results.get(("remote", "deferral")) == 1
            and results.get(("remote", "failure")) == 1 and results.get(("local", "success")) == 2,
-           "the log: 3 remote deliveries (a success, a deferral, a failure), 2 local successes", (started, results))
+           "the log: 4 remote deliveries (2 successes, a deferral, a failure), 2 local successes", (started, results))
     # the channels' counters against the log and the peer
     s = settle(home, [
         ("ferry-spawn-local", "ferry_local_deliveries_total", {"result": r}, results.get(("local", r), 0)) for r in ("success", "deferral", "failure")
@@ -240,8 +244,10 @@ def mixed_run():
         ("ferry-spawn-remote: every connection's policy", "ferry_remote_tls_policy_total", {}, peer.connections),
         ("ferry-spawn-remote: no STARTTLS offered", "ferry_remote_tls_handshakes_total", {}, 0),
         ("ferry-spawn-remote: the bytes the peer took in DATA", "ferry_remote_bytes_sent_total", {}, sum(len(m) for m in peer.messages)),
-        ("ferry-injectd: the bounce too", "ferry_injectd_messages_total", {}, 5),
+        ("ferry-injectd: the bounce and the last message too", "ferry_injectd_messages_total", {}, 6),
     ])
+    expect(value(s, "ferry_remote_connections_reused_total") >= 1, "ferry-spawn-remote: the last message took a cached connection",
+           value(s, "ferry_remote_connections_reused_total"))
     expect(value(s, "ferry_remote_tls_policy_total", policy="opportunistic") == peer.connections,
            "ferry-spawn-remote: without control/tlspolicy, each connection's policy is opportunistic", s)
     expect(value(s, "ferry_remote_dns_queries_total") >= 3, "ferry-spawn-remote: the MX and address queries of mx.test are counted",
@@ -314,9 +320,7 @@ def root_install():
     home.make_with_dedicated_users()
     run = Supervised(home.path)
     stops.append(run.stop)
-    want = {"remote": "ferryr", "local": "root", "injectd": "ferryq"}
-    if os.path.exists(os.path.join(home.path, "metrics", "schedule", "metrics.prom")) or "schedule" in os.listdir(os.path.join(home.path, "metrics")):
-        want["schedule"] = "ferrys"
+    want = {"remote": "ferryr", "local": "root", "injectd": "ferryq", "schedule": "ferrys"}
     snap = lambda p: os.path.join(home.path, "metrics", p, "metrics.prom")  # noqa: E731
     expect(eventually(lambda: all(os.path.exists(snap(p)) for p in PROGRAMS), 30), "root install: every program writes its snapshot",
            home.log()[-800:])
@@ -352,5 +356,5 @@ try:
     mixed_run()
     root_install()
 finally:
-    stop_all(stops)
+    stop_all(list(reversed(stops)))
 print("all checks passed")
