@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import stop_all, BIN, Home, Supervised, eventually, expect, is_root, ok, s6_log  # noqa: E402
+from ferrytest import stop_all, BIN, Home, Spawner, Supervised, eventually, expect, is_root, ok, s6_log  # noqa: E402
 from ferrytest import injectd_chunks, injectd_talk  # noqa: E402
 from smtp_peers import Dnsmasq, RawPeer, free_port  # noqa: E402
 
@@ -309,6 +309,43 @@ def schedule_checks(home, log, started, results):
     expect(value(s, "ferry_up", program="schedule") == 1, "ferry-schedule is up")
 
 
+def tls_run():
+    """ferry-spawn-remote alone, over STARTTLS: its TLS counters against what the peers saw (three
+    connections to one peer, connectioncache 0, so the last two resume the first's session; a
+    peer that breaks the handshake, and the retry without TLS)"""
+    from tls_peers import TestCA, TlsPeer
+    home = Home()
+    stops.append(home.cleanup)
+    ca = TestCA(os.path.join(home.tmp, "ca"))
+    peer = TlsPeer("starttls", *ca.cert("good"))
+    stops.append(peer.stop)
+    broken = TlsPeer("broken")
+    stops.append(broken.stop)
+    home.control("smtproutes", "tls.test:127.0.0.1:%d\nbroken.test:127.0.0.1:%d\n" % (peer.port, broken.port))
+    home.control("connectioncache", "0\n")
+    mid = home.inject(b"Subject: over TLS\n\nx\n", "s@example.org", ["a@tls.test"])
+    sp = Spawner(home, "ferry-spawn-remote")
+    rcpts = ["a@tls.test", "b@tls.test", "c@tls.test", "d@broken.test"]
+    for i, r in enumerate(rcpts):
+        sp.deliver(i + 1, mid, "s@example.org", [r])
+        res = sp.wait(i + 1)
+        expect(res[0][0] == "K", "TLS: delivered to " + r, res)
+    expect(sp.finish() == 0, "TLS: ferry-spawn-remote exits at the end of its input")
+    rc, text, err = metrics(home)
+    s = parse(text)
+    tls = [c for c in peer.conns if c.tls]
+    expect(value(s, "ferry_remote_tls_handshakes_total", result="ok") == len(tls) == 3,
+           "TLS: ferry_remote_tls_handshakes_total{result=ok} is the handshakes the peer made", (value(s, "ferry_remote_tls_handshakes_total", result="ok"), peer.conns))
+    expect(value(s, "ferry_remote_tls_resumed_total") == sum(1 for c in tls if c.reused) == 2,
+           "TLS: ferry_remote_tls_resumed_total is the sessions the peer resumed", value(s, "ferry_remote_tls_resumed_total"))
+    expect(value(s, "ferry_remote_tls_handshakes_total", result="failed") == 1 and broken.connections == 2,
+           "TLS: the broken handshake counts as failed, the retry without TLS as a connection",
+           (value(s, "ferry_remote_tls_handshakes_total", result="failed"), broken.connections))
+    expect(value(s, "ferry_remote_connections_opened_total") == peer.connections + broken.connections
+           == value(s, "ferry_remote_tls_policy_total", policy="opportunistic"),
+           "TLS: every connection counted, each under the policy opportunistic", (value(s, "ferry_remote_connections_opened_total"), peer.connections, broken.connections))
+
+
 def root_install():
     if not is_root():
         print("skipped part: the root install (ferry-setup -u) needs root")
@@ -354,6 +391,7 @@ def root_install():
 
 try:
     mixed_run()
+    tls_run()
     root_install()
 finally:
     stop_all(list(reversed(stops)))
