@@ -138,19 +138,23 @@ static void listen_read (stralloc *sa, char const **host, char const **port)
   int r = ferry_control_readline(sa, "metricslisten") ;
   if (r < 0) strerr_diefu1sys(111, "read control/metricslisten") ;
   if (!stralloc_0(sa)) strerr_diefu1sys(111, "allocate memory") ;
-  colon = strrchr(sa->s, ':') ;
-  if (!colon || !uint160_scan(colon + 1, &p) || !p) strerr_dief(111, "control/metricslisten: ", sa->s, ": not HOST:PORT (127.0.0.1:9425, [::1]:9425)") ;
-  *colon = 0 ;
-  *port = colon + 1 ;
-  *host = sa->s ;
-  if (sa->s[0] == '[')
   {
-    if (colon[-1] != ']' || colon - sa->s < 3) strerr_dief(111, "control/metricslisten: ", sa->s, ": an IPv6 address without its closing ]") ;
-    colon[-1] = 0 ;
-    (*host)++ ;
+    char all[sa->len] ;   /* the line as it is, for the messages */
+    memcpy(all, sa->s, sa->len) ;
+    colon = strrchr(sa->s, ':') ;
+    if (!colon || !uint160_scan(colon + 1, &p) || !p) strerr_dief(111, "control/metricslisten: ", all, ": not HOST:PORT (127.0.0.1:9425, [::1]:9425)") ;
+    *colon = 0 ;
+    *port = colon + 1 ;
+    *host = sa->s ;
+    if (sa->s[0] == '[')
+    {
+      if (colon[-1] != ']' || colon - sa->s < 3) strerr_dief(111, "control/metricslisten: ", all, ": an IPv6 address without its closing ]") ;
+      colon[-1] = 0 ;
+      (*host)++ ;
+    }
+    else if (strchr(sa->s, ':')) strerr_dief(111, "control/metricslisten: ", all, ": an IPv6 address goes in brackets, [::1]:9425") ;
+    if (!**host || **host == '-' || strpbrk(*host, " \t")) strerr_dief(111, "control/metricslisten: ", all, ": a bad host") ;
   }
-  else if (strchr(sa->s, ':')) strerr_dief(111, "control/metricslisten: ", sa->s, ": an IPv6 address goes in brackets, [::1]:9425") ;
-  if (!**host || **host == '-' || strpbrk(*host, " \t")) strerr_dief(111, "control/metricslisten: a bad host: ", *host) ;
 }
 
  /* The service's run: tcpserver on control/metricslisten, running ferry-metrics -H per connection. */
