@@ -79,4 +79,11 @@ extern int addrlist_qualify (stralloc *sa, char const *s, size_t len, char const
     such account, -1 error (errno). */
 extern int login_name (stralloc *sa, uid_t uid) ;
 
+ /* ferry-metrics' page: every snapshot metrics/PROG/metrics.prom of the home (the current
+    directory), by PROG, then ferry_up and ferry_snapshot_age_seconds per PROG, appended to sa. 1;
+    0 if metrics/ cannot be read (errno); -1 out of memory. A snapshot that cannot be read is
+    said on stderr and counts as absent. */
+extern int metrics_collect (stralloc *sa) ;
+#define METRICS_UP_SECONDS 10   /* a snapshot younger than this: its program runs */
+
 #endif

@@ -306,17 +306,21 @@ static void control_make (char const *split)
   stralloc_free(&sa) ;
 }
 
- /* service/NAME/run runs HOME/bin/PROG HOME with its log (fd 2) in the log pipe;
-    service/NAME/log/run keeps that log in HOME/LOGDIR with TAI64N stamps, 20 archives of 1 MB. */
-static void service_make (char const *home, char const *name, char const *why, char const *prog, char const *logdir)
+ /* service/NAME/run runs HOME/bin/PROG [OPT] HOME (as user in a home with the dedicated users,
+    when user is given) with its log (fd 2) in the log pipe; service/NAME/log/run keeps that log
+    in HOME/LOGDIR with TAI64N stamps, 20 archives of 1 MB. */
+static void service_make (char const *home, char const *name, char const *why, char const *user, char const *prog, char const *opt, char const *logdir)
 {
   stralloc sa = STRALLOC_ZERO ;
   char fn[64] ;
   if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n# ")
    || !stralloc_cats(&sa, why)
-   || !stralloc_cats(&sa, "\nfdmove -c 2 1\n\"")
+   || !stralloc_cats(&sa, "\nfdmove -c 2 1\n")
+   || (dedicated && user && (!stralloc_cats(&sa, "s6-setuidgid ") || !stralloc_cats(&sa, user) || !stralloc_cats(&sa, "\n")))
+   || !stralloc_cats(&sa, "\"")
    || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "/bin/") || !stralloc_cats(&sa, prog)
-   || !stralloc_cats(&sa, "\" \"") || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "\"\n"))
+   || !stralloc_cats(&sa, "\" ") || (opt && (!stralloc_cats(&sa, opt) || !stralloc_cats(&sa, " ")))
+   || !stralloc_cats(&sa, "\"") || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "\"\n"))
     strerr_diefu1sys(111, "allocate") ;
   memcpy(fn, "service/", 8) ; memcpy(fn + 8, name, strlen(name)) ; memcpy(fn + 8 + strlen(name), "/run", 5) ;
   file_make(fn, sa.s, sa.len, 0755) ;
@@ -337,11 +341,17 @@ static void service_make (char const *home, char const *name, char const *why, c
 
 static void scripts_make (char const *home)
 {
+  int newmetrics = access("service/ferry-metrics/run", F_OK) < 0 ;
   service_make(home, "ferry", "The ferry set: ferry-start becomes the queue manager; its log (fd 2) goes to log/run.",
-    "ferry-start", "log") ;
+    0, "ferry-start", 0, "log") ;
   service_make(home, "ferry-injectd", "ferry-injectd: ferry-inject as a server on public/inject (group commit), apart from\n"
     "# the set, so that mail is accepted while the set is stopped. Without it, injection runs ferry-inject.",
-    "ferry-injectd", "log/injectd") ;
+    0, "ferry-injectd", 0, "log/injectd") ;
+  service_make(home, "ferry-metrics", "ferry-metrics: the metrics over HTTP (tcpserver on control/metricslisten). Down until\n"
+    "# s6-svc -u starts it; remove the down file to start it with the supervision tree.",
+    "ferryl", "ferry-metrics", "-L", "log/metrics") ;
+  /* down by default: made with the service, never again (its removal is the admin's choice) */
+  if (newmetrics && !checkonly) file_make("service/ferry-metrics/down", "", 0, 0644) ;
 }
 
 static void bin_make (char const *home, char const *bindir)

@@ -48,6 +48,7 @@ ferry_control const ferry_control_table[] =
   { "timeoutmtasts", "30", 1, 300, "seconds a whole MTA-STS policy fetch may take (DNS, connection, TLS and HTTP)" },
   { "tlsrptfrom", "", TEXT, "sender and From: of TLS-RPT reports (ferry-tlsrpt); empty: tls-reports@ and the value of me" },
   { "tlsrptorg", "", TEXT, "organization-name of TLS-RPT reports (ferry-tlsrpt); empty: the value of me" },
+  { "metricslisten", "127.0.0.1:9425", TEXT, "where the metrics service (ferry-metrics -L) listens: host:port, or [ipv6]:port" },
   { 0, 0, 0, 0, 0 }
 } ;
 

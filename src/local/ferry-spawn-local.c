@@ -37,6 +37,7 @@
 #include <ferry/spawner.h>
 
 #include "local.h"
+#include "local_metrics.h"
 #include "syncgroup.h"
 #include "worker.h"
 
@@ -134,6 +135,7 @@ static void task_done (unsigned int ti, char status, char const *text, size_t le
   request *r = st.reqs + t->req ;
   stralloc *res = r->result + t->rcpt ;
   res->len = 0 ;
+  local_metrics_result(status) ;
   if (!stralloc_catb(res, &status, 1) || !stralloc_catb(res, text, len)) strerr_diefu1sys(111, "allocate memory") ;
   t->used = 0 ;
   if (!--r->pending)
@@ -494,6 +496,7 @@ int main (int argc, char const *const *argv)
         if (tain_less(&expiry, &deadline)) deadline = expiry ;
       }
     }
+    local_metrics_deadline(&deadline) ;
     if (iopause_g(x, n, &deadline) < 0) strerr_diefu1sys(111, "iopause") ;
 
     if (x[0].revents & IOPAUSE_READ)
@@ -531,6 +534,7 @@ int main (int argc, char const *const *argv)
       tain_addsec(&expiry, &st.workers[i].idle, IDLE_SECONDS) ;
       if (st.workers[i].gen != st.gen || !tain_future(&expiry)) worker_close(i) ;
     }
+    local_metrics_run(0) ;
   }
   {
     unsigned int i ;
@@ -542,6 +546,7 @@ int main (int argc, char const *const *argv)
     for (i = 0 ; i < st.ntasks ; i++) stralloc_free(&st.tasks[i].t.sa) ;
     for (i = 0 ; i < st.nreqs ; i++) { stralloc_free(&st.reqs[i].payload) ; free(st.reqs[i].rcpt) ; free(st.reqs[i].result) ; }
   }
+  local_metrics_run(1) ;
   {
     unsigned long rounds, asks ;
     char fmt[2][ULONG_FMT] ;

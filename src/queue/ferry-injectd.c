@@ -38,6 +38,8 @@
 #include <ferry/msgname.h>
 #include <ferry/queue.h>
 
+#include "injectd_metrics.h"
+
 #define USAGE "ferry-injectd [ -c maxclients ] [ -u maxperuid ] [ -t timeout ] [ -T maxtime ] [ home ]"
 #define SOCKET_PATH FERRY_INJECT_SOCKET
 #define ENVELOPE_MAX (64 << 20)
@@ -101,7 +103,7 @@ static void answer (client *c, int code, char const *what)
   c->reply[n++] = '\n' ;
   c->rlen = n ; c->rpos = 0 ;
   if (c->mfd >= 0) { fd_close(c->mfd) ; c->mfd = -1 ; }
-  if (code) { files_remove(c) ; refused++ ; }
+  if (code) { files_remove(c) ; refused++ ; injectd_metrics_refused() ; }
   c->st = ST_REPLY ;
 }
 
@@ -350,9 +352,11 @@ static void commit (void)
     fmt[10 + uint64_fmt(fmt + 10, c->id)] = 0 ;
     c->mademess = c->madeintd = 0 ;   /* they belong to the queue now */
     answer(c, FERRY_INJECT_OK, fmt) ;
+    injectd_metrics_message(c->total) ;
   }
   committed += ok ;
   batches++ ;
+  injectd_metrics_commit() ;
   ferry_trigger_pull("queue/lock/trigger") ;
 }
 
@@ -440,6 +444,7 @@ int main (int argc, char const *const *argv)
       if (tain_less(&clients[i].deadline, &deadline)) deadline = clients[i].deadline ;
     }
     if (stopping && tain_less(&stopdeadline, &deadline)) deadline = stopdeadline ;
+    injectd_metrics_deadline(&deadline) ;
     r = iopause_g(x, n, &deadline) ;
     if (r < 0) strerr_diefu1sys(111, "iopause") ;
     if (x[0].revents & IOPAUSE_READ)
@@ -509,6 +514,7 @@ int main (int argc, char const *const *argv)
     }
     commit() ;
     tain_now_g() ;
+    injectd_metrics_run(0) ;
     for (i = nclients ; i-- ;)
       if (tain_less(&clients[i].deadline, &STAMP))
       {
@@ -537,6 +543,7 @@ int main (int argc, char const *const *argv)
       }
   }
   for (; nclients ; ) client_drop(nclients - 1) ;
+  injectd_metrics_run(1) ;
   {
     char fmt[3][UINT64_FMT] ;
     fmt[0][uint64_fmt(fmt[0], committed)] = 0 ;

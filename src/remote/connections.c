@@ -22,6 +22,7 @@
 #include <ferry/array.h>
 
 #include "spawn_remote.h"
+#include "remote_metrics.h"
 
 static void conn_write (conn *c, char const *s, size_t n)
 {
@@ -285,6 +286,7 @@ static void conn_step (unsigned int ci, enum smtp_event ev)
 static void handshake_failed (unsigned int ci, stralloc *why)
 {
   conn *c = rem.conns + ci ;
+  metrics_tls(c, 0) ;
   policy_report(c, "validation-failure", why->s) ;
   /* no fallback for credentials: they never go in plain text, the next host is tried */
   if (c->s.tlswant == SMTP_TLS_MAY && !c->s.implicit && !c->s.hascreds)
@@ -310,6 +312,7 @@ static void conn_handshake (unsigned int ci)
   {
     case 0 : break ;
     case 1 :
+      metrics_tls(c, 1) ;
       conn_step(ci, SMTP_EV_TLS_DONE) ;
       /* the host may have written already (the greeting, on port 465): it waits in OpenSSL's buffer */
       c = rem.conns + ci ;
@@ -317,6 +320,7 @@ static void conn_handshake (unsigned int ci)
       break ;
     case -1 : handshake_failed(ci, &why) ; break ;
     default :
+      metrics_tls(c, 0) ;
       tls_conn_end(c, 1) ;
       conn_fail(ci, why.s, "", 0) ;
       break ;
@@ -410,7 +414,7 @@ void conn_flush (unsigned int ci)
     }
     memmove(c->out.s, c->out.s + w, c->out.len - w) ;
     c->out.len -= w ;
-    if (c->s.state == SMTP_DATA) deadline_set(c) ;   /* the peer takes the message: progress */
+    if (c->s.state == SMTP_DATA) { deadline_set(c) ; metrics_sent(w) ; }   /* the peer takes the message: progress */
   }
 }
 
@@ -421,6 +425,7 @@ void conn_connected (unsigned int ci)
   socklen_t el = sizeof(e) ;
   if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0) e = errno ;
   if (e) { conn_fail(ci, "unable to connect: ", strerror(e), e == ETIMEDOUT) ; return ; }
+  metrics_conn_opened(c) ;
   conn_step(ci, SMTP_EV_CONNECTED) ;
 }
 
@@ -521,6 +526,7 @@ int conn_cached_take (unsigned int di, raddr const *a)
     addr_fmt(c->s.host, a) ;
     c->deliv = di ;
     DELIV(di)->conn = i ;
+    metrics_conn_reused() ;
     conn_step(i, SMTP_EV_START) ;
     return 1 ;
   }

@@ -21,6 +21,7 @@
 #include <ferry/dns_wire.h>
 
 #include "spawn_remote.h"
+#include "remote_metrics.h"
 
 #define ADDRTTLS_MAX 64
 
@@ -201,6 +202,7 @@ void dns_send_ad (char const *name, int type, ares_callback cb, void *arg)
   if (r != ARES_SUCCESS) { (*cb)(arg, r, 0, 0, 0) ; return ; }
   if (qlen > 3) q[3] |= 0x20 ;
   ares_send(rem.chan, q, qlen, cb, arg) ;
+  metrics_dns(1) ;
   ares_free_string(q) ;
 }
 
@@ -291,6 +293,7 @@ void dns_addr_lookup (unsigned int di, char const *host, uint16_t port, unsigned
   hints.ai_socktype = SOCK_STREAM ;
   rem.dests[di].lookups++ ;
   ares_getaddrinfo(rem.chan, host, 0, &hints, &addr_cb, lk) ;
+  metrics_dns(2) ;
 }
 
 int dane_may (dest const *t)
@@ -353,5 +356,5 @@ void dns_mx_lookup (unsigned int di)
   lookup *lk = lookup_new(di, "", rem.smtpport, 0, -1) ;
   rem.dests[di].lookups++ ;
   if (rem.dnssec) dns_send_ad(rem.dests[di].name.s, ns_t_mx, &mx_cb, lk) ;
-  else ares_query(rem.chan, rem.dests[di].name.s, ns_c_in, ns_t_mx, &mx_cb, lk) ;
+  else { ares_query(rem.chan, rem.dests[di].name.s, ns_c_in, ns_t_mx, &mx_cb, lk) ; metrics_dns(1) ; }
 }

@@ -31,6 +31,7 @@
 #include <ferry/spawner.h>
 
 #include "spawn_remote.h"
+#include "remote_metrics.h"
 
 #define USAGE "ferry-spawn-remote [ home ]"
 
@@ -160,6 +161,7 @@ int main (int argc, char const *const *argv)
       tain_addsec_g(&m, 86401 - (unsigned int)((uint64_t)time(0) % 86400)) ;
       if (tain_less(&m, &deadline)) deadline = m ;
     }
+    metrics_deadline(&deadline) ;
     for (i = 0 ; i < rem.nconns ; i++)
     {
       conn *c = rem.conns + i ;
@@ -218,9 +220,11 @@ int main (int argc, char const *const *argv)
     }
     deliveries_pump() ;
     tlsrpt_daily() ;
+    metrics_run(0) ;
     if (eof && !rem.waiting && !rem.active)
       for (i = 0 ; i < rem.nconns ; i++) if (rem.conns[i].s.state == SMTP_IDLE) conn_timeout(i) ;
   }
+  metrics_run(1) ;
   free(x) ;
   free(xconn) ;
   ares_destroy(rem.chan) ;

@@ -25,6 +25,7 @@
 #include <ferry/mta_sts.h>
 
 #include "spawn_remote.h"
+#include "remote_metrics.h"
 
 #define FETCH_MAX 16          /* fetches at once; more wait their turn */
 #define FAILED_MAX 1024
@@ -260,6 +261,7 @@ void sts_lookup (unsigned int di)
   strcpy(name + 9, dom) ;
   t->lookups++ ;
   ares_query(rem.chan, name, ns_c_in, ns_t_txt, &txt_cb, q) ;
+  metrics_dns(1) ;
 }
 
 void sts_child_done (pid_t pid, int wstat)

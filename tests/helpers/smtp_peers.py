@@ -124,7 +124,9 @@ class RawPeer:
     slow_data: seconds to wait before answering the end of data; size: a SIZE limit to announce;
     close_in_data: close the connection right after the 354, reading none of the message;
     strict: refuse with 554 at the end of data a message with a line over 998 octets, or with
-    8-bit bytes and no BODY=8BITMIME (offer ehlo without 8BITMIME to make a strict 7-bit peer)."""
+    8-bit bytes and no BODY=8BITMIME (offer ehlo without 8BITMIME to make a strict 7-bit peer);
+    scripted: RCPT of rcpt-NNN@... gets NNN (as ScriptedPeer), and DATA after no accepted
+    recipient gets 554."""
 
     def __init__(self, host="127.0.0.1", port=None, **behaviour):
         self.host = host
@@ -165,6 +167,7 @@ class RawPeer:
 
     async def _session(self, reader, writer):
         log = []
+        accepted = 0
         with self.lock:
             self.connections += 1
             self.active += 1
@@ -220,6 +223,7 @@ class RawPeer:
                 elif verb == "HELO":
                     await send("250 rawpeer")
                 elif verb == "MAIL":
+                    accepted = 0
                     with self.lock:
                         self.mailargs.append(text)
                     # how many bytes of later commands came before this reply: > 0 means pipelining
@@ -227,15 +231,25 @@ class RawPeer:
                     log.append(("P", len(reader._buffer)))
                     await send("250 2.1.0 ok")
                 elif verb == "RCPT":
+                    address = text.split("<", 1)[-1].split(">", 1)[0]
+                    code = ScriptedHandler.code_of(address) if b.get("scripted") and address.startswith("rcpt-") else None
+                    if code:
+                        await send("%d %s.1.1 <%s>: recipient refused by the scripted peer" % (code, code // 100, address))
+                        continue
+                    accepted += 1
                     await send("250 2.1.5 ok")
                 elif verb == "RSET":
+                    accepted = 0
                     await send("250 2.0.0 ok")
                 elif verb == "NOOP":
                     await send("250 ok")
                 elif verb == "QUIT":
                     await send("221 bye")
                     return
+                elif verb == "DATA" and b.get("scripted") and not accepted:
+                    await send("554 5.5.1 no valid recipients")
                 elif verb == "DATA":
+                    accepted = 0
                     await send("354 go ahead")
                     if b.get("close_in_data"):
                         return
