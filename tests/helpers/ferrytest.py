@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 TOP = os.environ["FERRY_TOP"]
 BIN = os.environ.get("FERRY_BIN") or os.path.join(TOP, "build", "bin")
@@ -94,6 +95,58 @@ def stop_all(stoppers):
             stop()
         except Exception:
             pass
+
+
+class Cases:
+    """A test made of cases, each a group of checks: a failed check is reported (FAILED: ...) and
+    the test goes on; a case that stops (fail exits) or raises ends only itself, counted as failed,
+    and the processes it left in home.procs are killed. end() prints "N checks passed", or after
+    any failure "N checks passed, M failed:" and what failed, one a line, and exits 1."""
+
+    def __init__(self, home):
+        self.home = home
+        self.failures = []
+
+    def check(self, cond, what, detail=""):
+        """ok(what) if cond holds, else a FAILED line with detail's repr (cut at 800 characters); returns cond"""
+        if cond:
+            ok(what)
+        else:
+            print("FAILED: %s%s" % (what, (": " + repr(detail)[:800]) if detail != "" else ""), flush=True)
+            self.failures.append(what)
+        return cond
+
+    def case(self, title, fn):
+        """runs fn() under the heading "# title" """
+        print("# " + title, flush=True)
+        try:
+            fn()
+        except SystemExit:
+            print("FAILED: %s: the case stopped (see above)" % title, flush=True)
+            self.failures.append(title)
+        except Exception:
+            print("FAILED: %s: %s" % (title, traceback.format_exc()), flush=True)
+            self.failures.append(title)
+        for p in self.home.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.home.procs[:] = []
+
+    def finish(self, sp):
+        """ends a Spawner's input and checks that it exits 0; returns its log"""
+        rc = sp.finish()
+        self.check(rc == 0, "%s exits 0 at end of input" % sp.program, (rc, sp.logtext()[-600:]))
+        return sp.logtext()
+
+    def end(self):
+        """the summary; exits 1 if a check or a case failed"""
+        if self.failures:
+            print("%d checks passed, %d failed:" % (checks, len(self.failures)), flush=True)
+            for f in self.failures:
+                print("  " + f)
+            sys.exit(1)
+        print("%d checks passed" % checks)
 
 
 def median(v):
@@ -329,6 +382,7 @@ class Spawner:
         self.log = open(os.path.join(home.tmp, program + ".log"), "ab+")
         wrap = os.environ.get("FERRY_WRAP", "").split()   # e.g. FERRY_WRAP="valgrind -q --leak-check=full"
         self.home = home
+        self.program = program
         self.p = subprocess.Popen(wrap + [os.path.join(BIN, program), home.path], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.log)
         home.procs.append(self.p)

@@ -9,11 +9,10 @@ check failed. Without nsd, unbound or ldns-signzone the test is skipped."""
 import os
 import subprocess
 import sys
-import traceback
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
-from ferrytest import Home, Spawner, body_facts, request  # noqa: E402
+from ferrytest import Cases, Home, Spawner, body_facts, request  # noqa: E402
 from dnssec_peers import DnssecWorld, missing_tools, query, tlsa_of  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
 from tls_peers import TestCA, TlsPeer  # noqa: E402
@@ -24,19 +23,11 @@ if miss:
     sys.exit(77)
 
 home = Home()
+cases = Cases(home)
+check, case, finish = cases.check, cases.case, cases.finish
 stoppers = []
-failures = []
 num = [0]
 peer_now = [None]
-
-
-def check(cond, what, detail=""):
-    if cond:
-        ferrytest.ok(what)
-    else:
-        print("FAILED: %s%s" % (what, (": " + repr(detail)[:800]) if detail != "" else ""), flush=True)
-        failures.append(what)
-    return cond
 
 
 def settings(**kv):
@@ -75,30 +66,6 @@ def stop_peer():
     if peer_now[0]:
         peer_now[0].stop()
         peer_now[0] = None
-
-
-def case(title, fn):
-    """runs one case; a spawner that failed (ferrytest's fail exits) or an error ends only this
-    case; every spawner it left running is stopped"""
-    print("# " + title, flush=True)
-    try:
-        fn()
-    except SystemExit:
-        print("FAILED: %s: the case stopped (see above)" % title, flush=True)
-        failures.append(title)
-    except Exception:
-        print("FAILED: %s: %s" % (title, traceback.format_exc()), flush=True)
-        failures.append(title)
-    for p in home.procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    home.procs[:] = []
-
-
-def finish(sp):
-    rc = sp.finish()
-    check(rc == 0, "ferry-spawn-remote exits 0 at end of input", (rc, sp.logtext()[-500:]))
 
 
 def one(domain, peer, timeout=30):
@@ -484,9 +451,4 @@ finally:
     ferrytest.stop_all(stoppers)
     home.cleanup()
 
-if failures:
-    print("%d checks passed, %d failed:" % (ferrytest.checks, len(failures)), flush=True)
-    for f in failures:
-        print("  " + f)
-    sys.exit(1)
-print("%d checks passed" % ferrytest.checks)
+cases.end()
