@@ -11,11 +11,10 @@ runs; the test fails if any check failed. Without nsd, unbound or ldns-signzone 
 import os
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
-from ferrytest import Home, Spawner  # noqa: E402
+from ferrytest import Cases, Home, Spawner  # noqa: E402
 from dnssec_peers import DnssecWorld, missing_tools, tlsa_of  # noqa: E402
 from mtasts_peers import MtaStsServer  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
@@ -27,37 +26,12 @@ if miss:
     sys.exit(77)
 
 home = Home()
+cases = Cases(home)
+check, case, finish = cases.check, cases.case, cases.finish
 stoppers = []
-failures = []
 num = [0]
 now = {"peer": None, "sts": None}
 TIMEOUT = 3
-
-
-def check(cond, what, detail=""):
-    if cond:
-        ferrytest.ok(what)
-    else:
-        print("FAILED: %s%s" % (what, (": " + repr(detail)[:800]) if detail != "" else ""), flush=True)
-        failures.append(what)
-    return cond
-
-
-def case(title, fn):
-    print("# " + title, flush=True)
-    try:
-        fn()
-    except SystemExit:
-        print("FAILED: %s: the case stopped (see above)" % title, flush=True)
-        failures.append(title)
-    except Exception:
-        print("FAILED: %s: %s" % (title, traceback.format_exc()), flush=True)
-        failures.append(title)
-    for p in home.procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    home.procs[:] = []
 
 
 def policy(mode, *mx, max_age=86400):
@@ -90,12 +64,6 @@ def deliver(sp, domain, timeout=30):
     res = sp.wait(num[0], timeout)
     print("  %s: %r" % (domain, res), flush=True)
     return res
-
-
-def finish(sp):
-    rc = sp.finish()
-    check(rc == 0, "ferry-spawn-remote exits 0 at end of input", (rc, sp.logtext()[-600:]))
-    return sp.logtext()
 
 
 def cache(domain):
@@ -259,9 +227,4 @@ finally:
     ferrytest.stop_all(stoppers)
     home.cleanup()
 
-if failures:
-    print("%d checks passed, %d failed:" % (ferrytest.checks, len(failures)), flush=True)
-    for f in failures:
-        print("  " + f)
-    sys.exit(1)
-print("%d checks passed" % ferrytest.checks)
+cases.end()

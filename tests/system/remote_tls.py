@@ -8,28 +8,19 @@ import os
 import subprocess
 import shutil
 import sys
-import traceback
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
-from ferrytest import Home, Spawner, eventually, is_root  # noqa: E402
+from ferrytest import Cases, Home, Spawner, eventually, is_root  # noqa: E402
 from smtp_peers import Dnsmasq  # noqa: E402
 from tls_peers import PrivatePostfix, TestCA, TlsPeer, port_free  # noqa: E402
 
 home = Home()
+cases = Cases(home)
+check, case, finish = cases.check, cases.case, cases.finish
 stoppers = []
-failures = []
 num = [0]
 USER, PASSWORD = "alice@example.com", "s3cret pass"
-
-
-def check(cond, what, detail=""):
-    if cond:
-        ferrytest.ok(what)
-    else:
-        print("FAILED: %s%s" % (what, (": " + repr(detail)[:800]) if detail != "" else ""), flush=True)
-        failures.append(what)
-    return cond
 
 
 def stopping(x):
@@ -69,30 +60,6 @@ def wire(data):
 
 def no_mail(peer):
     return not any(v in ("MAIL", "DATA") for c in peer.conns for v in c.verbs())
-
-
-def case(title, fn):
-    """runs one case; a spawner that failed (ferrytest's fail exits) or an error ends only this
-    case; every spawner it left running is stopped"""
-    print("# " + title, flush=True)
-    try:
-        fn()
-    except SystemExit:
-        print("FAILED: %s: the case stopped (see above)" % title, flush=True)
-        failures.append(title)
-    except Exception:
-        print("FAILED: %s: %s" % (title, traceback.format_exc()), flush=True)
-        failures.append(title)
-    for p in home.procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    home.procs[:] = []
-
-
-def finish(sp):
-    rc = sp.finish()
-    check(rc == 0, "ferry-spawn-remote exits 0 at end of input", (rc, sp.logtext()[-500:]))
 
 
 try:
@@ -446,9 +413,4 @@ finally:
     ferrytest.stop_all(stoppers)
     home.cleanup()
 
-if failures:
-    print("%d checks passed, %d failed:" % (ferrytest.checks, len(failures)), flush=True)
-    for f in failures:
-        print("  " + f)
-    sys.exit(1)
-print("%d checks passed" % ferrytest.checks)
+cases.end()
