@@ -215,6 +215,11 @@ class Home:
         with open(os.path.join(self.path, "control", name), "w") as f:
             f.write(value)
 
+    def settings(self, **kv):
+        """control/NAME holding the one line VALUE, for each NAME=VALUE"""
+        for k, v in kv.items():
+            self.control(k, "%s\n" % v)
+
     def maildir(self, user):
         return os.path.join(self.tmp, "mail", user, "Maildir")
 

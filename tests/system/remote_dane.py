@@ -30,11 +30,6 @@ num = [0]
 peer_now = [None]
 
 
-def settings(**kv):
-    for k, v in kv.items():
-        home.control(k, "%s\n" % v)
-
-
 def lines(name, *text):
     home.control(name, "".join(l + "\n" for l in text))
 
@@ -87,7 +82,7 @@ def refusal(host):
 
 
 try:
-    settings(timeoutconnect=3, timeoutgreeting=3, timeoutcommand=5, timeoutdata=5, deadhosttime=0, connectioncache=5)
+    home.settings(timeoutconnect=3, timeoutgreeting=3, timeoutcommand=5, timeoutdata=5, deadhosttime=0, connectioncache=5)
     mid = home.inject(b"Subject: DANE\n\nover TLS checked by DNSSEC\n", "sender@example.com", ["a@dane.test"])
     ca = TestCA(os.path.join(home.tmp, "ca"))
     PORT = free_port()
@@ -129,7 +124,7 @@ try:
     LONG = ".".join(["h" * 57] * 4) + ".longmx.test"
     world.add_zone("longmx.test", ["@ MX 10 %s." % LONG, "%s. A 127.0.0.1" % LONG])
     world.start()
-    settings(smtpport=PORT, dnssecservers=world.resolver)
+    home.settings(smtpport=PORT, dnssecservers=world.resolver)
     home.control("dnsservers", "")
     home.control("tlspolicy", "")
     home.control("tlscafile", "")      # no PKIX trust in the test CA: DANE-TA must come from DNS alone
@@ -178,12 +173,12 @@ try:
         # mismatch.test, which no key of a peer matches, are not looked at
         peer = serve(cert=ee)
         home.control("dnssecservers", "")
-        settings(dnsservers=world.resolver)
+        home.settings(dnsservers=world.resolver)
         since = world.log_size()
         try:
             res = one("mismatch.test", peer)
         finally:
-            settings(dnssecservers=world.resolver)
+            home.settings(dnssecservers=world.resolver)
             home.control("dnsservers", "")
         check(world.queries("mismatch.test", "MX", since) >= 1, "the channel asked the unbound (control/dnsservers) for the MX of mismatch.test",
               world.logs("unbound")[-800:])
@@ -193,7 +188,7 @@ try:
     case("no control/dnssecservers: no DANE", no_dnssec)
 
     def both_servers():
-        settings(dnsservers=world.resolver)
+        home.settings(dnsservers=world.resolver)
         logpath = os.path.join(home.tmp, "ferry-spawn-remote.log")
         start = os.path.getsize(logpath) if os.path.exists(logpath) else 0
         try:
@@ -315,7 +310,7 @@ try:
         hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         hole.bind(("127.0.0.1", 0))
         hole.settimeout(10)
-        settings(dnssecservers="127.0.0.1:%d" % hole.getsockname()[1])
+        home.settings(dnssecservers="127.0.0.1:%d" % hole.getsockname()[1])
         peer = serve(cert=ee)
         sp = Spawner(home, "ferry-spawn-remote")
         num[0] += 1
@@ -325,7 +320,7 @@ try:
         except socket.timeout:
             got = None
         check(got is not None, "the MX query went to the servers that never answer", got)
-        settings(dnssecservers=world.resolver)
+        home.settings(dnssecservers=world.resolver)
         sp.p.send_signal(signal.SIGHUP)
         res = sp.wait(num[0], 30)
         print("  dane.test: %r" % res, flush=True)
@@ -356,7 +351,7 @@ try:
         # a signed domain without TLSA records under verify: PKIX against control/tlscafile
         peer = serve(cert=ca.cert("good", names=("mx.notlsa.test",)))
         lines("tlspolicy", "notlsa.test verify")
-        settings(tlscafile=ca.pem)
+        home.settings(tlscafile=ca.pem)
         try:
             res = one("notlsa.test", peer)
         finally:

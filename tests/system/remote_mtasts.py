@@ -102,9 +102,8 @@ try:
         world.add_zone(name, records, signed=signed)
     world.add_zone("nopolicy.test", ["@ MX 10 mx", "mx A 127.0.0.1", "mx2 A 127.0.0.1"], signed=False)
     world.start()
-    for k, v in dict(smtpport=PORT, dnssecservers=world.resolver, mtastsport=STSPORT, tlscafile=ca.pem, timeoutmtasts=TIMEOUT,
-                     timeoutconnect=3, timeoutgreeting=3, timeoutcommand=5, timeoutdata=5, deadhosttime=0).items():
-        home.control(k, "%s\n" % v)
+    home.settings(smtpport=PORT, dnssecservers=world.resolver, mtastsport=STSPORT, tlscafile=ca.pem, timeoutmtasts=TIMEOUT,
+                  timeoutconnect=3, timeoutgreeting=3, timeoutcommand=5, timeoutdata=5, deadhosttime=0)
     home.control("dnsservers", "")
     print("# unbound %s, the MX hosts on 127.0.0.1:%d, the policy servers on 127.0.0.1:%d" % (world.resolver, PORT, STSPORT), flush=True)
 

@@ -28,11 +28,6 @@ def stopping(x):
     return x
 
 
-def settings(**kv):
-    for k, v in kv.items():
-        home.control(k, "%s\n" % v)
-
-
 def control(name, text, mode=0o644):
     home.control(name, text)
     os.chmod(os.path.join(home.path, "control", name), mode)
@@ -63,14 +58,14 @@ def no_mail(peer):
 
 
 try:
-    settings(timeoutconnect=3, timeoutgreeting=3, timeoutcommand=5, timeoutdata=5, deadhosttime=60, connectioncache=5)
+    home.settings(timeoutconnect=3, timeoutgreeting=3, timeoutcommand=5, timeoutdata=5, deadhosttime=60, connectioncache=5)
     body = b"Subject: over TLS\n\nline one\n.starts with a dot\nlast line\n"
     mid = home.inject(body, "sender@example.com", ["a@tls.test"])
     stored = home.mess(mid)
     ca = TestCA(os.path.join(home.tmp, "ca"))
     good = ca.cert("good")
     dns = stopping(Dnsmasq(["--host-record=mx.tls.test,127.0.0.1", "--host-record=smtp.relay.test,127.0.0.1"]))
-    settings(dnsservers="127.0.0.1:%d" % dns.port, tlscafile=ca.pem)
+    home.settings(dnsservers="127.0.0.1:%d" % dns.port, tlscafile=ca.pem)
 
     def tls13():
         peer = stopping(TlsPeer("starttls", *good))
@@ -128,7 +123,7 @@ try:
         peer = stopping(TlsPeer("starttls", *good))
         route("vstore.test:mx.tls.test:%d" % peer.port)
         policy("* may", "vstore.test verify")
-        settings(tlscafile="")
+        home.settings(tlscafile="")
         os.environ["SSL_CERT_DIR"] = store
         try:
             sp = Spawner(home, "ferry-spawn-remote")
@@ -146,7 +141,7 @@ try:
         check(res[0][0] in ("Z", "H") and "the certificate did not verify (control/tlspolicy: verify)" in res[0][1],
               "a store without the CA (a directory that does not exist): deferred, not verified", res)
         finish(sp)
-        settings(tlscafile=ca.pem)
+        home.settings(tlscafile=ca.pem)
     case("verify against the system's store", verify_system_store)
 
     for kind, reason in (("expired", "certificate has expired"), ("selfsigned", "self-signed certificate"), ("wrongname", "hostname mismatch")):
@@ -208,7 +203,7 @@ try:
         peer = stopping(TlsPeer("broken"))
         route("broken.test:mx.tls.test:%d" % peer.port)
         policy("* may")
-        settings(connectioncache=0, tlsbrokentime=3600)
+        home.settings(connectioncache=0, tlsbrokentime=3600)
         sp = Spawner(home, "ferry-spawn-remote")
         res = deliver(sp, ["a@broken.test"])
         check(res[0][0] == "K", "a broken handshake under may: delivered", res)
@@ -223,7 +218,7 @@ try:
         if peer.connections >= 3:
             check("STARTTLS" not in peer.conns[2].verbs(), "without trying STARTTLS", peer.conns[2].commands)
         finish(sp)
-        settings(connectioncache=5)
+        home.settings(connectioncache=5)
     case("a broken handshake under may", broken)
 
     def implicit():
@@ -324,7 +319,7 @@ try:
         peer = stopping(TlsPeer("starttls", *good))
         route("many.test:mx.tls.test:%d" % peer.port)
         policy("* may")
-        settings(connectioncache=5)
+        home.settings(connectioncache=5)
         sp = Spawner(home, "ferry-spawn-remote")
         res = [deliver(sp, ["m%d@many.test" % i]) for i in range(20)]
         check(all(r[0][0] == "K" and "over TLSv1.3" in r[0][1] for r in res), "20 deliveries one after another: all K over TLS 1.3", res[:3])
@@ -343,7 +338,7 @@ try:
         # second; under may it is
         peer = stopping(TlsPeer("starttls", *good))
         route("one.test:mx.tls.test:%d" % peer.port, "two.test:smtp.relay.test:%d" % peer.port)
-        settings(connectioncache=5)
+        home.settings(connectioncache=5)
         for level, want in (("verify", 2), ("may", 1)):
             policy("* " + level)
             before = peer.connections
@@ -358,7 +353,7 @@ try:
         peer = stopping(TlsPeer("starttls", *good))
         route("resume.test:mx.tls.test:%d" % peer.port)
         policy("* may")
-        settings(connectioncache=0)
+        home.settings(connectioncache=0)
         sp = Spawner(home, "ferry-spawn-remote")
         res = [deliver(sp, ["r%d@resume.test" % i]) for i in range(3)]
         check(all(r[0][0] == "K" and "over TLSv1.3" in r[0][1] for r in res), "3 deliveries with connectioncache 0: all K over TLS 1.3", res)
@@ -366,7 +361,7 @@ try:
         check([c.reused for c in peer.conns] == [False, True, True], "the first a full handshake, the next two resume its session",
               [(c.tls, c.reused) for c in peer.conns])
         finish(sp)
-        settings(connectioncache=5)
+        home.settings(connectioncache=5)
     case("a reconnection resumes the TLS session", resume)
 
     def resume_policy():
@@ -375,7 +370,7 @@ try:
         peer = stopping(TlsPeer("starttls", *good))
         route("loose.test:mx.tls.test:%d" % peer.port, "strict.test:mx.tls.test:%d" % peer.port)
         policy("* may", "strict.test secure match=other.test")
-        settings(connectioncache=0)
+        home.settings(connectioncache=0)
         sp = Spawner(home, "ferry-spawn-remote")
         first = deliver(sp, ["a@loose.test"])
         check(first[0][0] == "K" and "certificate verified" in first[0][1], "may: delivered, the certificate verified for the host's name", first)
@@ -388,7 +383,7 @@ try:
         again = deliver(sp, ["c@loose.test"])
         check(again[0][0] == "K" and "session resumed" in again[0][1], "may again: the session of the may delivery resumed", again)
         finish(sp)
-        settings(connectioncache=5)
+        home.settings(connectioncache=5)
     case("a session resumed only under the policy it was verified under", resume_policy)
 
     def postfix():
