@@ -40,10 +40,6 @@ def deliver(sp, rcpts, timeout=30):
     return sp.wait(num[0], timeout)
 
 
-def no_mail(peer):
-    return not any(v in ("MAIL", "DATA") for c in peer.conns for v in c.verbs())
-
-
 def deferred(res):
     return res[0][0] in ("Z", "H")
 
@@ -229,7 +225,7 @@ try:
         res = one("mismatch.test", peer)
         check(deferred(res), "mismatch.test, TLSA 3 1 1 of another key: deferred", res)
         check(refusal("mx.mismatch.test") in res[0][1], "the text: " + refusal("mx.mismatch.test"), res[0][1])
-        check(no_mail(peer) and not peer.messages, "nothing delivered: the peer saw no MAIL", [c.commands for c in peer.conns])
+        check(peer.no_mail() and not peer.messages, "nothing delivered: the peer saw no MAIL", [c.commands for c in peer.conns])
     case("DANE-EE, the key does not match", mismatch)
 
     def bogus():
@@ -238,7 +234,7 @@ try:
         check(deferred(res), "bogus.test, its TLSA RRset bogus (SERVFAIL), MX and address validated: deferred", res)
         check("TLSA lookup" in res[0][1] and "failed" in res[0][1] and tlsa_name("mx.bogus.test") in res[0][1],
               "the text says the TLSA lookup of %s failed" % tlsa_name("mx.bogus.test"), res[0][1])
-        check(no_mail(peer) and not peer.messages, "nothing delivered", [c.commands for c in peer.conns])
+        check(peer.no_mail() and not peer.messages, "nothing delivered", [c.commands for c in peer.conns])
     case("a bogus TLSA RRset", bogus)
 
     def insecure():
@@ -268,7 +264,7 @@ try:
         res = one("tawrong.test", peer)
         check(deferred(res), "tawrong.test, TLSA 2 0 1 of the CA, a certificate of that CA for mx.elsewhere.test: deferred", res)
         check(refusal("mx.tawrong.test") in res[0][1], "the text: " + refusal("mx.tawrong.test"), res[0][1])
-        check(no_mail(peer), "the peer saw no MAIL", [c.commands for c in peer.conns])
+        check(peer.no_mail(), "the peer saw no MAIL", [c.commands for c in peer.conns])
     case("DANE-TA, the name does not match", dane_ta_name)
 
     def notls():
@@ -277,7 +273,7 @@ try:
         check(deferred(res), "notls.test, usable TLSA records, the peer does not offer STARTTLS: deferred", res)
         check("TLS is required (dane: TLSA records of %s) but the host does not offer STARTTLS" % tlsa_name("mx.notls.test") in res[0][1],
               "the text: TLS is required (dane: TLSA records of ...) but the host does not offer STARTTLS", res[0][1])
-        check(peer.connections >= 1 and no_mail(peer), "the peer saw no MAIL", [c.commands for c in peer.conns])
+        check(peer.connections >= 1 and peer.no_mail(), "the peer saw no MAIL", [c.commands for c in peer.conns])
     case("STARTTLS stripped from a host with TLSA records", notls)
 
     def unusable():
@@ -288,11 +284,11 @@ try:
         peer = serve("strip")
         res = one("unusable.test", peer)
         check(deferred(res) and "does not offer STARTTLS" in res[0][1], "the same without STARTTLS: deferred (TLS is required)", res)
-        check(no_mail(peer), "the peer saw no MAIL", [c.commands for c in peer.conns])
+        check(peer.no_mail(), "the peer saw no MAIL", [c.commands for c in peer.conns])
         lines("tlspolicy", "unusable.test dane-only")
         peer = serve(cert=ee)
         res = one("unusable.test", peer)
-        check(deferred(res) and "dane-only" in res[0][1] and no_mail(peer), "the same under dane-only: deferred, nothing sent", res)
+        check(deferred(res) and "dane-only" in res[0][1] and peer.no_mail(), "the same under dane-only: deferred, nothing sent", res)
         home.control("tlspolicy", "")
     case("TLSA records, none usable", unusable)
 
@@ -406,7 +402,7 @@ try:
         res = rt("dane.test")
         check(res[0][0] == "D" and "5.7.30" in res[0][1] and "REQUIRETLS" in res[0][1],
               "REQUIRETLS, verified by DANE, the host does not offer REQUIRETLS: returned, 5.7.30", res)
-        check(no_mail(peer), "no MAIL was sent to it", [c.commands for c in peer.conns])
+        check(peer.no_mail(), "no MAIL was sent to it", [c.commands for c in peer.conns])
     case("REQUIRETLS", requiretls)
 
     def burst():

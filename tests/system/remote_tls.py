@@ -53,10 +53,6 @@ def wire(data):
     return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 
-def no_mail(peer):
-    return not any(v in ("MAIL", "DATA") for c in peer.conns for v in c.verbs())
-
-
 try:
     home.settings(timeoutconnect=3, timeoutgreeting=3, timeoutcommand=5, timeoutdata=5, deadhosttime=60, connectioncache=5)
     body = b"Subject: over TLS\n\nline one\n.starts with a dot\nlast line\n"
@@ -156,7 +152,7 @@ try:
             want = "host mx.tls.test[127.0.0.1]:%d over TLSv1.3 (" % peer.port
             want2 = "): the certificate did not verify (control/tlspolicy: verify): "
             check(want in res[0][1] and want2 in res[0][1] and reason in res[0][1].lower(), "the text: %s...%s...%s" % (want, want2, reason), res[0][1])
-            check(no_mail(peer), "the peer saw no MAIL", [c.commands for c in peer.conns])
+            check(peer.no_mail(), "the peer saw no MAIL", [c.commands for c in peer.conns])
             finish(sp)
             policy("* may")
             sp = Spawner(home, "ferry-spawn-remote")
@@ -195,7 +191,7 @@ try:
         check(res[0][0] in ("Z", "H"), "STARTTLS stripped under encrypt: deferred", res)
         want = "host mx.tls.test[127.0.0.1]:%d: TLS is required (control/tlspolicy: encrypt) but the host does not offer STARTTLS" % peer.port
         check(want in res[0][1], "the text: " + want, res[0][1])
-        check(peer.connections >= 1 and no_mail(peer), "the peer saw no MAIL", [c.commands for c in peer.conns])
+        check(peer.connections >= 1 and peer.no_mail(), "the peer saw no MAIL", [c.commands for c in peer.conns])
         finish(sp)
     case("STARTTLS stripped under encrypt", stripped)
 
@@ -260,7 +256,7 @@ try:
         sp = Spawner(home, "ferry-spawn-remote")
         res = deliver(sp, ["a@relay.test"])
         check(res[0][0] in ("Z", "H") and "535" in res[0][1] and "in reply to AUTH" in res[0][1], "wrong credentials, 535: deferred, quoting the 535 in reply to AUTH", res)
-        check(no_mail(peer), "no MAIL after the 535", [c.commands for c in peer.conns])
+        check(peer.no_mail(), "no MAIL after the 535", [c.commands for c in peer.conns])
         finish(sp)
     case("AUTH refused with 535", auth_535)
 
@@ -275,7 +271,7 @@ try:
               [c.commands for c in peer.conns])
         check(res[0][0] in ("Z", "H"), "deferred", res)
         check("credentials for smtp.relay.test (control/smtpauth) are sent only over TLS, and the host does not offer STARTTLS" in res[0][1], "the text says why", res[0][1])
-        check(no_mail(peer), "and no MAIL", [c.commands for c in peer.conns])
+        check(peer.no_mail(), "and no MAIL", [c.commands for c in peer.conns])
         finish(sp)
     case("never AUTH outside TLS", auth_clear)
 
