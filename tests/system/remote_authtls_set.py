@@ -31,15 +31,12 @@ for tool in ("setpriv", "s6-svscan", "s6-svc", "openssl"):
         print("skipped: no %s here (package/deps lists its package)" % tool)
         sys.exit(77)
 
-from dnssec_peers import DnssecWorld, missing_tools, tlsa_of  # noqa: E402
+from dnssec_peers import DnssecWorld, skip_unless_tools, tlsa_of  # noqa: E402
 from mtasts_peers import MtaStsServer  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
 from tls_peers import TestCA, TlsPeer  # noqa: E402
 
-miss = missing_tools()
-if miss:
-    print("skipped: not installed: %s (package/deps: nsd, unbound, ldnsutils)" % " ".join(miss))
-    sys.exit(77)
+skip_unless_tools()
 
 home = Home()
 stoppers = []

@@ -13,14 +13,11 @@ import sys
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
 from ferrytest import Cases, Home, Spawner, body_facts, request  # noqa: E402
-from dnssec_peers import DnssecWorld, missing_tools, query, tlsa_of  # noqa: E402
+from dnssec_peers import DnssecWorld, query, skip_unless_tools, tlsa_of  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
 from tls_peers import TestCA, TlsPeer  # noqa: E402
 
-miss = missing_tools()
-if miss:
-    print("skipped: not installed: %s (package/deps: nsd, unbound, ldnsutils)" % " ".join(miss))
-    sys.exit(77)
+skip_unless_tools()
 
 home = Home()
 cases = Cases(home)
