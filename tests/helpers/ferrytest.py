@@ -385,6 +385,7 @@ class Spawner:
 
     def __init__(self, home, program):
         self.log = open(os.path.join(home.tmp, program + ".log"), "ab+")
+        self.logstart = os.fstat(self.log.fileno()).st_size    # logtext()[logstart:]: this spawner's part
         wrap = os.environ.get("FERRY_WRAP", "").split()   # e.g. FERRY_WRAP="valgrind -q --leak-check=full"
         self.home = home
         self.program = program
@@ -408,6 +409,17 @@ class Spawner:
         except OSError:
             facts = (b"w0", b"b7")
         self.send(request(delivery, msgid, sender, rcpts, facts))
+
+    def try_deliver(self, delivery, msgid, sender, rcpts, timeout=15):
+        """For a spawner that may refuse to start: the request sent (its input already closed is no
+        error), then a wait of up to timeout seconds until it exits, closes its output or answers.
+        Returns (whether one of those came, the answer or None)."""
+        try:
+            self.deliver(delivery, msgid, sender, rcpts)
+        except BrokenPipeError:
+            pass
+        ended = eventually(lambda: self.p.poll() is not None or not self.pump(0.05) or delivery in self.answers, timeout)
+        return ended, self.answers.get(delivery)
 
     def close(self):
         self.p.stdin.close()
