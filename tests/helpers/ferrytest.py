@@ -4,6 +4,7 @@ Run with /usr/bin/python3 (Debian's, for the stdlib mailbox and email modules)."
 
 import os
 import pwd
+import re
 import select
 import shutil
 import socket
@@ -163,6 +164,15 @@ def msgname(msgid, stamp):
     return "".join(NAME_DIGITS[(stamp >> (5 * (10 - k))) & 31] for k in range(11)) + "." + str(msgid)
 
 
+def sendmail_as(user, home_path, rcpt, msg, sender="sender@example.org"):
+    """ferry-sendmail -f SENDER RCPT, msg (text) on its input, run as user (a passwd entry, not
+    root) with only PATH and FERRY_HOME=home_path in its environment: it must take the message"""
+    r = subprocess.run(["setpriv", "--reuid=%d" % user.pw_uid, "--regid=%d" % user.pw_gid, "--clear-groups",
+                        os.path.join(BIN, "ferry-sendmail"), "-f", sender, rcpt], input=msg.encode(),
+                       capture_output=True, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home_path})
+    expect(r.returncode == 0, "as %s (not root), ferry-sendmail takes the message to %s" % (user.pw_name, rcpt), (r.returncode, r.stderr))
+
+
 def is_root():
     return os.geteuid() == 0
 
@@ -210,6 +220,12 @@ class Home:
     def log(self):
         """the set's log (log/current) as text"""
         return s6_log(os.path.join(self.path, "log"))
+
+    def delivery_line(self, rcpt, what):
+        """the set's last log line for a delivery to rcpt ending in what (a regular expression:
+        success, deferral, failure), or None"""
+        m = re.findall(r"^.*delivery \d+: msg \S+ to %s: %s: .*$" % (re.escape(rcpt), what), self.log(), re.M)
+        return m[-1] if m else None
 
     def control(self, name, value):
         with open(os.path.join(self.path, "control", name), "w") as f:
