@@ -17,6 +17,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -32,6 +33,14 @@ def missing_tools():
     """the programs of TOOLS not found on PATH (and in /usr/sbin, where Debian puts nsd and unbound)"""
     path = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
     return [t for t in TOOLS if not shutil.which(t, path=path)]
+
+
+def skip_unless_tools():
+    """a test that needs the DNSSEC world ends here as skipped (exit 77) when a program of TOOLS is missing"""
+    miss = missing_tools()
+    if miss:
+        print("skipped: not installed: %s (package/deps: nsd, unbound, ldnsutils)" % " ".join(miss))
+        sys.exit(77)
 
 
 def _which(t):

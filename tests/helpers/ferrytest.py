@@ -4,6 +4,7 @@ Run with /usr/bin/python3 (Debian's, for the stdlib mailbox and email modules)."
 
 import os
 import pwd
+import re
 import select
 import shutil
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 TOP = os.environ["FERRY_TOP"]
 BIN = os.environ.get("FERRY_BIN") or os.path.join(TOP, "build", "bin")
@@ -96,6 +98,58 @@ def stop_all(stoppers):
             pass
 
 
+class Cases:
+    """A test made of cases, each a group of checks: a failed check is reported (FAILED: ...) and
+    the test goes on; a case that stops (fail exits) or raises ends only itself, counted as failed,
+    and the processes it left in home.procs are killed. end() prints "N checks passed", or after
+    any failure "N checks passed, M failed:" and what failed, one a line, and exits 1."""
+
+    def __init__(self, home):
+        self.home = home
+        self.failures = []
+
+    def check(self, cond, what, detail=""):
+        """ok(what) if cond holds, else a FAILED line with detail's repr (cut at 800 characters); returns cond"""
+        if cond:
+            ok(what)
+        else:
+            print("FAILED: %s%s" % (what, (": " + repr(detail)[:800]) if detail != "" else ""), flush=True)
+            self.failures.append(what)
+        return cond
+
+    def case(self, title, fn):
+        """runs fn() under the heading "# title" """
+        print("# " + title, flush=True)
+        try:
+            fn()
+        except SystemExit:
+            print("FAILED: %s: the case stopped (see above)" % title, flush=True)
+            self.failures.append(title)
+        except Exception:
+            print("FAILED: %s: %s" % (title, traceback.format_exc()), flush=True)
+            self.failures.append(title)
+        for p in self.home.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.home.procs[:] = []
+
+    def finish(self, sp):
+        """ends a Spawner's input and checks that it exits 0; returns its log"""
+        rc = sp.finish()
+        self.check(rc == 0, "%s exits 0 at end of input" % sp.program, (rc, sp.logtext()[-600:]))
+        return sp.logtext()
+
+    def end(self):
+        """the summary; exits 1 if a check or a case failed"""
+        if self.failures:
+            print("%d checks passed, %d failed:" % (checks, len(self.failures)), flush=True)
+            for f in self.failures:
+                print("  " + f)
+            sys.exit(1)
+        print("%d checks passed" % checks)
+
+
 def median(v):
     v = sorted(v)
     return v[(len(v) - 1) // 2]
@@ -108,6 +162,15 @@ NAME_RE = r"[0-9A-Z]{11}\.[0-9]+"      # any message's name, in a regular expres
 def msgname(msgid, stamp):
     """A message's name (doc/queue.html): the stamp (microseconds) in 11 base-32 digits, a dot, the id."""
     return "".join(NAME_DIGITS[(stamp >> (5 * (10 - k))) & 31] for k in range(11)) + "." + str(msgid)
+
+
+def sendmail_as(user, home_path, rcpt, msg, sender="sender@example.org"):
+    """ferry-sendmail -f SENDER RCPT, msg (text) on its input, run as user (a passwd entry, not
+    root) with only PATH and FERRY_HOME=home_path in its environment: it must take the message"""
+    r = subprocess.run(["setpriv", "--reuid=%d" % user.pw_uid, "--regid=%d" % user.pw_gid, "--clear-groups",
+                        os.path.join(BIN, "ferry-sendmail"), "-f", sender, rcpt], input=msg.encode(),
+                       capture_output=True, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home_path})
+    expect(r.returncode == 0, "as %s (not root), ferry-sendmail takes the message to %s" % (user.pw_name, rcpt), (r.returncode, r.stderr))
 
 
 def is_root():
@@ -158,9 +221,20 @@ class Home:
         """the set's log (log/current) as text"""
         return s6_log(os.path.join(self.path, "log"))
 
+    def delivery_line(self, rcpt, what):
+        """the set's last log line for a delivery to rcpt ending in what (a regular expression:
+        success, deferral, failure), or None"""
+        m = re.findall(r"^.*delivery \d+: msg \S+ to %s: %s: .*$" % (re.escape(rcpt), what), self.log(), re.M)
+        return m[-1] if m else None
+
     def control(self, name, value):
         with open(os.path.join(self.path, "control", name), "w") as f:
             f.write(value)
+
+    def settings(self, **kv):
+        """control/NAME holding the one line VALUE, for each NAME=VALUE"""
+        for k, v in kv.items():
+            self.control(k, "%s\n" % v)
 
     def maildir(self, user):
         return os.path.join(self.tmp, "mail", user, "Maildir")
@@ -327,8 +401,10 @@ class Spawner:
 
     def __init__(self, home, program):
         self.log = open(os.path.join(home.tmp, program + ".log"), "ab+")
+        self.logstart = os.fstat(self.log.fileno()).st_size    # logtext()[logstart:]: this spawner's part
         wrap = os.environ.get("FERRY_WRAP", "").split()   # e.g. FERRY_WRAP="valgrind -q --leak-check=full"
         self.home = home
+        self.program = program
         self.p = subprocess.Popen(wrap + [os.path.join(BIN, program), home.path], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.log)
         home.procs.append(self.p)
@@ -349,6 +425,17 @@ class Spawner:
         except OSError:
             facts = (b"w0", b"b7")
         self.send(request(delivery, msgid, sender, rcpts, facts))
+
+    def try_deliver(self, delivery, msgid, sender, rcpts, timeout=15):
+        """For a spawner that may refuse to start: the request sent (its input already closed is no
+        error), then a wait of up to timeout seconds until it exits, closes its output or answers.
+        Returns (whether one of those came, the answer or None)."""
+        try:
+            self.deliver(delivery, msgid, sender, rcpts)
+        except BrokenPipeError:
+            pass
+        ended = eventually(lambda: self.p.poll() is not None or not self.pump(0.05) or delivery in self.answers, timeout)
+        return ended, self.answers.get(delivery)
 
     def close(self):
         self.p.stdin.close()

@@ -206,6 +206,10 @@ class TlsPeer:
         with self.lock:
             return [m for c in self.conns for m in c.messages]
 
+    def no_mail(self):
+        """no connection went as far as MAIL or DATA"""
+        return not any(v in ("MAIL", "DATA") for c in self.conns for v in c.verbs())
+
     def stop(self):
         self.running = False
         try:

@@ -10,11 +10,10 @@ import shutil
 import subprocess
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
-from ferrytest import BIN, Home  # noqa: E402
+from ferrytest import BIN, Cases, Home  # noqa: E402
 from mtasts_peers import MtaStsServer  # noqa: E402
 from smtp_peers import Dnsmasq  # noqa: E402
 from tls_peers import TestCA  # noqa: E402
@@ -22,29 +21,9 @@ from tls_peers import TestCA  # noqa: E402
 TIMEOUT = 3
 POLICY = "version: STSv1\r\nmode: enforce\r\nmx: mx.sts.test\r\nmx: *.mx.sts.test\r\nmax_age: 86400\r\n"
 home = Home()
-failures = []
+cases = Cases(home)
+check, case = cases.check, cases.case
 stoppers = []
-
-
-def check(cond, what, detail=""):
-    if cond:
-        ferrytest.ok(what)
-    else:
-        print("FAILED: %s%s" % (what, (": " + repr(detail)[:800]) if detail != "" else ""), flush=True)
-        failures.append(what)
-    return cond
-
-
-def case(title, fn):
-    print("# " + title, flush=True)
-    try:
-        fn()
-    except SystemExit:
-        print("FAILED: %s: the case stopped (see above)" % title, flush=True)
-        failures.append(title)
-    except Exception:
-        print("FAILED: %s: %s" % (title, traceback.format_exc()), flush=True)
-        failures.append(title)
 
 
 def server(domain, policy=POLICY, mode="ok", names=None):
@@ -261,12 +240,6 @@ try:
     case("a root install", root_install)
 finally:
     ferrytest.stop_all(stoppers)
-    if os.environ.get("FERRY_KEEP"):
-        print("kept", home.tmp)
-    else:
-        shutil.rmtree(home.tmp, ignore_errors=True)
+    home.cleanup()
 
-if failures:
-    print("FAILED: %d checks" % len(failures))
-    sys.exit(1)
-print("%d checks passed" % ferrytest.checks)
+cases.end()

@@ -13,7 +13,6 @@ ferry-inject) into the Maildir of the domain's rua address."""
 import gzip
 import os
 import pwd
-import re
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import json
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
-from ferrytest import BIN, Home, Supervised, eventually, expect, s6_log, skip_unless_root, stop_all, test_user  # noqa: E402
+from ferrytest import BIN, Home, Supervised, eventually, expect, s6_log, sendmail_as, skip_unless_root, stop_all, test_user  # noqa: E402
 
 skip_unless_root("the dedicated users of ferry-setup -u")
 for tool in ("setpriv", "s6-svscan", "s6-svc", "openssl"):
@@ -31,15 +30,12 @@ for tool in ("setpriv", "s6-svscan", "s6-svc", "openssl"):
         print("skipped: no %s here (package/deps lists its package)" % tool)
         sys.exit(77)
 
-from dnssec_peers import DnssecWorld, missing_tools, tlsa_of  # noqa: E402
+from dnssec_peers import DnssecWorld, skip_unless_tools, tlsa_of  # noqa: E402
 from mtasts_peers import MtaStsServer  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
 from tls_peers import TestCA, TlsPeer  # noqa: E402
 
-miss = missing_tools()
-if miss:
-    print("skipped: not installed: %s (package/deps: nsd, unbound, ldnsutils)" % " ".join(miss))
-    sys.exit(77)
+skip_unless_tools()
 
 home = Home()
 stoppers = []
@@ -49,7 +45,6 @@ try:
     log = lambda: s6_log(os.path.join(H, "log"))
     box = home.catchall("example.org")
     tu = test_user()
-    AS_USER = ["setpriv", "--reuid=%d" % tu.pw_uid, "--regid=%d" % tu.pw_gid, "--clear-groups"]
     ferryr = pwd.getpwnam("ferryr")
 
     ca = TestCA(os.path.join(home.tmp, "ca"))
@@ -94,14 +89,9 @@ try:
            "the set and ferry-injectd start", log()[-600:])
 
     def sendmail(subject, rcpt):
-        msg = "To: %s\nSubject: %s\n\nchecked TLS\n" % (rcpt, subject)
-        r = subprocess.run(AS_USER + [os.path.join(BIN, "ferry-sendmail"), "-f", "sender@example.org", rcpt], input=msg.encode(),
-                           capture_output=True, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": H})
-        expect(r.returncode == 0, "as %s (not root), ferry-sendmail takes the message to %s" % (tu.pw_name, rcpt), (r.returncode, r.stderr))
+        sendmail_as(tu, H, rcpt, "To: %s\nSubject: %s\n\nchecked TLS\n" % (rcpt, subject))
 
-    def line(rcpt, what):
-        m = re.findall(r"^.*delivery \d+: msg \S+ to %s: %s: .*$" % (re.escape(rcpt), what), log(), re.M)
-        return m[-1] if m else None
+    line = home.delivery_line
 
     def ended(rcpt):
         expect(eventually(lambda: line(rcpt, "(success|deferral|failure)"), 40), "the delivery to %s ends" % rcpt, log()[-1500:])

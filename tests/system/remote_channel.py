@@ -21,11 +21,6 @@ def stopping(x):
     return x
 
 
-def settings(**kv):
-    for k, v in kv.items():
-        home.control(k, "%s\n" % v)
-
-
 def route(*lines):
     home.control("smtproutes", "".join(l + "\n" for l in lines))
 
@@ -41,7 +36,7 @@ def deliver(sp, msgid, sender, rcpts, timeout=30):
 
 
 try:
-    settings(timeoutconnect=3, timeoutgreeting=2, timeoutcommand=3, timeoutdata=5, deadhosttime=60, connectioncache=5)
+    home.settings(timeoutconnect=3, timeoutgreeting=2, timeoutcommand=3, timeoutdata=5, deadhosttime=60, connectioncache=5)
     body = b"Subject: remote\n\nline one\n.starts with a dot\n..two dots\ncrlf line\r\n.\nlast line without newline"
     mid = home.inject(body, "sender@example.com", ["a@sink.test"])
     stored = home.mess(mid)
@@ -101,7 +96,7 @@ try:
     expect(eventually(lambda: any(l == "QUIT" for k, l in raw.sessions[0] if k == "C")), "the cached connection ends with QUIT")
 
     # no reuse when connectioncache is 0
-    settings(connectioncache=0)
+    home.settings(connectioncache=0)
     raw2 = stopping(RawPeer())
     route("raw2.test:127.0.0.1:%d" % raw2.port)
     sp = Spawner(home, "ferry-spawn-remote")
@@ -110,7 +105,7 @@ try:
         expect(res[0][0] == "K", "delivered without a connection cache", res)
     expect(raw2.connections == 3, "connectioncache 0: one connection per message", raw2.connections)
     sp.finish()
-    settings(connectioncache=5)
+    home.settings(connectioncache=5)
 
     # no PIPELINING: one command at a time; SIZE announced: SIZE= sent, and a limit refuses big mail
     raw3 = stopping(RawPeer(ehlo=["8BITMIME"], size=200))
@@ -197,7 +192,7 @@ try:
         "--mx-host=unresolvable.test,h-nowhere.test,10",
     ]))
     route()
-    settings(smtpport=ports, dnsservers="127.0.0.1:%d" % dns.port)
+    home.settings(smtpport=ports, dnsservers="127.0.0.1:%d" % dns.port)
     sp = Spawner(home, "ferry-spawn-remote")
     res = deliver(sp, mid, "sender@example.com", ["m@multi.test"])
     expect(res[0][0] == "K" and "h-good.test[127.0.0.4]" in res[0][1], "refused and 421 hosts of preference 10, a dropping host of 15 skipped; preference 20 took it", res)
@@ -222,12 +217,12 @@ try:
            "the dead host is remembered: the next delivery is deferred at once, not after another timeout (%.1fs then %.2fs)" % (t1 - t0, t2 - t1), res)
     sp.finish()
     dns.stop()
-    settings(dnsservers="127.0.0.1:%d" % free_port())
+    home.settings(dnsservers="127.0.0.1:%d" % free_port())
     sp = Spawner(home, "ferry-spawn-remote")
     res = deliver(sp, mid, "sender@example.com", ["u@multi.test"], timeout=30)
     expect(res[0][0] == "H" and "DNS" in res[0][1], "no DNS server answers: H", res)
     sp.finish()
-    settings(dnsservers="", smtpport=25)
+    home.settings(dnsservers="", smtpport=25)
 
     # --- hostile peers: the channel neither hangs nor crashes, and goes on delivering
     hostile = {
@@ -294,7 +289,7 @@ try:
     # channel starts every delivery it is given, whatever control/concurrency* say
     slow = stopping(RawPeer(slow_data=0.5))
     route("slow1.test:127.0.0.1:%d" % slow.port, "slow2.test:127.0.0.1:%d" % slow.port, "slow3.test:127.0.0.1:%d" % slow.port)
-    settings(concurrencyremote=4, concurrencydestination=2, connectioncache=0)
+    home.settings(concurrencyremote=4, concurrencydestination=2, connectioncache=0)
     sp = Spawner(home, "ferry-spawn-remote")
     nums = []
     for i in range(12):

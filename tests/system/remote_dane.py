@@ -9,39 +9,22 @@ check failed. Without nsd, unbound or ldns-signzone the test is skipped."""
 import os
 import subprocess
 import sys
-import traceback
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
-from ferrytest import Home, Spawner, body_facts, request  # noqa: E402
-from dnssec_peers import DnssecWorld, missing_tools, query, tlsa_of  # noqa: E402
+from ferrytest import Cases, Home, Spawner, body_facts, request  # noqa: E402
+from dnssec_peers import DnssecWorld, query, skip_unless_tools, tlsa_of  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
 from tls_peers import TestCA, TlsPeer  # noqa: E402
 
-miss = missing_tools()
-if miss:
-    print("skipped: not installed: %s (package/deps: nsd, unbound, ldnsutils)" % " ".join(miss))
-    sys.exit(77)
+skip_unless_tools()
 
 home = Home()
+cases = Cases(home)
+check, case, finish = cases.check, cases.case, cases.finish
 stoppers = []
-failures = []
 num = [0]
 peer_now = [None]
-
-
-def check(cond, what, detail=""):
-    if cond:
-        ferrytest.ok(what)
-    else:
-        print("FAILED: %s%s" % (what, (": " + repr(detail)[:800]) if detail != "" else ""), flush=True)
-        failures.append(what)
-    return cond
-
-
-def settings(**kv):
-    for k, v in kv.items():
-        home.control(k, "%s\n" % v)
 
 
 def lines(name, *text):
@@ -52,10 +35,6 @@ def deliver(sp, rcpts, timeout=30):
     num[0] += 1
     sp.deliver(num[0], mid, "sender@example.com", rcpts)
     return sp.wait(num[0], timeout)
-
-
-def no_mail(peer):
-    return not any(v in ("MAIL", "DATA") for c in peer.conns for v in c.verbs())
 
 
 def deferred(res):
@@ -77,30 +56,6 @@ def stop_peer():
         peer_now[0] = None
 
 
-def case(title, fn):
-    """runs one case; a spawner that failed (ferrytest's fail exits) or an error ends only this
-    case; every spawner it left running is stopped"""
-    print("# " + title, flush=True)
-    try:
-        fn()
-    except SystemExit:
-        print("FAILED: %s: the case stopped (see above)" % title, flush=True)
-        failures.append(title)
-    except Exception:
-        print("FAILED: %s: %s" % (title, traceback.format_exc()), flush=True)
-        failures.append(title)
-    for p in home.procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    home.procs[:] = []
-
-
-def finish(sp):
-    rc = sp.finish()
-    check(rc == 0, "ferry-spawn-remote exits 0 at end of input", (rc, sp.logtext()[-500:]))
-
-
 def one(domain, peer, timeout=30):
     """a new spawner, one delivery to a@DOMAIN, the spawner finished; the answer"""
     sp = Spawner(home, "ferry-spawn-remote")
@@ -120,7 +75,7 @@ def refusal(host):
 
 
 try:
-    settings(timeoutconnect=3, timeoutgreeting=3, timeoutcommand=5, timeoutdata=5, deadhosttime=0, connectioncache=5)
+    home.settings(timeoutconnect=3, timeoutgreeting=3, timeoutcommand=5, timeoutdata=5, deadhosttime=0, connectioncache=5)
     mid = home.inject(b"Subject: DANE\n\nover TLS checked by DNSSEC\n", "sender@example.com", ["a@dane.test"])
     ca = TestCA(os.path.join(home.tmp, "ca"))
     PORT = free_port()
@@ -162,7 +117,7 @@ try:
     LONG = ".".join(["h" * 57] * 4) + ".longmx.test"
     world.add_zone("longmx.test", ["@ MX 10 %s." % LONG, "%s. A 127.0.0.1" % LONG])
     world.start()
-    settings(smtpport=PORT, dnssecservers=world.resolver)
+    home.settings(smtpport=PORT, dnssecservers=world.resolver)
     home.control("dnsservers", "")
     home.control("tlspolicy", "")
     home.control("tlscafile", "")      # no PKIX trust in the test CA: DANE-TA must come from DNS alone
@@ -211,12 +166,12 @@ try:
         # mismatch.test, which no key of a peer matches, are not looked at
         peer = serve(cert=ee)
         home.control("dnssecservers", "")
-        settings(dnsservers=world.resolver)
+        home.settings(dnsservers=world.resolver)
         since = world.log_size()
         try:
             res = one("mismatch.test", peer)
         finally:
-            settings(dnssecservers=world.resolver)
+            home.settings(dnssecservers=world.resolver)
             home.control("dnsservers", "")
         check(world.queries("mismatch.test", "MX", since) >= 1, "the channel asked the unbound (control/dnsservers) for the MX of mismatch.test",
               world.logs("unbound")[-800:])
@@ -226,23 +181,16 @@ try:
     case("no control/dnssecservers: no DANE", no_dnssec)
 
     def both_servers():
-        settings(dnsservers=world.resolver)
-        logpath = os.path.join(home.tmp, "ferry-spawn-remote.log")
-        start = os.path.getsize(logpath) if os.path.exists(logpath) else 0
+        home.settings(dnsservers=world.resolver)
         try:
             sp = Spawner(home, "ferry-spawn-remote")
             num[0] += 1
-            try:
-                sp.deliver(num[0], mid, "sender@example.com", ["a@dane.test"])
-            except BrokenPipeError:
-                pass    # it refused to start: the error is in its log
-            ended = ferrytest.eventually(lambda: sp.p.poll() is not None or not sp.pump(0.05) or num[0] in sp.answers, 15)
-            ans = sp.answers.get(num[0])
+            ended, ans = sp.try_deliver(num[0], mid, "sender@example.com", ["a@dane.test"])
             if not ans:
                 ferrytest.eventually(lambda: sp.p.poll() is not None, 15)
         finally:
             home.control("dnsservers", "")
-        said = sp.logtext()[start:]
+        said = sp.logtext()[sp.logstart:]
         check(ended and not ans and sp.p.poll() not in (None, 0), "control/dnssecservers and dnsservers both set: the channel does not start", (sp.p.poll(), ans, said[-400:]))
         check("dnssecservers" in said and "dnsservers" in said.replace("dnssecservers", ""), "its error names both files", said[-400:])
     case("control/dnssecservers with control/dnsservers", both_servers)
@@ -267,7 +215,7 @@ try:
         res = one("mismatch.test", peer)
         check(deferred(res), "mismatch.test, TLSA 3 1 1 of another key: deferred", res)
         check(refusal("mx.mismatch.test") in res[0][1], "the text: " + refusal("mx.mismatch.test"), res[0][1])
-        check(no_mail(peer) and not peer.messages, "nothing delivered: the peer saw no MAIL", [c.commands for c in peer.conns])
+        check(peer.no_mail() and not peer.messages, "nothing delivered: the peer saw no MAIL", [c.commands for c in peer.conns])
     case("DANE-EE, the key does not match", mismatch)
 
     def bogus():
@@ -276,7 +224,7 @@ try:
         check(deferred(res), "bogus.test, its TLSA RRset bogus (SERVFAIL), MX and address validated: deferred", res)
         check("TLSA lookup" in res[0][1] and "failed" in res[0][1] and tlsa_name("mx.bogus.test") in res[0][1],
               "the text says the TLSA lookup of %s failed" % tlsa_name("mx.bogus.test"), res[0][1])
-        check(no_mail(peer) and not peer.messages, "nothing delivered", [c.commands for c in peer.conns])
+        check(peer.no_mail() and not peer.messages, "nothing delivered", [c.commands for c in peer.conns])
     case("a bogus TLSA RRset", bogus)
 
     def insecure():
@@ -306,7 +254,7 @@ try:
         res = one("tawrong.test", peer)
         check(deferred(res), "tawrong.test, TLSA 2 0 1 of the CA, a certificate of that CA for mx.elsewhere.test: deferred", res)
         check(refusal("mx.tawrong.test") in res[0][1], "the text: " + refusal("mx.tawrong.test"), res[0][1])
-        check(no_mail(peer), "the peer saw no MAIL", [c.commands for c in peer.conns])
+        check(peer.no_mail(), "the peer saw no MAIL", [c.commands for c in peer.conns])
     case("DANE-TA, the name does not match", dane_ta_name)
 
     def notls():
@@ -315,7 +263,7 @@ try:
         check(deferred(res), "notls.test, usable TLSA records, the peer does not offer STARTTLS: deferred", res)
         check("TLS is required (dane: TLSA records of %s) but the host does not offer STARTTLS" % tlsa_name("mx.notls.test") in res[0][1],
               "the text: TLS is required (dane: TLSA records of ...) but the host does not offer STARTTLS", res[0][1])
-        check(peer.connections >= 1 and no_mail(peer), "the peer saw no MAIL", [c.commands for c in peer.conns])
+        check(peer.connections >= 1 and peer.no_mail(), "the peer saw no MAIL", [c.commands for c in peer.conns])
     case("STARTTLS stripped from a host with TLSA records", notls)
 
     def unusable():
@@ -326,11 +274,11 @@ try:
         peer = serve("strip")
         res = one("unusable.test", peer)
         check(deferred(res) and "does not offer STARTTLS" in res[0][1], "the same without STARTTLS: deferred (TLS is required)", res)
-        check(no_mail(peer), "the peer saw no MAIL", [c.commands for c in peer.conns])
+        check(peer.no_mail(), "the peer saw no MAIL", [c.commands for c in peer.conns])
         lines("tlspolicy", "unusable.test dane-only")
         peer = serve(cert=ee)
         res = one("unusable.test", peer)
-        check(deferred(res) and "dane-only" in res[0][1] and no_mail(peer), "the same under dane-only: deferred, nothing sent", res)
+        check(deferred(res) and "dane-only" in res[0][1] and peer.no_mail(), "the same under dane-only: deferred, nothing sent", res)
         home.control("tlspolicy", "")
     case("TLSA records, none usable", unusable)
 
@@ -348,7 +296,7 @@ try:
         hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         hole.bind(("127.0.0.1", 0))
         hole.settimeout(10)
-        settings(dnssecservers="127.0.0.1:%d" % hole.getsockname()[1])
+        home.settings(dnssecservers="127.0.0.1:%d" % hole.getsockname()[1])
         peer = serve(cert=ee)
         sp = Spawner(home, "ferry-spawn-remote")
         num[0] += 1
@@ -358,7 +306,7 @@ try:
         except socket.timeout:
             got = None
         check(got is not None, "the MX query went to the servers that never answer", got)
-        settings(dnssecservers=world.resolver)
+        home.settings(dnssecservers=world.resolver)
         sp.p.send_signal(signal.SIGHUP)
         res = sp.wait(num[0], 30)
         print("  dane.test: %r" % res, flush=True)
@@ -389,7 +337,7 @@ try:
         # a signed domain without TLSA records under verify: PKIX against control/tlscafile
         peer = serve(cert=ca.cert("good", names=("mx.notlsa.test",)))
         lines("tlspolicy", "notlsa.test verify")
-        settings(tlscafile=ca.pem)
+        home.settings(tlscafile=ca.pem)
         try:
             res = one("notlsa.test", peer)
         finally:
@@ -444,7 +392,7 @@ try:
         res = rt("dane.test")
         check(res[0][0] == "D" and "5.7.30" in res[0][1] and "REQUIRETLS" in res[0][1],
               "REQUIRETLS, verified by DANE, the host does not offer REQUIRETLS: returned, 5.7.30", res)
-        check(no_mail(peer), "no MAIL was sent to it", [c.commands for c in peer.conns])
+        check(peer.no_mail(), "no MAIL was sent to it", [c.commands for c in peer.conns])
     case("REQUIRETLS", requiretls)
 
     def burst():
@@ -484,9 +432,4 @@ finally:
     ferrytest.stop_all(stoppers)
     home.cleanup()
 
-if failures:
-    print("%d checks passed, %d failed:" % (ferrytest.checks, len(failures)), flush=True)
-    for f in failures:
-        print("  " + f)
-    sys.exit(1)
-print("%d checks passed" % ferrytest.checks)
+cases.end()

@@ -11,53 +11,24 @@ runs; the test fails if any check failed. Without nsd, unbound or ldns-signzone 
 import os
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
-from ferrytest import Home, Spawner  # noqa: E402
-from dnssec_peers import DnssecWorld, missing_tools, tlsa_of  # noqa: E402
+from ferrytest import Cases, Home, Spawner  # noqa: E402
+from dnssec_peers import DnssecWorld, skip_unless_tools, tlsa_of  # noqa: E402
 from mtasts_peers import MtaStsServer  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
 from tls_peers import TestCA, TlsPeer  # noqa: E402
 
-miss = missing_tools()
-if miss:
-    print("skipped: not installed: %s (package/deps: nsd, unbound, ldnsutils)" % " ".join(miss))
-    sys.exit(77)
+skip_unless_tools()
 
 home = Home()
+cases = Cases(home)
+check, case, finish = cases.check, cases.case, cases.finish
 stoppers = []
-failures = []
 num = [0]
 now = {"peer": None, "sts": None}
 TIMEOUT = 3
-
-
-def check(cond, what, detail=""):
-    if cond:
-        ferrytest.ok(what)
-    else:
-        print("FAILED: %s%s" % (what, (": " + repr(detail)[:800]) if detail != "" else ""), flush=True)
-        failures.append(what)
-    return cond
-
-
-def case(title, fn):
-    print("# " + title, flush=True)
-    try:
-        fn()
-    except SystemExit:
-        print("FAILED: %s: the case stopped (see above)" % title, flush=True)
-        failures.append(title)
-    except Exception:
-        print("FAILED: %s: %s" % (title, traceback.format_exc()), flush=True)
-        failures.append(title)
-    for p in home.procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    home.procs[:] = []
 
 
 def policy(mode, *mx, max_age=86400):
@@ -90,12 +61,6 @@ def deliver(sp, domain, timeout=30):
     res = sp.wait(num[0], timeout)
     print("  %s: %r" % (domain, res), flush=True)
     return res
-
-
-def finish(sp):
-    rc = sp.finish()
-    check(rc == 0, "ferry-spawn-remote exits 0 at end of input", (rc, sp.logtext()[-600:]))
-    return sp.logtext()
 
 
 def cache(domain):
@@ -134,9 +99,8 @@ try:
         world.add_zone(name, records, signed=signed)
     world.add_zone("nopolicy.test", ["@ MX 10 mx", "mx A 127.0.0.1", "mx2 A 127.0.0.1"], signed=False)
     world.start()
-    for k, v in dict(smtpport=PORT, dnssecservers=world.resolver, mtastsport=STSPORT, tlscafile=ca.pem, timeoutmtasts=TIMEOUT,
-                     timeoutconnect=3, timeoutgreeting=3, timeoutcommand=5, timeoutdata=5, deadhosttime=0).items():
-        home.control(k, "%s\n" % v)
+    home.settings(smtpport=PORT, dnssecservers=world.resolver, mtastsport=STSPORT, tlscafile=ca.pem, timeoutmtasts=TIMEOUT,
+                  timeoutconnect=3, timeoutgreeting=3, timeoutcommand=5, timeoutdata=5, deadhosttime=0)
     home.control("dnsservers", "")
     print("# unbound %s, the MX hosts on 127.0.0.1:%d, the policy servers on 127.0.0.1:%d" % (world.resolver, PORT, STSPORT), flush=True)
 
@@ -164,7 +128,7 @@ try:
         res = deliver(sp, "sts.test")
         check(res[0][0] in ("Z", "H") and "the certificate did not verify (sts: MTA-STS policy of sts.test, enforce)" in res[0][1],
               "after a restart, the policy server gone: the cached policy still enforced, a self-signed certificate refused", res)
-        check(not any(v in ("MAIL", "DATA") for c in p.conns for v in c.verbs()), "nothing sent to that host", [c.commands for c in p.conns])
+        check(p.no_mail(), "nothing sent to that host", [c.commands for c in p.conns])
         finish(sp)
     case("the policy cached across a restart", restart)
 
@@ -259,9 +223,4 @@ finally:
     ferrytest.stop_all(stoppers)
     home.cleanup()
 
-if failures:
-    print("%d checks passed, %d failed:" % (ferrytest.checks, len(failures)), flush=True)
-    for f in failures:
-        print("  " + f)
-    sys.exit(1)
-print("%d checks passed" % ferrytest.checks)
+cases.end()

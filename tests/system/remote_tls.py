@@ -8,38 +8,24 @@ import os
 import subprocess
 import shutil
 import sys
-import traceback
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
-from ferrytest import Home, Spawner, eventually, is_root  # noqa: E402
+from ferrytest import Cases, Home, Spawner, eventually, is_root  # noqa: E402
 from smtp_peers import Dnsmasq  # noqa: E402
 from tls_peers import PrivatePostfix, TestCA, TlsPeer, port_free  # noqa: E402
 
 home = Home()
+cases = Cases(home)
+check, case, finish = cases.check, cases.case, cases.finish
 stoppers = []
-failures = []
 num = [0]
 USER, PASSWORD = "alice@example.com", "s3cret pass"
-
-
-def check(cond, what, detail=""):
-    if cond:
-        ferrytest.ok(what)
-    else:
-        print("FAILED: %s%s" % (what, (": " + repr(detail)[:800]) if detail != "" else ""), flush=True)
-        failures.append(what)
-    return cond
 
 
 def stopping(x):
     stoppers.append(x.stop)
     return x
-
-
-def settings(**kv):
-    for k, v in kv.items():
-        home.control(k, "%s\n" % v)
 
 
 def control(name, text, mode=0o644):
@@ -67,43 +53,15 @@ def wire(data):
     return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 
-def no_mail(peer):
-    return not any(v in ("MAIL", "DATA") for c in peer.conns for v in c.verbs())
-
-
-def case(title, fn):
-    """runs one case; a spawner that failed (ferrytest's fail exits) or an error ends only this
-    case; every spawner it left running is stopped"""
-    print("# " + title, flush=True)
-    try:
-        fn()
-    except SystemExit:
-        print("FAILED: %s: the case stopped (see above)" % title, flush=True)
-        failures.append(title)
-    except Exception:
-        print("FAILED: %s: %s" % (title, traceback.format_exc()), flush=True)
-        failures.append(title)
-    for p in home.procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    home.procs[:] = []
-
-
-def finish(sp):
-    rc = sp.finish()
-    check(rc == 0, "ferry-spawn-remote exits 0 at end of input", (rc, sp.logtext()[-500:]))
-
-
 try:
-    settings(timeoutconnect=3, timeoutgreeting=3, timeoutcommand=5, timeoutdata=5, deadhosttime=60, connectioncache=5)
+    home.settings(timeoutconnect=3, timeoutgreeting=3, timeoutcommand=5, timeoutdata=5, deadhosttime=60, connectioncache=5)
     body = b"Subject: over TLS\n\nline one\n.starts with a dot\nlast line\n"
     mid = home.inject(body, "sender@example.com", ["a@tls.test"])
     stored = home.mess(mid)
     ca = TestCA(os.path.join(home.tmp, "ca"))
     good = ca.cert("good")
     dns = stopping(Dnsmasq(["--host-record=mx.tls.test,127.0.0.1", "--host-record=smtp.relay.test,127.0.0.1"]))
-    settings(dnsservers="127.0.0.1:%d" % dns.port, tlscafile=ca.pem)
+    home.settings(dnsservers="127.0.0.1:%d" % dns.port, tlscafile=ca.pem)
 
     def tls13():
         peer = stopping(TlsPeer("starttls", *good))
@@ -161,7 +119,7 @@ try:
         peer = stopping(TlsPeer("starttls", *good))
         route("vstore.test:mx.tls.test:%d" % peer.port)
         policy("* may", "vstore.test verify")
-        settings(tlscafile="")
+        home.settings(tlscafile="")
         os.environ["SSL_CERT_DIR"] = store
         try:
             sp = Spawner(home, "ferry-spawn-remote")
@@ -179,7 +137,7 @@ try:
         check(res[0][0] in ("Z", "H") and "the certificate did not verify (control/tlspolicy: verify)" in res[0][1],
               "a store without the CA (a directory that does not exist): deferred, not verified", res)
         finish(sp)
-        settings(tlscafile=ca.pem)
+        home.settings(tlscafile=ca.pem)
     case("verify against the system's store", verify_system_store)
 
     for kind, reason in (("expired", "certificate has expired"), ("selfsigned", "self-signed certificate"), ("wrongname", "hostname mismatch")):
@@ -194,7 +152,7 @@ try:
             want = "host mx.tls.test[127.0.0.1]:%d over TLSv1.3 (" % peer.port
             want2 = "): the certificate did not verify (control/tlspolicy: verify): "
             check(want in res[0][1] and want2 in res[0][1] and reason in res[0][1].lower(), "the text: %s...%s...%s" % (want, want2, reason), res[0][1])
-            check(no_mail(peer), "the peer saw no MAIL", [c.commands for c in peer.conns])
+            check(peer.no_mail(), "the peer saw no MAIL", [c.commands for c in peer.conns])
             finish(sp)
             policy("* may")
             sp = Spawner(home, "ferry-spawn-remote")
@@ -233,7 +191,7 @@ try:
         check(res[0][0] in ("Z", "H"), "STARTTLS stripped under encrypt: deferred", res)
         want = "host mx.tls.test[127.0.0.1]:%d: TLS is required (control/tlspolicy: encrypt) but the host does not offer STARTTLS" % peer.port
         check(want in res[0][1], "the text: " + want, res[0][1])
-        check(peer.connections >= 1 and no_mail(peer), "the peer saw no MAIL", [c.commands for c in peer.conns])
+        check(peer.connections >= 1 and peer.no_mail(), "the peer saw no MAIL", [c.commands for c in peer.conns])
         finish(sp)
     case("STARTTLS stripped under encrypt", stripped)
 
@@ -241,7 +199,7 @@ try:
         peer = stopping(TlsPeer("broken"))
         route("broken.test:mx.tls.test:%d" % peer.port)
         policy("* may")
-        settings(connectioncache=0, tlsbrokentime=3600)
+        home.settings(connectioncache=0, tlsbrokentime=3600)
         sp = Spawner(home, "ferry-spawn-remote")
         res = deliver(sp, ["a@broken.test"])
         check(res[0][0] == "K", "a broken handshake under may: delivered", res)
@@ -256,7 +214,7 @@ try:
         if peer.connections >= 3:
             check("STARTTLS" not in peer.conns[2].verbs(), "without trying STARTTLS", peer.conns[2].commands)
         finish(sp)
-        settings(connectioncache=5)
+        home.settings(connectioncache=5)
     case("a broken handshake under may", broken)
 
     def implicit():
@@ -298,7 +256,7 @@ try:
         sp = Spawner(home, "ferry-spawn-remote")
         res = deliver(sp, ["a@relay.test"])
         check(res[0][0] in ("Z", "H") and "535" in res[0][1] and "in reply to AUTH" in res[0][1], "wrong credentials, 535: deferred, quoting the 535 in reply to AUTH", res)
-        check(no_mail(peer), "no MAIL after the 535", [c.commands for c in peer.conns])
+        check(peer.no_mail(), "no MAIL after the 535", [c.commands for c in peer.conns])
         finish(sp)
     case("AUTH refused with 535", auth_535)
 
@@ -313,7 +271,7 @@ try:
               [c.commands for c in peer.conns])
         check(res[0][0] in ("Z", "H"), "deferred", res)
         check("credentials for smtp.relay.test (control/smtpauth) are sent only over TLS, and the host does not offer STARTTLS" in res[0][1], "the text says why", res[0][1])
-        check(no_mail(peer), "and no MAIL", [c.commands for c in peer.conns])
+        check(peer.no_mail(), "and no MAIL", [c.commands for c in peer.conns])
         finish(sp)
     case("never AUTH outside TLS", auth_clear)
 
@@ -334,17 +292,10 @@ try:
         route("relay.test:smtp.relay.test:%d" % peer.port)
         control("smtpauth", "smtp.relay.test %s %s\n" % (USER, PASSWORD), 0o644)
         want = "control/smtpauth is readable by others: chmod 640 (owner root, group of the remote channel) or 600"
-        logpath = os.path.join(home.tmp, "ferry-spawn-remote.log")
-        logstart = os.path.getsize(logpath) if os.path.exists(logpath) else 0
         sp = Spawner(home, "ferry-spawn-remote")
         num[0] += 1
-        try:
-            sp.deliver(num[0], mid, "sender@example.com", ["a@relay.test"])
-        except BrokenPipeError:
-            pass    # it refused to start: the error is in its log
-        ended = eventually(lambda: sp.p.poll() is not None or not sp.pump(0.05) or num[0] in sp.answers, 15)
-        ans = sp.answers.get(num[0])
-        said = sp.logtext()[logstart:] + repr(ans)
+        ended, ans = sp.try_deliver(num[0], mid, "sender@example.com", ["a@relay.test"])
+        said = sp.logtext()[sp.logstart:] + repr(ans)
         check(ended and want in said, "control/smtpauth mode 644: refused with the spec's error", (sp.p.poll(), said[-600:]))
         if not ans:
             eventually(lambda: sp.p.poll() is not None, 15)
@@ -357,7 +308,7 @@ try:
         peer = stopping(TlsPeer("starttls", *good))
         route("many.test:mx.tls.test:%d" % peer.port)
         policy("* may")
-        settings(connectioncache=5)
+        home.settings(connectioncache=5)
         sp = Spawner(home, "ferry-spawn-remote")
         res = [deliver(sp, ["m%d@many.test" % i]) for i in range(20)]
         check(all(r[0][0] == "K" and "over TLSv1.3" in r[0][1] for r in res), "20 deliveries one after another: all K over TLS 1.3", res[:3])
@@ -376,7 +327,7 @@ try:
         # second; under may it is
         peer = stopping(TlsPeer("starttls", *good))
         route("one.test:mx.tls.test:%d" % peer.port, "two.test:smtp.relay.test:%d" % peer.port)
-        settings(connectioncache=5)
+        home.settings(connectioncache=5)
         for level, want in (("verify", 2), ("may", 1)):
             policy("* " + level)
             before = peer.connections
@@ -391,7 +342,7 @@ try:
         peer = stopping(TlsPeer("starttls", *good))
         route("resume.test:mx.tls.test:%d" % peer.port)
         policy("* may")
-        settings(connectioncache=0)
+        home.settings(connectioncache=0)
         sp = Spawner(home, "ferry-spawn-remote")
         res = [deliver(sp, ["r%d@resume.test" % i]) for i in range(3)]
         check(all(r[0][0] == "K" and "over TLSv1.3" in r[0][1] for r in res), "3 deliveries with connectioncache 0: all K over TLS 1.3", res)
@@ -399,7 +350,7 @@ try:
         check([c.reused for c in peer.conns] == [False, True, True], "the first a full handshake, the next two resume its session",
               [(c.tls, c.reused) for c in peer.conns])
         finish(sp)
-        settings(connectioncache=5)
+        home.settings(connectioncache=5)
     case("a reconnection resumes the TLS session", resume)
 
     def resume_policy():
@@ -408,7 +359,7 @@ try:
         peer = stopping(TlsPeer("starttls", *good))
         route("loose.test:mx.tls.test:%d" % peer.port, "strict.test:mx.tls.test:%d" % peer.port)
         policy("* may", "strict.test secure match=other.test")
-        settings(connectioncache=0)
+        home.settings(connectioncache=0)
         sp = Spawner(home, "ferry-spawn-remote")
         first = deliver(sp, ["a@loose.test"])
         check(first[0][0] == "K" and "certificate verified" in first[0][1], "may: delivered, the certificate verified for the host's name", first)
@@ -421,7 +372,7 @@ try:
         again = deliver(sp, ["c@loose.test"])
         check(again[0][0] == "K" and "session resumed" in again[0][1], "may again: the session of the may delivery resumed", again)
         finish(sp)
-        settings(connectioncache=5)
+        home.settings(connectioncache=5)
     case("a session resumed only under the policy it was verified under", resume_policy)
 
     def postfix():
@@ -446,9 +397,4 @@ finally:
     ferrytest.stop_all(stoppers)
     home.cleanup()
 
-if failures:
-    print("%d checks passed, %d failed:" % (ferrytest.checks, len(failures)), flush=True)
-    for f in failures:
-        print("  " + f)
-    sys.exit(1)
-print("%d checks passed" % ferrytest.checks)
+cases.end()

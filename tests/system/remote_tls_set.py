@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 import ferrytest  # noqa: E402
-from ferrytest import BIN, Home, Supervised, eventually, expect, s6_log, skip_unless_root, stop_all, test_user  # noqa: E402
+from ferrytest import BIN, Home, Supervised, eventually, expect, s6_log, sendmail_as, skip_unless_root, stop_all, test_user  # noqa: E402
 
 skip_unless_root("the dedicated users of ferry-setup -u")
 for tool in ("setpriv", "s6-svscan", "s6-svc", "openssl", "/usr/sbin/dnsmasq"):
@@ -48,7 +48,6 @@ try:
     # the sender's mailbox: any bounce to sender@example.org would land in this Maildir
     box = home.catchall("example.org")
     tu = test_user()
-    AS_USER = ["setpriv", "--reuid=%d" % tu.pw_uid, "--regid=%d" % tu.pw_gid, "--clear-groups"]
 
     ca = TestCA(os.path.join(home.tmp, "ca"))
     good = ca.cert("good")
@@ -81,15 +80,9 @@ try:
            "the set and ferry-injectd start", log()[-600:])
 
     def sendmail(subject, rcpt, body="line one\n.a line that starts with a dot\nlast line\n"):
-        msg = "To: %s\nSubject: %s\n\n%s" % (rcpt, subject, body)
-        r = subprocess.run(AS_USER + [os.path.join(BIN, "ferry-sendmail"), "-f", "sender@example.org", rcpt], input=msg.encode(),
-                           capture_output=True, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": H})
-        expect(r.returncode == 0, "as %s (not root), ferry-sendmail takes the message to %s" % (tu.pw_name, rcpt), (r.returncode, r.stderr))
+        sendmail_as(tu, H, rcpt, "To: %s\nSubject: %s\n\n%s" % (rcpt, subject, body))
 
-    def line(rcpt, what):
-        """the set's log line for the delivery to rcpt ending in what (success, deferral, failure)"""
-        m = re.findall(r"^.*delivery \d+: msg \S+ to %s: %s: .*$" % (re.escape(rcpt), what), log(), re.M)
-        return m[-1] if m else None
+    line = home.delivery_line
 
     def qread(*args):
         r = subprocess.run([os.path.join(BIN, "ferry-qread")] + list(args) + [H], capture_output=True, text=True)
