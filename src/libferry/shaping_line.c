@@ -70,7 +70,7 @@ static int prefixed (char const *s, size_t n, char const *prefix, size_t k)
   return n >= k && !memcmp(s, prefix, k) ;
 }
 
-static char const *fault (ferry_shaping_line *e, char const *f, size_t n, char const *why)
+static char const *fault (ferry_shaping_entry *e, char const *f, size_t n, char const *why)
 {
   e->field = f ;
   e->fieldlen = n ;
@@ -78,7 +78,7 @@ static char const *fault (ferry_shaping_line *e, char const *f, size_t n, char c
 }
 
  /* The key, lower-cased: its kind and name. */
-static char const *key_take (ferry_shaping_line *e)
+static char const *key_take (ferry_shaping_entry *e)
 {
   char *k = e->key ;
   size_t n = e->keylen ;
@@ -102,7 +102,7 @@ static char const *key_take (ferry_shaping_line *e)
 }
 
  /* mx=PATTERN[,PATTERN...], lower-cased. */
-static char const *mx_take (ferry_shaping_line *e, char *f, size_t n)
+static char const *mx_take (ferry_shaping_entry *e, char *f, size_t n)
 {
   size_t i = 3 ;
   if (e->kind != 's') return fault(e, f, n, "mx= is only for site: keys") ;
@@ -121,7 +121,7 @@ static char const *mx_take (ferry_shaping_line *e, char *f, size_t n)
   }
 }
 
-char const *ferry_shaping_line (char *line, size_t n, ferry_shaping_line *e)
+char const *ferry_shaping_line (char *line, size_t n, ferry_shaping_entry *e)
 {
   static ferry_shaping const zero = FERRY_SHAPING_ZERO ;
   unsigned int seen = 0, nset = 0 ;
@@ -167,7 +167,7 @@ char const *ferry_shaping_line (char *line, size_t n, ferry_shaping_line *e)
   return 0 ;
 }
 
-int ferry_shaping_record_key (stralloc *sa, ferry_shaping_line const *e)
+int ferry_shaping_record_key (stralloc *sa, ferry_shaping_entry const *e)
 {
   char p[2] = { e->kind, ':' } ;
   return stralloc_catb(sa, p, 2) && stralloc_catb(sa, e->name, e->namelen) ;

@@ -39,8 +39,8 @@ extern char const *ferry_shaping_setting (char const *s, size_t n, ferry_shaping
 extern unsigned int ferry_shaping_unit_seconds (char unit) ;
 
  /* One line of control/shaping (no newline), parsed in place (keys and patterns lower-cased). */
-typedef struct ferry_shaping_line_s ferry_shaping_line ;
-struct ferry_shaping_line_s
+typedef struct ferry_shaping_entry_s ferry_shaping_entry ;
+struct ferry_shaping_entry_s
 {
   char kind ;             /* 0: nothing (blank or comment); 'd' a domain, 'r' route:HOST, 's' site:NAME */
   char *key ;             /* the key as the frames name it: example.com, route:HOST, site:NAME */
@@ -56,7 +56,7 @@ struct ferry_shaping_line_s
 
  /* 0 and e filled, or what is wrong (e->field says where, when it can). Whether a key or a
     pattern is on another line too is the caller's to check. */
-extern char const *ferry_shaping_line (char *line, size_t n, ferry_shaping_line *e) ;
+extern char const *ferry_shaping_line (char *line, size_t n, ferry_shaping_entry *e) ;
 
  /* Is p[0..n) a good MX pattern: a host name, or "*." and a host name (lower case)? */
 extern int ferry_shaping_pattern_ok (char const *p, size_t n) ;
@@ -64,7 +64,7 @@ extern int ferry_shaping_pattern_ok (char const *p, size_t n) ;
  /* The records of control/shaping.cdb (a format private to this module, written by
     ferry-shaping): the key's record "d:DOMAIN", "r:HOST" or "s:NAME" (its value the normalized
     settings text) for a line; "m:PATTERN" (its value the site's NAME) for each pattern. */
-extern int ferry_shaping_record_key (stralloc *sa, ferry_shaping_line const *e) ;
+extern int ferry_shaping_record_key (stralloc *sa, ferry_shaping_entry const *e) ;
 extern int ferry_shaping_record_pattern (stralloc *sa, char const *p, size_t n) ;
 
  /* The key of a lower-cased domain in control/shaping.cdb c, the first that applies: the
