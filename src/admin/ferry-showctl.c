@@ -25,6 +25,7 @@
 #include <ferry/tls_policy.h>
 #include <ferry/home.h>
 #include <ferry/mailboxes.h>
+#include <ferry/shaping.h>
 #include <ferry/route.h>
 
 #include "admin.h"
@@ -41,7 +42,7 @@ static void catb_to (stralloc *sa, char const *s, size_t n) { if (!stralloc_catb
  /* files that are ferry's but not settings: compiled tables and their sources */
 static int known_extra (char const *name)
 {
-  return !strcmp(name, "mailboxes") || !strcmp(name, "mailboxes.cdb") ;
+  return !strcmp(name, "mailboxes") || !strcmp(name, "mailboxes.cdb") || !strcmp(name, "shaping") || !strcmp(name, "shaping.cdb") ;
 }
 
 static stralloc why = STRALLOC_ZERO ;
@@ -169,6 +170,37 @@ static unsigned int mailboxes_check (int json)
     what = why_line(lineno, what) ;
     strerr_warnw("bad line in control/mailboxes: ", what, " (ferry-mailboxes would refuse the file)") ;
     if (!json) { cats("control/mailboxes: ") ; cats(what) ; cats("   <- BAD\n") ; }
+  }
+  stralloc_free(&src) ;
+  return nbad ;
+}
+
+ /* control/shaping, line by line as ferry-shaping compiles it: the number of bad lines. */
+static unsigned int shaping_check (int json)
+{
+  stralloc src = STRALLOC_ZERO ;
+  size_t i = 0 ;
+  unsigned int lineno = 0, nbad = 0 ;
+  if (!openslurpclose(&src, "control/shaping"))
+  {
+    if (errno == ENOENT) return 0 ;
+    strerr_warnwu1sys("read control/shaping") ;
+    return 1 ;
+  }
+  while (i < src.len)
+  {
+    char *line = src.s + i ;
+    size_t n = byte_chr(line, src.len - i, '\n') ;
+    ferry_shaping_entry e ;
+    char const *what ;
+    i += n + 1 ;
+    lineno++ ;
+    what = ferry_shaping_line(line, n, &e) ;
+    if (!what) continue ;
+    nbad++ ;
+    what = why_line(lineno, what) ;
+    strerr_warnw("bad line in control/shaping: ", what, " (ferry-shaping would refuse the file)") ;
+    if (!json) { cats("control/shaping: ") ; cats(what) ; cats("   <- BAD\n") ; }
   }
   stralloc_free(&src) ;
   return nbad ;
@@ -322,12 +354,18 @@ int main (int argc, char const *const *argv)
     closedir(dh) ;
   }
   problems += mailboxes_check(json) ;
+  problems += shaping_check(json) ;
   {
     struct stat a, b ;
     if (stat("control/mailboxes", &a) == 0 && (stat("control/mailboxes.cdb", &b) < 0 || a.st_mtime > b.st_mtime))
     {
       problems++ ;
       strerr_warnw("control/mailboxes is newer than control/mailboxes.cdb: run ferry-mailboxes") ;
+    }
+    if (stat("control/shaping", &a) == 0 && (stat("control/shaping.cdb", &b) < 0 || a.st_mtime > b.st_mtime))
+    {
+      problems++ ;
+      strerr_warnw("control/shaping is newer than control/shaping.cdb: run ferry-shaping") ;
     }
   }
   if (json) cats("}\n") ;

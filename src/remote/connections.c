@@ -48,6 +48,7 @@ static void conn_close (unsigned int ci)
   if (c->fd >= 0) fd_close(c->fd) ;
   c->fd = -1 ;
   c->s.state = SMTP_FREE ;
+  shaping_conn_close(c) ;
   c->retrysame = 0 ;
   c->in.len = c->out.len = 0 ;
   smtp_reply_reset(&c->reply) ;
@@ -163,17 +164,19 @@ static unsigned int conn_new (void)
   {
     unsigned int j, old = rem.nconns ;
     rem.conns = ferry_array_grow(rem.conns, &rem.nconns, sizeof(conn)) ;
-    for (j = old ; j < rem.nconns ; j++) { rem.conns[j].s.state = SMTP_FREE ; rem.conns[j].fd = -1 ; }
+    for (j = old ; j < rem.nconns ; j++) { rem.conns[j].s.state = SMTP_FREE ; rem.conns[j].fd = -1 ; rem.conns[j].key = -1 ; }
   }
   return i ;
 }
 
- /* The idle connection, or QUIT when connections are not kept; the delivery is no longer its. */
+ /* The idle connection, or QUIT when connections are not kept or it carried its shaping key's
+    messages=; the delivery is no longer its. */
 static void conn_to_idle (unsigned int ci)
 {
   conn *c = rem.conns + ci ;
   c->deliv = -1 ;
-  if (!rem.cachetime) { conn_quit(ci) ; return ; }
+  if (!rem.cachetime || shaping_conn_spent(c)) { conn_quit(ci) ; return ; }
+  shaping_conn_idle(c, 1) ;
   deadline_set(c) ;
 }
 
@@ -247,6 +250,7 @@ static void conn_step (unsigned int ci, enum smtp_event ev)
           dsc[n] = 0 ;
         }
         ev = conversion_decide(ci) ? SMTP_EV_BEGIN : SMTP_EV_CANCEL ;
+        if (ev == SMTP_EV_BEGIN) c->mails++ ;   /* a MAIL FROM goes: a message for messages= */
         break ;
       case SMTP_SEND_DATA : data_start(c) ; return ;
       case SMTP_DONE :
@@ -380,6 +384,7 @@ void conn_read (unsigned int ci)
       if (used) { memmove(c->in.s, c->in.s + used, c->in.len - used) ; c->in.len -= used ; }
       if (p < 0) { conn_fail(ci, "protocol error: ", why, 0) ; return ; }
       if (!p) break ;
+      throttle_note(ci) ;
       conn_step(ci, SMTP_EV_REPLY) ;
       if (rem.conns[ci].s.state == SMTP_FREE || rem.conns[ci].fd < 0 || rem.conns[ci].s.state == SMTP_HANDSHAKE) return ;
       c = rem.conns + ci ;
@@ -492,6 +497,7 @@ int conn_start (unsigned int di, raddr const *a)
   c->fd = fd ;
   c->addr = *a ;
   c->deliv = di ;
+  shaping_conn_open(c, rem.dests[DELIV(di)->dest].key) ;
   c->in.len = c->out.len = 0 ;
   smtp_reply_reset(&c->reply) ;
   addr_fmt(fmt, a) ;
@@ -509,28 +515,39 @@ int conn_start (unsigned int di, raddr const *a)
 
  /* An idle cached connection for the delivery's next try: only to the very host at position
     d->tried of its destination, so that the hosts are tried in their order and a failure moves
-    on to the next one (never a less preferred host, never one twice). It then names the host as
-    this destination does (its MX name). */
+    on to the next one (never a less preferred host, never one twice), and of the same shaping
+    key (a connection counts in its key). It then names the host as this destination does (its
+    MX name). */
 int conn_cached_take (unsigned int di, raddr const *a)
 {
   unsigned int i ;
   int decided = 0 ;   /* the delivery's policy at a, decided once for every idle connection */
+  int key = rem.dests[DELIV(di)->dest].key ;
   for (i = 0 ; i < rem.nconns ; i++)
   {
     conn *c = rem.conns + i ;
-    if (c->s.state != SMTP_IDLE || a->port != c->addr.port || !same_ip(&a->ip, &c->addr.ip)) continue ;
+    if (c->s.state != SMTP_IDLE || c->key != key || a->port != c->addr.port || !same_ip(&a->ip, &c->addr.ip)) continue ;
     /* the same policy, names and records: a certificate checked against one name says nothing
        of another, and this delivery may reach the host by its own (another domain's MX name) */
     if (!policy_same(c, DELIV(di), a, &decided)) continue ;
     c->addr = *a ;
     addr_fmt(c->s.host, a) ;
     c->deliv = di ;
+    shaping_conn_idle(c, 0) ;
     DELIV(di)->conn = i ;
     metrics_conn_reused() ;
     conn_step(i, SMTP_EV_START) ;
     return 1 ;
   }
   return 0 ;
+}
+
+ /* The shaping key has as many connections open as it may: one of its idle ones goes. */
+void conn_idle_close (int key)
+{
+  unsigned int i ;
+  for (i = 0 ; i < rem.nconns ; i++)
+    if (rem.conns[i].s.state == SMTP_IDLE && rem.conns[i].key == key && rem.conns[i].idle) { conn_quit(i) ; return ; }
 }
 
  /* What the connection waits for. */

@@ -44,6 +44,7 @@ void deliv_finish (unsigned int di)
   deliv_txn(d, &t) ;
   if (d->lasterr.len) smtp_txn_all(&t, 'Z', d->lasterr.s, d->lasterr.len) ;
   else smtp_txn_all(&t, 'Z', "no result (internal error)", 25) ;
+  throttle_send(d) ;
   if (!ferry_answer_cat(&rem.io.out, d->payload.s, d->text, d->nrcpt)) nomem() ;
   if (d->msgfd >= 0) fd_close(d->msgfd) ;
   if (d->givenfd >= 0) fd_close(d->givenfd) ;
@@ -56,6 +57,7 @@ void deliv_finish (unsigned int di)
   free(d->rcpt) ;
   stralloc_free(&d->payload) ;
   stralloc_free(&d->lasterr) ;
+  stralloc_free(&d->throttle) ;
   stralloc_free(&d->look.regions) ;
   gensetdyn_delete(&rem.delivs, di) ;
 }
@@ -188,6 +190,8 @@ void deliv_attach (unsigned int di)
     if (!policy_usable(d, a, &d->lasterr)) { d->otherfail = 1 ; continue ; }
     /* a stale cached connection already failed this delivery: a fresh one from now on */
     if (!d->retried && conn_cached_take(di, a)) return ;
+    /* a new connection: it may have to wait for one on its shaping key (shaping.c) */
+    if (!shaping_connect(di)) return ;
     if (conn_start(di, a) < 0)
     {
       /* this machine's failure (no socket: EMFILE...), not the destination's: Z, no backoff */
@@ -228,6 +232,7 @@ void deliv_attach (unsigned int di)
 void deliveries_pump (void)
 {
   unsigned int i ;
+  shaping_pump() ;
   for (i = 0 ; i < rem.ndests ; i++)
   {
     dest *t = rem.dests + i ;
@@ -236,10 +241,13 @@ void deliveries_pump (void)
     if (t->state == DS_NEW || (t->state == DS_READY && !tain_future(&t->expires) && !t->active)
      || (t->state == DS_FAILED && t->failstatus == 'D' && !tain_future(&t->expires)))
     {
+      shaping_check() ;
       dest_resolve(i) ;
       t = rem.dests + i ;
       if (t->state == DS_RESOLVING) continue ;
     }
+    /* the queue manager learns its key before any answer of the deliveries that waited */
+    if (!t->shaped) { shaping_dest(i) ; t = rem.dests + i ; }
     if (t->state == DS_FAILED)
     {
       /* the deliveries that waited for this answer get it; a temporary failure is not kept */

@@ -106,6 +106,8 @@ void dest_resolve (unsigned int di)
   t->sts = -1 ;
   t->stswait = 0 ;
   t->dnserr.len = 0 ;
+  t->mxnames.len = 0 ;
+  t->shaped = 0 ;
   switch (ferry_route_find(rem.routes.s, rem.routes.len, t->name.s, &host, &port, rem.smtpport))
   {
     case 1 :
@@ -167,6 +169,8 @@ unsigned int dest_get (char const *name, size_t n)
   t->active = 0 ;
   t->whead = t->wtail = -1 ;
   t->nwaiting = 0 ;
+  t->shaped = 0 ;
+  t->key = -1 ;
   return i ;
 }
 

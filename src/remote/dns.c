@@ -324,7 +324,10 @@ static void mx_cb (void *arg, int status, int timeouts, unsigned char *abuf, int
         if (null)
           dest_fail(t, 'D', "5.1.10 the domain publishes a null MX (RFC 7505): it accepts no mail: ", t->name.s) ;
         else
+        {
+          shaping_mx_note(t, mx) ;
           for (m = mx ; m ; m = m->next) dns_addr_lookup(lk->di, m->host, rem.smtpport, m->priority, dane_may(t)) ;
+        }
         ares_free_data(mx) ;
       }
       else if (r == ARES_ENODATA) { t->implicit = 1 ; dns_addr_lookup(lk->di, t->name.s, rem.smtpport, 0, dane_may(t)) ; }

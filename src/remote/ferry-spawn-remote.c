@@ -4,7 +4,8 @@
    dns.c, destinations.c, deadhosts.c, deliveries.c, connections.c, smtp_session.c, tls.c (OpenSSL,
    in the same loop), tls_policy.c and smtp_auth.c (the control files of TLS and AUTH), policy.c
    (what decides a connection's TLS), tlsa.c (DANE's records), sts.c (MTA-STS), children.c
-   (ferry-mtasts-fetch and ferry-tlsrpt in the background). */
+   (ferry-mtasts-fetch and ferry-tlsrpt in the background), shaping.c (control/shaping.cdb and
+   the limits per key that connections enforce), throttle.c (throttling replies, told). */
 
 #include <errno.h>
 #include <signal.h>
@@ -66,16 +67,19 @@ void control_take (char const *p, size_t n)
   char const *f[3] ;
   int nf = ferry_fields_split(p, n, f, 3) ;
   size_t mark ;
-  if (!ferry_frame_begin(&rem.io.out, &mark)) nomem() ;
-  if (dead_control(f, nf, &rem.io.out)) ;
-  else if (nf == 1 && !strcmp(f[0], "!reread"))
+  if (nf == 1 && !strcmp(f[0], "!reread"))
   {
+    /* read before the answer begins: the settings may send frames of their own ("!shaping") */
     stralloc why = STRALLOC_ZERO ;
     char const *done = settings_reread(&why) ;
-    if (!ferry_field_cats(&rem.io.out, f[0])) nomem() ;
+    if (!ferry_frame_begin(&rem.io.out, &mark) || !ferry_field_cats(&rem.io.out, f[0])) nomem() ;
     if (done ? !ferry_field_cats(&rem.io.out, done) : !stralloc_insertb(&why, 0, "kept the old settings: ", 23) || !ferry_field_cats(&rem.io.out, why.s)) nomem() ;
     stralloc_free(&why) ;
+    if (!ferry_frame_end(&rem.io.out, mark)) nomem() ;
+    return ;
   }
+  if (!ferry_frame_begin(&rem.io.out, &mark)) nomem() ;
+  if (dead_control(f, nf, &rem.io.out)) ;
   else if (!ferry_field_cats(&rem.io.out, "!unknown")) nomem() ;
   if (!ferry_frame_end(&rem.io.out, mark)) nomem() ;
 }
@@ -162,6 +166,7 @@ int main (int argc, char const *const *argv)
       if (tain_less(&m, &deadline)) deadline = m ;
     }
     metrics_deadline(&deadline) ;
+    shaping_deadline(&deadline) ;   /* deliveries waiting for a new connection's token */
     for (i = 0 ; i < rem.nconns ; i++)
     {
       conn *c = rem.conns + i ;

@@ -29,6 +29,11 @@ extern void smtp_reply_reset (smtp_reply *r) ;
  /* The text of a reply on one line ("250-a / 250 b"), at most max bytes, appended to sa. */
 extern int smtp_reply_oneline (smtp_reply const *r, stralloc *sa, size_t max) ;
 
+ /* Does the reply say the host is throttling (doc/protocols.html, "!throttle"): a 421, or a 4xx
+    whose enhanced code is 4.7.x or 4.2.1 (a 450, 451 or 452 with none) and whose text says
+    "too many" or "rate" (in any case)? */
+extern int smtp_reply_throttling (smtp_reply const *r) ;
+
  /* Is the EHLO keyword (case-insensitive) in the reply? Its parameter (after a space) into param. */
 extern int smtp_ehlo_has (smtp_reply const *r, char const *keyword, char const **param, size_t *paramlen) ;
 

@@ -118,6 +118,8 @@ int settings_load (int initial, stralloc *why)
     if (r < 0) nomem() ;
     if (!r) goto end ;
   }
+  why->len = 0 ;
+  if (!shaping_prepare(why)) goto end ;
   /* other servers: a new c-ares channel, as c-ares 1.18 changes no servers while a query is
      pending; taken below if everything else is good */
   if (initial || dnssec != rem.dnssec || csv.len != rem.servers.len || memcmp(csv.s, rem.servers.s, csv.len))
@@ -135,6 +137,7 @@ int settings_load (int initial, stralloc *why)
      when it is next used */
   tls_commit(newctx) ;
   newctx = 0 ;
+  shaping_commit() ;
   if (havechan)
   {
     dns_channel_replace(newchan, dnssec) ;
@@ -166,6 +169,7 @@ int settings_load (int initial, stralloc *why)
   stralloc_free(&cafile) ;
   if (newctx) tls_discard(newctx) ;
   if (havechan) ares_destroy(newchan) ;
+  shaping_discard() ;
   return ok ;
 }
 

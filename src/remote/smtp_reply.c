@@ -93,3 +93,43 @@ int smtp_auth_offers (char const *p, size_t n, char const *mech)
   }
   return 0 ;
 }
+
+ /* The enhanced status code that follows the reply code ("421 4.7.0 ..."): 1 with its subject
+    and detail, 0 if the first line has none. */
+static int enhanced_code (char const *t, size_t n, unsigned int *subject, unsigned int *detail)
+{
+  unsigned int v[2] = { 0, 0 }, k ;
+  size_t i = 6 ;
+  if (n < 9 || t[4] < '2' || t[4] > '5' || t[5] != '.') return 0 ;
+  for (k = 0 ; k < 2 ; k++)
+  {
+    size_t digits = 0 ;
+    while (i < n && t[i] >= '0' && t[i] <= '9' && digits < 3) { v[k] = v[k] * 10 + (t[i] - '0') ; i++ ; digits++ ; }
+    if (!digits) return 0 ;
+    if (!k) { if (i >= n || t[i] != '.') return 0 ; i++ ; }
+  }
+  if (i < n && t[i] != ' ' && t[i] != '\n') return 0 ;
+  *subject = v[0] ;
+  *detail = v[1] ;
+  return 1 ;
+}
+
+static int says (char const *s, size_t n, char const *what)
+{
+  size_t k = strlen(what), i ;
+  for (i = 0 ; i + k <= n ; i++) if (!strncasecmp(s + i, what, k)) return 1 ;
+  return 0 ;
+}
+
+int smtp_reply_throttling (smtp_reply const *r)
+{
+  unsigned int subject, detail ;
+  if (r->code == 421) return 1 ;
+  if (r->code / 100 != 4) return 0 ;
+  if (enhanced_code(r->text.s, r->text.len, &subject, &detail))
+  {
+    if (subject != 7 && !(subject == 2 && detail == 1)) return 0 ;
+  }
+  else if (r->code != 450 && r->code != 451 && r->code != 452) return 0 ;
+  return says(r->text.s, r->text.len, "too many") || says(r->text.s, r->text.len, "rate") ;
+}

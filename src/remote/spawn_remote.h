@@ -78,6 +78,9 @@ struct dest_s
   stralloc routehost ;    /* the host of its route (as control/smtproutes writes it), else empty */
   int hascreds ;          /* control/smtpauth has credentials for the route's host */
   stralloc authplain64, authuser64, authpass64 ;
+  stralloc mxnames ;      /* its MX hosts, each ended by a null byte, in preference order (shaping.c) */
+  int shaped ;            /* its key is decided for this resolution, and told */
+  int key ;               /* its shaping key (shaping.c), -1: no line of control/shaping applies */
 } ;
 
 typedef struct deliv_s deliv ;
@@ -103,8 +106,9 @@ struct deliv_s
   int tlsretried ;        /* a TLS handshake failed under "may": one try without TLS on the same host */
   int rtlsfail, otherfail ;   /* a host failed it for REQUIRETLS; one failed it for another reason */
   stralloc lasterr ;
+  stralloc throttle ;     /* the first throttling reply a host gave it (throttle.c), for "!throttle" */
   int conn ;
-  int next ;
+  int next ;              /* the next delivery waiting for its destination, or on its shaping key */
 } ;
 
 typedef struct conn_s conn ;
@@ -138,6 +142,9 @@ struct conn_s
   int daneusage ;         /* under pol dane, verified: the usage of the record that matched (2, 3), else -1 */
   stralloc tlskey ;       /* its TLS session's key in the cache (tls.c) */
   int retrysame ;         /* its failure is to be tried again on the same host (TLS fell back) */
+  int key ;               /* its shaping key (its destination's when it was made), -1 none */
+  int idle ;              /* idle, counted so in its key */
+  unsigned int mails ;    /* the transactions it began (MAIL FROM sent) */
 } ;
 
 typedef struct tlsa_entry_s tlsa_entry ;
@@ -242,6 +249,7 @@ extern void deliv_txn (deliv *d, smtp_txn *t) ;
 
  /* connections.c */
 extern int conn_start (unsigned int di, raddr const *a) ;
+extern void conn_idle_close (int key) ;   /* one idle connection of the shaping key ends (QUIT) */
 extern int conn_cached_take (unsigned int di, raddr const *a) ;
 extern void conn_connected (unsigned int ci) ;
 extern void conn_read (unsigned int ci) ;
@@ -249,6 +257,25 @@ extern void conn_flush (unsigned int ci) ;
 extern void conn_timeout (unsigned int ci) ;
 extern int conn_events (unsigned int ci) ;
 extern void conn_ready (unsigned int ci, int revents) ;
+
+ /* shaping.c (doc/ferry-shaping.html) */
+extern int shaping_prepare (stralloc *why) ;   /* control/shaping.cdb opened for settings_load; 0: why */
+extern void shaping_commit (void) ;    /* the prepared table in use, "!shaping" sent */
+extern void shaping_discard (void) ;
+extern void shaping_check (void) ;     /* before a destination resolves: another table is taken, every destination expired */
+extern void shaping_mx_note (dest *t, struct ares_mx_reply const *mx) ;
+extern void shaping_dest (unsigned int di) ;   /* a destination resolved: its key decided, "!shape" sent */
+extern int shaping_connect (unsigned int di) ;   /* may the delivery open a connection now? 0: it waits on its key */
+extern void shaping_pump (void) ;      /* the waiting deliveries whose key can go */
+extern void shaping_deadline (tain *deadline) ;
+extern void shaping_conn_open (conn *c, int key) ;
+extern void shaping_conn_idle (conn *c, int idle) ;
+extern void shaping_conn_close (conn *c) ;
+extern int shaping_conn_spent (conn const *c) ;   /* has it carried its key's messages= ? */
+
+ /* throttle.c */
+extern void throttle_note (unsigned int ci) ;   /* the reply just read: a throttling one is kept for the delivery */
+extern void throttle_send (deliv const *d) ;    /* "!throttle", before the delivery's answer, if it met one */
 
  /* tlsa.c */
 extern int tlsa_want (unsigned int di, char const *host, uint16_t port) ;   /* the entry's index; counts a lookup of di if one starts or is under way */

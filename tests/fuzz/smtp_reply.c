@@ -1,6 +1,6 @@
 /* Fuzz target: what an SMTP peer sends ferry-spawn-remote: replies (smtp_reply_parse) fed in
    pieces as a socket gives them, one-line summaries for the log, EHLO keywords and the AUTH
-   mechanisms offered; and the DATA
+   mechanisms offered, whether a reply says the host throttles; and the DATA
    transform of a message's bytes. Properties: a reply parsed from pieces equals the reply parsed
    whole; the DATA transform of pieces equals the transform of the whole. */
 
@@ -53,6 +53,8 @@ static void replies (char const *s, size_t n, size_t step, stralloc *log)
         FUZZ_ASSERT(smtp_auth_offers(param, plen, "plain") == plain) ;
         (void)smtp_auth_offers(param, plen, "LOGIN") ;
       }
+      /* a throttling reply (the "!throttle" frame) is a 4xx */
+      FUZZ_ASSERT(!smtp_reply_throttling(&r) || r.code / 100 == 4) ;
       smtp_reply_reset(&r) ;
       continue ;
     }

@@ -411,6 +411,7 @@ class Spawner:
         self.buf = b""
         self.answers = {}
         self.order = []
+        self.controls = []      # the frames starting with "!": (answers before it, [fields])
         self.logpath = self.log.name
 
     def send(self, raw):
@@ -456,6 +457,9 @@ class Spawner:
             if fields[-1] != b"":
                 fail("answer payload does not end with a null byte: %r" % payload)
             fields = [f.decode(errors="replace") for f in fields[:-1]]
+            if fields and fields[0].startswith("!"):
+                self.controls.append((len(self.order), fields))
+                continue
             num = int(fields[0])
             self.answers[num] = [(f[0], f[1:]) for f in fields[1:]]
             self.order.append(num)

@@ -126,7 +126,10 @@ class RawPeer:
     strict: refuse with 554 at the end of data a message with a line over 998 octets, or with
     8-bit bytes and no BODY=8BITMIME (offer ehlo without 8BITMIME to make a strict 7-bit peer);
     scripted: RCPT of rcpt-NNN@... gets NNN (as ScriptedPeer), and DATA after no accepted
-    recipient gets 554."""
+    recipient gets 554;
+    close_after: close the connection after taking that many messages on it, right after the
+    reply to the last one's end of data (close_lazily: when the client's next command comes,
+    unanswered). self.opened: the time.monotonic() of each connection's start."""
 
     def __init__(self, host="127.0.0.1", port=None, **behaviour):
         self.host = host
@@ -138,6 +141,7 @@ class RawPeer:
         self.sessions = []          # per connection: list of ("C", line) / ("S", line) and data
         self.messages = []          # raw DATA bytes, dot-stuffed, as received
         self.mailargs = []
+        self.opened = []
         self.lock = threading.Lock()
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
@@ -168,7 +172,9 @@ class RawPeer:
     async def _session(self, reader, writer):
         log = []
         accepted = 0
+        taken = 0
         with self.lock:
+            self.opened.append(time.monotonic())
             self.connections += 1
             self.active += 1
             self.peak = max(self.peak, self.active)
@@ -207,6 +213,8 @@ class RawPeer:
                     return
                 text = line.decode(errors="replace").rstrip("\r\n")
                 log.append(("C", text))
+                if b.get("close_after") and taken >= b["close_after"]:
+                    return
                 verb = text.split(" ")[0].split(":")[0].upper()
                 if b.get("drop_after") == verb:
                     return
@@ -275,6 +283,9 @@ class RawPeer:
                             await send("554 5.6.1 8-bit data without BODY=8BITMIME")
                             continue
                     await send("250 2.0.0 taken")
+                    taken += 1
+                    if b.get("close_after") and taken >= b["close_after"] and not b.get("close_lazily"):
+                        return
                 else:
                     await send("502 5.5.2 what")
         except (asyncio.CancelledError, ConnectionError):

@@ -103,5 +103,42 @@ int main (void)
     CHECK(ferry_route_check(S("x::25\n")) == 1, "port without host") ;
     stralloc_free(&host) ;
   }
+  /* throttling replies (the "!throttle" frame) */
+  {
+    static char const *const yes[] = {
+      "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume",
+      "421 closing",
+      "421-a\r\n421 b",
+      "451 4.7.1 Too many connections from your IP",
+      "450 4.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages",
+      "452 too many messages, slow down",
+      "451 RATE limit exceeded",
+      "450-4.7.28 first line\r\n450 4.7.28 our rate limits say no",
+      0 } ;
+    static char const *const no[] = {
+      "451 4.7.1 greylisted, try again later",
+      "452 4.2.2 mailbox full: too many messages",
+      "451 4.3.0 too many things went wrong",
+      "453 too many",
+      "550 5.7.1 too many connections",
+      "250 ok rate",
+      "452 4.5.3 too many recipients",
+      0 } ;
+    unsigned int i ;
+    for (i = 0 ; yes[i] ; i++)
+    {
+      char buf[300] ;
+      size_t n = strlen(yes[i]) ;
+      memcpy(buf, yes[i], n) ; memcpy(buf + n, "\r\n", 3) ;
+      CHECK(parse_all(&r, buf, n + 2, &why) == 1 && smtp_reply_throttling(&r), "throttling: %s", yes[i]) ;
+    }
+    for (i = 0 ; no[i] ; i++)
+    {
+      char buf[300] ;
+      size_t n = strlen(no[i]) ;
+      memcpy(buf, no[i], n) ; memcpy(buf + n, "\r\n", 3) ;
+      CHECK(parse_all(&r, buf, n + 2, &why) == 1 && !smtp_reply_throttling(&r), "not throttling: %s", no[i]) ;
+    }
+  }
   return UNIT_END() ;
 }
