@@ -114,10 +114,14 @@ static int enhanced_code (char const *t, size_t n, unsigned int *subject, unsign
   return 1 ;
 }
 
+static int letter (char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ; }
+
+ /* Does the text have what (any case) at the start of a word? "rate", "ratelimit" and
+    "rate-limited" do; "generate" and "accurate" do not. */
 static int says (char const *s, size_t n, char const *what)
 {
   size_t k = strlen(what), i ;
-  for (i = 0 ; i + k <= n ; i++) if (!strncasecmp(s + i, what, k)) return 1 ;
+  for (i = 0 ; i + k <= n ; i++) if ((!i || !letter(s[i - 1])) && !strncasecmp(s + i, what, k)) return 1 ;
   return 0 ;
 }
 

@@ -114,6 +114,7 @@ int main (void)
       "452 too many messages, slow down",
       "451 RATE limit exceeded",
       "450-4.7.28 first line\r\n450 4.7.28 our rate limits say no",
+      "451 4.7.1 ratelimit: slow down",
       0 } ;
     static char const *const no[] = {
       "451 4.7.1 greylisted, try again later",
@@ -123,6 +124,8 @@ int main (void)
       "550 5.7.1 too many connections",
       "250 ok rate",
       "452 4.5.3 too many recipients",
+      "451 4.7.1 could not generate a reply",
+      "451 4.7.1 your address is inaccurate",
       0 } ;
     unsigned int i ;
     for (i = 0 ; yes[i] ; i++)
