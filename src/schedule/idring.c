@@ -35,6 +35,21 @@ unsigned int idring_at (idring const *r, unsigned int i)
   return r->a[(r->head + i) % r->cap] ;
 }
 
+void idring_filter (idring *r, unsigned int upto, int (*keep) (unsigned int x, void const *ctx), void const *ctx)
+{
+  /* the kept ones move towards the tail end of the span, the head moves past the gap */
+  unsigned int i = upto, w = upto ;
+  if (upto > r->n) i = w = r->n ;
+  while (i--)
+  {
+    unsigned int x = r->a[(r->head + i) % r->cap] ;
+    if ((*keep)(x, ctx)) r->a[(r->head + --w) % r->cap] = x ;
+  }
+  if (!w) return ;
+  r->head = (r->head + w) % r->cap ;
+  r->n -= w ;
+}
+
 void idring_free (idring *r)
 {
   free(r->a) ;

@@ -17,6 +17,9 @@ extern void idring_push (idring *r, unsigned int x) ;
 extern unsigned int idring_pop (idring *r) ;
  /* The entry i places from the first; i must be below r->n. */
 extern unsigned int idring_at (idring const *r, unsigned int i) ;
+ /* Among the first upto entries, keeps those keep says (in order) and drops the others: costs
+    upto, whatever the ring's size. */
+extern void idring_filter (idring *r, unsigned int upto, int (*keep) (unsigned int x, void const *ctx), void const *ctx) ;
  /* Gives the memory back; the ring is empty after. */
 extern void idring_free (idring *r) ;
 
