@@ -25,6 +25,8 @@ ferry_control const ferry_control_table[] =
   { "minbackoff", "300", 1, UINT64_MAX, "shortest wait before retrying a deferred recipient, in seconds" },
   { "maxbackoff", "4000", 1, UINT64_MAX, "longest wait before retrying a deferred recipient, in seconds" },
   { "delaywarning", "14400", 0, UINT64_MAX, "seconds after which the sender is warned of a delay once; 0 means never" },
+  { "shapingday", "86400", 10, 86400, "seconds of a shaping day: the daily= limits of control/shaping count from multiples of it since the Epoch (UTC midnight for 86400)" },
+  { "shapingrecovery", "60", 1, 86400, "seconds after a throttling reply lowered a shaping key before it rises a step, and between its steps" },
   { "bouncefrom", "MAILER-DAEMON", TEXT, "local part of the From: of delivery notifications" },
   { "bouncehost", "=me", TEXT, "domain of the From: of delivery notifications" },
   { "bouncemaxbytes", "50000", 0, UINT64_MAX, "largest message a failure notice returns whole; larger ones come back as their header only; 0 means no limit" },

@@ -65,6 +65,7 @@ void batch_done (unsigned int const *r, unsigned int n, char status, char const 
     o->status = status ;
     m->open-- ;
     sched.openrcpts-- ;
+    sched.opench[(int)o->ch]-- ;
   }
   records_mark(r, n, status) ;
   mark_dirty(mi) ;
@@ -115,10 +116,10 @@ void rcpt_defer (unsigned int ri, uint32_t next)
 }
 
  /* The recipients r[0..n) of one message failed temporarily, with the same text: deferred, or,
-    past control/queuelifetime, failed. One log line and one defer record for the batch, and one
-    next attempt: a batch that shared its fate stays together (the spread of backoff, which keeps
-    deferred mail from coming back in waves, is drawn per batch). */
-static void defer_batch (unsigned int const *r, unsigned int n, char const *text, uint32_t now)
+    past control/queuelifetime, failed (then 1). One log line and one defer record for the batch,
+    and one next attempt: a batch that shared its fate stays together (the spread of backoff,
+    which keeps deferred mail from coming back in waves, is drawn per batch). */
+static int defer_batch (unsigned int const *r, unsigned int n, char const *text, uint32_t now)
 {
   unsigned int mi = sched.rcpts[r[0]].msg, k ;
   msg *m = sched.msgs + mi ;
@@ -134,7 +135,7 @@ static void defer_batch (unsigned int const *r, unsigned int n, char const *text
     logs("expired msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; log_addrs(r, n) ; logend() ;
     batch_done(r, n, 'D', t.s) ;
     stralloc_free(&t) ;
-    return ;
+    return 1 ;
   }
   idx = malloc(n * sizeof(uint32_t)) ;
   if (!idx) strerr_diefu1sys(111, "allocate memory") ;
@@ -150,6 +151,7 @@ static void defer_batch (unsigned int const *r, unsigned int n, char const *text
   free(idx) ;
   logs("deferral msg ") ; logname(m->id, m->stamp) ; logs(" to ") ; log_addrs(r, n) ; logs(": next attempt in ") ;
   logu(lo - now) ; if (hi > lo) { logs(" to ") ; logu(hi - now) ; } logs(" seconds") ; logend() ;
+  return 0 ;
 }
 
  /* After a remote answer: a result H (the destination failed, doc/protocols.html) makes the
@@ -195,7 +197,13 @@ void answer_take (int ch, char const *p, size_t n)
   size_t first ;
   uint32_t now = time(0) ;
   char const **res ;
-  if (n && p[0] == '!') { control_log(ch, p, n) ; return ; }
+  int success = 0 ;
+  if (n && p[0] == '!')
+  {
+    /* the remote channel's shaping frames (shaping.c); the answers to control frames, logged */
+    if (ch != CH_REMOTE || !shape_frame(p, n)) control_log(ch, p, n) ;
+    return ;
+  }
   if (!ferry_answer_head(p, n, &num, &first) || num >= sched.nflights || !sched.flights[num].used || sched.flights[num].ch != ch)
   {
     strerr_warnw("a malformed or unexpected answer from the ", chname[ch], " channel: ignored") ;
@@ -213,20 +221,30 @@ void answer_take (int ch, char const *p, size_t n)
     for (j = i + 1 ; j < fl->n && ANSWER_STATUS(res[j][0]) == st && !strcmp(res[j] + 1, res[i] + 1) ; j++) ;
     logs("delivery ") ; logu(num) ; logs(": msg ") ; logname(sched.msgs[fl->msg].id, sched.msgs[fl->msg].stamp) ; logs(" to ") ; log_addrs(fl->r + i, j - i) ;
     logs(st == 'K' ? ": success: " : st == 'D' ? ": failure: " : ": deferral: ") ; logclean(res[i] + 1) ; logend() ;
-    if (st == 'Z' && !sched.msgs[fl->msg].deleting) defer_batch(fl->r + i, j - i, res[i] + 1, now) ;
-    else batch_done(fl->r + i, j - i, st == 'Z' ? 'D' : st, st == 'Z' ? DELETED_TEXT : res[i] + 1) ;
+    {
+      int result = st == 'K' ? RESULT_SUCCESS : st == 'D' ? RESULT_FAILURE : RESULT_DEFERRAL ;
+      if (st == 'Z' && !sched.msgs[fl->msg].deleting) { if (defer_batch(fl->r + i, j - i, res[i] + 1, now)) result = RESULT_FAILURE ; }
+      else batch_done(fl->r + i, j - i, st == 'Z' ? 'D' : st, st == 'Z' ? DELETED_TEXT : res[i] + 1) ;
+      metrics_result(ch, fl->msg, result, j - i, now) ;
+      if (fl->key >= 0) sched.keys.a[fl->key].results[result] += j - i ;
+      if (st == 'K') success = 1 ;
+    }
   }
   free(res) ;
+  if (success) sched.c.bytes[ch] += sched.msgs[fl->msg].wire ;
   sched.inflight[ch]-- ;
-  fl->used = 0 ;
+  sched.flyingr[ch] -= fl->n ;
   if (ch == CH_REMOTE)
   {
-    /* a slot of its destination is free: a recipient parked there can take it */
-    dest_result(fl->dest, p, n, first, now) ;
+    /* a slot of its destination is free: a recipient parked there can take it. An H that came
+       with a throttling reply (!throttle) lowered the key instead of backing the domain off. */
+    if (!fl->throttled) dest_result(fl->dest, p, n, first, now) ;
     sched.dests.a[fl->dest].inflight-- ;
+    shape_answer(num) ;
     dests_wake(&sched.dests, fl->dest) ;
-    dests_drop_idle(&sched.dests, fl->dest) ;
+    dest_idle(fl->dest) ;
   }
+  fl->used = 0 ;
   sched.statuschanged = 1 ;
   /* the marks are synced with the round's others; only then is the message finished */
   if (!sched.msgs[fl->msg].open) finish_later(fl->msg) ;

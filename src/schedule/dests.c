@@ -67,6 +67,7 @@ unsigned int dests_get (desttable *t, char const *dom)
     d = t->top++ ;
   }
   memset(t->a + d, 0, sizeof(dest)) ;
+  t->a[d].key = -1 ;
   t->a[d].name = malloc(len + 1) ;
   if (!t->a[d].name) strerr_diefu1sys(111, "allocate memory") ;
   for (k = 0 ; k <= len ; k++) t->a[d].name[k] = lower(dom[k]) ;
@@ -75,11 +76,11 @@ unsigned int dests_get (desttable *t, char const *dom)
   return d ;
 }
 
-void dests_drop_idle (desttable *t, unsigned int d)
+int dests_drop_idle (desttable *t, unsigned int d)
 {
   dest *e = t->a + d ;
   unsigned int i, j ;
-  if (!e->name || e->inflight || e->failures || e->parked.n || e->waking) return ;
+  if (!e->name || e->inflight || e->failures || e->parked.n || e->waking) return 0 ;
   for (i = hash(e->name) & (t->ntab - 1) ; t->tab[i] != d + 1 ; i = (i + 1) & (t->ntab - 1)) ;
   t->tab[i] = 0 ;
   t->usedtab-- ;
@@ -96,6 +97,7 @@ void dests_drop_idle (desttable *t, unsigned int d)
   memset(e, 0, sizeof(dest)) ;
   if (t->nfreed == t->afreed) t->freed = ferry_array_grow(t->freed, &t->afreed, sizeof(unsigned int)) ;
   t->freed[t->nfreed++] = d ;
+  return 1 ;
 }
 
 void dests_park (desttable *t, unsigned int d, unsigned int ri)

@@ -22,7 +22,11 @@ struct dest_s
   unsigned int failures ;       /* failed deliveries in a row; 0 when not failing */
   uint32_t until ;              /* while failing: backed off until then */
   idring parked ;               /* recipients (the scheduler's indices), in the order they came */
+  int key ;                     /* its shaping key (keys.h), -1: none, the domain alone */
   unsigned int waking : 1 ;     /* on the wake list */
+  unsigned int attached : 1 ;   /* its key and marks looked up since it was made */
+  unsigned int known : 1 ;      /* the remote channel told its key */
+  unsigned int suspended : 1 ;  /* ferry-qctl suspend @domain */
 } ;
 
 typedef struct desttable_s desttable ;
@@ -41,11 +45,12 @@ struct desttable_s
 
  /* The domain's entry, or -1. */
 extern int dests_find (desttable const *t, char const *dom) ;
- /* The domain's entry, made if there is none (dies, 111, out of memory). Indices stay valid until
-    the entry is dropped. */
+ /* The domain's entry, made if there is none (key -1, nothing else set; dies, 111, out of
+    memory). Indices stay valid until the entry is dropped. */
 extern unsigned int dests_get (desttable *t, char const *dom) ;
- /* Drops the entry if nothing keeps it: no delivery out, not failing, none parked. */
-extern void dests_drop_idle (desttable *t, unsigned int d) ;
+ /* Drops the entry if nothing keeps it: no delivery out, not failing, none parked; 1 when it
+    did (the caller gives up what the entry's key held first). */
+extern int dests_drop_idle (desttable *t, unsigned int d) ;
 
 extern void dests_park (desttable *t, unsigned int d, unsigned int ri) ;
  /* The oldest parked recipient, or -1 when none is left. */

@@ -18,7 +18,7 @@ void dest_unfail (int d)
   if (d < 0) return ;
   sched.dests.a[d].failures = 0 ;
   sched.dests.a[d].until = 0 ;
-  dests_drop_idle(&sched.dests, d) ;
+  dest_idle(d) ;
 }
 
 /* ---------- dispatch ---------- */
@@ -76,27 +76,43 @@ static void request_send (unsigned int fi)
   if (!ferry_frame_end(o, mark)) strerr_diefu1sys(111, "allocate memory") ;
   if (fl->ch == CH_REMOTE && sched.passfd) msgfd_push(start, m->id) ;
   sched.inflight[(int)fl->ch]++ ;
-  if (fl->ch == CH_REMOTE) sched.dests.a[fl->dest].inflight++ ;
+  sched.flyingr[(int)fl->ch] += fl->n ;
+  sched.c.started[(int)fl->ch]++ ;
+  if (fl->ch == CH_REMOTE)
+  {
+    sched.dests.a[fl->dest].inflight++ ;
+    if (fl->key >= 0) shape_sent(fi) ;
+  }
   sched.statuschanged = 1 ;
 }
 
  /* The entries of a ring not far from its head that are due recipients of the flight's message
     and domain join the flight, up to the request's limit. Only BATCH_LOOK entries are looked at:
-    a batch costs what it holds, whatever the size of its message or of the ring. */
+    a batch costs what it holds, whatever the size of its message or of the ring. link is what
+    the ring's recipients have: -2 the ready ring, -3 a parking (dests.h, keys.h), whose entries
+    taken go at once, so that its length stays the count of what it holds. */
 #define BATCH_LOOK (4 * FERRY_REQUEST_RCPT_MAX)
 
-static void batch_fill (flight *fl, idring const *ring, char const *dom)
+static int parked_still (unsigned int ri, void const *ctx)
 {
-  unsigned int k, look = ring->n < BATCH_LOOK ? ring->n : BATCH_LOOK ;
+  (void)ctx ;
+  return sched.rcpts[ri].link == -3 ;
+}
+
+static void batch_fill (flight *fl, idring *ring, char const *dom, int link)
+{
+  unsigned int k, taken = 0, look = ring->n < BATCH_LOOK ? ring->n : BATCH_LOOK ;
   for (k = 0 ; k < look && fl->n < FERRY_REQUEST_RCPT_MAX ; k++)
   {
     unsigned int oi = idring_at(ring, k) ;
     rcpt *o = sched.rcpts + oi ;
-    if (o->link != -2 || o->msg != fl->msg || o->status != 'T' || o->ch != CH_REMOTE || strcasecmp(ferry_addr_domain(o->addr), dom)) continue ;
+    if (o->link != link || o->msg != fl->msg || o->status != 'T' || o->ch != CH_REMOTE || strcasecmp(ferry_addr_domain(o->addr), dom)) continue ;
     fl->r[fl->n++] = oi ;
     o->status = 'F' ;
-    o->link = -1 ;      /* its ring entry is stale now: skipped when it comes up */
+    rcpt_unlink(oi) ;   /* its ring entry is stale now: skipped when it comes up */
+    taken++ ;
   }
+  if (taken && link == -3) idring_filter(ring, k, &parked_still, 0) ;
 }
 
 void dispatch (void)
@@ -109,25 +125,29 @@ void dispatch (void)
     unsigned int ri = dueheap_pop(&sched.due, sched.rcpts) ;
     if (sched.rcpts[ri].status == 'T') ready_push(ri) ;
   }
-  /* destinations with a slot free again take back as many of their parked recipients */
+  /* destinations with a slot free again take back as many of their parked recipients; then
+     the shaping keys whose time came or that have room again (shaping.c) */
   while ((d = dests_woken(&sched.dests)) >= 0)
   {
-    unsigned int room = sched.perdest > sched.dests.a[d].inflight ? sched.perdest - sched.dests.a[d].inflight : 0 ;
+    unsigned int room = dest_room(d) ;
     while (room)
     {
       int ri = dests_unpark(&sched.dests, d) ;
       if (ri < 0) break ;
-      if (sched.rcpts[ri].link != -2) continue ;   /* taken out another way meanwhile */
+      if (sched.rcpts[ri].link != -3) continue ;   /* taken out another way meanwhile */
       ready_push(ri) ;
       room-- ;
     }
-    dests_drop_idle(&sched.dests, d) ;
+    dest_idle(d) ;
   }
+  shape_wake() ;
   for (ch = 0 ; ch < 2 ; ch++)
   {
     /* each ready recipient is looked at once per round; one held back by its destination's
        limit is parked on the destination (dests.h) until a slot there is free */
     unsigned int rounds = sched.ready[ch].n ;
+    /* with a shaping table, the remote deliveries wait at start for the channel's word */
+    if (ch == CH_REMOTE && sched.shapinghold && !shape_remote_ready()) continue ;
     while (rounds-- && sched.ready[ch].n && sched.inflight[ch] < sched.conc[ch])
     {
       int got = ready_pop(ch) ;
@@ -150,6 +170,7 @@ void dispatch (void)
         dest *e ;
         rd = dests_get(&sched.dests, dom) ;
         e = sched.dests.a + rd ;
+        if (!e->attached) dest_attach(rd) ;
         if (e->failures && (e->until > now || e->inflight))
         {
           /* backed off as a whole, or being probed: wait */
@@ -157,13 +178,22 @@ void dispatch (void)
           dueheap_push(&sched.due, sched.rcpts, ri) ;
           continue ;
         }
-        /* no slot: parked on the domain, not looked at again until one is free */
-        if (e->inflight >= sched.perdest) { dests_park(&sched.dests, rd, ri) ; r->link = -2 ; continue ; }
+        /* no slot: parked on the domain, not looked at again until one is free; a domain with
+           a shaping key, suspended, or whose key is not told yet: shaping.c decides */
+        if (e->key < 0 && !e->suspended && (e->known || !sched.shaping))
+        {
+          if (e->inflight >= sched.perdest) { dest_park(rd, ri) ; continue ; }
+        }
+        else if (!shape_admit(rd, ri)) continue ;
       }
       fi = flight_new() ;
       sched.flights[fi].ch = ch ;
       sched.flights[fi].msg = r->msg ;
       sched.flights[fi].dest = rd ;
+      sched.flights[fi].key = -1 ;
+      sched.flights[fi].epoch = 0 ;
+      sched.flights[fi].throttled = 0 ;
+      sched.flights[fi].firstcontact = 0 ;
       sched.flights[fi].n = 0 ;
       if (!sched.flights[fi].r) sched.flights[fi].r = malloc(FERRY_REQUEST_RCPT_MAX * sizeof(unsigned int)) ;
       if (!sched.flights[fi].r) strerr_diefu1sys(111, "allocate memory") ;
@@ -173,8 +203,16 @@ void dispatch (void)
       {
         /* the message's other due recipients in the same domain, those in the ready ring and
            those parked on the domain, go in the same transaction, up to the request's limit */
-        batch_fill(sched.flights + fi, &sched.ready[ch], dom) ;
-        batch_fill(sched.flights + fi, &sched.dests.a[rd].parked, dom) ;
+        dest *e = sched.dests.a + rd ;
+        batch_fill(sched.flights + fi, &sched.ready[ch], dom, -2) ;
+        batch_fill(sched.flights + fi, &e->parked, dom, -3) ;
+        if (e->key >= 0)
+        {
+          sched.flights[fi].key = e->key ;
+          sched.flights[fi].epoch = sched.keys.a[e->key].epoch ;
+          batch_fill(sched.flights + fi, &sched.keys.a[e->key].parked, dom, -3) ;
+        }
+        sched.flights[fi].firstcontact = sched.shaping && !e->known ;
       }
       request_send(fi) ;
     }

@@ -42,6 +42,7 @@ void dueheap_push (dueheap *h, rcpt *rcpts, unsigned int ri)
 {
   if (h->n == h->cap) h->a = ferry_array_grow(h->a, &h->cap, sizeof(unsigned int)) ;
   h->a[h->n] = ri ;
+  h->nch[rcpts[ri].ch & 1]++ ;
   rcpts[ri].link = h->n ;
   dueheap_up(h, rcpts, h->n++) ;
 }
@@ -49,6 +50,7 @@ void dueheap_push (dueheap *h, rcpt *rcpts, unsigned int ri)
 unsigned int dueheap_pop (dueheap *h, rcpt *rcpts)
 {
   unsigned int ri = h->a[0] ;
+  h->nch[rcpts[ri].ch & 1]-- ;
   swap(h, rcpts, 0, --h->n) ;
   dueheap_down(h, rcpts, 0) ;
   rcpts[ri].link = -1 ;
@@ -58,6 +60,7 @@ unsigned int dueheap_pop (dueheap *h, rcpt *rcpts)
 void dueheap_remove (dueheap *h, rcpt *rcpts, unsigned int pos)
 {
   unsigned int ri = h->a[pos] ;
+  h->nch[rcpts[ri].ch & 1]-- ;
   h->n-- ;
   if (pos != h->n)
   {

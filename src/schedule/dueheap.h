@@ -11,8 +11,9 @@ struct dueheap_s
 {
   unsigned int *a ;
   unsigned int n, cap ;
+  unsigned int nch[2] ;         /* of them, per channel (the recipient's ch) */
 } ;
-#define DUEHEAP_ZERO { 0, 0, 0 }
+#define DUEHEAP_ZERO { 0, 0, 0, { 0, 0 } }
 
  /* Adds recipient ri (dies, 111, out of memory). */
 extern void dueheap_push (dueheap *h, rcpt *rcpts, unsigned int ri) ;

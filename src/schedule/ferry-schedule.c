@@ -39,6 +39,7 @@ schedule sched =
   .nullfd = -1,
   .queuefd = -1,
   .statuschanged = 1,
+  .snap = FERRY_METRICS_SNAP_ZERO("metrics/schedule", &metrics_fill),
 } ;
 
  /* A signal, through the selfpipe. */
@@ -61,6 +62,7 @@ static void signal_take (int sig, tain *stopdeadline)
     if (load_settings(0))
     {
       for (k = 0 ; k < sched.dests.n ; k++) if (sched.dests.a[k].name) dests_wake(&sched.dests, k) ;   /* concurrencydestination may be higher */
+      shape_reread() ;
       logs("ferry-schedule: SIGHUP: settings read again") ; logend() ;
       sched.statuschanged = 1 ;
     }
@@ -116,6 +118,7 @@ int main (int argc, char const *const *argv)
   sig_ignore(SIGPIPE) ;
   sched.split = ferry_queue_split_or_die(111) ;
   load_settings(1) ;
+  shape_start() ;
   {
     char const *e = getenv("FERRY_MEMBERS") ;
     while (e && *e && sched.nmembers < NPEERS)
@@ -168,6 +171,8 @@ int main (int argc, char const *const *argv)
     if (access(dn, R_OK | X_OK) < 0) strerr_diefu3sys(111, "read ", dn, why) ;
   }
   steer_load() ;
+  suspend_load() ;
+  shapeday_load() ;
   queue_load() ;
   load_some(LOAD_CHUNK) ;
 
@@ -184,7 +189,9 @@ int main (int argc, char const *const *argv)
     dispatch() ;
     warn_delays() ;
     bounce_start() ;
-    if (sched.statuschanged) status_log() ;
+    if (sched.statuschanged) { status_log() ; sched.snap.changed = 1 ; }
+    shapeday_save(0) ;
+    ferry_metrics_snap_run(&sched.snap, 0) ;
     /* the round's log lines in one write: a line a write cost a system call per delivery */
     if (!buffer_flush(buffer_2)) _exit(111) ;
     /* stopping: once every delivery is answered, every finished message's files removed and
@@ -220,6 +227,8 @@ int main (int argc, char const *const *argv)
       tain_addsec_g(&a, 5) ;
       if (tain_less(&a, &deadline)) deadline = a ;
     }
+    shape_deadline(&deadline) ;
+    ferry_metrics_snap_deadline(&sched.snap, &deadline) ;
     if (sched.stopping && tain_less(&stopdeadline, &deadline)) deadline = stopdeadline ;
     if (load_pending()) tain_copynow(&deadline) ;   /* more to load: only look at the fds */
     if (iopause_g(x, n, &deadline) < 0) strerr_diefu1sys(111, "iopause") ;
@@ -244,6 +253,8 @@ int main (int argc, char const *const *argv)
     finish_flush() ;
   }
   /* the members see their input close, finish and exit; reap them, for at most 10 seconds */
+  shapeday_save(1) ;
+  ferry_metrics_snap_run(&sched.snap, 1) ;
   buffer_flush(buffer_2) ;
   {
     unsigned int i ;

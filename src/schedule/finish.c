@@ -56,6 +56,7 @@ void msg_forget (unsigned int mi)
     /* a recipient still in the heap (a deleted message's) leaves it; a ready-ring entry goes
        stale by itself once the link changes */
     if (sched.rcpts[ri].link >= 0) dueheap_remove(&sched.due, sched.rcpts, sched.rcpts[ri].link) ;
+    else rcpt_unlink(ri) ;
     sched.rcpts[ri].addr = 0 ;
     sched.rcpts[ri].link = sched.freercpt ;
     sched.freercpt = ri ;

@@ -172,6 +172,7 @@ void msg_load (uint64_t id, int announce)
         {
           m->open++ ;
           sched.openrcpts++ ;
+          sched.opench[c]++ ;
           /* due now (a new message's are): straight to the ready list, in slot order, without
              a way through the deferred heap (a million recipients are a million heap pops) */
           if (r->next <= now) ready_push(ri) ;
@@ -185,6 +186,7 @@ void msg_load (uint64_t id, int announce)
   stralloc_free(&recs[1]) ;
   free(notify) ;
   sched.statuschanged = 1 ;
+  sched.c.loaded++ ;
   if (!sched.msgs[mi].open) msg_finish(mi) ;
   else
   {

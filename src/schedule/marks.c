@@ -111,6 +111,7 @@ void sync_dirty (void)
     for (c = 0 ; c < 2 ; c++) if (m->dirty & (1 << c)) { mtime_hint(m, c) ; files++ ; }
   }
   if (files > 1 && syncfs(sched.queuefd) < 0) { strerr_warnwu1sys("syncfs the queue (the set stops)") ; _exit(111) ; }
+  if (files) sched.c.marksyncs++ ;
   for (i = 0 ; i < n ; i++)
   {
     msg *m = sched.msgs + dirty[i] ;

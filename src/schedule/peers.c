@@ -113,6 +113,8 @@ void sclean_take (char const *p, size_t n)
   }
   clean_request('m', id) ;
   logs("end msg ") ; logname(id, stamp) ; logend() ;
+  sched.c.finished++ ;
+  sched.snap.changed = 1 ;
 }
 
  /* What a member wrote: its whole frames, each to its handler (take). */

@@ -26,6 +26,7 @@
 #include <skalibs/gensetdyn.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
+#include <skalibs/tai.h>
 #include <skalibs/types.h>
 #include <skalibs/uint64.h>
 
@@ -38,6 +39,7 @@
 #include <ferry/frame.h>
 #include <ferry/home.h>
 #include <ferry/loop.h>
+#include <ferry/metrics_snap.h>
 #include <ferry/msgname.h>
 #include <ferry/queue.h>
 
@@ -46,6 +48,7 @@
 #include "dueheap.h"
 #include "idindex.h"
 #include "idring.h"
+#include "keys.h"
 #include "rcpt.h"
 
 #define DELETED_TEXT "5.0.0 returned to the sender by the administrator with ferry-qctl bounce"
@@ -105,8 +108,25 @@ struct flight_s
   char ch ;
   unsigned int msg ;
   unsigned int dest ;   /* remote: its destination (dests.h) */
+  int key ;             /* remote: its shaping key (keys.h), -1 none */
+  unsigned int epoch ;  /* the key's lowerings when it was sent */
   unsigned int n ;
   unsigned int *r ;     /* the recipients */
+  unsigned int throttled : 1 ;     /* the channel said a host throttled it (!throttle) */
+  unsigned int firstcontact : 1 ;  /* sent to a domain whose key was not told yet */
+} ;
+
+ /* The counters of the metrics snapshot (metrics.c), per channel where it says [2]. */
+#define DELAY_BOUNDS 9          /* the delay histogram's buckets but +Inf: 1 5 15 60 300 900 3600 14400 86400 */
+typedef struct counters_s counters ;
+struct counters_s
+{
+  uint64_t started[2] ;         /* deliveries started */
+  uint64_t results[2][3] ;      /* recipients, by RESULT_* (keys.h) */
+  uint64_t delay[2][DELAY_BOUNDS + 1] ;   /* successes by delay, each in the first bucket that holds it */
+  uint64_t delaysum[2] ;        /* seconds */
+  uint64_t bytes[2] ;           /* message bytes of the requests with a success */
+  uint64_t loaded, finished, marksyncs ;
 } ;
 typedef struct msgfd_s msgfd ;
 struct msgfd_s
@@ -152,6 +172,26 @@ struct schedule_s
   idindex ids ;                 /* messages by id; the key, msg_id */
 
   desttable dests ;             /* remote destinations (dests.h) */
+
+  /* traffic shaping (shaping.c, suspend.c, shapeday.c) */
+  keytable keys ;
+  domtable domains ;            /* domains whose key the remote channel told */
+  int shaping ;                 /* the channel said !shaping on */
+  int shapinghold ;             /* remote deliveries wait at start for it to say on or off (shaping.c) */
+  uint32_t shapingwait ;        /* ... until then at most */
+  uint64_t shapingday, recovery ;   /* control/shapingday, control/shapingrecovery */
+  unsigned int nsuspdom ;       /* domains suspended */
+  int daydirty ;                /* a key's count of the day changed since queue/shaping/counts was written */
+  uint32_t daysaved ;
+  uint32_t domainswept ;
+
+  /* the metrics snapshot (metrics.c) */
+  counters c ;
+  unsigned int nready[2] ;      /* recipients in the ready rings (link -2) */
+  unsigned int nparked ;        /* held by a limit or a suspension (link -3) */
+  unsigned int flyingr[2] ;     /* recipients in flight */
+  unsigned int opench[2] ;      /* open recipients (T or F) */
+  ferry_metrics_snap snap ;     /* when it is written (ferry/metrics_snap.h) */
 
   /* deliveries out (dispatch.c) */
   flight *flights ;
@@ -224,6 +264,10 @@ extern void warn_delays (void) ;
 extern void dest_unfail (int d) ;
 extern void dispatch (void) ;
 
+ /* metrics.c */
+extern int metrics_fill (stralloc *sa) ;
+extern void metrics_result (int ch, unsigned int mi, int result, unsigned int n, uint32_t now) ;
+
  /* finish.c */
 extern int msg_exists (uint64_t id) ;
 extern int removing_has (uint64_t id) ;
@@ -276,6 +320,52 @@ extern void sclean_take (char const *p, size_t n) ;
  /* rings.c */
 extern int ready_pop (int ch) ;
 extern void ready_push (unsigned int ri) ;
+ /* The recipient leaves the ready list or its parking: its link is -1 (the entry goes stale). */
+extern void rcpt_unlink (unsigned int ri) ;
+
+ /* adaptive.c */
+extern void key_step (unsigned int k, uint64_t now) ;
+extern void throttle_take (char const *num, char const *text) ;
+
+ /* limits.c */
+extern uint64_t shape_now (void) ;
+extern uint64_t shape_today (void) ;
+extern uint64_t nextday_at (uint64_t now) ;
+extern unsigned int key_conf_conn (key const *K) ;
+extern unsigned int key_conn (key const *K) ;
+extern uint64_t key_rate (key const *K) ;
+extern void key_retime (key *K) ;
+extern void key_day (key *K) ;
+extern void key_check (unsigned int k) ;
+extern void key_ref (int k) ;
+extern void key_unref (int k) ;
+extern unsigned int key_release (unsigned int k) ;
+extern void key_schedule (unsigned int k, uint64_t now, unsigned int pending) ;
+extern void key_wake_all (void) ;
+extern void dest_attach (unsigned int d) ;
+extern void dest_idle (unsigned int d) ;
+extern void dest_park (unsigned int d, unsigned int ri) ;
+extern unsigned int dest_room (unsigned int d) ;
+extern void dest_setkey (unsigned int d, int k) ;
+extern int shape_admit (unsigned int d, unsigned int ri) ;
+extern void shape_sent (unsigned int fi) ;
+extern void shape_answer (unsigned int fi) ;
+extern void shape_wake (void) ;
+
+ /* shapeday.c */
+extern void shapeday_load (void) ;
+extern void shapeday_save (int force) ;
+
+ /* shaping.c */
+extern int shape_frame (char const *p, size_t n) ;
+extern void shape_start (void) ;
+extern int shape_remote_ready (void) ;
+extern void shape_deadline (tain *deadline) ;
+extern void shape_reread (void) ;
+
+ /* suspend.c */
+extern void suspend_load (void) ;
+extern void suspend_command (char const *verb, char const *name) ;
 
  /* settings.c */
 extern int load_settings (int initial) ;

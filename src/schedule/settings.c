@@ -9,11 +9,11 @@
 int load_settings (int initial)
 {
   static char const *const names[] = { "concurrencylocal", "concurrencyremote", "concurrencydestination", "queuelifetime",
-    "minbackoff", "maxbackoff", "delaywarning" } ;
-  uint64_t v[7] ;
+    "minbackoff", "maxbackoff", "delaywarning", "shapingday", "shapingrecovery" } ;
+  uint64_t v[9] ;
   stralloc why = STRALLOC_ZERO ;
   unsigned int i ;
-  for (i = 0 ; i < 7 ; i++)
+  for (i = 0 ; i < 9 ; i++)
   {
     int r = ferry_control_u64_why(names[i], v + i, &why) ;
     if (r < 0) strerr_diefu1sys(111, "allocate memory") ;
@@ -34,5 +34,7 @@ int load_settings (int initial)
   sched.curve.max = v[5] ;
   if (sched.curve.max < sched.curve.min) sched.curve.max = sched.curve.min ;
   sched.delaywarning = v[6] ;
+  sched.shapingday = v[7] ;
+  sched.recovery = v[8] ;
   return 1 ;
 }

@@ -1,4 +1,5 @@
-/* ferry-schedule, ferry-qctl's commands on queue/lock/steer: hold, release, delete, requeue. */
+/* ferry-schedule, ferry-qctl's commands on queue/lock/steer: hold, release, delete, requeue
+   (suspend and resume: suspend.c). */
 
 #include "schedule.h"
 
@@ -117,6 +118,7 @@ static void steer_command (char *line)
   int mi = -1 ;
   if (!arg) { strerr_warnw("an unknown command on queue/lock/steer: ", line) ; return ; }
   *arg++ = 0 ;
+  if (!strcmp(line, "suspend") || !strcmp(line, "resume")) { suspend_command(line, arg) ; return ; }
   if (arg[0] != '@')
   {
     if (!ferry_msgname_scan(arg, &id, &stamp)) { strerr_warnw("a malformed message name on queue/lock/steer: ", arg) ; return ; }
