@@ -86,4 +86,34 @@ extern int login_name (stralloc *sa, uid_t uid) ;
 extern int metrics_collect (stralloc *sa) ;
 #define METRICS_UP_SECONDS 10   /* a snapshot younger than this: its program runs */
 
+ /* A sample line of a Prometheus text snapshot, cut in place (line must be null-terminated):
+    its name, its labels as written ('a="x",b="y"', "" when none) and its value (+Inf: 1e300).
+    1 a sample, 0 a comment or an empty line, -1 a line it does not read. */
+typedef struct prom_sample_s prom_sample ;
+struct prom_sample_s
+{
+  char const *name ;
+  char const *labels ;
+  double value ;
+} ;
+extern int prom_line (char *line, prom_sample *p) ;
+ /* The value of label key, unescaped, null-terminated, in value: 1, or 0 when it has none; -1
+    when the labels do not read (or out of memory). */
+extern int prom_label (char const *labels, char const *key, stralloc *value) ;
+
+ /* The queue manager's snapshot of shaping keys (shaping_read.c), from metrics/schedule/metrics.prom. */
+typedef struct shapekey_s shapekey ;
+struct shapekey_s
+{
+  char *key ;
+  uint64_t inflight, waiting, conn, conf, dailysent, dailycap ;
+  double ratelimit, rate ;
+  int suspended ;
+  int hasratelimit, hasrate, hasdaily, hascap ;
+} ;
+ /* The keys of the snapshot, and its age in seconds: 1 read; 0 no snapshot (errno ENOENT) or an
+    unreadable one (errno). *keys is malloc'ed, each key's name too. */
+extern int shaping_read (shapekey **keys, unsigned int *n, uint64_t *age) ;
+extern void shaping_free (shapekey *keys, unsigned int n) ;
+
 #endif

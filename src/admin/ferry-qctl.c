@@ -1,7 +1,9 @@
 /* ferry-qctl: steer queued messages while the set runs: hold, release, delete (with or without a
-   failure notice), requeue. hold and delete are files first (durable), then a command on
-   queue/lock/steer that the queue manager acts on at once. */
+   failure notice), requeue; suspend and resume a domain or a shaping key. hold, delete and
+   suspend are files first (durable), then a command on queue/lock/steer that the queue manager
+   acts on at once. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,6 +16,7 @@
 #include <skalibs/allreadwrite.h>
 #include <skalibs/buffer.h>
 #include <skalibs/djbunix.h>
+#include <skalibs/genalloc.h>
 #include <skalibs/sgetopt.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
@@ -23,10 +26,11 @@
 #include <ferry/control.h>
 #include <ferry/home.h>
 #include <ferry/queue.h>
+#include <ferry/suspend.h>
 
 #include "admin.h"
 
-#define USAGE "ferry-qctl [ -h home ] hold|release|delete|bounce|requeue name|@domain|all ... | deadhosts | undead ip[:port]|all"
+#define USAGE "ferry-qctl [ -h home ] hold|release|delete|bounce|requeue name|@domain|all ... | suspend|resume @domain|site:NAME|route:HOST ... | suspended | deadhosts | undead ip[:port]|all"
 #define ANSWER_WAIT 10000   /* milliseconds for the remote channel's answer */
 
 static unsigned int split ;
@@ -266,6 +270,94 @@ static int ask_remote (char const *verb, char const *arg)
   return 0 ;
 }
 
+/* ---------- suspend, resume, suspended ---------- */
+
+static void suspend_mark (char const *name, int on)
+{
+  char fn[16 + FERRY_SUSPEND_NAME_MAX] ;
+  memcpy(fn, "queue/suspend/", 14) ;
+  memcpy(fn + 14, name, strlen(name) + 1) ;
+  if (on)
+  {
+    if (!openwritenclose_suffix(fn, "", 0, ".tmp")) strerr_diefu2sys(111, "write ", fn) ;
+  }
+  else if (unlink(fn) < 0)
+  {
+    if (errno != ENOENT) strerr_diefu2sys(111, "remove ", fn) ;
+    return ;
+  }
+  if (ferry_dir_sync("queue/suspend") < 0) strerr_diefu1sys(111, "sync queue/suspend") ;
+}
+
+ /* The mark first (the queue manager finds it at its next start), then the command. */
+static void suspend_one (char const *verb, char const *arg)
+{
+  char name[FERRY_SUSPEND_NAME_MAX] ;
+  int on = verb[0] == 's', heard ;
+  if (!ferry_suspend_name(name, arg))
+  {
+    strerr_warnw("not @domain, site:NAME or route:HOST: ", arg) ;
+    bad++ ;
+    return ;
+  }
+  suspend_mark(name, on) ;
+  heard = steer(verb, name) ;
+  say(on ? "suspended " : "resumed ", name,
+      !heard ? " (the set is not running: it takes effect when it starts)" : on ? ": nothing starts there until it is resumed" : ": its recipients are tried now") ;
+}
+
+static int bynamecmp (void const *a, void const *b) { return strcmp(*(char *const *)a, *(char *const *)b) ; }
+
+ /* The marks, with the recipients each holds back from the queue manager's snapshot. */
+static int suspended_list (void)
+{
+  DIR *dh = opendir("queue/suspend") ;
+  struct dirent *de ;
+  genalloc names = GENALLOC_ZERO ;   /* char *, sorted */
+  shapekey *keys = 0 ;
+  unsigned int nkeys = 0, i, j ;
+  uint64_t age = 0 ;
+  int have, why = 0 ;
+  if (!dh) strerr_diefu1sys(111, "open queue/suspend") ;
+  while ((de = readdir(dh)))
+  {
+    char name[FERRY_SUSPEND_NAME_MAX], *p ;
+    size_t n = strlen(de->d_name) ;
+    if (de->d_name[0] == '.' || (n > 4 && !strcmp(de->d_name + n - 4, ".tmp")) || !ferry_suspend_name(name, de->d_name)) continue ;
+    p = strdup(name) ;
+    if (!p || !genalloc_append(char *, &names, &p)) nomem() ;
+  }
+  closedir(dh) ;
+  if (!genalloc_len(char *, &names)) { say("nothing is suspended", "", "") ; return 0 ; }
+  qsort(genalloc_s(char *, &names), genalloc_len(char *, &names), sizeof(char *), &bynamecmp) ;
+  have = shaping_read(&keys, &nkeys, &age) ;
+  if (!have) why = errno ;
+  if (have && age > METRICS_UP_SECONDS) { shaping_free(keys, nkeys) ; keys = 0 ; nkeys = 0 ; have = 0 ; why = ENOENT ; }
+  for (i = 0 ; i < genalloc_len(char *, &names) ; i++)
+  {
+    char const *name = genalloc_s(char *, &names)[i] ;
+    char const *label = name[0] == '@' ? name + 1 : name ;
+    if (!have)
+    {
+      say(name, ": suspended", why == ENOENT ? " (the queue manager is not running)" : " (no count: metrics/schedule/metrics.prom cannot be read)") ;
+      continue ;
+    }
+    for (j = 0 ; j < nkeys && strcmp(keys[j].key, label) ; j++) ;
+    if (j == nkeys) { say(name, ": suspended", "") ; continue ; }
+    {
+      char f[UINT64_FMT + 32] ;
+      size_t k = uint64_fmt(f + 2, keys[j].waiting) + 2 ;
+      f[0] = ',' ; f[1] = ' ' ;
+      memcpy(f + k, keys[j].waiting == 1 ? " recipient waiting" : " recipients waiting", keys[j].waiting == 1 ? 19 : 20) ;
+      say(name, ": suspended", f) ;
+    }
+  }
+  for (i = 0 ; i < genalloc_len(char *, &names) ; i++) free(genalloc_s(char *, &names)[i]) ;
+  genalloc_free(char *, &names) ;
+  if (keys) shaping_free(keys, nkeys) ;
+  return 0 ;
+}
+
 typedef struct target_s target ;
 struct target_s
 {
@@ -318,6 +410,18 @@ int main (int argc, char const *const *argv)
     if (chdir(ferry_home(home)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
     if (strchr(argv[1], ' ') || strchr(argv[1], '/') || !argv[1][0]) strerr_dieusage(100, USAGE) ;
     return ask_remote("undead", argv[1]) ;
+  }
+  if (argc == 1 && !strcmp(argv[0], "suspended"))
+  {
+    queue_enter(home) ;
+    return suspended_list() ;
+  }
+  if (argc >= 2 && (!strcmp(argv[0], "suspend") || !strcmp(argv[0], "resume")))
+  {
+    char const *verb = argv[0] ;
+    queue_enter(home) ;
+    for (argv++ ; *argv ; argv++) suspend_one(verb, *argv) ;
+    return bad ? 100 : 0 ;
   }
   if (argc < 2) strerr_dieusage(100, USAGE) ;
   cmd = argv[0] ;

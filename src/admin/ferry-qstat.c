@@ -1,6 +1,9 @@
 /* ferry-qstat: the queue in numbers: messages per stage, recipients per channel and state, and
-   the age of the waiting recipients per destination domain (as Postfix's qshape shows). */
+   the age of the waiting recipients per destination domain (as Postfix's qshape shows); and
+   the queue manager's shaping keys, from its metrics snapshot. */
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -160,11 +163,104 @@ static void json_row (dom const *d)
   cats("}}") ;
 }
 
+/* ---------- the shaping keys ---------- */
+
+static int bywork (void const *a, void const *b)
+{
+  shapekey const *x = a, *y = b ;
+  uint64_t wx = x->waiting + x->inflight, wy = y->waiting + y->inflight ;
+  return wx < wy ? 1 : wx > wy ? -1 : strcmp(x->key, y->key) ;
+}
+
+ /* messages per second, in the unit that shows it best */
+static void rate_fmt (char *buf, size_t n, double v)
+{
+  if (v >= 1 || v <= 0) snprintf(buf, n, "%.4g/s", v > 0 ? v : 0) ;
+  else if (v * 60 >= 1) snprintf(buf, n, "%.4g/m", v * 60) ;
+  else snprintf(buf, n, "%.4g/h", v * 3600) ;
+}
+
+static void catdouble (double v)
+{
+  char buf[64] ;
+  snprintf(buf, sizeof buf, "%.6g", v) ;
+  cats(buf) ;
+}
+
+static void shaping_json (shapekey const *k, unsigned int n, int have, uint64_t age)
+{
+  unsigned int i ;
+  cats(",\"shaping_snapshot_age\":") ;
+  if (have) catu(age) ; else cats("null") ;
+  cats(",\"shaping\":[") ;
+  for (i = 0 ; i < n ; i++)
+  {
+    if (i) cats(",") ;
+    cats("{\"key\":") ; if (!json_cat(&out, k[i].key)) nomem() ;
+    cats(",\"connections\":") ; catu(k[i].conn) ; cats(",\"connections_configured\":") ; catu(k[i].conf) ;
+    cats(",\"inflight\":") ; catu(k[i].inflight) ; cats(",\"waiting\":") ; catu(k[i].waiting) ;
+    cats(",\"rate_limit_per_second\":") ; if (k[i].hasratelimit) catdouble(k[i].ratelimit) ; else cats("null") ;
+    cats(",\"rate_per_second\":") ; if (k[i].hasrate) catdouble(k[i].rate) ; else cats("null") ;
+    cats(",\"suspended\":") ; cats(k[i].suspended ? "true" : "false") ;
+    cats(",\"daily_sent\":") ; if (k[i].hasdaily) catu(k[i].dailysent) ; else cats("null") ;
+    cats(",\"daily_cap\":") ; if (k[i].hascap) catu(k[i].dailycap) ; else cats("null") ;
+    cats("}") ;
+  }
+  cats("]") ;
+}
+
+static void shaping_text (shapekey const *k, unsigned int n, int have, int why, uint64_t age, unsigned int rows)
+{
+  unsigned int i ;
+  size_t w = 24 ;
+  if (!have)
+  {
+    cats("\nshaping: the queue manager is not running (") ;
+    if (why == ENOENT) cats("no metrics/schedule/metrics.prom") ;
+    else if (!why) { cats("its last snapshot is ") ; catu(age) ; cats(" seconds old") ; }
+    else { cats("metrics/schedule/metrics.prom: ") ; cats(strerror(why)) ; }
+    cats(")\n") ;
+    return ;
+  }
+  cats("\nshaping keys (the queue manager's snapshot, ") ; catu(age) ; cats(" s old)") ;
+  if (!n) { cats(": none busy, none suspended, no table\n") ; return ; }
+  cats(":\n") ;
+  for (i = 0 ; i < n && i < rows ; i++) if (strlen(k[i].key) + 1 > w) w = strlen(k[i].key) + 1 ;
+  catpad("key", w, 0) ; catpad("connections", 12, 1) ; catpad("out", 6, 1) ; catpad("limit", 11, 1) ; catpad("rate", 11, 1) ;
+  catpad("waiting", 9, 1) ; catpad("daily", 16, 1) ; cats("\n") ;
+  for (i = 0 ; i < n && i < rows ; i++)
+  {
+    char buf[64] ;
+    size_t m ;
+    catpad(k[i].key, w, 0) ;
+    m = uint64_fmt(buf, k[i].conn) ; buf[m++] = '/' ; buf[m + uint64_fmt(buf + m, k[i].conf)] = 0 ;
+    catpad(buf, 12, 1) ;
+    catupad(k[i].inflight, 6) ;
+    if (k[i].hasratelimit) rate_fmt(buf, sizeof buf, k[i].ratelimit) ; else memcpy(buf, "-", 2) ;
+    catpad(buf, 11, 1) ;
+    if (k[i].hasrate) rate_fmt(buf, sizeof buf, k[i].rate) ; else memcpy(buf, "-", 2) ;
+    catpad(buf, 11, 1) ;
+    catupad(k[i].waiting, 9) ;
+    if (k[i].hascap)
+    {
+      m = uint64_fmt(buf, k[i].dailysent) ; buf[m++] = '/' ; buf[m + uint64_fmt(buf + m, k[i].dailycap)] = 0 ;
+    }
+    else if (k[i].hasdaily) buf[uint64_fmt(buf, k[i].dailysent)] = 0 ;
+    else memcpy(buf, "-", 2) ;
+    catpad(buf, 16, 1) ;
+    if (k[i].suspended) cats("  suspended") ;
+    cats("\n") ;
+  }
+  if (n > rows) { cats("(") ; catu(n - rows) ; cats(" more keys; -n to show more)\n") ; }
+}
+
 int main (int argc, char const *const *argv)
 {
   stats st ;
-  unsigned int split, rows = 20, i, b ;
-  int json = 0 ;
+  unsigned int split, rows = 20, i, b, nkeys = 0 ;
+  int json = 0, have, why = 0 ;
+  shapekey *keys = 0 ;
+  uint64_t age = 0 ;
   memset(&st, 0, sizeof(st)) ;
   PROG = "ferry-qstat" ;
   {
@@ -187,6 +283,11 @@ int main (int argc, char const *const *argv)
   st.now = time(0) ;
   if (qwalk(split, &count, &st) < 0) strerr_diefu1sys(111, "read the queue") ;
   if (st.nd) qsort(st.d, st.nd, sizeof(dom), &bytotal) ;
+  have = shaping_read(&keys, &nkeys, &age) ;
+  if (!have) why = errno ;
+  if (why == ENOMEM) strerr_diefu1sys(111, "read metrics/schedule/metrics.prom") ;
+  if (have && age > METRICS_UP_SECONDS) { shaping_free(keys, nkeys) ; keys = 0 ; nkeys = 0 ; have = 0 ; }
+  if (nkeys) qsort(keys, nkeys, sizeof(shapekey), &bywork) ;
   if (json)
   {
     cats("{\"messages\":") ; catu(st.msgs) ; cats(",\"bytes\":") ; catu(st.bytes) ;
@@ -203,7 +304,9 @@ int main (int argc, char const *const *argv)
     cats("],\"all\":") ; json_row(&st.all) ;
     cats(",\"domains\":{") ;
     for (i = 0 ; i < st.nd ; i++) { if (i) cats(",") ; if (!json_cat(&out, st.d[i].name)) nomem() ; cats(":") ; json_row(st.d + i) ; }
-    cats("}}\n") ;
+    cats("}") ;
+    shaping_json(keys, nkeys, have, age) ;
+    cats("}\n") ;
   }
   else
   {
@@ -224,7 +327,9 @@ int main (int argc, char const *const *argv)
     text_row(&st.all, "TOTAL", w) ;
     for (i = 0 ; i < st.nd && i < rows ; i++) text_row(st.d + i, st.d[i].name, w) ;
     if (st.nd > rows) { cats("(") ; catu(st.nd - rows) ; cats(" more domains; -n to show more)\n") ; }
+    shaping_text(keys, nkeys, have, why, age, rows) ;
   }
+  if (keys) shaping_free(keys, nkeys) ;
   if (buffer_putflush(buffer_1, out.s, out.len) < 0) strerr_diefu1sys(111, "write to stdout") ;
   return 0 ;
 }
