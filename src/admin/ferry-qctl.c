@@ -332,7 +332,7 @@ static int suspended_list (void)
   qsort(genalloc_s(char *, &names), genalloc_len(char *, &names), sizeof(char *), &bynamecmp) ;
   have = shaping_read(&keys, &nkeys, &age) ;
   if (!have) why = errno ;
-  if (have && age > METRICS_UP_SECONDS) { shaping_free(keys, nkeys) ; keys = 0 ; nkeys = 0 ; have = 0 ; why = ENOENT ; }
+  if (have && age >= METRICS_UP_SECONDS) { shaping_free(keys, nkeys) ; keys = 0 ; nkeys = 0 ; have = 0 ; why = ENOENT ; }
   for (i = 0 ; i < genalloc_len(char *, &names) ; i++)
   {
     char const *name = genalloc_s(char *, &names)[i] ;

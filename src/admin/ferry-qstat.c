@@ -286,7 +286,7 @@ int main (int argc, char const *const *argv)
   have = shaping_read(&keys, &nkeys, &age) ;
   if (!have) why = errno ;
   if (why == ENOMEM) strerr_diefu1sys(111, "read metrics/schedule/metrics.prom") ;
-  if (have && age > METRICS_UP_SECONDS) { shaping_free(keys, nkeys) ; keys = 0 ; nkeys = 0 ; have = 0 ; }
+  if (have && age >= METRICS_UP_SECONDS) { shaping_free(keys, nkeys) ; keys = 0 ; nkeys = 0 ; have = 0 ; }
   if (nkeys) qsort(keys, nkeys, sizeof(shapekey), &bywork) ;
   if (json)
   {
