@@ -260,8 +260,9 @@ try:
     control(concurrencyremote=20, concurrencydestination=10)
 
     # a failing destination is backed off as a whole, probed rather than hammered; when it takes
-    # mail again, its deferred mail goes at once
-    bad = peer_routed(["flaky.test"], dict(minbackoff=1, maxbackoff=2), greeting="421 4.3.2 not now")
+    # mail again, its deferred mail goes at once (a 451 greeting: a 421 is a throttling reply,
+    # which lowers the domain's shaping limits instead, doc/ferry-schedule.html)
+    bad = peer_routed(["flaky.test"], dict(minbackoff=1, maxbackoff=2), greeting="451 4.3.2 not now")
     inject_many(10, lambda i: ["r%d@flaky.test" % i], "flaky")
     expect(eventually(lambda: "destination flaky.test: 1 failed deliveries in a row" in log(), 20), "the destination is marked failing", log()[-300:])
     time.sleep(0.5)     # time itself: the rate of probes over 6 s is what is measured
