@@ -142,7 +142,7 @@ static void shape_take (char const *dom, char const *name, char const *settings)
   if (!sched.shaping || !dom[0]) return ;
   if (settings[0])
   {
-    char const *why = ferry_shaping_settings(settings, strlen(settings), &sh) ;
+    char const *why = name[0] ? ferry_shaping_settings(settings, strlen(settings), &sh) : "no key" ;
     if (why)
     {
       logs("ferry-schedule: warning: ferry-spawn-remote gave key ") ; logclean(name) ; logs(" bad settings (") ; logclean(why) ;
@@ -181,8 +181,9 @@ static void shape_take (char const *dom, char const *name, char const *settings)
 int shape_frame (char const *p, size_t n)
 {
   char const *f[5] ;
-  int nf ;
-  int shaping = !strcmp(p, "!shaping"), shape = !strcmp(p, "!shape"), throttle = !strcmp(p, "!throttle") ;
+  int nf, shaping, shape, throttle ;
+  if (!n || p[n - 1]) return 0 ;
+  shaping = !strcmp(p, "!shaping") ; shape = !strcmp(p, "!shape") ; throttle = !strcmp(p, "!throttle") ;
   if (!shaping && !shape && !throttle) return 0 ;
   nf = ferry_fields_split(p, n, f, 5) ;
   if (shaping && nf == 2 && (!strcmp(f[1], "on") || !strcmp(f[1], "off"))) shaping_set(f[1][1] == 'n') ;
