@@ -170,9 +170,17 @@ void dest_park (unsigned int d, unsigned int ri)
   sched.nparked++ ;
 }
 
+ /* Drops the destination if nothing keeps it (dests.h). A told domain's key is kept an hour from
+    then: from its last use, not from when it was told. */
 void dest_idle (unsigned int d)
 {
-  int k = sched.dests.a[d].key ;
+  dest *e = sched.dests.a + d ;
+  int k = e->key ;
+  if (sched.shaping && e->known && !e->inflight && !e->failures && !e->parked.n && !e->waking)
+  {
+    int i = domains_find(&sched.domains, e->name) ;
+    if (i >= 0) sched.domains.a[i].seen = time(0) ;
+  }
   if (dests_drop_idle(&sched.dests, d)) key_unref(k) ;
 }
 

@@ -5,7 +5,7 @@
 
 #define NS 1000000000ULL
 #define SHAPING_WAIT 10         /* seconds the remote deliveries wait at start for the channel's !shaping */
-#define DOMAINS_KEEP 3600       /* seconds a told domain is kept with no destination and no new !shape */
+#define DOMAINS_KEEP 3600       /* seconds a told domain is kept after its last !shape and its destination's end */
 #define DOMAINS_MAX 100000      /* told domains kept at most; then those idle for DOMAINS_KEEP_FULL go */
 #define DOMAINS_KEEP_FULL 120   /* (the channel forgets a destination idle for a minute, and tells it again) */
 
