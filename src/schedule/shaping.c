@@ -75,6 +75,7 @@ static void key_configure (unsigned int k, ferry_shaping const *sh)
 {
   static ferry_shaping const none = FERRY_SHAPING_ZERO ;
   key *K = sched.keys.a + k ;
+  if (!sh && K->tabled) K->lowered = 0 ;   /* a table's key that is gone: its lowering with it */
   K->tabled = !!sh ;
   if (!sh) sh = &none ;
   if (same_limits(&K->lim, sh)) return ;
