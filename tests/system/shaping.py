@@ -174,7 +174,8 @@ close.test  connections=1
     # ---- suspend and resume
     pab = peers["ab"]
     r = tool("ferry-qctl", "-h", H, "suspend", "@a.test")
-    expect(r.returncode == 0, "ferry-qctl suspend @a.test", (r.returncode, r.stdout, r.stderr))
+    expect(r.returncode == 0 and "suspended @a.test: nothing starts there until it is resumed" in r.stdout,
+           "ferry-qctl suspend @a.test: exit 0, and it says so", (r.returncode, r.stdout, r.stderr))
     expect(eventually(lambda: "suspend @a.test: nothing starts there until it is resumed (0 recipients waiting)" in log(), 10),
            "the log says a.test is suspended", log()[-800:])
     inject_all(home, batch("a.test", 3, "a"))
@@ -185,7 +186,7 @@ close.test  connections=1
 
     def qctl_suspended():
         return tool("ferry-qctl", "-h", H, "suspended")
-    expect(eventually(lambda: re.search(r"^@a\.test\b.*\b3\b", qctl_suspended().stdout, re.M), 5),
+    expect(eventually(lambda: re.search(r"^@a\.test: suspended, 3 recipients waiting$", qctl_suspended().stdout, re.M), 5),
            "ferry-qctl suspended: @a.test, 3 recipients waiting", qctl_suspended().stdout + qctl_suspended().stderr)
 
     def qstat_key(key):
