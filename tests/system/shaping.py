@@ -72,6 +72,20 @@ def deferral_lines(log, domain):
     return [l for l in log.splitlines() if re.search(r"deferral.*@%s\b" % d, l) or re.search(r"destination %s: .*backed off" % d, l)]
 
 
+def qstat_key(key):
+    """the key's entry in ferry-qstat -j's shaping array, or None"""
+    r = tool("ferry-qstat", "-j", H)
+    try:
+        js = json.loads(r.stdout)
+    except ValueError:
+        return None
+    return next((k for k in js.get("shaping") or [] if k.get("key") in (key, "@" + key)), None)
+
+
+def qctl_suspended():
+    return tool("ferry-qctl", "-h", H, "suspended")
+
+
 def describe(peer):
     """the peer's connections, for a failure's detail"""
     t0 = peer.connections()[0].opened if peer.connections() else 0
@@ -136,6 +150,9 @@ close.test  connections=1
     expect(eventually(lambda: time.time() % 10 < 6, 11, 0.05), "a shaping day with 4 seconds left at least")
     day_end = (int(time.time()) // 10 + 1) * 10
     inject_all(home, batch("daily.test", 5, "daily"))
+    expect(eventually(lambda: len(peers["daily"].messages()) == 3 and (qstat_key("daily.test") or {}).get("waiting") == 2, 5)
+           and qstat_key("daily.test").get("daily_sent") == 3 and qstat_key("daily.test").get("daily_cap") == 3,
+           "daily=3: 3 delivered at once; ferry-qstat -j: daily.test sent 3 of 3 today, 2 waiting", qstat_key("daily.test"))
 
     # ---- connections=3, concurrencydestination 20
     pc = peers["conn"]
@@ -161,6 +178,9 @@ close.test  connections=1
            "site:s: the 24 messages to s1.test and s2.test delivered", log()[-800:])
     expect(ps.peak() <= 2, "site:s connections=2: never more than 2 connections open for both domains together (%d at most)" % ps.peak(),
            describe(ps))
+    expect(eventually(lambda: (qstat_key("site:s") or {}).get("connections_configured") == 2, 5)
+           and not qstat_key("s1.test") and not qstat_key("s2.test"),
+           "ferry-qstat -j: one key site:s with 2 connections, none for s1.test or s2.test alone", tool("ferry-qstat", H).stdout)
 
     # ---- a peer that closes the connection after 2 messages, without a word
     pk = peers["close"]
@@ -184,18 +204,9 @@ close.test  connections=1
     expect(not pab.messages("a.test") and not re.search(r"starting delivery \d+: msg \S+ to remote .*@a\.test", log()),
            "nothing reaches the peer for a.test, nothing starts there", [m.rcpts for m in pab.messages()])
 
-    def qctl_suspended():
-        return tool("ferry-qctl", "-h", H, "suspended")
     expect(eventually(lambda: re.search(r"^@a\.test: suspended, 3 recipients waiting$", qctl_suspended().stdout, re.M), 5),
            "ferry-qctl suspended: @a.test, 3 recipients waiting", qctl_suspended().stdout + qctl_suspended().stderr)
 
-    def qstat_key(key):
-        r = tool("ferry-qstat", "-j", H)
-        try:
-            js = json.loads(r.stdout)
-        except ValueError:
-            return None
-        return next((k for k in js.get("shaping", []) if k.get("key") in (key, "@" + key)), None)
     expect(eventually(lambda: (qstat_key("a.test") or {}).get("suspended") in (True, 1) and qstat_key("a.test").get("waiting") == 3, 5),
            "ferry-qstat -j: a.test suspended, 3 waiting", qstat_key("a.test"))
     r = tool("ferry-qstat", H)
@@ -243,7 +254,7 @@ close.test  connections=1
         seen = time.time()
         pos = m.end()
         n = len(pst.messages())
-        if not eventually(lambda: len(pst.messages()) >= n + 4, 3, 0.02):
+        if not eventually(lambda: len(pst.messages()) >= n + 6, 3, 0.02):
             continue
         end = time.time()
         if raised.search(log(), pos):
