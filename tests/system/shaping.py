@@ -72,14 +72,25 @@ def deferral_lines(log, domain):
     return [l for l in log.splitlines() if re.search(r"deferral.*@%s\b" % d, l) or re.search(r"destination %s: .*backed off" % d, l)]
 
 
-def qstat_key(key):
-    """the key's entry in ferry-qstat -j's shaping array, or None"""
+def qstat_keys():
+    """ferry-qstat -j's shaping array, by key"""
     r = tool("ferry-qstat", "-j", H)
     try:
-        js = json.loads(r.stdout)
+        return {k.get("key"): k for k in json.loads(r.stdout).get("shaping") or []}
     except ValueError:
-        return None
-    return next((k for k in js.get("shaping") or [] if k.get("key") in (key, "@" + key)), None)
+        return {}
+
+
+def qstat_key(key):
+    """the key's entry in ferry-qstat -j's shaping array (a domain's key written @domain or not), or None"""
+    ks = qstat_keys()
+    return ks.get(key) or ks.get("@" + key)
+
+
+def qstat_shows(key, **want):
+    """whether ferry-qstat -j shows key with those values (from one snapshot)"""
+    k = qstat_key(key) or {}
+    return all(k.get(f) == v for f, v in want.items())
 
 
 def qctl_suspended():
@@ -150,9 +161,9 @@ close.test  connections=1
     expect(eventually(lambda: time.time() % 10 < 6, 11, 0.05), "a shaping day with 4 seconds left at least")
     day_end = (int(time.time()) // 10 + 1) * 10
     inject_all(home, batch("daily.test", 5, "daily"))
-    expect(eventually(lambda: len(peers["daily"].messages()) == 3 and (qstat_key("daily.test") or {}).get("waiting") == 2, 5)
-           and qstat_key("daily.test").get("daily_sent") == 3 and qstat_key("daily.test").get("daily_cap") == 3,
-           "daily=3: 3 delivered at once; ferry-qstat -j: daily.test sent 3 of 3 today, 2 waiting", qstat_key("daily.test"))
+    expect(eventually(lambda: len(peers["daily"].messages()) == 3 and qstat_shows("daily.test", waiting=2, daily_sent=3, daily_cap=3), 5),
+           "daily=3: 3 delivered at once; ferry-qstat -j: daily.test sent 3 of 3 today, 2 waiting",
+           "%d delivered; %s; %s" % (len(peers["daily"].messages()), qstat_key("daily.test"), log()[-1500:]))
 
     # ---- connections=3, concurrencydestination 20
     pc = peers["conn"]
@@ -178,8 +189,8 @@ close.test  connections=1
            "site:s: the 24 messages to s1.test and s2.test delivered", log()[-800:])
     expect(ps.peak() <= 2, "site:s connections=2: never more than 2 connections open for both domains together (%d at most)" % ps.peak(),
            describe(ps))
-    expect(eventually(lambda: (qstat_key("site:s") or {}).get("connections_configured") == 2, 5)
-           and not qstat_key("s1.test") and not qstat_key("s2.test"),
+    site_only = lambda ks: (ks.get("site:s") or {}).get("connections_configured") == 2 and "s1.test" not in ks and "s2.test" not in ks
+    expect(eventually(lambda: site_only(qstat_keys()), 5),
            "ferry-qstat -j: one key site:s with 2 connections, none for s1.test or s2.test alone", tool("ferry-qstat", H).stdout)
 
     # ---- a peer that closes the connection after 2 messages, without a word
@@ -207,7 +218,7 @@ close.test  connections=1
     expect(eventually(lambda: re.search(r"^@a\.test: suspended, 3 recipients waiting$", qctl_suspended().stdout, re.M), 5),
            "ferry-qctl suspended: @a.test, 3 recipients waiting", qctl_suspended().stdout + qctl_suspended().stderr)
 
-    expect(eventually(lambda: (qstat_key("a.test") or {}).get("suspended") in (True, 1) and qstat_key("a.test").get("waiting") == 3, 5),
+    expect(eventually(lambda: qstat_shows("a.test", suspended=True, waiting=3), 5),
            "ferry-qstat -j: a.test suspended, 3 waiting", qstat_key("a.test"))
     r = tool("ferry-qstat", H)
     expect(re.search(r"^\s*@?a\.test\b.*suspended", r.stdout, re.M), "ferry-qstat: a.test suspended", r.stdout)
