@@ -112,6 +112,9 @@ $(B)/tests/helpers/%: tests/bench/%.c $(B)/libferry.a | $(GEN_H)
 	@mkdir -p $(@D)
 	$(CC_LINE) $(CPPFLAGS) -o $@ $< $(B)/libferry.a $(LDLIBS) $(HELPER_LIBS)
 
+# ferry-smtpd's TLS server, tested with an OpenSSL client
+$(B)/tests/unit/smtpd_tls: UNIT_LIBS += -lssl -lcrypto
+
 # the benchmarks' SMTP sink with STARTTLS (tests/bench/tls-sink.c)
 $(B)/tests/helpers/tls-sink: HELPER_LIBS = -lssl -lcrypto
 

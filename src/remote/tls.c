@@ -20,6 +20,7 @@
 #include <skalibs/types.h>
 
 #include <ferry/dns_wire.h>
+#include <ferry/tls.h>
 
 #include "spawn_remote.h"
 #include "tls_ca.h"
@@ -42,19 +43,7 @@ static unsigned int nsessions = 0 ;
  /* The last OpenSSL error, else the system's, else what. */
 static void tls_error (stralloc *why, char const *what)
 {
-  unsigned long e = ERR_get_error() ;
-  char buf[256] ;
-  why->len = 0 ;
-  if (e)
-  {
-    char const *r = ERR_reason_error_string(e) ;
-    if (!r) { ERR_error_string_n(e, buf, sizeof(buf)) ; r = buf ; }
-    if (!stralloc_cats(why, what) || !stralloc_cats(why, r)) nomem() ;
-  }
-  else if (!stralloc_cats(why, what) || !stralloc_cats(why, errno ? strerror(errno) : "the connection was closed")) nomem() ;
-  if (!stralloc_0(why)) nomem() ;
-  why->len-- ;
-  ERR_clear_error() ;
+  if (!ferry_tls_why(why, what)) nomem() ;
 }
 
 static int session_find (stralloc const *key)
@@ -327,54 +316,21 @@ static int tls_checked (conn *c, stralloc *why)
 int tls_handshake (unsigned int ci, stralloc *why)
 {
   conn *c = rem.conns + ci ;
-  int r ;
-  ERR_clear_error() ;
-  errno = 0 ;
-  r = SSL_connect(c->ssl) ;
-  if (r == 1) return tls_checked(c, why) ? 1 : -2 ;
-  switch (SSL_get_error(c->ssl, r))
-  {
-    case SSL_ERROR_WANT_READ : c->tlsev = IOPAUSE_READ ; return 0 ;
-    case SSL_ERROR_WANT_WRITE : c->tlsev = IOPAUSE_WRITE ; return 0 ;
-    default :
-      tls_error(why, "the TLS handshake failed: ") ;
-      return -1 ;
-  }
+  int r = ferry_tls_handshake(c->ssl, &c->tlsev) ;
+  if (r > 0) return tls_checked(c, why) ? 1 : -2 ;
+  if (!r) return 0 ;
+  tls_error(why, "the TLS handshake failed: ") ;
+  return -1 ;
 }
 
 ssize_t tls_read (conn *c, char *buf, size_t n)
 {
-  int r ;
-  ERR_clear_error() ;
-  errno = 0 ;
-  r = SSL_read(c->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n) ;
-  if (r > 0) { c->tlsev = 0 ; return r ; }
-  switch (SSL_get_error(c->ssl, r))
-  {
-    case SSL_ERROR_WANT_READ : c->tlsev = 0 ; errno = EAGAIN ; return -1 ;
-    case SSL_ERROR_WANT_WRITE : c->tlsev = IOPAUSE_WRITE ; errno = EAGAIN ; return -1 ;
-    case SSL_ERROR_ZERO_RETURN : return 0 ;
-    case SSL_ERROR_SYSCALL : if (!errno) return 0 ; return -1 ;
-    default : errno = EPROTO ; return -1 ;
-  }
+  return ferry_tls_read(c->ssl, buf, n, &c->tlsev) ;
 }
 
 ssize_t tls_write (conn *c, char const *buf, size_t n)
 {
-  int r ;
-  /* a write that wanted to be retried goes again with the same length */
-  if (c->tlswlen && c->tlswlen <= n) n = c->tlswlen ;
-  ERR_clear_error() ;
-  errno = 0 ;
-  r = SSL_write(c->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n) ;
-  if (r > 0) { c->tlswlen = 0 ; c->tlsev = 0 ; return r ; }
-  switch (SSL_get_error(c->ssl, r))
-  {
-    case SSL_ERROR_WANT_READ : c->tlswlen = n ; c->tlsev = IOPAUSE_READ ; errno = EAGAIN ; return -1 ;
-    case SSL_ERROR_WANT_WRITE : c->tlswlen = n ; c->tlsev = 0 ; errno = EAGAIN ; return -1 ;
-    case SSL_ERROR_SYSCALL : if (!errno) errno = EPIPE ; return -1 ;
-    default : errno = EPROTO ; return -1 ;
-  }
+  return ferry_tls_write(c->ssl, buf, n, &c->tlsev, &c->tlswlen) ;
 }
 
 void tls_conn_end (conn *c, int quiet)

@@ -1,9 +1,11 @@
 /* SMTP AUTH: control/smtpauth, the credentials of route hosts, and the base64 that AUTH PLAIN and
-   AUTH LOGIN send, as ferry-spawn-remote uses them. Pure code: no globals, no I/O. */
+   AUTH LOGIN send, as ferry-spawn-remote writes and ferry-smtpd reads them. Pure code: no globals, no I/O. */
 #ifndef FERRY_SMTP_AUTH_H
 #define FERRY_SMTP_AUTH_H
 
 #include <stddef.h>
+
+#include <sys/types.h>
 
 #include <skalibs/stralloc.h>
 
@@ -25,6 +27,11 @@ extern int smtp_auth_mode_ok (unsigned int mode) ;
  /* base64 (RFC 4648, with = padding) of in[0..n) into out, which has room for
     4 * ((n + 2) / 3) bytes; returns that length. out is not terminated. */
 extern size_t smtp_base64_encode (char *out, char const *in, size_t n) ;
+
+ /* The bytes of base64 in[0..n) (RFC 4648: the standard alphabet, = padding to a multiple of 4,
+    no blanks or line breaks) into out, which has room for 3 * (n / 4) bytes; returns their
+    number, or -1 when in is not such base64 (out then holds garbage). */
+extern ssize_t smtp_base64_decode (char *out, char const *in, size_t n) ;
 
  /* The response of AUTH PLAIN: base64 of "\0user\0pass". out is overwritten, terminated (len
     counts the 0), no CRLF. 1, or 0 out of memory. */
