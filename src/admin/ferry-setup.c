@@ -85,7 +85,7 @@ static void run_or_die (char const *const *argv, char const *name)
 
 static int own_group (char const *user)
 {
-  return !strcmp(user, "ferryr") || !strcmp(user, "ferryl") ;
+  return !strcmp(user, "ferryr") || !strcmp(user, "ferryl") || !strcmp(user, "ferryd") ;
 }
 
  /* ferryr (the remote channel) and ferryl (the loggers) have a group of their own, not ferry: the
@@ -113,8 +113,9 @@ static void users_make (void)
     char const *argv[] = { "/usr/sbin/groupadd", "--system", "ferry", 0 } ;
     if (!checkonly) { run_or_die(argv, "ferry") ; say("created group ", "ferry", "") ; created++ ; }
   }
-  /* the owners of package/modes (ferryr runs the remote channel: it owns mtasts/ and tlsrpt/; remote/ is root's, its group ferryr) */
-  static char const *const users[] = { "ferryq", "ferrys", "ferryr", "ferryl", 0 } ;
+  /* the owners of package/modes (ferryr runs the remote channel: it owns mtasts/ and tlsrpt/; remote/ is root's, its group ferryr);
+     ferryd runs the SMTP services (ferry-smtpd under tcpserver) and owns nothing: its group reads control/smtpdkey */
+  static char const *const users[] = { "ferryq", "ferrys", "ferryr", "ferryl", "ferryd", 0 } ;
   char const *const *u ;
   for (u = users ; *u ; u++)
   {
@@ -273,6 +274,25 @@ static item const *item_of (char const *path)
   strerr_dief(111, "package/modes has no line for ", path) ;
 }
 
+static gid_t ferryd_gid (void)
+{
+  struct group *gr ;
+  if (!dedicated) return homegid ;
+  gr = getgrnam("ferryd") ;
+  if (!gr) strerr_dief(111, "no group ", "ferryd", ": run ferry-setup -u as root to create it") ;
+  return gr->gr_gid ;
+}
+
+ /* control/smtpdkey: the SMTP services' private key, readable by them alone (group ferryd in a
+    root install), made empty so that a key copied into it keeps the mode */
+static void smtpdkey_make (char const *fn, char const *s, size_t len)
+{
+  unsigned int before = created ;
+  file_make(fn, s, len, 0640) ;
+  if (created == before) return ;
+  if (chown(fn, dedicated ? 0 : homeuid, ferryd_gid()) < 0) strerr_diefu2sys(111, "chown ", fn) ;
+}
+
 static void control_make (char const *split)
 {
   ferry_control const *c ;
@@ -301,6 +321,7 @@ static void control_make (char const *split)
       if (chown(fn, uid, gid) < 0) strerr_diefu2sys(111, "chown ", fn) ;
       continue ;
     }
+    if (!strcmp(c->name, "smtpdkey")) { smtpdkey_make(fn, sa.s, sa.len) ; continue ; }
     file_make(fn, sa.s, sa.len, 0644) ;
   }
   stralloc_free(&sa) ;
@@ -339,6 +360,108 @@ static void service_make (char const *home, char const *name, char const *why, c
   stralloc_free(&sa) ;
 }
 
+#define TCPRULES "/usr/bin/tcprules"
+
+static char const smtpd_rules[] =
+  "# Who may connect to the SMTP services, and with what environment: tcprules(1) rules, compiled\n"
+  "# to control/smtpd.cdb, which tcpserver reads at each connection. After a change, run:\n"
+  "#   tcprules control/smtpd.cdb control/smtpd.tmp < control/smtpd.rules\n"
+  "# This host relays without AUTH (RELAYCLIENT); everyone else may send to the domains ferry\n"
+  "# accepts, or anywhere after AUTH (ports 587 and 465).\n"
+  "127.0.0.1:allow,RELAYCLIENT=\"\"\n"
+  ":allow\n" ;
+
+ /* control/smtpd.rules, and control/smtpd.cdb compiled from it when missing */
+static void smtpd_rules_make (void)
+{
+  file_make("control/smtpd.rules", smtpd_rules, sizeof(smtpd_rules) - 1, 0644) ;
+  if (access("control/smtpd.cdb", F_OK) == 0) return ;
+  if (checkonly) { say("missing: ", "control/smtpd.cdb", " (tcprules control/smtpd.cdb control/smtpd.tmp < control/smtpd.rules)") ; problems++ ; return ; }
+  if (access(TCPRULES, X_OK) < 0)
+  {
+    strerr_warnw("no ", TCPRULES, ": control/smtpd.cdb not made (install ucspi-tcp, then run tcprules as control/smtpd.rules says)") ;
+    return ;
+  }
+  {
+    int fd = open("control/smtpd.rules", O_RDONLY | O_CLOEXEC) ;
+    int wstat ;
+    pid_t pid ;
+    char const *argv[] = { TCPRULES, "control/smtpd.cdb", "control/smtpd.tmp", 0 } ;
+    if (fd < 0) strerr_diefu1sys(111, "open control/smtpd.rules") ;
+    pid = fork() ;
+    if (pid < 0) strerr_diefu1sys(111, "fork") ;
+    if (!pid)
+    {
+      if (dup2(fd, 0) < 0) _exit(111) ;
+      execve(argv[0], (char *const *)argv, environ) ;
+      _exit(111) ;
+    }
+    fd_close(fd) ;
+    if (wait_pid(pid, &wstat) < 0) strerr_diefu2sys(111, "wait for ", TCPRULES) ;
+    if (!WIFEXITED(wstat) || WEXITSTATUS(wstat)) strerr_dief(111, TCPRULES, " failed for ", "control/smtpd.rules") ;
+    say("created ", "control/smtpd.cdb", " (from control/smtpd.rules)") ;
+    created++ ;
+  }
+}
+
+ /* One SMTP service: service/NAME/run runs tcpserver on 0.0.0.0 PORT with the rules of
+    control/smtpd.cdb, as ferryd in a root install, starting ferry-smtpd [OPT] HOME [CHECKPASSWORD
+    /bin/true] for each connection; its log (fds 2 of both) in HOME/log/LOGDIR. Down until started. */
+static void smtpd_service_make (char const *home, char const *name, char const *why, char const *port, char const *opt, int auth, char const *logdir)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  char fn[64] ;
+  int isnew ;
+  size_t k = strlen(name) ;
+  memcpy(fn, "service/", 8) ; memcpy(fn + 8, name, k) ; memcpy(fn + 8 + k, "/run", 5) ;
+  isnew = access(fn, F_OK) < 0 ;
+  if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n# ") || !stralloc_cats(&sa, why)
+   || !stralloc_cats(&sa, "\n# Down until s6-svc -u starts it; remove the down file to start it with the supervision tree.\n")
+   || (auth && !stralloc_cats(&sa, "# AUTH: name your checkpassword program (qmail's interface: see ferry-smtpd.html) in place of\n"
+        "# /usr/local/bin/checkpassword; it runs for each AUTH with the arguments that follow it.\n"))
+   || !stralloc_cats(&sa, "fdmove -c 2 1\n")
+   || (dedicated && !stralloc_cats(&sa, "s6-envuidgid ferryd\n"))
+   || !stralloc_cats(&sa, "/usr/bin/tcpserver -v -R -l 0 -c 100 ")
+   || (dedicated && !stralloc_cats(&sa, "-U "))
+   || !stralloc_cats(&sa, "-x \"") || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "/control/smtpd.cdb\" 0.0.0.0 ")
+   || !stralloc_cats(&sa, port) || !stralloc_cats(&sa, "\n\"") || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "/bin/ferry-smtpd\" ")
+   || (opt && (!stralloc_cats(&sa, opt) || !stralloc_cats(&sa, " ")))
+   || !stralloc_cats(&sa, "\"") || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "\"")
+   || (auth && !stralloc_cats(&sa, " /usr/local/bin/checkpassword /bin/true"))
+   || !stralloc_cats(&sa, "\n"))
+    strerr_diefu1sys(111, "allocate") ;
+  file_make(fn, sa.s, sa.len, 0755) ;
+  sa.len = 0 ;
+  if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n# the log of service/")
+   || !stralloc_cats(&sa, name)
+   || !stralloc_cats(&sa, ": TAI64N stamps, 20 archives of 1 MB, in the home's ")
+   || !stralloc_cats(&sa, logdir) || !stralloc_cats(&sa, "/.\n")
+   || (dedicated && !stralloc_cats(&sa, "s6-setuidgid ferryl\n"))
+   || !stralloc_cats(&sa, "s6-log -b -- n20 s1000000 t \"")
+   || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "/") || !stralloc_cats(&sa, logdir)
+   || !stralloc_cats(&sa, "\"\n"))
+    strerr_diefu1sys(111, "allocate") ;
+  memcpy(fn + 8 + k, "/log/run", 9) ;
+  file_make(fn, sa.s, sa.len, 0755) ;
+  stralloc_free(&sa) ;
+  /* down by default: made with the service, never again (its removal is the admin's choice) */
+  memcpy(fn + 8 + k, "/down", 6) ;
+  if (isnew && !checkonly) file_make(fn, "", 0, 0644) ;
+}
+
+ /* ferry-smtpd's services: port 25 (smtp: mail from other hosts, STARTTLS, no AUTH), 587
+    (submission: STARTTLS, then AUTH), 465 (smtps: TLS from the first byte, AUTH) */
+static void smtpd_services_make (char const *home)
+{
+  smtpd_rules_make() ;
+  smtpd_service_make(home, "ferry-smtpd", "ferry-smtpd on port 25 (smtp): mail from other hosts, STARTTLS with control/smtpdcert, no AUTH.",
+    "25", 0, 0, "log/smtpd") ;
+  smtpd_service_make(home, "ferry-submission", "ferry-smtpd on port 587 (submission): STARTTLS, then AUTH; an authenticated client relays.",
+    "587", 0, 1, "log/submission") ;
+  smtpd_service_make(home, "ferry-smtps", "ferry-smtpd on port 465 (smtps): TLS from the first byte (-s), AUTH; an authenticated client relays.",
+    "465", "-s", 1, "log/smtps") ;
+}
+
 static void scripts_make (char const *home)
 {
   int newmetrics = access("service/ferry-metrics/run", F_OK) < 0 ;
@@ -352,6 +475,7 @@ static void scripts_make (char const *home)
     "ferryl", "ferry-metrics", "-L", "log/metrics") ;
   /* down by default: made with the service, never again (its removal is the admin's choice) */
   if (newmetrics && !checkonly) file_make("service/ferry-metrics/down", "", 0, 0644) ;
+  smtpd_services_make(home) ;
 }
 
 static void bin_make (char const *home, char const *bindir)

@@ -22,6 +22,7 @@
 #include <ferry/control.h>
 #include <ferry/dns_servers.h>
 #include <ferry/smtp_auth.h>
+#include <ferry/tls.h>
 #include <ferry/tls_policy.h>
 #include <ferry/home.h>
 #include <ferry/mailboxes.h>
@@ -42,7 +43,8 @@ static void catb_to (stralloc *sa, char const *s, size_t n) { if (!stralloc_catb
  /* files that are ferry's but not settings: compiled tables and their sources */
 static int known_extra (char const *name)
 {
-  return !strcmp(name, "mailboxes") || !strcmp(name, "mailboxes.cdb") || !strcmp(name, "shaping") || !strcmp(name, "shaping.cdb") ;
+  return !strcmp(name, "mailboxes") || !strcmp(name, "mailboxes.cdb") || !strcmp(name, "shaping") || !strcmp(name, "shaping.cdb")
+    || !strcmp(name, "smtpd.rules") || !strcmp(name, "smtpd.cdb") ;
 }
 
 static stralloc why = STRALLOC_ZERO ;
@@ -83,6 +85,23 @@ static char const *text_problem (char const *name)
       r = name[0] == 't' ? tls_policy_check(sa.s, sa.len, &parsed) : smtp_auth_check(sa.s, sa.len, &parsed) ;
       if (r < 0) nomem() ;
       if (!r) p = parsed.s ;
+    }
+  }
+  else if (!strcmp(name, "smtpdcert") || !strcmp(name, "smtpdkey"))
+  {
+    /* read as ferry-smtpd reads them; both empty or missing is no TLS, no problem */
+    static stralloc parsed = STRALLOC_ZERO ;
+    struct stat a, b ;
+    int none = (stat("control/smtpdcert", &a) < 0 || !a.st_size) && (stat("control/smtpdkey", &b) < 0 || !b.st_size) ;
+    if (!none)
+    {
+      ferry_tls_cert cert = FERRY_TLS_CERT_ZERO ;
+      SSL_CTX *ctx = ferry_tls_server_ctx("control/smtpdcert", "control/smtpdkey", &cert, &parsed) ;
+      if (ctx) SSL_CTX_free(ctx) ;
+      /* each file's own problem under its name */
+      else if (!strncmp(parsed.s, "control/", 8) && !strncmp(parsed.s + 8, name, strlen(name)) && parsed.s[8 + strlen(name)] == ':')
+        p = parsed.s + 10 + strlen(name) ;
+      else if (strncmp(parsed.s, "control/", 8)) p = parsed.s ;
     }
   }
   else if (!strcmp(name, "helohost"))
@@ -236,6 +255,30 @@ static void passwords_hidden (stralloc *val)
   stralloc_free(&sa) ;
 }
 
+ /* control/smtpdcert shown as its certificate's subject, end of validity and chain; control/smtpdkey
+    never shown. */
+static void pem_shown (char const *name, stralloc *val)
+{
+  ferry_tls_cert cert = FERRY_TLS_CERT_ZERO ;
+  stralloc why2 = STRALLOC_ZERO ;
+  SSL_CTX *ctx ;
+  char fmt[UINT_FMT] ;
+  if (!val->len) return ;
+  val->len = 0 ;
+  if (!strcmp(name, "smtpdkey")) { catb_to(val, "(a private key, not shown)", 26) ; return ; }
+  ctx = ferry_tls_server_ctx("control/smtpdcert", "control/smtpdkey", &cert, &why2) ;
+  if (ctx) SSL_CTX_free(ctx) ;
+  stralloc_free(&why2) ;
+  if (!cert.chain) { catb_to(val, "(not a certificate)", 19) ; return ; }
+  catb_to(val, cert.subject, strlen(cert.subject)) ;
+  catb_to(val, ", valid until ", 14) ;
+  catb_to(val, cert.notafter, strlen(cert.notafter)) ;
+  if (cert.expired) catb_to(val, " (EXPIRED or not yet valid)", 27) ;
+  catb_to(val, ", ", 2) ;
+  catb_to(val, fmt, uint_fmt(fmt, cert.chain)) ;
+  catb_to(val, cert.chain == 1 ? " certificate" : " certificates in the chain", cert.chain == 1 ? 12 : 26) ;
+}
+
 static void trim_lines (stralloc *sa)
 {
   while (sa->len && (sa->s[sa->len-1] == '\n' || sa->s[sa->len-1] == ' ' || sa->s[sa->len-1] == '\t' || sa->s[sa->len-1] == '\r')) sa->len-- ;
@@ -276,6 +319,7 @@ int main (int argc, char const *const *argv)
     if (fromfile < 0) problem = "unreadable" ;
     if (!ferry_control_default(&def, c)) nomem() ;
     if (!strcmp(c->name, "smtpauth")) passwords_hidden(&val) ;
+    if (!strcmp(c->name, "smtpdcert") || !strcmp(c->name, "smtpdkey")) pem_shown(c->name, &val) ;
     trim_lines(&val) ;
     trim_lines(&def) ;
     {
@@ -366,6 +410,11 @@ int main (int argc, char const *const *argv)
     {
       problems++ ;
       strerr_warnw("control/shaping is newer than control/shaping.cdb: run ferry-shaping") ;
+    }
+    if (stat("control/smtpd.rules", &a) == 0 && (stat("control/smtpd.cdb", &b) < 0 || a.st_mtime > b.st_mtime))
+    {
+      problems++ ;
+      strerr_warnw("control/smtpd.rules is newer than control/smtpd.cdb: run tcprules control/smtpd.cdb control/smtpd.tmp < control/smtpd.rules") ;
     }
   }
   if (json) cats("}\n") ;

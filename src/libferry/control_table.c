@@ -18,6 +18,8 @@ ferry_control const ferry_control_table[] =
   { "tlspolicy", "", TEXT, "TLS policy per destination: key level [match=...] per line; see ferry-spawn-remote" },
   { "smtpauth", "", TEXT, "credentials for route hosts: host user password per line; must not be readable by others" },
   { "tlscafile", "", TEXT, "PEM file of the CAs trusted for the TLS levels verify and secure; empty: the system store" },
+  { "smtpdcert", "", TEXT, "ferry-smtpd's certificate chain (PEM: its own certificate first); empty: no STARTTLS, no SMTPS" },
+  { "smtpdkey", "", TEXT, "the private key of control/smtpdcert (PEM); readable by ferry-smtpd's user, not by others" },
   { "tlsbrokentime", "3600", 0, 86400, "seconds a host whose TLS handshake failed under may is contacted without STARTTLS" },
   { "concurrencylocal", "20", 1, 1000, "local deliveries at once" },
   { "concurrencyremote", "100", 1, 1000, "remote deliveries at once" },
