@@ -1,0 +1,428 @@
+"""ferry-smtpd's TLS and AUTH, as clients see them: ferry-smtpd under tcpserver on 127.0.0.1 in a
+test home whose control/smtpdcert and smtpdkey are a certificate of the test CA
+(tests/helpers/tls_peers.py), three servers as ferry-setup's services run it (port 25's way: no
+AUTH; submission's: a checkpassword program written here; SMTPS: -s), driven by python smtplib,
+raw sockets and swaks. Checked: STARTTLS advertised and taken (the CA verifies the server),
+refused inside TLS and in a transaction, the state reset after it, input pipelined after it
+discarded (CVE-2011-0411); AUTH only inside TLS (538 before), PLAIN and LOGIN through the
+checkpassword program (what it read on fd 3), 535 for a bad password, 421 after three failures,
+the password in no log; SMTPS from the first byte; the Received: line of each queued message
+(ESMTPS / ESMTPSA, the TLS version and cipher); a home without a certificate or with a bad one
+(no STARTTLS, the log says why; SMTPS closes); ferry-showctl's view of the certificate."""
+
+import base64
+import os
+import shutil
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
+from ferrytest import BIN, Cases, Home, eventually  # noqa: E402
+from smtp_peers import free_port  # noqa: E402
+from tls_peers import TestCA  # noqa: E402
+
+home = Home()
+cases = Cases(home)
+check, case = cases.check, cases.case
+ca = TestCA()
+USER, PASSWORD = "alice", "s3cret pass"
+servers = []
+
+
+def control(h, name, data, mode=0o644):
+    fn = os.path.join(h.path, "control", name)
+    with open(fn, "wb") as f:
+        f.write(data)
+    os.chmod(fn, mode)
+
+
+def give_cert(h, kind="good"):
+    crt, key = ca.cert(kind)
+    control(h, "smtpdcert", open(crt, "rb").read())
+    control(h, "smtpdkey", open(key, "rb").read(), 0o640)
+
+
+CHECKPASSWORD = r"""#!/usr/bin/python3
+import os, sys
+data = b""
+while True:
+    b = os.read(3, 4096)
+    if not b:
+        break
+    data += b
+with open(%r, "ab") as f:
+    f.write(data.replace(b"\0", b"|") + b"\n")
+parts = data.split(b"\0")
+if len(parts) >= 3 and parts[0] == %r and parts[1] == %r:
+    os.execvp(sys.argv[1], sys.argv[1:])
+sys.exit(1)
+"""
+
+
+class Server:
+    """tcpserver on 127.0.0.1 running ferry-smtpd [opts] HOME [checkpassword true]; its log
+    (ferry-smtpd's and tcpserver's fd 2) in a file"""
+
+    def __init__(self, h, opts=(), auth=False, env=None):
+        self.port = free_port()
+        self.logfile = os.path.join(h.tmp, "smtpd-%d.log" % self.port)
+        argv = ["tcpserver", "-R", "-H", "-l", "0", "127.0.0.1", str(self.port), os.path.join(BIN, "ferry-smtpd")] + list(opts) + [h.path]
+        if auth:
+            argv += [os.path.join(h.tmp, "checkpassword"), "true"]
+        self.log_f = open(self.logfile, "ab")
+        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log_f,
+                                  env=dict(os.environ, **(env or {})))
+        servers.append(self)
+        if not eventually(self.listening, timeout=10):
+            raise RuntimeError("tcpserver did not listen on port %d" % self.port)
+
+    def listening(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def log(self):
+        return open(self.logfile, errors="replace").read()
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            self.p.wait()
+        self.log_f.close()
+
+
+def client_ctx():
+    ctx = ssl.create_default_context(cafile=ca.pem)
+    return ctx
+
+
+def queued_since(before):
+    """the messages queued since the set of ids before, as bytes"""
+    return [home.mess(i) for i in sorted(home.mess_ids() - before)]
+
+
+def received(msg):
+    """the first Received: field, unfolded"""
+    head = msg.split(b"\n\n", 1)[0].decode(errors="replace")
+    lines = head.split("\n")
+    out = None
+    for ln in lines:
+        if out is None:
+            if ln.lower().startswith("received:"):
+                out = ln
+        elif ln[:1] in (" ", "\t"):
+            out += " " + ln.strip()
+        else:
+            break
+    return out or ""
+
+
+class Raw:
+    """a raw client: lines in, replies out, TLS when asked"""
+
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def reply(self):
+        """one whole reply (its lines), or None at end of input"""
+        lines = []
+        while True:
+            while b"\n" not in self.buf:
+                d = self.s.recv(65536)
+                if not d:
+                    return None if not lines else lines
+                self.buf += d
+            i = self.buf.index(b"\n") + 1
+            ln, self.buf = self.buf[:i].decode(errors="replace").rstrip("\r\n"), self.buf[i:]
+            lines.append(ln)
+            if len(ln) < 4 or ln[3] != "-":
+                return lines
+
+    def tls(self):
+        self.s = client_ctx().wrap_socket(self.s, server_hostname="localhost")
+        return self.s
+
+    def closed(self):
+        """the server closed the connection (end of input), within the timeout"""
+        try:
+            while True:
+                d = self.s.recv(65536)
+                if not d:
+                    return True
+                self.buf += d
+        except (OSError, ssl.SSLError):
+            return True
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+def code(r):
+    return int(r[-1][:3]) if r else None
+
+
+try:
+    with open(os.path.join(home.tmp, "checkpassword"), "w") as f:
+        f.write(CHECKPASSWORD % (os.path.join(home.tmp, "checkpassword.seen"), USER.encode(), PASSWORD.encode()))
+    os.chmod(os.path.join(home.tmp, "checkpassword"), 0o755)
+    home.settings(me="mail.test")
+    give_cert(home)
+    smtp25 = Server(home, env={"RELAYCLIENT": ""})
+    submission = Server(home, auth=True)
+    smtps = Server(home, opts=["-s"], auth=True)
+
+    def starttls_25():
+        with smtplib.SMTP("127.0.0.1", smtp25.port, timeout=15) as c:
+            code_, caps = c.ehlo("client.test")
+            check(code_ == 250 and c.has_extn("starttls") and not c.has_extn("auth"), "port 25's way: STARTTLS offered, no AUTH", caps)
+            r = c.starttls(context=client_ctx())
+            check(r[0] == 220, "STARTTLS: 220, and the handshake verifies the server against the test CA", r)
+            check(c.sock.version() in ("TLSv1.3", "TLSv1.2"), "TLS 1.2 or later", c.sock.version())
+            c.ehlo("client.test")
+            check(not c.has_extn("starttls") and not c.has_extn("auth"), "inside TLS: no STARTTLS offered, still no AUTH", c.esmtp_features)
+            r = c.docmd("STARTTLS")
+            check(r[0] == 503, "STARTTLS inside TLS: 503", r)
+            version, cipher = c.sock.version(), c.sock.cipher()[0]
+            before = home.mess_ids()
+            c.sendmail("sender@client.test", ["someone@elsewhere.test"], b"Subject: over TLS\r\n\r\nhello\r\n")
+        got = queued_since(before)
+        check(len(got) == 1 and got[0].endswith(b"hello\n"), "the message is queued", got)
+        rcv = received(got[0]) if got else ""
+        check("with ESMTPS" in rcv and version in rcv and cipher in rcv, "Received: says ESMTPS, %s and %s" % (version, cipher), rcv)
+        check(eventually(lambda: "TLS " + version + " with cipher " + cipher in smtp25.log()), "the log says the TLS of the session", smtp25.log()[-600:])
+
+    case("STARTTLS on port 25's way", starttls_25)
+
+    def starttls_rules():
+        c = Raw(smtp25.port)
+        c.reply()
+        c.send(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n")
+        c.reply()
+        check(code(c.reply()) == 250, "MAIL accepted")
+        c.send(b"STARTTLS\r\n")
+        check(code(c.reply()) == 503, "STARTTLS inside a mail transaction: 503")
+        c.send(b"STARTTLS now\r\n")
+        check(code(c.reply()) == 501, "STARTTLS with an argument: 501")
+        c.send(b"RSET\r\nSTARTTLS\r\n")
+        c.reply()
+        check(code(c.reply()) == 220, "after RSET: 220")
+        c.tls()
+        c.send(b"MAIL FROM:<a@client.test>\r\n")
+        check(code(c.reply()) == 503, "inside TLS, the state is new: MAIL before EHLO is refused (503)")
+        c.send(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n")
+        c.reply()
+        check(code(c.reply()) == 250, "EHLO again, then MAIL")
+        c.send(b"QUIT\r\n")
+        check(code(c.reply()) == 221, "QUIT")
+        c.close()
+
+    case("STARTTLS: refused in a transaction, the session new after it", starttls_rules)
+
+    def injection():
+        c = Raw(smtp25.port)
+        c.reply()
+        c.send(b"EHLO client.test\r\n")
+        c.reply()
+        # the attack: commands after STARTTLS in the same packet, in clear
+        c.send(b"STARTTLS\r\nMAIL FROM:<evil@attacker.test>\r\nRCPT TO:<victim@elsewhere.test>\r\n")
+        r = c.reply()
+        check(code(r) == 220, "STARTTLS: 220", r)
+        check(c.buf == b"", "nothing more in clear after the 220", c.buf)
+        c.tls()
+        c.send(b"EHLO client.test\r\n")
+        r = c.reply()
+        check(code(r) == 250 and r[0].startswith("250-"), "the first reply inside TLS is EHLO's", r)
+        c.send(b"RCPT TO:<victim@elsewhere.test>\r\n")
+        r = c.reply()
+        check(code(r) == 503, "the injected MAIL was never run: RCPT needs MAIL (503)", r)
+        c.send(b"QUIT\r\n")
+        c.reply()
+        c.close()
+        check(eventually(lambda: "sent after STARTTLS before TLS: discarded" in smtp25.log()), "the log says the bytes were discarded",
+              smtp25.log()[-800:])
+
+    case("STARTTLS command injection (CVE-2011-0411)", injection)
+
+    def auth_submission():
+        seen = os.path.join(home.tmp, "checkpassword.seen")
+        with smtplib.SMTP("127.0.0.1", submission.port, timeout=15) as c:
+            c.ehlo("client.test")
+            check(c.has_extn("starttls") and not c.has_extn("auth"), "submission before TLS: STARTTLS, no AUTH offered", c.esmtp_features)
+            r = c.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0" + USER.encode() + b"\0" + PASSWORD.encode()).decode())
+            check(r[0] == 538, "AUTH before STARTTLS: 538 5.7.11", r)
+            check(not os.path.exists(seen), "the checkpassword program did not run")
+            r = c.docmd("MAIL FROM:<a@client.test>")
+            r2 = c.docmd("RCPT TO:<someone@elsewhere.test>")
+            check(r2[0] == 550, "no AUTH: relaying denied", r2)
+            c.docmd("RSET")
+            c.starttls(context=client_ctx())
+            c.ehlo("client.test")
+            check(c.has_extn("auth") and "PLAIN" in c.esmtp_features.get("auth", "").upper() and "LOGIN" in c.esmtp_features.get("auth", "").upper(),
+                  "inside TLS: AUTH PLAIN LOGIN offered", c.esmtp_features)
+            try:
+                c.login(USER, "wrong")
+                check(False, "a bad password is refused")
+            except smtplib.SMTPAuthenticationError as e:
+                check(e.smtp_code == 535, "a bad password: 535", e)
+            c.user, c.password = USER, PASSWORD
+            r = c.auth("PLAIN", c.auth_plain)
+            check(r[0] == 235, "AUTH PLAIN: 235", r)
+            r = c.docmd("AUTH", "PLAIN")
+            check(r[0] == 503, "AUTH again: 503", r)
+            version, cipher = c.sock.version(), c.sock.cipher()[0]
+            before = home.mess_ids()
+            c.sendmail("alice@client.test", ["someone@elsewhere.test"], b"Subject: submitted\r\n\r\nbody\r\n")
+        got = queued_since(before)
+        check(len(got) == 1, "authenticated: relayed, the message queued", got)
+        rcv = received(got[0]) if got else ""
+        check("with ESMTPSA" in rcv and version in rcv and cipher in rcv, "Received: says ESMTPSA with the TLS version and cipher", rcv)
+        lines = open(seen, "rb").read().split(b"\n")
+        check(lines[0] == USER.encode() + b"|wrong||" and lines[1] == USER.encode() + b"|" + PASSWORD.encode() + b"||",
+              "the checkpassword program read user NUL password NUL timestamp NUL on fd 3", lines)
+        log = submission.log()
+        check(PASSWORD not in log and "wrong" not in log, "no password in the log", log[-800:])
+        check("AUTH user alice: accepted" in log and "AUTH user alice: refused" in log, "the log says each AUTH's verdict and user", log[-800:])
+
+    case("AUTH PLAIN on submission", auth_submission)
+
+    def auth_login_and_failures():
+        with smtplib.SMTP("127.0.0.1", submission.port, timeout=15) as c:
+            c.starttls(context=client_ctx())
+            c.ehlo("client.test")
+            c.user, c.password = USER, PASSWORD
+            r = c.auth("LOGIN", c.auth_login, initial_response_ok=False)
+            check(r[0] == 235, "AUTH LOGIN: 235", r)
+        c = Raw(submission.port)
+        c.reply()
+        c.send(b"EHLO client.test\r\nSTARTTLS\r\n")
+        c.reply()
+        c.reply()
+        c.tls()
+        c.send(b"EHLO client.test\r\n")
+        c.reply()
+        bad = base64.b64encode(b"\0alice\0nope")
+        codes = []
+        for _ in range(3):
+            c.send(b"AUTH PLAIN " + bad + b"\r\n")
+            codes.append(code(c.reply()))
+        check(codes == [535, 535, 421], "three bad passwords: 535, 535, then 421", codes)
+        check(c.closed(), "then the connection is closed")
+        c.close()
+        c = Raw(submission.port)
+        c.reply()
+        c.send(b"EHLO client.test\r\nSTARTTLS\r\n")
+        c.reply()
+        c.reply()
+        c.tls()
+        c.send(b"EHLO client.test\r\nAUTH LOGIN\r\n")
+        c.reply()
+        check(c.reply() == ["334 VXNlcm5hbWU6"], "AUTH LOGIN asks Username:")
+        c.send(b"*\r\n")
+        check(code(c.reply()) == 501, "* cancels: 501")
+        c.send(b"AUTH CRAM-MD5\r\n")
+        check(code(c.reply()) == 504, "an unknown mechanism: 504")
+        c.send(b"AUTH PLAIN " + b"A" * 13000 + b"\r\n")
+        r = c.reply()
+        check(code(r) in (500, 501), "an AUTH line over the bound is refused", r)
+        c.close()
+
+    case("AUTH LOGIN, cancel, unknown mechanism, failures up to 421", auth_login_and_failures)
+
+    def smtps_465():
+        with smtplib.SMTP_SSL("127.0.0.1", smtps.port, timeout=15, context=client_ctx()) as c:
+            c.ehlo("client.test")
+            check(not c.has_extn("starttls") and c.has_extn("auth"), "SMTPS: TLS from the first byte, AUTH offered, no STARTTLS", c.esmtp_features)
+            c.login(USER, PASSWORD)
+            version, cipher = c.sock.version(), c.sock.cipher()[0]
+            before = home.mess_ids()
+            c.sendmail("alice@client.test", ["x@elsewhere.test"], b"Subject: smtps\r\n\r\nbody\r\n")
+        got = queued_since(before)
+        rcv = received(got[0]) if got else ""
+        check(len(got) == 1 and "with ESMTPSA" in rcv and version in rcv and cipher in rcv, "SMTPS: queued, Received: says ESMTPSA and the TLS", rcv)
+        c = Raw(smtps.port)
+        c.send(b"EHLO client.test\r\n")
+        check(c.closed(), "SMTPS: a client that speaks in clear gets no reply, the connection ends")
+        c.close()
+
+    case("SMTPS (-s), port 465's way", smtps_465)
+
+    def swaks():
+        if not shutil.which("swaks"):
+            check(False, "swaks is installed (package/deps)")
+            return
+        r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(submission.port), "--tls",
+                            "--auth", "PLAIN", "--auth-user", USER, "--auth-password", PASSWORD,
+                            "--from", "alice@client.test", "--to", "bob@elsewhere.test", "--ehlo", "client.test",
+                            "--h-Subject", "from swaks"], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0 and "235 2.7.0" in r.stdout and "250 2.0.0" in r.stdout, "swaks --tls --auth PLAIN: 235 and the message taken", r.stdout[-1500:])
+        r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(submission.port), "--tls",
+                            "--auth", "LOGIN", "--auth-user", USER, "--auth-password", "bad",
+                            "--from", "alice@client.test", "--to", "bob@elsewhere.test"], capture_output=True, text=True, timeout=60)
+        check(r.returncode != 0 and "535 5.7.8" in r.stdout, "swaks with a bad password: 535", r.stdout[-1500:])
+
+    case("swaks --tls --auth", swaks)
+
+    def no_cert():
+        h2 = Home()
+        h2.settings(me="mail.test")
+        s = Server(h2, env={"RELAYCLIENT": ""})
+        s465 = Server(h2, opts=["-s"], auth=True)
+        with smtplib.SMTP("127.0.0.1", s.port, timeout=15) as c:
+            c.ehlo("client.test")
+            check(not c.has_extn("starttls"), "no certificate: no STARTTLS offered", c.esmtp_features)
+            r = c.docmd("STARTTLS")
+            check(r[0] == 502, "STARTTLS then: 502", r)
+        check(eventually(lambda: "no TLS: control/smtpdcert: empty: STARTTLS not offered" in s.log()), "the log says why", s.log()[-600:])
+        c = Raw(s465.port)
+        check(c.closed(), "SMTPS without a certificate: the connection is closed")
+        c.close()
+        check(eventually(lambda: "the SMTPS connection is closed" in s465.log()), "and the log says why", s465.log()[-600:])
+        # a key that is not the certificate's
+        crt, _ = ca.cert("good")
+        _, other = ca.cert("wrongname")
+        control(h2, "smtpdcert", open(crt, "rb").read())
+        control(h2, "smtpdkey", open(other, "rb").read(), 0o640)
+        with smtplib.SMTP("127.0.0.1", s.port, timeout=15) as c:
+            c.ehlo("client.test")
+            check(not c.has_extn("starttls"), "a key that is not the certificate's: no STARTTLS offered", c.esmtp_features)
+        check(eventually(lambda: "control/smtpdkey: not the key of the certificate" in s.log()), "the log names the file and the problem", s.log()[-600:])
+        r = subprocess.run([os.path.join(BIN, "ferry-showctl"), h2.path], capture_output=True, text=True)
+        check("smtpdkey" in r.stdout and "not the key of the certificate" in r.stdout, "ferry-showctl says so too", r.stdout + r.stderr)
+        give_cert(h2)
+        os.chmod(os.path.join(h2.path, "control", "smtpdkey"), 0o644)
+        with smtplib.SMTP("127.0.0.1", s.port, timeout=15) as c:
+            c.ehlo("client.test")
+            check(not c.has_extn("starttls"), "a key others may read: no STARTTLS offered", c.esmtp_features)
+        check(eventually(lambda: "control/smtpdkey: readable by others" in s.log()), "the log says the key is readable by others", s.log()[-600:])
+        os.chmod(os.path.join(h2.path, "control", "smtpdkey"), 0o640)
+        r = subprocess.run([os.path.join(BIN, "ferry-showctl"), h2.path], capture_output=True, text=True)
+        key = open(os.path.join(h2.path, "control", "smtpdkey")).read()
+        check("CN=mx.tls.test" in r.stdout and "valid until" in r.stdout and "(a private key, not shown)" in r.stdout
+              and key.splitlines()[1] not in r.stdout, "ferry-showctl: the certificate's subject and end, never the key", r.stdout)
+        with smtplib.SMTP("127.0.0.1", s.port, timeout=15) as c:
+            c.ehlo("client.test")
+            check(c.has_extn("starttls"), "a good pair again: STARTTLS offered at the next connection", c.esmtp_features)
+        s.stop()
+        s465.stop()
+        h2.cleanup()
+
+    case("no certificate, a bad key", no_cert)
+finally:
+    for s in servers:
+        s.stop()
+    ca.cleanup()
+    home.cleanup()
+cases.end()
