@@ -88,7 +88,13 @@ SSL_CTX *ferry_tls_server_ctx (char const *certfile, char const *keyfile, ferry_
   }
   if (!SSL_CTX_use_certificate_chain_file(ctx, certfile)) { why_ssl(why, certfile, "not a PEM certificate chain: ") ; goto err ; }
   cert_facts(ctx, cert) ;
-  if (!SSL_CTX_use_PrivateKey_file(ctx, keyfile, SSL_FILETYPE_PEM)) { why_ssl(why, keyfile, "not a PEM private key: ") ; goto err ; }
+  if (!SSL_CTX_use_PrivateKey_file(ctx, keyfile, SSL_FILETYPE_PEM))
+  {
+    /* OpenSSL checks the pair as it loads the key */
+    int mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH ;
+    why_ssl(why, keyfile, mismatch ? "not the key of the certificate: " : "not a PEM private key: ") ;
+    goto err ;
+  }
   if (!SSL_CTX_check_private_key(ctx)) { why_ssl(why, keyfile, "not the key of the certificate: ") ; goto err ; }
   return ctx ;
  err:

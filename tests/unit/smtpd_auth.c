@@ -181,7 +181,7 @@ static void checkpassword (void)
   {
     char b[64] ;
     size_t n = f ? fread(b, 1, sizeof(b), f) : 0 ;
-    CHECK(n == 14 && !memcmp(b, "test\0secret\0\0", 14), "fd 3 held user NUL password NUL timestamp NUL: %zu bytes", n) ;
+    CHECK(n == 13 && !memcmp(b, "test\0secret\0\0", 13), "fd 3 held user NUL password NUL timestamp NUL: %zu bytes", n) ;
     if (f) fclose(f) ;
   }
   CHECK(run("good", "test", "wrong", 10, &why) == 1 && strstr(why.s, "bad credentials"), "bad credentials: 1") ;
