@@ -1,6 +1,7 @@
 """What the pages (doc/*.html, README.md, doc/performance.md) mention exists, checked against the
 tree, the code and a fresh home as they are when the test runs:
-- every program ferry-NAME is in package/targets (but the name of a file format, FORMAT_TAGS);
+- every program ferry-NAME is in package/targets (but the name of a file format, FORMAT_TAGS, and
+  a home's service, service/NAME in package/modes);
 - every control/NAME is in the control table (src/libferry/control_table.c), written by ferry-setup,
   or named so by the code (control/mailboxes and its compiled table);
 - every repository path (src/..., tests/..., doc/..., package/..., conf-*) exists (a test or helper
@@ -76,6 +77,9 @@ subprocess.run(["rm", "-rf", tmp])
 
 # what exists
 targets = {l.split()[0] for l in open(os.path.join(TOP, "package", "targets")) if l.strip() and not l.startswith("#")}
+# the services of a home (service/NAME in package/modes) are named like programs: ferry-submission
+services = {l.split()[1].split("/")[1] for l in open(os.path.join(TOP, "package", "modes"))
+            if not l.startswith("#") and len(l.split()) > 1 and l.split()[1].startswith("service/") and l.split()[1].count("/") == 1}
 controls = set(re.findall(r'^\s*\{ "([a-z0-9]+)"', open(os.path.join(TOP, "src", "libferry", "control_table.c")).read(), re.M))
 controls |= {p[len("control/"):] for p in home_paths if p.startswith("control/")}
 for s in sources:                                           # and the files the code reads or writes
@@ -143,7 +147,7 @@ if not DOCS:
 bad = list(layout_bad)
 for page, t in texts.items():
     for m in set(re.findall(r"(?<![\w/.=-])ferry-[a-z][a-z-]*[a-z]", t)):
-        if m not in targets and not (m.endswith("s") and m[:-1] in targets) and m not in FORMAT_TAGS:     # "both ferry-cleans"
+        if m not in targets and m not in services and not (m.endswith("s") and m[:-1] in targets) and m not in FORMAT_TAGS:     # "both ferry-cleans"
             bad.append("%s: the program %s is not in package/targets" % (page, m))
     for m in set(re.findall(r"(?<![\w/.~-])((?:src|tests|doc|package)/[A-Za-z0-9_./-]*|conf-[a-z]+)", t)):
         p = m.rstrip(".-")
