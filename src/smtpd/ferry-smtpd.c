@@ -16,9 +16,10 @@
 #include <ferry/control.h>
 #include <ferry/home.h>
 
+#include "secure.h"
 #include "smtpd.h"
 
-#define USAGE "ferry-smtpd [ -t timeout ] [ -T maxtime ] [ -r maxrcpts ] [ -c maxcommands ] [ -e maxerrors ] [ home [ checkpassword prog... ] ]"
+#define USAGE "ferry-smtpd [ -s ] [ -t timeout ] [ -T maxtime ] [ -r maxrcpts ] [ -c maxcommands ] [ -e maxerrors ] [ home [ checkpassword prog... ] ]"
 
  /* The server cannot start: the client is told to come back later, the log says why. */
 static void unavailable (char const *why, char const *more) __attribute__((noreturn)) ;
@@ -63,6 +64,8 @@ static void session_log (smtpd_session *s)
 int main (int argc, char const *const *argv)
 {
   static smtpd_session s ;
+  static smtpd_secure secure = SMTPD_SECURE_ZERO ;
+  int smtps = 0 ;
   smtpd_config cfg = { .me = 0, .databytes = 0, .maxrcpts = 100, .maxcommands = 1000, .maxerrors = 10, .timeout = 300,
     .remoteip = 0, .remotehost = 0, .authargv = 0 } ;
   unsigned int maxtime = 3600 ;
@@ -74,10 +77,11 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "t:T:r:c:e:", &l) ;
+      int opt = subgetopt_r(argc, argv, "st:T:r:c:e:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
+        case 's' : smtps = 1 ; break ;
         case 't' : cfg.timeout = number(l.arg, "t", 1) ; break ;
         case 'T' : maxtime = number(l.arg, "T", 1) ; break ;
         case 'r' : cfg.maxrcpts = number(l.arg, "r", 1) ; break ;
@@ -114,9 +118,9 @@ int main (int argc, char const *const *argv)
   /* tcpserver's rules (or the environment) say who may relay, as for qmail-smtpd */
   s.rcpt.relayclient = getenv("RELAYCLIENT") ;
   s.rcpt.relay = !!s.rcpt.relayclient ;
-  /* STARTTLS and AUTH plug in here: they set s.starttls, s.auth, s.authmechs and s.ext */
-
-  smtpd_session_run(&s) ;
+  /* STARTTLS, SMTPS and AUTH: the hooks, or TLS now (-s) */
+  if (smtpd_secure_init(&secure, &s, smtps, cfg.authargv)) smtpd_session_run(&s) ;
+  smtpd_secure_end(&secure) ;
   session_log(&s) ;
   return 0 ;
 }

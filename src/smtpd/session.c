@@ -12,6 +12,7 @@
 
 #include <ferry/envelope.h>
 
+#include "auth.h"
 #include "smtpd.h"
 
 void smtpd_log (char const *text)
@@ -301,7 +302,8 @@ static void dispatch (smtpd_session *s, smtpd_command const *c)
       smtpd_session_reply(s, s->tls ? "503 5.5.1 TLS is already active" : "502 5.5.1 STARTTLS is not offered") ;
       return ;
     case SMTPD_AUTH :
-      if (s->auth && s->authmechs) { if (!(*s->auth)(s, c)) s->quit = 1 ; return ; }
+      /* the hook answers when AUTH is not offered now too: 538 before TLS (RFC 4954 4) */
+      if (s->auth) { if (!(*s->auth)(s, c)) s->quit = 1 ; return ; }
       smtpd_session_reply(s, "502 5.5.1 AUTH is not offered") ;
       return ;
     default : smtpd_session_reply(s, "500 5.5.2 unknown command") ; return ;
@@ -320,7 +322,9 @@ void smtpd_session_run (smtpd_session *s)
       s->ended = s->io.timedout ? "timeout writing to the client" : "the client closed the connection" ;
       return ;
     }
-    r = smtpd_io_getline(&s->io, &s->line, SMTPD_LINE_MAX) ;
+    /* while AUTH is offered, lines are read up to its bound (RFC 4954 4: 12288 octets), and
+       only AUTH may be longer than a command line */
+    r = smtpd_io_getline(&s->io, &s->line, s->authmechs ? SMTPD_AUTH_LINE_MAX + 2 : SMTPD_LINE_MAX) ;
     if (!r) { s->ended = "the client closed the connection" ; break ; }
     if (r < 0)
     {
@@ -344,7 +348,8 @@ void smtpd_session_run (smtpd_session *s)
     {
       smtpd_command c ;
       smtpd_command_parse(s->line.s, s->line.len, &c) ;
-      dispatch(s, &c) ;
+      if (s->line.len + 2 > SMTPD_LINE_MAX && c.verb != SMTPD_AUTH) smtpd_session_reply(s, "500 5.5.2 line too long") ;
+      else dispatch(s, &c) ;
     }
     if (!s->quit && s->errors >= s->cfg->maxerrors)
     {
