@@ -106,15 +106,18 @@ static void wipe (stralloc *sa)
   sa->len = 0 ;
 }
 
- /* The log line of an AUTH's verdict: the user (printable, cut), never the password. */
+ /* The log line of an AUTH's verdict: the user (printable, cut) when known, never the password. */
 static void auth_log (smtpd_secure *x, smtpd_session const *s, char const *what, char const *why, int warn)
 {
-  stralloc *sa = &x->reply ;
-  sa->len = 0 ;
-  if (!stralloc_cats(sa, "AUTH user ") || !smtpd_auth_user_log(&x->auth, sa) || !stralloc_cats(sa, what)
-   || !stralloc_cats(sa, why) || !stralloc_0(sa)) return ;
-  if (warn) strerr_warnw(about(x, s, sa->s, "")) ;
-  else smtpd_log(about(x, s, sa->s, "")) ;
+  stralloc sa = STRALLOC_ZERO ;
+  if (stralloc_cats(&sa, "AUTH")
+   && (!x->auth.user.len || (stralloc_cats(&sa, " user ") && smtpd_auth_user_log(&x->auth, &sa)))
+   && stralloc_cats(&sa, what) && stralloc_cats(&sa, why) && stralloc_0(&sa))
+  {
+    if (warn) strerr_warnw(about(x, s, sa.s, "")) ;
+    else smtpd_log(about(x, s, sa.s, "")) ;
+  }
+  stralloc_free(&sa) ;
 }
 
 static int auth (smtpd_session *s, smtpd_command const *c)
@@ -157,7 +160,7 @@ static int auth (smtpd_session *s, smtpd_command const *c)
   {
     if (!stralloc_0(&x->reply)) { s->ended = "out of memory" ; return 0 ; }
     smtpd_session_reply(s, x->reply.s) ;
-    auth_log(x, s, "", ": the exchange failed", 1) ;
+    auth_log(x, s, ": the exchange failed: ", x->reply.s, 1) ;
     if (smtpd_auth_exhausted(&x->auth)) { s->ended = "too many failed AUTH" ; return 0 ; }
     return 1 ;
   }
