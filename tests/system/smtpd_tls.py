@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, Cases, Home, eventually  # noqa: E402
+from ferrytest import BIN, Cases, Home, eventually, is_root  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
 from tls_peers import TestCA  # noqa: E402
 
@@ -417,6 +417,103 @@ try:
         h2.cleanup()
 
     case("no certificate, a bad key", no_cert)
+
+    def run_service(h, name, port, swap=()):
+        """service/NAME/run of h as ferry-setup wrote it, but on 127.0.0.1:PORT (and each (a, b)
+        of swap), started by hand; its log (fdmove -c 2 1: tcpserver's and ferry-smtpd's fd 2)
+        into a file"""
+        run = open(os.path.join(h.path, "service", name, "run")).read()
+        real = {"ferry-smtpd": "25", "ferry-submission": "587", "ferry-smtps": "465"}[name]
+        run = run.replace(" 0.0.0.0 %s\n" % real, " 127.0.0.1 %d\n" % port)
+        for a, b in swap:
+            run = run.replace(a, b)
+        fn = os.path.join(h.tmp, name + ".run")
+        with open(fn, "w") as f:
+            f.write(run)
+        os.chmod(fn, 0o755)
+        log = open(os.path.join(h.tmp, name + ".log"), "ab")
+        p = subprocess.Popen([fn], stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.path.join(h.path, "service", name))
+        h.procs.append(p)
+        return p, os.path.join(h.tmp, name + ".log")
+
+    def listening(port):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def services():
+        for name, port, want in (("ferry-smtpd", "25", ""), ("ferry-submission", "587", " /usr/local/bin/checkpassword /bin/true\n"),
+                                 ("ferry-smtps", "465", " -s ")):
+            d = os.path.join(home.path, "service", name)
+            run = open(os.path.join(d, "run")).read()
+            check(os.path.exists(os.path.join(d, "down")) and os.path.exists(os.path.join(d, "log", "run")),
+                  "service/%s: made down, with its log" % name)
+            check(run.startswith("#!/usr/bin/execlineb -P\n") and "/usr/bin/tcpserver " in run and " 0.0.0.0 %s\n" % port in run
+                  and "-x \"%s/control/smtpd.cdb\"" % home.path in run and "/bin/ferry-smtpd\"" in run and want in run
+                  and ("checkpassword" in run) == (name != "ferry-smtpd"), "service/%s runs tcpserver on port %s, ferry-smtpd with its options" % (name, port), run)
+        r = subprocess.run(["tcprulescheck", "control/smtpd.cdb"], cwd=home.path, capture_output=True, text=True,
+                           env=dict(os.environ, TCPREMOTEIP="127.0.0.1"))
+        check("RELAYCLIENT" in r.stdout and "allow" in r.stdout, "control/smtpd.cdb: this host relays", r.stdout)
+        r = subprocess.run(["tcprulescheck", "control/smtpd.cdb"], cwd=home.path, capture_output=True, text=True,
+                           env=dict(os.environ, TCPREMOTEIP="192.0.2.1"))
+        check("RELAYCLIENT" not in r.stdout and "allow" in r.stdout, "control/smtpd.cdb: others may connect, not relay", r.stdout)
+        port = free_port()
+        p, log = run_service(home, "ferry-submission", port, [("/usr/local/bin/checkpassword", os.path.join(home.tmp, "checkpassword"))])
+        check(eventually(lambda: listening(port), timeout=10), "the submission service's run script listens", open(log).read())
+        with smtplib.SMTP("127.0.0.1", port, timeout=15) as c:
+            c.starttls(context=client_ctx())
+            c.login(USER, PASSWORD)
+            before = home.mess_ids()
+            c.sendmail("alice@client.test", ["z@elsewhere.test"], b"Subject: service\r\n\r\nbody\r\n")
+        got = queued_since(before)
+        check(len(got) == 1 and "with ESMTPSA" in received(got[0]), "through the service as written: STARTTLS, AUTH, the message queued", got)
+        check(eventually(lambda: "AUTH user alice: accepted" in open(log).read()), "its log gets ferry-smtpd's lines", open(log).read()[-600:])
+        p.terminate()
+        p.wait()
+        r = subprocess.run([os.path.join(BIN, "ferry-setup"), "-c", home.path], capture_output=True, text=True)
+        check(r.returncode == 0, "ferry-setup -c: the home with its SMTP services is complete", r.stdout + r.stderr)
+
+    case("the services ferry-setup makes", services)
+
+    def dedicated():
+        if not is_root():
+            print("# skipped: a root install needs root")
+            return
+        h3 = Home()
+        h3.make_with_dedicated_users()
+        h3.settings(me="mail.test")
+        key = os.path.join(h3.path, "control", "smtpdkey")
+        st = os.stat(key)
+        import grp, pwd
+        check(st.st_uid == 0 and grp.getgrgid(st.st_gid).gr_name == "ferryd" and st.st_mode & 0o777 == 0o640,
+              "root install: control/smtpdkey is root's, group ferryd, mode 0640", (st.st_uid, st.st_gid, oct(st.st_mode)))
+        check(pwd.getpwnam("ferryd").pw_shell == "/usr/sbin/nologin" and grp.getgrgid(pwd.getpwnam("ferryd").pw_gid).gr_name == "ferryd",
+              "the user ferryd, in a group of its own, no shell")
+        run = open(os.path.join(h3.path, "service", "ferry-smtpd", "run")).read()
+        check("s6-envuidgid ferryd\n" in run and " -U " in run, "its service runs tcpserver as ferryd", run)
+        # the key written into the file ferry-setup made keeps its mode; ferryd reads it through its group
+        crt, k = ca.cert("good")
+        with open(os.path.join(h3.path, "control", "smtpdcert"), "wb") as f:
+            f.write(open(crt, "rb").read())
+        with open(key, "wb") as f:
+            f.write(open(k, "rb").read())
+        port = free_port()
+        p, log = run_service(h3, "ferry-smtpd", port)
+        check(eventually(lambda: listening(port), timeout=10), "the port 25 service's run script listens", open(log).read())
+        with smtplib.SMTP("127.0.0.1", port, timeout=15) as c:
+            c.ehlo("client.test")
+            check(c.has_extn("starttls"), "as ferryd, ferry-smtpd reads the key: STARTTLS offered", (c.esmtp_features, open(log).read()[-600:]))
+            r = c.starttls(context=client_ctx())
+            check(r[0] == 220, "and the handshake works", r)
+        p.terminate()
+        p.wait()
+        r = subprocess.run([os.path.join(BIN, "ferry-setup"), "-c", h3.path], capture_output=True, text=True)
+        check(r.returncode == 0, "ferry-setup -c on the root install", r.stdout + r.stderr)
+        h3.cleanup()
+
+    case("a root install: ferryd and the key", dedicated)
 finally:
     for s in servers:
         s.stop()
