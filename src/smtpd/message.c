@@ -34,7 +34,6 @@ static int begin (smtpd_session *s)
   r.rcpt = s->nrcpts == 1 ? s->rcpts.s : 0 ;
   r.when = time(0) ;
   if (!smtpd_received_fmt(&s->msg, &r)) return 0 ;
-  s->msgstart = s->msg.len ;
   return 1 ;
 }
 

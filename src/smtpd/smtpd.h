@@ -249,7 +249,6 @@ struct smtpd_session_s
   char const *bdatfail ;     /* the reply every BDAT gets after one failed, until LAST or RSET */
   smtpd_data data ;
   stralloc msg ;             /* the Received: line, then the message as the queue keeps it */
-  size_t msgstart ;          /* where the client's bytes start in msg */
   int toobig ;               /* past databytes: the rest is read and dropped */
   uint64_t octets ;          /* of the message, as the client sent them */
 
