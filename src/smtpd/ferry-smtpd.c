@@ -47,6 +47,7 @@ static void session_log (smtpd_session *s)
   stralloc_cats(&l, " ") ;
   stralloc_cats(&l, smtpd_protocol(s)) ;
   if (s->tlsversion) { stralloc_cats(&l, " tls ") ; stralloc_cats(&l, s->tlsversion) ; }
+  if (s->authuser) { stralloc_cats(&l, " auth ") ; smtpd_received_clean(&l, s->authuser, 64) ; }
   stralloc_cats(&l, ": ") ;
   stralloc_catb(&l, fmt, uint_fmt(fmt, s->commands)) ;
   stralloc_cats(&l, " commands, ") ;
@@ -120,7 +121,7 @@ int main (int argc, char const *const *argv)
   s.rcpt.relay = !!s.rcpt.relayclient ;
   /* STARTTLS, SMTPS and AUTH: the hooks, or TLS now (-s) */
   if (smtpd_secure_init(&secure, &s, smtps, cfg.authargv)) smtpd_session_run(&s) ;
+  session_log(&s) ;   /* before the end of TLS and AUTH: it names their version and user */
   smtpd_secure_end(&secure) ;
-  session_log(&s) ;
   return 0 ;
 }

@@ -292,6 +292,8 @@ try:
         log = submission.log()
         check(PASSWORD not in log and "wrong" not in log, "no password in the log", log[-800:])
         check("AUTH user alice: accepted" in log and "AUTH user alice: refused" in log, "the log says each AUTH's verdict and user", log[-800:])
+        check(eventually(lambda: " ESMTPSA tls TLSv1.3 auth alice: " in submission.log()), "the session line says ESMTPSA, the TLS version and the user",
+              submission.log()[-800:])
 
     case("AUTH PLAIN on submission", auth_submission)
 
