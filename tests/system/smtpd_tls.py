@@ -252,6 +252,30 @@ try:
 
     case("STARTTLS command injection (CVE-2011-0411)", injection)
 
+    def handshake_fails():
+        c = Raw(smtp25.port)
+        c.reply()
+        c.send(b"EHLO client.test\r\nSTARTTLS\r\n")
+        c.reply()
+        check(code(c.reply()) == 220, "STARTTLS: 220")
+        c.send(b"this is not a TLS ClientHello\r\n")
+        check(c.closed(), "bytes that are not TLS: the connection ends")
+        c.close()
+        check(eventually(lambda: "the TLS handshake failed: " in smtp25.log()), "the log says the handshake failed, and why", smtp25.log()[-600:])
+        quick = Server(home, opts=["-t", "2"], env={"RELAYCLIENT": ""})
+        c = Raw(quick.port)
+        c.reply()
+        c.send(b"STARTTLS\r\n")
+        check(code(c.reply()) == 220, "STARTTLS: 220 (a server with -t 2)")
+        start = time.time()
+        check(c.closed(), "a client silent after the 220: the connection ends")
+        took = time.time() - start
+        check(1.5 < took < 8, "at the timeout (-t 2), not before nor long after", took)
+        c.close()
+        check(eventually(lambda: "the TLS handshake timed out" in quick.log()), "the log says the handshake timed out", quick.log()[-600:])
+
+    case("a failed and a timed-out handshake", handshake_fails)
+
     def auth_submission():
         seen = os.path.join(home.tmp, "checkpassword.seen")
         with smtplib.SMTP("127.0.0.1", submission.port, timeout=15) as c:
