@@ -14,6 +14,7 @@ ferry_control const ferry_control_table[] =
   { "databytes", "10240000", 0, UINT64_MAX, "largest message ferry-inject accepts, in bytes; 0 means no limit" },
   { "locals", "=me", TEXT, "domains delivered locally to system users, one per line" },
   { "virtualdomains", "", TEXT, "domains delivered through the mailboxes table, one per line" },
+  { "relaydomains", "", TEXT, "domains ferry-smtpd takes mail for from any client and relays, one per line (.domain: every domain under it)" },
   { "smtproutes", "", TEXT, "static SMTP routes, domain:host[:port] per line" },
   { "tlspolicy", "", TEXT, "TLS policy per destination: key level [match=...] per line; see ferry-spawn-remote" },
   { "smtpauth", "", TEXT, "credentials for route hosts: host user password per line; must not be readable by others" },

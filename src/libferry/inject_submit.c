@@ -1,13 +1,16 @@
-/* ferry_inject_submit: a whole message and envelope to ferry-injectd on public/inject, or to a
-   ferry-inject subprocess when no server listens or the server turns it away (71). */
+/* ferry_inject_submit, ferry_inject_submit_answer: a whole message and envelope to ferry-injectd
+   on public/inject, or to a ferry-inject subprocess when no server listens or the server turns it
+   away (71). */
 
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
+#include <skalibs/stralloc.h>
 #include <skalibs/types.h>
 
 #include <ferry/inject.h>
@@ -18,7 +21,12 @@ static int sendall (int fd, char const *s, size_t n)
   while (n)
   {
     ssize_t w = send(fd, s, n, MSG_NOSIGNAL) ;
-    if (w < 0) { if (errno == EINTR) continue ; return 0 ; }
+    if (w < 0)
+    {
+      if (errno == EINTR) continue ;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) errno = ETIMEDOUT ;
+      return 0 ;
+    }
     s += w ; n -= w ;
   }
   return 1 ;
@@ -26,13 +34,25 @@ static int sendall (int fd, char const *s, size_t n)
 
 int ferry_inject_submit (char const *prog, char const *const *argv, char const *msg, size_t msglen, char const *env, size_t envlen)
 {
+  return ferry_inject_submit_answer(prog, argv, msg, msglen, env, envlen, 0, 0) ;
+}
+
+int ferry_inject_submit_answer (char const *prog, char const *const *argv, char const *msg, size_t msglen, char const *env, size_t envlen, unsigned int timeout, stralloc *answer)
+{
   struct sockaddr_un sa ;
   char head[UINT64_FMT + 1] ;
   char reply[200] ;
   size_t rlen = 0 ;
   unsigned int code ;
   int senderr = 0 ;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) ;
+  int fd ;
+  if (answer)
+  {
+    answer->len = 0 ;
+    if (!stralloc_0(answer)) return -1 ;
+    answer->len = 0 ;
+  }
+  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) ;
   if (fd < 0) return ferry_inject_run(prog, argv, msg, msglen, env, envlen) ;
   memset(&sa, 0, sizeof(sa)) ;
   sa.sun_family = AF_UNIX ;
@@ -42,6 +62,13 @@ int ferry_inject_submit (char const *prog, char const *const *argv, char const *
     /* no server (never started, stopped, or this home has none): ferry-inject commits it alone */
     close(fd) ;
     return ferry_inject_run(prog, argv, msg, msglen, env, envlen) ;
+  }
+  if (timeout)
+  {
+    /* each send and each read waits at most this long: a server that stopped is a failure */
+    struct timeval tv = { .tv_sec = timeout, .tv_usec = 0 } ;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0
+     || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) goto err ;
   }
   /* from here on, never a second try: a server that dies after its commit would see it twice */
   {
@@ -61,7 +88,13 @@ int ferry_inject_submit (char const *prog, char const *const *argv, char const *
   for (;;)
   {
     ssize_t r = read(fd, reply + rlen, sizeof(reply) - 1 - rlen) ;
-    if (r < 0) { if (errno == EINTR) continue ; if (senderr && !rlen) errno = senderr ; goto err ; }
+    if (r < 0)
+    {
+      if (errno == EINTR) continue ;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) errno = ETIMEDOUT ;
+      else if (senderr && !rlen) errno = senderr ;
+      goto err ;
+    }
     if (!r) break ;
     rlen += r ;
     if (memchr(reply, '\n', rlen) || rlen == sizeof(reply) - 1) break ;
@@ -76,6 +109,16 @@ int ferry_inject_submit (char const *prog, char const *const *argv, char const *
   /* turned away at the door (too many connections from this uid, or every slot taken): the
      server read nothing and committed nothing, so ferry-inject may commit it */
   if (code == FERRY_INJECT_BUSY) return ferry_inject_run(prog, argv, msg, msglen, env, envlen) ;
+  if (answer)
+  {
+    /* the answer's text, its line end removed: "queued id 10978932" */
+    char *nl = memchr(reply, '\n', rlen) ;
+    size_t n = uint_scan(reply, &code) + 1 ;
+    size_t end = nl ? (size_t)(nl - reply) : rlen ;
+    answer->len = 0 ;
+    if (!stralloc_catb(answer, reply + n, end > n ? end - n : 0) || !stralloc_0(answer)) { errno = ENOMEM ; return -1 ; }
+    answer->len-- ;
+  }
   return code ;
  err:
   {

@@ -71,9 +71,9 @@ static int report_add (stralloc *report, char const *s)
 
  /* The delivery lines of a system user: .ferry-EXT, else .ferry, else control/defaultdelivery.
     Refuses a dot file that another user could have written. */
-static char dotfile_read (local_ctx const *ctx, local_target const *t, stralloc *lines, stralloc *report)
+static char dotfile_read (ferry_local_ctx const *ctx, ferry_local_target const *t, stralloc *lines, stralloc *report)
 {
-  char const *ext = local_target_str(t, ext) ;
+  char const *ext = ferry_local_target_str(t, ext) ;
   struct stat st ;
   int fd = -1 ;
   char name[16 + strlen(ext)] ;
@@ -143,7 +143,7 @@ static int prefix_make (stralloc *sa, char const *sender, char const *rcpt)
       && stralloc_cats(sa, "\n") ;
 }
 
-char local_deliver (local_ctx const *ctx, local_state *st, local_target const *t, int msgfd, char const *sender, char const *rcpt, stralloc *report)
+char local_deliver (ferry_local_ctx const *ctx, local_state *st, ferry_local_target const *t, int msgfd, char const *sender, char const *rcpt, stralloc *report)
 {
   local_msg m = { .fd = msgfd, .sender = sender, .recipient = rcpt, .state = st, .prefix = STRALLOC_ZERO } ;
   stralloc lines = STRALLOC_ZERO, forwards = STRALLOC_ZERO, part = STRALLOC_ZERO, path = STRALLOC_ZERO ;
@@ -162,10 +162,10 @@ char local_deliver (local_ctx const *ctx, local_state *st, local_target const *t
       return 'Z' ;
   }
   if (!prefix_make(&m.prefix, sender, rcpt)) { report_add(report, "out of memory") ; return 'Z' ; }
-  if (chdir(t->kind == 'u' ? local_target_str(t, home) : "/") < 0)
+  if (chdir(t->kind == 'u' ? ferry_local_target_str(t, home) : "/") < 0)
   {
     report_add(report, "unable to enter the home directory ") ;
-    stralloc_cats(report, local_target_str(t, home)) ;
+    stralloc_cats(report, ferry_local_target_str(t, home)) ;
     status = 'Z' ;
     goto end ;
   }
@@ -174,7 +174,7 @@ char local_deliver (local_ctx const *ctx, local_state *st, local_target const *t
     status = dotfile_read(ctx, t, &lines, report) ;
     if (status != 'K') goto end ;
   }
-  else if (!stralloc_cats(&lines, local_target_str(t, lines))) { status = 'Z' ; goto end ; }
+  else if (!stralloc_cats(&lines, ferry_local_target_str(t, lines))) { status = 'Z' ; goto end ; }
 
   /* a byte of room after the last line, which is terminated in place */
   if (!stralloc_0(&lines)) { status = 'Z' ; goto end ; }
@@ -195,7 +195,7 @@ char local_deliver (local_ctx const *ctx, local_state *st, local_target const *t
         continue ;
       case '/' :
       case '.' :
-        if (!path_absolute(&path, t->kind == 'u' ? local_target_str(t, home) : "/", line, n))
+        if (!path_absolute(&path, t->kind == 'u' ? ferry_local_target_str(t, home) : "/", line, n))
         {
           r = 'Z' ;
           stralloc_cats(&part, "out of memory") ;

@@ -51,8 +51,8 @@ static int report (char status, stralloc const *text)
 
 int main (int argc, char const *const *argv)
 {
-  local_ctx ctx = LOCAL_CTX_ZERO ;
-  local_target t = LOCAL_TARGET_ZERO ;
+  ferry_local_ctx ctx = FERRY_LOCAL_CTX_ZERO ;
+  ferry_local_target t = FERRY_LOCAL_TARGET_ZERO ;
   local_state st = LOCAL_STATE_ZERO ;
   stralloc text = STRALLOC_ZERO ;
   char const *home = 0 ;
@@ -73,9 +73,9 @@ int main (int argc, char const *const *argv)
   if (argc != 2 || !argv[1][0]) strerr_dieusage(100, USAGE) ;
   sig_ignore(SIGPIPE) ;
   if (chdir(ferry_home(home)) < 0) strerr_diefu1sys(111, "enter the ferry home") ;
-  if (!local_ctx_load(&ctx, &text)) { if (!stralloc_0(&text)) strerr_diefu1sys(111, "allocate") ; strerr_dief1x(111, text.s) ; }
+  if (!ferry_local_ctx_load(&ctx, &text)) { if (!stralloc_0(&text)) strerr_diefu1sys(111, "allocate") ; strerr_dief1x(111, text.s) ; }
   fd = seekable_input() ;
-  status = local_resolve(&ctx, argv[1], &t, &text) ;
+  status = ferry_local_resolve(&ctx, argv[1], &t, &text) ;
   if (status != 'K') return report(status, &text) ;
   if (!local_become(&t)) strerr_diefu1sys(111, "switch to the mailbox owner") ;
   status = local_deliver(&ctx, &st, &t, fd, argv[0], argv[1], &text) ;

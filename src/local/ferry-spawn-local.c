@@ -64,7 +64,7 @@ struct task_s
 {
   unsigned int req ;
   unsigned int rcpt ;
-  local_target t ;
+  ferry_local_target t ;
   int next ;           /* the waiting list */
   int used ;
 } ;
@@ -87,7 +87,7 @@ struct worker_s
 typedef struct state_s state ;
 struct state_s
 {
-  local_ctx ctx ;               /* the settings and tables deliveries resolve with */
+  ferry_local_ctx ctx ;               /* the settings and tables deliveries resolve with */
   unsigned int split ;
   unsigned int concurrency ;
   unsigned int gen ;            /* bumped when the settings are read: older workers retire */
@@ -101,7 +101,7 @@ struct state_s
   unsigned int waiting, running, live ;   /* tasks waiting, tasks in a worker, workers alive */
   ferry_spawner io ;            /* the queue manager's requests and our answers */
 } ;
-#define STATE_ZERO { .ctx = LOCAL_CTX_ZERO, .split = 0, .concurrency = 0, .gen = 0, .reqs = 0, .nreqs = 0, .tasks = 0, .ntasks = 0, \
+#define STATE_ZERO { .ctx = FERRY_LOCAL_CTX_ZERO, .split = 0, .concurrency = 0, .gen = 0, .reqs = 0, .nreqs = 0, .tasks = 0, .ntasks = 0, \
   .workers = 0, .nworkers = 0, .waithead = -1, .waittail = -1, .waiting = 0, .running = 0, .live = 0, .io = FERRY_SPAWNER_ZERO }
 
  /* The program's state, one instance: the spawner's and the sync group's callbacks take no
@@ -182,7 +182,7 @@ static void request_take (char const *p, size_t n)
     r->result[k] = stralloc_zero ;
   }
   r->pending = r->nrcpt ;
-  if (!local_ctx_refresh(&st.ctx)) strerr_warnwu1sys("reopen control/mailboxes.cdb (the old table stays in use)") ;
+  if (!ferry_local_ctx_refresh(&st.ctx)) strerr_warnwu1sys("reopen control/mailboxes.cdb (the old table stays in use)") ;
   for (k = 0 ; k < r->nrcpt ; k++)
   {
     stralloc err = STRALLOC_ZERO ;
@@ -190,7 +190,7 @@ static void request_take (char const *p, size_t n)
     char status ;
     st.tasks[ti].req = ri ;
     st.tasks[ti].rcpt = k ;
-    status = local_resolve(&st.ctx, st.reqs[ri].payload.s + st.reqs[ri].rcpt[k], &st.tasks[ti].t, &err) ;
+    status = ferry_local_resolve(&st.ctx, st.reqs[ri].payload.s + st.reqs[ri].rcpt[k], &st.tasks[ti].t, &err) ;
     if (status == 'K') task_wait(ti) ;
     else task_done(ti, status, err.s, err.len) ;
     stralloc_free(&err) ;
@@ -213,7 +213,7 @@ static void worker_close (unsigned int wi)
   }
 }
 
-static int worker_spawn (local_target const *t)
+static int worker_spawn (ferry_local_target const *t)
 {
   int sv[2] ;
   unsigned int wi, i ;
@@ -250,7 +250,7 @@ static int worker_spawn (local_target const *t)
   return wi ;
 }
 
-static int worker_find (local_target const *t)
+static int worker_find (ferry_local_target const *t)
 {
   unsigned int i ;
   int oldest = -1 ;
@@ -422,7 +422,7 @@ static int load (int initial, stralloc *why)
   uint64_t u = 0 ;
   int r = ferry_control_u64_why("concurrencylocal", &u, why) ;
   if (r < 0) strerr_diefu1sys(111, "allocate memory") ;
-  if (r && !local_ctx_load(&st.ctx, why))
+  if (r && !ferry_local_ctx_load(&st.ctx, why))
   {
     if (!stralloc_0(why)) strerr_diefu1sys(111, "allocate memory") ;
     r = 0 ;
@@ -558,7 +558,7 @@ int main (int argc, char const *const *argv)
   syncgroup_free() ;
   free(st.workers) ; free(st.tasks) ; free(st.reqs) ; free(x) ;
   stralloc_free(&st.io.in) ; stralloc_free(&st.io.out) ;
-  local_ctx_free(&st.ctx) ;
+  ferry_local_ctx_free(&st.ctx) ;
   for (;;) { int wstat ; if (wait(&wstat) < 0 && errno != EINTR) break ; }
   return 0 ;
 }

@@ -40,7 +40,7 @@ static int message_read (stralloc *sa, int fd)
 }
 
  /* addresses: each null-terminated */
-char local_forward (local_ctx const *ctx, local_msg const *m, stralloc const *addresses, stralloc *report)
+char local_forward (ferry_local_ctx const *ctx, local_msg const *m, stralloc const *addresses, stralloc *report)
 {
   stralloc msg = STRALLOC_ZERO, env = STRALLOC_ZERO ;
   char const *argv[] = { "ferry-inject", ".", 0 } ;

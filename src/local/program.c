@@ -45,7 +45,7 @@ static char fail (stralloc *report, char const *command, char const *what, int e
 }
 
  /* Returns K, Z, D, or S (exit 99: delivered, process no further line). */
-char local_program (local_ctx const *ctx, local_target const *t, local_msg const *m, char const *command, stralloc *report)
+char local_program (ferry_local_ctx const *ctx, ferry_local_target const *t, local_msg const *m, char const *command, stralloc *report)
 {
   stralloc env = STRALLOC_ZERO, out = STRALLOC_ZERO ;
   char const *envp[16] ;
@@ -67,11 +67,11 @@ char local_program (local_ctx const *ctx, local_target const *t, local_msg const
     size_t rp = strchr(pre, '\n') - pre + 1 ;
     if (!env_add(&env, "SENDER", m->sender, strlen(m->sender))
      || !env_add(&env, "RECIPIENT", m->recipient, strlen(m->recipient))
-     || !env_add(&env, "LOCAL", local_target_str(t, local), strlen(local_target_str(t, local)))
-     || !env_add(&env, "HOST", local_target_str(t, host), strlen(local_target_str(t, host)))
-     || !env_add(&env, "EXT", local_target_str(t, ext), strlen(local_target_str(t, ext)))
-     || !env_add(&env, "HOME", local_target_str(t, home), strlen(local_target_str(t, home)))
-     || !env_add(&env, "USER", local_target_str(t, user), strlen(local_target_str(t, user)))
+     || !env_add(&env, "LOCAL", ferry_local_target_str(t, local), strlen(ferry_local_target_str(t, local)))
+     || !env_add(&env, "HOST", ferry_local_target_str(t, host), strlen(ferry_local_target_str(t, host)))
+     || !env_add(&env, "EXT", ferry_local_target_str(t, ext), strlen(ferry_local_target_str(t, ext)))
+     || !env_add(&env, "HOME", ferry_local_target_str(t, home), strlen(ferry_local_target_str(t, home)))
+     || !env_add(&env, "USER", ferry_local_target_str(t, user), strlen(ferry_local_target_str(t, user)))
      || !env_add(&env, "PATH", "/usr/local/bin:/usr/bin:/bin", 28)
      || !env_add(&env, "SHELL", "/bin/sh", 7)
      || !env_add(&env, "RPLINE", pre, rp)

@@ -14,21 +14,21 @@
 
 #include "local.h"
 
-int local_target_pack (stralloc *sa, local_target const *t)
+int local_target_pack (stralloc *sa, ferry_local_target const *t)
 {
   return ferry_field_cat(sa, &t->kind, 1)
       && ferry_field_catu64(sa, t->become)
       && ferry_field_catu64(sa, t->uid)
       && ferry_field_catu64(sa, t->gid)
-      && ferry_field_cats(sa, local_target_str(t, user))
-      && ferry_field_cats(sa, local_target_str(t, home))
-      && ferry_field_cats(sa, local_target_str(t, local))
-      && ferry_field_cats(sa, local_target_str(t, host))
-      && ferry_field_cats(sa, local_target_str(t, ext))
-      && stralloc_catb(sa, local_target_str(t, lines), strlen(local_target_str(t, lines)) + 1) ;
+      && ferry_field_cats(sa, ferry_local_target_str(t, user))
+      && ferry_field_cats(sa, ferry_local_target_str(t, home))
+      && ferry_field_cats(sa, ferry_local_target_str(t, local))
+      && ferry_field_cats(sa, ferry_local_target_str(t, host))
+      && ferry_field_cats(sa, ferry_local_target_str(t, ext))
+      && stralloc_catb(sa, ferry_local_target_str(t, lines), strlen(ferry_local_target_str(t, lines)) + 1) ;
 }
 
-int local_target_unpack (local_target *t, char const *const *f, unsigned int n)
+int local_target_unpack (ferry_local_target *t, char const *const *f, unsigned int n)
 {
   uint64_t become, uid, gid ;
   size_t off[6] ;
@@ -51,11 +51,11 @@ int local_target_unpack (local_target *t, char const *const *f, unsigned int n)
   return 1 ;
 }
 
-int local_become (local_target const *t)
+int local_become (ferry_local_target const *t)
 {
   if (!t->become) return 1 ;
   if (!t->uid) return 0 ;
-  if (initgroups(local_target_str(t, user), t->gid) < 0)
+  if (initgroups(ferry_local_target_str(t, user), t->gid) < 0)
   {
     gid_t g = t->gid ;
     if (setgroups(1, &g) < 0) return 0 ;

@@ -109,10 +109,10 @@ static int worker_sync (int fd, void *data)
   }
 }
 
-void local_worker_main (int fd, local_target const *first, local_ctx const *ctx)
+void local_worker_main (int fd, ferry_local_target const *first, ferry_local_ctx const *ctx)
 {
   stralloc job = STRALLOC_ZERO, report = STRALLOC_ZERO, ans = STRALLOC_ZERO ;
-  local_target t = LOCAL_TARGET_ZERO ;
+  ferry_local_target t = FERRY_LOCAL_TARGET_ZERO ;
   channel_link l = { .fd = fd, .frame = STRALLOC_ZERO } ;
   local_state st = { .sync = &worker_sync, .syncdata = &l, .seq = 0, .noproc = -1 } ;
   PROG = "ferry-spawn-local (worker)" ;

@@ -15,6 +15,6 @@ extern stralloc const *local_sync_frame (char kind, int hasnum, uint64_t u) ;
 
  /* The worker, in its own process: becomes first's owner, then delivers the jobs that come on fd
     until the channel closes it. Never returns. */
-extern void local_worker_main (int fd, local_target const *first, local_ctx const *ctx) __attribute__((noreturn)) ;
+extern void local_worker_main (int fd, ferry_local_target const *first, ferry_local_ctx const *ctx) __attribute__((noreturn)) ;
 
 #endif

@@ -26,7 +26,7 @@ static void payload (char const *s, size_t n)
   if (nf == -2) nf = FIELDS_MAX ;
   if (nf > 0)
   {
-    local_target t = LOCAL_TARGET_ZERO ;
+    ferry_local_target t = FERRY_LOCAL_TARGET_ZERO ;
     for (int i = 0 ; i < nf ; i++) FUZZ_ASSERT(f[i] >= p && f[i] < p + n) ;
     local_target_unpack(&t, f, (unsigned int)nf) ;
     stralloc_free(&t.sa) ;

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <skalibs/stralloc.h>
+
  /* the exit code of the child when ferry-inject could not be executed (not one of its own) */
 #define FERRY_INJECT_RUN_EXEC 127
 
@@ -19,6 +21,12 @@ extern int ferry_inject_run (char const *prog, char const *const *argv, char con
     exit codes. -1 with errno set when the server could not be talked to: the message may or may
     not be queued (as when a ferry-inject is killed), and it is not tried again. */
 extern int ferry_inject_submit (char const *prog, char const *const *argv, char const *msg, size_t msglen, char const *env, size_t envlen) ;
+
+ /* The same, with each send to and read from the server bounded by timeout seconds (0: no bound;
+    -1 with ETIMEDOUT past it: the server may or may not commit the message, as when it dies),
+    and the server's answer text ("queued id 10978932") in answer, terminated (its len does not
+    count the null byte), empty when ferry-inject ran instead. */
+extern int ferry_inject_submit_answer (char const *prog, char const *const *argv, char const *msg, size_t msglen, char const *env, size_t envlen, unsigned int timeout, stralloc *answer) ;
 
  /* What a ferry-inject exit code means, in a few words. */
 extern char const *ferry_inject_strerror (int e) ;

@@ -1,4 +1,4 @@
-/* local_resolve: who gets a local recipient's mail (the mailboxes table, or a system user). */
+/* ferry_local_resolve: who gets a local recipient's mail (the mailboxes table, or a system user). */
 
 #include <errno.h>
 #include <pwd.h>
@@ -12,9 +12,8 @@
 #include <skalibs/types.h>
 
 #include <ferry/control.h>
+#include <ferry/local_resolve.h>
 #include <ferry/sysusers.h>
-
-#include "local.h"
 
 static void lower (char *s, size_t n)
 {
@@ -22,7 +21,7 @@ static void lower (char *s, size_t n)
 }
 
 
-int local_ctx_load (local_ctx *ctx, stralloc *err)
+int ferry_local_ctx_load (ferry_local_ctx *ctx, stralloc *err)
 {
   stralloc sa = STRALLOC_ZERO ;
   char cwd[4096] ;
@@ -54,7 +53,7 @@ int local_ctx_load (local_ctx *ctx, stralloc *err)
   ctx->uidmin = ferry_sysusers_uidmin() ;
   if (ctx->havecdb) { cdb_free(&ctx->mailboxes) ; ctx->havecdb = 0 ; }
   ctx->cdbino = 0 ;
-  if (!local_ctx_refresh(ctx)) { failed = "control/mailboxes.cdb" ; goto fail ; }
+  if (!ferry_local_ctx_refresh(ctx)) { failed = "control/mailboxes.cdb" ; goto fail ; }
   stralloc_free(&sa) ;
   return 1 ;
  fail:
@@ -70,7 +69,7 @@ int local_ctx_load (local_ctx *ctx, stralloc *err)
   return 0 ;
 }
 
-int local_ctx_refresh (local_ctx *ctx)
+int ferry_local_ctx_refresh (ferry_local_ctx *ctx)
 {
   struct stat st ;
   if (stat("control/mailboxes.cdb", &st) < 0)
@@ -88,7 +87,7 @@ int local_ctx_refresh (local_ctx *ctx)
   return 1 ;
 }
 
-void local_ctx_free (local_ctx *ctx)
+void ferry_local_ctx_free (ferry_local_ctx *ctx)
 {
   stralloc_free(&ctx->home) ;
   stralloc_free(&ctx->me) ;
@@ -103,7 +102,7 @@ void local_ctx_free (local_ctx *ctx)
 
  /* All table records for key: "owner\0line" each; lines joined by \n into lines, the first owner
     into owner. Returns the number of records, -1 on a read error. */
-static int table_get (local_ctx *ctx, char const *key, size_t keylen, stralloc *lines, stralloc *owner)
+static int table_get (ferry_local_ctx *ctx, char const *key, size_t keylen, stralloc *lines, stralloc *owner)
 {
   cdb_find_state st = CDB_FIND_STATE_ZERO ;
   cdb_data data ;
@@ -124,7 +123,7 @@ static int table_get (local_ctx *ctx, char const *key, size_t keylen, stralloc *
   return n ;
 }
 
-static int fields_set (local_target *t, char const *user, char const *home, char const *local, size_t locallen, char const *host, char const *ext, stralloc const *lines)
+static int fields_set (ferry_local_target *t, char const *user, char const *home, char const *local, size_t locallen, char const *host, char const *ext, stralloc const *lines)
 {
   t->sa.len = 0 ;
   t->user = t->sa.len ;
@@ -149,7 +148,7 @@ static char fail (stralloc *err, char status, char const *a, char const *b, char
   return status ;
 }
 
-static char owner_set (local_ctx *ctx, local_target *t, char const *owner, char const *rcpt, stralloc *err)
+static char owner_set (ferry_local_ctx *ctx, ferry_local_target *t, char const *owner, char const *rcpt, stralloc *err)
 {
   struct passwd *pw ;
   if (!ctx->root)
@@ -180,7 +179,7 @@ static char owner_set (local_ctx *ctx, local_target *t, char const *owner, char 
 }
 
  /* The table: local@host, then user@host without the extension, then @host. */
-static int table_lookup (local_ctx *ctx, stralloc *key, size_t locallen, size_t *extpos, stralloc *lines, stralloc *owner)
+static int table_lookup (ferry_local_ctx *ctx, stralloc *key, size_t locallen, size_t *extpos, stralloc *lines, stralloc *owner)
 {
   size_t at = locallen ;
   size_t sep ;
@@ -199,7 +198,7 @@ static int table_lookup (local_ctx *ctx, stralloc *key, size_t locallen, size_t 
   return table_get(ctx, key->s + at, key->len - at, lines, owner) ;
 }
 
-char local_resolve (local_ctx *ctx, char const *rcpt, local_target *t, stralloc *err)
+char ferry_local_resolve (ferry_local_ctx *ctx, char const *rcpt, ferry_local_target *t, stralloc *err)
 {
   stralloc key = STRALLOC_ZERO, lines = STRALLOC_ZERO, owner = STRALLOC_ZERO ;
   size_t len = strlen(rcpt) ;
