@@ -38,6 +38,15 @@ def free_port(host="127.0.0.1"):
     return port
 
 
+def listening(port, host="127.0.0.1"):
+    """whether a server (of another process or thread) takes TCP connections on host:port now"""
+    try:
+        socket.create_connection((host, port), 1).close()
+        return True
+    except OSError:
+        return False
+
+
 def postfix_private(d, myhostname, mailbox_domain, interfaces):
     """The common part of a private instance of Debian's Postfix under the directory d (needs
     root): conf/ (for `postfix -c`), queue/, data/ (Postfix's), mail/box/ (one Maildir, written
@@ -397,14 +406,10 @@ class SmtpSink:
             args[1:1] = ["-u", "nobody"]
         self.p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
-        while True:
-            try:
-                socket.create_connection((host, self.port), 1).close()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
+        while not listening(self.port, host):
+            if time.time() > deadline:
+                raise RuntimeError("smtp-sink does not listen on %s port %d" % (host, self.port))
+            time.sleep(0.05)
 
     def dumps(self):
         import os

@@ -23,7 +23,7 @@ import sys
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import stop_all, BIN, Home, Spawner, Supervised, eventually, expect, is_root, ok, s6_log  # noqa: E402
 from ferrytest import injectd_chunks, injectd_talk  # noqa: E402
-from smtp_peers import Dnsmasq, RawPeer, free_port  # noqa: E402
+from smtp_peers import Dnsmasq, RawPeer, free_port, listening  # noqa: E402
 
 try:
     from prometheus_client.parser import text_string_to_metric_families
@@ -142,14 +142,7 @@ def serve(home):
     home.control("metricslisten", "127.0.0.1:%d\n" % port)
     expect(os.path.exists(os.path.join(home.path, "service", "ferry-metrics", "down")), "ferry-setup made service/ferry-metrics down")
     expect(svc(home, "-u", "ferry-metrics"), "s6-svc -u service/ferry-metrics")
-
-    def up():
-        try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-            return True
-        except OSError:
-            return False
-    expect(eventually(up, 20), "the service listens on control/metricslisten's port",
+    expect(eventually(lambda: listening(port), 20), "the service listens on control/metricslisten's port",
            s6_log(os.path.join(home.path, "log", "metrics"))[-500:])
     expect("ferry-metrics: info: listening on 127.0.0.1 port %d" % port in s6_log(os.path.join(home.path, "log", "metrics")),
            "its log (log/metrics) says where it listens")
