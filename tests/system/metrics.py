@@ -7,8 +7,9 @@ python3-prometheus-client parses every page):
   ferry-schedule's families equal the log's delivery lines (only once the queue manager writes
   its snapshot: that part says it is skipped without one);
 - the HTTP service ferry-setup made (service/ferry-metrics, down until s6-svc -u; tcpserver on
-  control/metricslisten, a free loopback port): GET /metrics parses the same, HEAD, 404, 405,
-  400 for a malformed request;
+  control/metricslisten, a free loopback port): GET /metrics parses the same (a query ignored),
+  HEAD, 404 (to a HEAD without a body), 405, 400 for a malformed request, 431 for a header over
+  8 KiB;
 - as root, a home made by ferry-setup -u: the snapshots are written by each program's own user,
   mode 0640 in group ferryl; ferry-metrics as ferryl reads every one (and over HTTP through the
   service, which runs as ferryl), another user reads none."""
@@ -172,6 +173,14 @@ def http_checks(home, port):
     out = http_raw(port, b"GET /metrics HTTP/1.0\r\n\r\n")
     head, _, body = out.partition(b"\r\n\r\n")
     expect(head.startswith(b"HTTP/1.0 200 OK") and parse(body.decode()), "HTTP/1.0: 200, the page", head)
+    # http.client reads no body after a HEAD: the bytes themselves say whether one came
+    out = http_raw(port, b"HEAD /nothing HTTP/1.0\r\n\r\n")
+    expect(out.startswith(b"HTTP/1.0 404 ") and b"\r\nContent-Length: " in out and out.endswith(b"\r\n\r\n"),
+           "HEAD /nothing: 404, its header, no body", out[-200:])
+    r, body = http_get(port, path="/metrics?name%5B%5D=ferry_up")
+    expect(r.status == 200 and b"ferry_up{" in body, "GET /metrics?...: the query ignored, the page", (r.status, body[:200]))
+    out = http_raw(port, b"GET /metrics HTTP/1.0\r\nX-Filler: " + b"x" * 9000 + b"\r\n\r\n")
+    expect(out.startswith(b"HTTP/1.1 431 "), "a header over 8 KiB: 431", out[:200])
 
 
 def mixed_run():
