@@ -1,6 +1,6 @@
 """The remote channel's part of traffic shaping, through its protocol alone (ferry-spawn-remote on
-pipes, scripted peers on loopback, dnsmasq for MX records): ferry-shaping's table and errors, the
-frames !shaping, !shape and !throttle, messages= (QUIT after N), connections= held by the channel
+pipes, scripted peers on loopback, dnsmasq for MX records): ferry-shaping's table and errors (and
+a table that cannot be written: nothing left behind), the frames !shaping, !shape and !throttle, messages= (QUIT after N), connections= held by the channel
 for a site of two domains, newconns= spreading new connections, a peer that closes after a
 number of messages (no error), and a new table taken while the channel runs. The queue manager's
 part (rates, daily caps, adaptive, suspension) is system/shaping's."""
@@ -82,6 +82,20 @@ try:
     after = os.stat(cdb)
     expect((after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns) and not os.path.exists(cdb + ".tmp"),
            "a refused table leaves the compiled one as it was, and no temporary file")
+    # a good table that cannot be written (the disk full at its sync: the fault shim of
+    # tests/shim): 111, the compiled one as it was, no temporary file left in control/
+    switch = os.path.join(home.tmp, "shim-on")
+    open(switch, "w").close()
+    home.control("shaping", "a.test connections=2\n")
+    r = subprocess.run([os.path.join(BIN, "ferry-shaping"), home.path], capture_output=True, text=True,
+                       env=dict(os.environ, LD_PRELOAD=os.path.join(os.environ["FERRY_TOP"], "build", "tests", "failshim.so"),
+                                FAILSHIM_PROG="ferry-shaping", FAILSHIM_CALLS="fsync", FAILSHIM_ERRNO="28", FAILSHIM_SWITCH=switch))
+    os.unlink(switch)
+    after = os.stat(cdb)
+    expect(r.returncode == 111 and "unable to write control/shaping.cdb.tmp: No space left on device" in r.stderr,
+           "a table that cannot be synced: 111, and why", (r.returncode, r.stderr))
+    expect((after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns) and not os.path.exists(cdb + ".tmp"),
+           "and the compiled one as it was, no temporary file left", os.listdir(os.path.join(home.path, "control")))
 
     peer = home.started(RawPeer())
     peer2 = home.started(RawPeer())
