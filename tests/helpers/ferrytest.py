@@ -243,7 +243,7 @@ class Home:
 
     def started(self, x):
         """x (a peer, a server: anything with a stop()), stopped by cleanup() before anything
-        else; returns x"""
+        else, the last one given first; returns x"""
         self.stoppers.append(x.stop)
         return x
 
@@ -376,7 +376,7 @@ class Home:
         return open(os.path.join(self.path, "queue", "todo", str(msgid % split), str(msgid)), "rb").read()
 
     def cleanup(self):
-        stop_all(self.stoppers)
+        stop_all(reversed(self.stoppers))
         for p in self.procs:
             if p.poll() is None:
                 p.kill()
