@@ -9,7 +9,7 @@ python3-prometheus-client parses every page):
 - the HTTP service ferry-setup made (service/ferry-metrics, down until s6-svc -u; tcpserver on
   control/metricslisten, a free loopback port): GET /metrics parses the same (a query ignored),
   HEAD, 404 (to a HEAD without a body), 405, 400 for a malformed request, 431 for a header over
-  8 KiB;
+  8 KiB, 500 while metrics/ cannot be read (the reason in the service's log);
 - as root, a home made by ferry-setup -u: the snapshots are written by each program's own user,
   mode 0640 in group ferryl; ferry-metrics as ferryl reads every one (and over HTTP through the
   service, which runs as ferryl), another user reads none."""
@@ -181,6 +181,19 @@ def http_checks(home, port):
     expect(r.status == 200 and b"ferry_up{" in body, "GET /metrics?...: the query ignored, the page", (r.status, body[:200]))
     out = http_raw(port, b"GET /metrics HTTP/1.0\r\nX-Filler: " + b"x" * 9000 + b"\r\n\r\n")
     expect(out.startswith(b"HTTP/1.1 431 "), "a header over 8 KiB: 431", out[:200])
+    # snapshots that cannot be read (metrics/ moved away for a moment; the programs' snapshots
+    # meanwhile fail, said once, and are written again after): 500, the reason in the service's log
+    mdir = os.path.join(home.path, "metrics")
+    os.rename(mdir, mdir + ".away")
+    try:
+        r, body = http_get(port)
+        out = http_raw(port, b"HEAD /metrics HTTP/1.0\r\n\r\n")
+    finally:
+        os.rename(mdir + ".away", mdir)
+    expect(r.status == 500 and b"cannot be read" in body, "metrics/ unreadable: 500", (r.status, body))
+    expect(out.startswith(b"HTTP/1.0 500 ") and out.endswith(b"\r\n\r\n"), "and to a HEAD, a 500 without a body", out[-200:])
+    mlog = lambda: s6_log(os.path.join(home.path, "log", "metrics"))  # noqa: E731
+    expect(eventually(lambda: "ferry-metrics: warning: unable to read metrics/" in mlog(), 10), "the reason in the service's log", mlog()[-500:])
 
 
 def mixed_run():
