@@ -4,8 +4,9 @@ python3-prometheus-client parses every page):
   a remote deferral, a remote failure and its bounce delivered locally; the messages through
   ferry-injectd, one refused): the counters of ferry-injectd, ferry-spawn-local and
   ferry-spawn-remote equal what the peer saw and what the logs say, the stop lines included;
-  ferry-schedule's families equal the log's delivery lines (only once the queue manager writes
-  its snapshot: that part says it is skipped without one);
+  ferry-schedule's families equal the log's delivery lines and "end msg" lines, the messages
+  loaded and left (only once the queue manager writes its snapshot: that part says it is skipped
+  without one);
 - the HTTP service ferry-setup made (service/ferry-metrics, down until s6-svc -u; tcpserver on
   control/metricslisten, a free loopback port): GET /metrics parses the same (a query ignored),
   HEAD, 404 (to a HEAD without a body), 405, 400 for a malformed request, 431 for a header over
@@ -243,7 +244,9 @@ def mixed_run():
     # one more through MX once the others are done: it takes an idle cached connection
     msg = b"Subject: again\n\nhello again\n"
     r = injectd_talk(home, injectd_chunks(msg) + b"Fs@example.org\0Tagain@mx.test\0\0")
-    expect(r.startswith("0 queued id ") and eventually(lambda: len(peer.messages) == 2, 30), "a second remote success", log()[-800:])
+    # the peer has the message before the queue manager logs its success: the log line is waited for
+    expect(r.startswith("0 queued id ") and eventually(lambda: len(peer.messages) == 2 and re.search(r"to again@mx\.test: success: ", log()), 30),
+           "a second remote success", log()[-800:])
 
     started, results = log_counts(log())
     expect(started.get("remote") == 4 and results.get(("remote", "success")) == 2 and results.get(("remote", "deferral")) == 1
@@ -317,7 +320,13 @@ def schedule_checks(home, log, started, results):
             wants.append(("ferry-schedule: the addresses of the delivery lines", "ferry_recipient_results_total",
                           {"channel": ch, "result": r}, results.get((ch, r), 0)))
     wants.append(("ferry-schedule: the deferred recipient", "ferry_queue_recipients", {"channel": "remote", "state": "deferred"}, 1))
+    # six messages (five through ferry-injectd, the bounce), all finished but the deferred one's
+    wants.append(("ferry-schedule: the messages taken on", "ferry_messages_loaded_total", {}, 6))
+    wants.append(("ferry-schedule: the log's \"end msg\" lines", "ferry_messages_finished_total", {}, 5))
+    wants.append(("ferry-schedule: the deferred one's message is left", "ferry_queue_messages", {}, 1))
     s = settle(home, wants)
+    ends = len(re.findall(r"\bend msg \S+$", home.log(), re.M))
+    expect(ends == 5, "ferry-schedule: 5 \"end msg\" lines in the log, as ferry_messages_finished_total says", ends)
     for ch in ("local", "remote"):
         inf = value(s, "ferry_delivery_delay_seconds_bucket", channel=ch, le="+Inf")
         expect(inf == value(s, "ferry_delivery_delay_seconds_count", channel=ch), "ferry-schedule: the delay histogram of %s: +Inf bucket = count" % ch)
