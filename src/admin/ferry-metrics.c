@@ -44,9 +44,9 @@ static void answer (unsigned int minor, char const *status, char const *ctype, c
   stralloc_free(&sa) ;
 }
 
-static void answer_text (unsigned int minor, char const *status, char const *extra, char const *text)
+static void answer_text (unsigned int minor, char const *status, char const *extra, char const *text, int head)
 {
-  answer(minor, status, "text/plain; charset=utf-8", extra, text, strlen(text), 0) ;
+  answer(minor, status, "text/plain; charset=utf-8", extra, text, strlen(text), head) ;
 }
 
  /* After the answer: no more is sent, and what the client still sends is read (for a while) so
@@ -69,7 +69,9 @@ static void linger (void)
   }
 }
 
- /* One HTTP exchange on fds 0 and 1; homeok: the home was entered. */
+ /* One HTTP exchange on fds 0 and 1; homeok: the home was entered. A HEAD (one that reads)
+    gets the header of the answer a GET would get, never a body (RFC 9110 9.3.2), whatever its
+    status. */
 static void http_exchange (int homeok)
 {
   char buf[HEAD_MAX] ;
@@ -86,10 +88,10 @@ static void http_exchange (int homeok)
     ssize_t k ;
     r = ferry_http_request(buf, n, &req, &why) ;
     if (r) break ;
-    if (n == sizeof(buf)) { answer_text(1, "431 Request Header Fields Too Large", "", "the request's header is larger than 8 KiB\n") ; linger() ; return ; }
+    if (n == sizeof(buf)) { answer_text(1, "431 Request Header Fields Too Large", "", "the request's header is larger than 8 KiB\n", 0) ; linger() ; return ; }
     k = iopause_g(&x, 1, &deadline) ;
     if (k < 0) strerr_diefu1sys(111, "iopause") ;
-    if (!k) { answer_text(1, "408 Request Timeout", "", "the request's header did not come within 10 seconds\n") ; return ; }
+    if (!k) { answer_text(1, "408 Request Timeout", "", "the request's header did not come within 10 seconds\n", 0) ; return ; }
     k = read(0, buf + n, sizeof(buf) - n) ;
     if (k < 0)
     {
@@ -98,7 +100,7 @@ static void http_exchange (int homeok)
     }
     if (!k)
     {
-      if (n) answer_text(1, "400 Bad Request", "", "bad request: it ends before its header does\n") ;
+      if (n) answer_text(1, "400 Bad Request", "", "bad request: it ends before its header does\n", 0) ;
       return ;
     }
     n += k ;
@@ -107,13 +109,13 @@ static void http_exchange (int homeok)
   {
     stralloc t = STRALLOC_ZERO ;
     if (!stralloc_cats(&t, "bad request: ") || !stralloc_cats(&t, why) || !stralloc_cats(&t, "\n") || !stralloc_0(&t)) strerr_diefu1sys(111, "allocate memory") ;
-    answer_text(1, "400 Bad Request", "", t.s) ;
+    answer_text(1, "400 Bad Request", "", t.s, 0) ;
     stralloc_free(&t) ;
   }
   else if (req.method == FERRY_HTTP_OTHER)
-    answer_text(req.minor, "405 Method Not Allowed", "Allow: GET, HEAD\r\n", "method not allowed: ferry-metrics answers GET and HEAD\n") ;
+    answer_text(req.minor, "405 Method Not Allowed", "Allow: GET, HEAD\r\n", "method not allowed: ferry-metrics answers GET and HEAD\n", 0) ;
   else if (strcmp(req.path, "/metrics") && strcmp(req.path, "/"))
-    answer_text(req.minor, "404 Not Found", "", "not found: ferry-metrics serves /metrics\n") ;
+    answer_text(req.minor, "404 Not Found", "", "not found: ferry-metrics serves /metrics\n", req.method == FERRY_HTTP_HEAD) ;
   else
   {
     stralloc page = STRALLOC_ZERO ;
@@ -122,7 +124,7 @@ static void http_exchange (int homeok)
     if (!c)
     {
       strerr_warnwu1sys(homeok ? "read metrics/" : "enter the ferry home") ;
-      answer_text(req.minor, "500 Internal Server Error", "", "the metrics cannot be read: see the service's log\n") ;
+      answer_text(req.minor, "500 Internal Server Error", "", "the metrics cannot be read: see the service's log\n", req.method == FERRY_HTTP_HEAD) ;
     }
     else answer(req.minor, "200 OK", "text/plain; version=0.0.4; charset=utf-8", "", page.s, page.len, req.method == FERRY_HTTP_HEAD) ;
     stralloc_free(&page) ;

@@ -319,7 +319,7 @@ static int suspended_list (void)
   uint64_t age = 0 ;
   int have, why = 0 ;
   if (!dh) strerr_diefu1sys(111, "open queue/suspend") ;
-  while ((de = readdir(dh)))
+  while (errno = 0, (de = readdir(dh)))
   {
     char name[FERRY_SUSPEND_NAME_MAX], *p ;
     size_t n = strlen(de->d_name) ;
@@ -327,6 +327,7 @@ static int suspended_list (void)
     p = strdup(name) ;
     if (!p || !genalloc_append(char *, &names, &p)) nomem() ;
   }
+  if (errno) strerr_diefu1sys(111, "read queue/suspend") ;
   closedir(dh) ;
   if (!genalloc_len(char *, &names)) { say("nothing is suspended", "", "") ; return 0 ; }
   qsort(genalloc_s(char *, &names), genalloc_len(char *, &names), sizeof(char *), &bynamecmp) ;

@@ -157,69 +157,56 @@ static char const *pair_problem (char const *name)
   return 0 ;
 }
 
- /* control/mailboxes, line by line as ferry-mailboxes compiles it: the number of bad lines. */
-static unsigned int mailboxes_check (int json)
+ /* What ferry-mailboxes refuses in a line of control/mailboxes, or 0: its owner must be a user too. */
+static char const *mailboxes_why (char *line, size_t n)
 {
-  stralloc src = STRALLOC_ZERO ;
-  size_t i = 0 ;
-  unsigned int lineno = 0, nbad = 0 ;
-  if (!openslurpclose(&src, "control/mailboxes"))
+  ferry_mailboxes_entry e ;
+  char const *what = ferry_mailboxes_line(line, n, &e) ;
+  if (!what && e.addr && e.owner)
   {
-    if (errno == ENOENT) return 0 ;
-    strerr_warnwu1sys("read control/mailboxes") ;
-    return 1 ;
+    char name[e.ownerlen + 1] ;
+    memcpy(name, e.owner, e.ownerlen) ; name[e.ownerlen] = 0 ;
+    if (!getpwnam(name)) what = "the owner is not a user of this system" ;
   }
-  while (i < src.len)
-  {
-    char *line = src.s + i ;
-    size_t n = byte_chr(line, src.len - i, '\n') ;
-    ferry_mailboxes_entry e ;
-    char const *what ;
-    i += n + 1 ;
-    lineno++ ;
-    what = ferry_mailboxes_line(line, n, &e) ;
-    if (!what && e.addr && e.owner)
-    {
-      char name[e.ownerlen + 1] ;
-      memcpy(name, e.owner, e.ownerlen) ; name[e.ownerlen] = 0 ;
-      if (!getpwnam(name)) what = "the owner is not a user of this system" ;
-    }
-    if (!what) continue ;
-    nbad++ ;
-    what = why_line(lineno, what) ;
-    strerr_warnw("bad line in control/mailboxes: ", what, " (ferry-mailboxes would refuse the file)") ;
-    if (!json) { cats("control/mailboxes: ") ; cats(what) ; cats("   <- BAD\n") ; }
-  }
-  stralloc_free(&src) ;
-  return nbad ;
+  return what ;
 }
 
- /* control/shaping, line by line as ferry-shaping compiles it: the number of bad lines. */
-static unsigned int shaping_check (int json)
+ /* What ferry-shaping refuses in a line of control/shaping, or 0. */
+static char const *shaping_why (char *line, size_t n)
+{
+  ferry_shaping_entry e ;
+  return ferry_shaping_line(line, n, &e) ;
+}
+
+ /* control/NAME, line by line as its compiler PROG reads it (refused says what it refuses in a
+    line): the number of bad lines. */
+static unsigned int table_check (char const *name, char const *prog, char const *(*refused) (char *, size_t), int json)
 {
   stralloc src = STRALLOC_ZERO ;
   size_t i = 0 ;
   unsigned int lineno = 0, nbad = 0 ;
-  if (!openslurpclose(&src, "control/shaping"))
+  char fn[9 + strlen(name)] ;
+  memcpy(fn, "control/", 8) ;
+  memcpy(fn + 8, name, strlen(name) + 1) ;
+  if (!openslurpclose(&src, fn))
   {
     if (errno == ENOENT) return 0 ;
-    strerr_warnwu1sys("read control/shaping") ;
+    strerr_warnwu2sys("read ", fn) ;
     return 1 ;
   }
   while (i < src.len)
   {
     char *line = src.s + i ;
     size_t n = byte_chr(line, src.len - i, '\n') ;
-    ferry_shaping_entry e ;
     char const *what ;
     i += n + 1 ;
     lineno++ ;
-    what = ferry_shaping_line(line, n, &e) ;
+    what = (*refused)(line, n) ;
     if (!what) continue ;
     nbad++ ;
     what = why_line(lineno, what) ;
-    strerr_warnw("bad line in control/shaping: ", what, " (ferry-shaping would refuse the file)") ;
-    if (!json) { cats("control/shaping: ") ; cats(what) ; cats("   <- BAD\n") ; }
+    strerr_warnw("bad line in ", fn, ": ", what, " (", prog, " would refuse the file)") ;
+    if (!json) { cats(fn) ; cats(": ") ; cats(what) ; cats("   <- BAD\n") ; }
   }
   stralloc_free(&src) ;
   return nbad ;
@@ -397,8 +384,8 @@ int main (int argc, char const *const *argv)
     }
     closedir(dh) ;
   }
-  problems += mailboxes_check(json) ;
-  problems += shaping_check(json) ;
+  problems += table_check("mailboxes", "ferry-mailboxes", &mailboxes_why, json) ;
+  problems += table_check("shaping", "ferry-shaping", &shaping_why, json) ;
   {
     struct stat a, b ;
     if (stat("control/mailboxes", &a) == 0 && (stat("control/mailboxes.cdb", &b) < 0 || a.st_mtime > b.st_mtime))

@@ -39,6 +39,15 @@ static void nomem (void)
   strerr_diefu1sys(111, "allocate memory") ;
 }
 
+ /* A failure once TMP is made: it goes, so that nothing is left in control/ (111). */
+static void die_tmp (char const *what, char const *fn)
+{
+  int e = errno ;
+  unlink(TMP) ;
+  errno = e ;
+  strerr_diefu2sys(111, what, fn) ;
+}
+
 static void bad (unsigned int line, char const *field, size_t fieldlen, char const *what)
 {
   char fmt[UINT_FMT] ;
@@ -172,13 +181,13 @@ int main (int argc, char const *const *argv)
   }
   repeats_check() ;
   fd = open(TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) ;
-  if (fd < 0) strerr_diefu2sys(111, "create ", TMP) ;
-  if (!cdbmake_start(&cm, fd)) strerr_diefu2sys(111, "write ", TMP) ;
+  if (fd < 0) die_tmp("create ", TMP) ;
+  if (!cdbmake_start(&cm, fd)) die_tmp("write ", TMP) ;
   for (i = 0 ; i < nv ; i++)
-    if (!cdbmake_add(&cm, recs.s + v[i].key, v[i].keylen, recs.s + v[i].val, v[i].vallen)) strerr_diefu2sys(111, "write ", TMP) ;
-  if (!cdbmake_finish(&cm) || fsync(fd) < 0) strerr_diefu2sys(111, "write ", TMP) ;
+    if (!cdbmake_add(&cm, recs.s + v[i].key, v[i].keylen, recs.s + v[i].val, v[i].vallen)) die_tmp("write ", TMP) ;
+  if (!cdbmake_finish(&cm) || fsync(fd) < 0) die_tmp("write ", TMP) ;
   fd_close(fd) ;
-  if (rename(TMP, "control/shaping.cdb") < 0) strerr_diefu2sys(111, "rename ", TMP) ;
+  if (rename(TMP, "control/shaping.cdb") < 0) die_tmp("rename ", TMP) ;
   if (ferry_dir_sync("control") < 0) strerr_diefu1sys(111, "sync control/") ;
   fmt[uint_fmt(fmt, keys)] = 0 ;
   if (buffer_puts(buffer_1, "ferry-shaping: ") < 0 || buffer_puts(buffer_1, fmt) < 0

@@ -1,5 +1,5 @@
-/* ferry-schedule's remote destinations: a table of entries, a hash of their names (open
-   addressing, linear probing, at most half full), a stack of free slots and the wake list. */
+/* ferry-schedule's remote destinations: a table of entries, a hash of their names (namehash.c),
+   a stack of free slots and the wake list. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,54 +10,23 @@
 
 #include "dests.h"
 
-static unsigned char lower (unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c ; }
+static char const *dest_name (void const *ctx, unsigned int i) { return ((desttable const *)ctx)->a[i].name ; }
 
-static unsigned int hash (char const *s)
+ /* the hash, told where the names are (DESTTABLE_ZERO cannot name its own table) */
+static namehash *names (desttable *t)
 {
-  uint32_t h = 2166136261u ;
-  for (; *s ; s++) h = (h ^ lower(*s)) * 16777619u ;
-  return h ;
+  t->names.name = &dest_name ; t->names.ctx = t ;
+  return &t->names ;
 }
 
- /* Names are stored folded; dom is folded as it is compared. */
-static int same (char const *name, char const *dom)
+int dests_find (desttable *t, char const *dom)
 {
-  for (; *dom ; name++, dom++) if (*name != (char)lower(*dom)) return 0 ;
-  return !*name ;
-}
-
-static void tab_put (desttable *t, unsigned int d)
-{
-  unsigned int i ;
-  for (i = hash(t->a[d].name) & (t->ntab - 1) ; t->tab[i] ; i = (i + 1) & (t->ntab - 1)) ;
-  t->tab[i] = d + 1 ;
-  t->usedtab++ ;
-}
-
-static void tab_grow (desttable *t)
-{
-  unsigned int *old = t->tab, oldn = t->ntab, k ;
-  t->ntab = t->ntab ? t->ntab * 2 : 64 ;
-  t->tab = calloc(t->ntab, sizeof(unsigned int)) ;
-  if (!t->tab) strerr_diefu1sys(111, "allocate memory") ;
-  t->usedtab = 0 ;
-  for (k = 0 ; k < oldn ; k++) if (old[k]) tab_put(t, old[k] - 1) ;
-  free(old) ;
-}
-
-int dests_find (desttable const *t, char const *dom)
-{
-  unsigned int i ;
-  if (!t->ntab) return -1 ;
-  for (i = hash(dom) & (t->ntab - 1) ; t->tab[i] ; i = (i + 1) & (t->ntab - 1))
-    if (same(t->a[t->tab[i] - 1].name, dom)) return t->tab[i] - 1 ;
-  return -1 ;
+  return namehash_find(names(t), dom) ;
 }
 
 unsigned int dests_get (desttable *t, char const *dom)
 {
   int found = dests_find(t, dom) ;
-  size_t len = strlen(dom), k ;
   unsigned int d ;
   if (found >= 0) return found ;
   if (t->nfreed) d = t->freed[--t->nfreed] ;
@@ -68,30 +37,16 @@ unsigned int dests_get (desttable *t, char const *dom)
   }
   memset(t->a + d, 0, sizeof(dest)) ;
   t->a[d].key = -1 ;
-  t->a[d].name = malloc(len + 1) ;
-  if (!t->a[d].name) strerr_diefu1sys(111, "allocate memory") ;
-  for (k = 0 ; k <= len ; k++) t->a[d].name[k] = lower(dom[k]) ;
-  if ((t->usedtab + 1) * 2 > t->ntab) tab_grow(t) ;
-  tab_put(t, d) ;
+  t->a[d].name = namehash_fold(dom) ;
+  namehash_put(names(t), d) ;
   return d ;
 }
 
 int dests_drop_idle (desttable *t, unsigned int d)
 {
   dest *e = t->a + d ;
-  unsigned int i, j ;
   if (!e->name || e->inflight || e->failures || e->parked.n || e->waking) return 0 ;
-  for (i = hash(e->name) & (t->ntab - 1) ; t->tab[i] != d + 1 ; i = (i + 1) & (t->ntab - 1)) ;
-  t->tab[i] = 0 ;
-  t->usedtab-- ;
-  /* the entries after it in its run go where a look-up will find them */
-  for (j = (i + 1) & (t->ntab - 1) ; t->tab[j] ; j = (j + 1) & (t->ntab - 1))
-  {
-    unsigned int k = t->tab[j] - 1 ;
-    t->tab[j] = 0 ;
-    t->usedtab-- ;
-    tab_put(t, k) ;
-  }
+  namehash_del(names(t), d) ;
   free(e->name) ;
   idring_free(&e->parked) ;
   memset(e, 0, sizeof(dest)) ;

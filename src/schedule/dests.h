@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "idring.h"
+#include "namehash.h"
 
 typedef struct dest_s dest ;
 struct dest_s
@@ -34,17 +35,16 @@ struct desttable_s
 {
   dest *a ;
   unsigned int n ;              /* slots in a, used or not */
-  unsigned int *tab ;           /* the hash's slots: entry index + 1, 0 empty */
-  unsigned int ntab, usedtab ;
+  namehash names ;              /* the entries by name */
   unsigned int *freed ;         /* free entries below top */
   unsigned int nfreed, afreed, top ;
   unsigned int *wake ;          /* a stack: the order entries wake in does not matter */
   unsigned int nwake, awake ;
 } ;
-#define DESTTABLE_ZERO { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define DESTTABLE_ZERO { 0, 0, NAMEHASH_ZERO(0, 0), 0, 0, 0, 0, 0, 0, 0 }
 
  /* The domain's entry, or -1. */
-extern int dests_find (desttable const *t, char const *dom) ;
+extern int dests_find (desttable *t, char const *dom) ;
  /* The domain's entry, made if there is none (key -1, nothing else set; dies, 111, out of
     memory). Indices stay valid until the entry is dropped. */
 extern unsigned int dests_get (desttable *t, char const *dom) ;

@@ -10,23 +10,20 @@
 
 #include "keys.h"
 
-static char *lowerdup (char const *s)
-{
-  size_t n = strlen(s), k ;
-  char *p = malloc(n + 1) ;
-  if (!p) strerr_diefu1sys(111, "allocate memory") ;
-  for (k = 0 ; k <= n ; k++) p[k] = s[k] >= 'A' && s[k] <= 'Z' ? s[k] + 32 : s[k] ;
-  return p ;
-}
-
 /* ---------- keys ---------- */
 
 static char const *key_name (void const *ctx, unsigned int i) { return ((keytable const *)ctx)->a[i].name ; }
 
-int keys_find (keytable *t, char const *name)
+ /* the hash, told where the names are (an initializer cannot name its own table) */
+static namehash *key_names (keytable *t)
 {
   t->names.name = &key_name ; t->names.ctx = t ;
-  return namehash_find(&t->names, name) ;
+  return &t->names ;
+}
+
+int keys_find (keytable *t, char const *name)
+{
+  return namehash_find(key_names(t), name) ;
 }
 
 unsigned int keys_get (keytable *t, char const *name)
@@ -41,9 +38,9 @@ unsigned int keys_get (keytable *t, char const *name)
     k = t->top++ ;
   }
   memset(t->a + k, 0, sizeof(key)) ;
-  t->a[k].name = lowerdup(name) ;
+  t->a[k].name = namehash_fold(name) ;
   t->a[k].tb.burst = 1 ;
-  namehash_put(&t->names, k) ;
+  namehash_put(key_names(t), k) ;
   t->live++ ;
   return k ;
 }
@@ -51,8 +48,7 @@ unsigned int keys_get (keytable *t, char const *name)
 void keys_free (keytable *t, unsigned int k)
 {
   key *K = t->a + k ;
-  t->names.name = &key_name ; t->names.ctx = t ;
-  namehash_del(&t->names, k) ;
+  namehash_del(key_names(t), k) ;
   timeheap_del(&t->timers, k) ;
   free(K->name) ;
   idring_free(&K->parked) ;
@@ -98,10 +94,15 @@ int keys_woken (keytable *t)
 
 static char const *dom_name (void const *ctx, unsigned int i) { return ((domtable const *)ctx)->a[i].name ; }
 
-int domains_find (domtable *t, char const *dom)
+static namehash *dom_names (domtable *t)
 {
   t->names.name = &dom_name ; t->names.ctx = t ;
-  return namehash_find(&t->names, dom) ;
+  return &t->names ;
+}
+
+int domains_find (domtable *t, char const *dom)
+{
+  return namehash_find(dom_names(t), dom) ;
 }
 
 unsigned int domains_get (domtable *t, char const *dom)
@@ -115,18 +116,17 @@ unsigned int domains_get (domtable *t, char const *dom)
     if (t->top == t->n) t->a = ferry_array_grow(t->a, &t->n, sizeof(domkey)) ;
     i = t->top++ ;
   }
-  t->a[i].name = lowerdup(dom) ;
+  t->a[i].name = namehash_fold(dom) ;
   t->a[i].key = -1 ;
   t->a[i].seen = 0 ;
-  namehash_put(&t->names, i) ;
+  namehash_put(dom_names(t), i) ;
   t->live++ ;
   return i ;
 }
 
 void domains_free (domtable *t, unsigned int i)
 {
-  t->names.name = &dom_name ; t->names.ctx = t ;
-  namehash_del(&t->names, i) ;
+  namehash_del(dom_names(t), i) ;
   free(t->a[i].name) ;
   t->a[i].name = 0 ;
   t->a[i].key = -1 ;

@@ -2,6 +2,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <skalibs/strerr.h>
 
@@ -69,4 +70,13 @@ void namehash_del (namehash *h, unsigned int i)
     h->used-- ;
     place(h, e) ;
   }
+}
+
+char *namehash_fold (char const *s)
+{
+  size_t n = strlen(s), k ;
+  char *p = malloc(n + 1) ;
+  if (!p) strerr_diefu1sys(111, "allocate memory") ;
+  for (k = 0 ; k <= n ; k++) p[k] = lower(s[k]) ;
+  return p ;
 }

@@ -99,7 +99,7 @@ void suspend_load (void)
     if (errno != ENOENT) strerr_warnwu1sys("open queue/suspend (nothing is suspended)") ;
     return ;
   }
-  while ((de = readdir(dh)))
+  while (errno = 0, (de = readdir(dh)))
   {
     char name[FERRY_SUSPEND_NAME_MAX] ;
     size_t n = strlen(de->d_name) ;
@@ -107,5 +107,6 @@ void suspend_load (void)
     if (!ferry_suspend_name(name, de->d_name)) continue ;
     suspend_on(name, 1) ;
   }
+  if (errno) strerr_diefu1sys(111, "read queue/suspend") ;
   closedir(dh) ;
 }

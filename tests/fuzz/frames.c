@@ -22,6 +22,8 @@ static void payload (char const *s, size_t n)
   char numbuf[UINT64_FMT] ;
   ferry_request rq ;
   int nf = ferry_fields_split(p, n, f, FIELDS_MAX) ;
+  /* more fields than FIELDS_MAX: the first FIELDS_MAX are filled, as the channel's reader takes them */
+  if (nf == -2) nf = FIELDS_MAX ;
   if (nf > 0)
   {
     ferry_local_target t = FERRY_LOCAL_TARGET_ZERO ;

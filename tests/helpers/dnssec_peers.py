@@ -528,6 +528,7 @@ def _der_spki(der):
 def _selfcheck():
     import hashlib
     import ssl
+    from smtp_peers import listening
 
     def check(cond, what, detail=""):
         if not cond:
@@ -570,15 +571,8 @@ def _selfcheck():
                                 os.path.join(d, "ee.key"), "-cert_chain", ca, "-naccept", "100", "-quiet"],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         servers.append(srv)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), 1).close()
-                return True
-            except OSError:
-                return False
         deadline = time.time() + 10
-        while not up() and time.time() < deadline:
+        while not listening(port) and time.time() < deadline:
             time.sleep(0.05)
 
         def dane(rr, host="mx.signed.test"):

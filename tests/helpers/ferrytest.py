@@ -206,6 +206,7 @@ class Home:
         if r.returncode:
             fail("ferry-setup: " + r.stdout + r.stderr)
         self.procs = []
+        self.stoppers = []      # the stop functions of what started() was given
 
     def make_with_dedicated_users(self):
         """this home becomes a new one that ferry-setup -u makes (the dedicated users, queue/
@@ -235,6 +236,16 @@ class Home:
         """control/NAME holding the one line VALUE, for each NAME=VALUE"""
         for k, v in kv.items():
             self.control(k, "%s\n" % v)
+
+    def route(self, *lines):
+        """control/smtproutes holding these lines"""
+        self.control("smtproutes", "".join(l + "\n" for l in lines))
+
+    def started(self, x):
+        """x (a peer, a server: anything with a stop()), stopped by cleanup() before anything
+        else, the last one given first; returns x"""
+        self.stoppers.append(x.stop)
+        return x
 
     def maildir(self, user):
         return os.path.join(self.tmp, "mail", user, "Maildir")
@@ -365,6 +376,7 @@ class Home:
         return open(os.path.join(self.path, "queue", "todo", str(msgid % split), str(msgid)), "rb").read()
 
     def cleanup(self):
+        stop_all(reversed(self.stoppers))
         for p in self.procs:
             if p.poll() is None:
                 p.kill()

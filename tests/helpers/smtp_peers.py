@@ -3,7 +3,8 @@
   (rcpt-450@... gets 450, mail-553@... as sender gets 553 at MAIL, ...);
 - RawPeer: a hand-written server that records every byte it receives and can be told to
   misbehave (greet with 421, never answer, send endless or never-ending replies, garbage,
-  refuse EHLO, announce a SIZE limit, drop the line, go slowly).
+  refuse EHLO, announce a SIZE limit, drop the line, go slowly); its session loop is SmtpPeer's,
+  which other peers (shaping_peer.py) hook into.
 Run with /usr/bin/python3."""
 
 import asyncio
@@ -35,6 +36,15 @@ def free_port(host="127.0.0.1"):
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def listening(port, host="127.0.0.1"):
+    """whether a server (of another process or thread) takes TCP connections on host:port now"""
+    try:
+        socket.create_connection((host, port), 1).close()
+        return True
+    except OSError:
+        return False
 
 
 def postfix_private(d, myhostname, mailbox_domain, interfaces):
@@ -115,39 +125,50 @@ class ScriptedPeer:
         self.controller.stop()
 
 
-class RawPeer:
-    """One asyncio server in a thread. behaviour keys (all optional):
-    greeting: reply line(s) to greet with, or None to say nothing ('silent');
-    ehlo: list of extension lines, or an int code to refuse EHLO with;
-    endless: after the greeting, send '250-x' lines forever; neverending: send bytes with no newline;
-    garbage: greet with a line that is not SMTP; drop_after: a command name after which to close;
-    slow_data: seconds to wait before answering the end of data; size: a SIZE limit to announce;
-    close_in_data: close the connection right after the 354, reading none of the message;
-    strict: refuse with 554 at the end of data a message with a line over 998 octets, or with
-    8-bit bytes and no BODY=8BITMIME (offer ehlo without 8BITMIME to make a strict 7-bit peer);
-    scripted: RCPT of rcpt-NNN@... gets NNN (as ScriptedPeer), and DATA after no accepted
-    recipient gets 554;
-    close_after: close the connection after taking that many messages on it, right after the
-    reply to the last one's end of data (close_lazily: when the client's next command comes,
-    unanswered). self.opened: the time.monotonic() of each connection's start."""
+def path_of(command):
+    """the address in MAIL FROM:<a> or RCPT TO:<a>"""
+    a, b = command.find("<"), command.find(">")
+    return command[a + 1:b] if 0 <= a < b else ""
+
+
+class Session:
+    """one connection to an SmtpPeer, as its session loop keeps it"""
+
+    def __init__(self):
+        self.log = []           # ("C", line) / ("S", line) / ("P", bytes) in order
+        self.mail = ""          # the transaction's MAIL command as received
+        self.sender = None      # and its address, then the addresses of its accepted RCPT TO
+        self.rcpts = []
+        self.accepted = 0       # recipients accepted since MAIL, RSET or DATA
+        self.taken = 0          # messages taken on the connection
+        self.quit = False       # the client said QUIT
+
+
+class SmtpPeer:
+    """The session loop of a hand-written SMTP server: one asyncio server in a thread, answering
+    as the behaviour keys say (RawPeer's; self.b, read at each use, so that a test may change them
+    while the peer runs). A subclass records what it needs through the hooks (on_open, on_greet,
+    on_refused, on_mail, on_data, on_taken, on_close) and may change name (in the greeting and
+    the EHLO reply), extensions (EHLO's when the behaviour names none), replies (the texts of
+    NOOP's, QUIT's and an unknown command's) and probe_pipelining (at MAIL, wait 50 ms and log
+    ("P", the bytes of later commands already there): more than 0 means the client pipelines)."""
+
+    name = "rawpeer"
+    extensions = ["PIPELINING", "8BITMIME", "SMTPUTF8"]
+    replies = {"NOOP": "250 ok", "QUIT": "221 bye", "other": "502 5.5.2 what"}
+    probe_pipelining = True
 
     def __init__(self, host="127.0.0.1", port=None, **behaviour):
         self.host = host
         self.port = port or free_port(host)
         self.b = behaviour
-        self.connections = 0
-        self.active = 0
-        self.peak = 0
-        self.sessions = []          # per connection: list of ("C", line) / ("S", line) and data
-        self.messages = []          # raw DATA bytes, dot-stuffed, as received
-        self.mailargs = []
-        self.opened = []
         self.lock = threading.Lock()
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
-        self.ready.wait(10)
+        if not self.ready.wait(10):
+            raise RuntimeError("the %s peer did not start" % self.name)
 
     def _run(self):
         asyncio.set_event_loop(self.loop)
@@ -169,23 +190,44 @@ class RawPeer:
         asyncio.run_coroutine_threadsafe(halt(), self.loop)
         self.thread.join(5)
 
+    # ---- the hooks
+
+    def on_open(self):
+        """a connection begins: its Session (or a subclass's)"""
+        return Session()
+
+    def on_greet(self, s):
+        """the line to greet s with; one of 4xx or 5xx ends the session (on_refused)"""
+        return self.b.get("greeting", "220 %s ESMTP" % self.name)
+
+    async def on_refused(self, s, reader):
+        """after a greeting of 4xx or 5xx: the client's next line, then the connection closes"""
+        await reader.readline()
+
+    def on_mail(self, s):
+        """a MAIL command (s.mail) came, before its reply"""
+
+    def on_data(self, s, data):
+        """a message's data as received (dot-stuffed), before any reply to it"""
+
+    def on_taken(self, s, data):
+        """a message about to be answered 250"""
+
+    def on_close(self, s):
+        """the connection ended"""
+
+    # ---- the session
+
     async def _session(self, reader, writer):
-        log = []
-        accepted = 0
-        taken = 0
-        with self.lock:
-            self.opened.append(time.monotonic())
-            self.connections += 1
-            self.active += 1
-            self.peak = max(self.peak, self.active)
-            self.sessions.append(log)
+        s = self.on_open()
         b = self.b
 
         async def send(line):
-            log.append(("S", line))
+            s.log.append(("S", line))
             writer.write(line.encode() + b"\r\n")
             await writer.drain()
         try:
+            greeting = self.on_greet(s)
             if b.get("garbage"):
                 await send("hello, this is not SMTP")
             elif b.get("silent"):
@@ -203,17 +245,17 @@ class RawPeer:
                     await writer.drain()
                     await asyncio.sleep(0.01)
             else:
-                await send(b.get("greeting", "220 rawpeer ESMTP"))
-            if b.get("greeting", "220").startswith(("4", "5")):
-                await reader.readline()
+                await send(greeting)
+            if greeting.startswith(("4", "5")):
+                await self.on_refused(s, reader)
                 return
             while True:
                 line = await reader.readline()
                 if not line:
                     return
                 text = line.decode(errors="replace").rstrip("\r\n")
-                log.append(("C", text))
-                if b.get("close_after") and taken >= b["close_after"]:
+                s.log.append(("C", text))
+                if b.get("close_after") and s.taken >= b["close_after"]:
                     return
                 verb = text.split(" ")[0].split(":")[0].upper()
                 if b.get("drop_after") == verb:
@@ -222,42 +264,43 @@ class RawPeer:
                     if isinstance(b.get("ehlo"), int):
                         await send("%d command not recognized" % b["ehlo"])
                         continue
-                    ext = b.get("ehlo", ["PIPELINING", "8BITMIME", "SMTPUTF8"])
+                    ext = b.get("ehlo", self.extensions)
                     if b.get("size"):
                         ext = ext + ["SIZE %d" % b["size"]]
-                    lines = ["rawpeer"] + ext
+                    lines = [self.name] + ext
                     for i, l in enumerate(lines):
                         await send("250%s%s" % ("-" if i < len(lines) - 1 else " ", l))
                 elif verb == "HELO":
-                    await send("250 rawpeer")
+                    await send("250 " + self.name)
                 elif verb == "MAIL":
-                    accepted = 0
-                    with self.lock:
-                        self.mailargs.append(text)
-                    # how many bytes of later commands came before this reply: > 0 means pipelining
-                    await asyncio.sleep(0.05)
-                    log.append(("P", len(reader._buffer)))
+                    s.mail, s.sender, s.rcpts, s.accepted = text, path_of(text), [], 0
+                    self.on_mail(s)
+                    if self.probe_pipelining:
+                        await asyncio.sleep(0.05)
+                        s.log.append(("P", len(reader._buffer)))
                     await send("250 2.1.0 ok")
                 elif verb == "RCPT":
-                    address = text.split("<", 1)[-1].split(">", 1)[0]
+                    address = path_of(text)
                     code = ScriptedHandler.code_of(address) if b.get("scripted") and address.startswith("rcpt-") else None
                     if code:
                         await send("%d %s.1.1 <%s>: recipient refused by the scripted peer" % (code, code // 100, address))
                         continue
-                    accepted += 1
+                    s.rcpts.append(address)
+                    s.accepted += 1
                     await send("250 2.1.5 ok")
                 elif verb == "RSET":
-                    accepted = 0
+                    s.sender, s.rcpts, s.accepted = None, [], 0
                     await send("250 2.0.0 ok")
                 elif verb == "NOOP":
-                    await send("250 ok")
+                    await send(self.replies["NOOP"])
                 elif verb == "QUIT":
-                    await send("221 bye")
+                    s.quit = True
+                    await send(self.replies["QUIT"])
                     return
-                elif verb == "DATA" and b.get("scripted") and not accepted:
+                elif verb == "DATA" and b.get("scripted") and not s.accepted:
                     await send("554 5.5.1 no valid recipients")
                 elif verb == "DATA":
-                    accepted = 0
+                    s.accepted = 0
                     await send("354 go ahead")
                     if b.get("close_in_data"):
                         return
@@ -267,9 +310,8 @@ class RawPeer:
                         if not chunk:
                             return
                         data += chunk
-                    log.append(("C", "<data %d bytes>" % len(data)))
-                    with self.lock:
-                        self.messages.append(data)
+                    s.log.append(("C", "<data %d bytes>" % len(data)))
+                    self.on_data(s, data)
                     if b.get("slow_data"):
                         await asyncio.sleep(b["slow_data"])
                     if b.get("drop_after") == "DOT":
@@ -279,24 +321,74 @@ class RawPeer:
                         if any(len(l) > 998 for l in lines):
                             await send("554 5.5.2 line longer than 998 octets (RFC 5321 4.5.3.1.6)")
                             continue
-                        if any(c > 127 for c in data) and "BODY=8BITMIME" not in self.mailargs[-1].upper():
+                        if any(c > 127 for c in data) and "BODY=8BITMIME" not in s.mail.upper():
                             await send("554 5.6.1 8-bit data without BODY=8BITMIME")
                             continue
+                    self.on_taken(s, data)
                     await send("250 2.0.0 taken")
-                    taken += 1
-                    if b.get("close_after") and taken >= b["close_after"] and not b.get("close_lazily"):
+                    s.taken += 1
+                    s.sender, s.rcpts = None, []
+                    if b.get("close_after") and s.taken >= b["close_after"] and not b.get("close_lazily"):
                         return
                 else:
-                    await send("502 5.5.2 what")
+                    await send(self.replies["other"])
         except (asyncio.CancelledError, ConnectionError):
             pass
         finally:
-            with self.lock:
-                self.active -= 1
             try:
                 writer.close()
             except Exception:
                 pass
+            self.on_close(s)
+
+
+class RawPeer(SmtpPeer):
+    """SmtpPeer recording every byte it receives. behaviour keys (all optional):
+    greeting: reply line(s) to greet with, or None to say nothing ('silent');
+    ehlo: list of extension lines, or an int code to refuse EHLO with;
+    endless: after the greeting, send '250-x' lines forever; neverending: send bytes with no newline;
+    garbage: greet with a line that is not SMTP; drop_after: a command name after which to close;
+    slow_data: seconds to wait before answering the end of data; size: a SIZE limit to announce;
+    close_in_data: close the connection right after the 354, reading none of the message;
+    strict: refuse with 554 at the end of data a message with a line over 998 octets, or with
+    8-bit bytes and no BODY=8BITMIME (offer ehlo without 8BITMIME to make a strict 7-bit peer);
+    scripted: RCPT of rcpt-NNN@... gets NNN (as ScriptedPeer), and DATA after no accepted
+    recipient gets 554;
+    close_after: close the connection after taking that many messages on it, right after the
+    reply to the last one's end of data (close_lazily: when the client's next command comes,
+    unanswered). self.opened: the time.monotonic() of each connection's start."""
+
+    def __init__(self, host="127.0.0.1", port=None, **behaviour):
+        self.connections = 0
+        self.active = 0
+        self.peak = 0
+        self.sessions = []          # per connection: list of ("C", line) / ("S", line) and data
+        self.messages = []          # raw DATA bytes, dot-stuffed, as received
+        self.mailargs = []
+        self.opened = []
+        super().__init__(host, port, **behaviour)
+
+    def on_open(self):
+        s = Session()
+        with self.lock:
+            self.opened.append(time.monotonic())
+            self.connections += 1
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            self.sessions.append(s.log)
+        return s
+
+    def on_mail(self, s):
+        with self.lock:
+            self.mailargs.append(s.mail)
+
+    def on_data(self, s, data):
+        with self.lock:
+            self.messages.append(data)
+
+    def on_close(self, s):
+        with self.lock:
+            self.active -= 1
 
 
 class SmtpSink:
@@ -314,14 +406,10 @@ class SmtpSink:
             args[1:1] = ["-u", "nobody"]
         self.p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
-        while True:
-            try:
-                socket.create_connection((host, self.port), 1).close()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
+        while not listening(self.port, host):
+            if time.time() > deadline:
+                raise RuntimeError("smtp-sink does not listen on %s port %d" % (host, self.port))
+            time.sleep(0.05)
 
     def dumps(self):
         import os

@@ -4,11 +4,13 @@ python3-prometheus-client parses every page):
   a remote deferral, a remote failure and its bounce delivered locally; the messages through
   ferry-injectd, one refused): the counters of ferry-injectd, ferry-spawn-local and
   ferry-spawn-remote equal what the peer saw and what the logs say, the stop lines included;
-  ferry-schedule's families equal the log's delivery lines (only once the queue manager writes
-  its snapshot: that part says it is skipped without one);
+  ferry-schedule's families equal the log's delivery lines and "end msg" lines, the messages
+  loaded and left (only once the queue manager writes its snapshot: that part says it is skipped
+  without one);
 - the HTTP service ferry-setup made (service/ferry-metrics, down until s6-svc -u; tcpserver on
-  control/metricslisten, a free loopback port): GET /metrics parses the same, HEAD, 404, 405,
-  400 for a malformed request;
+  control/metricslisten, a free loopback port): GET /metrics parses the same (a query ignored),
+  HEAD, 404 (to a HEAD without a body), 405, 400 for a malformed request, 431 for a header over
+  8 KiB, 500 while metrics/ cannot be read (the reason in the service's log);
 - as root, a home made by ferry-setup -u: the snapshots are written by each program's own user,
   mode 0640 in group ferryl; ferry-metrics as ferryl reads every one (and over HTTP through the
   service, which runs as ferryl), another user reads none."""
@@ -23,7 +25,7 @@ import sys
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import stop_all, BIN, Home, Spawner, Supervised, eventually, expect, is_root, ok, s6_log  # noqa: E402
 from ferrytest import injectd_chunks, injectd_talk  # noqa: E402
-from smtp_peers import Dnsmasq, RawPeer, free_port  # noqa: E402
+from smtp_peers import Dnsmasq, RawPeer, free_port, listening  # noqa: E402
 
 try:
     from prometheus_client.parser import text_string_to_metric_families
@@ -142,14 +144,7 @@ def serve(home):
     home.control("metricslisten", "127.0.0.1:%d\n" % port)
     expect(os.path.exists(os.path.join(home.path, "service", "ferry-metrics", "down")), "ferry-setup made service/ferry-metrics down")
     expect(svc(home, "-u", "ferry-metrics"), "s6-svc -u service/ferry-metrics")
-
-    def up():
-        try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-            return True
-        except OSError:
-            return False
-    expect(eventually(up, 20), "the service listens on control/metricslisten's port",
+    expect(eventually(lambda: listening(port), 20), "the service listens on control/metricslisten's port",
            s6_log(os.path.join(home.path, "log", "metrics"))[-500:])
     expect("ferry-metrics: info: listening on 127.0.0.1 port %d" % port in s6_log(os.path.join(home.path, "log", "metrics")),
            "its log (log/metrics) says where it listens")
@@ -179,6 +174,27 @@ def http_checks(home, port):
     out = http_raw(port, b"GET /metrics HTTP/1.0\r\n\r\n")
     head, _, body = out.partition(b"\r\n\r\n")
     expect(head.startswith(b"HTTP/1.0 200 OK") and parse(body.decode()), "HTTP/1.0: 200, the page", head)
+    # http.client reads no body after a HEAD: the bytes themselves say whether one came
+    out = http_raw(port, b"HEAD /nothing HTTP/1.0\r\n\r\n")
+    expect(out.startswith(b"HTTP/1.0 404 ") and b"\r\nContent-Length: " in out and out.endswith(b"\r\n\r\n"),
+           "HEAD /nothing: 404, its header, no body", out[-200:])
+    r, body = http_get(port, path="/metrics?name%5B%5D=ferry_up")
+    expect(r.status == 200 and b"ferry_up{" in body, "GET /metrics?...: the query ignored, the page", (r.status, body[:200]))
+    out = http_raw(port, b"GET /metrics HTTP/1.0\r\nX-Filler: " + b"x" * 9000 + b"\r\n\r\n")
+    expect(out.startswith(b"HTTP/1.1 431 "), "a header over 8 KiB: 431", out[:200])
+    # snapshots that cannot be read (metrics/ moved away for a moment; the programs' snapshots
+    # meanwhile fail, said once, and are written again after): 500, the reason in the service's log
+    mdir = os.path.join(home.path, "metrics")
+    os.rename(mdir, mdir + ".away")
+    try:
+        r, body = http_get(port)
+        out = http_raw(port, b"HEAD /metrics HTTP/1.0\r\n\r\n")
+    finally:
+        os.rename(mdir + ".away", mdir)
+    expect(r.status == 500 and b"cannot be read" in body, "metrics/ unreadable: 500", (r.status, body))
+    expect(out.startswith(b"HTTP/1.0 500 ") and out.endswith(b"\r\n\r\n"), "and to a HEAD, a 500 without a body", out[-200:])
+    mlog = lambda: s6_log(os.path.join(home.path, "log", "metrics"))  # noqa: E731
+    expect(eventually(lambda: "ferry-metrics: warning: unable to read metrics/" in mlog(), 10), "the reason in the service's log", mlog()[-500:])
 
 
 def mixed_run():
@@ -228,7 +244,9 @@ def mixed_run():
     # one more through MX once the others are done: it takes an idle cached connection
     msg = b"Subject: again\n\nhello again\n"
     r = injectd_talk(home, injectd_chunks(msg) + b"Fs@example.org\0Tagain@mx.test\0\0")
-    expect(r.startswith("0 queued id ") and eventually(lambda: len(peer.messages) == 2, 30), "a second remote success", log()[-800:])
+    # the peer has the message before the queue manager logs its success: the log line is waited for
+    expect(r.startswith("0 queued id ") and eventually(lambda: len(peer.messages) == 2 and re.search(r"to again@mx\.test: success: ", log()), 30),
+           "a second remote success", log()[-800:])
 
     started, results = log_counts(log())
     expect(started.get("remote") == 4 and results.get(("remote", "success")) == 2 and results.get(("remote", "deferral")) == 1
@@ -302,7 +320,13 @@ def schedule_checks(home, log, started, results):
             wants.append(("ferry-schedule: the addresses of the delivery lines", "ferry_recipient_results_total",
                           {"channel": ch, "result": r}, results.get((ch, r), 0)))
     wants.append(("ferry-schedule: the deferred recipient", "ferry_queue_recipients", {"channel": "remote", "state": "deferred"}, 1))
+    # six messages (five through ferry-injectd, the bounce), all finished but the deferred one's
+    wants.append(("ferry-schedule: the messages taken on", "ferry_messages_loaded_total", {}, 6))
+    wants.append(("ferry-schedule: the log's \"end msg\" lines", "ferry_messages_finished_total", {}, 5))
+    wants.append(("ferry-schedule: the deferred one's message is left", "ferry_queue_messages", {}, 1))
     s = settle(home, wants)
+    ends = len(re.findall(r"\bend msg \S+$", home.log(), re.M))
+    expect(ends == 5, "ferry-schedule: 5 \"end msg\" lines in the log, as ferry_messages_finished_total says", ends)
     for ch in ("local", "remote"):
         inf = value(s, "ferry_delivery_delay_seconds_bucket", channel=ch, le="+Inf")
         expect(inf == value(s, "ferry_delivery_delay_seconds_count", channel=ch), "ferry-schedule: the delay histogram of %s: +Inf bucket = count" % ch)

@@ -9,22 +9,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import stop_all, Home, Spawner, body_facts, eventually, expect, fail, netstring, request  # noqa: E402
+from ferrytest import Home, Spawner, body_facts, eventually, expect, fail, netstring, request  # noqa: E402
 from smtp_peers import Dnsmasq, RawPeer, ScriptedPeer, SmtpSink, free_port, ipv6_ok  # noqa: E402
 
 home = Home()
-stoppers = []
-
-
-def stopping(x):
-    stoppers.append(x.stop)
-    return x
-
-
-def route(*lines):
-    home.control("smtproutes", "".join(l + "\n" for l in lines))
-
-
 num = [0]
 
 
@@ -42,8 +30,8 @@ try:
     stored = home.mess(mid)
 
     # --- smtp-sink: three recipients in one transaction
-    sink = stopping(SmtpSink(home.tmp))
-    route("sink.test:127.0.0.1:%d" % sink.port)
+    sink = home.started(SmtpSink(home.tmp))
+    home.route("sink.test:127.0.0.1:%d" % sink.port)
     sp = Spawner(home, "ferry-spawn-remote")
     res = deliver(sp, mid, "sender@example.com", ["a@sink.test", "b@sink.test", "c@sink.test"])
     expect([r[0] for r in res] == ["K", "K", "K"], "smtp-sink: three recipients accepted", res)
@@ -58,8 +46,8 @@ try:
     sp.finish()
 
     # --- the raw peer: byte for byte on the wire, PIPELINING, SIZE=, BODY=8BITMIME, reuse
-    raw = stopping(RawPeer())
-    route("raw.test:127.0.0.1:%d" % raw.port)
+    raw = home.started(RawPeer())
+    home.route("raw.test:127.0.0.1:%d" % raw.port)
     sp = Spawner(home, "ferry-spawn-remote")
     res = deliver(sp, mid, "sender@example.com", ["x@raw.test"])
     expect(res[0][0] == "K", "raw peer: accepted", res)
@@ -97,8 +85,8 @@ try:
 
     # no reuse when connectioncache is 0
     home.settings(connectioncache=0)
-    raw2 = stopping(RawPeer())
-    route("raw2.test:127.0.0.1:%d" % raw2.port)
+    raw2 = home.started(RawPeer())
+    home.route("raw2.test:127.0.0.1:%d" % raw2.port)
     sp = Spawner(home, "ferry-spawn-remote")
     for _ in range(3):
         res = deliver(sp, mid, "sender@example.com", ["z@raw2.test"])
@@ -108,8 +96,8 @@ try:
     home.settings(connectioncache=5)
 
     # no PIPELINING: one command at a time; SIZE announced: SIZE= sent, and a limit refuses big mail
-    raw3 = stopping(RawPeer(ehlo=["8BITMIME"], size=200))
-    route("raw3.test:127.0.0.1:%d" % raw3.port)
+    raw3 = home.started(RawPeer(ehlo=["8BITMIME"], size=200))
+    home.route("raw3.test:127.0.0.1:%d" % raw3.port)
     sp = Spawner(home, "ferry-spawn-remote")
     small = home.inject(b"Subject: s\n\nsmall\n", "sender@example.com", ["s@raw3.test"])
     res = deliver(sp, small, "sender@example.com", ["s@raw3.test", "t@raw3.test"])
@@ -124,8 +112,8 @@ try:
     sp.finish()
 
     # EHLO refused: HELO
-    raw4 = stopping(RawPeer(ehlo=502))
-    route("raw4.test:127.0.0.1:%d" % raw4.port, "raw.test:127.0.0.1:%d" % raw.port)
+    raw4 = home.started(RawPeer(ehlo=502))
+    home.route("raw4.test:127.0.0.1:%d" % raw4.port, "raw.test:127.0.0.1:%d" % raw.port)
     sp = Spawner(home, "ferry-spawn-remote")
     res = deliver(sp, mid, "sender@example.com", ["h@raw4.test"])
     cl = [l for k, l in raw4.sessions[0] if k == "C"]
@@ -150,9 +138,8 @@ try:
     res_sp.finish()
 
     # --- the aiosmtpd scripted peer: 4xx is Z (H at MAIL: the destination's), 5xx is D, per recipient, at MAIL, at DATA
-    peer = ScriptedPeer()
-    stoppers.append(peer.stop)
-    route("scripted.test:127.0.0.1:%d" % peer.port)
+    peer = home.started(ScriptedPeer())
+    home.route("scripted.test:127.0.0.1:%d" % peer.port)
     sp = Spawner(home, "ferry-spawn-remote")
     res = deliver(sp, mid, "sender@example.com", ["ok@scripted.test", "rcpt-450@scripted.test", "rcpt-550@scripted.test", "ok2@scripted.test"])
     expect([r[0] for r in res] == ["K", "Z", "D", "K"], "per recipient: 250 K, 450 Z, 550 D, 250 K", res)
@@ -176,12 +163,12 @@ try:
 
     # --- DNS: MX order, next host of the same preference and the next preference, fallbacks
     ports = free_port()
-    good = stopping(RawPeer(host="127.0.0.4", port=ports))
-    greet421 = stopping(RawPeer(host="127.0.0.3", port=ports, greeting="421 4.3.2 too busy"))
-    silent = stopping(RawPeer(host="127.0.0.5", port=ports, silent=True))
-    plain = stopping(RawPeer(host="127.0.0.6", port=ports))
-    dropper = stopping(RawPeer(host="127.0.0.7", port=ports, drop_after="MAIL"))
-    dns = stopping(Dnsmasq([
+    good = home.started(RawPeer(host="127.0.0.4", port=ports))
+    greet421 = home.started(RawPeer(host="127.0.0.3", port=ports, greeting="421 4.3.2 too busy"))
+    silent = home.started(RawPeer(host="127.0.0.5", port=ports, silent=True))
+    plain = home.started(RawPeer(host="127.0.0.6", port=ports))
+    dropper = home.started(RawPeer(host="127.0.0.7", port=ports, drop_after="MAIL"))
+    dns = home.started(Dnsmasq([
         "--mx-host=multi.test,h-refused.test,10", "--mx-host=multi.test,h-421.test,10", "--mx-host=multi.test,h-drop.test,15",
         "--mx-host=multi.test,h-good.test,20", "--host-record=h-drop.test,127.0.0.7",
         "--host-record=h-refused.test,127.0.0.2", "--host-record=h-421.test,127.0.0.3", "--host-record=h-good.test,127.0.0.4",
@@ -191,7 +178,7 @@ try:
         "--mx-host=deadmx.test,h-silent.test,10", "--host-record=h-silent.test,127.0.0.5",
         "--mx-host=unresolvable.test,h-nowhere.test,10",
     ]))
-    route()
+    home.route()
     home.settings(smtpport=ports, dnsservers="127.0.0.1:%d" % dns.port)
     sp = Spawner(home, "ferry-spawn-remote")
     res = deliver(sp, mid, "sender@example.com", ["m@multi.test"])
@@ -226,13 +213,13 @@ try:
 
     # --- hostile peers: the channel neither hangs nor crashes, and goes on delivering
     hostile = {
-        "endless": stopping(RawPeer(endless=True)),
-        "neverending": stopping(RawPeer(neverending=True)),
-        "garbage": stopping(RawPeer(garbage=True)),
-        "drop": stopping(RawPeer(drop_after="RCPT")),
-        "dropdot": stopping(RawPeer(drop_after="DOT")),
+        "endless": home.started(RawPeer(endless=True)),
+        "neverending": home.started(RawPeer(neverending=True)),
+        "garbage": home.started(RawPeer(garbage=True)),
+        "drop": home.started(RawPeer(drop_after="RCPT")),
+        "dropdot": home.started(RawPeer(drop_after="DOT")),
     }
-    route(*["%s.test:127.0.0.1:%d" % (k, v.port) for k, v in hostile.items()] + ["raw.test:127.0.0.1:%d" % raw.port])
+    home.route(*["%s.test:127.0.0.1:%d" % (k, v.port) for k, v in hostile.items()] + ["raw.test:127.0.0.1:%d" % raw.port])
     sp = Spawner(home, "ferry-spawn-remote")
     for k, why in [("endless", "too many lines"), ("neverending", "too long"), ("garbage", "not SMTP"), ("drop", "closed")]:
         t0 = time.time()
@@ -254,29 +241,29 @@ try:
 
     # --- IPv6
     if ipv6_ok():
-        raw6 = stopping(RawPeer(host="::1"))
-        route("six.test:[::1]:%d" % raw6.port)
+        raw6 = home.started(RawPeer(host="::1"))
+        home.route("six.test:[::1]:%d" % raw6.port)
         sp = Spawner(home, "ferry-spawn-remote")
         res = deliver(sp, mid, "sender@example.com", ["x@six.test"])
         expect(res[0][0] == "K" and "::1" in res[0][1] and len(raw6.messages) == 1, "delivery over IPv6 to [::1]", res)
         sp.finish()
 
     # --- SIGHUP rereads control/smtproutes and forgets resolved destinations
-    other = stopping(RawPeer())
-    route("hup.test:127.0.0.1:%d" % raw.port)
+    other = home.started(RawPeer())
+    home.route("hup.test:127.0.0.1:%d" % raw.port)
     sp = Spawner(home, "ferry-spawn-remote")
     before = len(raw.messages)
     res = deliver(sp, mid, "sender@example.com", ["a@hup.test"])
     expect(res[0][0] == "K" and len(raw.messages) == before + 1, "hup.test goes to the first peer", res)
-    route("hup.test:127.0.0.1:%d" % other.port)
+    home.route("hup.test:127.0.0.1:%d" % other.port)
     sp.p.send_signal(signal.SIGHUP)
     expect(eventually(lambda: deliver(sp, mid, "sender@example.com", ["b@hup.test"])[0][0] == "K" and len(other.messages) >= 1, 10),
            "after SIGHUP, hup.test goes to the new route")
     sp.finish()
 
     # --- a slow peer does not stall the others: a fast delivery sent after a slow one answers first
-    slowpeer = stopping(RawPeer(slow_data=2))
-    route("slowpeer.test:127.0.0.1:%d" % slowpeer.port, "raw.test:127.0.0.1:%d" % raw.port)
+    slowpeer = home.started(RawPeer(slow_data=2))
+    home.route("slowpeer.test:127.0.0.1:%d" % slowpeer.port, "raw.test:127.0.0.1:%d" % raw.port)
     sp = Spawner(home, "ferry-spawn-remote")
     num[0] += 2
     sp.deliver(num[0] - 1, mid, "sender@example.com", ["a@slowpeer.test"])
@@ -287,8 +274,8 @@ try:
 
     # --- concurrency: the queue manager's (system/queue-set checks it keeps to the limits); the
     # channel starts every delivery it is given, whatever control/concurrency* say
-    slow = stopping(RawPeer(slow_data=0.5))
-    route("slow1.test:127.0.0.1:%d" % slow.port, "slow2.test:127.0.0.1:%d" % slow.port, "slow3.test:127.0.0.1:%d" % slow.port)
+    slow = home.started(RawPeer(slow_data=0.5))
+    home.route("slow1.test:127.0.0.1:%d" % slow.port, "slow2.test:127.0.0.1:%d" % slow.port, "slow3.test:127.0.0.1:%d" % slow.port)
     home.settings(concurrencyremote=4, concurrencydestination=2, connectioncache=0)
     sp = Spawner(home, "ferry-spawn-remote")
     nums = []
@@ -300,8 +287,8 @@ try:
     expect(all(r[0][0] == "K" for r in res), "12 slow deliveries over 3 domains: all K", res)
     expect(slow.peak == 12, "concurrencyremote 4 is not the channel's: the 12 deliveries it was given went at once", slow.peak)
     sp.finish()
-    slow1 = stopping(RawPeer(slow_data=0.5))
-    route("one.test:127.0.0.1:%d" % slow1.port)
+    slow1 = home.started(RawPeer(slow_data=0.5))
+    home.route("one.test:127.0.0.1:%d" % slow1.port)
     sp = Spawner(home, "ferry-spawn-remote")
     nums = []
     for i in range(6):
@@ -312,6 +299,5 @@ try:
     expect(slow1.peak == 6, "concurrencydestination 2 is not the channel's: 6 at once to one domain", slow1.peak)
     sp.finish()
 finally:
-    stop_all(stoppers)
     home.cleanup()
 print("%d checks passed" % __import__("ferrytest").checks)

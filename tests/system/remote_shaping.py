@@ -1,6 +1,6 @@
 """The remote channel's part of traffic shaping, through its protocol alone (ferry-spawn-remote on
-pipes, scripted peers on loopback, dnsmasq for MX records): ferry-shaping's table and errors, the
-frames !shaping, !shape and !throttle, messages= (QUIT after N), connections= held by the channel
+pipes, scripted peers on loopback, dnsmasq for MX records): ferry-shaping's table and errors (and
+a table that cannot be written: nothing left behind), the frames !shaping, !shape and !throttle, messages= (QUIT after N), connections= held by the channel
 for a site of two domains, newconns= spreading new connections, a peer that closes after a
 number of messages (no error), and a new table taken while the channel runs. The queue manager's
 part (rates, daily caps, adaptive, suspension) is system/shaping's."""
@@ -11,25 +11,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import BIN, stop_all, Home, Spawner, eventually, expect, netstring  # noqa: E402
+from ferrytest import BIN, Home, Spawner, eventually, expect, netstring  # noqa: E402
 from smtp_peers import Dnsmasq, RawPeer, free_port  # noqa: E402
 
 home = Home()
-stoppers = []
-
-
-def stopping(x):
-    stoppers.append(x.stop)
-    return x
-
-
-def settings(**kv):
-    for k, v in kv.items():
-        home.control(k, "%s\n" % v)
-
-
-def route(*lines):
-    home.control("smtproutes", "".join(l + "\n" for l in lines))
 
 
 def shaping(*lines):
@@ -70,7 +55,7 @@ def client_lines(session):
 
 
 try:
-    settings(timeoutconnect=3, timeoutgreeting=3, timeoutcommand=3, timeoutdata=5, connectioncache=5)
+    home.settings(timeoutconnect=3, timeoutgreeting=3, timeoutcommand=3, timeoutdata=5, connectioncache=5)
     mid = home.inject(b"Subject: shaping\n\nhello\n", "sender@example.com", ["a@a.test"])
 
     # --- ferry-shaping: a good table, then each kind of mistake (nothing changed)
@@ -97,13 +82,27 @@ try:
     after = os.stat(cdb)
     expect((after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns) and not os.path.exists(cdb + ".tmp"),
            "a refused table leaves the compiled one as it was, and no temporary file")
+    # a good table that cannot be written (the disk full at its sync: the fault shim of
+    # tests/shim): 111, the compiled one as it was, no temporary file left in control/
+    switch = os.path.join(home.tmp, "shim-on")
+    open(switch, "w").close()
+    home.control("shaping", "a.test connections=2\n")
+    r = subprocess.run([os.path.join(BIN, "ferry-shaping"), home.path], capture_output=True, text=True,
+                       env=dict(os.environ, LD_PRELOAD=os.path.join(os.environ["FERRY_TOP"], "build", "tests", "failshim.so"),
+                                FAILSHIM_PROG="ferry-shaping", FAILSHIM_CALLS="fsync", FAILSHIM_ERRNO="28", FAILSHIM_SWITCH=switch))
+    os.unlink(switch)
+    after = os.stat(cdb)
+    expect(r.returncode == 111 and "unable to write control/shaping.cdb.tmp: No space left on device" in r.stderr,
+           "a table that cannot be synced: 111, and why", (r.returncode, r.stderr))
+    expect((after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns) and not os.path.exists(cdb + ".tmp"),
+           "and the compiled one as it was, no temporary file left", os.listdir(os.path.join(home.path, "control")))
 
-    peer = stopping(RawPeer())
-    peer2 = stopping(RawPeer())
+    peer = home.started(RawPeer())
+    peer2 = home.started(RawPeer())
 
     # --- no table: !shaping off at start, no !shape
     os.unlink(cdb)
-    route("a.test:[127.0.0.1]:%d" % peer.port)
+    home.route("a.test:[127.0.0.1]:%d" % peer.port)
     sp = Spawner(home, "ferry-spawn-remote")
     n, res = deliver(sp, mid, "x@a.test")
     expect(res[0][0] == "K", "without a table: delivered", res)
@@ -113,8 +112,8 @@ try:
     # --- a table: !shaping on, !shape before the answer, messages=2 (QUIT after two)
     shaping("site:s mx=*.site.test connections=1", "b.test connections=5 daily=100",
             "route:[127.0.0.1] messages=2")
-    route("a.test:[127.0.0.1]:%d" % peer.port, "b.test:[127.0.0.1]:%d" % peer.port, "c.test:127.0.0.1:%d" % peer2.port,
-          "d.test:[127.0.0.1]:%d" % peer.port)
+    home.route("a.test:[127.0.0.1]:%d" % peer.port, "b.test:[127.0.0.1]:%d" % peer.port, "c.test:127.0.0.1:%d" % peer2.port,
+               "d.test:[127.0.0.1]:%d" % peer.port)
     sp = Spawner(home, "ferry-spawn-remote")
     conns0 = peer.connections
     nums = []
@@ -167,10 +166,10 @@ try:
     sp.finish()
 
     # --- a throttling reply: !throttle before the answer, which stays H; a 4xx that is not one
-    t421 = stopping(RawPeer(greeting="421 4.7.0 too many connections from your address"))
-    t450 = stopping(RawPeer(greeting="450 4.3.2 not now"))
+    t421 = home.started(RawPeer(greeting="421 4.7.0 too many connections from your address"))
+    t450 = home.started(RawPeer(greeting="450 4.3.2 not now"))
     shaping("e.test connections=1")
-    route("e.test:[127.0.0.1]:%d" % t421.port, "f.test:[127.0.0.1]:%d" % t450.port)
+    home.route("e.test:[127.0.0.1]:%d" % t421.port, "f.test:[127.0.0.1]:%d" % t450.port)
     sp = Spawner(home, "ferry-spawn-remote")
     n, res = deliver(sp, mid, "t@e.test")
     th = controls(sp, "!throttle")
@@ -184,17 +183,17 @@ try:
 
     # --- a site: two domains whose MX hosts match one site's pattern share its connections=1
     port = free_port()
-    sitepeer = stopping(RawPeer(port=port, slow_data=0.3))
+    sitepeer = home.started(RawPeer(port=port, slow_data=0.3))
     dns = None
     try:
-        dns = stopping(Dnsmasq(["--mx-host=d1.test,mx1.site.test,10", "--mx-host=d2.test,mx2.site.test,10",
-                                "--host-record=mx1.site.test,127.0.0.1", "--host-record=mx2.site.test,127.0.0.1"]))
+        dns = home.started(Dnsmasq(["--mx-host=d1.test,mx1.site.test,10", "--mx-host=d2.test,mx2.site.test,10",
+                                     "--host-record=mx1.site.test,127.0.0.1", "--host-record=mx2.site.test,127.0.0.1"]))
     except (OSError, RuntimeError) as e:
         print("skipped part: the site check needs dnsmasq (%s)" % e)
     if dns:
         shaping("site:s mx=*.site.test connections=1")
-        route()
-        settings(smtpport=port, dnsservers="127.0.0.1:%d" % dns.port)
+        home.route()
+        home.settings(smtpport=port, dnsservers="127.0.0.1:%d" % dns.port)
         sp = Spawner(home, "ferry-spawn-remote")
         nums = [send(sp, mid, "s%d@d%d.test" % (i, i % 2 + 1)) for i in range(4)]
         res = sp.wait(nums, 30)
@@ -203,13 +202,13 @@ try:
                "both domains told under site:s", sp.controls)
         expect(sitepeer.peak == 1 and sitepeer.connections == 1, "connections=1 for the site: one connection for both domains, reused", (sitepeer.peak, sitepeer.connections))
         sp.finish()
-        settings(smtpport=25, dnsservers="")
+        home.settings(smtpport=25, dnsservers="")
 
     # --- a peer that closes after two messages: a fresh connection, no error, no table needed
     os.unlink(os.path.join(home.path, "control", "shaping.cdb"))
     for lazily in (False, True):
-        closer = stopping(RawPeer(close_after=2, close_lazily=lazily))
-        route("y.test:[127.0.0.1]:%d" % closer.port)
+        closer = home.started(RawPeer(close_after=2, close_lazily=lazily))
+        home.route("y.test:[127.0.0.1]:%d" % closer.port)
         sp = Spawner(home, "ferry-spawn-remote")
         how = "when the next transaction starts" if lazily else "right after the reply to the data"
         for i in range(6):
@@ -222,6 +221,5 @@ try:
         expect("warning" not in sp.logtext(), "nothing in the log", sp.logtext())
         sp.finish()
 finally:
-    stop_all(stoppers)
     home.cleanup()
 print("%d checks passed" % __import__("ferrytest").checks)

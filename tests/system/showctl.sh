@@ -1,6 +1,7 @@
 # ferry-showctl: every setting with its value and whether it is the default; a bad number, a bad
-# smtproutes or mailboxes line (as the program that reads it sees it), settings that contradict
-# each other, a misspelt file name and a stale mailboxes.cdb are each reported; JSON parses.
+# smtproutes, mailboxes or shaping line (as the program that reads it sees it), settings that
+# contradict each other, a misspelt file name and a stale mailboxes.cdb or shaping.cdb are each
+# reported; JSON parses.
 . "$FERRY_TOP/tests/lib.sh"
 H=$T/home
 "$BIN/ferry-setup" -b "$BIN" "$H" > /dev/null || fail "ferry-setup"
@@ -108,6 +109,26 @@ expect_eq "ferry-showctl on an smtpauth line without a password: exit 100" "$?" 
 grep -q 'control/smtpauth:1: write host user password' "$T/err" || fail "the bad smtpauth line is not named: $(cat "$T/err")"
 pass "a bad control/smtpauth line: named with the file and line"
 : > "$H/control/tlspolicy" ; : > "$H/control/smtpauth"
+
+# control/shaping as ferry-shaping reads it, and a compiled table older than its source
+printf 'site:big mx=*.big.test connections=5\nexample.com rate=3/d\n' > "$H/control/shaping"
+"$BIN/ferry-shaping" "$H" > /dev/null 2> "$T/err"
+expect_eq "ferry-shaping refuses that file: exit 100" "$?" 100
+"$BIN/ferry-showctl" "$H" > "$T/out" 2> "$T/err"
+expect_eq "ferry-showctl on that shaping: exit 100" "$?" 100
+grep -q 'bad line in control/shaping: line 2: bad unit: .* (ferry-shaping would refuse the file)$' "$T/err" || fail "the bad shaping line is not named: $(cat "$T/err")"
+grep -q '^control/shaping: line 2: bad unit: .*   <- BAD$' "$T/out" || fail "the bad shaping line is not marked: $(cat "$T/out")"
+grep -q 'control/shaping is newer than control/shaping.cdb: run ferry-shaping' "$T/err" || fail "a shaping table never compiled is not reported: $(cat "$T/err")"
+pass "a bad control/shaping line: named with the file and line; no compiled table: said"
+printf 'site:big mx=*.big.test connections=5\nexample.com rate=3/m\n' > "$H/control/shaping"
+"$BIN/ferry-shaping" "$H" > /dev/null || fail "ferry-shaping"
+touch -d '1 hour ago' "$H/control/shaping.cdb"
+"$BIN/ferry-showctl" "$H" > /dev/null 2> "$T/err"
+expect_eq "ferry-showctl on a stale shaping.cdb: exit 100" "$?" 100
+grep -q 'control/shaping is newer than control/shaping.cdb: run ferry-shaping' "$T/err" || fail "a stale shaping.cdb is not reported: $(cat "$T/err")"
+if grep -q 'bad line in control/shaping' "$T/err" ; then fail "a good shaping line is reported bad: $(cat "$T/err")" ; fi
+pass "a stale shaping.cdb is reported, good lines are not"
+"$BIN/ferry-shaping" "$H" > /dev/null || fail "ferry-shaping"
 
 "$BIN/ferry-showctl" "$H" > /dev/null 2> "$T/err" || fail "a correct set of settings does not pass: $(cat "$T/err")"
 pass "a correct set of settings passes: exit 0"
