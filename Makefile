@@ -117,6 +117,8 @@ $(B)/tests/unit/smtpd_tls: UNIT_LIBS += -lssl -lcrypto
 
 # the benchmarks' SMTP sink with STARTTLS (tests/bench/tls-sink.c)
 $(B)/tests/helpers/tls-sink: HELPER_LIBS = -lssl -lcrypto
+# the relay benchmark's SMTP load with STARTTLS (tests/bench/smtp-load.c)
+$(B)/tests/helpers/smtp-load: HELPER_LIBS = -lssl -lcrypto
 
 $(B)/fuzz/obj/%.o: src/%.c | $(GEN_H)
 	@mkdir -p $(@D)

@@ -230,12 +230,10 @@ def cpu_busy():
 PF_KTHREAD = 0x00200000
 
 
-def others_cpu(roots=()):
-    """{pid: (start time, CPU seconds)} of each process that is not part of the run: neither this
-    program nor a descendant of it or of roots (a system that detaches, Postfix's master), nor a
-    kernel thread; its CPU seconds count those of the children it waited for (/proc/PID/stat:
-    utime, stime, cutime, cstime), so that a short-lived process of another job, gone by the
-    second look, is still counted in an ancestor's"""
+def proc_table():
+    """{pid: (parent pid, start time, CPU seconds)} of every process but kernel threads; its CPU
+    seconds count those of the children it waited for (/proc/PID/stat: utime, stime, cutime,
+    cstime)"""
     procs = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -248,7 +246,12 @@ def others_cpu(roots=()):
         if int(x[6]) & PF_KTHREAD:
             continue
         procs[int(d)] = (int(x[1]), x[19], sum(int(v) for v in x[11:15]) / os.sysconf("SC_CLK_TCK"))
-    ours = {os.getpid()} | set(roots)
+    return procs
+
+
+def descendants(procs, roots):
+    """the pids of roots and of every process under them in procs (proc_table's)"""
+    ours = set(roots)
     kids = {}
     for pid, (ppid, _, _) in procs.items():
         kids.setdefault(ppid, []).append(pid)
@@ -258,15 +261,35 @@ def others_cpu(roots=()):
             if k not in ours:
                 ours.add(k)
                 todo.append(k)
+    return ours
+
+
+def others_cpu(roots=()):
+    """{pid: (start time, CPU seconds)} of each process that is not part of the run: neither this
+    program nor a descendant of it or of roots (a system that detaches, Postfix's master), nor a
+    kernel thread; its CPU seconds count those of the children it waited for, so that a
+    short-lived process of another job, gone by the second look, is still counted in an
+    ancestor's"""
+    procs = proc_table()
+    ours = descendants(procs, {os.getpid()} | set(roots))
     return {pid: (start, cpu) for pid, (_, start, cpu) in procs.items() if pid not in ours}
 
 
-def others_cpu_since(before, roots=()):
-    """the CPU seconds the processes that are not part of the run (others_cpu) took since before:
+def tree_cpu(roots):
+    """{pid: (start time, CPU seconds)} of roots and every process under them (a system's own
+    processes: its supervision tree, Postfix's master), counted as others_cpu counts; with
+    cpu_since, the CPU the system's processes took over an interval, those that came and went
+    in it too (each one's parent in the tree waited for it)"""
+    procs = proc_table()
+    ours = descendants(procs, roots)
+    return {pid: (start, cpu) for pid, (_, start, cpu) in procs.items() if pid in ours}
+
+
+def cpu_since(before, after):
+    """the CPU seconds a set of processes took between two looks (others_cpu's or tree_cpu's):
     their growth, a new process's whole time; a process of before gone since took the rest of its
     time in the parent that waited for it, which counts it all, so what it had at before is
     taken off"""
-    after = others_cpu(roots)
     total = 0.0
     for pid, (start, cpu) in after.items():
         old = before.get(pid)
@@ -275,6 +298,11 @@ def others_cpu_since(before, roots=()):
         if pid not in after or after[pid][0] != start:
             total -= cpu
     return max(0.0, total)
+
+
+def others_cpu_since(before, roots=()):
+    """the CPU seconds the processes that are not part of the run (others_cpu) took since before"""
+    return cpu_since(before, others_cpu(roots))
 
 
 def peak_kib(comm):
@@ -366,19 +394,34 @@ class Ferry:
 
 
 class Postfix:
-    def __init__(self, sink, tuned, tls=False):
+    """a private instance of Debian's Postfix, relayhost to the sink; with smtpd (port, cert, key),
+    Debian's smtpd listener on 127.0.0.1:port (else no listener at all), mynetworks 127.0.0.0/8
+    (it relays for them), no DNS lookup of the client's name (smtpd_peername_lookup = no) and
+    STARTTLS offered with cert and key (smtpd_tls_security_level = may, the server session cache
+    of Debian's main.cf)"""
+
+    def __init__(self, sink, tuned, tls=False, smtpd=None):
         self.name = "postfix-tuned" if tuned else "postfix"
         self.qmgr = "qmgr"
         self.dir = tempfile.mkdtemp(prefix="ferry-bench-postfix.")
         os.chmod(self.dir, 0o755)
         self.conf, self.queue, self.maildir, main = postfix_private(self.dir, "bench.test", "local.test", "loopback-only")
         with open("/etc/postfix/master.cf") as f:
-            master = "".join("#" + line if line.startswith("smtp      inet") else line for line in f)
+            if smtpd:
+                # Debian's smtpd line, its service name the address to listen on
+                master = "".join(line.replace("smtp      inet", "127.0.0.1:%d inet" % smtpd[0], 1) if line.startswith("smtp      inet") else line
+                                 for line in f)
+            else:
+                master = "".join("#" + line if line.startswith("smtp      inet") else line for line in f)
         if tls and tuned:
             # smtp_tls_connection_reuse (below) goes through tlsproxy
             master = master.replace("#tlsproxy  unix", "tlsproxy  unix")
         open(os.path.join(self.conf, "master.cf"), "w").write(master)
         main += ["relayhost = [127.0.0.1]:%d" % sink.port]
+        if smtpd:
+            main += ["mynetworks = 127.0.0.0/8", "smtpd_peername_lookup = no",
+                     "smtpd_tls_cert_file = " + smtpd[1], "smtpd_tls_key_file = " + smtpd[2],
+                     "smtpd_tls_security_level = may", "smtpd_tls_session_cache_database = btree:${data_directory}/smtpd_scache"]
         if tls:
             # the client side of Debian's main.cf as installed: STARTTLS when offered, the
             # sessions cached (tlsmgr) so that a new connection resumes

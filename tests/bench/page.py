@@ -3,7 +3,7 @@ none is), puts each one's output in its own section between generated markers, k
 sections as they were, and computes the header and the targets table from the figures the
 sections hold (one `<!-- figure KEY VALUE -->` line each, printed by the bench itself).
 
-    page.py [BENCH...]      BENCH: mta tls dane queue biglist inject local remote qread
+    page.py [BENCH...]      BENCH: mta tls dane relay queue biglist inject local remote qread
 
 A bench that fails leaves its old section in place; page.py then exits 1 after writing the rest."""
 
@@ -21,6 +21,7 @@ BENCHES = [
     ("mta", [("N", "5000"), ("RUNS", "3")]),
     ("tls", [("N", "5000"), ("RUNS", "3")]),
     ("dane", [("N", "5000"), ("RUNS", "3")]),
+    ("relay", [("N", "5000"), ("RUNS", "3"), ("SESSIONS", "20")]),
     ("queue", [("N", "2000"), ("RUNS", "3"), ("DEFERRED", "100000")]),
     ("biglist", [("SIZES", "1000 10000 100000 1000000")]),
     ("inject", [("N", "2000"), ("RUNS", "3")]),
@@ -188,6 +189,29 @@ def targets(f):
     else:
         rows.append((target, "dane", "remote %g, multi %g (the most of any run)" % tuple(got),
                      "met" if all(g == 1 for g in got) else "**missed**"))
+
+    target = "relay: ferry at least 3x Postfix (msg/s, same run), without TLS and with TLS"
+    got = {(k, x): f.get("relay.%s.%s.msg" % (k, x)) for k in ("plain", "tls") for x in ("ferry", "postfix")}
+    hs = [f.get("relay.tls.%s.hs_per_msg" % x) for x in ("ferry", "postfix")]
+    if None in got.values() or None in hs:
+        rows.append((target, "relay") + missing("relay"))
+    else:
+        r = {k: got[(k, "ferry")] / got[(k, "postfix")] for k in ("plain", "tls")}
+        text = "without TLS %s msg/s against %s: %.1fx; with TLS %s against %s: %.1fx (N = %s, %d sessions, median of %d)" % (
+            num(got[("plain", "ferry")]), num(got[("plain", "postfix")]), r["plain"], num(got[("tls", "ferry")]),
+            num(got[("tls", "postfix")]), r["tls"], num(f.get("relay.n", 0)), f.get("relay.sessions", 0), f.get("relay.runs", 0))
+        ok = min(r.values()) >= 3 and min(hs) >= 1
+        if min(hs) < 1:
+            text += "; a TLS row made fewer handshakes than messages"
+        rows.append((target, "relay", text, "met" if ok else "**missed**"))
+    target = "relay: at least 1,500 msg/s on this 2-core machine"
+    if "relay.plain.ferry.msg" in f and "relay.tls.ferry.msg" in f:
+        fe = f["relay.plain.ferry.msg"]
+        rows.append((target, "relay", "ferry %s msg/s without TLS, %s with (%.2f and %.2f ms of CPU per message, the whole machine's)" % (
+            num(fe), num(f["relay.tls.ferry.msg"]), f.get("relay.plain.ferry.cpu_ms", 0), f.get("relay.tls.ferry.cpu_ms", 0)),
+            "met" if fe >= 1500 else "**missed**"))
+    else:
+        rows.append((target, "relay") + missing("relay"))
 
     target = "ferry-inject: at most 5 ms of CPU per message"
     parts, worst = [], []
