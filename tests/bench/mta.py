@@ -13,7 +13,7 @@
                                       one's rate, the ratio, the TLSA queries; a markdown section
     mta.py compare BUILD_A BUILD_B N RUNS [WORKLOAD[:MODE]...]  ferry's rows only, for two builds
                                       (each a build directory holding bin/, or a bin directory),
-                                      alternating A B A B; per row each one's median and min-max,
+                                      alternating A B B A; per row each one's median and min-max,
                                       and B's rate over A's
 
 SYSTEM: ferry (a home made by ferry-setup, the set under s6-svscan), postfix (Debian's Postfix
@@ -150,16 +150,21 @@ class DaneWorld:
         self.world.stop()
 
 
-def channel_cpu(name):
+def channel_cpu(name, home=None):
     """the CPU seconds of the running processes whose program is name: the time they ran, user
-    and kernel (/proc/PID/schedstat, in nanoseconds: /proc/PID/stat counts in ticks of 10 ms)"""
+    and kernel (/proc/PID/schedstat, in nanoseconds: /proc/PID/stat counts in ticks of 10 ms);
+    with home, only those working in that directory (each member of a ferry set enters its home),
+    so that another ferry home on the machine is not counted"""
     total = 0.0
+    where = os.path.realpath(home) if home else None
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             argv0 = open("/proc/%s/cmdline" % pid, "rb").read().split(b"\0")[0].decode(errors="replace")
             if os.path.basename(argv0) != name:
+                continue
+            if where and os.readlink("/proc/%s/cwd" % pid) != where:
                 continue
             total += int(open("/proc/%s/schedstat" % pid).read().split()[0]) / 1e9
         except (OSError, IndexError, ValueError):
@@ -333,6 +338,13 @@ def any_file(d):
     return any(fs for _, _, fs in os.walk(d))
 
 
+# set by a bench that measures a variant of ferry's home (tests/bench/shaping_bench.py): an
+# object whose setup(ferry, sink) changes each ferry home before its set starts, and whose
+# check(ferry, workload, messages) returns more figures of a run once its queue is empty (or
+# ends the bench when the run measured something else)
+FERRY_VARIANT = [None]
+
+
 class Ferry:
     """a ferry home under s6-svscan; with dane (a DaneWorld), control/dnssecservers names its
     unbound and the routes name mx.bench.test instead of the sink's address"""
@@ -356,6 +368,8 @@ class Ferry:
         self.home.control("smtproutes", "".join("%s:%s:%d\n" % (d, host, sink.port) for d in ("remote.test", "r0.test", "r1.test", "r2.test")))
         if dane:
             self.home.control("dnssecservers", dane.resolver + "\n")
+        if FERRY_VARIANT[0]:
+            FERRY_VARIANT[0].setup(self, sink)
         if BIG_LOG[0]:
             # the DANE row's check reads every delivery line of the drain (dane_checked): the
             # log keeps enough archives for the largest drain (s6-log's n20 of the home as made
@@ -598,8 +612,14 @@ def one(system, workload, mode, n):
         if prof:
             prof.stop()
         peak = peak_kib(s.qmgr)
-        extra = {"channel_cpu": channel_cpu("ferry-spawn-remote")} if system == "ferry" else {}
+        extra = {}
+        if system == "ferry":
+            # both started with the drain (the set is stopped while mail is injected): their
+            # whole time, the queue manager's load of the queue included
+            extra = {"channel_cpu": channel_cpu("ferry-spawn-remote", s.H), "qmgr_cpu": channel_cpu("ferry-schedule", s.H)}
         extra["others_cpu"] = foreign
+        if system == "ferry" and FERRY_VARIANT[0]:
+            extra.update(FERRY_VARIANT[0].check(s, workload, per * INJECTORS))
         if isinstance(sink, TlsSink):
             extra.update(sink.stop())
             want = per * INJECTORS * len(rcpts_of(workload))
@@ -941,22 +961,31 @@ def use_build(b):
     BIN = ferrytest.BIN = b
 
 
+def alternate(builds, workload, mode, n, runs):
+    """ferry's runs of one row for each build, the builds alternating within each run (in their
+    order in odd runs, the reverse in even ones: a run's first row has measured slower than the
+    second with nothing else different): {tag: [each run's result]}; builds: (tag, bin directory)
+    pairs"""
+    res = {tag: [] for tag, _ in builds}
+    for k in range(runs):
+        for tag, d in (builds if k % 2 == 0 else builds[::-1]):
+            use_build(d)
+            res[tag].append(attempts("ferry", workload, mode, n, "ferry-" + tag))
+    return res
+
+
 def compare(a, b, n, runs, args):
-    """ferry's rows for two builds, alternating A B A B ...: whether B differs from A by more
+    """ferry's rows for two builds, alternating A B B A ...: whether B differs from A by more
     than the runs' own spread"""
     builds = (("A", bindir(a)), ("B", bindir(b)))
-    print("A: %s\nB: %s\n%d messages of %d bytes per run, %d injectors; %d runs of each, alternating A B."
+    print("A: %s\nB: %s\n%d messages of %d bytes per run, %d injectors; %d runs of each, alternating (A first in odd runs, B in even ones)."
           % (builds[0][1], builds[1][1], n, SIZE, INJECTORS, runs))
     print("Seconds and msg/s: median [min-max]. B / A: B's median rate over A's; within spread: whether"
           " A's and B's min-max of the rate overlap (else B is faster or slower than A's runs spread).\n")
     print("| workload | mode | A seconds | B seconds | A msg/s | B msg/s | A total CPU ms/msg | B total CPU ms/msg | B / A | within spread |")
     print("|---" * 10 + "|", flush=True)
     for workload, mode in rows_of(args):
-        res = {"A": [], "B": []}
-        for _ in range(runs):
-            for tag, d in builds:
-                use_build(d)
-                res[tag].append(attempts("ferry", workload, mode, n, "ferry-" + tag))
+        res = alternate(builds, workload, mode, n, runs)
         cells = []
         rates = {}
         for tag in ("A", "B"):

@@ -3,7 +3,7 @@ none is), puts each one's output in its own section between generated markers, k
 sections as they were, and computes the header and the targets table from the figures the
 sections hold (one `<!-- figure KEY VALUE -->` line each, printed by the bench itself).
 
-    page.py [BENCH...]      BENCH: mta tls dane relay queue biglist inject local remote qread
+    page.py [BENCH...]      BENCH: mta tls dane shaping relay queue biglist inject local remote qread
 
 A bench that fails leaves its old section in place; page.py then exits 1 after writing the rest."""
 
@@ -22,6 +22,7 @@ BENCHES = [
     ("tls", [("N", "5000"), ("RUNS", "3")]),
     ("dane", [("N", "5000"), ("RUNS", "3")]),
     ("relay", [("N", "5000"), ("RUNS", "3"), ("SESSIONS", "20")]),
+    ("shaping", [("N", "5000"), ("RUNS", "5")]),
     ("queue", [("N", "2000"), ("RUNS", "3"), ("DEFERRED", "100000")]),
     ("biglist", [("SIZES", "1000 10000 100000 1000000")]),
     ("inject", [("N", "2000"), ("RUNS", "3")]),
@@ -212,6 +213,32 @@ def targets(f):
             "met" if fe >= 1500 else "**missed**"))
     else:
         rows.append((target, "relay") + missing("relay"))
+    target = "with no shaping table, remote and multi drains at least 95% of the build before shaping (same run)"
+    got = [(f.get("shaping.notable.%s.now.msg" % w), f.get("shaping.notable.%s.before.msg" % w)) for w in ("remote", "multi")]
+    if any(None in g for g in got):
+        rows.append((target, "shaping") + missing("shaping"))
+    else:
+        pct = [100 * a / b for a, b in got]
+        text = "remote %.0f%% (%s against %s msg/s), multi %.0f%% (%s against %s msg/s) (N = %s, median of %d)" % (
+            pct[0], num(got[0][0]), num(got[0][1]), pct[1], num(got[1][0]), num(got[1][1]),
+            num(f.get("shaping.n", 0)), f.get("shaping.runs", 0))
+        rows.append((target, "shaping", text, "met" if min(pct) >= 95 else "**missed**"))
+    target = "with a table of 10,000 keys, ferry-schedule and channel CPU per recipient within 10% of no table"
+    parts, ratios = [], []
+    for w in ("remote", "multi"):
+        k = "shaping.table.%s." % w
+        got = [(f.get(k + "10000." + c), f.get(k + "0." + c)) for c in ("sched_us", "chan_us")]
+        if any(None in g or not g[1] for g in got):
+            parts = None
+            break
+        ratios += [a / b for a, b in got]
+        parts.append("%s: ferry-schedule %.2f against %.2f us/rcpt (%+.0f%%), channel %.2f against %.2f (%+.0f%%)" % (
+            w, got[0][0], got[0][1], 100 * (got[0][0] / got[0][1] - 1), got[1][0], got[1][1], 100 * (got[1][0] / got[1][1] - 1)))
+    if parts is None:
+        rows.append((target, "shaping") + missing("shaping"))
+    else:
+        text = "; ".join(parts) + " (N = %s, median of %d)" % (num(f.get("shaping.n", 0)), f.get("shaping.runs", 0))
+        rows.append((target, "shaping", text, "met" if max(ratios) <= 1.10 else "**missed**"))
 
     target = "ferry-inject: at most 5 ms of CPU per message"
     parts, worst = [], []
