@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -137,6 +138,15 @@ void policy_decide (conn *c, deliv const *d, raddr const *a)
   c->reported = 0 ;
 }
 
+ /* Did c's certificate pass without any name checked, so that the names of another destination
+    would have passed too? Under DANE, when a DANE-EE(3) record matched: RFC 7672 3.1.1, the
+    records of the host alone (the same ones: policy_same compares them). The host must be the
+    same name, as its TLSA records are its own. */
+static int names_unchecked (conn const *c, raddr const *a)
+{
+  return c->pol == POL_DANE && c->daneusage == 3 && !strcasecmp(c->addr.host, a->host) ;
+}
+
  /* May delivery d to address a go on the idle connection c? Only if it would have been made
     under the same policy, names, records and credentials. The decision for d and a is made
     once, when *decided is 0 (then set), and kept for the next idle connection asked about. */
@@ -151,7 +161,7 @@ int policy_same (conn const *c, deliv const *d, raddr const *a, int *decided)
     *decided = 1 ;
   }
   return x.pol == c->pol && x.level == c->level && x.fromroute == c->fromroute && c->s.hascreds == t->hascreds
-    && x.match.len == c->match.len && !memcmp(x.match.s, c->match.s, c->match.len)
+    && (names_unchecked(c, a) || (x.match.len == c->match.len && !memcmp(x.match.s, c->match.s, c->match.len)))
     && x.tlsa.len == c->tlsa.len && (!c->tlsa.len || !memcmp(x.tlsa.s, c->tlsa.s, c->tlsa.len))
     && !strcmp(x.stsid, c->stsid)
     && c->s.authplain64.len == t->authplain64.len && (!c->s.authplain64.len || !memcmp(c->s.authplain64.s, t->authplain64.s, t->authplain64.len)) ;

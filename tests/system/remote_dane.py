@@ -369,6 +369,31 @@ try:
         home.control("smtproutes", "")
     case("routes: by name, and to an address", routes)
 
+    def reuse():
+        # two domains routed to one MX host: a connection verified by DANE-EE (no name checked)
+        # carries the second domain's message too; under DANE-TA the destination domain is one of
+        # the names checked, so the second domain gets a connection of its own
+        def two(cert, host, first, second):
+            peer = serve(cert=cert)
+            lines("smtproutes", "%s:%s" % (first, host), "%s:%s" % (second, host))
+            sp = Spawner(home, "ferry-spawn-remote")
+            res = [deliver(sp, ["a@" + first]), deliver(sp, ["a@" + second])]
+            print("  %s, %s: %r" % (first, second, res), flush=True)
+            finish(sp)
+            home.control("smtproutes", "")
+            return peer, res
+        peer, res = two(ee, "mx.dane.test", "ee1.test", "ee2.test")
+        check(all(r[0][0] == "K" and "dane: verified by DANE-EE" in r[0][1] for r in res),
+              "ee1.test then ee2.test, both routed to mx.dane.test: delivered, verified by DANE-EE", res)
+        check(peer.connections == 1 and len(peer.messages) == 2,
+              "one connection carried both messages (the second reused the idle one)", (peer.connections, len(peer.messages)))
+        peer, res = two(ta, "mx.ta.test", "ta1.test", "ta2.test")
+        check(all(r[0][0] == "K" and "dane: verified by DANE-TA" in r[0][1] for r in res),
+              "ta1.test then ta2.test, both routed to mx.ta.test: delivered, verified by DANE-TA", res)
+        check(peer.connections == 2 and len(peer.messages) == 2,
+              "DANE-TA: a connection for each domain (its name is checked)", (peer.connections, len(peer.messages)))
+    case("a connection verified by DANE-EE serves every domain of its host", reuse)
+
     def requiretls():
         # a message whose envelope asks for REQUIRETLS: the request's b field ends in T
         def rt(domain):
