@@ -4,6 +4,7 @@ sections as they were, and computes the header and the targets table from the fi
 sections hold (one `<!-- figure KEY VALUE -->` line each, printed by the bench itself).
 
     page.py [BENCH...]      BENCH: mta tls dane shaping relay queue biglist inject local remote qread
+    page.py -               the page made again from the sections it holds, no bench run
 
 A bench that fails leaves its old section in place; page.py then exits 1 after writing the rest."""
 
@@ -173,16 +174,17 @@ def targets(f):
     else:
         rows.append((target, "tls") + missing("tls"))
 
-    target = "ferry with DANE at least 90% of ferry with TLS alone (drains, remote and multi, in the same run)"
-    got = [(f.get("dane.%s.dane.msg" % w), f.get("dane.%s.tls.msg" % w)) for w in ("remote", "multi")]
-    if any(None in g for g in got):
-        rows.append((target, "dane") + missing("dane"))
-    else:
-        pct = [100 * a / b for a, b in got]
-        text = "remote %.0f%% (%s against %s msg/s), multi %.0f%% (%s against %s msg/s) (N = %s, median of %d)" % (
-            pct[0], num(got[0][0]), num(got[0][1]), pct[1], num(got[1][0]), num(got[1][1]),
-            num(f.get("dane.n", 0)), f.get("dane.runs", 0))
-        rows.append((target, "dane", text, "met" if min(pct) >= 90 else "**missed**"))
+    # the remote drain is the target; the multi drain (10 recipients over 3 domains) is held to the same bar
+    for w in ("remote", "multi"):
+        target = "ferry with DANE at least 90%% of ferry with TLS alone (%s drain, in the same run)" % w
+        got = (f.get("dane.%s.dane.msg" % w), f.get("dane.%s.tls.msg" % w))
+        if None in got:
+            rows.append((target, "dane") + missing("dane"))
+            continue
+        pct = 100 * got[0] / got[1]
+        text = "%.0f%% (%s against %s msg/s) (N = %s, median of %d)" % (
+            pct, num(got[0]), num(got[1]), num(f.get("dane.n", 0)), f.get("dane.runs", 0))
+        rows.append((target, "dane", text, "met" if pct >= 90 else "**missed**"))
     target = "DANE: one TLSA query per MX host per TTL (the unbound's count over a drain)"
     got = [f.get("dane.%s.tlsa_per_host_ttl" % w) for w in ("remote", "multi")]
     if None in got:
@@ -298,6 +300,8 @@ def page(secs):
 
 def main():
     want = sys.argv[1:] or NAMES
+    if want == ["-"]:
+        want = []
     for b in want:
         if b not in NAMES:
             sys.exit("usage: tests/bench/run [%s]..." % " ".join(NAMES))
@@ -306,6 +310,10 @@ def main():
     except FileNotFoundError:
         secs = {}
     failed = False
+    if not want:
+        with open(PAGE + ".tmp", "w") as fp:
+            fp.write(page(secs))
+        os.rename(PAGE + ".tmp", PAGE)
     for b, sizes in BENCHES:
         if b in want:
             s = run(b, sizes)
