@@ -122,6 +122,6 @@ int main (int argc, char const *const *argv)
   /* STARTTLS, SMTPS and AUTH: the hooks, or TLS now (-s) */
   if (smtpd_secure_init(&secure, &s, smtps, cfg.authargv)) smtpd_session_run(&s) ;
   session_log(&s) ;   /* before the end of TLS and AUTH: it names their version and user */
-  smtpd_secure_end(&secure) ;
+  smtpd_secure_end(&secure, 0) ;
   return 0 ;
 }

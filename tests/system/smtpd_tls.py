@@ -8,7 +8,8 @@ discarded (CVE-2011-0411); AUTH only inside TLS (538 before), PLAIN and LOGIN th
 checkpassword program (what it read on fd 3), 535 for a bad password, 421 after three failures,
 the password in no log; SMTPS from the first byte; the Received: line of each queued message
 (ESMTPS / ESMTPSA, the TLS version and cipher); a home without a certificate or with a bad one
-(no STARTTLS, the log says why; SMTPS closes); ferry-showctl's view of the certificate."""
+(no STARTTLS, or a key that does not load: 454 at STARTTLS; the log says why; SMTPS closes);
+ferry-showctl's view of the certificate."""
 
 import base64
 import os
@@ -420,8 +421,13 @@ try:
         control(h2, "smtpdkey", open(other, "rb").read(), 0o640)
         with smtplib.SMTP("127.0.0.1", s.port, timeout=15) as c:
             c.ehlo("client.test")
-            check(not c.has_extn("starttls"), "a key that is not the certificate's: no STARTTLS offered", c.esmtp_features)
-        check(eventually(lambda: "control/smtpdkey: not the key of the certificate" in s.log()), "the log names the file and the problem", s.log()[-600:])
+            # the files are only looked at until a client asks for TLS: then they do not load
+            check(c.has_extn("starttls"), "a key that is not the certificate's: STARTTLS offered (the files are there)", c.esmtp_features)
+            r = c.docmd("STARTTLS")
+            check(r[0] == 454 and b"4.7.0" in r[1], "STARTTLS then: 454 4.7.0", r)
+            check(c.noop()[0] == 250, "and the session goes on in clear")
+        check(eventually(lambda: "control/smtpdkey: not the key of the certificate" in s.log() and "STARTTLS refused (454)" in s.log()),
+              "the log names the file and the problem", s.log()[-600:])
         r = subprocess.run([os.path.join(BIN, "ferry-showctl"), h2.path], capture_output=True, text=True)
         check("smtpdkey" in r.stdout and "not the key of the certificate" in r.stdout, "ferry-showctl says so too", r.stdout + r.stderr)
         give_cert(h2)
