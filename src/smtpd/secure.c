@@ -188,7 +188,7 @@ static int auth (smtpd_session *s, smtpd_command const *c)
   }
   deadline_set(s, &deadline) ;
   /* the program's text into x->line (about() writes x->why) */
-  verdict = smtpd_auth_run(x->authargv, x->auth.user.s, x->auth.pass.s, &deadline, &x->line) ;
+  verdict = smtpd_auth_run(x->authargv, s->cfg->authenv, x->auth.user.s, x->auth.pass.s, &deadline, &x->line) ;
   r = smtpd_auth_result(&x->auth, verdict, &x->reply) ;
   if (r < 0 || !stralloc_0(&x->reply)) { smtpd_session_reply(s, "421 4.3.0 out of memory") ; s->ended = "out of memory" ; return 0 ; }
   smtpd_session_reply(s, x->reply.s) ;
