@@ -5,6 +5,7 @@
 #define _GNU_SOURCE   /* accept4 */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -177,6 +178,8 @@ static void connection (int fd, smtpd_server const *sv, smtpd_opts const *o, smt
     c.remotehost = smtpd_rules_var(&vars, "TCPREMOTEHOST") ;
     c.relayclient = smtpd_rules_var(&vars, "RELAYCLIENT") ;
   }
+  /* else the server's own environment, the same for every connection (as under tcpserver) */
+  if (!c.relayclient) c.relayclient = getenv("RELAYCLIENT") ;
   smtpd_serve(s, x, 1, o, &c) ;
 }
 
