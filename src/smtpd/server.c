@@ -97,11 +97,14 @@ static int listen_on (char const *where)
   return fd ;
 }
 
- /* the worker's SIGTERM: no new connection; the session under way ends as it would */
+ /* the worker's SIGTERM: no new connection (the listening socket closed: when every worker has
+    closed it, the kernel takes no more); the session under way ends as it would */
 static volatile sig_atomic_t stopping = 0 ;
+static volatile sig_atomic_t listenfd = -1 ;
 static void on_term (int sig)
 {
   (void)sig ;
+  if (!stopping && listenfd >= 0) close(listenfd) ;
   stopping = 1 ;
 }
 
@@ -193,6 +196,7 @@ static void worker (int lfd, smtpd_server const *sv, smtpd_opts const *o)
   char fmt[PID_FMT] ;
   struct sigaction sa ;
   selfpipe_finish() ;
+  listenfd = lfd ;
   memset(&sa, 0, sizeof(sa)) ;
   sa.sa_handler = &on_term ;
   sigemptyset(&sa.sa_mask) ;
@@ -206,6 +210,7 @@ static void worker (int lfd, smtpd_server const *sv, smtpd_opts const *o)
     int fd = accept4(lfd, 0, 0, SOCK_CLOEXEC) ;
     if (fd < 0)
     {
+      if (stopping) break ;
       if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == EPERM) continue ;
       strerr_diefu1sys(111, "accept") ;
     }
