@@ -7,9 +7,9 @@ Postfix, without TLS and with STARTTLS on the injection side.
                                          on stderr
 
 ferry: a home made by ferry-setup under s6-svscan, its service/ferry-smtpd as ferry-setup wrote
-it (tcpserver -c 100 with control/smtpd.cdb, whose rules give 127.0.0.1 RELAYCLIENT, its log
-through s6-log), but on 127.0.0.1 and a free port, with tcpserver -H (no DNS lookup of the
-client); control/smtproutes sends remote.test to the sink. Postfix: the private instance of
+it (ferry-smtpd's server mode: -P 20 workers of 100 connections each, control/smtpd.cdb, whose
+rules give 127.0.0.1 RELAYCLIENT, its log through s6-log; no DNS lookup of the client), but on
+127.0.0.1 and a free port; control/smtproutes sends remote.test to the sink. Postfix: the private instance of
 mta.py with Debian's smtpd listener on 127.0.0.1 and a free port, mynetworks 127.0.0.0/8,
 smtpd_peername_lookup = no, relayhost the sink. Both offer STARTTLS with the same
 2048-bit RSA certificate, made for the bench. The load: SESSIONS (20) sessions in parallel, one
@@ -94,11 +94,10 @@ class FerryRelay(Ferry):
             os.chmod(os.path.join(self.H, "control", "smtpdkey"), 0o640)
             svc = os.path.join(self.H, "service", "ferry-smtpd")
             text = open(os.path.join(svc, "run")).read()
-            if " 0.0.0.0 25\n" not in text or "tcpserver -v -R " not in text:
-                sys.exit("bench: %s/run is not tcpserver -v -R ... 0.0.0.0 25" % svc)
-            # -H: no DNS lookup of each client's name (the resolvers of /etc/resolv.conf: the
-            # bench measures the MTAs, not them; Postfix's smtpd_peername_lookup = no alike)
-            text = text.replace(" 0.0.0.0 25\n", " 127.0.0.1 %d\n" % port).replace("tcpserver -v -R ", "tcpserver -v -H -R ")
+            if "/bin/ferry-smtpd\" -l 0.0.0.0:25 " not in text:
+                sys.exit("bench: %s/run is not ferry-smtpd -l 0.0.0.0:25 ..." % svc)
+            # the server mode looks up no client name (Postfix's smtpd_peername_lookup = no alike)
+            text = text.replace(" -l 0.0.0.0:25 ", " -l 127.0.0.1:%d " % port)
             open(os.path.join(svc, "run"), "w").write(text)
             os.unlink(os.path.join(svc, "down"))
             subprocess.run(["s6-svc", "-u", svc], check=True)
