@@ -232,14 +232,13 @@ last message at the sink with the queue empty. Median of %d runs, the systems al
 each run (ferry first in odd runs, Postfix in even ones); a fresh system for each run.
 
 ferry: a home as ferry-setup makes it, under s6-svscan, its service/ferry-smtpd as written
-(tcpserver -c 100, control/smtpd.cdb, whose rules set RELAYCLIENT for 127.0.0.1, the log
-through s6-log) but on 127.0.0.1 and a free port, and with tcpserver's -H; control/smtproutes
-sends remote.test to the sink. Postfix: Debian's Postfix as installed, a private instance (its
-own configuration and queue), Debian's smtpd line of master.cf on 127.0.0.1 and a free port,
-`mynetworks = 127.0.0.0/8`, `smtpd_peername_lookup = no`, relayhost the sink. Neither looks the
-client's name up in the DNS (-H, `smtpd_peername_lookup = no`): the service as ferry-setup writes
-it asks the resolvers of /etc/resolv.conf for every client, and the bench measures the MTAs, not
-those resolvers. Both offer STARTTLS in every row with the same 2048-bit RSA certificate made
+(ferry-smtpd's server mode: 20 preforked workers of 100 connections each, control/smtpd.cdb,
+whose rules set RELAYCLIENT for 127.0.0.1, the log through s6-log) but on 127.0.0.1 and a free
+port; control/smtproutes sends remote.test to the sink. Postfix: Debian's Postfix as installed,
+a private instance (its own configuration and queue), Debian's smtpd line of master.cf on
+127.0.0.1 and a free port, `mynetworks = 127.0.0.0/8`, `smtpd_peername_lookup = no`, relayhost
+the sink. Neither looks the client's name up in the DNS (ferry-smtpd's server mode never does;
+`smtpd_peername_lookup = no`): the bench measures the MTAs, not the resolvers. Both offer STARTTLS in every row with the same 2048-bit RSA certificate made
 for the bench (control/smtpdcert and smtpdkey; `smtpd_tls_security_level = may` and the server
 session cache of Debian's main.cf): without TLS is the client's choice, as on a real MX.
 
@@ -253,7 +252,7 @@ TLS, unless every connection made its handshake.
 
 Columns: total CPU is the whole machine's busy time over the run per message (client and sink
 included); MTA CPU is the system's own processes (ferry: everything under its s6-svscan, the SMTP
-service, its tcpserver and log included; Postfix: everything under its master), those that came
+service and its log included; Postfix: everything under its master), those that came
 and went too; client CPU is smtp-source's or smtp-load's; processes per message are the
 processes created on the whole machine during the run (/proc/stat), the client's own workers
 taken off, over N; stolen is the time the host gave this machine's cores to something else, other
