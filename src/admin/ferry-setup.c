@@ -71,7 +71,7 @@ static void users_make (void)
     if (!S.checkonly) { run_or_die(argv, "ferry") ; setup_say("created group ", "ferry", "") ; S.created++ ; }
   }
   /* the owners of package/modes (ferryr runs the remote channel: it owns mtasts/ and tlsrpt/; remote/ is root's, its group ferryr);
-     ferryd runs the SMTP services (ferry-smtpd under tcpserver) and owns nothing: its group reads control/smtpdkey */
+     ferryd runs the SMTP services (ferry-smtpd's workers) and owns nothing: its group reads control/smtpdkey */
   static char const *const users[] = { "ferryq", "ferrys", "ferryr", "ferryl", "ferryd", 0 } ;
   char const *const *u ;
   for (u = users ; *u ; u++)

@@ -56,8 +56,8 @@ extern void setup_tree (setup *s, unsigned int split) ;
     service/ferry-metrics (down when first made), and the SMTP services (setup_smtpd). */
 extern void setup_services (setup *s, char const *home) ;
  /* The SMTP services: control/smtpd.rules and control/smtpd.cdb made from it with tcprules (when
-    missing), service/ferry-smtpd (port 25), ferry-submission (587) and ferry-smtps (465) under
-    tcpserver, as ferryd with the dedicated users; each down when first made. */
+    missing), service/ferry-smtpd (port 25), ferry-submission (587) and ferry-smtps (465), each
+    ferry-smtpd's server mode (as ferryd with the dedicated users); each down when first made. */
 extern void setup_smtpd (setup *s, char const *home) ;
 
 #endif

@@ -1,5 +1,6 @@
 /* setup_smtpd: the SMTP services of a ferry home (ferry-setup): control/smtpd.rules and its
-   control/smtpd.cdb, service/ferry-smtpd, ferry-submission and ferry-smtps under tcpserver. */
+   control/smtpd.cdb, service/ferry-smtpd, ferry-submission and ferry-smtps, each ferry-smtpd
+   in its server mode (-l: it listens, its workers take the connections). */
 
 #include <fcntl.h>
 #include <string.h>
@@ -18,7 +19,8 @@ extern char **environ ;
 
 static char const smtpd_rules[] =
   "# Who may connect to the SMTP services, and with what environment: tcprules(1) rules, compiled\n"
-  "# to control/smtpd.cdb, which tcpserver reads at each connection. After a change, run:\n"
+  "# to control/smtpd.cdb, which ferry-smtpd -x (or tcpserver -x) reads at each connection.\n"
+  "# ferry-smtpd's server mode looks up no host name: rules by address only. After a change, run:\n"
   "#   tcprules control/smtpd.cdb control/smtpd.tmp < control/smtpd.rules\n"
   "# This host relays without AUTH (RELAYCLIENT); everyone else may send to the domains ferry\n"
   "# accepts, or anywhere after AUTH (ports 587 and 465).\n"
@@ -58,10 +60,11 @@ static void smtpd_rules_make (setup *s)
   }
 }
 
- /* One SMTP service: service/NAME/run runs tcpserver on 0.0.0.0 PORT with the rules of
-    control/smtpd.cdb, as ferryd in a root install, starting ferry-smtpd [OPT] HOME [CHECKPASSWORD
-    /bin/true] for each connection; its log (fds 2 of both) in HOME/log/LOGDIR. Down until started. */
-static void smtpd_service_make (setup *s, char const *home, char const *name, char const *why, char const *port, char const *opt, int auth, char const *logdir)
+ /* One SMTP service: service/NAME/run runs ferry-smtpd -l 0.0.0.0:PORT -P WORKERS with the rules
+    of control/smtpd.cdb [OPT] HOME [CHECKPASSWORD /bin/true]; started as root, ferry-smtpd binds
+    the port, then serves as ferryd in a root install; its log (fd 2) in HOME/log/LOGDIR. Down
+    until started. */
+static void smtpd_service_make (setup *s, char const *home, char const *name, char const *why, char const *port, char const *workers, char const *opt, int auth, char const *logdir)
 {
   stralloc sa = STRALLOC_ZERO ;
   char fn[64] ;
@@ -70,15 +73,15 @@ static void smtpd_service_make (setup *s, char const *home, char const *name, ch
   memcpy(fn, "service/", 8) ; memcpy(fn + 8, name, k) ; memcpy(fn + 8 + k, "/run", 5) ;
   isnew = access(fn, F_OK) < 0 ;
   if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n# ") || !stralloc_cats(&sa, why)
-   || !stralloc_cats(&sa, "\n# Down until s6-svc -u starts it; remove the down file to start it with the supervision tree.\n")
+   || !stralloc_cats(&sa, "\n# Down until s6-svc -u starts it; remove the down file to start it with the supervision tree.\n"
+        "# -P: the workers, the sessions served at once (more wait in the kernel's backlog); each serves\n"
+        "# 100 connections (-u) and is replaced. Under tcpserver instead: see ferry-smtpd.html.\n")
    || (auth && !stralloc_cats(&sa, "# AUTH: name your checkpassword program (qmail's interface: see ferry-smtpd.html) in place of\n"
         "# /usr/local/bin/checkpassword; it runs for each AUTH with the arguments that follow it.\n"))
-   || !stralloc_cats(&sa, "fdmove -c 2 1\n")
-   || (s->dedicated && !stralloc_cats(&sa, "s6-envuidgid ferryd\n"))
-   || !stralloc_cats(&sa, "/usr/bin/tcpserver -v -R -l 0 -c 100 ")
-   || (s->dedicated && !stralloc_cats(&sa, "-U "))
-   || !stralloc_cats(&sa, "-x \"") || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "/control/smtpd.cdb\" 0.0.0.0 ")
-   || !stralloc_cats(&sa, port) || !stralloc_cats(&sa, "\n\"") || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "/bin/ferry-smtpd\" ")
+   || !stralloc_cats(&sa, "fdmove -c 2 1\n\"")
+   || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "/bin/ferry-smtpd\" -l 0.0.0.0:") || !stralloc_cats(&sa, port)
+   || !stralloc_cats(&sa, " -P ") || !stralloc_cats(&sa, workers)
+   || !stralloc_cats(&sa, " -x \"") || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "/control/smtpd.cdb\" ")
    || (opt && (!stralloc_cats(&sa, opt) || !stralloc_cats(&sa, " ")))
    || !stralloc_cats(&sa, "\"") || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "\"")
    || (auth && !stralloc_cats(&sa, " /usr/local/bin/checkpassword /bin/true"))
@@ -107,9 +110,9 @@ void setup_smtpd (setup *s, char const *home)
 {
   smtpd_rules_make(s) ;
   smtpd_service_make(s, home, "ferry-smtpd", "ferry-smtpd on port 25 (smtp): mail from other hosts, STARTTLS with control/smtpdcert, no AUTH.",
-    "25", 0, 0, "log/smtpd") ;
+    "25", "20", 0, 0, "log/smtpd") ;
   smtpd_service_make(s, home, "ferry-submission", "ferry-smtpd on port 587 (submission): STARTTLS, then AUTH; an authenticated client relays.",
-    "587", 0, 1, "log/submission") ;
+    "587", "10", 0, 1, "log/submission") ;
   smtpd_service_make(s, home, "ferry-smtps", "ferry-smtpd on port 465 (smtps): TLS from the first byte (-s), AUTH; an authenticated client relays.",
-    "465", "-s", 1, "log/smtps") ;
+    "465", "10", "-s", 1, "log/smtps") ;
 }

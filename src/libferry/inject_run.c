@@ -49,7 +49,8 @@ int ferry_inject_run (char const *prog, char const *const *argv, char const *msg
   if (!e && allwrite(pe[1], env, envlen) < envlen) e = errno ;
   close(pe[1]) ;
   signal(SIGPIPE, old) ;
-  if (waitpid(pid, &wstat, 0) < 0) return -1 ;
+  /* a signal the caller catches (a server's SIGTERM) does not end the wait */
+  while (waitpid(pid, &wstat, 0) < 0) if (errno != EINTR) return -1 ;
   if (WIFSIGNALED(wstat)) return 128 + WTERMSIG(wstat) ;
   if (WEXITSTATUS(wstat)) return WEXITSTATUS(wstat) ;
   if (e) { errno = e ; return -1 ; }   /* it exited 0 without reading everything: not trusted */

@@ -1,6 +1,8 @@
 /* ferry_tls_server_ctx: the SMTP server's OpenSSL context, from its certificate and key files. */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
@@ -60,16 +62,30 @@ static void cert_facts (SSL_CTX *ctx, ferry_tls_cert *cert)
   cert->chain = 1 + (chain ? (unsigned int)sk_X509_num(chain) : 0) ;
 }
 
-SSL_CTX *ferry_tls_server_ctx (char const *certfile, char const *keyfile, ferry_tls_cert *cert, stralloc *why)
+int ferry_tls_server_files (char const *certfile, char const *keyfile, stralloc *why)
 {
-  SSL_CTX *ctx ;
   struct stat st ;
+  int fd ;
   if (!file_there(certfile, why) || !file_there(keyfile, why)) return 0 ;
   if (stat(keyfile, &st) == 0 && st.st_mode & 0004)
   {
     why3(why, keyfile, ": readable by others: a private key must not be (chmod 640)", "") ;
     return 0 ;
   }
+  /* readable by this process: opened, not read */
+  fd = open(certfile, O_RDONLY | O_CLOEXEC) ;
+  if (fd < 0) { why3(why, certfile, ": ", strerror(errno)) ; return 0 ; }
+  close(fd) ;
+  fd = open(keyfile, O_RDONLY | O_CLOEXEC) ;
+  if (fd < 0) { why3(why, keyfile, ": ", strerror(errno)) ; return 0 ; }
+  close(fd) ;
+  return 1 ;
+}
+
+SSL_CTX *ferry_tls_server_ctx (char const *certfile, char const *keyfile, ferry_tls_cert *cert, stralloc *why)
+{
+  SSL_CTX *ctx ;
+  if (!ferry_tls_server_files(certfile, keyfile, why)) return 0 ;
   ERR_clear_error() ;
   ctx = SSL_CTX_new(TLS_server_method()) ;
   if (!ctx) { if (!ferry_tls_why(why, "unable to create the TLS context: ")) why->len = 0 ; return 0 ; }

@@ -69,9 +69,10 @@ extern int smtpd_auth_user_log (smtpd_auth const *a, stralloc *sa) ;
 
  /* Runs the checkpassword program argv (argv[0] a path, or a name found through PATH) with
     "user\0password\0\0" on its fd 3 (the timestamp empty: PLAIN and LOGIN have none), fds 0 and 1
-    on /dev/null, fd 2 and the environment ferry-smtpd's, waiting at most until deadline (then
+    on /dev/null, fd 2 and the environment ferry-smtpd's with envp's "NAME=value" strings added
+    (envp may be 0), waiting at most until deadline (then
     it is killed). 0 good (it exited 0), 1 bad (exit 1), 2 temporary (111, any other exit, a
     signal, the deadline, or it could not run): why (terminated) says which. */
-extern int smtpd_auth_run (char const *const *argv, char const *user, char const *pass, tain const *deadline, stralloc *why) ;
+extern int smtpd_auth_run (char const *const *argv, char const *const *envp, char const *user, char const *pass, tain const *deadline, stralloc *why) ;
 
 #endif

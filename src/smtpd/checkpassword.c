@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -26,7 +27,7 @@ static int why2 (stralloc *why, char const *a, char const *b)
 
  /* In the child: fd 3 the data, fds 0 and 1 /dev/null (never the client's socket), done kept
     open through exec (its end tells the parent the program is gone); then the program. */
-static void child (char const *const *argv, int data, int done)
+static void child (char const *const *argv, char const *const *envp, int data, int done)
 {
   sigset_t none ;
   int null = open("/dev/null", O_RDWR) ;
@@ -37,11 +38,13 @@ static void child (char const *const *argv, int data, int done)
   sigemptyset(&none) ;
   sigprocmask(SIG_SETMASK, &none, 0) ;
   signal(SIGPIPE, SIG_DFL) ;
+  /* the connection's variables (server mode), in this child only */
+  if (envp) for (; *envp ; envp++) if (putenv((char *)*envp) < 0) _exit(111) ;
   execvp(argv[0], (char *const *)argv) ;
   _exit(errno == ENOENT ? 127 : 126) ;
 }
 
-int smtpd_auth_run (char const *const *argv, char const *user, char const *pass, tain const *deadline, stralloc *why)
+int smtpd_auth_run (char const *const *argv, char const *const *envp, char const *user, char const *pass, tain const *deadline, stralloc *why)
 {
   size_t un = strlen(user), pn = strlen(pass) ;
   char buf[2 * SMTPD_AUTH_FIELD_MAX + 3] ;
@@ -66,7 +69,7 @@ int smtpd_auth_run (char const *const *argv, char const *user, char const *pass,
   if (pipecoe(e) < 0) { int err = errno ; fd_close(d[0]) ; return why2(why, "unable to make a pipe: ", strerror(err)) ; }
   pid = fork() ;
   if (pid < 0) { int err = errno ; fd_close(d[0]) ; fd_close(e[0]) ; fd_close(e[1]) ; return why2(why, "unable to fork: ", strerror(err)) ; }
-  if (!pid) child(argv, d[0], e[1]) ;
+  if (!pid) child(argv, envp, d[0], e[1]) ;
   fd_close(d[0]) ;
   fd_close(e[1]) ;
   for (;;)

@@ -10,6 +10,8 @@
 #include <skalibs/tai.h>
 #include <skalibs/types.h>
 
+#include <ferry/tls.h>
+
 #include "secure.h"
 
 static ssize_t tls_recv (void *ctx, char *s, size_t n, int *wantwrite)
@@ -77,6 +79,20 @@ static int tls_on (smtpd_secure *x, smtpd_session *s)
   return 1 ;
 }
 
+ /* The context from control/smtpdcert and control/smtpdkey, once per process: 1, or 0 logged. */
+static int tls_load (smtpd_secure *x)
+{
+  x->why.len = 0 ;
+  if (!smtpd_tls_init(&x->tls, &x->why))
+  {
+    strerr_warnw("no TLS: ", x->why.s, ": STARTTLS refused (454)") ;
+    return 0 ;
+  }
+  if (x->tls.cert.expired)
+    strerr_warnw(SMTPD_TLS_CERT, ": the certificate is out of its validity (it ends ", x->tls.cert.notafter, "): used all the same") ;
+  return 1 ;
+}
+
 static int starttls (smtpd_session *s, smtpd_command const *c)
 {
   smtpd_secure *x = s->ext ;
@@ -85,6 +101,12 @@ static int starttls (smtpd_session *s, smtpd_command const *c)
   if (s->inmail) { smtpd_session_reply(s, "503 5.5.1 STARTTLS is not allowed in a mail transaction") ; return 1 ; }
   /* the client must wait for the 220 before it starts TLS: bytes already here were sent in clear
      to be read as if inside TLS (CVE-2011-0411): never read */
+  if (!x->tls.ctx && !tls_load(x))
+  {
+    /* the files were there when STARTTLS was offered, but they do not load */
+    smtpd_session_reply(s, "454 4.7.0 TLS not available due to a temporary reason") ;
+    return 1 ;
+  }
   early = smtpd_io_buffered(&s->io) ;
   smtpd_session_reply(s, "220 2.0.0 ready to start TLS") ;
   if (!smtpd_io_flush(&s->io)) { s->ended = s->io.timedout ? "timeout writing to the client" : "the client closed the connection" ; return 0 ; }
@@ -166,7 +188,7 @@ static int auth (smtpd_session *s, smtpd_command const *c)
   }
   deadline_set(s, &deadline) ;
   /* the program's text into x->line (about() writes x->why) */
-  verdict = smtpd_auth_run(x->authargv, x->auth.user.s, x->auth.pass.s, &deadline, &x->line) ;
+  verdict = smtpd_auth_run(x->authargv, s->cfg->authenv, x->auth.user.s, x->auth.pass.s, &deadline, &x->line) ;
   r = smtpd_auth_result(&x->auth, verdict, &x->reply) ;
   if (r < 0 || !stralloc_0(&x->reply)) { smtpd_session_reply(s, "421 4.3.0 out of memory") ; s->ended = "out of memory" ; return 0 ; }
   smtpd_session_reply(s, x->reply.s) ;
@@ -192,20 +214,36 @@ int smtpd_secure_init (smtpd_secure *x, smtpd_session *s, int smtps, char const 
   x->authargv = authargv && authargv[0] ? authargv : 0 ;
   s->ext = x ;
   if (x->authargv) s->auth = &auth ;
-  if (!smtpd_tls_init(&x->tls, &x->why))
+  if (smtps)
   {
-    strerr_warnw("no TLS: ", x->why.s, smtps ? ": the SMTPS connection is closed" : ": STARTTLS not offered") ;
-    if (smtps) s->ended = "no TLS" ;
-    return !smtps ;
+    /* TLS from the first byte: the context now */
+    if (!x->tls.ctx && !smtpd_tls_init(&x->tls, &x->why))
+    {
+      strerr_warnw("no TLS: ", x->why.s, ": the SMTPS connection is closed") ;
+      s->ended = "no TLS" ;
+      return 0 ;
+    }
+    if (x->tls.cert.expired)
+      strerr_warnw(SMTPD_TLS_CERT, ": the certificate is out of its validity (it ends ", x->tls.cert.notafter, "): used all the same") ;
+    return tls_on(x, s) ;
   }
-  if (x->tls.cert.expired)
-    strerr_warnw(SMTPD_TLS_CERT, ": the certificate is out of its validity (it ends ", x->tls.cert.notafter, "): used all the same") ;
-  if (!smtps) { s->starttls = &starttls ; return 1 ; }
-  return tls_on(x, s) ;
+  /* STARTTLS: offered when the files are there (a context already loaded, or a look at them
+     without parsing); the context is made only when a client asks for TLS */
+  if (!x->tls.ctx && !ferry_tls_server_files(SMTPD_TLS_CERT, SMTPD_TLS_KEY, &x->why))
+  {
+    strerr_warnw("no TLS: ", x->why.s, ": STARTTLS not offered") ;
+    return 1 ;
+  }
+  s->starttls = &starttls ;
+  return 1 ;
 }
 
-void smtpd_secure_end (smtpd_secure *x)
+void smtpd_secure_end (smtpd_secure *x, int keepctx)
 {
+  static smtpd_secure const zero = SMTPD_SECURE_ZERO ;
+  SSL_CTX *ctx = keepctx ? x->tls.ctx : 0 ;
+  ferry_tls_cert cert = x->tls.cert ;
+  if (keepctx) x->tls.ctx = 0 ;
   smtpd_tls_end(&x->tls) ;
   smtpd_auth_clear(&x->auth) ;
   stralloc_free(&x->auth.pass) ;
@@ -215,4 +253,7 @@ void smtpd_secure_end (smtpd_secure *x)
   stralloc_free(&x->reply) ;
   stralloc_free(&x->why) ;
   stralloc_free(&x->user) ;
+  /* nothing of this connection stays: back to zero, but for the context a worker keeps */
+  *x = zero ;
+  if (ctx) { x->tls.ctx = ctx ; x->tls.cert = cert ; }
 }

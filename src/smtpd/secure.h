@@ -22,13 +22,17 @@ struct smtpd_secure_s
 } ;
 #define SMTPD_SECURE_ZERO { SMTPD_TLS_ZERO, SMTPD_AUTH_ZERO, 0, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO }
 
- /* Sets s's hooks: STARTTLS when control/smtpdcert and control/smtpdkey load (else the log says
-    why, and STARTTLS is not offered), AUTH when authargv is given (offered once TLS is on).
-    smtps: TLS from the first byte, the handshake done here before the greeting. 1: go on;
-    0: the connection ends (SMTPS without a certificate, or its handshake failed; logged). */
+ /* Sets s's hooks: STARTTLS when control/smtpdcert and control/smtpdkey are there, readable and
+    the key not readable by others (else the log says why, and STARTTLS is not offered): the
+    files are loaded only when a client sends STARTTLS (454 4.7.0 and the log line when they do
+    not load), and kept for the next sessions of the process. AUTH when authargv is given
+    (offered once TLS is on). smtps: TLS from the first byte, the context loaded and the
+    handshake done here before the greeting. 1: go on; 0: the connection ends (SMTPS without a
+    certificate, or its handshake failed; logged). */
 extern int smtpd_secure_init (smtpd_secure *x, smtpd_session *s, int smtps, char const *const *authargv) ;
 
- /* The end of the connection: close_notify, memory given back, the password wiped. */
-extern void smtpd_secure_end (smtpd_secure *x) ;
+ /* The end of the connection: close_notify, memory given back, the password wiped, x back to
+    zero; keepctx: the TLS context (and its certificate's facts) stays for the next session. */
+extern void smtpd_secure_end (smtpd_secure *x, int keepctx) ;
 
 #endif

@@ -30,7 +30,7 @@ int smtpd_client_cat (smtpd_session const *s, stralloc *sa)
       && stralloc_cats(sa, "]") ;
 }
 
-void smtpd_session_init (smtpd_session *s, smtpd_config const *cfg, tain const *end)
+void smtpd_session_init (smtpd_session *s, smtpd_config const *cfg, int fdin, int fdout, tain const *end)
 {
   static smtpd_session const zero ;
   smtpd_rcpt r = SMTPD_RCPT_ZERO ;
@@ -38,7 +38,24 @@ void smtpd_session_init (smtpd_session *s, smtpd_config const *cfg, tain const *
   s->cfg = cfg ;
   s->rcpt = r ;
   s->ended = "the client closed the connection" ;
-  smtpd_io_init(&s->io, 0, 1, cfg->timeout, end) ;
+  smtpd_io_init(&s->io, fdin, fdout, cfg->timeout, end) ;
+}
+
+void smtpd_session_free (smtpd_session *s)
+{
+  static smtpd_session const zero ;
+  stralloc_free(&s->line) ;
+  stralloc_free(&s->helo) ;
+  stralloc_free(&s->sender) ;
+  stralloc_free(&s->env) ;
+  stralloc_free(&s->rcpts) ;
+  stralloc_free(&s->msg) ;
+  stralloc_free(&s->scratch) ;
+  stralloc_free(&s->io.out) ;
+  stralloc_free(&s->rcpt.relaydomains) ;
+  ferry_local_ctx_free(&s->rcpt.local) ;
+  /* the buffered input, the counters, HELO, relaying, AUTH and TLS flags: all gone */
+  *s = zero ;
 }
 
 void smtpd_session_reply (smtpd_session *s, char const *text)

@@ -224,6 +224,7 @@ struct smtpd_config_s
   char const *remoteip ;         /* TCPREMOTEIP */
   char const *remotehost ;       /* TCPREMOTEHOST */
   char const *const *authargv ;  /* the checkpassword program and its arguments, or 0 */
+  char const *const *authenv ;   /* "NAME=value" for its environment (the server mode's TCP variables), or 0 */
 } ;
 
 typedef struct smtpd_session_s smtpd_session ;
@@ -271,9 +272,13 @@ struct smtpd_session_s
   void *ext ;                /* the TLS and AUTH layer's own state */
 } ;
 
- /* A session on fds 0 and 1 with these settings; the recipient settings must be loaded into
-    s->rcpt (smtpd_rcpt_load) before smtpd_session_run. */
-extern void smtpd_session_init (smtpd_session *s, smtpd_config const *cfg, tain const *end) ;
+ /* A session from zero, reading the client on fdin and writing to it on fdout, with these
+    settings; the recipient settings must be loaded into s->rcpt (smtpd_rcpt_load) before
+    smtpd_session_run. */
+extern void smtpd_session_init (smtpd_session *s, smtpd_config const *cfg, int fdin, int fdout, tain const *end) ;
+
+ /* Gives back all the session's memory and sets it to zero: nothing of it reaches the next. */
+extern void smtpd_session_free (smtpd_session *s) ;
 
  /* The greeting, then commands until QUIT, end of input, a timeout or a limit. */
 extern void smtpd_session_run (smtpd_session *s) ;

@@ -7,9 +7,9 @@ Postfix, without TLS and with STARTTLS on the injection side.
                                          on stderr
 
 ferry: a home made by ferry-setup under s6-svscan, its service/ferry-smtpd as ferry-setup wrote
-it (tcpserver -c 100 with control/smtpd.cdb, whose rules give 127.0.0.1 RELAYCLIENT, its log
-through s6-log), but on 127.0.0.1 and a free port, with tcpserver -H (no DNS lookup of the
-client); control/smtproutes sends remote.test to the sink. Postfix: the private instance of
+it (ferry-smtpd's server mode: -P 20 workers of 100 connections each, control/smtpd.cdb, whose
+rules give 127.0.0.1 RELAYCLIENT, its log through s6-log; no DNS lookup of the client), but on
+127.0.0.1 and a free port; control/smtproutes sends remote.test to the sink. Postfix: the private instance of
 mta.py with Debian's smtpd listener on 127.0.0.1 and a free port, mynetworks 127.0.0.0/8,
 smtpd_peername_lookup = no, relayhost the sink. Both offer STARTTLS with the same
 2048-bit RSA certificate, made for the bench. The load: SESSIONS (20) sessions in parallel, one
@@ -94,11 +94,10 @@ class FerryRelay(Ferry):
             os.chmod(os.path.join(self.H, "control", "smtpdkey"), 0o640)
             svc = os.path.join(self.H, "service", "ferry-smtpd")
             text = open(os.path.join(svc, "run")).read()
-            if " 0.0.0.0 25\n" not in text or "tcpserver -v -R " not in text:
-                sys.exit("bench: %s/run is not tcpserver -v -R ... 0.0.0.0 25" % svc)
-            # -H: no DNS lookup of each client's name (the resolvers of /etc/resolv.conf: the
-            # bench measures the MTAs, not them; Postfix's smtpd_peername_lookup = no alike)
-            text = text.replace(" 0.0.0.0 25\n", " 127.0.0.1 %d\n" % port).replace("tcpserver -v -R ", "tcpserver -v -H -R ")
+            if "/bin/ferry-smtpd\" -l 0.0.0.0:25 " not in text:
+                sys.exit("bench: %s/run is not ferry-smtpd -l 0.0.0.0:25 ..." % svc)
+            # the server mode looks up no client name (Postfix's smtpd_peername_lookup = no alike)
+            text = text.replace(" -l 0.0.0.0:25 ", " -l 127.0.0.1:%d " % port)
             open(os.path.join(svc, "run"), "w").write(text)
             os.unlink(os.path.join(svc, "down"))
             subprocess.run(["s6-svc", "-u", svc], check=True)
@@ -233,14 +232,13 @@ last message at the sink with the queue empty. Median of %d runs, the systems al
 each run (ferry first in odd runs, Postfix in even ones); a fresh system for each run.
 
 ferry: a home as ferry-setup makes it, under s6-svscan, its service/ferry-smtpd as written
-(tcpserver -c 100, control/smtpd.cdb, whose rules set RELAYCLIENT for 127.0.0.1, the log
-through s6-log) but on 127.0.0.1 and a free port, and with tcpserver's -H; control/smtproutes
-sends remote.test to the sink. Postfix: Debian's Postfix as installed, a private instance (its
-own configuration and queue), Debian's smtpd line of master.cf on 127.0.0.1 and a free port,
-`mynetworks = 127.0.0.0/8`, `smtpd_peername_lookup = no`, relayhost the sink. Neither looks the
-client's name up in the DNS (-H, `smtpd_peername_lookup = no`): the service as ferry-setup writes
-it asks the resolvers of /etc/resolv.conf for every client, and the bench measures the MTAs, not
-those resolvers. Both offer STARTTLS in every row with the same 2048-bit RSA certificate made
+(ferry-smtpd's server mode: 20 preforked workers of 100 connections each, control/smtpd.cdb,
+whose rules set RELAYCLIENT for 127.0.0.1, the log through s6-log) but on 127.0.0.1 and a free
+port; control/smtproutes sends remote.test to the sink. Postfix: Debian's Postfix as installed,
+a private instance (its own configuration and queue), Debian's smtpd line of master.cf on
+127.0.0.1 and a free port, `mynetworks = 127.0.0.0/8`, `smtpd_peername_lookup = no`, relayhost
+the sink. Neither looks the client's name up in the DNS (ferry-smtpd's server mode never does;
+`smtpd_peername_lookup = no`): the bench measures the MTAs, not the resolvers. Both offer STARTTLS in every row with the same 2048-bit RSA certificate made
 for the bench (control/smtpdcert and smtpdkey; `smtpd_tls_security_level = may` and the server
 session cache of Debian's main.cf): without TLS is the client's choice, as on a real MX.
 
@@ -254,7 +252,7 @@ TLS, unless every connection made its handshake.
 
 Columns: total CPU is the whole machine's busy time over the run per message (client and sink
 included); MTA CPU is the system's own processes (ferry: everything under its s6-svscan, the SMTP
-service, its tcpserver and log included; Postfix: everything under its master), those that came
+service and its log included; Postfix: everything under its master), those that came
 and went too; client CPU is smtp-source's or smtp-load's; processes per message are the
 processes created on the whole machine during the run (/proc/stat), the client's own workers
 taken off, over N; stolen is the time the host gave this machine's cores to something else, other

@@ -6,7 +6,8 @@ relay (control/relaydomains, RELAYCLIENT from tcprules, its value appended); an 
 recipient refused at RCPT; each bound with its code (command line, recipients, SIZE, databytes,
 errors, commands, timeouts, bare LF, NUL); a client gone mid-data leaves nothing in the queue;
 ferry-injectd stopped or ferry-inject failing gives 451, never 250; the DSN parameters in the
-queued envelope; the log lines."""
+queued envelope; the log lines. Run twice: under tcpserver (smtpd.sh), and in ferry-smtpd's
+server mode, a pool of three workers (smtpd-server.sh)."""
 
 import os
 import shutil
@@ -20,6 +21,8 @@ sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import BIN, Cases, Home, Supervised, eventually, s6_log, stop_all  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
 
+# FERRY_SMTPD_MODE=server (smtpd-server.sh): the same cases against ferry-smtpd -l 127.0.0.1:PORT
+SERVER_MODE = os.environ.get("FERRY_SMTPD_MODE") == "server"
 home = Home()
 H = home.path
 cases = Cases(home)
@@ -61,20 +64,24 @@ def connectable(port):
 
 
 class Server:
-    """tcpserver on 127.0.0.1 running ferry-smtpd with opts; rules: tcprules lines (a cdb made)"""
+    """tcpserver on 127.0.0.1 running ferry-smtpd with opts, or ferry-smtpd -l in the server mode;
+    rules: tcprules lines (a cdb made)"""
 
     def __init__(self, name, opts=(), rules=None):
         self.port = free_port()
         self.logname = os.path.join(home.tmp, name + ".log")
         self.err = open(self.logname, "w+")
-        args = ["tcpserver", "-R", "-H", "-l", ME]
+        cdb = []
         if rules:
             txt = os.path.join(home.tmp, name + ".rules")
             with open(txt, "w") as f:
                 f.write(rules)
             subprocess.run("tcprules %s.cdb %s.tmp < %s" % (txt, txt, txt), shell=True, check=True)
-            args += ["-x", txt + ".cdb"]
-        args += ["127.0.0.1", str(self.port), os.path.join(BIN, "ferry-smtpd")] + list(opts) + [H]
+            cdb = ["-x", txt + ".cdb"]
+        if SERVER_MODE:
+            args = [os.path.join(BIN, "ferry-smtpd"), "-l", "127.0.0.1:%d" % self.port, "-P", "3"] + cdb + list(opts) + [H]
+        else:
+            args = ["tcpserver", "-R", "-H", "-l", ME] + cdb + ["127.0.0.1", str(self.port), os.path.join(BIN, "ferry-smtpd")] + list(opts) + [H]
         self.p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self.err)
         servers.append(self)
         if not eventually(lambda: connectable(self.port), 10):

@@ -8,7 +8,9 @@ discarded (CVE-2011-0411); AUTH only inside TLS (538 before), PLAIN and LOGIN th
 checkpassword program (what it read on fd 3), 535 for a bad password, 421 after three failures,
 the password in no log; SMTPS from the first byte; the Received: line of each queued message
 (ESMTPS / ESMTPSA, the TLS version and cipher); a home without a certificate or with a bad one
-(no STARTTLS, the log says why; SMTPS closes); ferry-showctl's view of the certificate."""
+(no STARTTLS, or a key that does not load: 454 at STARTTLS; the log says why; SMTPS closes);
+ferry-showctl's view of the certificate; the services ferry-setup writes (ferry-smtpd's server
+mode). Run twice: under tcpserver (smtpd-tls.sh), and in the server mode (smtpd-tls-server.sh)."""
 
 import base64
 import os
@@ -25,6 +27,8 @@ from ferrytest import BIN, Cases, Home, eventually, is_root  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
 from tls_peers import TestCA  # noqa: E402
 
+# FERRY_SMTPD_MODE=server (smtpd-tls-server.sh): the servers are ferry-smtpd -l, three workers each
+SERVER_MODE = os.environ.get("FERRY_SMTPD_MODE") == "server"
 home = Home()
 cases = Cases(home)
 check, case = cases.check, cases.case
@@ -70,7 +74,10 @@ class Server:
     def __init__(self, h, opts=(), auth=False, env=None):
         self.port = free_port()
         self.logfile = os.path.join(h.tmp, "smtpd-%d.log" % self.port)
-        argv = ["tcpserver", "-R", "-H", "-l", "0", "127.0.0.1", str(self.port), os.path.join(BIN, "ferry-smtpd")] + list(opts) + [h.path]
+        if SERVER_MODE:
+            argv = [os.path.join(BIN, "ferry-smtpd"), "-l", "127.0.0.1:%d" % self.port, "-P", "3"] + list(opts) + [h.path]
+        else:
+            argv = ["tcpserver", "-R", "-H", "-l", "0", "127.0.0.1", str(self.port), os.path.join(BIN, "ferry-smtpd")] + list(opts) + [h.path]
         if auth:
             argv += [os.path.join(h.tmp, "checkpassword"), "true"]
         self.log_f = open(self.logfile, "ab")
@@ -420,8 +427,13 @@ try:
         control(h2, "smtpdkey", open(other, "rb").read(), 0o640)
         with smtplib.SMTP("127.0.0.1", s.port, timeout=15) as c:
             c.ehlo("client.test")
-            check(not c.has_extn("starttls"), "a key that is not the certificate's: no STARTTLS offered", c.esmtp_features)
-        check(eventually(lambda: "control/smtpdkey: not the key of the certificate" in s.log()), "the log names the file and the problem", s.log()[-600:])
+            # the files are only looked at until a client asks for TLS: then they do not load
+            check(c.has_extn("starttls"), "a key that is not the certificate's: STARTTLS offered (the files are there)", c.esmtp_features)
+            r = c.docmd("STARTTLS")
+            check(r[0] == 454 and b"4.7.0" in r[1], "STARTTLS then: 454 4.7.0", r)
+            check(c.noop()[0] == 250, "and the session goes on in clear")
+        check(eventually(lambda: "control/smtpdkey: not the key of the certificate" in s.log() and "STARTTLS refused (454)" in s.log()),
+              "the log names the file and the problem", s.log()[-600:])
         r = subprocess.run([os.path.join(BIN, "ferry-showctl"), h2.path], capture_output=True, text=True)
         check("smtpdkey" in r.stdout and "not the key of the certificate" in r.stdout, "ferry-showctl says so too", r.stdout + r.stderr)
         give_cert(h2)
@@ -450,7 +462,7 @@ try:
         into a file"""
         run = open(os.path.join(h.path, "service", name, "run")).read()
         real = {"ferry-smtpd": "25", "ferry-submission": "587", "ferry-smtps": "465"}[name]
-        run = run.replace(" 0.0.0.0 %s\n" % real, " 127.0.0.1 %d\n" % port)
+        run = run.replace(" -l 0.0.0.0:%s " % real, " -l 127.0.0.1:%d " % port)
         for a, b in swap:
             run = run.replace(a, b)
         fn = os.path.join(h.tmp, name + ".run")
@@ -476,9 +488,10 @@ try:
             run = open(os.path.join(d, "run")).read()
             check(os.path.exists(os.path.join(d, "down")) and os.path.exists(os.path.join(d, "log", "run")),
                   "service/%s: made down, with its log" % name)
-            check(run.startswith("#!/usr/bin/execlineb -P\n") and "/usr/bin/tcpserver " in run and " 0.0.0.0 %s\n" % port in run
-                  and "-x \"%s/control/smtpd.cdb\"" % home.path in run and "/bin/ferry-smtpd\"" in run and want in run
-                  and ("checkpassword" in run) == (name != "ferry-smtpd"), "service/%s runs tcpserver on port %s, ferry-smtpd with its options" % (name, port), run)
+            check(run.startswith("#!/usr/bin/execlineb -P\n") and "/usr/bin/tcpserver" not in run
+                  and "/bin/ferry-smtpd\" -l 0.0.0.0:%s -P " % port in run
+                  and "-x \"%s/control/smtpd.cdb\"" % home.path in run and want in run
+                  and ("checkpassword" in run) == (name != "ferry-smtpd"), "service/%s runs ferry-smtpd -l 0.0.0.0:%s with its rules and options" % (name, port), run)
         r = subprocess.run(["tcprulescheck", "control/smtpd.cdb"], cwd=home.path, capture_output=True, text=True,
                            env=dict(os.environ, TCPREMOTEIP="127.0.0.1"))
         check("RELAYCLIENT" in r.stdout and "allow" in r.stdout, "control/smtpd.cdb: this host relays", r.stdout)
@@ -518,7 +531,7 @@ try:
         check(pwd.getpwnam("ferryd").pw_shell == "/usr/sbin/nologin" and grp.getgrgid(pwd.getpwnam("ferryd").pw_gid).gr_name == "ferryd",
               "the user ferryd, in a group of its own, no shell")
         run = open(os.path.join(h3.path, "service", "ferry-smtpd", "run")).read()
-        check("s6-envuidgid ferryd\n" in run and " -U " in run, "its service runs tcpserver as ferryd", run)
+        check("s6-envuidgid" not in run and " -l 0.0.0.0:25 " in run, "its service: ferry-smtpd binds as root, then becomes ferryd itself", run)
         # the key written into the file ferry-setup made keeps its mode; ferryd reads it through its group
         crt, k = ca.cert("good")
         with open(os.path.join(h3.path, "control", "smtpdcert"), "wb") as f:
@@ -533,6 +546,17 @@ try:
             check(c.has_extn("starttls"), "as ferryd, ferry-smtpd reads the key: STARTTLS offered", (c.esmtp_features, open(log).read()[-600:]))
             r = c.starttls(context=client_ctx())
             check(r[0] == 220, "and the handshake works", r)
+        uids = []
+        for pid in os.listdir("/proc"):
+            try:
+                st = open("/proc/%s/status" % pid).read()
+            except OSError:
+                continue
+            if pid.isdigit() and "PPid:\t%d\n" % p.pid in st:
+                uids.append(int(st.split("Uid:\t")[1].split()[0]))
+        check(uids and all(u == pwd.getpwnam("ferryd").pw_uid for u in uids) and
+              int(open("/proc/%d/status" % p.pid).read().split("Uid:\t")[1].split()[0]) == pwd.getpwnam("ferryd").pw_uid,
+              "the server and its workers run as ferryd", uids)
         p.terminate()
         p.wait()
         r = subprocess.run([os.path.join(BIN, "ferry-setup"), "-c", h3.path], capture_output=True, text=True)

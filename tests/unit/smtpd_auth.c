@@ -156,7 +156,7 @@ static int run (char const *name, char const *user, char const *pass, unsigned i
   snprintf(fn, sizeof(fn), "%s/%s", dir, name) ;
   tain_now_set_stopwatch_g() ;
   tain_addsec_g(&deadline, secs) ;
-  return smtpd_auth_run(argv, user, pass, &deadline, why) ;
+  return smtpd_auth_run(argv, 0, user, pass, &deadline, why) ;
 }
 
 static void checkpassword (void)

@@ -42,6 +42,11 @@ struct ferry_tls_cert_s
 } ;
 #define FERRY_TLS_CERT_ZERO { "", "", 0, 0 }
 
+ /* The cheap part of ferry_tls_server_ctx's checks, nothing parsed: both files there, regular,
+    not empty, readable by this process, keyfile not readable by others. 1, or 0 with why
+    (terminated, naming the file). */
+extern int ferry_tls_server_files (char const *certfile, char const *keyfile, stralloc *why) ;
+
  /* The server's context: TLS 1.2 and 1.3 only, forward-secret AEAD ciphers for TLS 1.2, no
     compression, no renegotiation, no session cache or tickets (one process per connection), the
     certificate chain of certfile and the private key of keyfile (PEM). keyfile must not be
