@@ -55,6 +55,9 @@ extern void setup_tree (setup *s, unsigned int split) ;
  /* The run scripts of the s6 service directories: service/ferry (the set), service/ferry-injectd,
     service/ferry-metrics (down when first made), and the SMTP services (setup_smtpd). */
 extern void setup_services (setup *s, char const *home) ;
+
+ /* Writes fn, a service's log/run: s6-log into the home's logdir as ferryl (a dedicated home). */
+extern void setup_log_run (setup *s, char const *fn, char const *home, char const *name, char const *logdir) ;
  /* The SMTP services: control/smtpd.rules and control/smtpd.cdb made from it with tcprules (when
     missing), service/ferry-smtpd (port 25), ferry-submission (587) and ferry-smtps (465), each
     ferry-smtpd's server mode (as ferryd with the dedicated users); each down when first made. */

@@ -26,7 +26,14 @@ static void service_make (setup *s, char const *home, char const *name, char con
     strerr_diefu1sys(111, "allocate") ;
   memcpy(fn, "service/", 8) ; memcpy(fn + 8, name, strlen(name)) ; memcpy(fn + 8 + strlen(name), "/run", 5) ;
   setup_file(s, fn, sa.s, sa.len, 0755) ;
-  sa.len = 0 ;
+  memcpy(fn + 8 + strlen(name), "/log/run", 9) ;
+  setup_log_run(s, fn, home, name, logdir) ;
+  stralloc_free(&sa) ;
+}
+
+void setup_log_run (setup *s, char const *fn, char const *home, char const *name, char const *logdir)
+{
+  stralloc sa = STRALLOC_ZERO ;
   if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n# the log of service/")
    || !stralloc_cats(&sa, name)
    || !stralloc_cats(&sa, ": TAI64N stamps, 20 archives of 1 MB, in the home's ")
@@ -36,7 +43,6 @@ static void service_make (setup *s, char const *home, char const *name, char con
    || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "/") || !stralloc_cats(&sa, logdir)
    || !stralloc_cats(&sa, "\"\n"))
     strerr_diefu1sys(111, "allocate") ;
-  memcpy(fn + 8 + strlen(name), "/log/run", 9) ;
   setup_file(s, fn, sa.s, sa.len, 0755) ;
   stralloc_free(&sa) ;
 }

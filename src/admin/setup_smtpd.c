@@ -88,18 +88,8 @@ static void smtpd_service_make (setup *s, char const *home, char const *name, ch
    || !stralloc_cats(&sa, "\n"))
     strerr_diefu1sys(111, "allocate") ;
   setup_file(s, fn, sa.s, sa.len, 0755) ;
-  sa.len = 0 ;
-  if (!stralloc_cats(&sa, "#!/usr/bin/execlineb -P\n# the log of service/")
-   || !stralloc_cats(&sa, name)
-   || !stralloc_cats(&sa, ": TAI64N stamps, 20 archives of 1 MB, in the home's ")
-   || !stralloc_cats(&sa, logdir) || !stralloc_cats(&sa, "/.\n")
-   || (s->dedicated && !stralloc_cats(&sa, "s6-setuidgid ferryl\n"))
-   || !stralloc_cats(&sa, "s6-log -b -- n20 s1000000 t \"")
-   || !stralloc_cats(&sa, home) || !stralloc_cats(&sa, "/") || !stralloc_cats(&sa, logdir)
-   || !stralloc_cats(&sa, "\"\n"))
-    strerr_diefu1sys(111, "allocate") ;
   memcpy(fn + 8 + k, "/log/run", 9) ;
-  setup_file(s, fn, sa.s, sa.len, 0755) ;
+  setup_log_run(s, fn, home, name, logdir) ;
   stralloc_free(&sa) ;
   /* down by default: made with the service, never again (its removal is the admin's choice) */
   memcpy(fn + 8 + k, "/down", 6) ;
