@@ -122,6 +122,7 @@ static void finish (smtpd_session *s)
     if (!code)
     {
       s->queued++ ;
+      s->unqueued = 0 ;
       log_message(s, answer.len ? answer.s : "queued", 0) ;
       s->scratch.len = 0 ;
       if (!stralloc_cats(&s->scratch, "250 2.0.0 ok: ") || !stralloc_cats(&s->scratch, answer.len ? answer.s : "queued") || !stralloc_0(&s->scratch))

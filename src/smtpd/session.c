@@ -353,7 +353,10 @@ void smtpd_session_run (smtpd_session *s)
       else s->ended = "read error" ;
       break ;
     }
-    if (++s->commands > s->cfg->maxcommands)
+    s->commands++ ;
+    /* a bound on what a client sends without giving mail: a sender that keeps its connection
+       for message after message (a relay's connection cache) is never cut off */
+    if (++s->unqueued > s->cfg->maxcommands)
     {
       s->ended = "too many commands" ;
       reply3(s, "421 4.7.0 ", s->cfg->me, " too many commands: closing connection") ;

@@ -218,7 +218,7 @@ struct smtpd_config_s
   char const *me ;               /* control/me: the greeting, EHLO, the Received: line */
   uint64_t databytes ;           /* control/databytes; 0: no limit */
   unsigned int maxrcpts ;        /* recipients per message (-r) */
-  unsigned int maxcommands ;     /* commands per session (-c) */
+  unsigned int maxcommands ;     /* commands without a message queued (-c) */
   unsigned int maxerrors ;       /* refused commands before 421 (-e) */
   unsigned int timeout ;         /* seconds each wait for the client may take (-t) */
   char const *remoteip ;         /* TCPREMOTEIP */
@@ -254,6 +254,7 @@ struct smtpd_session_s
   uint64_t octets ;          /* of the message, as the client sent them */
 
   unsigned int commands ;
+  unsigned int unqueued ;        /* commands since the last message queued: held to maxcommands */
   unsigned int errors ;
   unsigned int queued ;
   unsigned int refused ;

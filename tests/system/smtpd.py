@@ -20,6 +20,7 @@ import time
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import BIN, Cases, Home, Supervised, eventually, s6_log, stop_all  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
+from smtp_client import SmtpClient, code_of  # noqa: E402
 
 # FERRY_SMTPD_MODE=server (smtpd-server.sh): the same cases against ferry-smtpd -l 127.0.0.1:PORT
 SERVER_MODE = os.environ.get("FERRY_SMTPD_MODE") == "server"
@@ -96,32 +97,18 @@ class Server:
             self.p.wait()
 
 
-class Raw:
-    """a client on a plain socket: commands and replies as bytes"""
+class Raw(SmtpClient):
+    """a client on a plain socket: commands and replies as bytes; a reply is (code, [line, ...]),
+    (None, lines) at end of input"""
 
     def __init__(self, port, greet=True):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.buf = b""
+        SmtpClient.__init__(self, port)
         if greet:
             self.greeting = self.reply()
 
-    def send(self, data):
-        self.s.sendall(data)
-
     def reply(self):
-        """one reply, all its lines: (code, [line, ...]); (None, lines) at end of input"""
-        lines = []
-        while True:
-            while b"\r\n" not in self.buf:
-                d = self.s.recv(65536)
-                if not d:
-                    return (None, lines)
-                self.buf += d
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            lines.append(line.decode("utf-8", "replace"))
-            if line[3:4] != b"-":
-                break
-        return (int(lines[-1][:3]) if lines[-1][:3].isdigit() else None, lines)
+        lines = self.lines() or []
+        return (code_of(lines), lines)
 
     def replies(self, n):
         return [self.reply() for _ in range(n)]
@@ -131,19 +118,8 @@ class Raw:
         return self.reply()
 
     def eof(self, timeout=30):
-        """true when the server closes the connection within timeout (what it still sent is dropped)"""
-        self.s.settimeout(timeout)
-        try:
-            while self.s.recv(65536):
-                pass
-            return True
-        except socket.timeout:
-            return False
-        except OSError:
-            return True
-
-    def close(self):
-        self.s.close()
+        """true when the server closes the connection within timeout"""
+        return self.closed(timeout)
 
 
 def codes(rs):
@@ -397,6 +373,19 @@ try:
         r = Raw(strict.port)
         rs = [r.cmd(b"NOOP") for _ in range(7)]
         check(codes(rs)[:6] == [250] * 6 and rs[6][0] == 421 and r.eof(), "-c 6: the seventh command gets 421", rs)
+        # a client that keeps its connection for message after message (a relay's connection
+        # cache): 1 + 4 x 3 = 13 commands, more than -c 6, each message taken; then the count
+        # from the last message taken still ends an idle talker at its seventh command
+        r = Raw(strict.port)
+        rs = [r.cmd(b"EHLO cache.example")]
+        for k in range(4):
+            rs += [r.cmd(b"MAIL FROM:<b@remote.example>"), r.cmd(b"RCPT TO:<erin@example.org>"), r.cmd(b"DATA"),
+                   r.cmd(b"Subject: cached %d\r\n\r\nx\r\n." % k)]
+        check(codes(rs) == [250] + [250, 250, 354, 250] * 4, "-c 6: four messages (13 commands) on one connection, each taken", rs)
+        rs = [r.cmd(b"NOOP") for _ in range(7)]
+        check(codes(rs)[:6] == [250] * 6 and rs[6][0] == 421 and r.eof(), "-c 6 after the last message taken: the seventh NOOP gets 421", rs)
+        check(eventually(lambda: sum(b"Subject: cached " in m for m in inbox("erin")) == 4, 20), "the four messages delivered",
+              [m[:60] for m in inbox("erin")])
         check("ended: too many errors" in strict.log() and "ended: too many commands" in strict.log(), "both are logged", strict.log()[-400:])
         strict.stop()
         # timeouts: each command, the whole session
