@@ -16,11 +16,11 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import BIN, Cases, Home, eventually  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
+from smtp_client import SmtpClient, code_of  # noqa: E402
 from tls_peers import TestCA  # noqa: E402
 
 home = Home()
@@ -94,55 +94,25 @@ class Server:
         self.log_f.close()
 
 
-class Raw:
-    """a client from source address src: lines in, replies out, TLS when asked"""
+class Raw(SmtpClient):
+    """a client from source address src: lines in, replies (their lines, None at end of input)
+    out, TLS when asked"""
 
     def __init__(self, server, src="127.0.0.1"):
-        fam = socket.AF_INET6 if ":" in server.addr else socket.AF_INET
-        self.s = socket.socket(fam, socket.SOCK_STREAM)
-        self.s.settimeout(15)
-        self.s.bind((src, 0))
-        self.s.connect((server.addr, server.port))
-        self.buf = b""
-
-    def send(self, data):
-        self.s.sendall(data)
+        SmtpClient.__init__(self, server.port, addr=server.addr, src=src, timeout=15)
 
     def reply(self):
-        """one whole reply (its lines), or None at end of input"""
-        lines = []
-        while True:
-            while b"\n" not in self.buf:
-                try:
-                    d = self.s.recv(65536)
-                except (ConnectionResetError, ssl.SSLError):
-                    d = b""
-                if not d:
-                    return lines or None
-                self.buf += d
-            i = self.buf.index(b"\n") + 1
-            ln, self.buf = self.buf[:i].decode(errors="replace").rstrip("\r\n"), self.buf[i:]
-            lines.append(ln)
-            if len(ln) < 4 or ln[3] != "-":
-                return lines
+        return self.lines()
 
     def cmd(self, line):
         self.send(line.encode() + b"\r\n")
         return self.reply()
 
     def tls(self):
-        ctx = ssl.create_default_context(cafile=ca.pem)
-        self.s = ctx.wrap_socket(self.s, server_hostname="localhost")
-
-    def close(self):
-        try:
-            self.s.close()
-        except OSError:
-            pass
+        SmtpClient.tls(self, ssl.create_default_context(cafile=ca.pem), "localhost")
 
 
-def code(r):
-    return int(r[-1][:3]) if r else None
+code = code_of
 
 
 def plain_auth():

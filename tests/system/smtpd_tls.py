@@ -25,6 +25,7 @@ import time
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import BIN, Cases, Home, eventually, is_root  # noqa: E402
 from smtp_peers import free_port  # noqa: E402
+from smtp_client import SmtpClient, code_of  # noqa: E402
 from tls_peers import TestCA  # noqa: E402
 
 # FERRY_SMTPD_MODE=server (smtpd-tls-server.sh): the servers are ferry-smtpd -l, three workers each
@@ -126,55 +127,23 @@ def received(msg):
     return next((f for f in fields if f.lower().startswith("received:") and "(ferry-smtpd)" in f), "")
 
 
-class Raw:
-    """a raw client: lines in, replies out, TLS when asked"""
+class Raw(SmtpClient):
+    """a raw client: lines in, replies (their lines, None at end of input) out, TLS when asked"""
 
     def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.buf = b""
-
-    def send(self, data):
-        self.s.sendall(data)
+        SmtpClient.__init__(self, port, timeout=10)
 
     def reply(self):
-        """one whole reply (its lines), or None at end of input"""
-        lines = []
-        while True:
-            while b"\n" not in self.buf:
-                d = self.s.recv(65536)
-                if not d:
-                    return None if not lines else lines
-                self.buf += d
-            i = self.buf.index(b"\n") + 1
-            ln, self.buf = self.buf[:i].decode(errors="replace").rstrip("\r\n"), self.buf[i:]
-            lines.append(ln)
-            if len(ln) < 4 or ln[3] != "-":
-                return lines
+        return self.lines()
 
     def tls(self):
-        self.s = client_ctx().wrap_socket(self.s, server_hostname="localhost")
-        return self.s
+        return SmtpClient.tls(self, client_ctx(), "localhost")
 
     def closed(self):
-        """the server closed the connection (end of input), within the timeout"""
-        try:
-            while True:
-                d = self.s.recv(65536)
-                if not d:
-                    return True
-                self.buf += d
-        except (OSError, ssl.SSLError):
-            return True
-
-    def close(self):
-        try:
-            self.s.close()
-        except OSError:
-            pass
+        return SmtpClient.closed(self, 10)
 
 
-def code(r):
-    return int(r[-1][:3]) if r else None
+code = code_of
 
 
 try:
