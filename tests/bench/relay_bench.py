@@ -38,7 +38,18 @@ BODY = mta.SIZE - 128            # smtp-source's 5 header lines are about 128 by
 SENDER, RCPT, HELO = "load@bench.test", "r@remote.test", "client.bench.test"
 LOAD = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "smtp-load")
 SYSTEMS = ("ferry", "postfix")
-KINDS = ("plain", "tls")
+# plain and tls: each session keeps its connection for all its messages (smtp-source -d, as a
+# relay's connection cache); plain1 and tls1: a connection for each message
+KINDS = ("plain", "tls", "plain1", "tls1")
+
+
+def tls_of(kind):
+    return kind.startswith("tls")
+
+
+def per_conn(kind, n):
+    """the messages a connection carries"""
+    return 1 if kind.endswith("1") else n // SESSIONS
 
 
 class CountingSink:
@@ -132,11 +143,12 @@ def forks():
 
 
 def client(kind, n, port):
-    if kind == "plain":
-        return ["/usr/sbin/smtp-source", "-s", str(SESSIONS), "-m", str(n), "-l", str(BODY), "-S", "bench",
-                "-f", SENDER, "-t", RCPT, "-M", HELO, "127.0.0.1:%d" % port]
-    return [LOAD, "-T", "-s", str(SESSIONS), "-m", str(n), "-l", str(BODY), "-f", SENDER, "-t", RCPT, "-M", HELO,
-            "127.0.0.1", str(port)]
+    keep = ["-d"] if per_conn(kind, n) > 1 else []
+    if not tls_of(kind):
+        return ["/usr/sbin/smtp-source"] + keep + ["-s", str(SESSIONS), "-m", str(n), "-l", str(BODY), "-S", "bench",
+                                                   "-f", SENDER, "-t", RCPT, "-M", HELO, "127.0.0.1:%d" % port]
+    return [LOAD, "-T"] + keep + ["-s", str(SESSIONS), "-m", str(n), "-l", str(BODY), "-f", SENDER, "-t", RCPT, "-M", HELO,
+                                  "127.0.0.1", str(port)]
 
 
 def one(system, kind, n, cert, key):
@@ -191,8 +203,8 @@ def one(system, kind, n, cert, key):
         got = sink.count()
         if got != n or not s.empty():
             sys.exit("bench: the sink got %d messages of %d from %s%s" % (got, n, s.name, "" if s.empty() else ", its queue not empty"))
-        if kind == "tls" and r["handshakes"] != n:
-            sys.exit("bench: %d handshakes with %s for %d messages" % (r["handshakes"], s.name, n))
+        if tls_of(kind) and r["handshakes"] != n // per_conn(kind, n):
+            sys.exit("bench: %d handshakes with %s for %d messages, %d per connection" % (r["handshakes"], s.name, n, per_conn(kind, n)))
         return r
     finally:
         if p is not None and p.returncode is None:
@@ -226,7 +238,7 @@ METHOD = """## Relay over SMTP (tests/bench/relay_bench.py)
 
 %d messages per run, each of about %d bytes (smtp-source's 5 header lines and a body of %d
 bytes) to one remote recipient, taken over SMTP on 127.0.0.1 by each system's SMTP server,
-%d sessions in parallel, one message per connection, and relayed through its queue to the same
+%d sessions in parallel, and relayed through its queue to the same
 Postfix smtp-sink on 127.0.0.1 (no dump); end to end: seconds from the first connection to the
 last message at the sink with the queue empty. Median of %d runs, the systems alternating within
 each run (ferry first in odd runs, Postfix in even ones); a fresh system for each run.
@@ -244,11 +256,14 @@ session cache of Debian's main.cf): without TLS is the client's choice, as on a 
 
 The load: without TLS, Postfix's smtp-source (`-s %d -m N -l %d`; one command at a time, no
 pipelining); with TLS, tests/bench/smtp-load.c, which does the same with STARTTLS (smtp-source
-has none, and posttls-finger is no load tool): %d processes, each a connection at a time, a full
-TLS handshake on every connection (no session resumed: as many clients, each new), the
-certificate not verified. A run fails unless the client had every message taken with 250, the
-sink counted exactly N messages (its own counter, `smtp-sink -c`) and the queue is empty; with
-TLS, unless every connection made its handshake.
+has none, and posttls-finger is no load tool): %d processes, a full TLS handshake on every
+connection (no session resumed: as many clients, each new), the certificate not verified. Two
+shapes of the load, each with and without TLS: in the first rows each session keeps its
+connection for all its messages, N / %d of them (`smtp-source -d`, `smtp-load -d`: a relay whose
+connection cache feeds the MX); in the rows marked 1, every message has a connection (and with
+TLS a handshake) of its own, as many single clients would. A run fails unless the client had
+every message taken with 250, the sink counted exactly N messages (its own counter, `smtp-sink
+-c`) and the queue is empty; with TLS, unless every connection made its handshake.
 
 Columns: total CPU is the whole machine's busy time over the run per message (client and sink
 included); MTA CPU is the system's own processes (ferry: everything under its s6-svscan, the SMTP
@@ -263,12 +278,12 @@ stolen and other jobs' CPU are the medians of the runs kept. msg/s per run is in
 ratio is ferry's median rate over Postfix's.
 """
 
-COLS = ("| system | TLS | seconds | msg/s | msg/s per run | total CPU ms/msg | MTA CPU ms/msg | client CPU ms/msg"
+COLS = ("| system | TLS | msgs/connection | seconds | msg/s | msg/s per run | total CPU ms/msg | MTA CPU ms/msg | client CPU ms/msg"
         " | processes/msg | handshakes/msg | stolen s | other jobs' CPU s | ferry / %s |")
 
 
 def matrix(n, runs, systems):
-    print(METHOD % (n, mta.SIZE, BODY, SESSIONS, runs, SESSIONS, BODY, SESSIONS))
+    print(METHOD % (n, mta.SIZE, BODY, SESSIONS, runs, SESSIONS, BODY, SESSIONS, SESSIONS))
     if "postfix-tuned" in systems:
         print("postfix-tuned is the same Postfix with `in_flow_delay = 0`, a process limit of 200 and destination\n"
               "concurrency 20 (as in the section ferry against Postfix).\n")
@@ -298,8 +313,8 @@ def matrix(n, runs, systems):
                 ratios = " |" * len(other)
                 if system == "ferry" and other:
                     ratios = "".join(" %.1f |" % (rate["ferry"] / rate[x]) for x in other)
-                print("| %s | %s | %.1f | %.0f | %s | %.2f | %.2f | %.2f | %.2f | %.3f | %.1f | %.2f |%s" % (
-                    system, "yes" if kind == "tls" else "no", m("secs"), rate[system], " ".join("%.0f" % (n / r["secs"]) for r in v),
+                print("| %s | %s | %d | %.1f | %.0f | %s | %.2f | %.2f | %.2f | %.2f | %.3f | %.1f | %.2f |%s" % (
+                    system, "yes" if tls_of(kind) else "no", per_conn(kind, n), m("secs"), rate[system], " ".join("%.0f" % (n / r["secs"]) for r in v),
                     1000 * m("total") / n, 1000 * m("mta_cpu") / n, 1000 * m("client_cpu") / n, m("procs") / n,
                     m("handshakes") / n, m("stolen"), m("others_cpu"), ratios), flush=True)
                 fig = "relay.%s.%s" % (kind, system)
@@ -307,7 +322,8 @@ def matrix(n, runs, systems):
                             "<!-- figure %s.cpu_ms %.3f -->" % (fig, 1000 * m("total") / n),
                             "<!-- figure %s.mta_cpu_ms %.3f -->" % (fig, 1000 * m("mta_cpu") / n),
                             "<!-- figure %s.procs_per_msg %.3f -->" % (fig, m("procs") / n),
-                            "<!-- figure %s.hs_per_msg %.3f -->" % (fig, m("handshakes") / n)]
+                            "<!-- figure %s.hs_per_msg %.4f -->" % (fig, m("handshakes") / n),
+                            "<!-- figure %s.per_conn %d -->" % (fig, per_conn(kind, n))]
     finally:
         mta.shutil.rmtree(cert_dir, ignore_errors=True)
     print()

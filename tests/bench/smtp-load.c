@@ -1,12 +1,13 @@
 /* smtp-load: smtp-source's load, with STARTTLS, for the relay benchmark (OpenSSL).
-     smtp-load [ -T ] -s sessions -m messages -l length -f from -t to -M helo host port
+     smtp-load [ -d ] [ -T ] -s sessions -m messages -l length -f from -t to -M helo host port
    Forks sessions workers; each sends its share of the messages one after the other, each on a
-   connection of its own: the greeting, EHLO, with -T STARTTLS and a full TLS handshake (no
-   session kept or offered: as many clients, each new) then EHLO again, MAIL, RCPT, DATA, the
+   connection of its own, or with -d (as smtp-source -d) all of them on one connection: the
+   greeting, EHLO, with -T STARTTLS and a full TLS handshake (no session kept or offered: as many
+   clients, each new) then EHLO again, then for each message MAIL, RCPT, DATA, the
    message (From, To, Date, Message-Id and Subject lines, then length bytes of body in lines of
    78 X and CRLF, as smtp-source -l), QUIT; one command at a time (no pipelining, as smtp-source).
    The server's certificate is not verified. Any reply not of the class expected, or a failed
-   handshake, ends that worker with its reason on stderr. Prints one line on stdout,
+   handshake, ends that session with its reason on stderr. Prints one line on stdout,
      messages M handshakes H workers W
    (the messages taken with 250, the handshakes made, the processes it forked), and exits 0 if
    every message was taken, 1 else, 100 for a usage error, 111 for a system one. */
@@ -41,13 +42,13 @@ struct conn
 
 static char const *from, *to, *helo ;
 static size_t length ;
-static int starttls ;
+static int starttls, keep ;
 static struct sockaddr_in peer ;
 static SSL_CTX *ctx ;
 
 static void usage (void)
 {
-  fprintf(stderr, "usage: smtp-load [ -T ] -s sessions -m messages -l length -f from -t to -M helo host port\n") ;
+  fprintf(stderr, "usage: smtp-load [ -d ] [ -T ] -s sessions -m messages -l length -f from -t to -M helo host port\n") ;
   exit(100) ;
 }
 
@@ -139,23 +140,29 @@ static void message (char *msg, size_t *len, size_t max, int worker, unsigned lo
   *len = n + 3 ;
 }
 
- /* one message on one connection: 1 if taken, else 0 with the reason on stderr */
-static int one (int worker, unsigned long k, char *msg, size_t max, unsigned long *hs)
+ /* one session: connect, the greeting, EHLO (with -T STARTTLS, the handshake and EHLO again),
+    then count messages, numbered k, k + step, ..., each MAIL, RCPT, DATA and the message; QUIT.
+    The messages taken with 250; at the first failure its reason on stderr and the session ends. */
+static unsigned long session (int worker, unsigned long k, unsigned long step, unsigned long count, char *msg, size_t max, unsigned long *hs)
 {
   struct conn c = { .fd = -1, .ssl = 0, .len = 0 } ;
   struct timeval tv = { .tv_sec = TIMEOUT, .tv_usec = 0 } ;
-  char line[1024], cmd[600] ;
+  char line[1024], cmd[600], ehlo[300] ;
   char const *why = "the greeting" ;
   size_t len ;
-  int ok = 0 ;
+  unsigned long ok = 0 ;
+  int one = 1, failed = 1 ;
   c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) ;
   if (c.fd < 0) { perror("smtp-load: socket") ; return 0 ; }
   setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) ;
   setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) ;
+  /* each command and the message go in one write, and the TLS handshake's last flight is
+     followed by EHLO at once: no write waits for the peer's delayed ACK */
+  setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) ;
   if (connect(c.fd, (struct sockaddr *)&peer, sizeof peer) < 0) { perror("smtp-load: connect") ; close(c.fd) ; return 0 ; }
   if (reply(&c, line, sizeof line) != 220) goto end ;
-  snprintf(cmd, sizeof cmd, "EHLO %s", helo) ;
-  if (!say(&c, cmd, 2, &why, line, sizeof line)) goto end ;
+  snprintf(ehlo, sizeof ehlo, "EHLO %s", helo) ;
+  if (!say(&c, ehlo, 2, &why, line, sizeof line)) goto end ;
   if (starttls)
   {
     if (!say(&c, "STARTTLS", 2, &why, line, sizeof line)) goto end ;
@@ -168,25 +175,28 @@ static int one (int worker, unsigned long k, char *msg, size_t max, unsigned lon
       goto end ;
     }
     (*hs)++ ;
-    if (!say(&c, cmd, 2, &why, line, sizeof line)) goto end ;
+    if (!say(&c, ehlo, 2, &why, line, sizeof line)) goto end ;
   }
-  snprintf(cmd, sizeof cmd, "MAIL FROM:<%s>", from) ;
-  if (!say(&c, cmd, 2, &why, line, sizeof line)) goto end ;
-  snprintf(cmd, sizeof cmd, "RCPT TO:<%s>", to) ;
-  if (!say(&c, cmd, 2, &why, line, sizeof line)) goto end ;
-  if (!say(&c, "DATA", 3, &why, line, sizeof line)) goto end ;
-  message(msg, &len, max, worker, k) ;
-  why = "the end of the message" ;
-  if (!conn_write(&c, msg, len)) { strcpy(line, "(write failed)") ; goto end ; }
-  if (reply(&c, line, sizeof line) / 100 != 2) goto end ;
-  ok = 1 ;
+  for (; ok < count ; ok++, k += step)
+  {
+    snprintf(cmd, sizeof cmd, "MAIL FROM:<%s>", from) ;
+    if (!say(&c, cmd, 2, &why, line, sizeof line)) goto end ;
+    snprintf(cmd, sizeof cmd, "RCPT TO:<%s>", to) ;
+    if (!say(&c, cmd, 2, &why, line, sizeof line)) goto end ;
+    if (!say(&c, "DATA", 3, &why, line, sizeof line)) goto end ;
+    message(msg, &len, max, worker, k) ;
+    why = "the end of the message" ;
+    if (!conn_write(&c, msg, len)) { strcpy(line, "(write failed)") ; goto end ; }
+    if (reply(&c, line, sizeof line) / 100 != 2) goto end ;
+  }
+  failed = 0 ;
   why = 0 ;
   say(&c, "QUIT", 2, &why, line, sizeof line) ;
  end:
-  if (!ok) fprintf(stderr, "smtp-load: worker %d, message %lu: %s: %s\n", worker, k, why, line) ;
+  if (failed) fprintf(stderr, "smtp-load: worker %d, message %lu: %s: %s\n", worker, k, why, line) ;
   if (c.ssl)
   {
-    if (ok) SSL_shutdown(c.ssl) ;
+    if (!failed) SSL_shutdown(c.ssl) ;
     SSL_free(c.ssl) ;
   }
   close(c.fd) ;
@@ -200,10 +210,11 @@ int main (int argc, char **argv)
   size_t max ;
   int p[2], opt, failed = 0 ;
   FILE *in ;
-  while ((opt = getopt(argc, argv, "Ts:m:l:f:t:M:")) != -1)
+  while ((opt = getopt(argc, argv, "dTs:m:l:f:t:M:")) != -1)
   {
     switch (opt)
     {
+      case 'd' : keep = 1 ; break ;
       case 'T' : starttls = 1 ; break ;
       case 's' : sessions = strtoul(optarg, 0, 10) ; break ;
       case 'm' : messages = strtoul(optarg, 0, 10) ; break ;
@@ -246,7 +257,8 @@ int main (int argc, char **argv)
       char res[64] ;
       int n ;
       close(p[0]) ;
-      for (k = w ; k < messages ; k += sessions) ok += one((int)w, k, msg, max, &h) ;
+      if (keep) ok = session((int)w, w, sessions, (messages - w + sessions - 1) / sessions, msg, max, &h) ;
+      else for (k = w ; k < messages ; k += sessions) ok += session((int)w, k, sessions, 1, msg, max, &h) ;
       n = snprintf(res, sizeof res, "%lu %lu\n", ok, h) ;
       _exit(write(p[1], res, (size_t)n) == n ? 0 : 111) ;
     }
