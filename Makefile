@@ -169,6 +169,7 @@ install-sendmail:
 	@sh package/sendmail-link "$(DESTDIR)" "$(CONF_HOME)"
 
 bench: all
+	@sh package/deps-install build run test bench
 	@sh tests/bench/run $(BENCH)
 
 clean:

@@ -3,7 +3,7 @@ none is), puts each one's output in its own section between generated markers, k
 sections as they were, and computes the header and the targets table from the figures the
 sections hold (one `<!-- figure KEY VALUE -->` line each, printed by the bench itself).
 
-    page.py [BENCH...]      BENCH: mta tls dane shaping relay queue biglist inject local remote qread
+    page.py [BENCH...]      BENCH: mta tls dane shaping shapingwork relay queue biglist inject local remote qread
     page.py -               the page made again from the sections it holds, no bench run
 
 A bench that fails leaves its old section in place; page.py then exits 1 after writing the rest."""
@@ -24,6 +24,7 @@ BENCHES = [
     ("dane", [("N", "5000"), ("RUNS", "3")]),
     ("relay", [("N", "5000"), ("RUNS", "3"), ("SESSIONS", "20")]),
     ("shaping", [("N", "5000"), ("RUNS", "5")]),
+    ("shapingwork", [("N", "2000")]),
     ("queue", [("N", "2000"), ("RUNS", "3"), ("DEFERRED", "100000")]),
     ("biglist", [("SIZES", "1000 10000 100000 1000000")]),
     ("inject", [("N", "2000"), ("RUNS", "3")]),
@@ -220,32 +221,41 @@ def targets(f):
             "met" if fe >= 1500 else "**missed**"))
     else:
         rows.append((target, "relay") + missing("relay"))
-    target = "with no shaping table, remote and multi drains at least 95% of the build before shaping (same run)"
-    got = [(f.get("shaping.notable.%s.now.msg" % w), f.get("shaping.notable.%s.before.msg" % w)) for w in ("remote", "multi")]
-    if any(None in g for g in got):
-        rows.append((target, "shaping") + missing("shaping"))
+    # the drains' seconds and CPU seconds spread by a quarter between runs on this shared machine:
+    # the targets are judged on the work (callgrind's instructions, the same in every run to well
+    # under 1%), the timed figures shown beside them
+    target = ("with no shaping table, the drains as fast as before shaping: ferry-schedule's and the channel's"
+              " instructions per recipient at most 105% of the build before shaping")
+    got = {w: [(f.get("shapingwork.notable.%s.now.%s" % (w, c)), f.get("shapingwork.notable.%s.before.%s" % (w, c)))
+               for c in ("sched", "chan")] for w in ("remote", "multi")}
+    if any(None in g or not g[1] for v in got.values() for g in v):
+        rows.append((target, "shapingwork") + missing("shapingwork"))
     else:
-        pct = [100 * a / b for a, b in got]
-        text = "remote %.0f%% (%s against %s msg/s), multi %.0f%% (%s against %s msg/s) (N = %s, median of %d)" % (
-            pct[0], num(got[0][0]), num(got[0][1]), pct[1], num(got[1][0]), num(got[1][1]),
-            num(f.get("shaping.n", 0)), f.get("shaping.runs", 0))
-        rows.append((target, "shaping", text, "met" if min(pct) >= 95 else "**missed**"))
-    target = "with a table of 10,000 keys, ferry-schedule and channel CPU per recipient within 10% of no table"
+        pct = {w: 100 * sum(g[0] for g in v) / sum(g[1] for g in v) for w, v in got.items()}
+        text = "; ".join("%s %.0f%% (%s against %s instructions/rcpt)" % (
+            w, pct[w], num(sum(g[0] for g in got[w])), num(sum(g[1] for g in got[w]))) for w in ("remote", "multi"))
+        text += " (N = %s, callgrind)" % num(f.get("shapingwork.n", 0))
+        rates = [(f.get("shaping.notable.%s.now.msg" % w), f.get("shaping.notable.%s.before.msg" % w)) for w in ("remote", "multi")]
+        if not any(None in r for r in rates):
+            text += "; the drains' rates, median of %d: remote %.0f%%, multi %.0f%% of before" % (
+                f.get("shaping.runs", 0), 100 * rates[0][0] / rates[0][1], 100 * rates[1][0] / rates[1][1])
+        rows.append((target, "shapingwork", text, "met" if max(pct.values()) <= 105 else "**missed**"))
+    target = "with a table of 10,000 keys, ferry-schedule's and the channel's instructions per recipient within 10% of no table"
     parts, ratios = [], []
     for w in ("remote", "multi"):
-        k = "shaping.table.%s." % w
-        got = [(f.get(k + "10000." + c), f.get(k + "0." + c)) for c in ("sched_us", "chan_us")]
+        got = [(f.get("shapingwork.table.%s.10000.%s" % (w, c)), f.get("shapingwork.table.%s.0.%s" % (w, c))) for c in ("sched", "chan")]
         if any(None in g or not g[1] for g in got):
             parts = None
             break
         ratios += [a / b for a, b in got]
-        parts.append("%s: ferry-schedule %.2f against %.2f us/rcpt (%+.0f%%), channel %.2f against %.2f (%+.0f%%)" % (
-            w, got[0][0], got[0][1], 100 * (got[0][0] / got[0][1] - 1), got[1][0], got[1][1], 100 * (got[1][0] / got[1][1] - 1)))
+        parts.append("%s: ferry-schedule %s against %s (%+.1f%%), channel %s against %s (%+.1f%%)" % (
+            w, num(got[0][0]), num(got[0][1]), 100 * (got[0][0] / got[0][1] - 1), num(got[1][0]), num(got[1][1]),
+            100 * (got[1][0] / got[1][1] - 1)))
     if parts is None:
-        rows.append((target, "shaping") + missing("shaping"))
+        rows.append((target, "shapingwork") + missing("shapingwork"))
     else:
-        text = "; ".join(parts) + " (N = %s, median of %d)" % (num(f.get("shaping.n", 0)), f.get("shaping.runs", 0))
-        rows.append((target, "shaping", text, "met" if max(ratios) <= 1.10 else "**missed**"))
+        text = "; ".join(parts) + " (N = %s, callgrind)" % num(f.get("shapingwork.n", 0))
+        rows.append((target, "shapingwork", text, "met" if max(ratios) <= 1.10 else "**missed**"))
 
     target = "ferry-inject: at most 5 ms of CPU per message"
     parts, worst = [], []

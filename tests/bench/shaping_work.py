@@ -1,0 +1,144 @@
+"""Traffic shaping's cost as work done (tests/bench/shapingwork.sh, make bench BENCH=shapingwork),
+by hand, never in make check:
+
+    shaping_work.py N [WORKLOAD...]   WORKLOAD: remote, multi (both when none is named)
+
+The drains of shaping_bench.py (N messages injected with the set stopped, then delivered to
+Postfix's smtp-sink), with ferry-schedule and ferry-spawn-remote run under valgrind's callgrind:
+the instructions each executes from its start to the empty queue, per recipient. An
+instruction count does not move with what else the host runs, as the drains' seconds and CPU
+seconds do on a shared machine (their runs spread by a quarter); one run of each row is enough
+(two runs of one build differ by well under 1%). Rows: no table, the build before traffic
+shaping and as built; as built, tables of 0, 10 and 10,000 keys (shaping_bench.py's homes).
+Prints a markdown section for doc/performance.md; each run on stderr."""
+
+import glob
+import os
+import shutil
+import sys
+import tempfile
+
+TOP = os.environ["FERRY_TOP"]
+sys.path.insert(0, os.path.join(TOP, "tests", "bench"))
+sys.path.insert(0, os.path.join(TOP, "tests", "helpers"))
+import mta  # noqa: E402
+import shaping_bench as sb  # noqa: E402
+from smtp_peers import Dnsmasq  # noqa: E402
+
+MEASURED = ("ferry-schedule", "ferry-spawn-remote")
+
+
+def wrapped(bin_dir, out):
+    """a bin directory of copies of bin_dir's programs in which the MEASURED ones run under
+    callgrind, each writing out/NAME.PID"""
+    d = tempfile.mkdtemp(prefix="ferry-bench-work-bin.")
+    os.chmod(d, 0o755)
+    for name in os.listdir(bin_dir):
+        shutil.copy2(os.path.join(bin_dir, name), os.path.join(d, name))
+    for name in MEASURED:
+        real = os.path.join(d, name + ".real")
+        os.rename(os.path.join(d, name), real)
+        with open(os.path.join(d, name), "w") as f:
+            f.write("#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s/%s.%%p %s \"$@\"\n" % (out, name, real))
+        os.chmod(os.path.join(d, name), 0o755)
+    return d
+
+
+def instructions(out, name):
+    """the instructions of every process of that program in the run (callgrind's totals)"""
+    total = 0
+    for path in glob.glob(os.path.join(out, name + ".*")):
+        for line in open(path, errors="replace"):
+            if line.startswith("summary:") or line.startswith("totals:"):
+                total = total + int(line.split()[1])
+                break
+    return total
+
+
+def one(bin_dir, workload, n, tag):
+    """{program: instructions per recipient} of one drain"""
+    out = tempfile.mkdtemp(prefix="ferry-bench-work-cg.")
+    os.chmod(out, 0o777)    # the programs run as the home's users
+    d = wrapped(bin_dir, out)
+    try:
+        mta.use_build(d)
+        mta.one("ferry", workload, "drain", n)
+        rcpts = n // mta.INJECTORS * mta.INJECTORS * len(mta.rcpts_of(workload))
+        got = {name: instructions(out, name) / rcpts for name in MEASURED}
+        if not all(got.values()):
+            sys.exit("bench: no callgrind count for %s (%s): %s" % (tag, workload, os.listdir(out)))
+        print("<!-- run: %s %s %d messages: %s -->" % (tag, workload, n, " ".join("%s=%.0f" % kv for kv in got.items())),
+              file=sys.stderr, flush=True)
+        return got
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+
+METHOD = """## Traffic shaping's cost in instructions (tests/bench/shaping_work.py)
+
+The drains of the section above (%(n)d messages, the remote and multi workloads), once each,
+with ferry-schedule and ferry-spawn-remote run under valgrind's callgrind: the instructions each
+executes from its start (with the drain) to the empty queue, its load of the queue and the
+channel's MX lookups included, per recipient. Unlike seconds and CPU seconds, which on this
+shared machine spread by a quarter from one run to the next, an instruction count is the same
+in every run to well under 1%%: it is what tells whether shaping costs the queue work. System
+calls are counted as the one instruction that makes them; the two builds make the same ones
+(strace: the same calls per delivery, and the same connections, 22 for the remote drain of
+2,000 messages). No table: the build of %(before)s (before traffic shaping) and as built, in
+the home of the section "ferry against Postfix"; tables: as built, in the homes of the section
+above (the domains through MX records, no table, 10 and 10,000 keys).
+"""
+
+
+def main(n, workloads):
+    print(METHOD % dict(n=n, before=sb.BEFORE[:7]))
+    figures = ["<!-- figure shapingwork.n %d -->" % n]
+    now = mta.bindir(os.path.join(TOP, "build"))
+    before = sb.build_before()
+    print("| workload | home | build or table | ferry-schedule instructions/rcpt | channel instructions/rcpt | both | / no table or before |")
+    print("|---" * 7 + "|", flush=True)
+    for w in workloads:
+        got = {tag: one(b, w, n, tag) for tag, b in (("before", before), ("now", now))}
+        for tag, name in (("before", "%s (before shaping)" % sb.BEFORE[:7]), ("now", "as built")):
+            g = got[tag]
+            both = sum(g.values())
+            ratio = "%.3f" % (both / sum(got["before"].values())) if tag == "now" else "-"
+            print("| %s | routes | %s | %.0f | %.0f | %.0f | %s |" % (w, name, g[MEASURED[0]], g[MEASURED[1]], both, ratio), flush=True)
+            figures += ["<!-- figure shapingwork.notable.%s.%s.sched %.1f -->" % (w, tag, g[MEASURED[0]]),
+                        "<!-- figure shapingwork.notable.%s.%s.chan %.1f -->" % (w, tag, g[MEASURED[1]])]
+    records = []
+    for d in sb.DRAIN_DOMAINS:
+        records += ["--mx-host=%s,%s,10" % (d, sb.mx_host(d)), "--host-record=%s,127.0.0.1" % sb.mx_host(d)]
+    dns = Dnsmasq(records)
+    try:
+        for w in workloads:
+            got = {}
+            for keys in sb.TABLES:
+                mta.FERRY_VARIANT[0] = sb.Shaped(keys, dns)
+                got[keys] = one(now, w, n, "%d-keys" % keys)
+            mta.FERRY_VARIANT[0] = None
+            for keys in sb.TABLES:
+                g = got[keys]
+                ratios = "-" if not keys else "ferry-schedule %.3f, channel %.3f" % (
+                    g[MEASURED[0]] / got[0][MEASURED[0]], g[MEASURED[1]] / got[0][MEASURED[1]])
+                print("| %s | MX records | %s | %.0f | %.0f | %.0f | %s |" % (
+                    w, "{:,} keys".format(keys) if keys else "no table", g[MEASURED[0]], g[MEASURED[1]], sum(g.values()), ratios), flush=True)
+                figures += ["<!-- figure shapingwork.table.%s.%d.sched %.1f -->" % (w, keys, g[MEASURED[0]]),
+                            "<!-- figure shapingwork.table.%s.%d.chan %.1f -->" % (w, keys, g[MEASURED[1]])]
+    finally:
+        mta.FERRY_VARIANT[0] = None
+        mta.use_build(now)
+        dns.stop()
+    print()
+    print("Each run's figures are on tests/bench/shaping_work.py's standard error.")
+    print()
+    print("\n".join(figures))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or not all(w in ("remote", "multi") for w in sys.argv[2:]):
+        sys.exit(__doc__)
+    if not shutil.which("valgrind"):
+        sys.exit("bench: shapingwork needs valgrind (apt-get install valgrind)")
+    main(int(sys.argv[1]), sys.argv[2:] or ["remote", "multi"])
