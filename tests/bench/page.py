@@ -24,7 +24,7 @@ BENCHES = [
     ("dane", [("N", "5000"), ("RUNS", "3")]),
     ("relay", [("N", "5000"), ("RUNS", "3"), ("SESSIONS", "20")]),
     ("shaping", [("N", "5000"), ("RUNS", "5")]),
-    ("shapingwork", [("N", "2000")]),
+    ("shapingwork", [("N", "2000"), ("RUNS", "3")]),
     ("queue", [("N", "2000"), ("RUNS", "3"), ("DEFERRED", "100000")]),
     ("biglist", [("SIZES", "1000 10000 100000 1000000")]),
     ("inject", [("N", "2000"), ("RUNS", "3")]),
@@ -234,7 +234,7 @@ def targets(f):
         pct = {w: 100 * sum(g[0] for g in v) / sum(g[1] for g in v) for w, v in got.items()}
         text = "; ".join("%s %.0f%% (%s against %s instructions/rcpt)" % (
             w, pct[w], num(sum(g[0] for g in got[w])), num(sum(g[1] for g in got[w]))) for w in ("remote", "multi"))
-        text += " (N = %s, callgrind)" % num(f.get("shapingwork.n", 0))
+        text += " (N = %s, callgrind, median of %d)" % (num(f.get("shapingwork.n", 0)), f.get("shapingwork.runs", 1))
         rates = [(f.get("shaping.notable.%s.now.msg" % w), f.get("shaping.notable.%s.before.msg" % w)) for w in ("remote", "multi")]
         if not any(None in r for r in rates):
             text += "; the drains' rates, median of %d: remote %.0f%%, multi %.0f%% of before" % (
@@ -254,7 +254,7 @@ def targets(f):
     if parts is None:
         rows.append((target, "shapingwork") + missing("shapingwork"))
     else:
-        text = "; ".join(parts) + " (N = %s, callgrind)" % num(f.get("shapingwork.n", 0))
+        text = "; ".join(parts) + " (N = %s, callgrind, median of %d)" % (num(f.get("shapingwork.n", 0)), f.get("shapingwork.runs", 1))
         rows.append((target, "shapingwork", text, "met" if max(ratios) <= 1.10 else "**missed**"))
 
     target = "ferry-inject: at most 5 ms of CPU per message"
