@@ -77,6 +77,14 @@ def mx_host(domain):
 DRAIN_DOMAINS = sorted(set(domains_of("remote", 1)) | set(domains_of("multi", 1)))
 
 
+def drain_dns():
+    """a dnsmasq on 127.0.0.1 giving each drain domain its MX host, at 127.0.0.1"""
+    records = []
+    for d in DRAIN_DOMAINS:
+        records += ["--mx-host=%s,%s,10" % (d, mx_host(d)), "--host-record=%s,127.0.0.1" % mx_host(d)]
+    return Dnsmasq(records)
+
+
 def table(keys):
     """control/shaping with keys lines: a site of its own for each drain domain, the rest a third
     each sites, domains and routes that no drain mail goes to"""
@@ -241,10 +249,7 @@ def main(n, runs, workloads):
         figures.append("<!-- figure shaping.notable.%s.ratio %.4f -->" % (w, ratio))
 
     mta.use_build(now)
-    records = []
-    for d in DRAIN_DOMAINS:
-        records += ["--mx-host=%s,%s,10" % (d, mx_host(d)), "--host-record=%s,127.0.0.1" % mx_host(d)]
-    dns = Dnsmasq(records)
+    dns = drain_dns()
     try:
         print("\n### Tables of 10 and 10,000 keys\n")
         print("| workload | table | " + COLS + " | ferry-schedule / no table | channel / no table |")

@@ -22,7 +22,6 @@ sys.path.insert(0, os.path.join(TOP, "tests", "helpers"))
 import mta  # noqa: E402
 import shaping_bench as sb  # noqa: E402
 from ferrytest import median  # noqa: E402
-from smtp_peers import Dnsmasq  # noqa: E402
 
 MEASURED = ("ferry-schedule", "ferry-spawn-remote")
 
@@ -123,10 +122,7 @@ def main(n, runs, workloads):
             print("| %s | routes | %s | %.0f | %.0f | %.0f [%s] | %s |" % (w, name, g[MEASURED[0]], g[MEASURED[1]], both, each[tag], ratio), flush=True)
             figures += ["<!-- figure shapingwork.notable.%s.%s.sched %.1f -->" % (w, tag, g[MEASURED[0]]),
                         "<!-- figure shapingwork.notable.%s.%s.chan %.1f -->" % (w, tag, g[MEASURED[1]])]
-    records = []
-    for d in sb.DRAIN_DOMAINS:
-        records += ["--mx-host=%s,%s,10" % (d, sb.mx_host(d)), "--host-record=%s,127.0.0.1" % sb.mx_host(d)]
-    dns = Dnsmasq(records)
+    dns = sb.drain_dns()
     try:
         for w in workloads:
             def measure(keys):
