@@ -475,6 +475,24 @@ class Postfix:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+PEERS = {"exim": ("peer_exim", "Exim"), "opensmtpd": ("peer_opensmtpd", "OpenSmtpd")}
+
+
+def system_of(system, sink, dane, workload):
+    """the system measured, started: ferry, postfix, postfix-tuned, or a peer of PEERS (a class of
+    its own module in tests/bench/, made with the sink, with Postfix's interface: name, qmgr,
+    sendmail, pause, resume, empty, roots, stop, maildir)"""
+    if system == "ferry":
+        return Ferry(sink, dane)
+    if system in ("postfix", "postfix-tuned"):
+        return Postfix(sink, system == "postfix-tuned", workload.endswith("-tls"))
+    if system in PEERS:
+        module, cls = PEERS[system]
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        return getattr(__import__(module), cls)(sink)
+    sys.exit("bench: no system %s (ferry, postfix, postfix-tuned, %s)" % (system, ", ".join(PEERS)))
+
+
 # a run during which the host took more than this share of the machine's cores (steal) is
 # made again, at most ATTEMPTS times in all, whichever system it measured
 MAX_STOLEN = 0.10
@@ -559,7 +577,7 @@ def one(system, workload, mode, n):
             if system != "ferry":
                 sys.exit("bench: the DANE workloads are ferry's only")
             dane = DaneWorld(sink)
-        s = Ferry(sink, dane) if system == "ferry" else Postfix(sink, system == "postfix-tuned", workload.endswith("-tls"))
+        s = system_of(system, sink, dane, workload)
     finally:
         if s is None:
             if dane:
