@@ -8,6 +8,7 @@
                                       ferry with and without TLS, Postfix and postfix-tuned with
                                       smtp_tls_security_level = may, against tests/bench/tls-sink;
                                       a markdown section for doc/performance.md
+    mta.py limits N RUNS              the machine's limits alone (commits, batched commits, spawns)
     mta.py dane N RUNS [WORKLOAD...]  the same drains (remote, multi; both when none is named),
                                       ferry over TLS alone and with DANE, alternating: each
                                       one's rate, the ratio, the TLSA queries; a markdown section
@@ -726,6 +727,65 @@ attempts). The ratio columns are ferry's rate over each Postfix's.
 """
 
 
+SYNCRATE = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "sync-rate")
+SPAWNLOAD = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "inject-load")
+LIMIT_WRITERS = 4
+
+
+def limits(n):
+    """the machine's own limits, where the queues live (the temporary directory's file system):
+    {name: per second} for commits (create, write 4 KiB, fsync, link, directory fsync) by one
+    writer and by LIMIT_WRITERS, the same batched 100 per syncfs, and spawns of /bin/true by
+    INJECTORS processes at once (what one sendmail process a message costs, at best)"""
+    out = {}
+    for key, args in (("commit1", []), ("commitw", ["-w", str(LIMIT_WRITERS)]),
+                      ("batched1", ["-b"]), ("batchedw", ["-b", "-w", str(LIMIT_WRITERS)])):
+        sync_settle(True)
+        d = tempfile.mkdtemp(prefix="ferry-bench-limits.")
+        try:
+            r = subprocess.run([SYNCRATE] + args + [d, str(n), str(SIZE)], check=True, capture_output=True, text=True)
+            out[key] = float(r.stdout.split()[-3])
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+            last_teardown[0] = time.time()
+    wait_quiet()
+    t0 = time.time()
+    ps = [subprocess.Popen([SPAWNLOAD, "spawn", str(n // INJECTORS)], stdout=subprocess.PIPE, text=True) for _ in range(INJECTORS)]
+    for p in ps:
+        p.communicate()
+        if p.returncode:
+            sys.exit("bench: inject-load spawn failed")
+    out["spawn"] = (n // INJECTORS) * INJECTORS / (time.time() - t0)
+    return out
+
+
+LIMITS = """The machine's own limits, measured in the same run (%d operations each, median of the runs), on the
+file system of the queues: a commit is what a queue must do at least for one message made durable
+alone (create, write %d bytes, fsync, link into a second directory, fsync that directory;
+tests/bench/sync-rate.c), by one writer and by %d writers at once; batched is the same writes with
+one syncfs per 100 (what group commit can reach); spawn is /bin/true started by %d processes at
+once (tests/helpers/inject-load spawn), the most messages a second that one sendmail process a
+message allows.
+
+| limit | per second |
+|---|---|
+| commits, 1 writer | %.0f |
+| commits, %d writers | %.0f |
+| batched commits, 1 writer | %.0f |
+| batched commits, %d writers | %.0f |
+| spawns of /bin/true, %d at once | %.0f |
+"""
+
+
+def limits_section(n, runs):
+    """the limits table and its figures (medians of runs measurements)"""
+    got = [limits(n) for _ in range(runs)]
+    m = {k: median([g[k] for g in got]) for k in got[0]}
+    print(LIMITS % (n, SIZE, LIMIT_WRITERS, INJECTORS, m["commit1"], LIMIT_WRITERS, m["commitw"], m["batched1"],
+                    LIMIT_WRITERS, m["batchedw"], INJECTORS, m["spawn"]))
+    return ["<!-- figure mta.limit.%s %.0f -->" % (k, v) for k, v in sorted(m.items())]
+
+
 def attempts(system, workload, mode, n, tag=None):
     """one run, made again while the host took much of the machine (at most ATTEMPTS times, the
     last kept whatever it is, for every system alike); each attempt on stderr"""
@@ -776,6 +836,7 @@ def matrix(n, runs, args):
                         "<!-- figure %s.rcpt %.1f -->" % (k, n * rc / meds[system][0]),
                         "<!-- figure %s.inj_cpu_ms %.2f -->" % (k, 1000 * meds[system][1] / n)]
     print()
+    figures += limits_section(n, runs)
     print("Each run's figures are on tests/bench/mta.py's standard error.")
     print()
     print("\n".join(figures))
@@ -866,6 +927,7 @@ def tls_matrix(n, runs, args):
                 if cost != "-":
                     figures += ["<!-- figure %s.tls_cost_per_hs_us %s -->" % (k, cost)]
     print()
+    figures += limits_section(n, runs)
     print("Each run's figures are on tests/bench/mta.py's standard error.")
     print()
     print("\n".join(figures))
@@ -958,6 +1020,7 @@ def dane_matrix(n, runs, args):
                         "<!-- figure dane.%s.%s.hs_per_msg %.4f -->" % (workload, kind, hs / n)]
         figures += ["<!-- figure dane.%s.ratio %.4f -->" % (workload, ratio)]
     print()
+    figures += limits_section(n, runs)
     print("Each run's figures are on tests/bench/mta.py's standard error.")
     print()
     print("\n".join(figures))
@@ -1034,6 +1097,8 @@ if __name__ == "__main__":
         tls_matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     elif len(sys.argv) >= 4 and sys.argv[1] == "dane":
         dane_matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "limits":
+        print("\n".join(limits_section(int(sys.argv[2]), int(sys.argv[3]))))
     elif len(sys.argv) >= 4 and sys.argv[1] == "matrix":
         matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     elif len(sys.argv) >= 6 and sys.argv[1] == "compare":

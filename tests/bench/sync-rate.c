@@ -1,7 +1,9 @@
 /* sync-rate: the disk's bare commit rate, the floor under any durable queue.
-     sync-rate DIR COUNT SIZE         create+write+fsync+link+directory fsync, COUNT times
-     sync-rate -b DIR COUNT SIZE      the same writes, batched 100 per syncfs
-   Prints operations per second. Cleans up what it made. */
+     sync-rate [ -w WRITERS ] DIR COUNT SIZE     create+write+fsync+link+directory fsync, COUNT times
+     sync-rate -b [ -w WRITERS ] DIR COUNT SIZE  the same writes, batched 100 per syncfs
+   With -w, WRITERS processes share the COUNT commits, each in directories of its own (one syncfs
+   of a batch covers that writer's 100 only). Prints commits per second over all the writers.
+   Cleans up what it made. */
 
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -11,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static void die (char const *what) { perror(what) ; exit(111) ; }
 
@@ -21,28 +24,23 @@ static double now (void)
   return ts.tv_sec + ts.tv_nsec / 1e9 ;
 }
 
-int main (int argc, char **argv)
+ /* One writer's commits in DIR/w/tmp and DIR/w/done, then their removal. */
+static void writer (char const *dir, unsigned int w, unsigned long count, unsigned long size, int batched)
 {
-  int batched = argc > 1 && !strcmp(argv[1], "-b") ;
-  char a[4096], b[4096], buf[1 << 16] ;
-  unsigned long count, size, i ;
-  double t0, t ;
+  static char buf[1 << 16] ;
+  char top[4096], a[4200], b[4200] ;
+  unsigned long i ;
   int dfd ;
-  if (argc != 4 + batched) { fprintf(stderr, "usage: sync-rate [ -b ] DIR COUNT SIZE\n") ; return 100 ; }
-  argv += batched ;
-  count = strtoul(argv[2], 0, 10) ;
-  size = strtoul(argv[3], 0, 10) ;
-  if (size > sizeof(buf)) size = sizeof(buf) ;
   memset(buf, 'x', sizeof(buf)) ;
-  snprintf(a, sizeof(a), "%s/tmp", argv[1]) ;
-  snprintf(b, sizeof(b), "%s/done", argv[1]) ;
-  if (mkdir(a, 0700) < 0 || mkdir(b, 0700) < 0) die("mkdir") ;
+  snprintf(top, sizeof(top), "%s/%u", dir, w) ;
+  snprintf(a, sizeof(a), "%s/tmp", top) ;
+  snprintf(b, sizeof(b), "%s/done", top) ;
+  if (mkdir(top, 0700) < 0 || mkdir(a, 0700) < 0 || mkdir(b, 0700) < 0) die("mkdir") ;
   dfd = open(b, O_RDONLY | O_DIRECTORY) ;
   if (dfd < 0) die("open dir") ;
-  t0 = now() ;
   for (i = 0 ; i < count ; i++)
   {
-    char fa[4200], fb[4200] ;
+    char fa[4300], fb[4300] ;
     int fd ;
     snprintf(fa, sizeof(fa), "%s/%lu", a, i) ;
     snprintf(fb, sizeof(fb), "%s/%lu", b, i) ;
@@ -55,14 +53,57 @@ int main (int argc, char **argv)
     if (!batched && fsync(dfd) < 0) die("fsync dir") ;
     if (batched && (i % 100 == 99 || i == count - 1) && syncfs(dfd) < 0) die("syncfs") ;
   }
-  t = now() - t0 ;
-  printf("%lu %s in %.3f s: %.0f per second\n", count, batched ? "batched commits" : "commits", t, count / t) ;
+  close(dfd) ;
+}
+
+static void cleanup (char const *dir, unsigned int w, unsigned long count)
+{
+  unsigned long i ;
+  char f[4300] ;
   for (i = 0 ; i < count ; i++)
   {
-    char f[4200] ;
-    snprintf(f, sizeof(f), "%s/%lu", a, i) ; unlink(f) ;
-    snprintf(f, sizeof(f), "%s/%lu", b, i) ; unlink(f) ;
+    snprintf(f, sizeof(f), "%s/%u/tmp/%lu", dir, w, i) ; unlink(f) ;
+    snprintf(f, sizeof(f), "%s/%u/done/%lu", dir, w, i) ; unlink(f) ;
   }
-  rmdir(a) ; rmdir(b) ;
+  snprintf(f, sizeof(f), "%s/%u/tmp", dir, w) ; rmdir(f) ;
+  snprintf(f, sizeof(f), "%s/%u/done", dir, w) ; rmdir(f) ;
+  snprintf(f, sizeof(f), "%s/%u", dir, w) ; rmdir(f) ;
+}
+
+int main (int argc, char **argv)
+{
+  unsigned long count, size, each ;
+  unsigned int writers = 1, w ;
+  int batched = 0 ;
+  double t0, t ;
+  for (;;)
+  {
+    if (argc > 1 && !strcmp(argv[1], "-b")) { batched = 1 ; argv++ ; argc-- ; }
+    else if (argc > 2 && !strcmp(argv[1], "-w")) { writers = strtoul(argv[2], 0, 10) ; argv += 2 ; argc -= 2 ; }
+    else break ;
+  }
+  if (argc != 4 || !writers || writers > 256) { fprintf(stderr, "usage: sync-rate [ -b ] [ -w WRITERS ] DIR COUNT SIZE\n") ; return 100 ; }
+  count = strtoul(argv[2], 0, 10) ;
+  size = strtoul(argv[3], 0, 10) ;
+  if (size > (1 << 16)) size = 1 << 16 ;
+  each = count / writers ;
+  if (!each) each = 1 ;
+  t0 = now() ;
+  for (w = 0 ; w < writers ; w++)
+  {
+    pid_t pid = fork() ;
+    if (pid < 0) die("fork") ;
+    if (!pid) { writer(argv[1], w, each, size, batched) ; _exit(0) ; }
+  }
+  for (w = 0 ; w < writers ; w++)
+  {
+    int st ;
+    if (wait(&st) < 0) die("wait") ;
+    if (!WIFEXITED(st) || WEXITSTATUS(st)) { fprintf(stderr, "sync-rate: a writer failed\n") ; return 111 ; }
+  }
+  t = now() - t0 ;
+  printf("%lu %s by %u writer%s in %.3f s: %.0f per second\n", each * writers, batched ? "batched commits" : "commits",
+    writers, writers > 1 ? "s" : "", t, each * writers / t) ;
+  for (w = 0 ; w < writers ; w++) cleanup(argv[1], w, each) ;
   return 0 ;
 }
