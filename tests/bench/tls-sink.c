@@ -1,5 +1,5 @@
 /* tls-sink: an SMTP sink for the benchmarks, with or without STARTTLS (OpenSSL).
-     tls-sink [ -c cert.pem -k key.pem ] [ -p port ] [ -m maxconn ]
+     tls-sink [ -c cert.pem -k key.pem ] [ -p port ] [ -m maxconn ] [ -l log ]
    Listens on 127.0.0.1 (the port given, else one the kernel picks) and prints "port P" on its
    standard output once it listens. One process, non-blocking sockets under poll(2), many SMTP
    sessions at once: 220, EHLO with PIPELINING, 8BITMIME, SIZE and (with -c and -k) STARTTLS,
@@ -9,7 +9,11 @@
    "name value" a line, and exits 0:
      connections messages recipients handshakes resumed tls13 handshake_failures handshake_cpu_us
    handshake_cpu_us is the CPU this process spent inside the server side of the handshakes
-   (CLOCK_PROCESS_CPUTIME_ID around each SSL_do_handshake call), whole handshakes only. */
+   (CLOCK_PROCESS_CPUTIME_ID around each SSL_do_handshake call), whole handshakes only.
+   With -l, each message taken is a line of the file log: its Subject (the header's value, each
+   space an underscore; "-" when it has none), its sender, then each recipient, the addresses as
+   the client wrote them between < and >, separated by spaces (written out at exit), so that a run
+   can be checked: every recipient of every message once, none twice. */
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +38,8 @@
 #define OUTSIZE 8192      /* replies waiting to go out */
 #define OUTROOM 1024      /* input is parsed only while this much room is left for replies */
 #define IDLE 300          /* seconds a session may stay silent */
+#define ENVSIZE 4096      /* a transaction's addresses, for the log (-l) */
+#define LINESIZE 128      /* the part of a header line kept, for the Subject (-l) */
 
 enum state
 {
@@ -53,6 +59,12 @@ struct conn
   int wwant ;             /* the same for the last write */
   int mail, rcpts ;       /* a transaction's MAIL given, its accepted recipients */
   int eom ;               /* how much of CR LF . CR LF the data has ended with */
+  size_t envlen ;         /* the transaction's addresses in env (with -l) */
+  char env[ENVSIZE] ;
+  int inhead ;            /* the data is still in the header (with -l) */
+  size_t linelen ;        /* the header line so far in line, the first LINESIZE - 1 bytes */
+  char line[LINESIZE] ;
+  char subject[LINESIZE] ;
   double hscpu ;          /* CPU seconds in this session's handshake so far */
   time_t last ;
   size_t inlen, outlen ;
@@ -64,6 +76,7 @@ static unsigned long n_conn, n_msg, n_rcpt, n_hs, n_resumed, n_tls13, n_hsfail ;
 static double hs_cpu ;
 static volatile sig_atomic_t stop ;
 static SSL_CTX *ctx ;
+static FILE *envlog ;     /* -l */
 
 static void on_signal (int sig)
 {
@@ -95,6 +108,38 @@ static void reply (struct conn *c, char const *s)
   c->outlen += n + 2 ;
 }
 
+/* the address between < and > of a MAIL or RCPT line into c->env, after a space unless first */
+static void env_add (struct conn *c, char const *line, size_t len, int first)
+{
+  char const *a = memchr(line, '<', len), *b ;
+  size_t n ;
+  if (!envlog) return ;
+  if (first) c->envlen = 0 ;
+  if (!a) return ;
+  b = memchr(a, '>', len - (a - line)) ;
+  if (!b) return ;
+  n = b - a - 1 ;
+  if (c->envlen + n + 2 > ENVSIZE) return ;
+  if (!first) c->env[c->envlen++] = ' ' ;
+  memcpy(c->env + c->envlen, a + 1, n) ;
+  c->envlen += n ;
+}
+
+/* one byte of the data while in the header: a Subject line's value into c->subject */
+static void head_byte (struct conn *c, char ch)
+{
+  if (ch != '\n') { if (c->linelen < LINESIZE - 1) c->line[c->linelen++] = ch ; return ; }
+  if (c->linelen && c->line[c->linelen - 1] == '\r') c->linelen-- ;
+  if (!c->linelen) c->inhead = 0 ;
+  else if (c->linelen > 9 && !strncasecmp(c->line, "Subject: ", 9))
+  {
+    size_t i ;
+    for (i = 9 ; i < c->linelen ; i++) c->subject[i - 9] = c->line[i] == ' ' ? '_' : c->line[i] ;
+    c->subject[i - 9] = 0 ;
+  }
+  c->linelen = 0 ;
+}
+
 static int verb (char const *line, size_t len, char const *v)
 {
   size_t n = strlen(v) ;
@@ -117,17 +162,22 @@ static void command (struct conn *c, char const *line, size_t len)
   else if (verb(line, len, "MAIL"))
   {
     if (c->mail) reply(c, "503 5.5.1 nested MAIL") ;
-    else { c->mail = 1 ; c->rcpts = 0 ; reply(c, "250 2.1.0 ok") ; }
+    else { c->mail = 1 ; c->rcpts = 0 ; env_add(c, line, len, 1) ; reply(c, "250 2.1.0 ok") ; }
   }
   else if (verb(line, len, "RCPT"))
   {
     if (!c->mail) reply(c, "503 5.5.1 MAIL first") ;
-    else { c->rcpts++ ; reply(c, "250 2.1.5 ok") ; }
+    else { c->rcpts++ ; env_add(c, line, len, 0) ; reply(c, "250 2.1.5 ok") ; }
   }
   else if (verb(line, len, "DATA"))
   {
     if (!c->rcpts) reply(c, "503 5.5.1 no valid recipients") ;
-    else { reply(c, "354 go ahead") ; c->state = ST_DATA ; c->eom = 2 ; }
+    else
+    {
+      reply(c, "354 go ahead") ;
+      c->state = ST_DATA ; c->eom = 2 ;
+      c->inhead = !!envlog ; c->linelen = 0 ; strcpy(c->subject, "-") ;
+    }
   }
   else if (verb(line, len, "RSET")) { c->mail = c->rcpts = 0 ; reply(c, "250 2.0.0 ok") ; }
   else if (verb(line, len, "NOOP")) reply(c, "250 2.0.0 ok") ;
@@ -154,6 +204,7 @@ static size_t data (struct conn *c)
   for (i = 0 ; i < c->inlen ; i++)
   {
     char ch = c->in[i] ;
+    if (c->inhead) head_byte(c, ch) ;
     switch (c->eom)
     {
       case 0 : c->eom = ch == '\r' ; break ;
@@ -165,6 +216,7 @@ static size_t data (struct conn *c)
         {
           n_msg++ ;
           n_rcpt += c->rcpts ;
+          if (envlog) fprintf(envlog, "%s %.*s\n", c->subject, (int)c->envlen, c->env) ;
           c->mail = c->rcpts = 0 ;
           c->state = ST_CMD ;
           reply(c, "250 2.0.0 ok: discarded") ;
@@ -365,15 +417,20 @@ int main (int argc, char **argv)
   struct sigaction act ;
   int opt, lfd, one = 1 ;
 
-  while ((opt = getopt(argc, argv, "c:k:p:m:")) != -1)
+  while ((opt = getopt(argc, argv, "c:k:p:m:l:")) != -1)
     switch (opt)
     {
       case 'c' : cert = optarg ; break ;
       case 'k' : key = optarg ; break ;
       case 'p' : port = strtoul(optarg, 0, 10) ; break ;
       case 'm' : maxconn = strtoul(optarg, 0, 10) ; break ;
+      case 'l' :
+        envlog = fopen(optarg, "w") ;
+        if (!envlog) { fprintf(stderr, "tls-sink: fatal: unable to open %s: %s\n", optarg, strerror(errno)) ; return 111 ; }
+        setvbuf(envlog, 0, _IOFBF, 1 << 20) ;
+        break ;
       default :
-        fprintf(stderr, "usage: tls-sink [ -c cert.pem -k key.pem ] [ -p port ] [ -m maxconn ]\n") ;
+        fprintf(stderr, "usage: tls-sink [ -c cert.pem -k key.pem ] [ -p port ] [ -m maxconn ] [ -l log ]\n") ;
         return 100 ;
     }
   if (!cert != !key || !maxconn) { fprintf(stderr, "tls-sink: fatal: -c and -k go together\n") ; return 100 ; }
@@ -468,6 +525,7 @@ int main (int argc, char **argv)
       }
     }
   }
+  if (envlog && fclose(envlog) != 0) { fprintf(stderr, "tls-sink: fatal: unable to write the log: %s\n", strerror(errno)) ; return 111 ; }
   printf("connections %lu\nmessages %lu\nrecipients %lu\nhandshakes %lu\nresumed %lu\ntls13 %lu\nhandshake_failures %lu\nhandshake_cpu_us %.0f\n",
          n_conn, n_msg, n_rcpt, n_hs, n_resumed, n_tls13, n_hsfail, hs_cpu * 1e6) ;
   return 0 ;
