@@ -3,7 +3,9 @@
     mta.py SYSTEM WORKLOAD MODE N     one run, one result row
     mta.py matrix N RUNS [WORKLOAD[:MODE]...]  every row (of those workloads, or of one mode of
                                       one), systems alternating, medians and ratios: a markdown
-                                      section for doc/performance.md; each run on stderr
+                                      section for doc/performance.md; each run on stderr. N may
+                                      be a list ("5000 20000"): every row at each size, and
+                                      ferry's rate at each against the first
     mta.py tls N RUNS [WORKLOAD...]   the drains over TLS (remote, multi; both when none is named):
                                       ferry with and without TLS, Postfix and postfix-tuned with
                                       smtp_tls_security_level = may, against tests/bench/tls-sink;
@@ -744,26 +746,39 @@ COLS = "| system | workload | mode | messages | seconds | msg/s | rcpt/s | injec
 HEAD = COLS + "\n" + "|---" * 12 + "|"
 SYSTEMS = ("ferry", "postfix", "postfix-tuned")
 
-METHOD = """## ferry against Postfix (tests/bench/mta.py)
+METHOD = """## ferry against Postfix, Exim and OpenSMTPD (tests/bench/mta.py)
 
-%d messages of %d bytes per run, each through the system's own sendmail command (ferry-sendmail,
-which hands the message to ferry-injectd; Postfix's sendmail and postdrop), %d injectors in
-parallel (tests/bench/sendmail-load.c, a posix_spawn per message). Median of %d runs, the
-systems alternating within each run. Postfix is a private instance of Debian's: its own
-configuration and queue, no listener, local mail to a virtual Maildir, remote mail through
-relayhost to the same smtp-sink on 127.0.0.1 as ferry; postfix-tuned adds `in_flow_delay = 0`,
-a process limit of 200 and destination concurrency 20.
+%s messages of %d bytes per run, each through the system's own sendmail command (ferry-sendmail,
+which hands the message to ferry-injectd; Postfix's sendmail and postdrop; Exim's exim4 -bm;
+OpenSMTPD's smtpctl as sendmail), %d injectors in parallel (tests/bench/sendmail-load.c, a
+posix_spawn per message). Median of %d runs, the systems alternating within each run: %s.
 
-Workloads: local (1 recipient, a Maildir), remote (1 recipient, smtp-sink), multi (10 recipients
+Every system is a private instance on this machine, with its own configuration, queue and
+users, delivering local mail to one Maildir and remote mail to the same sink on 127.0.0.1
+(tests/bench/tls-sink, without STARTTLS). Postfix is Debian's as installed, no listener, local
+mail to a virtual Maildir, remote mail through relayhost; postfix-tuned adds `in_flow_delay = 0`,
+a process limit of 200 and destination concurrency 20. Exim (Debian's exim4-daemon-light) and
+OpenSMTPD (Debian's opensmtpd) conflict with the postfix package: the benchmark fetches them
+with `apt-get download` and unpacks them with `dpkg -x` into build/peers/; their configurations,
+and every setting that is not the package's default, are in tests/bench/peer_exim.py and
+tests/bench/peer_opensmtpd.py.
+
+Every run is checked exactly once: each message carries its number in its Subject (load N), and
+the run fails unless every recipient of every message was delivered once, no more, no less (the
+Maildir's files; for remote mail, each message the sink took, with its recipients, logged by the
+sink), and the queue is empty.
+
+Workloads: local (1 recipient, a Maildir), remote (1 recipient, the sink), multi (10 recipients
 over 3 remote domains). Modes: e2e (the injectors run while delivery runs: seconds from the first
 injection to the empty queue) and drain (injected with delivery stopped, then started: seconds
-until the queue is empty). Columns: injection CPU is the injectors' children (ferry-sendmail;
-sendmail plus postdrop); total CPU is the whole machine's busy time over the row per message;
-sync calls are every fsync, fdatasync, syncfs, sync, sync_file_range and msync on the machine
-during the row (perf, syscall tracepoints), per message; the queue manager's peak is
-ferry-schedule's or qmgr's VmHWM; stolen is the time the host gave this machine's cores to
-something else (a run with more than a tenth of the machine stolen is made again, at most three
-attempts). The ratio columns are ferry's rate over each Postfix's.
+until the queue is empty). Columns: injection CPU is the injectors' children; total CPU is the
+whole machine's busy time over the row per message; sync calls are every fsync, fdatasync,
+syncfs, sync, sync_file_range and msync on the machine during the row (perf, syscall
+tracepoints), per message; the queue manager's peak is its VmHWM (ferry-schedule, qmgr, Exim's
+queue runner, OpenSMTPD's queue process); stolen is the time the host gave this machine's cores
+to something else (a run with more than a tenth of the machine stolen is made again, at most
+three attempts). The ratio columns are ferry's rate over the faster Postfix's, and over the
+faster of Exim and OpenSMTPD (which one in brackets).
 """
 
 
@@ -854,29 +869,68 @@ def rows_of(args):
     return [(w, mode) for w, *only in workloads for mode in (only or ("e2e", "drain"))]
 
 
-def matrix(n, runs, args):
-    print(METHOD % (n, SIZE, INJECTORS, runs))
-    print(COLS + " ferry / postfix | ferry / postfix-tuned |")
+PEER_SYSTEMS = ("exim", "opensmtpd")
+
+
+def systems_measured():
+    """ferry, the two Postfix, and the peers (MTA_SYSTEMS: the names, space-separated, to measure
+    fewer)"""
+    names = os.environ.get("MTA_SYSTEMS", " ".join(SYSTEMS + PEER_SYSTEMS)).split()
+    if "ferry" not in names:
+        sys.exit("bench: MTA_SYSTEMS must name ferry")
+    return [x for x in ("ferry",) + tuple(n for n in SYSTEMS + PEER_SYSTEMS if n != "ferry") if x in names]
+
+
+def best(meds, names):
+    """the fastest of the systems named that were measured: (name, seconds), or None"""
+    got = [(meds[x][0], x) for x in names if x in meds]
+    return (min(got)[1], min(got)[0]) if got else None
+
+
+def matrix(ns, runs, args):
+    """every row at each N of ns, the systems alternating; then ferry's scale (each N against the
+    first) and the machine's limits"""
+    systems = systems_measured()
+    print(METHOD % (" and ".join("{:,}".format(n) for n in ns), SIZE, INJECTORS, runs, ", ".join(systems)))
+    print(COLS + " ferry / Postfix | ferry / best other |")
     print("|---" * 14 + "|", flush=True)
-    figures = ["<!-- figure mta.n %d -->" % n, "<!-- figure mta.runs %d -->" % runs]
-    for workload, mode in rows_of(args):
-        res = {k: [] for k in SYSTEMS}
-        for _ in range(runs):
+    figures = ["<!-- figure mta.n %d -->" % ns[0], "<!-- figure mta.runs %d -->" % runs,
+               "<!-- figure mta.ns %s -->" % ",".join(str(n) for n in ns),
+               "<!-- figure mta.systems %s -->" % ",".join(systems)]
+    rate = {}
+    for n in ns:
+        for workload, mode in rows_of(args):
+            res = {k: [] for k in systems}
+            for _ in range(runs):
+                for system in res:
+                    res[system].append(attempts(system, workload, mode, n))
+            meds = {k: [med(v, i) for i in range(6)] for k, v in res.items()}
+            rc = len(rcpts_of(workload))
             for system in res:
-                res[system].append(attempts(system, workload, mode, n))
-        meds = {k: [med(v, i) for i in range(6)] for k, v in res.items()}
-        rc = len(rcpts_of(workload))
-        for system in res:
-            extra = " | |"
-            if system == "ferry":
-                extra = " %.1f | %.1f |" % (meds["postfix"][0] / meds["ferry"][0], meds["postfix-tuned"][0] / meds["ferry"][0])
-            print(row(system, workload, mode, n, *meds[system]) + extra, flush=True)
-            k = "mta.%s.%s.%s" % (workload, mode, system)
-            figures += ["<!-- figure %s.msg %.1f -->" % (k, n / meds[system][0]),
-                        "<!-- figure %s.rcpt %.1f -->" % (k, n * rc / meds[system][0]),
-                        "<!-- figure %s.inj_cpu_ms %.2f -->" % (k, 1000 * meds[system][1] / n)]
+                extra = " | |"
+                if system == "ferry":
+                    cells = []
+                    for group in (("postfix", "postfix-tuned"), PEER_SYSTEMS):
+                        b = best(meds, group)
+                        cells.append("%.1f (%s)" % (b[1] / meds["ferry"][0], b[0]) if b else "-")
+                    extra = " %s | %s |" % tuple(cells)
+                print(row(system, workload, mode, n, *meds[system]) + extra, flush=True)
+                rate[(n, workload, mode, system)] = n / meds[system][0]
+                for k in (["mta.%s.%s.%s" % (workload, mode, system)] if n == ns[0] else []) + ["mta.n%d.%s.%s.%s" % (n, workload, mode, system)]:
+                    figures += ["<!-- figure %s.msg %.1f -->" % (k, n / meds[system][0]),
+                                "<!-- figure %s.rcpt %.1f -->" % (k, n * rc / meds[system][0]),
+                                "<!-- figure %s.inj_cpu_ms %.2f -->" % (k, 1000 * meds[system][1] / n)]
     print()
-    figures += limits_section(n, runs)
+    if len(ns) > 1:
+        print("ferry's rate at each size against its rate at %s messages (the same workload and mode):\n" % "{:,}".format(ns[0]))
+        print("| workload | mode | " + " | ".join("{:,}".format(n) for n in ns[1:]) + " |")
+        print("|---|---|" + "---|" * (len(ns) - 1))
+        for workload, mode in rows_of(args):
+            pct = [100 * rate[(n, workload, mode, "ferry")] / rate[(ns[0], workload, mode, "ferry")] for n in ns[1:]]
+            print("| %s | %s | %s |" % (workload, mode, " | ".join("%.0f%%" % p for p in pct)))
+            figures += ["<!-- figure mta.scale.%s.%s.n%d %.1f -->" % (workload, mode, n, p) for n, p in zip(ns[1:], pct)]
+        print()
+    figures += limits_section(ns[0], runs)
     print("Each run's figures are on tests/bench/mta.py's standard error.")
     print()
     print("\n".join(figures))
@@ -1140,7 +1194,7 @@ if __name__ == "__main__":
     elif len(sys.argv) == 4 and sys.argv[1] == "limits":
         print("\n".join(limits_section(int(sys.argv[2]), int(sys.argv[3]))))
     elif len(sys.argv) >= 4 and sys.argv[1] == "matrix":
-        matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
+        matrix([int(x) for x in sys.argv[2].replace(",", " ").split()], int(sys.argv[3]), sys.argv[4:])
     elif len(sys.argv) >= 6 and sys.argv[1] == "compare":
         compare(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6:])
     else:
