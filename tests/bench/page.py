@@ -116,7 +116,8 @@ def targets(f):
         for w in ("local", "remote", "multi"):
             unit = "rcpt/s" if w == "multi" else "msg/s"
             key = "rcpt" if w == "multi" else "msg"
-            want = "3x Postfix in the same run" + (", 2x notqmail's %d %s" % (notqmail[w], unit) if mode == "e2e" else "")
+            want = ("3x Postfix and 2x the faster of Exim and OpenSMTPD in the same run"
+                    + (", 2x notqmail's %d %s" % (notqmail[w], unit) if mode == "e2e" else ""))
             target = "%s, %s: %s" % ("drain" if mode == "drain" else "end to end", w, want)
             k = "mta.%s.%s." % (w, mode)
             got = [f.get(k + s + "." + key) for s in ("ferry", "postfix", "postfix-tuned")]
@@ -126,11 +127,49 @@ def targets(f):
             fe, pf, pt = got
             text = "%s %s against %s (Postfix) and %s (tuned): %.1fx and %.1fx" % (num(fe), unit, num(pf), num(pt), fe / pf, fe / pt)
             ok = fe >= 3 * pf and fe >= 3 * pt
+            peers = [(f[k + p + "." + key], p) for p in ("exim", "opensmtpd") if k + p + "." + key in f]
+            if peers:
+                other, who = max(peers)
+                text += "; %s %s (%s): %.1fx" % (num(other), unit, {"exim": "Exim", "opensmtpd": "OpenSMTPD"}[who], fe / other)
+                ok = ok and fe >= 2 * other
+            else:
+                text += "; Exim and OpenSMTPD not measured"
+                ok = False
             if mode == "e2e":
                 text += "; %.1fx notqmail" % (fe / notqmail[w])
                 ok = ok and fe >= 2 * notqmail[w]
             text += " (N = %s, median of %d)" % (num(f.get("mta.n", 0)), f.get("mta.runs", 0))
             rows.append((target, "mta", text, "met" if ok else "**missed**"))
+
+    target = "scale: ferry's rate at 20,000 and 100,000 messages at least 90% of its rate at 5,000, every workload and mode"
+    scale = sorted((k, v) for k, v in f.items() if k.startswith("mta.scale."))
+    if scale:
+        worst = min(scale, key=lambda kv: kv[1])
+        sizes = sorted({int(k.rsplit(".n", 1)[1]) for k, _ in scale})
+        text = "at %s messages: lowest %.0f%% (%s %s)" % (" and ".join(num(n) for n in sizes), worst[1],
+                                                            worst[0].split(".")[2], worst[0].split(".")[3])
+        ok = worst[1] >= 90 and 20000 in sizes and 100000 in sizes
+        if not (20000 in sizes and 100000 in sizes):
+            text += "; not measured at " + " and ".join(num(n) for n in (20000, 100000) if n not in sizes)
+        rows.append((target, "mta", text, "met" if ok else "**missed**"))
+    else:
+        rows.append((target, "mta", "not measured: `N='5000 20000 100000' sh tests/bench/run mta`", "-"))
+    target = "near the limit: the local and remote drains at least 50% of the batched commits (several writers), the end-to-end rows 50% of the spawn rate"
+    if "mta.limit.batchedw" in f and "mta.limit.spawn" in f:
+        parts, ok = [], True
+        for w, mode, lim, name in (("local", "drain", "mta.limit.batchedw", "batched"), ("remote", "drain", "mta.limit.batchedw", "batched"),
+                                   ("local", "e2e", "mta.limit.spawn", "spawns"), ("remote", "e2e", "mta.limit.spawn", "spawns"),
+                                   ("multi", "e2e", "mta.limit.spawn", "spawns")):
+            got = f.get("mta.%s.%s.ferry.msg" % (w, mode))
+            if got is None:
+                ok = False
+                continue
+            pct = 100 * got / f[lim]
+            ok = ok and pct >= 50
+            parts.append("%s %s %.0f%% of %s %s/s" % (w, mode, pct, num(f[lim]), name))
+        rows.append((target, "mta", "; ".join(parts), "met" if ok else "**missed**"))
+    else:
+        rows.append((target, "mta") + missing("mta"))
 
     for w in ("remote", "multi"):
         unit = "rcpt/s" if w == "multi" else "msg/s"
