@@ -454,6 +454,15 @@ class Ferry:
         self.home.cleanup()
 
 
+class FerryInject(Ferry):
+    """ferry fed through ferry-inject, the qmail-queue program that front ends run (message on fd
+    0, envelope on fd 1: sendmail-load's SENDMAIL_LOAD_QQ), not through ferry-sendmail"""
+    name = "ferry-inject"
+
+    def sendmail(self):
+        return [os.path.join(BIN, "ferry-inject"), "-f", "load%@bench.test"], dict(os.environ, FERRY_HOME=self.H, SENDMAIL_LOAD_QQ="1")
+
+
 class Postfix:
     """a private instance of Debian's Postfix, relayhost to the sink; with smtpd (port, cert, key),
     Debian's smtpd listener on 127.0.0.1:port (else no listener at all), mynetworks 127.0.0.0/8
@@ -531,6 +540,8 @@ def system_of(system, sink, dane, workload):
     sendmail, pause, resume, empty, roots, stop, maildir)"""
     if system == "ferry":
         return Ferry(sink, dane)
+    if system == "ferry-inject":
+        return FerryInject(sink)
     if system in ("postfix", "postfix-tuned"):
         return Postfix(sink, system == "postfix-tuned", workload.endswith("-tls"))
     if system in PEERS:
@@ -752,6 +763,9 @@ METHOD = """## ferry against Postfix, Exim and OpenSMTPD (tests/bench/mta.py)
 which hands the message to ferry-injectd; Postfix's sendmail and postdrop; Exim's exim4 -bm;
 OpenSMTPD's smtpctl as sendmail), %d injectors in parallel (tests/bench/sendmail-load.c, a
 posix_spawn per message). Median of %d runs, the systems alternating within each run: %s.
+The rows of ferry-inject are ferry fed through ferry-inject, the qmail-queue program that front
+ends run (the message on fd 0, the envelope on fd 1), where the rows of ferry go through
+ferry-sendmail and ferry-injectd's group commit.
 
 Every system is a private instance on this machine, with its own configuration, queue and
 users, delivering local mail to one Maildir and remote mail to the same sink on 127.0.0.1
@@ -875,10 +889,11 @@ PEER_SYSTEMS = ("exim", "opensmtpd")
 def systems_measured():
     """ferry, the two Postfix, and the peers (MTA_SYSTEMS: the names, space-separated, to measure
     fewer)"""
-    names = os.environ.get("MTA_SYSTEMS", " ".join(SYSTEMS + PEER_SYSTEMS)).split()
+    every = ("ferry", "ferry-inject", "postfix", "postfix-tuned") + PEER_SYSTEMS
+    names = os.environ.get("MTA_SYSTEMS", " ".join(every)).split()
     if "ferry" not in names:
         sys.exit("bench: MTA_SYSTEMS must name ferry")
-    return [x for x in ("ferry",) + tuple(n for n in SYSTEMS + PEER_SYSTEMS if n != "ferry") if x in names]
+    return [x for x in every if x in names]
 
 
 def best(meds, names):

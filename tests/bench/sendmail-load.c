@@ -2,7 +2,10 @@
      sendmail-load COUNT SIZE FIRST prog [ args... ]
    runs prog args... COUNT times, one after the other, each with a message of about SIZE bytes on
    its stdin (Subject: load N, for N from FIRST), and every argument "%" replaced by N. Prints the
-   wall seconds and the CPU seconds its children used; exits 1 if any run failed. */
+   wall seconds and the CPU seconds its children used; exits 1 if any run failed.
+   With SENDMAIL_LOAD_QQ set in its environment, prog is a qmail-queue program (ferry-inject) and
+   args are "-f sender recipient...": prog gets the message on fd 0 and the envelope
+   (Fsender\0Trecipient\0...\0) on fd 1, as a front end gives them. */
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,8 +21,29 @@
 
 extern char **environ ;
 
+/* The envelope of args "prog -f sender rcpt...", each "%" replaced by num: its length, 0 if it
+   does not fit or has no -f. */
+static size_t envelope (char *env, size_t max, int argc, char **argv, char const *num)
+{
+  size_t n = 0 ;
+  int i ;
+  if (argc < 3 || strcmp(argv[1], "-f")) return 0 ;
+  for (i = 2 ; i < argc ; i++)
+  {
+    char const *a = strcmp(argv[i], "%") ? argv[i] : num ;
+    size_t l = strlen(a) ;
+    if (n + l + 3 > max) return 0 ;
+    env[n++] = i == 2 ? 'F' : 'T' ;
+    memcpy(env + n, a, l) ; n += l ;
+    env[n++] = 0 ;
+  }
+  env[n++] = 0 ;
+  return n ;
+}
+
 int main (int argc, char **argv)
 {
+  int qq = !!getenv("SENDMAIL_LOAD_QQ") ;
   unsigned long count, size, first, n ;
   struct timespec a, b ;
   struct rusage ru ;
@@ -35,7 +59,7 @@ int main (int argc, char **argv)
   clock_gettime(CLOCK_MONOTONIC, &a) ;
   for (n = first ; n < first + count ; n++)
   {
-    int p[2], status, e ;
+    int p[2], q[2], status, e ;
     pid_t pid ;
     posix_spawn_file_actions_t fa ;
     char num[32], *args[argc] ;
@@ -49,11 +73,24 @@ int main (int argc, char **argv)
        pay, in the CPU counted as the injection's, for a copy of this program's memory that the
        exec throws away (about 2 ms a message with 4 loads on the benchmark's 2 cores) */
     if (pipe2(p, O_CLOEXEC) < 0) { perror("pipe") ; return 111 ; }
-    if (posix_spawn_file_actions_init(&fa) || posix_spawn_file_actions_adddup2(&fa, p[0], 0)) { perror("posix_spawn_file_actions") ; return 111 ; }
+    if (qq && pipe2(q, O_CLOEXEC) < 0) { perror("pipe") ; return 111 ; }
+    if (posix_spawn_file_actions_init(&fa) || posix_spawn_file_actions_adddup2(&fa, p[0], 0)
+     || (qq && posix_spawn_file_actions_adddup2(&fa, q[0], 1))) { perror("posix_spawn_file_actions") ; return 111 ; }
+    if (qq) args[1] = 0 ;   /* the program alone: the rest is the envelope */
     e = posix_spawn(&pid, args[0], &fa, 0, args, environ) ;
     posix_spawn_file_actions_destroy(&fa) ;
     if (e) { errno = e ; perror(args[0]) ; return 111 ; }
     close(p[0]) ;
+    if (qq)
+    {
+      /* the envelope first: it fits in its pipe, so neither write waits for the other */
+      char env[4096] ;
+      size_t el ;
+      close(q[0]) ;
+      el = envelope(env, sizeof env, argc - 4, argv + 4, num) ;
+      if (!el || write(q[1], env, el) != (ssize_t)el) failed = 1 ;
+      close(q[1]) ;
+    }
     if (write(p[1], msg, len) != (ssize_t)len) failed = 1 ;
     close(p[1]) ;
     if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) failed = 1 ;
