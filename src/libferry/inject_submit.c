@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <skalibs/stralloc.h>
@@ -16,18 +17,21 @@
 #include <ferry/inject.h>
 #include <ferry/inject_run.h>
 
-static int sendall (int fd, char const *s, size_t n)
+/* Sends the n pieces of v, in as few calls as the socket takes them (usually one). */
+static int sendallv (int fd, struct iovec *v, unsigned int n)
 {
   while (n)
   {
-    ssize_t w = send(fd, s, n, MSG_NOSIGNAL) ;
+    struct msghdr m = { .msg_iov = v, .msg_iovlen = n } ;
+    ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL) ;
     if (w < 0)
     {
       if (errno == EINTR) continue ;
       if (errno == EAGAIN || errno == EWOULDBLOCK) errno = ETIMEDOUT ;
       return 0 ;
     }
-    s += w ; n -= w ;
+    while (n && (size_t)w >= v->iov_len) { w -= v->iov_len ; v++ ; n-- ; }
+    if (n) { v->iov_base = (char *)v->iov_base + w ; v->iov_len -= w ; }
   }
   return 1 ;
 }
@@ -72,12 +76,14 @@ int ferry_inject_submit_answer (char const *prog, char const *const *argv, char 
   }
   /* from here on, never a second try: a server that dies after its commit would see it twice */
   {
+    struct iovec v[4] ;
     size_t n = uint64_fmt(head, msglen) ;
     head[n++] = ':' ;
-    if (!sendall(fd, head, n)
-     || !sendall(fd, msg, msglen)
-     || !sendall(fd, ",0:,", 4)
-     || !sendall(fd, env, envlen))
+    v[0].iov_base = head ; v[0].iov_len = n ;
+    v[1].iov_base = (char *)msg ; v[1].iov_len = msglen ;
+    v[2].iov_base = ",0:," ; v[2].iov_len = 4 ;
+    v[3].iov_base = (char *)env ; v[3].iov_len = envlen ;
+    if (!sendallv(fd, v, 4))
     {
       /* a server that refuses early (too large) answers and closes while we still send: its
          answer is there to read, and says what happened */

@@ -81,6 +81,7 @@ static unsigned int timeout = 300, maxtime = 600 ;
 static client *clients ;
 static unsigned int nclients = 0, maxclients = 64, maxperuid = 16 ;
 static int qfd ;
+static pid_t mypid ;         /* names this server's files in queue/pid */
 static uint64_t committed = 0, batches = 0, refused = 0, turnedaway = 0 ;
 static uid_t own[3] ;       /* root, the server's own user, the queue manager's: never turned away */
 static unsigned int nown = 0 ;
@@ -204,7 +205,7 @@ static void client_new (int fd, struct ucred const *cred)
   /* control/databytes as it is now, as each ferry-inject reads it */
   if (ferry_control_readu64("databytes", &c->limit) < 0)
   { answer(c, FERRY_INJECT_CONFIG, "unable to read control/databytes") ; return ; }
-  c->mfd = ferry_inject_pidfile(pidfn, getpid()) ;
+  c->mfd = ferry_inject_pidfile(pidfn, mypid) ;
   if (c->mfd < 0) { answer_sys(c, FERRY_INJECT_PID, "create a file in queue/pid") ; return ; }
   if (fstat(c->mfd, &st) < 0) { unlink(pidfn) ; answer_sys(c, FERRY_INJECT_PID, "stat a file in queue/pid") ; return ; }
   c->id = st.st_ino ;
@@ -420,6 +421,7 @@ int main (int argc, char const *const *argv)
   x = calloc(maxclients + RESERVED + 2, sizeof(iopause_fd)) ;
   if (!clients || !x) strerr_diefu1sys(111, "allocate memory") ;
   qfd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  mypid = getpid() ;
   if (qfd < 0) strerr_diefu1sys(111, "open queue") ;
   spfd = selfpipe_init() ;
   if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
