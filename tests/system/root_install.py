@@ -3,7 +3,8 @@ there (conf-home), make install, ferry-setup -u, the set linked into an s6 scan 
 as users that are not root, with ferry-injectd stopped and again running: mail through the
 setuid ferry-inject, through ferry-sendmail run bare (as cron does) and through an SMTP front end
 run by tcpserver as nobody with QMAILQUEUE; a forward and a virtual Maildir that did not exist;
-mailq for a user; a new smtproutes used after s6-svc -h; the sendmail links and the systemd unit."""
+mailq for a user; a new smtproutes used after s6-svc -h; the sendmail links and the systemd unit;
+the SMTP service that ferry-setup makes, started as an administrator starts it."""
 
 import grp
 import os
@@ -276,6 +277,60 @@ try:
     expect(r.returncode == 111 and "remote/ must be a directory of ferry-qctl's user" in r.stderr and os.listdir(rdir) == ["ask"],
            "ferry-qctl makes no answer FIFO in a remote/ that the channel's user owns (111)", (r.returncode, r.stderr, os.listdir(rdir)))
     os.chown(rdir, 0, -1)
+
+    # 9. the SMTP service as an administrator starts it: made down (with the submission and
+    #    smtps services), its address changed in its run script, linked into the scan directory
+    #    and started with s6-svc -u; it serves as ferryd, takes mail for the local domain and, from
+    #    127.0.0.1 (control/smtpd.rules: RELAYCLIENT), for other hosts, refuses an unknown local
+    #    user at RCPT, and logs each message in log/smtpd
+    for svcname in ("ferry-smtpd", "ferry-submission", "ferry-smtps"):
+        sd = os.path.join(CONF, "service", svcname)
+        expect(os.path.exists(os.path.join(sd, "down")) and os.path.exists(os.path.join(sd, "log", "run")),
+               "ferry-setup -u made service/%s, down until started, with its log service" % svcname, sorted(os.listdir(sd)))
+    runfile = os.path.join(CONF, "service", "ferry-smtpd", "run")
+    text = open(runfile).read()
+    expect("-l 0.0.0.0:25" in text, "service/ferry-smtpd/run runs ferry-smtpd's server mode on port 25", text)
+    sport = free_port()
+    open(runfile, "w").write(text.replace("0.0.0.0:25", "127.0.0.1:%d" % sport))
+    # the certificate and key an administrator puts in the files ferry-setup made (the key
+    # stays root's, group ferryd, 0640)
+    crt, key = os.path.join(CONF, "control", "smtpdcert"), os.path.join(CONF, "control", "smtpdkey")
+    r = run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key + ".new", "-out", crt, "-days", "2", "-subj", "/CN=mx.example.org"])
+    expect(r.returncode == 0, "openssl made a certificate for the SMTP service", r.stderr)
+    open(key, "w").write(open(key + ".new").read())
+    os.unlink(key + ".new")
+    os.symlink(os.path.join(CONF, "service", "ferry-smtpd"), os.path.join(scan, "ferry-smtpd"))
+    run(["s6-svscanctl", "-a", scan])
+    expect(eventually(lambda: os.path.exists(os.path.join(CONF, "service", "ferry-smtpd", "supervise", "status")), 20),
+           "s6-svscan supervises the linked SMTP service (down)")
+    svc("-u", "ferry-smtpd")
+    expect(eventually(lambda: socket.socket().connect_ex(("127.0.0.1", sport)) == 0, 20), "after s6-svc -u, ferry-smtpd listens on its port")
+    r = run(["s6-svstat", "-o", "pid", os.path.join(CONF, "service", "ferry-smtpd")])
+    spid = r.stdout.strip()
+    uid = [ln.split()[1] for ln in open("/proc/%s/status" % spid) if ln.startswith("Uid:")][0] if spid.isdigit() else "?"
+    expect(uid == str(pwd.getpwnam("ferryd").pw_uid), "the SMTP service runs as ferryd once it listens", (spid, uid))
+    with smtplib.SMTP("127.0.0.1", sport, timeout=20) as c:
+        c.ehlo("client.example.net")
+        expect("starttls" in c.esmtp_features and "pipelining" in c.esmtp_features and "auth" not in c.esmtp_features,
+               "the port 25 service offers STARTTLS and PIPELINING, no AUTH", c.esmtp_features)
+        c.starttls()
+        c.ehlo("client.example.net")
+        c.sendmail("outside@example.net", ["bob@example.org"], "Subject: through the smtp service\n\nhello\n")
+        code = c.rcpt("nobody-here@example.org")[0] if c.mail("outside@example.net")[0] == 250 else None
+        expect(code == 550, "an unknown user of the local domain is refused at RCPT (550)", code)
+        c.rset()
+        c.sendmail("outside@example.net", ["erin@sink.test"], "Subject: relayed by the smtp service\n\nhello\n")
+    expect(eventually(lambda: delivered("bob", "through the smtp service"), 30), "the message through the SMTP service is in bob's Maildir", log()[-1500:])
+    got = [m for m in maildir_texts("bob") if b"Subject: through the smtp service\n" in m][0]
+    expect(b"from client.example.net" in got and b"(ferry-smtpd) with ESMTPS" in got,
+           "its Received: line names the client's HELO and the protocol (ESMTPS: after STARTTLS)", got[:600])
+    expect(eventually(lambda: any(b"relayed by the smtp service" in d for d in sink_b.dumps()), 30),
+           "127.0.0.1 relays through the SMTP service (RELAYCLIENT from control/smtpd.rules) to sink.test", log()[-1500:])
+    slog = lambda: (open(os.path.join(CONF, "log", "smtpd", "current"), errors="replace").read()
+                    if os.path.exists(os.path.join(CONF, "log", "smtpd", "current")) else "")
+    expect(eventually(lambda: slog().count("queued id") >= 2 and "to <bob@example.org>" in slog(), 20),
+           "log/smtpd has a line for each message queued", slog()[-1500:])
+    svc("-d", "ferry-smtpd")
 finally:
     if svscan:
         subprocess.run(["s6-svscanctl", "-t", scan], capture_output=True)
