@@ -28,6 +28,7 @@
 #include <ferry/frame.h>
 #include <ferry/home.h>
 #include <ferry/msgname.h>
+#include <ferry/pool.h>
 #include <ferry/queue.h>
 
 #include "removers.h"
@@ -83,6 +84,14 @@ static int gone_at (char const *dir, uint64_t id, unsigned int splitby, char con
   return errno == ENOENT ;
 }
 
+ /* A recipient file goes into the pool that ferry-preprocess-todo takes its files from. */
+static int recipients_gone (char const *dir, uint64_t id, unsigned int which)
+{
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  ferry_queue_path(fn, dir, id, split) ;
+  return ferry_pool_put(FERRY_POOL_PREPARE, fn, id, which) ;
+}
+
  /* The queue manager's files of a finished message, in the order that keeps a crash harmless:
     the delay-warning marks first (at worst a warning sent again), then the recipient files (a
     message with one left is loaded again, every recipient done, and finished again). Any
@@ -94,12 +103,11 @@ static int gone_at (char const *dir, uint64_t id, unsigned int splitby, char con
     none: ferry-preprocess-todo writes or removes both for every new message. */
 static char const *sched_remove (uint64_t id, int *durable)
 {
-  int unused = 0 ;
   if (!gone_at("bounce", id, 0, ".delay", durable) || !gone_at("bounce", id, 0, ".delay.new", durable))
     return "unable to remove the delay-warning mark" ;
   if (!gone_at("defer", id, split, "", durable)) return "unable to remove the deferral log" ;
   if (!gone_at("hold", id, 0, "", durable)) return "unable to remove the hold mark" ;
-  if (!gone_at("local", id, split, "", &unused) || !gone_at("remote", id, split, "", &unused)) return "unable to remove a recipient file" ;
+  if (!recipients_gone("local", id, 0) || !recipients_gone("remote", id, 1)) return "unable to remove a recipient file" ;
   return 0 ;
 }
 
@@ -117,9 +125,9 @@ static char const *rest_remove (char kind, uint64_t id, int *durable)
   }
   /* the envelope before the message file: the message file holds the id to the very end */
   ferry_queue_path(fn, "intd", id, split) ;
-  if (!gone(fn)) return "unable to remove the envelope (intd)" ;
+  if (!ferry_pool_put(FERRY_POOL_INJECT, fn, id, 0)) return "unable to remove the envelope (intd)" ;
   ferry_queue_path(fn, "mess", id, split) ;
-  return gone(fn) ? 0 : "unable to remove the message file" ;
+  return ferry_pool_put(FERRY_POOL_INJECT, fn, id, 1) ? 0 : "unable to remove the message file" ;
 }
 
 typedef struct pend_s pend ;

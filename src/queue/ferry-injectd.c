@@ -36,6 +36,7 @@
 #include <ferry/inject.h>
 #include <ferry/inject_run.h>
 #include <ferry/msgname.h>
+#include <ferry/pool.h>
 #include <ferry/queue.h>
 
 #include "injectd_metrics.h"
@@ -66,6 +67,8 @@ struct client_s
   pid_t pid ;
   time_t birth ;
   int mademess, madeintd ;
+  uint64_t messlen ;        /* the bytes written into the message file */
+  uint64_t messold ;        /* its length before, when it came from the pool */
   stralloc env ;            /* u, p, t, then w and b (the body facts), then the client's envelope */
   size_t envbase ;
   ferry_body_scan body ;    /* every byte written to the message file */
@@ -82,6 +85,7 @@ static client *clients ;
 static unsigned int nclients = 0, maxclients = 64, maxperuid = 16 ;
 static int qfd ;
 static pid_t mypid ;         /* names this server's files in queue/pid */
+static ferry_pool pool = FERRY_POOL_ZERO ;   /* queue/free.inject: message files and envelopes to reuse */
 static uint64_t committed = 0, batches = 0, refused = 0, turnedaway = 0 ;
 static uid_t own[3] ;       /* root, the server's own user, the queue manager's: never turned away */
 static unsigned int nown = 0 ;
@@ -187,6 +191,20 @@ static int door (int fd, uid_t uid, int full)
 }
 
  /* A new client: its credentials from the kernel, its message file created and named by its inode. */
+static void mess_name (char *fn, uint64_t ino, void *data)
+{
+  (void)data ;
+  ferry_queue_path(fn, "mess", ino, split) ;
+}
+
+ /* an envelope from the pool is renamed over a stale one by that name, as
+    ferry_inject_intd_create removes it */
+static void intd_name (char *fn, uint64_t ino, void *data)
+{
+  (void)ino ;
+  ferry_queue_path(fn, "intd", *(uint64_t const *)data, split) ;
+}
+
 static void client_new (int fd, struct ucred const *cred)
 {
   char buf[FERRY_INJECT_RECEIVED_MAX] ;
@@ -205,17 +223,22 @@ static void client_new (int fd, struct ucred const *cred)
   /* control/databytes as it is now, as each ferry-inject reads it */
   if (ferry_control_readu64("databytes", &c->limit) < 0)
   { answer(c, FERRY_INJECT_CONFIG, "unable to read control/databytes") ; return ; }
-  c->mfd = ferry_inject_pidfile(pidfn, mypid) ;
-  if (c->mfd < 0) { answer_sys(c, FERRY_INJECT_PID, "create a file in queue/pid") ; return ; }
-  if (fstat(c->mfd, &st) < 0) { unlink(pidfn) ; answer_sys(c, FERRY_INJECT_PID, "stat a file in queue/pid") ; return ; }
-  c->id = st.st_ino ;
-  ferry_queue_path(messfn, "mess", c->id, split) ;
-  if (rename(pidfn, messfn) < 0) { unlink(pidfn) ; answer_sys(c, FERRY_INJECT_MESS, "rename into queue/mess") ; return ; }
+  c->mfd = ferry_pool_take(&pool, messfn, &mess_name, 0, &c->id, &c->messold) ;
+  if (c->mfd < 0)
+  {
+    c->mfd = ferry_inject_pidfile(pidfn, mypid) ;
+    if (c->mfd < 0) { answer_sys(c, FERRY_INJECT_PID, "create a file in queue/pid") ; return ; }
+    if (fstat(c->mfd, &st) < 0) { unlink(pidfn) ; answer_sys(c, FERRY_INJECT_PID, "stat a file in queue/pid") ; return ; }
+    c->id = st.st_ino ;
+    ferry_queue_path(messfn, "mess", c->id, split) ;
+    if (rename(pidfn, messfn) < 0) { unlink(pidfn) ; answer_sys(c, FERRY_INJECT_MESS, "rename into queue/mess") ; return ; }
+  }
   c->mademess = 1 ;
   {
     size_t n = ferry_inject_received_fmt(buf, c->pid, c->uid, c->id, c->birth) ;
     ferry_body_scan_feed(&c->body, buf, n) ;
     if (allwrite(c->mfd, buf, n) < n) { answer_sys(c, FERRY_INJECT_WRITE, "write the message") ; return ; }
+    c->messlen = n ;
   }
   if (!record_cat(&c->env, 'u', c->uid) || !record_cat(&c->env, 'p', c->pid) || !record_cat(&c->env, 't', c->birth))
   { answer(c, FERRY_INJECT_NOMEM, "out of memory") ; return ; }
@@ -227,11 +250,16 @@ static void envelope_store (client *c)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
   int fd ;
-  ferry_queue_path(fn, "intd", c->id, split) ;
-  fd = ferry_inject_intd_create(fn) ;
+  uint64_t ino, old = 0 ;
+  fd = ferry_pool_take(&pool, fn, &intd_name, &c->id, &ino, &old) ;
+  if (fd < 0)
+  {
+    ferry_queue_path(fn, "intd", c->id, split) ;
+    fd = ferry_inject_intd_create(fn) ;
+  }
   if (fd < 0) { answer_sys(c, FERRY_INJECT_INTD, "create the envelope in queue/intd") ; return ; }
   c->madeintd = 1 ;
-  if (allwrite(fd, c->env.s, c->env.len) < c->env.len)
+  if (allwrite(fd, c->env.s, c->env.len) < c->env.len || ferry_pool_end(fd, old, c->env.len) < 0)
   { fd_close(fd) ; answer_sys(c, FERRY_INJECT_WRITE, "write the envelope") ; return ; }
   if (close(fd) < 0) { answer_sys(c, FERRY_INJECT_WRITE, "write the envelope") ; return ; }
   c->st = ST_READY ;
@@ -265,6 +293,7 @@ static void feed (client *c, char const *s, size_t n)
         if (c->limit && c->total > c->limit) { answer(c, FERRY_INJECT_TOOBIG, "message is larger than control/databytes") ; return ; }
         ferry_body_scan_feed(&c->body, s, k) ;
         if (allwrite(c->mfd, s, k) < k) { answer_sys(c, FERRY_INJECT_WRITE, "write the message") ; return ; }
+        c->messlen += k ;
         c->left -= k ; s += k ; n -= k ;
         if (!c->left) c->st = ST_COMMA ;
         break ;
@@ -274,6 +303,7 @@ static void feed (client *c, char const *s, size_t n)
         s++ ; n-- ;
         c->digits = 0 ;
         if (!c->last) { c->st = ST_LEN ; break ; }
+        if (ferry_pool_end(c->mfd, c->messold, c->messlen) < 0) { answer_sys(c, FERRY_INJECT_WRITE, "cut the message file to its length") ; return ; }
         if (ferry_msgname_stamp_set(c->mfd) < 0) { answer_sys(c, FERRY_INJECT_WRITE, "set the time of the message file (its name)") ; return ; }
         if (close(c->mfd) < 0) { c->mfd = -1 ; answer_sys(c, FERRY_INJECT_WRITE, "write the message") ; return ; }
         c->mfd = -1 ;
@@ -422,6 +452,7 @@ int main (int argc, char const *const *argv)
   if (!clients || !x) strerr_diefu1sys(111, "allocate memory") ;
   qfd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
   mypid = getpid() ;
+  ferry_pool_init(&pool, FERRY_POOL_INJECT, 0644) ;
   if (qfd < 0) strerr_diefu1sys(111, "open queue") ;
   spfd = selfpipe_init() ;
   if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;

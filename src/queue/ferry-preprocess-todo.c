@@ -31,6 +31,7 @@
 #include <ferry/frame.h>
 #include <ferry/home.h>
 #include <ferry/loop.h>
+#include <ferry/pool.h>
 #include <ferry/queue.h>
 
 #define USAGE "ferry-preprocess-todo [ home ]"
@@ -53,6 +54,7 @@ static uint64_t *pending = 0 ;      /* told to the queue manager, todo entry not
 static size_t npending = 0, apending = 0 ;
 static stralloc out = STRALLOC_ZERO ;
 static int qfd ;                    /* queue/, for syncfs */
+static ferry_pool pool = FERRY_POOL_ZERO ;   /* queue/free.prepare: recipient files to reuse */
 static entry *listed = 0 ;          /* the last scan's entries, oldest first */
 static size_t nlisted = 0, alisted = 0, nextlisted = 0 ;
 static size_t batchsize = BATCH_FIRST ;
@@ -144,17 +146,25 @@ static int record_cat (stralloc *sa, uint32_t index, char const *addr)
   return ferry_rcpt_record_cat(sa, &r) ;
 }
 
+ /* for ferry_pool_take: fn holds the name already */
+static void fixed_name (char *fn, uint64_t ino, void *data)
+{
+  (void)fn ; (void)ino ; (void)data ;
+}
+
  /* Writes a recipient file, or removes a stale one when there is nothing to write. No sync here:
     the batch ends with one syncfs. */
 static int file_put (char const *dir, uint64_t id, stralloc const *sa)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
+  uint64_t ino, old = 0 ;
   int fd ;
   ferry_queue_path(fn, dir, id, split) ;
   if (!sa->len) return unlink(fn) == 0 || errno == ENOENT ;
-  fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) ;
+  fd = ferry_pool_take(&pool, fn, &fixed_name, 0, &ino, &old) ;   /* over a stale file by that name */
+  if (fd < 0) fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) ;
   if (fd < 0) return 0 ;
-  if (allwrite(fd, sa->s, sa->len) < sa->len) { fd_close(fd) ; return 0 ; }
+  if (allwrite(fd, sa->s, sa->len) < sa->len || ferry_pool_end(fd, old, sa->len) < 0) { fd_close(fd) ; return 0 ; }
   return close(fd) == 0 ;
 }
 
@@ -391,6 +401,7 @@ int main (int argc, char const *const *argv)
   split = ferry_queue_split_or_die(111) ;
   load(1) ;
   qfd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  ferry_pool_init(&pool, FERRY_POOL_PREPARE, 0600) ;
   if (qfd < 0) strerr_diefu1sys(111, "open queue") ;
   tfd = open("queue/lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC) ;
   if (tfd < 0) strerr_diefu1sys(111, "open queue/lock/trigger") ;

@@ -4,7 +4,7 @@
      FAILSHIM_PROG   the program that sees the faults (argv[0]'s last component); others never do
      FAILSHIM_CALLS  which calls fail, comma-separated: fsync fdatasync syncfs write (to regular
                      files only, never a log or a pipe) create (open or openat with O_CREAT) link
-                     (link, linkat) rename unlink
+                     (link, linkat) rename (rename, renameat, renameat2) unlink
      FAILSHIM_ERRNO  the errno, a number (5 EIO, 28 ENOSPC, 30 EROFS)
      FAILSHIM_SWITCH the switch file: calls fail only while it exists */
 
@@ -120,6 +120,18 @@ int rename (char const *a, char const *b)
 {
   NEXT(int, "rename", (char const *, char const *)) ;
   return broken("rename") ? -1 : next(a, b) ;
+}
+
+int renameat (int da, char const *a, int db, char const *b)
+{
+  NEXT(int, "renameat", (int, char const *, int, char const *)) ;
+  return broken("rename") ? -1 : next(da, a, db, b) ;
+}
+
+int renameat2 (int da, char const *a, int db, char const *b, unsigned int flags)
+{
+  NEXT(int, "renameat2", (int, char const *, int, char const *, unsigned int)) ;
+  return broken("rename") ? -1 : next(da, a, db, b, flags) ;
 }
 
 int unlink (char const *path)

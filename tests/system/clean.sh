@@ -65,21 +65,51 @@ pass "s removes local, remote, defer, hold and the delay marks, not the envelope
 pass "an s removal that fails stops there, keeps the rest, and is logged"
 rm -r "$(p local $b)" "$(p remote $b)"
 
+# the pool (doc/queue.html, "The pools"): m moves a finished message's small files into
+# queue/free.inject, kept for the next messages, and removes a large one; s moves recipient files
+# into queue/free.prepare; without the pool directory, m removes them
+pool=$H/queue/free.inject
+e=700001 ; f=700002 ; g=700003
+for id in $e $f $g ; do mkdir -p "$(dirname "$(p mess $id)")" "$(dirname "$(p intd $id)")" ; printf 'x\n' > "$(p mess $id)" ; printf 'Fa@x\0\0' > "$(p intd $id)" ; done
+head -c 20000 /dev/zero > "$(p mess $f)"
+printf 'T\0' > "$(p remote $e)"
+before=$(ls "$pool" | wc -l) ; beforep=$(ls "$H/queue/free.prepare" | wc -l)
+{ frame "s$e\0" ; frame "m$e\0" ; frame "m$f\0" ; } > "$T/req"
+rc=0 ; "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
+expect_eq "ferry-clean exits 0 (the pool)" "$rc" 0
+for id in $e $f ; do [ ! -e "$(p mess $id)" ] && [ ! -e "$(p intd $id)" ] || fail "m left a file of $id in the queue" ; done
+[ ! -e "$(p remote $e)" ] || fail "s left the recipient file"
+after=$(ls "$pool" | wc -l) ; afterp=$(ls "$H/queue/free.prepare" | wc -l)
+[ "$after" = $((before + 3)) ] || fail "queue/free.inject holds $after files, not $before + 3 (two envelopes and the small message file)"
+[ "$afterp" = $((beforep + 1)) ] || fail "queue/free.prepare holds $afterp files, not $beforep + 1"
+[ -z "$(find "$pool" -type f -size +16k)" ] || fail "the 20,000-byte message file was kept in the pool"
+pass "m moves the envelope and a small message file into queue/free.inject, removes a message file over 16 KiB; s moves the recipient file into queue/free.prepare"
+mv "$pool" "$pool.aside"
+frame "m$g\0" > "$T/req"
+rc=0 ; "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
+[ "$rc" = 0 ] && [ ! -e "$(p mess $g)" ] && [ ! -e "$(p intd $g)" ] && [ ! -e "$pool" ] || fail "without queue/free.inject, m did not remove the files ($rc): $(cat "$T/err")"
+mv "$pool.aside" "$pool"
+pass "without queue/free.inject, m removes the files"
+
 # removals at once, in the removers (doc/ferry-clean.html): 8 m requests read at once, each
-# unlink held 200 ms by strace, are done by all four removers side by side, and acknowledged as
-# they end (after the first four, then the rest), all 8 in order
+# removal (a move into the pool) held 200 ms by strace, are done by all four removers side by
+# side, and acknowledged as they end (after the first four, then the rest), all 8 in order
 if command -v strace > /dev/null ; then
   : > "$T/req" ; k=0
-  while [ "$k" -lt 8 ] ; do frame "m$(( 900000 + k ))\0" >> "$T/req" ; k=$((k + 1)) ; done
+  while [ "$k" -lt 8 ] ; do
+    id=$(( 900000 + k )) ; frame "m$id\0" >> "$T/req"
+    mkdir -p "$(dirname "$(p mess $id)")" ; printf 'x\n' > "$(p mess $id)" ; printf 'Fa@x\0\0' > "$(p intd $id)"
+    k=$((k + 1))
+  done
   # LeakSanitizer cannot run under ptrace: off for this one run of a sanitizer build
-  rc=0 ; ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -ff -o "$T/strace" -e trace=read,write,unlink \
-    -e inject=unlink:delay_exit=200000 "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
+  rc=0 ; ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -ff -o "$T/strace" -e trace=read,write,unlink,renameat2 \
+    -e inject=unlink,renameat2:delay_exit=200000 "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
   expect_eq "ferry-clean under strace exits 0" "$rc" 0
   # one file a process (-ff): no call of one split by another's in the middle
   reads=$(cat "$T"/strace.* | grep -c '^read(0, "[0-9]') ; writes=$(cat "$T"/strace.* | grep -c '^write(1,')
-  removers=$(grep -l '^unlink("queue/mess/' "$T"/strace.* | wc -l)
+  removers=$(grep -l '^\(unlink(\|renameat2([A-Z_]*, \)"queue/mess/' "$T"/strace.* | wc -l)
   [ "$reads" = 1 ] || fail "the 8 requests were not read at once ($reads reads): the test proves nothing"
-  [ "$removers" = 4 ] || fail "the removals were done by $removers processes, not the 4 removers: $(grep -h unlink "$T"/strace.* | head)"
+  [ "$removers" = 4 ] || fail "the removals were done by $removers processes, not the 4 removers: $(grep -h 'unlink\|renameat2' "$T"/strace.* | head)"
   [ "$writes" -ge 2 ] || fail "8 requests acknowledged in $writes writes, not as the removals end: $(grep -h 'write(1' "$T"/strace.*)"
   tr '\0' '|' < "$T/ack" > "$T/ack.txt" ; tr '\0' '|' < "$T/req" > "$T/req.txt"
   cmp -s "$T/ack.txt" "$T/req.txt" || fail "not the 8 acknowledgements in order: $(cat "$T/ack.txt")"

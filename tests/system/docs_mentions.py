@@ -161,7 +161,7 @@ for page, t in texts.items():
                 bad.append("%s: control/%s is neither in the control table nor written by ferry-setup" % (page, m))
     # a home path stands alone, or after HOME/, /var/ferry/ or ~/mail/
     at_home = r"(?:(?<![\w/.~$-])|(?<=HOME/)|(?<=/var/ferry/)|(?<=~/mail/))"
-    for m in set(re.findall(at_home + r"queue/([a-z]+(?:/[a-z]+)?)(?![\w])", t)):
+    for m in set(re.findall(at_home + r"queue/([a-z]+(?:[./][a-z]+)?)(?![\w])", t)):
         if m not in queue_known:
             bad.append("%s: queue/%s is neither in a fresh home nor named by src/" % (page, m))
     for m in set(re.findall(at_home + r"((?:%s)/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*)" % "|".join(HOME_TOPS), t)):

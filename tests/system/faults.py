@@ -128,8 +128,9 @@ try:
     repair()
     expect(eventually(lambda: subjects().count("full") == 1 and queue_empty(), 20), "repaired: delivered once")
 
-    # 3. ferry-preprocess-todo cannot create its files (EIO): the message waits in todo/
-    fault("ferry-preprocess-todo", "create", 5)
+    # 3. ferry-preprocess-todo can neither create its files nor take them from its pool (EIO): the
+    #    message waits in todo/
+    fault("ferry-preprocess-todo", "create,rename", 5)
     pid = inject("prep", "p@example.org")
     expect(eventually(lambda: "ferry-preprocess-todo: warning: unable to write the recipients of queue/todo/" in log(), 20),
            "its warning names the todo entry", log()[-400:])

@@ -1,0 +1,51 @@
+/* The queue's pools (doc/queue.html, "The pools"): files of finished messages kept, with their
+   blocks, for the next messages, so that a queue file is made without allocating an inode and
+   removed without freeing one. queue/free.inject holds message files and envelopes, for
+   ferry-injectd (the queue's user); queue/free.prepare recipient files, for
+   ferry-preprocess-todo (the queue manager's user). ferry-clean fills both. */
+#ifndef FERRY_POOL_H
+#define FERRY_POOL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <skalibs/stralloc.h>
+
+#define FERRY_POOL_INJECT "queue/free.inject"
+#define FERRY_POOL_PREPARE "queue/free.prepare"
+#define FERRY_POOL_SLOTS 2048      /* names 0 to 2047: the most files a pool keeps */
+#define FERRY_POOL_KEEP 16384      /* bytes: a larger file is removed, not kept */
+
+ /* Takes fn, a file of a finished message with no other name, out of the queue: moved into a
+    free slot of the pool dir, or removed when it is larger than FERRY_POOL_KEEP, when the slots
+    tried are taken, or when the pool is missing. which (0 to 3) tells a message's files apart,
+    so that each has slots of its own. 1 when fn is gone, 0 with errno when it is still there. */
+extern int ferry_pool_put (char const *dir, char const *fn, uint64_t id, unsigned int which) ;
+
+typedef struct ferry_pool_s ferry_pool ;
+struct ferry_pool_s
+{
+  int dirfd ;           /* the pool's directory, or -1: no pool (it is missing), make files */
+  unsigned int mode ;   /* the mode of the files this process makes */
+  stralloc names ;      /* slot names read from the directory, each terminated */
+  size_t pos ;          /* the next one to try */
+  uint64_t emptyat ;    /* the directory's modification time (ns) when a read found none, else 0 */
+} ;
+#define FERRY_POOL_ZERO { .dirfd = -1, .mode = 0, .names = STRALLOC_ZERO, .pos = 0, .emptyat = 0 }
+
+ /* Opens the pool dir (relative to the home, the current directory); without it, p makes no use
+    of a pool. mode: the mode of the files this process makes, the only one it takes. */
+extern void ferry_pool_init (ferry_pool *p, char const *dir, unsigned int mode) ;
+
+ /* A file of the pool, renamed to fn: a regular file of this process's user and group, of p's
+    mode, with one name. mkname writes fn from the file's inode number. The file keeps its old
+    bytes: the caller writes from offset 0, then cuts it to its own length (ferry_pool_end). The
+    fd (O_WRONLY, at offset 0), *ino and *size (the old length); -1 when the pool has none: the
+    caller makes a file of its own. */
+typedef void ferry_pool_name_func (char *fn, uint64_t ino, void *data) ;
+extern int ferry_pool_take (ferry_pool *p, char *fn, ferry_pool_name_func *mkname, void *data, uint64_t *ino, uint64_t *size) ;
+
+ /* A file taken with old length size, len bytes written: cut to len when it was longer. 0, or
+    -1 with errno. */
+extern int ferry_pool_end (int fd, uint64_t size, uint64_t len) ;
+
+#endif

@@ -1,0 +1,126 @@
+/* ferry_pool_put, ferry_pool_init, ferry_pool_take, ferry_pool_end: the queue's pools of files
+   kept for reuse. Why: on ext4 without a journal, each new inode passes over every inode freed in
+   the last minute of its block group (recently_deleted in fs/ext4/ialloc.c), so a queue that makes
+   and removes three files a message pays more for each file the faster it runs; and freeing a
+   file's blocks is a discard on a file system mounted with it. A file moved into a pool and
+   overwritten in place costs two renames. */
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <skalibs/types.h>
+
+#include <ferry/pool.h>
+
+#define PROBES 3             /* slots tried before the file is removed instead */
+#define READ_MAX 256         /* names taken from one read of the directory */
+
+int ferry_pool_put (char const *dir, char const *fn, uint64_t id, unsigned int which)
+{
+  size_t n = strlen(dir) ;
+  char pfn[n + 2 + UINT_FMT] ;
+  struct stat st ;
+  unsigned int i ;
+  if (lstat(fn, &st) < 0) return errno == ENOENT ;
+  if (S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_size <= FERRY_POOL_KEEP)
+  {
+    memcpy(pfn, dir, n) ;
+    pfn[n++] = '/' ;
+    for (i = 0 ; i < PROBES ; i++)
+    {
+      unsigned int slot = (unsigned int)((id * 4 + which + i * 1021) % FERRY_POOL_SLOTS) ;
+      pfn[n + uint_fmt(pfn + n, slot)] = 0 ;
+      if (renameat2(AT_FDCWD, fn, AT_FDCWD, pfn, RENAME_NOREPLACE) == 0) return 1 ;
+      if (errno != EEXIST) break ;
+    }
+  }
+  return unlink(fn) == 0 || errno == ENOENT ;
+}
+
+void ferry_pool_init (ferry_pool *p, char const *dir, unsigned int mode)
+{
+  p->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  p->mode = mode ;
+  p->names.len = 0 ;
+  p->pos = 0 ;
+  p->emptyat = 0 ;
+}
+
+ /* Fills p->names from the directory: 1 when it found some. After a read that found none, the
+    directory is read again only once it has changed (its modification time). */
+static int pool_read (ferry_pool *p)
+{
+  struct stat st ;
+  uint64_t stamp ;
+  int fd ;
+  DIR *d ;
+  unsigned int n = 0 ;
+  p->names.len = 0 ;
+  p->pos = 0 ;
+  if (fstat(p->dirfd, &st) < 0) return 0 ;
+  stamp = (uint64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec ;
+  if (p->emptyat && stamp == p->emptyat) return 0 ;
+  fd = openat(p->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  if (fd < 0) return 0 ;
+  d = fdopendir(fd) ;
+  if (!d) { close(fd) ; return 0 ; }
+  while (n < READ_MAX)
+  {
+    struct dirent *e = readdir(d) ;
+    if (!e) break ;
+    if (e->d_name[0] == '.') continue ;
+    if (!stralloc_catb(&p->names, e->d_name, strlen(e->d_name) + 1)) break ;
+    n++ ;
+  }
+  closedir(d) ;
+  p->emptyat = n ? 0 : stamp ;
+  return n > 0 ;
+}
+
+int ferry_pool_take (ferry_pool *p, char *fn, ferry_pool_name_func *mkname, void *data, uint64_t *ino, uint64_t *size)
+{
+  int read = 0 ;
+  if (p->dirfd < 0) return -1 ;
+  for (;;)
+  {
+    char const *name ;
+    struct stat st ;
+    int fd ;
+    /* the directory is read at most once a call: names that all fail end it */
+    if (p->pos >= p->names.len && (read++ || !pool_read(p))) return -1 ;
+    name = p->names.s + p->pos ;
+    p->pos += strlen(name) + 1 ;
+    fd = openat(p->dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) ;
+    if (fd < 0)
+    {
+      /* gone, or something that is not ours to write (a link, a FIFO, a directory): it goes */
+      if (errno != ENOENT) unlinkat(p->dirfd, name, 0) ;
+      continue ;
+    }
+    if (fstat(fd, &st) < 0) { close(fd) ; continue ; }
+    if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid() || st.st_gid != getegid()
+     || (st.st_mode & 07777) != p->mode || fcntl(fd, F_SETFL, 0) < 0)
+    {
+      /* not a file this process could have made: it leaves the pool, unread */
+      close(fd) ;
+      unlinkat(p->dirfd, name, 0) ;
+      continue ;
+    }
+    (*mkname)(fn, (uint64_t)st.st_ino, data) ;
+    if (renameat(p->dirfd, name, AT_FDCWD, fn) < 0) { close(fd) ; continue ; }
+    *ino = st.st_ino ;
+    *size = st.st_size ;
+    return fd ;
+  }
+}
+
+int ferry_pool_end (int fd, uint64_t size, uint64_t len)
+{
+  return size > len ? ftruncate(fd, (off_t)len) : 0 ;
+}
