@@ -760,9 +760,9 @@ SYSTEMS = ("ferry", "postfix", "postfix-tuned")
 METHOD = """## ferry against Postfix, Exim and OpenSMTPD (tests/bench/mta.py)
 
 %s messages of %d bytes per run, each through the system's own sendmail command (ferry-sendmail,
-which hands the message to ferry-injectd; Postfix's sendmail and postdrop; Exim's exim4 -bm;
-OpenSMTPD's smtpctl as sendmail), %d injectors in parallel (tests/bench/sendmail-load.c, a
-posix_spawn per message). Median of %d runs, the systems alternating within each run: %s.
+which hands the message to ferry-injectd; Postfix's sendmail and postdrop; Exim's exim4 as
+sendmail; OpenSMTPD's smtpctl as sendmail, entered into the instance's mount namespace with
+nsenter), %d injectors in parallel (tests/bench/sendmail-load.c, a posix_spawn per message). Median of %d runs, the systems alternating within each run: %s.
 The rows of ferry-inject are ferry fed through ferry-inject, the qmail-queue program that front
 ends run (the message on fd 0, the envelope on fd 1), where the rows of ferry go through
 ferry-sendmail and ferry-injectd's group commit.
