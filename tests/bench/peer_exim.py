@@ -59,7 +59,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
+from ferrytest import eventually  # noqa: E402
 
 TREE = os.path.join(os.environ["FERRY_TOP"], "build", "peers", "exim")
 ROOT = os.path.join(TREE, "root")
@@ -154,13 +156,8 @@ def any_file(d):
     return any(fs for _, _, fs in os.walk(d))
 
 
-def wait_for(cond, timeout, interval=0.05):
-    deadline = time.time() + timeout
-    while not cond():
-        if time.time() > deadline:
-            return False
-        time.sleep(interval)
-    return True
+def wait_for(cond, timeout):
+    return eventually(cond, timeout, 0.05)
 
 
 CONFIG = """# a private Exim of tests/bench/peer_exim.py
