@@ -1,8 +1,10 @@
-/* qwalk: every message of the queue, read-only, as the hand tools show it. Prepared messages are
-   found by their recipient files, local/ and remote/, as the queue manager finds them, and read
-   with their envelope in intd/ and defer/, hold/,
-   bounce/, delete/; messages not prepared yet from their todo entry. Nothing is locked: a
-   message that finishes while it is read is skipped. */
+/* qwalk: every message of the queue, read-only, as the hand tools show it. Messages not prepared
+   yet are found by their todo entry; prepared messages by their recipient files, local/ and
+   remote/, as the queue manager finds them, and read with their envelope in intd/ and defer/,
+   hold/, bounce/, delete/. Nothing is locked: a message that finishes while it is read is
+   skipped. The todo walk goes first, so that a message prepared during the walk is seen either
+   in todo/ or in local/ or remote/, and shown once: the ids the todo walk showed are skipped
+   after. */
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,7 +35,14 @@ struct walk_s
   unsigned int ar ;
   uint64_t *both ;              /* messages shown from local/ that had a remote file too */
   unsigned int nboth, aboth ;
+  uint64_t *new ;               /* messages shown from their todo entry */
+  unsigned int nnew, anew ;
 } ;
+
+static int listed (uint64_t const *ids, unsigned int n, uint64_t id)
+{
+  return n && bsearch(&id, ids, n, sizeof(uint64_t), &ferry_id_cmp) ;
+}
 
 static int rcpt_room (walk *w, unsigned int n)
 {
@@ -129,7 +138,8 @@ static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)
   if (prepared)
   {
     unsigned int nfiles = 0 ;
-    /* with its todo entry still there, it is not prepared yet: the todo walk shows it */
+    /* shown from its todo entry already, or with its todo entry still there, not prepared yet */
+    if (listed(w->new, w->nnew, id)) return 0 ;
     ferry_queue_path(fn, "todo", id, split) ;
     if (exists(fn)) return 0 ;
     for (c = 0 ; c < 2 ; c++)
@@ -171,6 +181,8 @@ static int one (walk *w, uint64_t id, unsigned int split, int prepared, int (*f)
     if (got == -2) m.damage = "its todo entry is not a regular file" ;
     else if (got <= 0) return got ;
     else m.damage = envelope_parse(w, &m, 1) ;
+    if (w->nnew == w->anew) w->new = ferry_array_grow(w->new, &w->anew, sizeof(uint64_t)) ;
+    w->new[w->nnew++] = id ;
   }
   if (!m.sender) m.sender = "" ;
   if (prepared)
@@ -235,7 +247,7 @@ static int dir_walk (walk *w, char const *dir, unsigned int split, int prepared,
       {
         /* a message with both recipient files is shown from the local one */
         ferry_queue_path(fn, "local", id, split) ;
-        if (exists(fn) || (w->nboth && bsearch(&id, w->both, w->nboth, sizeof(uint64_t), &ferry_id_cmp))) continue ;
+        if (exists(fn) || listed(w->both, w->nboth, id)) continue ;
       }
       if (one(w, id, split, prepared, f, data, &stop) < 0) { closedir(dh) ; return -1 ; }
     }
@@ -246,24 +258,28 @@ static int dir_walk (walk *w, char const *dir, unsigned int split, int prepared,
 
 int qwalk_id (unsigned int split, uint64_t id, int (*f)(qmsg const *, void *), void *data)
 {
-  walk w = { .env = STRALLOC_ZERO, .recs = { STRALLOC_ZERO, STRALLOC_ZERO }, .defer = STRALLOC_ZERO, .r = 0, .ar = 0, .both = 0, .nboth = 0, .aboth = 0 } ;
+  walk w = { .env = STRALLOC_ZERO, .recs = { STRALLOC_ZERO, STRALLOC_ZERO }, .defer = STRALLOC_ZERO } ;
   int stop = 0, r ;
-  r = one(&w, id, split, 1, f, data, &stop) ;
-  if (!r) r = one(&w, id, split, 0, f, data, &stop) ;
+  /* its todo entry first: one being prepared meanwhile is then found in one place or the other */
+  r = one(&w, id, split, 0, f, data, &stop) ;
+  if (!r) { w.nnew = 0 ; r = one(&w, id, split, 1, f, data, &stop) ; }
   stralloc_free(&w.env) ; stralloc_free(&w.recs[0]) ; stralloc_free(&w.recs[1]) ; stralloc_free(&w.defer) ;
   free(w.r) ;
   free(w.both) ;
+  free(w.new) ;
   return r ;
 }
 
 int qwalk (unsigned int split, int (*f)(qmsg const *, void *), void *data)
 {
-  walk w = { .env = STRALLOC_ZERO, .recs = { STRALLOC_ZERO, STRALLOC_ZERO }, .defer = STRALLOC_ZERO, .r = 0, .ar = 0, .both = 0, .nboth = 0, .aboth = 0 } ;
-  int r = dir_walk(&w, "local", split, 1, f, data) ;
+  walk w = { .env = STRALLOC_ZERO, .recs = { STRALLOC_ZERO, STRALLOC_ZERO }, .defer = STRALLOC_ZERO } ;
+  int r = dir_walk(&w, "todo", split, 0, f, data) ;
+  if (r == 1 && w.nnew) qsort(w.new, w.nnew, sizeof(uint64_t), &ferry_id_cmp) ;
+  if (r == 1) r = dir_walk(&w, "local", split, 1, f, data) ;
   if (r == 1) r = dir_walk(&w, "remote", split, 1, f, data) ;
-  if (r == 1) r = dir_walk(&w, "todo", split, 0, f, data) ;
   stralloc_free(&w.env) ; stralloc_free(&w.recs[0]) ; stralloc_free(&w.recs[1]) ; stralloc_free(&w.defer) ;
   free(w.r) ;
   free(w.both) ;
+  free(w.new) ;
   return r ;
 }

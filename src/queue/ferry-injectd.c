@@ -43,6 +43,7 @@
 
 #define USAGE "ferry-injectd [ -c maxclients ] [ -u maxperuid ] [ -t timeout ] [ -T maxtime ] [ home ]"
 #define SOCKET_PATH FERRY_INJECT_SOCKET
+#define SOCKET_TMP FERRY_INJECT_SOCKET ".new"
 #define ENVELOPE_MAX (64 << 20)
 #define CHUNKLEN_DIGITS 10
 #define STOP_GRACE 10
@@ -391,6 +392,8 @@ static void commit (void)
   ferry_trigger_pull("queue/lock/trigger") ;
 }
 
+/* the socket is made under a temporary name and renamed into place once it listens: a client
+   finds either the old socket or one that takes connections, never one that refuses them */
 static int listen_make (void)
 {
   struct sockaddr_un sa ;
@@ -398,12 +401,13 @@ static int listen_make (void)
   if (fd < 0) strerr_diefu1sys(111, "create a socket") ;
   memset(&sa, 0, sizeof(sa)) ;
   sa.sun_family = AF_UNIX ;
-  memcpy(sa.sun_path, SOCKET_PATH, sizeof(SOCKET_PATH)) ;
-  if (unlink(SOCKET_PATH) < 0 && errno != ENOENT) strerr_diefu2sys(111, "remove the old ", SOCKET_PATH) ;
-  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) strerr_diefu2sys(111, "bind to ", SOCKET_PATH) ;
+  memcpy(sa.sun_path, SOCKET_TMP, sizeof(SOCKET_TMP)) ;
+  if (unlink(SOCKET_TMP) < 0 && errno != ENOENT) strerr_diefu2sys(111, "remove the old ", SOCKET_TMP) ;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) strerr_diefu2sys(111, "bind to ", SOCKET_TMP) ;
   /* anyone may inject, as anyone may run ferry-inject: the kernel tells who they are */
-  if (chmod(SOCKET_PATH, 0666) < 0) strerr_diefu2sys(111, "chmod ", SOCKET_PATH) ;
-  if (listen(fd, 128) < 0) strerr_diefu2sys(111, "listen on ", SOCKET_PATH) ;
+  if (chmod(SOCKET_TMP, 0666) < 0) strerr_diefu2sys(111, "chmod ", SOCKET_TMP) ;
+  if (listen(fd, 128) < 0) strerr_diefu2sys(111, "listen on ", SOCKET_TMP) ;
+  if (rename(SOCKET_TMP, SOCKET_PATH) < 0) strerr_diefu4sys(111, "rename ", SOCKET_TMP, " to ", SOCKET_PATH) ;
   return fd ;
 }
 
