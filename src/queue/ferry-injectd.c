@@ -43,7 +43,7 @@
 
 #define USAGE "ferry-injectd [ -c maxclients ] [ -u maxperuid ] [ -t timeout ] [ -T maxtime ] [ home ]"
 #define SOCKET_PATH FERRY_INJECT_SOCKET
-#define SOCKET_TMP FERRY_INJECT_SOCKET ".new"
+#define SOCKET_TMP FERRY_INJECT_SOCKET_NEW
 #define ENVELOPE_MAX (64 << 20)
 #define CHUNKLEN_DIGITS 10
 #define STOP_GRACE 10

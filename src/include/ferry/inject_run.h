@@ -15,6 +15,7 @@ extern int ferry_inject_run (char const *prog, char const *const *argv, char con
 
  /* ferry-injectd's socket, relative to the home (doc/protocols.html). */
 #define FERRY_INJECT_SOCKET "public/inject"
+#define FERRY_INJECT_SOCKET_NEW "public/inject.new"   /* ferry-injectd makes it, renamed once it listens */
 
  /* The same, through ferry-injectd when it listens on FERRY_INJECT_SOCKET (the current directory
     must be the home), else through ferry_inject_run. ferry-injectd answers with ferry-inject's
