@@ -47,6 +47,8 @@ void ferry_pool_init (ferry_pool *p, char const *dir, unsigned int mode)
 {
   p->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
   p->mode = mode ;
+  p->uid = geteuid() ;
+  p->gid = getegid() ;
   p->names.len = 0 ;
   p->pos = 0 ;
   p->emptyat = 0 ;
@@ -104,8 +106,9 @@ int ferry_pool_take (ferry_pool *p, char *fn, ferry_pool_name_func *mkname, void
       continue ;
     }
     if (fstat(fd, &st) < 0) { close(fd) ; continue ; }
-    if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid() || st.st_gid != getegid()
-     || (st.st_mode & 07777) != p->mode || fcntl(fd, F_SETFL, 0) < 0)
+    /* (O_NONBLOCK stays: it changes nothing for a regular file) */
+    if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != p->uid || st.st_gid != p->gid
+     || (st.st_mode & 07777) != p->mode)
     {
       /* not a file this process could have made: it leaves the pool, unread */
       close(fd) ;

@@ -26,11 +26,13 @@ struct ferry_pool_s
 {
   int dirfd ;           /* the pool's directory, or -1: no pool (it is missing), make files */
   unsigned int mode ;   /* the mode of the files this process makes */
+  uid_t uid ;           /* and their owner and group: this process's effective ids */
+  gid_t gid ;
   stralloc names ;      /* slot names read from the directory, each terminated */
   size_t pos ;          /* the next one to try */
   uint64_t emptyat ;    /* the directory's modification time (ns) when a read found none, else 0 */
 } ;
-#define FERRY_POOL_ZERO { .dirfd = -1, .mode = 0, .names = STRALLOC_ZERO, .pos = 0, .emptyat = 0 }
+#define FERRY_POOL_ZERO { .dirfd = -1, .mode = 0, .uid = 0, .gid = 0, .names = STRALLOC_ZERO, .pos = 0, .emptyat = 0 }
 
  /* Opens the pool dir (relative to the home, the current directory); without it, p makes no use
     of a pool. mode: the mode of the files this process makes, the only one it takes. */
