@@ -1,6 +1,8 @@
 /* The DATA and BDAT transform of ferry-smtpd: the client's bytes into the message the queue
    keeps (LF line ends), with the end of DATA found only at CRLF.CRLF. */
 
+#include <sys/types.h>
+
 #include <skalibs/stralloc.h>
 
 #include "smtpd.h"
@@ -30,6 +32,28 @@ static int inline_byte (smtpd_data *d, char c, stralloc *out)
   return stralloc_catb(out, &c, 1) ;
 }
 
+ /* The bytes of a line up to its next CR or LF, taken at once (what inline_byte does to each):
+    the length taken, 0 when in[0] is a CR or an LF. -1 on running out of memory. */
+static ssize_t inline_run (smtpd_data *d, char const *in, size_t n, stralloc *out)
+{
+  size_t k = 0 ;
+  unsigned char any = 0, all = 0xff ;
+  for (; k < n ; k++)
+  {
+    unsigned char c = in[k] ;
+    if (c == '\r' || c == '\n') break ;
+    any |= c ;
+    all &= c ? 0xff : 0 ;
+  }
+  if (!k) return 0 ;
+  if (!all) d->flags |= SMTPD_DATA_NUL ;
+  if (any & 0x80) d->flags |= SMTPD_DATA_8BIT ;
+  d->linelen += k ;
+  if (d->linelen > 998) d->flags |= SMTPD_DATA_LONGLINE ;
+  d->state = INLINE ;
+  return stralloc_catb(out, in, k) ? (ssize_t)k : -1 ;
+}
+
  /* After a CR: an LF ends the line, anything else makes the CR bare. */
 static int cr_byte (smtpd_data *d, char c, stralloc *out)
 {
@@ -45,6 +69,16 @@ static int cr_byte (smtpd_data *d, char c, stralloc *out)
   return inline_byte(d, c, out) ;
 }
 
+ /* in[0] inside a line: a run of the line's bytes at once, or the CR or LF alone. The bytes
+    taken (at least 1), 0 on running out of memory. */
+static size_t inline_step (smtpd_data *d, char const *in, size_t n, stralloc *out)
+{
+  ssize_t k = inline_run(d, in, n, out) ;
+  if (k < 0) return 0 ;
+  if (k) return (size_t)k ;
+  return inline_byte(d, in[0], out) ;
+}
+
 size_t smtpd_data_dot (smtpd_data *d, char const *in, size_t n, stralloc *out, int *done)
 {
   size_t i = 0 ;
@@ -52,19 +86,22 @@ size_t smtpd_data_dot (smtpd_data *d, char const *in, size_t n, stralloc *out, i
   for (; i < n ; i++)
   {
     char c = in[i] ;
+    size_t k ;
     int ok = 1 ;
     switch (d->state)
     {
       case BOL :
         if (c == '.') { d->state = DOT ; break ; }
-        ok = inline_byte(d, c, out) ;
-        break ;
-      case INLINE : ok = inline_byte(d, c, out) ; break ;
+        goto line ;
+      case INLINE : goto line ;
       case CR : ok = cr_byte(d, c, out) ; break ;
       case DOT :
         /* the dot that starts a line is removed: ".." is ".", ".x" is "x" */
         if (c == '\r') { d->state = DOTCR ; break ; }
-        ok = inline_byte(d, c, out) ;
+      line:
+        k = inline_step(d, in + i, n - i, out) ;
+        if (!k) return 0 ;
+        i += k - 1 ;
         break ;
       case DOTCR :
         if (c == '\n') { d->state = BOL ; d->linelen = 0 ; *done = 1 ; return i + 1 ; }
@@ -79,8 +116,12 @@ size_t smtpd_data_dot (smtpd_data *d, char const *in, size_t n, stralloc *out, i
 int smtpd_data_chunk (smtpd_data *d, char const *in, size_t n, stralloc *out)
 {
   size_t i = 0 ;
-  for (; i < n ; i++)
-    if (!(d->state == CR ? cr_byte(d, in[i], out) : inline_byte(d, in[i], out))) return 0 ;
+  while (i < n)
+  {
+    size_t k = d->state == CR ? (size_t)cr_byte(d, in[i], out) : inline_step(d, in + i, n - i, out) ;
+    if (!k) return 0 ;
+    i += k ;
+  }
   return 1 ;
 }
 
