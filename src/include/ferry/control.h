@@ -3,6 +3,7 @@
 #define FERRY_CONTROL_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <skalibs/stralloc.h>
 
 typedef struct ferry_control_s ferry_control ;
@@ -38,6 +39,21 @@ extern int ferry_control_listed (stralloc const *list, char const *s, size_t n) 
  /* A number setting, checked against the table's range.
     1: read, 0: default used, -1: read error (errno), -2: not a number in range. */
 extern int ferry_control_readu64 (char const *name, uint64_t *u) ;
+
+ /* The same for a server that applies the setting to each client: the file is read again when
+    its status changed (inode, size, modification or change time), or when it had changed less
+    than a second before the last read; else the last value read is given, with the last
+    return. A failed read is tried again the next time. */
+typedef struct ferry_control_watch_s ferry_control_watch ;
+struct ferry_control_watch_s
+{
+  struct stat st ;      /* the file's status when it was read (all zero: there was none) */
+  uint64_t value ;
+  int r ;
+  int stable ;          /* the last read can be given again while the status stays st */
+} ;
+#define FERRY_CONTROL_WATCH_ZERO { .stable = 0 }
+extern int ferry_control_watchu64 (ferry_control_watch *w, char const *name, uint64_t *u) ;
 
  /* The same, dying with exit code e and a message naming the file on any failure. */
 extern uint64_t ferry_control_u64_or_die (char const *name, int e) ;
