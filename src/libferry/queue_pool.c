@@ -101,8 +101,10 @@ int ferry_pool_take (ferry_pool *p, char *fn, ferry_pool_name_func *mkname, void
     fd = openat(p->dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) ;
     if (fd < 0)
     {
-      /* gone, or something that is not ours to write (a link, a FIFO, a directory): it goes */
-      if (errno != ENOENT) unlinkat(p->dirfd, name, 0) ;
+      /* gone, or something that is not ours to write (a link, a FIFO, a directory): it goes (a
+         directory when it is empty) */
+      if (errno == EISDIR) unlinkat(p->dirfd, name, AT_REMOVEDIR) ;
+      else if (errno != ENOENT) unlinkat(p->dirfd, name, 0) ;
       continue ;
     }
     if (fstat(fd, &st) < 0) { close(fd) ; continue ; }

@@ -3,7 +3,8 @@ messages go into queue/free.inject and queue/free.prepare, the next messages are
 them (their ids the inodes kept), and every message is delivered byte for byte, a short one
 written over a longer one's file included; what does not belong in a pool (a symbolic link, a
 FIFO, a file of another mode, a file with a second name) is removed from it, never written
-through; the queue is clean at the end."""
+through; the pools emptied or removed while the set runs, or missing when it starts, cost
+nothing but their use; the queue is clean at the end."""
 
 import os
 import stat
@@ -38,6 +39,16 @@ def inject(home, subject, size):
 def pool(home, name):
     d = os.path.join(home.path, "queue", name)
     return {os.stat(os.path.join(d, f)).st_ino for f in os.listdir(d)}
+
+
+def batch(home, md, sent, name, n, total):
+    """n messages injected while the set runs, then all total delivered whole and the queue empty"""
+    for k in range(n):
+        _, sent["%s%d" % (name, k)] = inject(home, "%s%d" % (name, k), 200 + 300 * k)
+    expect(eventually(lambda: len(bodies(md)) == total and not home.queue_files(), 30),
+           "%s: %d messages delivered, the queue empty" % (name, n), home.log()[-1500:])
+    got = bodies(md)
+    expect(all(got.get("%s%d" % (name, k), b"").endswith(sent["%s%d" % (name, k)][9:]) for k in range(n)), "%s: the messages are whole" % name)
 
 
 try:
@@ -87,11 +98,12 @@ try:
     open(os.path.join(fi, "4"), "w").write("two names\n")
     os.chmod(os.path.join(fi, "4"), 0o644)
     os.link(os.path.join(fi, "4"), os.path.join(home.tmp, "second-name"))
+    os.mkdir(os.path.join(fi, "5"))
     for k in range(3):
         _, sent["after%d" % k] = inject(home, "after%d" % k, 100)
     expect(eventually(lambda: len(bodies(md)) == 43 and not home.queue_files(), 30), "the messages after them are delivered", home.log()[-1500:])
     left = sorted(os.listdir(fi))
-    expect(not {"1", "2", "3", "4"} & set(left), "the link, the FIFO, the 0600 file and the file with two names left the pool", left)
+    expect(not {"1", "2", "3", "4", "5"} & set(left), "the link, the FIFO, the 0600 file, the file with two names and the directory left the pool", left)
     expect(open(outside).read() == "not the queue's\n" and open(os.path.join(home.tmp, "second-name")).read() == "two names\n",
            "nothing was written through the link or into the file with a second name")
     got = bodies(md)
@@ -100,5 +112,32 @@ try:
     expect(mode == 0o700, "queue/free.inject is mode 0700", oct(mode))
     r = subprocess.run([os.path.join(home.path, "bin", "ferry-setup"), "-c", home.path], capture_output=True, text=True)
     expect(r.returncode == 0, "ferry-setup -c passes the home with its pools", r.stdout + r.stderr)
+
+    # 4. the pools emptied while the set runs: the next messages are made as new files
+    fp = os.path.join(home.path, "queue", "free.prepare")
+    subprocess.run(["find", fi, fp, "-type", "f", "-delete"], check=True)
+    batch(home, md, sent, "emptied", 5, 43 + 5)
+    expect(pool(home, "free.inject") and pool(home, "free.prepare"), "and their files fill the pools again")
+
+    # 5. the pools removed while the set runs: nothing is lost, the files are made and freed
+    for d in (fi, fp):
+        subprocess.run(["find", d, "-type", "f", "-delete"], check=True)
+        os.rmdir(d)
+    batch(home, md, sent, "removed", 5, 43 + 10)
+    expect(not os.path.exists(fi) and not os.path.exists(fp), "no program made the pools again")
+    r = subprocess.run([os.path.join(home.path, "bin", "ferry-setup"), "-c", home.path], capture_output=True, text=True)
+    expect(r.returncode != 0 and "missing: queue/free.inject" in r.stdout + r.stderr and "missing: queue/free.prepare" in r.stdout + r.stderr,
+           "ferry-setup -c reports them missing", r.stdout + r.stderr)
+
+    # 6. a set started without them: the same
+    sv.stop()
+    sv = Supervised(home.path)
+    stops.insert(0, sv.stop)
+    expect(eventually(lambda: os.path.exists(os.path.join(home.path, "public", "inject")), 20), "the set starts again, without the pools")
+    batch(home, md, sent, "without", 5, 43 + 15)
+    expect(not os.path.exists(fi) and not os.path.exists(fp), "started without the pools, the set works without them")
+    r = subprocess.run([os.path.join(home.path, "bin", "ferry-setup"), home.path], capture_output=True, text=True)
+    expect(r.returncode == 0 and stat.S_IMODE(os.stat(fi).st_mode) == 0o700 and stat.S_IMODE(os.stat(fp).st_mode) == 0o700,
+           "ferry-setup makes them again, mode 0700", r.stdout + r.stderr)
 finally:
     stop_all(stops)
