@@ -50,7 +50,9 @@
 #define RESERVED 16       /* slots beyond maxclients for root and the queue's own users */
 #define REPLY_GRACE 10    /* seconds a client has to take its answer */
 
-typedef enum { ST_LEN, ST_DATA, ST_COMMA, ST_ENV, ST_READY, ST_REPLY } state ;
+ /* ST_READY: its files written, waiting for the sync that makes them durable; ST_LINKED: its
+    todo link made, waiting for the sync that makes that durable (commit) */
+typedef enum { ST_LEN, ST_DATA, ST_COMMA, ST_ENV, ST_READY, ST_LINKED, ST_REPLY } state ;
 
 typedef struct client_s client ;
 struct client_s
@@ -88,6 +90,7 @@ static int qfd ;
 static pid_t mypid ;         /* names this server's files in queue/pid */
 static ferry_pool pool = FERRY_POOL_ZERO ;   /* queue/free.inject: message files and envelopes to reuse */
 static uint64_t committed = 0, batches = 0, refused = 0, turnedaway = 0 ;
+static unsigned int pending = 0 ;   /* clients linked into todo/, waiting for the next sync */
 static uid_t own[3] ;       /* root, the server's own user, the queue manager's: never turned away */
 static unsigned int nown = 0 ;
 
@@ -128,7 +131,9 @@ static void client_drop (unsigned int i)
 {
   client *c = clients + i ;
   if (c->mfd >= 0) fd_close(c->mfd) ;
-  if (c->st != ST_REPLY) files_remove(c) ;
+  /* once its todo link is made, its files are the queue's: it goes without an answer, which
+     the protocol reads as an unknown outcome */
+  if (c->st != ST_REPLY && c->st != ST_LINKED) files_remove(c) ;
   fd_close(c->fd) ;
   stralloc_free(&c->env) ;
   clients[i] = clients[--nclients] ;
@@ -206,6 +211,8 @@ static void intd_name (char *fn, uint64_t ino, void *data)
   ferry_queue_path(fn, "intd", *(uint64_t const *)data, split) ;
 }
 
+static ferry_control_watch databytes = FERRY_CONTROL_WATCH_ZERO ;
+
 static void client_new (int fd, struct ucred const *cred)
 {
   char buf[FERRY_INJECT_RECEIVED_MAX] ;
@@ -222,7 +229,7 @@ static void client_new (int fd, struct ucred const *cred)
   nclients++ ;
   c->uid = cred->uid ; c->pid = cred->pid ;
   /* control/databytes as it is now, as each ferry-inject reads it */
-  if (ferry_control_readu64("databytes", &c->limit) < 0)
+  if (ferry_control_watchu64(&databytes, "databytes", &c->limit) < 0)
   { answer(c, FERRY_INJECT_CONFIG, "unable to read control/databytes") ; return ; }
   c->mfd = ferry_pool_take(&pool, messfn, &mess_name, 0, &c->id, &c->messold) ;
   if (c->mfd < 0)
@@ -336,18 +343,55 @@ static void feed (client *c, char const *s, size_t n)
   if (n && c->st == ST_READY) answer(c, FERRY_INJECT_READ, "protocol error: bytes after the envelope") ;
 }
 
- /* Every ready injection: one syncfs makes their messages and envelopes durable, the todo links
-    commit them, a second syncfs makes the links durable; only then is each client told. */
+ /* The group commit, pipelined: one syncfs makes durable both the todo links made after the
+    sync before it (those clients are then answered: committed) and the messages and envelopes
+    written since (those are then linked into todo/, and answered after the next sync). So a
+    batch costs one syncfs, and between two syncs the main loop reads the clients that came
+    meanwhile. A failed sync refuses both: the links it should have made durable are removed. */
 static void commit (void)
 {
-  unsigned int i, n = 0, ok = 0 ;
-  for (i = 0 ; i < nclients ; i++) if (clients[i].st == ST_READY) n++ ;
-  if (!n) return ;
+  unsigned int i, ready = 0, linked = 0, ok = 0 ;
+  for (i = 0 ; i < nclients ; i++)
+  {
+    if (clients[i].st == ST_READY) ready++ ;
+    else if (clients[i].st == ST_LINKED) linked++ ;
+  }
+  if (!ready && !linked) return ;
   if (syncfs(qfd) < 0)
   {
-    strerr_warnwu1sys("syncfs the queue: the batch is refused, its clients may retry") ;
-    for (i = 0 ; i < nclients ; i++) if (clients[i].st == ST_READY) answer_sys(clients + i, FERRY_INJECT_WRITE, "sync the queue") ;
+    /* nothing since the last sync is known to be durable: withdraw it, the clients retry */
+    strerr_warnwu1sys("syncfs the queue: the batch is withdrawn, its clients may retry") ;
+    for (i = 0 ; i < nclients ; i++)
+    {
+      client *c = clients + i ;
+      if (c->st == ST_LINKED)
+      {
+        char todo[FERRY_QUEUE_PATH_MAX] ;
+        ferry_queue_path(todo, "todo", c->id, split) ;
+        unlink(todo) ;
+        answer_sys(c, FERRY_INJECT_WRITE, "sync queue/todo") ;
+      }
+      else if (c->st == ST_READY) answer_sys(c, FERRY_INJECT_WRITE, "sync the queue") ;
+    }
     return ;
+  }
+  for (i = 0 ; i < nclients ; i++)
+  {
+    client *c = clients + i ;
+    char fmt[9 + UINT64_FMT] ;
+    if (c->st != ST_LINKED) continue ;
+    memcpy(fmt, "queued id ", 10) ;
+    fmt[10 + uint64_fmt(fmt + 10, c->id)] = 0 ;
+    c->mademess = c->madeintd = 0 ;   /* they belong to the queue now */
+    answer(c, FERRY_INJECT_OK, fmt) ;
+    injectd_metrics_message(c->total) ;
+  }
+  if (linked)
+  {
+    committed += linked ;
+    batches++ ;
+    injectd_metrics_commit() ;
+    ferry_trigger_pull("queue/lock/trigger") ;
   }
   for (i = 0 ; i < nclients ; i++)
   {
@@ -357,39 +401,10 @@ static void commit (void)
     ferry_queue_path(intd, "intd", c->id, split) ;
     ferry_queue_path(todo, "todo", c->id, split) ;
     if (link(intd, todo) < 0) { answer_sys(c, FERRY_INJECT_TODO, "link the envelope into queue/todo") ; continue ; }
+    c->st = ST_LINKED ;
     ok++ ;
   }
-  if (!ok) return ;
-  if (syncfs(qfd) < 0)
-  {
-    /* the commits are not known to be durable: withdraw them, the clients retry */
-    strerr_warnwu1sys("syncfs the queue: the batch is withdrawn, its clients may retry") ;
-    for (i = 0 ; i < nclients ; i++)
-    {
-      client *c = clients + i ;
-      char todo[FERRY_QUEUE_PATH_MAX] ;
-      if (c->st != ST_READY) continue ;
-      ferry_queue_path(todo, "todo", c->id, split) ;
-      unlink(todo) ;
-      answer_sys(c, FERRY_INJECT_WRITE, "sync queue/todo") ;
-    }
-    return ;
-  }
-  for (i = 0 ; i < nclients ; i++)
-  {
-    client *c = clients + i ;
-    char fmt[9 + UINT64_FMT] ;
-    if (c->st != ST_READY) continue ;
-    memcpy(fmt, "queued id ", 10) ;
-    fmt[10 + uint64_fmt(fmt + 10, c->id)] = 0 ;
-    c->mademess = c->madeintd = 0 ;   /* they belong to the queue now */
-    answer(c, FERRY_INJECT_OK, fmt) ;
-    injectd_metrics_message(c->total) ;
-  }
-  committed += ok ;
-  batches++ ;
-  injectd_metrics_commit() ;
-  ferry_trigger_pull("queue/lock/trigger") ;
+  pending = ok ;
 }
 
 /* the socket is made under a temporary name and renamed into place once it listens: a client
@@ -470,17 +485,19 @@ int main (int argc, char const *const *argv)
     tain deadline = TAIN_INFINITE ;
     unsigned int n = 0, i ;
     int r ;
-    if (stopping && (!nclients || tain_less(&stopdeadline, &STAMP))) break ;
+    /* (never with clients linked: the next sync answers them) */
+    if (stopping && !pending && (!nclients || tain_less(&stopdeadline, &STAMP))) break ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; n++ ;
     x[n].fd = lfd >= 0 && nclients < maxclients + RESERVED ? lfd : -1 ; x[n].events = IOPAUSE_READ ; n++ ;
     for (i = 0 ; i < nclients ; i++)
     {
       x[n].fd = clients[i].fd ;
-      x[n].events = clients[i].st == ST_REPLY ? IOPAUSE_WRITE : clients[i].st == ST_READY ? 0 : IOPAUSE_READ ;
+      x[n].events = clients[i].st == ST_REPLY ? IOPAUSE_WRITE : clients[i].st >= ST_READY ? 0 : IOPAUSE_READ ;
       n++ ;
       if (tain_less(&clients[i].deadline, &deadline)) deadline = clients[i].deadline ;
     }
     if (stopping && tain_less(&stopdeadline, &deadline)) deadline = stopdeadline ;
+    if (pending) deadline = STAMP ;   /* the clients linked wait for the next sync: no waiting */
     injectd_metrics_deadline(&deadline) ;
     r = iopause_g(x, n, &deadline) ;
     if (r < 0) strerr_diefu1sys(111, "iopause") ;
@@ -553,7 +570,7 @@ int main (int argc, char const *const *argv)
     tain_now_g() ;
     injectd_metrics_run(0) ;
     for (i = nclients ; i-- ;)
-      if (tain_less(&clients[i].deadline, &STAMP))
+      if (tain_less(&clients[i].deadline, &STAMP) && clients[i].st != ST_READY && clients[i].st != ST_LINKED)
       {
         client *c = clients + i ;
         if (c->st < ST_READY && !tain_less(&STAMP, &c->end))

@@ -6,7 +6,9 @@
                      files only, never a log or a pipe) create (open or openat with O_CREAT) link
                      (link, linkat) rename (rename, renameat, renameat2) unlink
      FAILSHIM_ERRNO  the errno, a number (5 EIO, 28 ENOSPC, 30 EROFS)
-     FAILSHIM_SWITCH the switch file: calls fail only while it exists */
+     FAILSHIM_SWITCH the switch file: calls fail only while it exists
+     FAILSHIM_AFTER  optional: the first this many calls that would fail succeed (one count for
+                     the process, over all the calls named) */
 
 #define _GNU_SOURCE
 
@@ -35,8 +37,11 @@ static int broken (char const *call)
   {
     if ((p == calls || p[-1] == ',') && (p[n] == ',' || !p[n]))
     {
+      static long passed = 0 ;
+      char const *after = getenv("FAILSHIM_AFTER") ;
       int saved = errno ;
       if (stat(sw, &st) < 0) { errno = saved ; return 0 ; }
+      if (after && passed < atol(after)) { passed++ ; errno = saved ; return 0 ; }
       errno = atoi(e) ;
       return 1 ;
     }

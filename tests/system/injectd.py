@@ -3,7 +3,8 @@ ferry-inject's (Received: line, u/p/t records from the kernel's credentials); ev
 answered with ferry-inject's code and leaves nothing (a bad chunk length, bytes after the
 envelope, a refused envelope, a message over databytes, a client that hangs up halfway, one that
 sends nothing until the timeout); 30 clients at once are committed in far fewer batches than
-messages; a SIGKILL of the server under load loses no answered message. Under s6 in the set:
+messages; a SIGKILL of the server under load loses no answered message; a failing sync of the queue is
+answered 53 and leaves nothing. Under s6 in the set:
 ferry-sendmail goes through it (a ferry-inject that records its runs is never run), and through
 ferry-inject once the service is down; both deliver."""
 
@@ -156,6 +157,33 @@ try:
     bad = [d for d in done if home.mess(d[0]).split(b"\n", 1)[1] != d[1]
            or not home.todo(d[0]).endswith(b"Fk%d-%d@example.org\0Tr@example.net\0\0" % (d[2], d[3]))]
     expect(len(done) > 10 and not bad, "SIGKILL under load: all %d messages answered 0 are committed and whole" % len(done), bad[:3])
+
+    # the queue's sync fails (EIO, from a preloaded shim): the first sync after a message's files
+    # works and its todo link is made, the sync that should make the link durable fails: the
+    # link is withdrawn and the client told; then every sync fails: the next client is told
+    # too; neither leaves a file. Once the syncs work again, so does the server.
+    switch = os.path.join(home.tmp, "broken")
+    open(switch, "w").close()
+    os.unlink(os.path.join(home.path, "public", "inject"))   # the killed server's
+    shim = dict(os.environ, LD_PRELOAD=os.path.join(os.environ["FERRY_TOP"], "build", "tests", "failshim.so"),
+                FAILSHIM_PROG="ferry-injectd", FAILSHIM_CALLS="syncfs", FAILSHIM_ERRNO="5", FAILSHIM_SWITCH=switch, FAILSHIM_AFTER="1")
+    err = open(os.path.join(home.tmp, "injectd-sync.err"), "w+")
+    p = subprocess.Popen([os.path.join(BIN, "ferry-injectd"), home.path], stderr=err, env=shim)
+    home.procs.append(p)
+    expect(eventually(lambda: os.path.exists(os.path.join(home.path, "public", "inject")), 10), "ferry-injectd starts with a failing sync")
+    before = set(home.queue_files(("todo", "mess", "intd", "pid")))
+    r = injectd_talk(home, injectd_chunks(b"Subject: sync 1\n\nbody\n") + ENV)
+    expect(r.startswith("53 ") and "sync queue/todo" in r, "the sync of its todo link fails: answered 53", r)
+    r = injectd_talk(home, injectd_chunks(b"Subject: sync 2\n\nbody\n") + ENV)
+    expect(r.startswith("53 ") and "sync the queue" in r, "the sync of its files fails: answered 53", r)
+    left = set(home.queue_files(("todo", "mess", "intd", "pid"))) - before
+    expect(not left, "neither left a file in the queue: the todo link withdrawn, the files removed", sorted(left))
+    expect(errtext(err).count("syncfs the queue: the batch is withdrawn") == 2, "each failure is logged", errtext(err))
+    os.unlink(switch)
+    r = injectd_talk(home, injectd_chunks(b"Subject: sync 3\n\nbody\n") + ENV)
+    expect(r.startswith("0 queued id ") and home.todo(int(r.split()[3])).endswith(ENV), "the syncs work again: committed", r)
+    p.send_signal(signal.SIGTERM)
+    p.wait(10)
 
     # ---------- under s6, in the set ----------
     home2 = Home()
