@@ -111,6 +111,9 @@ class FerryRelay(Ferry):
             text = text.replace(" -l 0.0.0.0:25 ", " -l 127.0.0.1:%d " % port)
             open(os.path.join(svc, "run"), "w").write(text)
             os.unlink(os.path.join(svc, "down"))
+            # s6-svc needs the service's supervisor, which s6-svscan may not have started yet
+            if not mta.eventually(lambda: os.path.exists(os.path.join(svc, "supervise", "control")), 20):
+                sys.exit("bench: s6-svscan did not start the supervisor of %s" % svc)
             subprocess.run(["s6-svc", "-u", svc], check=True)
             inject = os.path.join(self.H, "public", "inject")
             if not mta.eventually(lambda: listening(port) and os.path.exists(inject), 20):
