@@ -134,18 +134,26 @@ static void commit (void)
     else if (clients[i].st == ST_LINKED) linked++ ;
   }
   if (!ready && !linked) return ;
+  pending = 0 ;
   if (syncfs(qfd) < 0)
   {
-    /* nothing since the last sync is known to be durable: withdraw it, the clients retry */
+    /* nothing since the last sync is known to be durable: withdraw it, the clients retry. A
+       todo link is removed, but its message's files stay: ferry-preprocess-todo, woken by the
+       batch before, may have taken the message already. If it did not, they are leftovers that
+       ferry-clean sweep removes. */
+    int e = errno ;
     strerr_warnwu1sys("syncfs the queue: the batch is withdrawn, its clients may retry") ;
     for (i = 0 ; i < nclients ; i++)
     {
       client *c = clients + i ;
+      errno = e ;
       if (c->st == ST_LINKED)
       {
         char todo[FERRY_QUEUE_PATH_MAX] ;
         ferry_queue_path(todo, "todo", c->id, injectd_split) ;
         unlink(todo) ;
+        c->mademess = c->madeintd = 0 ;
+        errno = e ;
         injectd_answer_sys(c, FERRY_INJECT_WRITE, "sync queue/todo") ;
       }
       else if (c->st == ST_READY) injectd_answer_sys(c, FERRY_INJECT_WRITE, "sync the queue") ;

@@ -20,7 +20,7 @@ static int fill (stralloc *sa)
 {
   return counter(sa, "ferry_injectd_messages_total", "messages committed into the queue", messages)
     && counter(sa, "ferry_injectd_bytes_total", "bytes of the messages committed, as their clients sent them", bytes)
-    && counter(sa, "ferry_injectd_commits_total", "batches committed (each one pair of syncs)", commits)
+    && counter(sa, "ferry_injectd_commits_total", "batches committed (one sync each under load, two alone)", commits)
     && counter(sa, "ferry_injectd_refused_total", "injections refused (answered with an error code; nothing committed)", refused) ;
 }
 

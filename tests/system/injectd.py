@@ -160,26 +160,48 @@ try:
 
     # the queue's sync fails (EIO, from a preloaded shim): the first sync after a message's files
     # works and its todo link is made, the sync that should make the link durable fails: the
-    # link is withdrawn and the client told; then every sync fails: the next client is told
-    # too; neither leaves a file. Once the syncs work again, so does the server.
+    # link is withdrawn and the client told, its files left for the sweep (the queue may have
+    # taken the message meanwhile); then every sync fails: the next client is told too, its files
+    # removed. The server still stops on SIGTERM, and once the syncs work again, it commits.
     switch = os.path.join(home.tmp, "broken")
     open(switch, "w").close()
     os.unlink(os.path.join(home.path, "public", "inject"))   # the killed server's
     shim = dict(os.environ, LD_PRELOAD=os.path.join(os.environ["FERRY_TOP"], "build", "tests", "failshim.so"),
                 FAILSHIM_PROG="ferry-injectd", FAILSHIM_CALLS="syncfs", FAILSHIM_ERRNO="5", FAILSHIM_SWITCH=switch, FAILSHIM_AFTER="1")
     err = open(os.path.join(home.tmp, "injectd-sync.err"), "w+")
-    p = subprocess.Popen([os.path.join(BIN, "ferry-injectd"), home.path], stderr=err, env=shim)
-    home.procs.append(p)
-    expect(eventually(lambda: os.path.exists(os.path.join(home.path, "public", "inject")), 10), "ferry-injectd starts with a failing sync")
+
+    def start_shimmed():
+        q = subprocess.Popen([os.path.join(BIN, "ferry-injectd"), home.path], stderr=err, env=shim)
+        home.procs.append(q)
+        expect(eventually(lambda: os.path.exists(os.path.join(home.path, "public", "inject")), 10), "ferry-injectd starts, the shim on its syncfs")
+        return q
+    p = start_shimmed()
     before = set(home.queue_files(("todo", "mess", "intd", "pid")))
     r = injectd_talk(home, injectd_chunks(b"Subject: sync 1\n\nbody\n") + ENV)
-    expect(r.startswith("53 ") and "sync queue/todo" in r, "the sync of its todo link fails: answered 53", r)
+    expect(r.startswith("53 ") and "sync queue/todo" in r and "Input/output error" in r, "the sync of its todo link fails: answered 53, with the sync's error", r)
     r = injectd_talk(home, injectd_chunks(b"Subject: sync 2\n\nbody\n") + ENV)
     expect(r.startswith("53 ") and "sync the queue" in r, "the sync of its files fails: answered 53", r)
-    left = set(home.queue_files(("todo", "mess", "intd", "pid"))) - before
-    expect(not left, "neither left a file in the queue: the todo link withdrawn, the files removed", sorted(left))
+    left = sorted(set(home.queue_files(("todo", "mess", "intd", "pid"))) - before)
+    expect(len(left) == 2 and {f.split(os.sep)[-3] for f in left} == {"mess", "intd"} and len({os.path.basename(f) for f in left}) == 1,
+           "no todo entry is left; the withdrawn link's message file and envelope stay, the other's are removed", left)
     expect(errtext(err).count("syncfs the queue: the batch is withdrawn") == 2, "each failure is logged", errtext(err))
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(10)
+        stopped = True
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        stopped = False
+    expect(stopped, "after the failures it still stops on SIGTERM")
+    old = time.time() - 37 * 3600
+    for f in left:
+        os.utime(f, (old, old))
+    r = subprocess.run([os.path.join(BIN, "ferry-clean"), "sweep", home.path], capture_output=True, text=True)
+    expect(r.returncode == 0 and not (set(home.queue_files(("mess", "intd"))) & set(left)),
+           "ferry-clean sweep removes them once they are 36 hours old", r.stdout + r.stderr)
     os.unlink(switch)
+    p = start_shimmed()
     r = injectd_talk(home, injectd_chunks(b"Subject: sync 3\n\nbody\n") + ENV)
     expect(r.startswith("0 queued id ") and home.todo(int(r.split()[3])).endswith(ENV), "the syncs work again: committed", r)
     p.send_signal(signal.SIGTERM)
