@@ -285,6 +285,17 @@ COLS = ("| system | TLS | msgs/connection | seconds | msg/s | msg/s per run | to
         " | processes/msg | handshakes/msg | stolen s | other jobs' CPU s | ferry / %s |")
 
 
+def make_cert():
+    """the bench's certificate, 2048-bit RSA, self-signed: (its directory, readable by the
+    servers' users, to remove after; the certificate's file; the key's)"""
+    cert_dir = tempfile.mkdtemp(prefix="ferry-bench-relay-cert.")
+    cert, key = os.path.join(cert_dir, "cert.pem"), os.path.join(cert_dir, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=mx.bench.test"], check=True, capture_output=True)
+    os.chmod(cert_dir, 0o755)
+    return cert_dir, cert, key
+
+
 def matrix(n, runs, systems):
     print(METHOD % (n, mta.SIZE, BODY, SESSIONS, runs, SESSIONS, BODY, SESSIONS, SESSIONS))
     if "postfix-tuned" in systems:
@@ -296,12 +307,8 @@ def matrix(n, runs, systems):
     print("|---" * cols.count(" | ") + "|---|", flush=True)
     figures = ["<!-- figure relay.n %d -->" % n, "<!-- figure relay.runs %d -->" % runs,
                "<!-- figure relay.sessions %d -->" % SESSIONS]
-    cert_dir = tempfile.mkdtemp(prefix="ferry-bench-relay-cert.")
+    cert_dir, cert, key = make_cert()
     try:
-        cert, key = os.path.join(cert_dir, "cert.pem"), os.path.join(cert_dir, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "2", "-subj", "/CN=mx.bench.test"], check=True, capture_output=True)
-        os.chmod(cert_dir, 0o755)
         for kind in KINDS:
             res = {x: [] for x in systems}
             for k in range(runs):

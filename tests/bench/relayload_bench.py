@@ -6,10 +6,7 @@ it is fastest as well as at the same load as the other.
     relayload_bench.py N RUNS LOADS     LOADS: the session counts, "10 20 40 80"; a markdown
                                         section on stdout, each run on stderr"""
 
-import os
-import subprocess
 import sys
-import tempfile
 
 import mta
 import relay_bench as rb
@@ -35,12 +32,8 @@ def main(n, runs, loads):
     print("|---|---|---|---|---|---|---|---|", flush=True)
     figures = ["<!-- figure relayload.n %d -->" % n, "<!-- figure relayload.runs %d -->" % runs]
     best = {x: (0.0, 0) for x in SYSTEMS}
-    cert_dir = tempfile.mkdtemp(prefix="ferry-bench-relayload-cert.")
+    cert_dir, cert, key = rb.make_cert()
     try:
-        cert, key = os.path.join(cert_dir, "cert.pem"), os.path.join(cert_dir, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "2", "-subj", "/CN=mx.bench.test"], check=True, capture_output=True)
-        os.chmod(cert_dir, 0o755)
         for load in loads:
             rb.SESSIONS = load      # relay_bench's client() and per_conn() read it at each run
             res = {x: [] for x in SYSTEMS}
