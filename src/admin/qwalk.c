@@ -262,7 +262,7 @@ int qwalk_id (unsigned int split, uint64_t id, int (*f)(qmsg const *, void *), v
   int stop = 0, r ;
   /* its todo entry first: one being prepared meanwhile is then found in one place or the other */
   r = one(&w, id, split, 0, f, data, &stop) ;
-  if (!r) { w.nnew = 0 ; r = one(&w, id, split, 1, f, data, &stop) ; }
+  if (!r) r = one(&w, id, split, 1, f, data, &stop) ;
   stralloc_free(&w.env) ; stralloc_free(&w.recs[0]) ; stralloc_free(&w.recs[1]) ; stralloc_free(&w.defer) ;
   free(w.r) ;
   free(w.both) ;
