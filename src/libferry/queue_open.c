@@ -1,5 +1,6 @@
-/* ferry_queue_open, ferry_queue_slurp: a queue file opened by its name, never through a symbolic
-   link, never waiting on a FIFO, and only when it is a regular file. */
+/* ferry_queue_open, ferry_queue_read, ferry_queue_slurp: a queue file opened by its name, never
+   through a symbolic link, never waiting on a FIFO, and only when it is a regular file; read whole
+   in as few calls as its size allows. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,8 +35,28 @@ int ferry_queue_open (char const *fn, int flags, char const **what)
   }
   if (fstat(fd, &st) < 0) { fd_close(fd) ; return -1 ; }
   if (!S_ISREG(st.st_mode)) { *what = ferry_queue_filetype(st.st_mode) ; fd_close(fd) ; errno = EINVAL ; return -2 ; }
-  if (ndelay_off(fd) < 0) { fd_close(fd) ; return -1 ; }
+  /* O_NONBLOCK stays: it changes nothing for a regular file, and clearing it costs two calls */
   return fd ;
+}
+
+int ferry_queue_read (int fd, stralloc *sa, size_t max)
+{
+  for (;;)
+  {
+    size_t room, want ;
+    ssize_t r ;
+    if (sa->len >= max) return 1 ;
+    room = max - sa->len ;
+    /* what the stralloc has free, at least 4096 bytes */
+    want = sa->a - sa->len > 4096 ? sa->a - sa->len : 4096 ;
+    if (want > room) want = room ;
+    if (!stralloc_readyplus(sa, want)) return 0 ;
+    r = read(fd, sa->s + sa->len, want) ;
+    if (r < 0) { if (errno == EINTR) continue ; return 0 ; }
+    sa->len += r ;
+    /* a regular file gives fewer bytes than asked only at its end */
+    if ((size_t)r < want) return 1 ;
+  }
 }
 
 int ferry_queue_slurp (stralloc *sa, char const *fn, char const **what)
@@ -43,7 +64,7 @@ int ferry_queue_slurp (stralloc *sa, char const *fn, char const **what)
   int r ;
   int fd = ferry_queue_open(fn, O_RDONLY, what) ;
   if (fd < 0) return fd == -2 ? -1 : 0 ;
-  r = slurp(sa, fd) ;
+  r = ferry_queue_read(fd, sa, (size_t)-1) ;
   fd_close(fd) ;
   return r ;
 }

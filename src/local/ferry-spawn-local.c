@@ -283,6 +283,8 @@ static void dispatch (void)
     ferry_queue_path(fn, "mess", r->id, st.split) ;
     /* as root: never through a link planted in queue/mess, never a FIFO */
     msgfd = ferry_queue_open(fn, O_RDONLY, &what) ;
+    /* blocking, as a program delivery's standard input is expected to be */
+    if (msgfd >= 0 && ndelay_off(msgfd) < 0) { fd_close(msgfd) ; msgfd = -1 ; }
     if (msgfd < 0)
     {
       int e = errno ;

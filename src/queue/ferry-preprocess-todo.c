@@ -194,19 +194,11 @@ static void todo_aside (char const *todo, uint64_t id, char const *what)
 static int todo_read (char const *todo, uint64_t id, stralloc *sa)
 {
   char const *what ;
-  ssize_t r ;
   int fd = ferry_queue_open(todo, O_RDONLY, &what) ;
   if (fd == -2) { todo_aside(todo, id, what) ; return -1 ; }
   if (fd < 0) return 0 ;
-  for (;;)
-  {
-    if (sa->len >= ENVELOPE_MAX) break ;
-    if (!stralloc_readyplus(sa, 65536)) { fd_close(fd) ; return 0 ; }
-    r = fd_read(fd, sa->s + sa->len, 65536) ;
-    if (r < 0) { fd_close(fd) ; return 0 ; }
-    if (!r) break ;
-    sa->len += r ;
-  }
+  /* a larger one is read cut short, which the check finds corrupt */
+  if (!ferry_queue_read(fd, sa, ENVELOPE_MAX + 1)) { fd_close(fd) ; return 0 ; }
   fd_close(fd) ;
   return 1 ;
 }

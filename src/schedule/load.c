@@ -43,7 +43,7 @@ void msg_load (uint64_t id, int announce)
       strerr_warnwu2sys("open (the message is left alone until the next start) ", fn) ;
       goto alone ;
     }
-    if (!slurp(&recs[c], fd))
+    if (!ferry_queue_read(fd, &recs[c], (size_t)-1))
     {
       strerr_warnwu2sys("read (the message is left alone until the next start) ", fn) ;
       fd_close(fd) ;

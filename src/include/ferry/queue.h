@@ -27,10 +27,14 @@ extern void ferry_trigger_pull (char const *fifo) ;
 /* Queue files are opened by name only through these: never through a symbolic link (a link
    planted in the queue must not make the set read or write elsewhere), never waiting on a FIFO,
    and only a regular file. ferry_queue_open: flags O_RDONLY or O_RDWR (O_CLOEXEC is added);
-   the fd (blocking), -1 with errno, or -2 when the name is there but is not a regular file:
-   then *what says what it is ("a FIFO", "a symbolic link", ...), and errno is EINVAL.
-   ferry_queue_slurp appends the file to sa: 1, 0 with errno, -1 not a regular file (*what). */
+   the fd (its O_NONBLOCK left on: without effect on a regular file), -1 with errno, or -2 when
+   the name is there but is not a regular file: then *what says what it is ("a FIFO", "a symbolic
+   link", ...), and errno is EINVAL. ferry_queue_read appends a regular file from fd's offset to
+   its end, at most max bytes in all in sa, to sa: 1, 0 with errno (it stops at the first short
+   read, which for a regular file is its end). ferry_queue_slurp appends the file to sa: 1, 0
+   with errno, -1 not a regular file (*what). */
 extern int ferry_queue_open (char const *fn, int flags, char const **what) ;
+extern int ferry_queue_read (int fd, stralloc *sa, size_t max) ;
 extern int ferry_queue_slurp (stralloc *sa, char const *fn, char const **what) ;
  /* "a FIFO", "a symbolic link", "a directory", ... for a file's st_mode */
 extern char const *ferry_queue_filetype (unsigned int mode) ;
