@@ -70,6 +70,9 @@ int smtpd_tls_handshake (smtpd_tls *t, tain const *deadline, stralloc *why)
     why_set(why, "unable to make the socket non-blocking") ;
     return 0 ;
   }
+  /* as much as the socket has, at once: a record in one read, not a header and a body in two
+     (every read tries SSL_read before it waits, so what is read ahead is never left waiting) */
+  SSL_set_read_ahead(t->ssl, 1) ;
   SSL_set_accept_state(t->ssl) ;
   t->ev = 0 ;
   t->wlen = 0 ;
