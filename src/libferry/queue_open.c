@@ -47,8 +47,11 @@ int ferry_queue_read (int fd, stralloc *sa, size_t max)
     ssize_t r ;
     if (sa->len >= max) return 1 ;
     room = max - sa->len ;
-    /* what the stralloc has free, at least 4096 bytes */
-    want = sa->a - sa->len > 4096 ? sa->a - sa->len : 4096 ;
+    /* what the stralloc has free, at least 4096 bytes and as much as it holds (a large file
+       is read in a number of calls that grows with the log of its size) */
+    want = sa->a - sa->len ;
+    if (want < sa->len) want = sa->len ;
+    if (want < 4096) want = 4096 ;
     if (want > room) want = room ;
     if (!stralloc_readyplus(sa, want)) return 0 ;
     r = read(fd, sa->s + sa->len, want) ;

@@ -1,4 +1,5 @@
-/* Unit tests of queue paths, RFC 5322 dates, the home rule and control file reading. */
+/* Unit tests of queue paths, RFC 5322 dates, the home rule, control file reading, and queue files
+   read whole (ferry_queue_slurp, ferry_queue_read): every size around the read sizes, a bound. */
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -80,6 +81,34 @@ int main (void)
   CHECK(ferry_control_readline(&sa, "me") == 1, "me from its file") ;
   CHECK(ferry_control_readline(&sa, "smtproutes") == 0 && sa.len == 0, "empty default") ;
   CHECK(ferry_control_find("queuelifetime") && !ferry_control_find("nonesuch"), "find") ;
+  {
+    /* sizes around the first read (4096) and the ones after it, up to 1 MiB: every byte back, in order */
+    static size_t const sizes[] = { 0, 1, 4095, 4096, 4097, 8192, 12289, 65536, 1048576, 1048579 } ;
+    char const *what = 0 ;
+    unsigned int k ;
+    for (k = 0 ; k < sizeof(sizes) / sizeof(sizes[0]) ; k++)
+    {
+      size_t len = sizes[k], i ;
+      stralloc got = STRALLOC_ZERO ;
+      char *buf = malloc(len + 1) ;
+      int fd = open("control/file", O_WRONLY | O_CREAT | O_TRUNC, 0644), r ;
+      if (!buf || fd < 0) { perror("control/file") ; return 111 ; }
+      for (i = 0 ; i < len ; i++) buf[i] = (char)(i * 7 + i / 251) ;
+      if (write(fd, buf, len) != (ssize_t)len) { perror("control/file") ; return 111 ; }
+      close(fd) ;
+      r = ferry_queue_slurp(&got, "control/file", &what) ;
+      CHECK(r == 1 && got.len == len && !memcmp(got.s, buf, len), "slurp of %zu bytes: %d, %zu bytes", len, r, got.len) ;
+      got.len = 0 ;
+      fd = ferry_queue_open("control/file", O_RDONLY, &what) ;
+      r = fd >= 0 ? ferry_queue_read(fd, &got, len / 2 + 1) : -1 ;
+      CHECK(r == 1 && got.len == (len ? len / 2 + 1 : 0) && !memcmp(got.s, buf, got.len), "read of %zu bytes, at most %zu: %d, %zu bytes", len, len / 2 + 1, r, got.len) ;
+      if (fd >= 0) close(fd) ;
+      stralloc_free(&got) ;
+      free(buf) ;
+    }
+    CHECK(mkfifo("control/fifo", 0644) == 0 && ferry_queue_slurp(&sa, "control/fifo", &what) == -1 && !strcmp(what, "a FIFO"), "a FIFO is refused, unread, not waited on") ;
+    unlink("control/file") ; unlink("control/fifo") ;
+  }
   unlink("control/databytes") ; unlink("control/queuesplit") ; unlink("control/me") ;
   rmdir("control") ; if (chdir("/") == 0) rmdir(tmpl) ;
   return UNIT_END() ;
