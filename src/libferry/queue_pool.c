@@ -21,7 +21,7 @@
 #define PROBES 3             /* slots tried before the file is removed instead */
 #define READ_MAX 256         /* names taken from one read of the directory */
 
-int ferry_pool_put (char const *dir, char const *fn, uint64_t id, unsigned int which)
+int ferry_pool_put (char const *dir, char const *fn, uint64_t id, unsigned int which, int light)
 {
   size_t n = strlen(dir) ;
   char pfn[n + 2 + UINT_FMT] ;
@@ -40,6 +40,8 @@ int ferry_pool_put (char const *dir, char const *fn, uint64_t id, unsigned int w
       if (errno != EEXIST) break ;
     }
   }
+  /* a removal that frees blocks: the caller may leave it to a process that can wait */
+  if (light && S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_blocks) return -1 ;
   return unlink(fn) == 0 || errno == ENOENT ;
 }
 

@@ -74,22 +74,35 @@ static char const *todo_remove (uint64_t id, char kind)
   return gone(fn) ? 0 : "unable to remove the todo entry" ;
 }
 
- /* 1 when the file is gone, 0 when it cannot be removed; *removed is set when it was there. */
-static int gone_at (char const *dir, uint64_t id, unsigned int splitby, char const *suffix, int *removed)
+ /* A removal left for a remover (the request's rest, from the step it names): ferry-clean's own
+    loop does the removals that free no data blocks (a file moved into a pool, a file already
+    gone, an empty mark), and leaves the others, which wait for the disk on a file system
+    mounted with discard, to the removers (doc/ferry-clean.html, "Removals at once"). */
+static char const later[] = "left for a remover" ;
+
+ /* 1 when the file is gone, 0 when it cannot be removed, -1 when light and its removal would
+    free data blocks (it is left); *removed is set when it was there. */
+static int gone_at (char const *dir, uint64_t id, unsigned int splitby, char const *suffix, int light, int *removed)
 {
   char fn[FERRY_QUEUE_PATH_MAX + 16] ;
   size_t k = ferry_queue_path(fn, dir, id, splitby) ;
   memcpy(fn + k, suffix, strlen(suffix) + 1) ;
+  if (light)
+  {
+    struct stat st ;
+    if (lstat(fn, &st) < 0) return errno == ENOENT ;
+    if (S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_blocks) return -1 ;
+  }
   if (unlink(fn) == 0) { *removed = 1 ; return 1 ; }
   return errno == ENOENT ;
 }
 
  /* A recipient file goes into the pool that ferry-preprocess-todo takes its files from. */
-static int recipients_gone (char const *dir, uint64_t id, unsigned int which)
+static int recipients_gone (char const *dir, uint64_t id, unsigned int which, int light)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
   ferry_queue_path(fn, dir, id, split) ;
-  return ferry_pool_put(FERRY_POOL_PREPARE, fn, id, which) ;
+  return ferry_pool_put(FERRY_POOL_PREPARE, fn, id, which, light) ;
 }
 
  /* The queue manager's files of a finished message, in the order that keeps a crash harmless:
@@ -100,34 +113,60 @@ static int recipients_gone (char const *dir, uint64_t id, unsigned int which)
     brought back after that would belong to the next message with the id (a hold would stop it).
     So when one of them was there, the acknowledgement waits for a sync (*durable), and the
     queue manager asks for the message file's removal only after it. The recipient files need
-    none: ferry-preprocess-todo writes or removes both for every new message. */
-static char const *sched_remove (uint64_t id, int *durable)
+    none: ferry-preprocess-todo writes or removes both for every new message. Steps from *step;
+    light: stops at a removal that frees blocks (later, *step naming it). */
+static char const *sched_remove (uint64_t id, unsigned int *step, int light, int *durable)
 {
-  if (!gone_at("bounce", id, 0, ".delay", durable) || !gone_at("bounce", id, 0, ".delay.new", durable))
-    return "unable to remove the delay-warning mark" ;
-  if (!gone_at("defer", id, split, "", durable)) return "unable to remove the deferral log" ;
-  if (!gone_at("hold", id, 0, "", durable)) return "unable to remove the hold mark" ;
-  if (!recipients_gone("local", id, 0) || !recipients_gone("remote", id, 1)) return "unable to remove a recipient file" ;
+  for (; *step < 6 ; (*step)++)
+  {
+    char const *why ;
+    int r ;
+    switch (*step)
+    {
+      case 0 : r = gone_at("bounce", id, 0, ".delay", light, durable) ; why = "unable to remove the delay-warning mark" ; break ;
+      case 1 : r = gone_at("bounce", id, 0, ".delay.new", light, durable) ; why = "unable to remove the delay-warning mark" ; break ;
+      case 2 : r = gone_at("defer", id, split, "", light, durable) ; why = "unable to remove the deferral log" ; break ;
+      case 3 : r = gone_at("hold", id, 0, "", light, durable) ; why = "unable to remove the hold mark" ; break ;
+      case 4 : r = recipients_gone("local", id, 0, light) ; why = "unable to remove a recipient file" ; break ;
+      default : r = recipients_gone("remote", id, 1, light) ; why = "unable to remove a recipient file" ; break ;
+    }
+    if (r < 0) return later ;
+    if (!r) return why ;
+  }
   return 0 ;
 }
 
-static char const *rest_remove (char kind, uint64_t id, int *durable)
+ /* The removals of a request after its todo entry's (batch_start), from *step: 0, the reason
+    it stopped, or (light) later. */
+static char const *rest_remove (char kind, uint64_t id, unsigned int *step, int light, int *durable)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
-  if (kind == 's') return sched_remove(id, durable) ;
+  if (kind == 's') return sched_remove(id, step, light, durable) ;
   if (kind == 't') return 0 ;
-  if (kind == 'm')
+  if (kind == 'm' && !*step)
   {
     /* a finished message has no todo entry; one with this id is a new message that took the id
        (an inode, reused) after the sweep removed the old one's last files */
     ferry_queue_path(fn, "todo", id, split) ;
     if (access(fn, F_OK) == 0) { errno = 0 ; return "a new message has this id: its files are left alone" ; }
   }
+  if (!*step) ++*step ;
   /* the envelope before the message file: the message file holds the id to the very end */
-  ferry_queue_path(fn, "intd", id, split) ;
-  if (!ferry_pool_put(FERRY_POOL_INJECT, fn, id, 0)) return "unable to remove the envelope (intd)" ;
-  ferry_queue_path(fn, "mess", id, split) ;
-  return ferry_pool_put(FERRY_POOL_INJECT, fn, id, 1) ? 0 : "unable to remove the message file" ;
+  for (; *step < 3 ; (*step)++)
+  {
+    int r ;
+    ferry_queue_path(fn, *step == 1 ? "intd" : "mess", id, split) ;
+    r = ferry_pool_put(FERRY_POOL_INJECT, fn, id, *step - 1, light) ;
+    if (r < 0) return later ;
+    if (!r) return *step == 1 ? "unable to remove the envelope (intd)" : "unable to remove the message file" ;
+  }
+  return 0 ;
+}
+
+ /* A remover's job: the rest of a request, from the step where ferry-clean's loop stopped. */
+static char const *remover_work (char kind, uint64_t id, unsigned int step, int *durable)
+{
+  return rest_remove(kind, id, &step, 0, durable) ;
 }
 
 typedef struct pend_s pend ;
@@ -178,7 +217,7 @@ static void job_done (uint32_t job, char const *why, int err, int durable)
 {
   uint32_t k = job - base ;
   if (k >= npd || k < head || pd[k].done) strerr_dief1x(111, "a remover answered a job it was not given") ;
-  pd[k].why = why ; pd[k].err = err ; pd[k].done = 1 ; pd[k].durable = durable ;
+  pd[k].why = why ; pd[k].err = err ; pd[k].done = 1 ; pd[k].durable |= durable ;
 }
 
  /* One syncfs for every request at the head that is done and waits for it; when it fails, they
@@ -266,11 +305,32 @@ static void batch_start (unsigned int first)
 
  /* Starts the removals of the requests that wait, as far as the window goes: a request is
     acknowledged only after those before it, so a request whose removals are done waits for its
-    acknowledgement (and is lost to a kill, doc/ferry-schedule.html) behind at most WINDOW. */
-static void jobs_give (void)
+    acknowledgement (and is lost to a kill, doc/ferry-schedule.html) behind at most WINDOW. Each
+    is done here as far as its removals free no blocks, its rest given to the removers. Returns
+    how many it finished. */
+static unsigned int jobs_give (void)
 {
+  unsigned int finished = 0 ;
   for (; given < npd && given - head < WINDOW && !pd[given].syncwait ; given++)
-    if (!pd[given].done) removers_give(base + given, pd[given].kind, pd[given].id) ;
+  {
+    pend *q = pd + given ;
+    unsigned int step = 0 ;
+    char const *why ;
+    if (q->done) continue ;
+    errno = 0 ;
+    why = rest_remove(q->kind, q->id, &step, 1, &q->durable) ;
+    if (why == later) { removers_give(base + given, q->kind, q->id, step) ; continue ; }
+    q->why = why ; q->err = why ? errno : 0 ; q->done = 1 ;
+    finished++ ;
+  }
+  return finished ;
+}
+
+ /* Acknowledges what is done and starts what waits, until the requests finished here free no
+    more of the window. */
+static void advance (void)
+{
+  do acks_advance() ; while (jobs_give()) ;
 }
 
  /* Takes the complete request frames of in (what is left is kept for the next read). */
@@ -337,7 +397,7 @@ static int serve (void)
   if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set fds 0 and 1 non-blocking") ;
   qfd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
   if (qfd < 0) strerr_diefu1sys(111, "open queue") ;
-  removers_start(REMOVERS, &rest_remove) ;
+  removers_start(REMOVERS, &remover_work) ;
   tain_now_set_stopwatch_g() ;
   for (;;)
   {
@@ -351,8 +411,7 @@ static int serve (void)
     if (iopause_g(x, n + nr, syncbackoff ? &syncretry : 0) < 0) strerr_diefu1sys(111, "iopause") ;
     removers_collect(x + n, &job_done) ;
     if (syncbackoff && !tain_less(&STAMP, &syncretry)) sync_retry() ;
-    acks_advance() ;
-    jobs_give() ;
+    advance() ;
     if (i0 >= 0 && x[i0].revents & IOPAUSE_READ)
     {
       size_t had = in.len ;
@@ -362,8 +421,7 @@ static int serve (void)
       if (in.len > had)
       {
         requests_take(&in) ;
-        acks_advance() ;
-        jobs_give() ;
+        advance() ;
       }
     }
     /* what is acknowledged leaves at once, as far as the pipe takes it */

@@ -18,7 +18,7 @@
 
 #define REMOVERS_MAX 16
 
-struct job_s { uint64_t id ; uint32_t job ; char kind ; char pad[3] ; } ;
+struct job_s { uint64_t id ; uint32_t job ; char kind ; unsigned char step ; char pad[2] ; } ;
 struct answer_s { char const *why ; uint32_t job ; int32_t err ; int32_t durable ; char pad[4] ; } ;
 
 static int jobfd = -1 ;
@@ -37,7 +37,7 @@ static void remover (int in, int out, removers_work_func *work)
     if (r != (ssize_t)sizeof j) strerr_diefu1sys(111, "read a job (a remover)") ;
     errno = 0 ;
     memset(&a, 0, sizeof a) ;
-    a.why = (*work)(j.kind, j.id, &durable) ;
+    a.why = (*work)(j.kind, j.id, j.step, &durable) ;
     a.err = a.why ? errno : 0 ;
     a.durable = durable ;
     a.job = j.job ;
@@ -82,11 +82,11 @@ void removers_start (unsigned int n, removers_work_func *work)
   nremovers = n ;
 }
 
-void removers_give (uint32_t job, char kind, uint64_t id)
+void removers_give (uint32_t job, char kind, uint64_t id, unsigned int step)
 {
   struct job_s j ;
   memset(&j, 0, sizeof j) ;
-  j.id = id ; j.job = job ; j.kind = kind ;
+  j.id = id ; j.job = job ; j.kind = kind ; j.step = (unsigned char)step ;
   if (fd_write(jobfd, (char const *)&j, sizeof j) != (ssize_t)sizeof j) strerr_diefu1sys(111, "give a job to the removers") ;
 }
 

@@ -91,29 +91,51 @@ rc=0 ; "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
 mv "$pool.aside" "$pool"
 pass "without queue/free.inject, m removes the files"
 
-# removals at once, in the removers (doc/ferry-clean.html): 8 m requests read at once, each
-# removal (a move into the pool) held 200 ms by strace, are done by all four removers side by
-# side, and acknowledged as they end (after the first four, then the rest), all 8 in order
+# who removes (doc/ferry-clean.html, "Removals at once"): 8 m requests read at once whose files
+# go into the pool (renames, which free no blocks) are done by ferry-clean itself, no remover
+# touching them; 8 more with the pool gone (each removal frees a file's blocks, and is held
+# 200 ms by strace) are done by the 4 removers side by side, none by ferry-clean itself, and
+# acknowledged as they end (after the first four, then the rest). Each time, all 8 in order.
 if command -v strace > /dev/null ; then
-  : > "$T/req" ; k=0
-  while [ "$k" -lt 8 ] ; do
-    id=$(( 900000 + k )) ; frame "m$id\0" >> "$T/req"
-    mkdir -p "$(dirname "$(p mess $id)")" ; printf 'x\n' > "$(p mess $id)" ; printf 'Fa@x\0\0' > "$(p intd $id)"
-    k=$((k + 1))
-  done
-  # LeakSanitizer cannot run under ptrace: off for this one run of a sanitizer build
-  rc=0 ; ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -ff -o "$T/strace" -e trace=read,write,unlink,renameat2 \
-    -e inject=unlink,renameat2:delay_exit=200000 "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
-  expect_eq "ferry-clean under strace exits 0" "$rc" 0
-  # one file a process (-ff): no call of one split by another's in the middle
-  reads=$(cat "$T"/strace.* | grep -c '^read(0, "[0-9]') ; writes=$(cat "$T"/strace.* | grep -c '^write(1,')
-  removers=$(grep -l '^\(unlink(\|renameat2([A-Z_]*, \)"queue/mess/' "$T"/strace.* | wc -l)
-  [ "$reads" = 1 ] || fail "the 8 requests were not read at once ($reads reads): the test proves nothing"
+  eight () {
+    : > "$T/req" ; k=0
+    while [ "$k" -lt 8 ] ; do
+      id=$(( $1 + k )) ; frame "m$id\0" >> "$T/req"
+      mkdir -p "$(dirname "$(p mess $id)")" ; printf 'x\n' > "$(p mess $id)" ; printf 'Fa@x\0\0' > "$(p intd $id)"
+      k=$((k + 1))
+    done
+  }
+  # traced WHAT: ferry-clean on $T/req under strace, unlink held 200 ms; sets reads, writes, parent
+  # (the file of the process that read the requests) and removers (the other processes that
+  # removed a message file), and checks the 8 acknowledgements
+  traced () {
+    rm -f "$T"/strace.*
+    # LeakSanitizer cannot run under ptrace: off for this one run of a sanitizer build
+    rc=0 ; ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -ff -o "$T/strace" -e trace=read,write,unlink,renameat2 \
+      -e inject=unlink:delay_exit=200000 "$BIN/ferry-clean" "$H" < "$T/req" > "$T/ack" 2> "$T/err" || rc=$?
+    expect_eq "ferry-clean under strace exits 0 ($1)" "$rc" 0
+    # one file a process (-ff): no call of one split by another's in the middle
+    reads=$(cat "$T"/strace.* | grep -c '^read(0, "[0-9]') ; writes=$(cat "$T"/strace.* | grep -c '^write(1,')
+    parent=$(grep -l '^read(0, "[0-9]' "$T"/strace.*)
+    removers=$(grep -l '^\(unlink(\|renameat2([A-Z_]*, \)"queue/mess/' "$T"/strace.* | grep -v -x -F "$parent" | wc -l)
+    [ "$reads" = 1 ] || fail "$1: the 8 requests were not read at once ($reads reads): the test proves nothing"
+    tr '\0' '|' < "$T/ack" > "$T/ack.txt" ; tr '\0' '|' < "$T/req" > "$T/req.txt"
+    cmp -s "$T/ack.txt" "$T/req.txt" || fail "$1: not the 8 acknowledgements in order: $(cat "$T/ack.txt")"
+    for f in $(tr '|' '\n' < "$T/req.txt" | sed -n 's/^[0-9]*:m//p') ; do
+      [ ! -e "$(p mess $f)" ] && [ ! -e "$(p intd $f)" ] || fail "$1: a file of $f is left"
+    done
+  }
+  eight 900000 ; traced "into the pool"
+  inparent=$(grep -c '^renameat2([A-Z_]*, "queue/\(mess\|intd\)/[0-9]*/90000[0-7]", [A-Z_]*, "queue/free.inject/' "$parent")
+  expect_eq "removers that moved a message file (the pool)" "$removers" 0
+  expect_eq "moves into the pool done by ferry-clean itself" "$inparent" 16
+  pass "8 requests whose files go into the pool are done by ferry-clean itself, no remover, all 8 acknowledged in order"
+  eight 910000 ; mv "$pool" "$pool.aside" ; traced "the pool gone"
+  mv "$pool.aside" "$pool"
   [ "$removers" = 4 ] || fail "the removals were done by $removers processes, not the 4 removers: $(grep -h 'unlink\|renameat2' "$T"/strace.* | head)"
+  ! grep -q '^unlink("queue/' "$parent" || fail "ferry-clean itself removed a file with data: $(grep '^unlink' "$parent" | head -3)"
   [ "$writes" -ge 2 ] || fail "8 requests acknowledged in $writes writes, not as the removals end: $(grep -h 'write(1' "$T"/strace.*)"
-  tr '\0' '|' < "$T/ack" > "$T/ack.txt" ; tr '\0' '|' < "$T/req" > "$T/req.txt"
-  cmp -s "$T/ack.txt" "$T/req.txt" || fail "not the 8 acknowledgements in order: $(cat "$T/ack.txt")"
-  pass "8 requests read at once are removed by the 4 removers side by side, acknowledged as they end ($writes writes), all 8 in order"
+  pass "8 requests whose removals free blocks are done by the 4 removers side by side, acknowledged as they end ($writes writes), all 8 in order"
 
   # the marks of a finished message are named by its id, the message file's inode, free again
   # once the message file goes: their removal is synced before the acknowledgement (after which
@@ -143,7 +165,7 @@ else
   echo "note: no strace here: the removers and the marks' sync are not checked"
 fi
 
-# a long stream, the kinds mixed (t done at once, m and s in the removers), read in several
+# a long stream, the kinds mixed (t done at once, m and s by ferry-clean or its removers), read in several
 # pieces: all 3,000 acknowledged, in order (the window moves, the tables are compacted and reset)
 /usr/bin/python3 -c '
 import sys
