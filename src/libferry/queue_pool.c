@@ -34,7 +34,8 @@ int ferry_pool_put (char const *dir, char const *fn, uint64_t id, unsigned int w
     pfn[n++] = '/' ;
     for (i = 0 ; i < PROBES ; i++)
     {
-      unsigned int slot = (unsigned int)((id * 4 + which + i * 1021) % FERRY_POOL_SLOTS) ;
+      /* the slots tried for one kind all have its parity (FERRY_POOL_SLOTS is even) */
+      unsigned int slot = (unsigned int)((id * 4 + which + i * 1022) % FERRY_POOL_SLOTS) ;
       pfn[n + uint_fmt(pfn + n, slot)] = 0 ;
       if (renameat2(AT_FDCWD, fn, AT_FDCWD, pfn, RENAME_NOREPLACE) == 0) return 1 ;
       if (errno != EEXIST) break ;
@@ -51,13 +52,14 @@ void ferry_pool_init (ferry_pool *p, char const *dir, unsigned int mode)
   p->mode = mode ;
   p->uid = geteuid() ;
   p->gid = getegid() ;
-  p->names.len = 0 ;
-  p->pos = 0 ;
+  p->names[0].len = p->names[1].len = 0 ;
+  p->pos[0] = p->pos[1] = 0 ;
   p->emptyat = 0 ;
 }
 
- /* Fills p->names from the directory: 1 when it found some. After a read that found none, the
-    directory is read again only once it has changed (its modification time). */
+ /* Fills p->names from the directory, the even slots and the odd ones apart: 1 when it found
+    some. After a read that found none, the directory is read again only once it has changed
+    (its modification time). */
 static int pool_read (ferry_pool *p)
 {
   struct stat st ;
@@ -65,8 +67,8 @@ static int pool_read (ferry_pool *p)
   int fd ;
   DIR *d ;
   unsigned int n = 0 ;
-  p->names.len = 0 ;
-  p->pos = 0 ;
+  p->names[0].len = p->names[1].len = 0 ;
+  p->pos[0] = p->pos[1] = 0 ;
   if (fstat(p->dirfd, &st) < 0) return 0 ;
   stamp = (uint64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec ;
   if (p->emptyat && stamp == p->emptyat) return 0 ;
@@ -78,8 +80,10 @@ static int pool_read (ferry_pool *p)
   {
     struct dirent *e = readdir(d) ;
     if (!e) break ;
+    size_t len = strlen(e->d_name) ;
     if (e->d_name[0] == '.') continue ;
-    if (!stralloc_catb(&p->names, e->d_name, strlen(e->d_name) + 1)) break ;
+    /* a name that is no slot number is in one list or the other, and is dealt with there */
+    if (!stralloc_catb(&p->names[(e->d_name[len - 1] - '0') & 1], e->d_name, len + 1)) break ;
     n++ ;
   }
   closedir(d) ;
@@ -87,19 +91,22 @@ static int pool_read (ferry_pool *p)
   return n > 0 ;
 }
 
-int ferry_pool_take (ferry_pool *p, char *fn, ferry_pool_name_func *mkname, void *data, uint64_t *ino, uint64_t *size)
+int ferry_pool_take (ferry_pool *p, unsigned int which, char *fn, ferry_pool_name_func *mkname, void *data, uint64_t *ino, uint64_t *size)
 {
   int read = 0 ;
+  unsigned int k = which & 1 ;
   if (p->dirfd < 0) return -1 ;
   for (;;)
   {
     char const *name ;
     struct stat st ;
     int fd ;
-    /* the directory is read at most once a call: names that all fail end it */
-    if (p->pos >= p->names.len && (read++ || !pool_read(p))) return -1 ;
-    name = p->names.s + p->pos ;
-    p->pos += strlen(name) + 1 ;
+    /* the wanted kind first, then the other; the directory is read at most once a call: names
+       that all fail end it */
+    if (p->pos[k] >= p->names[k].len && p->pos[!k] >= p->names[!k].len && (read++ || !pool_read(p))) return -1 ;
+    if (p->pos[k] >= p->names[k].len) k = !k ;
+    name = p->names[k].s + p->pos[k] ;
+    p->pos[k] += strlen(name) + 1 ;
     fd = openat(p->dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) ;
     if (fd < 0)
     {

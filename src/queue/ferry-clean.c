@@ -127,8 +127,8 @@ static char const *sched_remove (uint64_t id, unsigned int *step, int light, int
       case 1 : r = gone_at("bounce", id, 0, ".delay.new", light, durable) ; why = "unable to remove the delay-warning mark" ; break ;
       case 2 : r = gone_at("defer", id, split, "", light, durable) ; why = "unable to remove the deferral log" ; break ;
       case 3 : r = gone_at("hold", id, 0, "", light, durable) ; why = "unable to remove the hold mark" ; break ;
-      case 4 : r = recipients_gone("local", id, 0, light) ; why = "unable to remove a recipient file" ; break ;
-      default : r = recipients_gone("remote", id, 1, light) ; why = "unable to remove a recipient file" ; break ;
+      case 4 : r = recipients_gone("local", id, FERRY_POOL_LOCAL, light) ; why = "unable to remove a recipient file" ; break ;
+      default : r = recipients_gone("remote", id, FERRY_POOL_REMOTE, light) ; why = "unable to remove a recipient file" ; break ;
     }
     if (r < 0) return later ;
     if (!r) return why ;
@@ -156,7 +156,7 @@ static char const *rest_remove (char kind, uint64_t id, unsigned int *step, int 
   {
     int r ;
     ferry_queue_path(fn, *step == 1 ? "intd" : "mess", id, split) ;
-    r = ferry_pool_put(FERRY_POOL_INJECT, fn, id, *step - 1, light) ;
+    r = ferry_pool_put(FERRY_POOL_INJECT, fn, id, *step == 1 ? FERRY_POOL_ENVELOPE : FERRY_POOL_MESSAGE, light) ;
     if (r < 0) return later ;
     if (!r) return *step == 1 ? "unable to remove the envelope (intd)" : "unable to remove the message file" ;
   }

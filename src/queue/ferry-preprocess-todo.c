@@ -161,7 +161,8 @@ static int file_put (char const *dir, uint64_t id, stralloc const *sa)
   int fd ;
   ferry_queue_path(fn, dir, id, split) ;
   if (!sa->len) return unlink(fn) == 0 || errno == ENOENT ;
-  fd = ferry_pool_take(&pool, fn, &fixed_name, 0, &ino, &old) ;   /* over a stale file by that name */
+  /* over a stale file by that name */
+  fd = ferry_pool_take(&pool, dir[0] == 'r' ? FERRY_POOL_REMOTE : FERRY_POOL_LOCAL, fn, &fixed_name, 0, &ino, &old) ;
   if (fd < 0) fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) ;
   if (fd < 0) return 0 ;
   if (allwrite(fd, sa->s, sa->len) < sa->len || ferry_pool_end(fd, old, sa->len) < 0) { fd_close(fd) ; return 0 ; }

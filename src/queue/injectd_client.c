@@ -113,7 +113,7 @@ void injectd_client_new (client *c, int fd, struct ucred const *cred)
   /* control/databytes as it is now, as each ferry-inject reads it */
   if (ferry_control_watchu64(&databytes, "databytes", &c->limit) < 0)
   { injectd_answer(c, FERRY_INJECT_CONFIG, "unable to read control/databytes") ; return ; }
-  c->mfd = ferry_pool_take(&injectd_pool, messfn, &mess_name, 0, &c->id, &c->messold) ;
+  c->mfd = ferry_pool_take(&injectd_pool, FERRY_POOL_MESSAGE, messfn, &mess_name, 0, &c->id, &c->messold) ;
   if (c->mfd < 0)
   {
     c->mfd = ferry_inject_pidfile(pidfn, injectd_pid) ;
@@ -141,7 +141,7 @@ static void envelope_store (client *c)
   char fn[FERRY_QUEUE_PATH_MAX] ;
   int fd ;
   uint64_t ino, old = 0 ;
-  fd = ferry_pool_take(&injectd_pool, fn, &intd_name, &c->id, &ino, &old) ;
+  fd = ferry_pool_take(&injectd_pool, FERRY_POOL_ENVELOPE, fn, &intd_name, &c->id, &ino, &old) ;
   if (fd < 0)
   {
     ferry_queue_path(fn, "intd", c->id, injectd_split) ;

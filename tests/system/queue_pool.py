@@ -70,6 +70,16 @@ try:
     expect(len(kept) >= 4 and len(keptp) >= 2,
            "their message files and envelopes are in queue/free.inject (%d), their recipient files in queue/free.prepare (%d)" % (len(kept), len(keptp)))
 
+    # each kind apart: message files in odd slots, envelopes in even ones (so that a message file
+    # is written over a message file's blocks, an envelope over an envelope's)
+    fi = os.path.join(home.path, "queue", "free.inject")
+    slots = {int(f): os.stat(os.path.join(fi, f)) for f in os.listdir(fi)}
+    odd = {st.st_ino for n, st in slots.items() if n % 2}
+    expect(odd and len(odd) < len(slots), "queue/free.inject holds files in odd and in even slots", sorted(slots))
+    expect(all((st.st_size > 8000) == (n % 2 == 1) for n, st in slots.items()),
+           "the message files (over 8,000 bytes) are in the odd slots, the envelopes (under 100) in the even ones",
+           sorted((n, st.st_size) for n, st in slots.items()))
+
     # 2. short messages: written into the kept files (the id is the inode kept), cut to their length
     ids = []
     for k in range(20):
@@ -79,6 +89,9 @@ try:
     # each takes two files (message and envelope): the kept ones serve len(kept) // 2 messages
     expect(len(reused) >= max(1, min(20, len(kept) // 2) - 2),
            "the new messages' files come from the pool: %d of 20 ids are inodes it kept (%d files)" % (len(reused), len(kept)), (ids, sorted(kept)[:5]))
+    first = ids[:min(len(odd), 20)]
+    expect(all(i in odd for i in first), "the first %d new message files are message files of the pool (odd slots), none an envelope" % len(first),
+           [i for i in first if i not in odd])
     expect(eventually(lambda: len(bodies(md)) == 40 and not home.queue_files(), 30), "the 20 short messages are delivered", home.log()[-1500:])
     got = bodies(md)
     bad = [s for s, m in sent.items() if not got.get(s, b"").endswith(m[len(b"Subject: "):]) or not got[s].startswith(b"Subject: " + s.encode())]
@@ -86,7 +99,6 @@ try:
            "every message is delivered byte for byte: nothing of a longer message the file held before", bad[:3])
 
     # 3. what does not belong in a pool is removed from it, never written through
-    fi = os.path.join(home.path, "queue", "free.inject")
     outside = os.path.join(home.tmp, "outside")
     open(outside, "w").write("not the queue's\n")
     for f in os.listdir(fi):
