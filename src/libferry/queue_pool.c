@@ -79,9 +79,10 @@ static int pool_read (ferry_pool *p)
   while (n < READ_MAX)
   {
     struct dirent *e = readdir(d) ;
+    size_t len ;
     if (!e) break ;
-    size_t len = strlen(e->d_name) ;
     if (e->d_name[0] == '.') continue ;
+    len = strlen(e->d_name) ;
     /* a name that is no slot number is in one list or the other, and is dealt with there */
     if (!stralloc_catb(&p->names[(e->d_name[len - 1] - '0') & 1], e->d_name, len + 1)) break ;
     n++ ;

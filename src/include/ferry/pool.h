@@ -23,9 +23,9 @@
 
  /* Takes fn, a file of a finished message with no other name, out of the queue: moved into a
     free slot of the pool dir, or removed when it is larger than FERRY_POOL_KEEP, when the slots
-    tried are taken, or when the pool is missing. which (0 to 3) tells a message's files apart,
-    so that each has slots of its own: every slot tried for one has the parity of which, so that
-    a taker finds the files of each kind apart (ferry_pool_take). 1 when fn is gone, 0 with errno when it is still there.
+    tried are taken, or when the pool is missing. which (a kind above) tells a message's files
+    apart, so that each has slots of its own, all of the parity of which: a taker finds each
+    kind apart (ferry_pool_take). 1 when fn is gone, 0 with errno when it is still there.
     light: a removal that would free data blocks (the file's last name, the file not kept) is
     not done: -1, fn untouched. Freeing blocks waits for the disk on a file system mounted with
     discard; a caller that must not wait leaves such a removal to one that can. */
