@@ -42,8 +42,13 @@ int ferry_pool_put (char const *dir, char const *fn, uint64_t id, unsigned int w
     }
   }
   /* a removal that frees blocks: the caller may leave it to a process that can wait */
-  if (light && S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_blocks) return -1 ;
+  if (light && ferry_pool_frees(&st)) return -1 ;
   return unlink(fn) == 0 || errno == ENOENT ;
+}
+
+int ferry_pool_frees (struct stat const *st)
+{
+  return S_ISREG(st->st_mode) && st->st_nlink == 1 && st->st_blocks ;
 }
 
 void ferry_pool_init (ferry_pool *p, char const *dir, unsigned int mode)

@@ -91,7 +91,7 @@ static int gone_at (char const *dir, uint64_t id, unsigned int splitby, char con
   {
     struct stat st ;
     if (lstat(fn, &st) < 0) return errno == ENOENT ;
-    if (S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_blocks) return -1 ;
+    if (ferry_pool_frees(&st)) return -1 ;
   }
   if (unlink(fn) == 0) { *removed = 1 ; return 1 ; }
   return errno == ENOENT ;

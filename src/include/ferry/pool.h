@@ -31,6 +31,11 @@
     discard; a caller that must not wait leaves such a removal to one that can. */
 extern int ferry_pool_put (char const *dir, char const *fn, uint64_t id, unsigned int which, int light) ;
 
+ /* 1 when removing the file st describes frees data blocks: a regular file with blocks, and
+    this its last name (the test of ferry_pool_put's light, for any queue file). */
+struct stat ;
+extern int ferry_pool_frees (struct stat const *st) ;
+
 typedef struct ferry_pool_s ferry_pool ;
 struct ferry_pool_s
 {
