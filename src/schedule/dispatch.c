@@ -86,12 +86,19 @@ static void request_send (unsigned int fi)
   sched.statuschanged = 1 ;
 }
 
- /* The entries of a ring not far from its head that are due recipients of the flight's message
-    and domain join the flight, up to the request's limit. Only BATCH_LOOK entries are looked at:
-    a batch costs what it holds, whatever the size of its message or of the ring. link is what
-    the ring's recipients have: -2 the ready ring, -3 a parking (dests.h, keys.h), whose entries
-    taken go at once, so that its length stays the count of what it holds. */
-#define BATCH_LOOK (4 * FERRY_REQUEST_RCPT_MAX)
+ /* Whether recipient o, whose ring entry has link (-2 the ready ring, -3 a parking: dests.h,
+    keys.h), may join flight fl: due, of its message and of its domain. */
+static int batch_joins (rcpt const *o, flight const *fl, char const *dom, int link)
+{
+  return o->link == link && o->msg == fl->msg && o->status == 'T' && o->ch == CH_REMOTE && !strcasecmp(ferry_addr_domain(o->addr), dom) ;
+}
+
+static void batch_take (flight *fl, unsigned int oi)
+{
+  fl->r[fl->n++] = oi ;
+  sched.rcpts[oi].status = 'F' ;
+  rcpt_unlink(oi) ;   /* its ring entry is stale now: skipped when it comes up */
+}
 
 static int parked_still (unsigned int ri, void const *ctx)
 {
@@ -99,17 +106,39 @@ static int parked_still (unsigned int ri, void const *ctx)
   return sched.rcpts[ri].link == -3 ;
 }
 
+ /* The due recipients of the flight's message and domain in a ring join the flight, up to the
+    request's limit. A message of at most BATCH_OWN recipients is asked first which of its own
+    would join: from the ready ring they are taken at once (their entries left stale), and a
+    parking is looked along only while some of them are still to be found there, which is mostly
+    not at all. A larger message has only the BATCH_LOOK entries nearest the ring's head looked
+    at. Either way a batch costs about what it holds, whatever the size of its message or of the
+    ring. Entries taken from a parking go at once, so that its length stays the count of what it
+    holds. */
+#define BATCH_OWN 64
+#define BATCH_LOOK (4 * FERRY_REQUEST_RCPT_MAX)
+
 static void batch_fill (flight *fl, idring *ring, char const *dom, int link)
 {
-  unsigned int k, taken = 0, look = ring->n < BATCH_LOOK ? ring->n : BATCH_LOOK ;
-  for (k = 0 ; k < look && fl->n < FERRY_REQUEST_RCPT_MAX ; k++)
+  msg const *m = sched.msgs + fl->msg ;
+  unsigned int k, taken = 0, want = FERRY_REQUEST_RCPT_MAX - fl->n, look = ring->n < BATCH_LOOK ? ring->n : BATCH_LOOK ;
+  if (m->count <= BATCH_OWN)
+  {
+    unsigned int const *rs = MSG_R(m) ;
+    unsigned int i, found = 0 ;
+    for (i = 0 ; i < m->count && found < want ; i++)
+    {
+      if (!batch_joins(sched.rcpts + rs[i], fl, dom, link)) continue ;
+      if (link == -2) batch_take(fl, rs[i]) ;
+      found++ ;
+    }
+    if (link == -2 || !found) return ;
+    want = found ;
+  }
+  for (k = 0 ; k < look && taken < want ; k++)
   {
     unsigned int oi = idring_at(ring, k) ;
-    rcpt *o = sched.rcpts + oi ;
-    if (o->link != link || o->msg != fl->msg || o->status != 'T' || o->ch != CH_REMOTE || strcasecmp(ferry_addr_domain(o->addr), dom)) continue ;
-    fl->r[fl->n++] = oi ;
-    o->status = 'F' ;
-    rcpt_unlink(oi) ;   /* its ring entry is stale now: skipped when it comes up */
+    if (!batch_joins(sched.rcpts + oi, fl, dom, link)) continue ;
+    batch_take(fl, oi) ;
     taken++ ;
   }
   if (taken && link == -3) idring_filter(ring, k, &parked_still, 0) ;
