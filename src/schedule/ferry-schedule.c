@@ -38,6 +38,7 @@ schedule sched =
   .freercpt = -1,
   .nullfd = -1,
   .queuefd = -1,
+  .syncfd = -1,
   .statuschanged = 1,
   .snap = FERRY_METRICS_SNAP_ZERO("metrics/schedule", &metrics_fill),
 } ;
@@ -85,6 +86,7 @@ static void signal_take (int sig, tain *stopdeadline)
     {
       unsigned int k ;
       if (bounce_reap(pid, wstat)) continue ;
+      if (pid == sched.syncpid) strerr_dief(111, "the syncer died: the set stops, and s6 starts it again") ;
       for (k = 0 ; k < sched.nmembers ; k++) if (sched.peers[k].pid == pid)
         strerr_dief(111, "a member of the set died: the set stops, and s6 starts it again") ;
     }
@@ -161,6 +163,7 @@ int main (int argc, char const *const *argv)
   else if (open("queue/lock/steer", O_WRONLY | O_NONBLOCK | O_CLOEXEC) < 0) strerr_diefu1sys(111, "open queue/lock/steer for writing") ;
   sched.queuefd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
   if (sched.queuefd < 0) strerr_diefu1sys(111, "open queue") ;
+  syncer_start() ;
   /* every envelope is read in intd/: a queue made before that (intd/ 0700, the queue owner's)
      would load no new message; better said at once than message by message */
   {
@@ -178,9 +181,9 @@ int main (int argc, char const *const *argv)
 
   for (;;)
   {
-    iopause_fd x[2 + 2 * NPEERS] ;
+    iopause_fd x[3 + 2 * NPEERS] ;
     unsigned int n = 0, i ;
-    int idx[2 + 2 * NPEERS] ;
+    int idx[3 + 2 * NPEERS] ;
     tain deadline = TAIN_INFINITE ;
     if (load_pending())
     {
@@ -196,9 +199,11 @@ int main (int argc, char const *const *argv)
     if (!buffer_flush(buffer_2)) _exit(111) ;
     /* stopping: once every delivery is answered, every finished message's files removed and
        every request to ferry-clean written */
-    if (sched.stopping && !sched.inflight[0] && !sched.inflight[1] && !sched.nbjobs && !genqdyn_n(&sched.removing) && !sched.peers[PEER_CLEAN].out.len && !sched.peers[PEER_SCLEAN].out.len) break ;
+    if (sched.stopping && !sched.inflight[0] && !sched.inflight[1] && !sched.nbjobs && !genqdyn_n(&sched.removing) && !sched.peers[PEER_CLEAN].out.len && !sched.peers[PEER_SCLEAN].out.len
+     && !sched.syncing && !genalloc_len(finisher, &sched.finishlist)) break ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; idx[n++] = -1 ;
-    /* idx: -1 the selfpipe, -2 the steer FIFO, a peer's input i, its output NPEERS + i */
+    /* idx: -1 the selfpipe, -2 the steer FIFO, -3 the syncer, a peer's input i, its output NPEERS + i */
+    if (sched.syncing) { x[n].fd = sched.syncfd ; x[n].events = IOPAUSE_READ ; idx[n++] = -3 ; }
     for (i = 0 ; i < NPEERS ; i++) { x[n].fd = sched.peers[i].infd ; x[n].events = IOPAUSE_READ ; idx[n++] = i ; }
     if (steerfd >= 0) { x[n].fd = steerfd ; x[n].events = IOPAUSE_READ ; idx[n++] = -2 ; }
     for (i = 0 ; i < NPEERS ; i++) if (sched.peers[i].out.len)
@@ -246,10 +251,12 @@ int main (int argc, char const *const *argv)
         while ((sig = selfpipe_read()) > 0) signal_take(sig, &stopdeadline) ;
       }
       else if (idx[i] == -2) steer_read(steerfd, &steerbuf) ;
+      else if (idx[i] == -3) { if (syncer_answer()) finish_synced() ; }
       else if (idx[i] < NPEERS) peer_read(idx[i]) ;
       else peer_write(idx[i] - NPEERS) ;
     }
-    /* every mark of this round's answers on disk, in one sync, before their messages finish */
+    /* every mark of this round's answers to the syncer, in one sync; their messages finish
+       when it is done */
     finish_flush() ;
   }
   /* the members see their input close, finish and exit; reap them, for at most 10 seconds */
@@ -262,6 +269,7 @@ int main (int argc, char const *const *argv)
   }
   selfpipe_finish() ;
   alarm(10) ;
+  syncer_stop() ;
   {
     int wstat ;
     unsigned int left = sched.nmembers ;

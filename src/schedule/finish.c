@@ -76,30 +76,54 @@ void msg_forget (unsigned int mi)
 
 /* ---------- results ---------- */
 
- /* Messages whose last recipient is done this round: finished (their files removed, their
-    notifications started) after one sync of every mark of the round, in finish_flush. */
+ /* Messages whose last recipient is done: finished (their files removed, their notifications
+    started) only once every mark of their round is durable. The round's marks go to the syncer
+    (syncer.c) at its end when no sync is under way; otherwise they wait for the next one, and so
+    do the messages the round finished. */
 
 void finish_later (unsigned int mi)
 {
+  finisher f = { .mi = mi, .id = sched.msgs[mi].id } ;
   if (sched.msgs[mi].finishing) return ;
-  append_or_die(&sched.finishlist, &mi, sizeof mi) ;
+  append_or_die(&sched.finishlist, &f, sizeof f) ;
   sched.msgs[mi].finishing = 1 ;
 }
 
-void finish_flush (void)
+static void finish_now (genalloc *list)
 {
   size_t i ;
-  sync_dirty() ;
-  for (i = 0 ; i < genalloc_len(unsigned int, &sched.finishlist) ; i++)
+  for (i = 0 ; i < genalloc_len(finisher, list) ; i++)
   {
-    unsigned int mi = genalloc_s(unsigned int, &sched.finishlist)[i] ;
-    msg *m = sched.msgs + mi ;
-    if (!m->used || !m->finishing) continue ;   /* finished another way meanwhile */
+    finisher const *f = genalloc_s(finisher, list) + i ;
+    msg *m = sched.msgs + f->mi ;
+    /* finished another way meanwhile (a deletion), and perhaps its slot taken by another */
+    if (!m->used || !m->finishing || m->id != f->id) continue ;
     m->finishing = 0 ;
-    if (!m->open) msg_finish(mi) ;
+    if (!m->open) msg_finish(f->mi) ;
   }
-  genalloc_setlen(unsigned int, &sched.finishlist, 0) ;
+  genalloc_setlen(finisher, list, 0) ;
 }
+
+ /* The end of a round: its marks to the syncer, unless a sync is under way. With no mark to sync,
+    the messages finished are finished now: every mark they had is durable already. */
+void finish_flush (void)
+{
+  if (sched.syncing) return ;
+  if (sync_dirty_start())
+  {
+    genalloc t = sched.syncwait ;
+    sched.syncwait = sched.finishlist ;
+    sched.finishlist = t ;
+  }
+  else finish_now(&sched.finishlist) ;
+}
+
+ /* The syncer's sync is done: the messages it covered are finished. */
+void finish_synced (void)
+{
+  finish_now(&sched.syncwait) ;
+}
+
  /* Is id a message of the queue (committed, whether prepared or not, and not being removed)?
     When it cannot be told (a stat failed), it is. */
 int msg_exists (uint64_t id)

@@ -96,22 +96,22 @@ static void mtime_hint (msg const *m, int c)
   if (futimens(m->fd[c], ts) < 0) strerr_warnwu1sys("set the time hint of a recipient file") ;
 }
 
- /* Every in-place update of this round on disk before anything relies on it: one file is
-    fdatasync'ed; two or more share one syncfs of the queue's file system (group commit). */
-
-void sync_dirty (void)
+ /* Every in-place update of a round on disk before anything relies on it: one file is
+    fdatasync'ed; two or more share one syncfs of the queue's file system (group commit). The
+    round's files get their time hints and their descriptors closed here, all but that of a
+    lone file, which *one is (-1 otherwise); the number of files is returned. */
+static unsigned int dirty_end (int *one)
 {
   unsigned int const *dirty = genalloc_s(unsigned int, &sched.dirtylist) ;
   size_t i, n = genalloc_len(unsigned int, &sched.dirtylist) ;
   unsigned int files = 0 ;
+  *one = -1 ;
   for (i = 0 ; i < n ; i++)
   {
     msg const *m = sched.msgs + dirty[i] ;
     int c ;
     for (c = 0 ; c < 2 ; c++) if (m->dirty & (1 << c)) { mtime_hint(m, c) ; files++ ; }
   }
-  if (files > 1 && syncfs(sched.queuefd) < 0) { strerr_warnwu1sys("syncfs the queue (the set stops)") ; _exit(111) ; }
-  if (files) sched.c.marksyncs++ ;
   for (i = 0 ; i < n ; i++)
   {
     msg *m = sched.msgs + dirty[i] ;
@@ -120,11 +120,36 @@ void sync_dirty (void)
     m->hintlo[0] = m->hintlo[1] = 0 ;
     for (c = 0 ; c < 2 ; c++) if (m->dirty & (1 << c))
     {
-      if (files == 1 && fdatasync(m->fd[c]) < 0) { strerr_warnwu1sys("sync a recipient file (the set stops)") ; _exit(111) ; }
       m->dirty &= ~(1u << c) ;
-      fd_close(m->fd[c]) ;
+      if (files == 1) *one = m->fd[c] ;
+      else fd_close(m->fd[c]) ;
       m->fd[c] = -1 ;
     }
   }
   genalloc_setlen(unsigned int, &sched.dirtylist, 0) ;
+  if (files) sched.c.marksyncs++ ;
+  return files ;
+}
+
+ /* The round's updates synced here and now (a deletion, which finishes its message at once). */
+void sync_dirty (void)
+{
+  int one ;
+  unsigned int files = dirty_end(&one) ;
+  if (files > 1 && syncfs(sched.queuefd) < 0) { strerr_warnwu1sys("syncfs the queue (the set stops)") ; _exit(111) ; }
+  if (one >= 0)
+  {
+    if (fdatasync(one) < 0) { strerr_warnwu1sys("sync a recipient file (the set stops)") ; _exit(111) ; }
+    fd_close(one) ;
+  }
+}
+
+ /* The round's updates handed to the syncer (syncer.c): 1 when there were some, 0 when not. */
+int sync_dirty_start (void)
+{
+  int one ;
+  if (!dirty_end(&one)) return 0 ;
+  if (one >= 0) { syncer_ask(one, 'f') ; fd_close(one) ; }
+  else syncer_ask(sched.queuefd, 's') ;
+  return 1 ;
 }

@@ -134,6 +134,8 @@ struct msgfd_s
   size_t off ;
   int fd ;
 } ;
+typedef struct finisher_s finisher ;
+struct finisher_s { unsigned int mi ; uint64_t id ; } ;
 typedef struct removal_s removal ;
 struct removal_s { uint64_t id ; uint64_t stamp ; } ;
 
@@ -214,9 +216,16 @@ struct schedule_s
   /* a round's in-place updates (marks.c) and the messages it finished (finish.c) */
   genalloc dirtylist ;          /* unsigned int */
   int queuefd ;
-  /* Messages whose last recipient is done this round: finished (their files removed, their
-     notifications started) after one sync of every mark of the round, in finish_flush. */
-  genalloc finishlist ;         /* unsigned int */
+  /* Messages whose last recipient is done: finished (their files removed, their notifications
+     started) once a sync has made every mark of their round durable (finish.c): finishlist, those
+     of the rounds since the last sync began; syncwait, those the sync under way covers. */
+  genalloc finishlist ;         /* finisher */
+  genalloc syncwait ;           /* finisher */
+  /* the syncer (syncer.c): its socket and pid; syncing: the sync under way ('s' syncfs, 'f' one
+     file's fdatasync), 0 when none is */
+  int syncfd ;
+  pid_t syncpid ;
+  int syncing ;
   /* Finished messages whose files the queue manager's ferry-clean is removing: in the order
      asked, which is the order of its answers. Until the answer, such an id is gone for ferry-qctl's
      commands, and its message file keeps the id from being reused. */
@@ -273,6 +282,7 @@ extern int msg_exists (uint64_t id) ;
 extern int removing_has (uint64_t id) ;
 extern void finish_flush (void) ;
 extern void finish_later (unsigned int mi) ;
+extern void finish_synced (void) ;
 extern void msg_finish (unsigned int mi) ;
 extern void msg_forget (unsigned int mi) ;
 extern void removal_start (uint64_t id, uint64_t stamp) ;
@@ -300,6 +310,13 @@ extern void mark_dirty (unsigned int mi) ;
 extern void record_put (unsigned int ri, size_t at, char const *s, size_t n) ;
 extern void records_mark (unsigned int const *r, unsigned int n, char status) ;
 extern void sync_dirty (void) ;
+extern int sync_dirty_start (void) ;
+
+ /* syncer.c */
+extern void syncer_start (void) ;
+extern void syncer_ask (int fd, char what) ;
+extern int syncer_answer (void) ;
+extern void syncer_stop (void) ;
 
  /* peers.c */
 extern void clean_request_to (unsigned int to, char kind, uint64_t id) ;

@@ -66,8 +66,9 @@ try:
     for line in subprocess.run(["ps", "-o", "user=,args=", "--ppid", top, "-p", top], capture_output=True, text=True).stdout.splitlines():
         user, args = line.split(None, 1)
         users.setdefault(args.split()[0].split("/")[-1], []).append(user)
-    # two ferry-clean: the queue owner's (todo, intd, mess) and the queue manager's own (its files)
-    expect(users.get("ferry-schedule") == ["ferrys"] and users.get("ferry-preprocess-todo") == ["ferrys"]
+    # two ferry-clean: the queue owner's (todo, intd, mess) and the queue manager's own (its files);
+    # two ferry-schedule: the queue manager and its syncer
+    expect(users.get("ferry-schedule") == ["ferrys", "ferrys"] and users.get("ferry-preprocess-todo") == ["ferrys"]
            and sorted(users.get("ferry-clean", [])) == ["ferryq", "ferrys"]
            and users.get("ferry-spawn-remote") == ["ferryr"] and users.get("ferry-spawn-local") == ["root"],
            "each member runs as its documented user", users)
