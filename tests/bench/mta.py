@@ -951,6 +951,44 @@ def matrix(ns, runs, args):
     print("\n".join(figures))
 
 
+SCALE_METHOD = """## ferry at scale (tests/bench/mta.py scale)
+
+ferry alone, each workload and mode of the section above (the same messages, injectors, sink and
+checks) with %s messages; at %s messages the median of %d runs (the reference: its runs are short, so
+a run's hiccup weighs most there), at each larger size the median of %d. The last column is the
+rate against the rate at %s messages, for the scale target. A drain of a large queue frees the
+blocks of most files it removes, as any MTA does: the pools (queue.html) hold at most 2,048 files
+each, which a drain of 5,000 messages fills early on.
+"""
+
+
+def scale_matrix(ns, runs, bigruns, args):
+    """ferry's rate at each size of ns against its rate at the first, every workload and mode"""
+    print(SCALE_METHOD % (" and ".join("{:,}".format(n) for n in ns), "{:,}".format(ns[0]), runs, bigruns, "{:,}".format(ns[0])))
+    print("| workload | mode | messages | runs | seconds | msg/s | rcpt/s | total CPU ms/msg | sync calls/msg | queue manager peak KiB | against %s |" % "{:,}".format(ns[0]))
+    print("|---" * 11 + "|", flush=True)
+    figures = ["<!-- figure scale.ns %s -->" % ",".join(str(n) for n in ns)]
+    for workload, mode in rows_of(args):
+        base = None
+        for n in ns:
+            k = runs if n == ns[0] else bigruns
+            v = [attempts("ferry", workload, mode, n) for _ in range(k)]
+            secs, total, nsync, peak = med(v, 0), med(v, 2), med(v, 3), med(v, 4)
+            rate = n / secs
+            base = base or rate
+            rc = len(rcpts_of(workload))
+            print("| %s | %s | %s | %d | %.1f | %.0f | %.0f | %.2f | %s | %s | %.0f%% |" % (
+                workload, mode, "{:,}".format(n), k, secs, rate, rate * rc, 1000 * total / n,
+                "-" if nsync is None else "%.2f" % (nsync / n), "-" if peak is None else "%d" % peak, 100 * rate / base), flush=True)
+            figures.append("<!-- figure scale.%s.%s.n%d.msg %.1f -->" % (workload, mode, n, rate))
+            if n != ns[0]:
+                figures.append("<!-- figure scale.pct.%s.%s.n%d %.1f -->" % (workload, mode, n, 100 * rate / base))
+    print()
+    print("Each run's figures are on tests/bench/mta.py's standard error.")
+    print()
+    print("\n".join(figures))
+
+
 TLS_SYSTEMS = (("ferry", "tls"), ("ferry", "plain"), ("postfix", "tls"), ("postfix-tuned", "tls"))
 
 TLS_METHOD = """## Remote over TLS (tests/bench/mta.py tls)
@@ -1195,7 +1233,7 @@ def compare(a, b, n, runs, args):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] not in ("matrix", "compare", "tls", "dane"):
+    if len(sys.argv) == 5 and sys.argv[1] not in ("matrix", "compare", "tls", "dane", "scale"):
         system, workload, mode, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
         print(HEAD)
         r = one(system, workload, mode, n)
@@ -1208,6 +1246,8 @@ if __name__ == "__main__":
         dane_matrix(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     elif len(sys.argv) == 4 and sys.argv[1] == "limits":
         print("\n".join(limits_section(int(sys.argv[2]), int(sys.argv[3]))))
+    elif len(sys.argv) >= 5 and sys.argv[1] == "scale":
+        scale_matrix([int(x) for x in sys.argv[2].replace(",", " ").split()], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:])
     elif len(sys.argv) >= 4 and sys.argv[1] == "matrix":
         matrix([int(x) for x in sys.argv[2].replace(",", " ").split()], int(sys.argv[3]), sys.argv[4:])
     elif len(sys.argv) >= 6 and sys.argv[1] == "compare":

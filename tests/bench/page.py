@@ -20,6 +20,7 @@ PAGE = os.path.join(TOP, "doc", "performance.md")
 # in page order: name, the environment that sets its sizes (with the bench's defaults)
 BENCHES = [
     ("mta", [("N", "5000"), ("RUNS", "3")]),
+    ("scale", [("SIZES", "5000 20000 100000"), ("RUNS", "3"), ("BIGRUNS", "1")]),
     ("tls", [("N", "5000"), ("RUNS", "3")]),
     ("dane", [("N", "5000"), ("RUNS", "3")]),
     ("relay", [("N", "5000"), ("RUNS", "3"), ("SESSIONS", "20")]),
@@ -146,18 +147,25 @@ def targets(f):
             rows.append((target, "mta", text, "met" if ok else "**missed**"))
 
     target = "scale: ferry's rate at 20,000 and 100,000 messages at least 90% of its rate at 5,000, every workload and mode"
-    scale = sorted((k, v) for k, v in f.items() if k.startswith("mta.scale."))
+    # the scale bench's figures (scale.pct.W.M.nN); the mta bench's own (mta.scale.W.M.nN) when it ran several sizes
+    scale = sorted((k.split(".", 2)[2], v) for k, v in f.items() if k.startswith("scale.pct."))
+    bench = "scale"
+    if not scale:
+        scale = sorted((k.split(".", 2)[2], v) for k, v in f.items() if k.startswith("mta.scale."))
+        bench = "mta"
     if scale:
         worst = min(scale, key=lambda kv: kv[1])
         sizes = sorted({int(k.rsplit(".n", 1)[1]) for k, _ in scale})
-        text = "at %s messages: lowest %.0f%% (%s %s)" % (" and ".join(num(n) for n in sizes), worst[1],
-                                                            worst[0].split(".")[2], worst[0].split(".")[3])
+        pcts = "; ".join("%s %s %s" % (w, m, ", ".join("%.0f%%" % v for k, v in scale if k.startswith("%s.%s." % (w, m))))
+                         for w, m in sorted({tuple(k.split(".")[:2]) for k, _ in scale}))
+        text = "at %s messages: lowest %.0f%% (%s %s); %s" % (" and ".join(num(n) for n in sizes), worst[1],
+                                                              worst[0].split(".")[0], worst[0].split(".")[1], pcts)
         ok = worst[1] >= 90 and 20000 in sizes and 100000 in sizes
         if not (20000 in sizes and 100000 in sizes):
             text += "; not measured at " + " and ".join(num(n) for n in (20000, 100000) if n not in sizes)
-        rows.append((target, "mta", text, "met" if ok else "**missed**"))
+        rows.append((target, bench, text, "met" if ok else "**missed**"))
     else:
-        rows.append((target, "mta", "not measured: `N='5000 20000 100000' sh tests/bench/run mta`", "-"))
+        rows.append((target, "scale", "not measured: `sh tests/bench/run scale`", "-"))
     target = "near the limit: the local and remote drains at least 50% of the batched commits (several writers), the end-to-end rows 50% of the spawn rate"
     if "mta.limit.batchedw" in f and "mta.limit.spawn" in f:
         parts, ok = [], True

@@ -1,0 +1,3 @@
+# Benchmark: ferry alone at several queue sizes, every workload and mode; see mta.py (scale).
+# SIZES: the sizes, the first the reference; RUNS: runs at the first size; BIGRUNS: at the others.
+exec /usr/bin/python3 "$FERRY_TOP/tests/bench/mta.py" scale "${SIZES:-5000 20000 100000}" "${RUNS:-3}" "${BIGRUNS:-1}"
