@@ -45,13 +45,14 @@ void syncer_start (void)
   if (sched.syncpid < 0) strerr_diefu1sys(111, "fork the syncer") ;
   if (!sched.syncpid)
   {
-    /* the child keeps its socket (fd 0) and the log (fd 2), and no member's pipe: each member
-       must see its input close when the queue manager goes; it goes when its socket closes, so
-       the set's signals are not its business */
+    /* the child keeps its socket (fd 0) and the log (fd 2), and no member's pipe (fds 0, 1 and
+       3 to 10): each member must see its input close when the queue manager goes; it goes when
+       its socket closes, so the set's signals are not its business */
     PROG = "ferry-schedule (syncer)" ;
     selfpipe_finish() ;
     signal(SIGTERM, SIG_IGN) ; signal(SIGHUP, SIG_IGN) ; signal(SIGALRM, SIG_IGN) ; signal(SIGINT, SIG_IGN) ;
     if (dup2(sv[1], 0) < 0) _exit(111) ;
+    close(1) ;
     if (close_range(3, ~0U, 0) < 0) _exit(111) ;
     syncer_main() ;
   }

@@ -156,7 +156,8 @@ def targets(f):
     if scale:
         worst = min(scale, key=lambda kv: kv[1])
         sizes = sorted({int(k.rsplit(".n", 1)[1]) for k, _ in scale})
-        pcts = "; ".join("%s %s %s" % (w, m, ", ".join("%.0f%%" % v for k, v in scale if k.startswith("%s.%s." % (w, m))))
+        pcts = "; ".join("%s %s %s" % (w, m, ", ".join("%.0f%%" % v for k, v in sorted(scale, key=lambda kv: int(kv[0].rsplit(".n", 1)[1]))
+                                                      if k.startswith("%s.%s." % (w, m))))
                          for w, m in sorted({tuple(k.split(".")[:2]) for k, _ in scale}))
         text = "at %s messages: lowest %.0f%% (%s %s); %s" % (" and ".join(num(n) for n in sizes), worst[1],
                                                               worst[0].split(".")[0], worst[0].split(".")[1], pcts)
