@@ -16,6 +16,7 @@ from ferrytest import Home, Supervised, eventually, expect, fail, s6_log, stop_a
 home = Home()
 H = home.path
 stops = []
+syncer = None
 
 
 def log():
@@ -99,5 +100,10 @@ try:
     expect(eventually(lambda: "ferry-schedule: stopped" in log() and not os.path.exists("/proc/%d" % syncer), 20),
            "s6-svc -d: the queue manager stops, and its syncer is gone", log()[-300:])
 finally:
+    if syncer:
+        try:
+            os.kill(syncer, 18)   # a stopped syncer would keep its queue manager from stopping
+        except OSError:
+            pass
     stop_all(stops)
     home.cleanup()
