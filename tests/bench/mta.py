@@ -589,12 +589,17 @@ def wait_quiet():
     if QUIET <= 0:
         return
     start = time.time()
+    said = False
     while True:
         b0 = cpu_busy()[0]
         time.sleep(2)
         busy = (cpu_busy()[0] - b0) / 2
         if busy <= QUIET:
             break
+        if not said and time.time() - start > 10:
+            print("bench: waiting for the machine to be idle (%.2f of a core busy; at most %d s)" % (busy, QUIET_WAIT),
+                  file=sys.stderr, flush=True)
+            said = True
         if time.time() - start > QUIET_WAIT:
             print("bench: the machine is still busy (%.2f of a core) after %d s: timed all the same" % (busy, QUIET_WAIT),
                   file=sys.stderr, flush=True)
@@ -807,16 +812,20 @@ def limits(n):
     writer and by LIMIT_WRITERS, the same batched 100 per syncfs, and spawns of /bin/true by
     INJECTORS processes at once (what one sendmail process a message costs, at best)"""
     out = {}
-    for key, args in (("commit1", []), ("commitw", ["-w", str(LIMIT_WRITERS)]),
-                      ("batched1", ["-b"]), ("batchedw", ["-b", "-w", str(LIMIT_WRITERS)])):
-        sync_settle(True)
-        d = tempfile.mkdtemp(prefix="ferry-bench-limits.")
-        try:
-            r = subprocess.run([SYNCRATE] + args + [d, str(n), str(SIZE)], check=True, capture_output=True, text=True)
+    sync_settle(True)
+    d = tempfile.mkdtemp(prefix="ferry-bench-limits.")
+    try:
+        # every measurement in a directory of its own, none removed before the last: a removal's
+        # inodes would be skipped by the next one's creations for a minute (see sync_settle)
+        for key, args in (("commit1", []), ("commitw", ["-w", str(LIMIT_WRITERS)]),
+                          ("batched1", ["-b"]), ("batchedw", ["-b", "-w", str(LIMIT_WRITERS)])):
+            sub = os.path.join(d, key)
+            os.mkdir(sub)
+            r = subprocess.run([SYNCRATE, "-k"] + args + [sub, str(n), str(SIZE)], check=True, capture_output=True, text=True)
             out[key] = float(r.stdout.split()[-3])
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
-            last_teardown[0] = time.time()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+        last_teardown[0] = time.time()
     wait_quiet()
     t0 = time.time()
     ps = [subprocess.Popen([SPAWNLOAD, "spawn", str(n // INJECTORS)], stdout=subprocess.PIPE, text=True) for _ in range(INJECTORS)]
@@ -828,7 +837,7 @@ def limits(n):
     return out
 
 
-LIMITS = """The machine's own limits, measured in the same run (%d operations each, median of the runs), on the
+LIMITS = """The machine's own limits, measured in the same run (%d operations each, median of %d rounds), on the
 file system of the queues: a commit is what a queue must do at least for one message made durable
 alone (create, write %d bytes, fsync, link into a second directory, fsync that directory;
 tests/bench/sync-rate.c), by one writer and by %d writers at once; batched is the same writes with
@@ -846,11 +855,15 @@ message allows.
 """
 
 
+LIMIT_ROUNDS = 3   # at most: each round starts with a wait of AGED seconds
+
+
 def limits_section(n, runs):
-    """the limits table and its figures (medians of runs measurements)"""
-    got = [limits(n) for _ in range(runs)]
+    """the limits table and its figures (medians of min(runs, LIMIT_ROUNDS) rounds)"""
+    rounds = min(runs, LIMIT_ROUNDS)
+    got = [limits(n) for _ in range(rounds)]
     m = {k: median([g[k] for g in got]) for k in got[0]}
-    print(LIMITS % (n, SIZE, LIMIT_WRITERS, INJECTORS, m["commit1"], LIMIT_WRITERS, m["commitw"], m["batched1"],
+    print(LIMITS % (n, rounds, SIZE, LIMIT_WRITERS, INJECTORS, m["commit1"], LIMIT_WRITERS, m["commitw"], m["batched1"],
                     LIMIT_WRITERS, m["batchedw"], INJECTORS, m["spawn"]))
     return ["<!-- figure mta.limit.%s %.0f -->" % (k, v) for k, v in sorted(m.items())]
 

@@ -1,9 +1,11 @@
 /* sync-rate: the disk's bare commit rate, the floor under any durable queue.
      sync-rate [ -w WRITERS ] DIR COUNT SIZE     create+write+fsync+link+directory fsync, COUNT times
      sync-rate -b [ -w WRITERS ] DIR COUNT SIZE  the same writes, batched 100 per syncfs
+     sync-rate -k ...                            the same, leaving the files in DIR
    With -w, WRITERS processes share the COUNT commits, each in directories of its own (one syncfs
    of a batch covers that writer's 100 only). Prints commits per second over all the writers.
-   Cleans up what it made. */
+   Cleans up what it made, unless -k keeps it (the caller removes DIR; so that a second measurement
+   right after pays for no inode freed by the first). */
 
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -74,15 +76,16 @@ int main (int argc, char **argv)
 {
   unsigned long count, size, each ;
   unsigned int writers = 1, w ;
-  int batched = 0 ;
+  int batched = 0, keep = 0 ;
   double t0, t ;
   for (;;)
   {
     if (argc > 1 && !strcmp(argv[1], "-b")) { batched = 1 ; argv++ ; argc-- ; }
+    else if (argc > 1 && !strcmp(argv[1], "-k")) { keep = 1 ; argv++ ; argc-- ; }
     else if (argc > 2 && !strcmp(argv[1], "-w")) { writers = strtoul(argv[2], 0, 10) ; argv += 2 ; argc -= 2 ; }
     else break ;
   }
-  if (argc != 4 || !writers || writers > 256) { fprintf(stderr, "usage: sync-rate [ -b ] [ -w WRITERS ] DIR COUNT SIZE\n") ; return 100 ; }
+  if (argc != 4 || !writers || writers > 256) { fprintf(stderr, "usage: sync-rate [ -b ] [ -k ] [ -w WRITERS ] DIR COUNT SIZE\n") ; return 100 ; }
   count = strtoul(argv[2], 0, 10) ;
   size = strtoul(argv[3], 0, 10) ;
   if (size > (1 << 16)) size = 1 << 16 ;
@@ -104,6 +107,6 @@ int main (int argc, char **argv)
   t = now() - t0 ;
   printf("%lu %s by %u writer%s in %.3f s: %.0f per second\n", each * writers, batched ? "batched commits" : "commits",
     writers, writers > 1 ? "s" : "", t, each * writers / t) ;
-  for (w = 0 ; w < writers ; w++) cleanup(argv[1], w, each) ;
+  if (!keep) for (w = 0 ; w < writers ; w++) cleanup(argv[1], w, each) ;
   return 0 ;
 }
