@@ -971,7 +971,9 @@ checks) with %s messages; at %s messages the median of %d runs (the reference: i
 a run's hiccup weighs most there), at each larger size the median of %d. The last column is the
 rate against the rate at %s messages, for the scale target. A drain of a large queue frees the
 blocks of most files it removes, as any MTA does: the pools (queue.html) hold at most 2,048 files
-each, which a drain of 5,000 messages fills early on.
+each, which a drain of 5,000 messages fills early on. Where the machine's kernel pages out unused
+page cache (the machine line says so), the files of a queue filled over minutes are read back from
+disk by its drain, as any MTA's would be; 100,000 messages take minutes to inject.
 """
 
 

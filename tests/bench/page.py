@@ -46,7 +46,46 @@ def machine():
     cpu = sh("sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1")
     mem = sh("awk '/MemTotal/ { printf \"%.0f GiB\", $2 / 1048576 }' /proc/meminfo")
     fs = sh("df -T %s | awk 'NR == 2 { print $2 }'" % os.path.join(TOP, "build"))
-    return "%s cores, %s, %s memory, %s, file system %s" % (os.cpu_count(), cpu, mem, sh("uname -sr"), fs)
+    return "%s cores, %s, %s memory, %s, file system %s%s%s" % (os.cpu_count(), cpu, mem, sh("uname -sr"), fs,
+                                                               fs_details(fs), pageout())
+
+
+def fs_details(fs):
+    """for ext4: whether it has a journal and whether it discards freed blocks as it frees them
+    (both change what removing a queue file costs)"""
+    if fs != "ext4":
+        return ""
+    src, opts = (sh("findmnt -n -o SOURCE,OPTIONS -T %s" % os.path.join(TOP, "build")).split() + ["", ""])[:2]
+    dev = os.path.basename(src)
+    journal = dev and any(j.startswith(dev + "-") for j in os.listdir("/proc/fs/jbd2")) if os.path.isdir("/proc/fs/jbd2") else None
+    said = [] if journal is None else ["with a journal" if journal else "no journal"]
+    if "discard" in opts.split(","):
+        said.append("mounted with discard: each freed block is discarded as it is freed")
+    return " (%s)" % "; ".join(said) if said else ""
+
+
+def pageout():
+    """the kernel's own page-out of unused file pages (DAMON), when it runs: a queue's files older
+    than its age are read back from disk by a drain"""
+    top = "/sys/kernel/mm/damon/admin/kdamonds"
+    try:
+        for k in os.listdir(top):
+            kd = os.path.join(top, k)
+            if not os.path.isdir(kd) or open(os.path.join(kd, "state")).read().strip() != "on":
+                continue
+            for c in os.listdir(os.path.join(kd, "contexts")):
+                ctx = os.path.join(kd, "contexts", c)
+                if not os.path.isdir(ctx):
+                    continue
+                aggr = int(open(os.path.join(ctx, "monitoring_attrs", "intervals", "aggr_us")).read())
+                for sc in os.listdir(os.path.join(ctx, "schemes")):
+                    d = os.path.join(ctx, "schemes", sc)
+                    if os.path.isdir(d) and open(os.path.join(d, "action")).read().strip() == "pageout":
+                        age = int(open(os.path.join(d, "access_pattern", "age", "min")).read()) * aggr / 1e6
+                        return "; the kernel pages out memory unused for %.0f s (DAMON pageout), the page cache included" % age
+    except (OSError, ValueError):
+        pass
+    return ""
 
 
 def software():
