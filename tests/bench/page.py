@@ -304,6 +304,23 @@ def targets(f):
         if min(hs) < 0.999:
             text += "; a TLS row made fewer handshakes than connections"
         rows.append((target, "relay", text, "met" if ok else "**missed**"))
+    target = "relay: ferry at least 2x the faster of Exim and OpenSMTPD (msg/s, same run), without TLS and with TLS"
+    got = {(k, x): f.get("relay.%s.%s.msg" % (k, x)) for k in ("plain", "tls") for x in ("ferry", "exim", "opensmtpd")}
+    # a peer may have no TLS row (the relay section says why); each kind needs ferry and one peer
+    peers = {k: [x for x in ("exim", "opensmtpd") if got[(k, x)] is not None] for k in ("plain", "tls")}
+    if None in (got[("plain", "ferry")], got[("tls", "ferry")]) or len(peers["plain"]) < 2 or not peers["tls"]:
+        rows.append((target, "relay", "not measured: Exim and OpenSMTPD were not in the last relay run (`sh tests/bench/run relay`)", "-"))
+    else:
+        parts, worst = [], []
+        names = {"exim": "Exim", "opensmtpd": "OpenSMTPD"}
+        for k, label in (("plain", "without TLS"), ("tls", "with TLS")):
+            peer = max(peers[k], key=lambda x: got[(k, x)])
+            r = got[(k, "ferry")] / got[(k, peer)]
+            worst.append(r)
+            alone = "" if len(peers[k]) == 2 else "; %s has no TLS row" % " and ".join(names[x] for x in names if x not in peers[k])
+            parts.append("%s %s msg/s against %s (%s%s): %.1fx" % (label, num(got[(k, "ferry")]), num(got[(k, peer)]), names[peer], alone, r))
+        rows.append((target, "relay", "; ".join(parts) + " (N = %s, median of %d)" % (num(f.get("relay.n", 0)), f.get("relay.runs", 0)),
+                     "met" if min(worst) >= 2 else "**missed**"))
     target = "relay: at least 1,500 msg/s on this 2-core machine"
     if "relay.plain.ferry.msg" in f and "relay.tls.ferry.msg" in f:
         fe = f["relay.plain.ferry.msg"]

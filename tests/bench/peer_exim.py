@@ -2,10 +2,13 @@
 
 The package is never installed (it conflicts with postfix): ensure() fetches it with apt-get
 download and unpacks it with dpkg -x under $FERRY_TOP/build/peers/exim/, once. The instance has
-its own configuration, spool, log and Maildir in a fresh temporary directory, and no listener:
-mail goes in through its sendmail interface (exim4 -C CONFIG), which delivers each message at
-once in a process of its own (Exim's default), and a queue-runner daemon (exim4 -qf1s) delivers
-what was queued while the instance was paused.
+its own configuration, spool, log and Maildir in a fresh temporary directory. For mta.py it has
+no listener: mail goes in through its sendmail interface (exim4 -C CONFIG), which delivers each
+message at once in a process of its own (Exim's default), and a queue-runner daemon (exim4 -qf1s)
+delivers what was queued while the instance was paused. For relay_bench.py (smtpd given) the
+same daemon also listens on 127.0.0.1 (exim4 -bd -qf1s), and each message taken over SMTP is
+delivered at once the same way, up to 10 messages a connection (smtp_accept_queue_per_connection,
+Exim's default): a connection's later messages are queued for the runners.
 
 What this needs of the machine, besides the package's libraries (libidn12 is the one Debian 12
 does not have with Postfix installed):
@@ -39,6 +42,14 @@ Settings that are not Exim's defaults (the configuration written below; the page
 - the daemon runs only as a queue runner, every second (-qf1s: the first run at once, each run
   forcing delivery whatever the retry times): the queue of a paused instance is drained by the
   runners it starts, one a second up to queue_run_max.
+With a listener (relay_bench.py), besides:
+- daemon_smtp_ports = the port, local_interfaces = 127.0.0.1;
+- smtp_accept_max = 100 (the default, 20, is the bench's number of sessions: a session's next
+  connection could come before the last one's process ended, and be refused);
+- tls_certificate and tls_privatekey: the bench's certificate, copied where the exim user reads
+  it (STARTTLS is offered to every client: tls_advertise_hosts is * by default);
+- acl_smtp_rcpt: accept from 127.0.0.1 (it relays for it), deny the rest (without an RCPT ACL
+  Exim takes no recipient over SMTP).
 Concurrency is Exim's default: remote_max_parallel 2, queue_run_max 5, a connection to the sink
 reused for up to connection_max_messages (500) messages waiting for it (the hints database in
 the spool), up to max_rcpt (100) recipients a transaction, of several domains (multi_domain).
@@ -168,7 +179,7 @@ pid_file_path = {dir}/exim.pid
 primary_hostname = bench.test
 keep_environment =
 queue_only_file = {dir}/paused
-
+{listener}
 begin routers
 
 remote:
@@ -198,7 +209,24 @@ maildir:
 begin retry
 
 * * F,2h,15m; G,16h,1h,1.5; F,4d,6h
+{acl}"""
+
+# with smtpd: the listener, in the main section, and the ACL that lets 127.0.0.1 relay
+LISTENER = """daemon_smtp_ports = {port}
+local_interfaces = 127.0.0.1
+smtp_accept_max = {accept_max}
+tls_certificate = {dir}/tls/cert.pem
+tls_privatekey = {dir}/tls/key.pem
+acl_smtp_rcpt = rcpt
 """
+ACL = """
+begin acl
+
+rcpt:
+  accept hosts = 127.0.0.1
+  deny message = relay not permitted
+"""
+ACCEPT_MAX = 100      # connections at once (Exim's default, 20, is the bench's number of sessions)
 
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -239,7 +267,7 @@ class Exim:
     name = "exim"
     qmgr = "exim4"      # every Exim process has this comm: the daemon, its runners, deliveries
 
-    def __init__(self, sink):
+    def __init__(self, sink, smtpd=None):
         self.exim = ensure()
         self.dir = tempfile.mkdtemp(prefix="ferry-bench-exim.")
         os.chmod(self.dir, 0o755)
@@ -255,9 +283,22 @@ class Exim:
         for d in (self.spool, os.path.join(self.dir, "log")):
             os.makedirs(d)
             subprocess.run(["chown", EXIM_USER, d], check=True)
+        listener = acl = ""
+        if smtpd:
+            # the certificate and key where the exim user reads them: Exim reads them in the
+            # process that takes the connection, which runs as that user
+            tls = os.path.join(self.dir, "tls")
+            os.makedirs(tls)
+            for src, dst in ((smtpd[1], "cert.pem"), (smtpd[2], "key.pem")):
+                shutil.copyfile(src, os.path.join(tls, dst))
+                os.chmod(os.path.join(tls, dst), 0o600)
+            subprocess.run(["chown", "-R", EXIM_USER, tls], check=True)
+            listener = LISTENER.format(port=smtpd[0], accept_max=ACCEPT_MAX, dir=self.dir)
+            acl = ACL
         with open(self.conf, "w") as f:
             f.write(CONFIG.format(exim=self.exim, dir=self.dir, remote=" : ".join(REMOTE), port=sink.port,
-                                  maildir=self.maildir, user=MAILBOX_USER))
+                                  maildir=self.maildir, user=MAILBOX_USER, listener=listener, acl=acl))
+        self.listen = bool(smtpd)
         os.chmod(self.conf, 0o644)
         Trusted.add(self.conf)
         subreaper(True)
@@ -326,7 +367,8 @@ class Exim:
             os.unlink(self.pidfile)
         # the command forks the daemon and exits; -oP: a daemon with no listener writes its PID
         # only when told where
-        r = subprocess.run([self.exim, "-C", self.conf, "-oP", self.pidfile, "-qf" + INTERVAL], capture_output=True, text=True)
+        r = subprocess.run([self.exim, "-C", self.conf, "-oP", self.pidfile] + (["-bd"] if self.listen else []) + ["-qf" + INTERVAL],
+                           capture_output=True, text=True)
         if r.returncode:
             fail("the queue runner did not start: %s" % r.stderr.strip())
 

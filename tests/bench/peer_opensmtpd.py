@@ -11,8 +11,10 @@ own resolv.conf over /etc/resolv.conf ("lookup file": /etc/hosts only, never DNS
 nsenter, and talks to the daemon over its socket.
 
 Settings that are not the package's defaults (everything else, concurrency included, is):
-  - no listener of its own: smtpd.conf has no "listen on" line (the local enqueuer's socket is
-    there by default);
+  - for mta.py, no listener of its own: smtpd.conf has no "listen on" line (the local
+    enqueuer's socket is there by default); for relay_bench.py, "listen on 127.0.0.1 port <port>
+    tls pki bench" (STARTTLS offered), the pki the bench's certificate and key; a connection from
+    127.0.0.1 is "from local", so the same match rules relay it;
   - action local: maildir "<temp dir>/mail/box" virtual <mailbox> userbase <users>, where
     mailbox maps "@local.test" to nobody and users gives nobody its own uid and gid and the home
     <temp dir>/mail (one Maildir for every @local.test address, written as nobody, as the
@@ -132,12 +134,12 @@ class OpenSmtpd:
     # is smtpd alike, and mta.py's peak is the largest of them
     qmgr = "smtpd"
 
-    def __init__(self, sink):
+    def __init__(self, sink, smtpd=None):
         self.root = ensure()
         self.p = None
         self.dir = tempfile.mkdtemp(prefix="ferry-bench-opensmtpd.")
         try:
-            self.setup(sink)
+            self.setup(sink, smtpd)
         except BaseException:
             shutil.rmtree(self.dir, ignore_errors=True)
             raise
@@ -147,8 +149,9 @@ class OpenSmtpd:
             self.stop()
             raise
 
-    def setup(self, sink):
-        """the instance's directories and smtpd.conf"""
+    def setup(self, sink, smtpd):
+        """the instance's directories and smtpd.conf; with smtpd (port, cert, key), a listener on
+        127.0.0.1:port offering STARTTLS with cert and key"""
         os.chmod(self.dir, 0o755)
         ns = os.path.join(self.dir, "ns")
         self.spool = os.path.join(ns, "spool")           # /var/spool: smtpd makes smtpd/ in it
@@ -178,6 +181,18 @@ class OpenSmtpd:
             'match from local for domain "local.test" action "local"\n'
             'match from local for domain { %s } action "remote"\n'
             % (nobody.pw_uid, nobody.pw_gid, os.path.dirname(self.maildir), self.maildir, sink.port, ", ".join('"%s"' % d for d in REMOTE)))
+        if smtpd:
+            # the key read by the parent (root) at its start, and by no one else
+            tls = os.path.join(self.dir, "tls")
+            os.makedirs(tls, mode=0o700)
+            for src, dst in ((smtpd[1], "cert.pem"), (smtpd[2], "key.pem")):
+                shutil.copyfile(src, os.path.join(tls, dst))
+                os.chmod(os.path.join(tls, dst), 0o600)
+            rules = open(self.conf).read()
+            open(self.conf, "w").write(
+                'pki bench cert "%s/cert.pem"\n'
+                'pki bench key "%s/key.pem"\n'
+                'listen on 127.0.0.1 port %d tls pki bench\n' % (tls, tls, smtpd[0]) + rules)
         self.log = os.path.join(self.dir, "smtpd.log")
 
     def ns_argv(self):

@@ -1,17 +1,19 @@
 """The relay benchmark (tests/bench/relay.sh, make bench BENCH=relay): mail taken over SMTP on
 127.0.0.1 and relayed, through the queue, to Postfix's smtp-sink, end to end, ferry against
-Postfix, without TLS and with STARTTLS on the injection side.
+Postfix, Exim and OpenSMTPD, without TLS and with STARTTLS on the injection side.
 
-    relay_bench.py N RUNS [SYSTEM...]    SYSTEM: ferry, postfix (the two when none is named),
-                                         postfix-tuned; a markdown section on stdout, each run
-                                         on stderr
+    relay_bench.py N RUNS [SYSTEM...]    SYSTEM: ferry, postfix, exim, opensmtpd (the four when
+                                         none is named), postfix-tuned; a markdown section on
+                                         stdout, each run on stderr
 
 ferry: a home made by ferry-setup under s6-svscan, its service/ferry-smtpd as ferry-setup wrote
 it (ferry-smtpd's server mode: -P 20 workers of 100 connections each, control/smtpd.cdb, whose
 rules give 127.0.0.1 RELAYCLIENT, its log through s6-log; no DNS lookup of the client), but on
 127.0.0.1 and a free port; control/smtproutes sends remote.test to the sink. Postfix: the private instance of
 mta.py with Debian's smtpd listener on 127.0.0.1 and a free port, mynetworks 127.0.0.0/8,
-smtpd_peername_lookup = no, relayhost the sink. Both offer STARTTLS with the same
+smtpd_peername_lookup = no, relayhost the sink. Exim and OpenSMTPD: the private instances of
+peer_exim.py and peer_opensmtpd.py, each with a listener on 127.0.0.1 and a free port, relaying
+for 127.0.0.1, remote.test routed to the sink. All offer STARTTLS with the same
 2048-bit RSA certificate, made for the bench. The load: SESSIONS (20) sessions in parallel, one
 message of about 4 KiB to r@remote.test per connection, N in all; without TLS Postfix's
 smtp-source, with TLS tests/bench/smtp-load.c (smtp-source has no STARTTLS), which makes a full
@@ -37,7 +39,8 @@ SESSIONS = int(os.environ.get("SESSIONS", "20"))
 BODY = mta.SIZE - 128            # smtp-source's 5 header lines are about 128 bytes
 SENDER, RCPT, HELO = "load@bench.test", "r@remote.test", "client.bench.test"
 LOAD = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "smtp-load")
-SYSTEMS = ("ferry", "postfix")
+SYSTEMS = ("ferry", "postfix", "exim", "opensmtpd")
+KNOWN = SYSTEMS + ("postfix-tuned",)
 # plain and tls: each session keeps its connection for all its messages (smtp-source -d, as a
 # relay's connection cache); plain1 and tls1: a connection for each message
 KINDS = ("plain", "tls", "plain1", "tls1")
@@ -129,10 +132,14 @@ class FerryRelay(Ferry):
 def system_of(name, sink, port, cert, key):
     if name == "ferry":
         return FerryRelay(sink, port, cert, key)
-    s = Postfix(sink, name == "postfix-tuned", smtpd=(port, cert, key))
+    if name in mta.PEERS:
+        module, cls = mta.PEERS[name]
+        s = getattr(__import__(module), cls)(sink, smtpd=(port, cert, key))
+    else:
+        s = Postfix(sink, name == "postfix-tuned", smtpd=(port, cert, key))
     if not mta.eventually(lambda: listening(port), 20):
         s.stop()
-        sys.exit("bench: Postfix's smtpd does not listen")
+        sys.exit("bench: %s does not listen on 127.0.0.1:%d" % (s.name, port))
     s.tree = s.roots
     return s
 
@@ -244,7 +251,7 @@ bytes) to one remote recipient, taken over SMTP on 127.0.0.1 by each system's SM
 %d sessions in parallel, and relayed through its queue to the same
 Postfix smtp-sink on 127.0.0.1 (no dump); end to end: seconds from the first connection to the
 last message at the sink with the queue empty. Median of %d runs, the systems alternating within
-each run (ferry first in odd runs, Postfix in even ones); a fresh system for each run.
+each run (in the table's order in odd runs, the reverse in even ones); a fresh system for each run.
 
 ferry: a home as ferry-setup makes it, under s6-svscan, its service/ferry-smtpd as written
 (ferry-smtpd's server mode: 20 preforked workers of 100 connections each, control/smtpd.cdb,
@@ -252,10 +259,11 @@ whose rules set RELAYCLIENT for 127.0.0.1, the log through s6-log) but on 127.0.
 port; control/smtproutes sends remote.test to the sink. Postfix: Debian's Postfix as installed,
 a private instance (its own configuration and queue), Debian's smtpd line of master.cf on
 127.0.0.1 and a free port, `mynetworks = 127.0.0.0/8`, `smtpd_peername_lookup = no`, relayhost
-the sink. Neither looks the client's name up in the DNS (ferry-smtpd's server mode never does;
-`smtpd_peername_lookup = no`): the bench measures the MTAs, not the resolvers. Both offer STARTTLS in every row with the same 2048-bit RSA certificate made
-for the bench (control/smtpdcert and smtpdkey; `smtpd_tls_security_level = may` and the server
-session cache of Debian's main.cf): without TLS is the client's choice, as on a real MX.
+the sink.%s None looks the client's name up in the DNS (ferry-smtpd's server mode never does;
+`smtpd_peername_lookup = no`%s): the bench measures the MTAs, not the resolvers. Each offers
+STARTTLS in every row with the same 2048-bit RSA certificate made for the bench (control/smtpdcert
+and smtpdkey; `smtpd_tls_security_level = may` and the server session cache of Debian's
+main.cf%s): without TLS is the client's choice, as on a real MX.
 
 The load: without TLS, Postfix's smtp-source (`-s %d -m N -l %d`; one command at a time, no
 pipelining); with TLS, tests/bench/smtp-load.c, which does the same with STARTTLS (smtp-source
@@ -270,15 +278,15 @@ every message taken with 250, the sink counted exactly N messages (its own count
 
 Columns: total CPU is the whole machine's busy time over the run per message (client and sink
 included); MTA CPU is the system's own processes (ferry: everything under its s6-svscan, the SMTP
-service and its log included; Postfix: everything under its master), those that came
+service and its log included; Postfix: everything under its master%s), those that came
 and went too; client CPU is smtp-source's or smtp-load's; processes per message are the
 processes created on the whole machine during the run (/proc/stat), the client's own workers
 taken off, over N; stolen is the time the host gave this machine's cores to something else, other
 jobs' CPU that of every process that is not part of the run. As in the sections above, the timed
 part starts once the machine is idle, and a run with more than a tenth of the machine stolen or
 more than a twentieth of a core taken by other jobs is made again (at most three attempts);
-stolen and other jobs' CPU are the medians of the runs kept. msg/s per run is in run order; the
-ratio is ferry's median rate over Postfix's.
+stolen and other jobs' CPU are the medians of the runs kept. msg/s per run is in run order; each
+ratio is ferry's median rate over that system's.
 """
 
 COLS = ("| system | TLS | msgs/connection | seconds | msg/s | msg/s per run | total CPU ms/msg | MTA CPU ms/msg | client CPU ms/msg"
@@ -296,8 +304,29 @@ def make_cert():
     return cert_dir, cert, key
 
 
+PEERS_METHOD = """ Exim (Debian's exim4-daemon-light 4.96) and OpenSMTPD (Debian's opensmtpd
+6.8.0p2): the private instances of the section ferry against Postfix, Exim and OpenSMTPD, each
+with a listener on 127.0.0.1 and a free port that relays for 127.0.0.1 and routes remote.test to
+the sink, its other settings as there (tests/bench/peer_exim.py and peer_opensmtpd.py say each
+one that is not the package's default; for the listener: Exim's `daemon_smtp_ports`,
+`local_interfaces = 127.0.0.1`, `smtp_accept_max = 100`, `tls_advertise_hosts = *`, its
+certificate and key, and an RCPT ACL that accepts from 127.0.0.1; OpenSMTPD's `listen on
+127.0.0.1 port P tls pki bench`, whose connections match its `from local` rules)."""
+PEERS_DNS = "; Exim's `host_lookup` is unset, OpenSMTPD reads /etc/hosts only"
+PEERS_TLS = "; Exim's and OpenSMTPD's own TLS settings otherwise"
+# the systems that cannot be measured with TLS, and why (said under the table)
+NO_TLS = {"opensmtpd": "OpenSMTPD has no TLS rows: as a server, Debian 12's OpenSMTPD 6.8.0p2 fails every STARTTLS "
+                       "handshake under OpenSSL 3 (the client gets the alert internal error, its log says `SSL routines::EVP "
+                       "lib` with TLS 1.3 and `SSL routines::internal error` with TLS 1.2; OpenSMTPD's issue 1171), so it "
+                       "is measured without TLS only."}
+PEERS_CPU = ("; Exim: everything under its daemon, which leaves out the delivery processes whose parent ended first"
+             " (adopted by the harness); OpenSMTPD: everything under its parent")
+
+
 def matrix(n, runs, systems):
-    print(METHOD % (n, mta.SIZE, BODY, SESSIONS, runs, SESSIONS, BODY, SESSIONS, SESSIONS))
+    peers = any(x in mta.PEERS for x in systems)
+    print(METHOD % (n, mta.SIZE, BODY, SESSIONS, runs, PEERS_METHOD if peers else "", PEERS_DNS if peers else "",
+                    PEERS_TLS if peers else "", SESSIONS, BODY, SESSIONS, SESSIONS, PEERS_CPU if peers else ""))
     if "postfix-tuned" in systems:
         print("postfix-tuned is the same Postfix with `in_flow_delay = 0`, a process limit of 200 and destination\n"
               "concurrency 20 (as in the section ferry against Postfix).\n")
@@ -310,19 +339,23 @@ def matrix(n, runs, systems):
     cert_dir, cert, key = make_cert()
     try:
         for kind in KINDS:
-            res = {x: [] for x in systems}
+            here = [x for x in systems if not (tls_of(kind) and x in NO_TLS)]
+            res = {x: [] for x in here}
             for k in range(runs):
-                for system in (systems if k % 2 == 0 else systems[::-1]):
+                for system in (here if k % 2 == 0 else here[::-1]):
                     res[system].append(attempts(system, kind, n, cert, key))
             rate = {x: n / median([r["secs"] for r in v]) for x, v in res.items()}
             for system in systems:
+                if system not in here:
+                    print("| %s | yes | %d%s |%s" % (system, per_conn(kind, n), " | -" * 10, " |" * len(other)), flush=True)
+                    continue
                 v = res[system]
 
                 def m(key):
                     return median([r[key] for r in v])
                 ratios = " |" * len(other)
                 if system == "ferry" and other:
-                    ratios = "".join(" %.1f |" % (rate["ferry"] / rate[x]) for x in other)
+                    ratios = "".join(" %.1f |" % (rate["ferry"] / rate[x]) if x in rate else " - |" for x in other)
                 print("| %s | %s | %d | %.1f | %.0f | %s | %.2f | %.2f | %.2f | %.2f | %.3f | %.1f | %.2f |%s" % (
                     system, "yes" if tls_of(kind) else "no", per_conn(kind, n), m("secs"), rate[system], " ".join("%.0f" % (n / r["secs"]) for r in v),
                     1000 * m("total") / n, 1000 * m("mta_cpu") / n, 1000 * m("client_cpu") / n, m("procs") / n,
@@ -337,12 +370,16 @@ def matrix(n, runs, systems):
     finally:
         mta.shutil.rmtree(cert_dir, ignore_errors=True)
     print()
+    cannot = [NO_TLS[x] for x in systems if x in NO_TLS]
+    if cannot:
+        print(" ".join(cannot))
+        print()
     print("Each run's figures are on tests/bench/relay_bench.py's standard error.")
     print()
     print("\n".join(figures))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or not all(x in ("ferry", "postfix", "postfix-tuned") for x in sys.argv[3:]):
+    if len(sys.argv) < 3 or not all(x in KNOWN for x in sys.argv[3:]):
         sys.exit(__doc__)
     matrix(int(sys.argv[1]), int(sys.argv[2]), tuple(sys.argv[3:]) or SYSTEMS)
