@@ -14,7 +14,9 @@ Settings that are not the package's defaults (everything else, concurrency inclu
   - for mta.py, no listener of its own: smtpd.conf has no "listen on" line (the local
     enqueuer's socket is there by default); for relay_bench.py, "listen on 127.0.0.1 port <port>
     tls pki bench" (STARTTLS offered), the pki the bench's certificate and key; a connection from
-    127.0.0.1 is "from local", so the same match rules relay it;
+    127.0.0.1 is "from local", so the same match rules relay it; and "smtp limit max-mails 1000"
+    (the default, 100 messages a session, is less than a session of the relay bench carries: the
+    101st would get 452);
   - action local: maildir "<temp dir>/mail/box" virtual <mailbox> userbase <users>, where
     mailbox maps "@local.test" to nobody and users gives nobody its own uid and gid and the home
     <temp dir>/mail (one Maildir for every @local.test address, written as nobody, as the
@@ -126,6 +128,9 @@ def any_file(d):
     return any(fs for _, _, fs in os.walk(d))
 
 
+MAX_MAILS = 1000     # messages a session, with a listener (the default is 100)
+
+
 class OpenSmtpd:
     """a private OpenSMTPD in its own mount namespace: @local.test to one Maildir, the remote
     domains to the sink; injected through its sendmail"""
@@ -192,7 +197,8 @@ class OpenSmtpd:
             open(self.conf, "w").write(
                 'pki bench cert "%s/cert.pem"\n'
                 'pki bench key "%s/key.pem"\n'
-                'listen on 127.0.0.1 port %d tls pki bench\n' % (tls, tls, smtpd[0]) + rules)
+                'listen on 127.0.0.1 port %d tls pki bench\n'
+                'smtp limit max-mails %d\n' % (tls, tls, smtpd[0], MAX_MAILS) + rules)
         self.log = os.path.join(self.dir, "smtpd.log")
 
     def ns_argv(self):

@@ -311,7 +311,8 @@ the sink, its other settings as there (tests/bench/peer_exim.py and peer_opensmt
 one that is not the package's default; for the listener: Exim's `daemon_smtp_ports`,
 `local_interfaces = 127.0.0.1`, `smtp_accept_max = 100`, `tls_advertise_hosts = *`, its
 certificate and key, and an RCPT ACL that accepts from 127.0.0.1; OpenSMTPD's `listen on
-127.0.0.1 port P tls pki bench`, whose connections match its `from local` rules)."""
+127.0.0.1 port P tls pki bench`, whose connections match its `from local` rules, and `smtp limit
+max-mails 1000`: its default, 100 messages a session, is fewer than a session here carries)."""
 PEERS_DNS = "; Exim's `host_lookup` is unset, OpenSMTPD reads /etc/hosts only"
 PEERS_TLS = "; Exim's and OpenSMTPD's own TLS settings otherwise"
 # the systems that cannot be measured with TLS, and why (said under the table)
