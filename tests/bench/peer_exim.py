@@ -58,7 +58,9 @@ Each message is delivered by a process that its sendmail forks before exiting (E
 background delivery), an orphan: so that it stays a descendant of the harness (whose checks
 count every other process as another job's), the instance makes the harness a child subreaper
 (prctl PR_SET_CHILD_SUBREAPER) while it runs, and reaps those processes as they end (in empty(),
-which the harness polls, and in stop()). In a drain every delivery is the daemon's.
+which the harness polls, and in stop()), their CPU kept (reaped_cpu(): a count of the daemon's
+tree misses it). In a drain every delivery is the daemon's; over SMTP, a delivery whose
+connection's process ended first is such an orphan too.
 Run with /usr/bin/python3, as root."""
 
 import ctypes
@@ -73,6 +75,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import eventually  # noqa: E402
+from bench_proc import any_file  # noqa: E402
 
 TREE = os.path.join(os.environ["FERRY_TOP"], "build", "peers", "exim")
 ROOT = os.path.join(TREE, "root")
@@ -163,10 +166,6 @@ class Trusted:
         cls.edit(lambda lines: [x for x in lines if x != conf])
 
 
-def any_file(d):
-    return any(fs for _, _, fs in os.walk(d))
-
-
 def wait_for(cond, timeout):
     return eventually(cond, timeout, 0.05)
 
@@ -239,10 +238,16 @@ def subreaper(on):
         fail("prctl(PR_SET_CHILD_SUBREAPER): %s" % os.strerror(ctypes.get_errno()))
 
 
-def reap():
-    """waits for this process's children that are Exim processes and have ended (orphans of
-    Exim's background deliveries, adopted as subreaper); never for another child"""
+# the CPU seconds of the adopted Exim processes reap() waited for, each with the children it
+# waited for (wait4's usage): the part of Exim's work that is under no Exim process once done
+REAPED_CPU = [0.0]
+
+
+def adopted(zombies):
+    """the pids of this process's children that are Exim processes (orphans of Exim's
+    background deliveries, adopted as subreaper): those that have ended (zombies) or the others"""
     me = os.getpid()
+    out = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -252,11 +257,21 @@ def reap():
         except OSError:
             continue
         x = tail.split()
-        if x[0] == "Z" and int(x[1]) == me and head.split("(", 1)[1] == "exim4":
-            try:
-                os.waitpid(int(d), os.WNOHANG)
-            except ChildProcessError:
-                pass
+        if (x[0] == "Z") == zombies and int(x[1]) == me and head.split("(", 1)[1] == "exim4":
+            out.append(int(d))
+    return out
+
+
+def reap():
+    """waits for the adopted Exim processes that have ended, their CPU added to REAPED_CPU; never
+    for another child"""
+    for pid in adopted(True):
+        try:
+            got, _, ru = os.wait4(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        if got:
+            REAPED_CPU[0] += ru.ru_utime + ru.ru_stime
 
 
 class Exim:
@@ -388,8 +403,14 @@ class Exim:
         return not any_file(os.path.join(self.spool, "input"))
 
     def roots(self):
-        """the queue-runner daemon (it detaches): its runners and their deliveries are under it"""
-        return [self.daemon] if self.daemon else []
+        """the queue-runner daemon (it detaches): its runners and their deliveries are under it,
+        and the adopted orphans of its background deliveries still running"""
+        return ([self.daemon] if self.daemon else []) + adopted(False)
+
+    def reaped_cpu(self):
+        """the CPU seconds of the Exim processes that ended under no Exim process (adopted, then
+        reaped): what a count of its process tree misses"""
+        return REAPED_CPU[0]
 
     def stop(self):
         if self.daemon:

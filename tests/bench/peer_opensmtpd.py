@@ -50,6 +50,8 @@ import sys
 import tempfile
 import time
 
+from bench_proc import any_file
+
 PACKAGES = ("opensmtpd",)
 USERS = ("opensmtpd", "opensmtpq")   # Debian's names for _smtpd and _smtpq
 EMPTY = "/var/lib/opensmtpd/empty"   # the chroot its unprivileged processes enter
@@ -122,10 +124,6 @@ def ensure():
         os.chown(smtpctl, 0, gid)
         os.chmod(smtpctl, 0o2755)
     return root
-
-
-def any_file(d):
-    return any(fs for _, _, fs in os.walk(d))
 
 
 MAX_MAILS = 1000     # messages a session, with a listener (the default is 100)

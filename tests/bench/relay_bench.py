@@ -25,18 +25,22 @@ timed part (MTA_QUIET), a run made again (at most three attempts) when the host 
 a tenth of the machine or other jobs took more than a twentieth of a core."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
 import mta
-from mta import Ferry, Postfix, cpu_busy, cpu_since, others_cpu, others_cpu_since, tree_cpu  # noqa: E402
-from ferrytest import median  # noqa: E402
+import bench_timing as timing
+from mta import Ferry, Postfix
+from bench_load import SIZE
+from bench_proc import cpu_busy, cpu_since, others_cpu, others_cpu_since, tree_cpu
+from ferrytest import eventually, median
 from smtp_peers import free_port, listening  # noqa: E402
 
 SESSIONS = int(os.environ.get("SESSIONS", "20"))
-BODY = mta.SIZE - 128            # smtp-source's 5 header lines are about 128 bytes
+BODY = SIZE - 128            # smtp-source's 5 header lines are about 128 bytes
 SENDER, RCPT, HELO = "load@bench.test", "r@remote.test", "client.bench.test"
 LOAD = os.path.join(os.environ["FERRY_TOP"], "build", "tests", "helpers", "smtp-load")
 SYSTEMS = ("ferry", "postfix", "exim", "opensmtpd")
@@ -68,7 +72,7 @@ class CountingSink:
             args[1:1] = ["-u", "nobody"]
         with open(self.file, "w") as out:
             self.p = subprocess.Popen(args, stdout=out, stderr=subprocess.DEVNULL)
-        if not mta.eventually(lambda: listening(self.port), 10):
+        if not eventually(lambda: listening(self.port), 10):
             self.stop()
             sys.exit("bench: smtp-sink does not listen")
 
@@ -93,7 +97,7 @@ class CountingSink:
         if self.p.poll() is None:
             self.p.kill()
             self.p.wait()
-        mta.shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class FerryRelay(Ferry):
@@ -115,11 +119,11 @@ class FerryRelay(Ferry):
             open(os.path.join(svc, "run"), "w").write(text)
             os.unlink(os.path.join(svc, "down"))
             # s6-svc needs the service's supervisor, which s6-svscan may not have started yet
-            if not mta.eventually(lambda: os.path.exists(os.path.join(svc, "supervise", "control")), 20):
+            if not eventually(lambda: os.path.exists(os.path.join(svc, "supervise", "control")), 20):
                 sys.exit("bench: s6-svscan did not start the supervisor of %s" % svc)
             subprocess.run(["s6-svc", "-u", svc], check=True)
             inject = os.path.join(self.H, "public", "inject")
-            if not mta.eventually(lambda: listening(port) and os.path.exists(inject), 20):
+            if not eventually(lambda: listening(port) and os.path.exists(inject), 20):
                 sys.exit("bench: ferry-smtpd or ferry-injectd did not start")
         except BaseException:
             self.stop()
@@ -137,11 +141,17 @@ def system_of(name, sink, port, cert, key):
         s = getattr(__import__(module), cls)(sink, smtpd=(port, cert, key))
     else:
         s = Postfix(sink, name == "postfix-tuned", smtpd=(port, cert, key))
-    if not mta.eventually(lambda: listening(port), 20):
+    if not eventually(lambda: listening(port), 20):
         s.stop()
         sys.exit("bench: %s does not listen on 127.0.0.1:%d" % (s.name, port))
     s.tree = s.roots
     return s
+
+
+def reaped_cpu(s):
+    """the CPU seconds of the system's processes that ended outside its tree, reaped by the
+    harness (Exim's adopted deliveries), since the system started"""
+    return s.reaped_cpu() if hasattr(s, "reaped_cpu") else 0.0
 
 
 def forks():
@@ -177,10 +187,10 @@ def one(system, kind, n, cert, key):
     p = None
     try:
         # as mta.py: the removal of the run before written back and aged, the machine idle
-        mta.sync_settle(True)
-        mta.wait_quiet()
-        roots = s.tree()
-        others, mine = others_cpu(s.roots()), tree_cpu(roots)
+        timing.sync_settle(True)
+        timing.wait_quiet()
+        others, mine = others_cpu(s.roots()), tree_cpu(s.tree())
+        reaped = reaped_cpu(s)
         f0 = forks()
         t0, (c0, st0) = time.time(), cpu_busy()
         p = subprocess.Popen(client(kind, n, port), stdout=out, stderr=err)
@@ -203,7 +213,7 @@ def one(system, kind, n, cert, key):
         c1, st1 = cpu_busy()
         secs = time.time() - t0
         procs = forks() - f0
-        r = {"secs": secs, "total": c1 - c0, "stolen": st1 - st0, "mta_cpu": cpu_since(mine, tree_cpu(roots)),
+        r = {"secs": secs, "total": c1 - c0, "stolen": st1 - st0, "mta_cpu": cpu_since(mine, tree_cpu(s.tree())) + reaped_cpu(s) - reaped,
              "client_cpu": rusage.ru_utime + rusage.ru_stime, "others_cpu": others_cpu_since(others, s.roots())}
         out.seek(0)
         said = out.read().split()
@@ -224,20 +234,20 @@ def one(system, kind, n, cert, key):
         err.close()
         s.stop()
         sink.stop()
-        mta.last_teardown[0] = time.time()
+        timing.last_teardown[0] = time.time()
 
 
 def attempts(system, kind, n, cert, key):
     """one run, made again while the host stole much of the machine or other jobs ran (at most
-    mta.ATTEMPTS times, the last kept whatever it is); each attempt on stderr"""
-    for attempt in range(1, mta.ATTEMPTS + 1):
+    timing.ATTEMPTS times, the last kept whatever it is); each attempt on stderr"""
+    for attempt in range(1, timing.ATTEMPTS + 1):
         r = one(system, kind, n, cert, key)
         why = ""
-        if r["stolen"] > mta.MAX_STOLEN * os.cpu_count() * r["secs"]:
+        if r["stolen"] > timing.MAX_STOLEN * os.cpu_count() * r["secs"]:
             why = " stolen"
-        elif r["others_cpu"] > mta.MAX_OTHERS * r["secs"]:
+        elif r["others_cpu"] > timing.MAX_OTHERS * r["secs"]:
             why = " other jobs' CPU"
-        again = why and attempt < mta.ATTEMPTS
+        again = why and attempt < timing.ATTEMPTS
         print("<!-- run: %s %s %s%s -->" % (system, kind, " ".join("%s=%.3f" % kv for kv in sorted(r.items())),
                                              why + ": made again" if again else why), file=sys.stderr, flush=True)
         if not again:
@@ -309,8 +319,8 @@ PEERS_METHOD = """ Exim (Debian's exim4-daemon-light 4.96) and OpenSMTPD (Debian
 with a listener on 127.0.0.1 and a free port that relays for 127.0.0.1 and routes remote.test to
 the sink, its other settings as there (tests/bench/peer_exim.py and peer_opensmtpd.py say each
 one that is not the package's default; for the listener: Exim's `daemon_smtp_ports`,
-`local_interfaces = 127.0.0.1`, `smtp_accept_max = 100`, `tls_advertise_hosts = *`, its
-certificate and key, and an RCPT ACL that accepts from 127.0.0.1; OpenSMTPD's `listen on
+`local_interfaces = 127.0.0.1`, `smtp_accept_max = 100`, its certificate and key (STARTTLS
+offered to every client, as by default), and an RCPT ACL that accepts from 127.0.0.1; OpenSMTPD's `listen on
 127.0.0.1 port P tls pki bench`, whose connections match its `from local` rules, and `smtp limit
 max-mails 1000`: its default, 100 messages a session, is fewer than a session here carries)."""
 PEERS_DNS = "; Exim's `host_lookup` is unset, OpenSMTPD reads /etc/hosts only"
@@ -320,13 +330,13 @@ NO_TLS = {"opensmtpd": "OpenSMTPD has no TLS rows: as a server, Debian 12's Open
                        "handshake under OpenSSL 3 (the client gets the alert internal error, its log says `SSL routines::EVP "
                        "lib` with TLS 1.3 and `SSL routines::internal error` with TLS 1.2; OpenSMTPD's issue 1171), so it "
                        "is measured without TLS only."}
-PEERS_CPU = ("; Exim: everything under its daemon, which leaves out the delivery processes whose parent ended first"
-             " (adopted by the harness); OpenSMTPD: everything under its parent")
+PEERS_CPU = ("; Exim: everything under its daemon, and the delivery processes whose parent ended first (adopted by the"
+             " harness, their CPU as wait4 gives it); OpenSMTPD: everything under its parent")
 
 
 def matrix(n, runs, systems):
     peers = any(x in mta.PEERS for x in systems)
-    print(METHOD % (n, mta.SIZE, BODY, SESSIONS, runs, PEERS_METHOD if peers else "", PEERS_DNS if peers else "",
+    print(METHOD % (n, SIZE, BODY, SESSIONS, runs, PEERS_METHOD if peers else "", PEERS_DNS if peers else "",
                     PEERS_TLS if peers else "", SESSIONS, BODY, SESSIONS, SESSIONS, PEERS_CPU if peers else ""))
     if "postfix-tuned" in systems:
         print("postfix-tuned is the same Postfix with `in_flow_delay = 0`, a process limit of 200 and destination\n"
@@ -369,7 +379,7 @@ def matrix(n, runs, systems):
                             "<!-- figure %s.hs_per_msg %.4f -->" % (fig, m("handshakes") / n),
                             "<!-- figure %s.per_conn %d -->" % (fig, per_conn(kind, n))]
     finally:
-        mta.shutil.rmtree(cert_dir, ignore_errors=True)
+        shutil.rmtree(cert_dir, ignore_errors=True)
     print()
     cannot = [NO_TLS[x] for x in systems if x in NO_TLS]
     if cannot:

@@ -6,10 +6,11 @@ it is fastest as well as at the same load as the other.
     relayload_bench.py N RUNS LOADS     LOADS: the session counts, "10 20 40 80"; a markdown
                                         section on stdout, each run on stderr"""
 
+import shutil
 import sys
 
-import mta
 import relay_bench as rb
+from bench_load import SIZE
 from ferrytest import median  # noqa: E402
 
 SYSTEMS = ("ferry", "postfix")
@@ -27,7 +28,7 @@ system at the load where it was fastest.
 
 
 def main(n, runs, loads):
-    print(METHOD % (n, mta.SIZE, ", ".join(str(x) for x in loads), runs))
+    print(METHOD % (n, SIZE, ", ".join(str(x) for x in loads), runs))
     print("| sessions | ferry msg/s | Postfix msg/s | ferry / Postfix | ferry MTA CPU ms/msg | Postfix MTA CPU ms/msg | ferry msg/s per run | Postfix msg/s per run |")
     print("|---|---|---|---|---|---|---|---|", flush=True)
     figures = ["<!-- figure relayload.n %d -->" % n, "<!-- figure relayload.runs %d -->" % runs]
@@ -52,7 +53,7 @@ def main(n, runs, loads):
                 " ".join("%.0f" % (n / r["secs"]) for r in res["ferry"]),
                 " ".join("%.0f" % (n / r["secs"]) for r in res["postfix"])), flush=True)
     finally:
-        mta.shutil.rmtree(cert_dir, ignore_errors=True)
+        shutil.rmtree(cert_dir, ignore_errors=True)
     print()
     print("Each at its fastest load: ferry %.0f msg/s (%d sessions), Postfix %.0f msg/s (%d sessions): %.1fx."
           % (best["ferry"][0], best["ferry"][1], best["postfix"][0], best["postfix"][1], best["ferry"][0] / best["postfix"][0]))

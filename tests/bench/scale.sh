@@ -1,3 +1,3 @@
-# Benchmark: ferry alone at several queue sizes, every workload and mode; see mta.py (scale).
+# Benchmark: ferry alone at several queue sizes, every workload and mode; see scale_bench.py.
 # SIZES: the sizes, the first the reference; RUNS: runs at the first size; BIGRUNS: at the others.
-exec /usr/bin/python3 "$FERRY_TOP/tests/bench/mta.py" scale "${SIZES:-5000 20000 100000}" "${RUNS:-3}" "${BIGRUNS:-1}"
+exec /usr/bin/python3 "$FERRY_TOP/tests/bench/scale_bench.py" "${SIZES:-5000 20000 100000}" "${RUNS:-3}" "${BIGRUNS:-1}"

@@ -24,6 +24,7 @@ TOP = os.environ["FERRY_TOP"]
 sys.path.insert(0, os.path.join(TOP, "tests", "bench"))
 sys.path.insert(0, os.path.join(TOP, "tests", "helpers"))
 import mta  # noqa: E402
+from bench_load import INJECTORS, SIZE, rcpts_of  # noqa: E402
 from ferrytest import eventually, median, s6_log  # noqa: E402
 from smtp_peers import Dnsmasq  # noqa: E402
 
@@ -60,7 +61,7 @@ def build_before():
 def domains_of(workload, messages):
     """{domain: its recipients in the drain}"""
     out = {}
-    for r in mta.rcpts_of(workload):
+    for r in rcpts_of(workload):
         d = r.split("@")[1]
         out[d] = out.get(d, 0) + messages
     return out
@@ -230,7 +231,7 @@ COLS = ("seconds | msg/s [per run] | rcpt/s | ferry-schedule CPU us/rcpt [per ru
 
 
 def main(n, runs, workloads):
-    print(METHOD % dict(n=n, size=mta.SIZE, inj=mta.INJECTORS, runs=runs, before=BEFORE[:7], drain=DRAIN, conc=CONC))
+    print(METHOD % dict(n=n, size=SIZE, inj=INJECTORS, runs=runs, before=BEFORE[:7], drain=DRAIN, conc=CONC))
     figures = ["<!-- figure shaping.n %d -->" % n, "<!-- figure shaping.runs %d -->" % runs]
     now = mta.bindir(os.path.join(TOP, "build"))
     before = build_before()
@@ -240,7 +241,7 @@ def main(n, runs, workloads):
     print("|---" * (COLS.count(" | ") + 4) + "|", flush=True)
     for w in workloads:
         res = mta.alternate((("before", before), ("now", now)), w, "drain", n, runs)
-        rc = len(mta.rcpts_of(w))
+        rc = len(rcpts_of(w))
         got = {tag: cells(res[tag], n, rc) for tag in res}
         ratio = got["now"][1] / got["before"][1]
         for tag, name in (("before", "%s (before shaping)" % BEFORE[:7]), ("now", "as built")):
@@ -261,7 +262,7 @@ def main(n, runs, workloads):
                     mta.FERRY_VARIANT[0] = Shaped(keys, dns)
                     res[keys].append(mta.attempts("ferry", w, "drain", n, "ferry-%d-keys" % keys))
             mta.FERRY_VARIANT[0] = None
-            rc = len(mta.rcpts_of(w))
+            rc = len(rcpts_of(w))
             got = {k: cells(res[k], n, rc) for k in TABLES}
             for keys in TABLES:
                 text, rate, sched, chan = got[keys]

@@ -20,6 +20,7 @@ TOP = os.environ["FERRY_TOP"]
 sys.path.insert(0, os.path.join(TOP, "tests", "bench"))
 sys.path.insert(0, os.path.join(TOP, "tests", "helpers"))
 import mta  # noqa: E402
+from bench_load import INJECTORS, rcpts_of  # noqa: E402
 import shaping_bench as sb  # noqa: E402
 from ferrytest import median  # noqa: E402
 
@@ -61,7 +62,7 @@ def one(bin_dir, workload, n, tag):
     try:
         mta.use_build(d)
         mta.one("ferry", workload, "drain", n)
-        rcpts = n // mta.INJECTORS * mta.INJECTORS * len(mta.rcpts_of(workload))
+        rcpts = n // INJECTORS * INJECTORS * len(rcpts_of(workload))
         got = {name: instructions(out, name) / rcpts for name in MEASURED}
         if not all(got.values()):
             sys.exit("bench: no callgrind count for %s (%s): %s" % (tag, workload, os.listdir(out)))

@@ -1,0 +1,56 @@
+"""ferry alone at several queue sizes, every workload and mode of tests/bench/mta.py (the same
+messages, injectors, sink and checks), by hand (tests/bench/scale.sh):
+
+    scale_bench.py "N1 N2 ..." RUNS BIGRUNS [WORKLOAD[:MODE]...]   RUNS runs at N1, BIGRUNS at each
+                                      larger size; a markdown section on stdout, each run on stderr"""
+
+import sys
+
+from mta import attempts, med, rows_of
+from bench_load import rcpts_of
+
+
+SCALE_METHOD = """## ferry at scale (tests/bench/scale_bench.py)
+
+ferry alone, each workload and mode of the section above (the same messages, injectors, sink and
+checks) with %s messages; at %s messages the median of %d runs (the reference: its runs are short, so
+a run's hiccup weighs most there), at each larger size the median of %d. The last column is the
+rate against the rate at %s messages, for the scale target. A drain of a large queue frees the
+blocks of most files it removes, as any MTA does: the pools (queue.html) hold at most 2,048 files
+each, which a drain of 5,000 messages fills early on. Where the machine's kernel pages out unused
+page cache (the machine line says so), the files of a queue filled over minutes are read back from
+disk by its drain, as any MTA's would be; 100,000 messages take minutes to inject.
+"""
+
+
+def scale_matrix(ns, runs, bigruns, args):
+    """ferry's rate at each size of ns against its rate at the first, every workload and mode"""
+    print(SCALE_METHOD % (" and ".join("{:,}".format(n) for n in ns), "{:,}".format(ns[0]), runs, bigruns, "{:,}".format(ns[0])))
+    print("| workload | mode | messages | runs | seconds | msg/s | rcpt/s | total CPU ms/msg | sync calls/msg | queue manager peak KiB | against %s |" % "{:,}".format(ns[0]))
+    print("|---" * 11 + "|", flush=True)
+    figures = ["<!-- figure scale.ns %s -->" % ",".join(str(n) for n in ns)]
+    for workload, mode in rows_of(args):
+        base = None
+        for n in ns:
+            k = runs if n == ns[0] else bigruns
+            v = [attempts("ferry", workload, mode, n) for _ in range(k)]
+            secs, total, nsync, peak = med(v, 0), med(v, 2), med(v, 3), med(v, 4)
+            rate = n / secs
+            base = base or rate
+            rc = len(rcpts_of(workload))
+            print("| %s | %s | %s | %d | %.1f | %.0f | %.0f | %.2f | %s | %s | %.0f%% |" % (
+                workload, mode, "{:,}".format(n), k, secs, rate, rate * rc, 1000 * total / n,
+                "-" if nsync is None else "%.2f" % (nsync / n), "-" if peak is None else "%d" % peak, 100 * rate / base), flush=True)
+            figures.append("<!-- figure scale.%s.%s.n%d.msg %.1f -->" % (workload, mode, n, rate))
+            if n != ns[0]:
+                figures.append("<!-- figure scale.pct.%s.%s.n%d %.1f -->" % (workload, mode, n, 100 * rate / base))
+    print()
+    print("Each run's figures are on tests/bench/scale_bench.py's standard error.")
+    print()
+    print("\n".join(figures))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    scale_matrix([int(x) for x in sys.argv[1].replace(",", " ").split()], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
