@@ -430,7 +430,7 @@ def matrix(ns, runs, args):
     print("|---" * 14 + "|", flush=True)
     figures = ["<!-- figure mta.n %d -->" % ns[0], "<!-- figure mta.runs %d -->" % runs,
                "<!-- figure mta.ns %s -->" % ",".join(str(n) for n in ns),
-               "<!-- figure mta.systems %s -->" % ",".join(systems)]
+               "<!-- figure mta.systems %s -->" % ",".join(systems), "<!-- figure mta.cores %d -->" % os.cpu_count()]
     rate = {}
     for n in ns:
         for workload, mode in rows_of(args):
@@ -453,7 +453,8 @@ def matrix(ns, runs, args):
                 for k in (["mta.%s.%s.%s" % (workload, mode, system)] if n == ns[0] else []) + ["mta.n%d.%s.%s.%s" % (n, workload, mode, system)]:
                     figures += ["<!-- figure %s.msg %.1f -->" % (k, n / meds[system][0]),
                                 "<!-- figure %s.rcpt %.1f -->" % (k, n * rc / meds[system][0]),
-                                "<!-- figure %s.inj_cpu_ms %.2f -->" % (k, 1000 * meds[system][1] / n)]
+                                "<!-- figure %s.inj_cpu_ms %.2f -->" % (k, 1000 * meds[system][1] / n),
+                                "<!-- figure %s.cpu_ms %.3f -->" % (k, 1000 * meds[system][2] / n)]
     print()
     if len(ns) > 1:
         print("ferry's rate at each size against its rate at %s messages (the same workload and mode):\n" % "{:,}".format(ns[0]))

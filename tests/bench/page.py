@@ -218,7 +218,14 @@ def targets(f):
                 continue
             pct = 100 * got / f[lim]
             ok = ok and pct >= 50
-            parts.append("%s %s %.0f%% of %s %s/s" % (w, mode, pct, num(f[lim]), name))
+            part = "%s %s %.0f%% of %s %s/s" % (w, mode, pct, num(f[lim]), name)
+            cpu = f.get("mta.%s.%s.ferry.cpu_ms" % (w, mode))
+            if mode == "drain" and cpu and "mta.cores" in f:
+                # what the machine's cores allow at the CPU the drain took a message
+                most = 1000 * f["mta.cores"] / cpu
+                part += " (%.2f ms of CPU a message: %d cores allow %s msg/s, the drain ran at %.0f%% of that)" % (
+                    cpu, f["mta.cores"], num(most), 100 * got / most)
+            parts.append(part)
         rows.append((target, "mta", "; ".join(parts), "met" if ok else "**missed**"))
     else:
         rows.append((target, "mta") + missing("mta"))
