@@ -330,7 +330,7 @@ PEER_NOTES = {"opensmtpd": "OpenSMTPD relays over one connection to a destinatio
 # the systems that cannot be measured with TLS, and why (said under the table)
 NO_TLS = {"opensmtpd": "OpenSMTPD has no TLS rows: as a server, Debian 12's OpenSMTPD 6.8.0p2 fails every STARTTLS "
                        "handshake under OpenSSL 3 (the client gets the alert internal error, its log says `SSL routines::EVP "
-                       "lib` with TLS 1.3 and `SSL routines::internal error` with TLS 1.2; OpenSMTPD's issue 1171), so it "
+                       "lib` with TLS 1.3 and `SSL routines::internal error` with TLS 1.2; a known incompatibility of that release with OpenSSL 3), so it "
                        "is measured without TLS only."}
 PEERS_CPU = ("; Exim: everything under its daemon, and the delivery processes whose parent ended first (adopted by the"
              " harness, their CPU as wait4 gives it); OpenSMTPD: everything under its parent")
