@@ -84,22 +84,29 @@ def cpu_busy():
 PF_KTHREAD = 0x00200000
 
 
-def proc_table():
-    """{pid: (parent pid, start time, CPU seconds)} of every process but kernel threads; its CPU
-    seconds count those of the children it waited for (/proc/PID/stat: utime, stime, cutime,
-    cstime)"""
-    procs = {}
+def proc_stats():
+    """(pid, comm, the fields after the comm) of every process of /proc/PID/stat: the state
+    first, then the parent pid, ..."""
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open("/proc/%s/stat" % d) as f:
-                x = f.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+                head, tail = f.read().rsplit(")", 1)
+        except (OSError, ValueError):
             continue
-        if int(x[6]) & PF_KTHREAD:
+        yield int(d), head.split("(", 1)[1], tail.split()
+
+
+def proc_table():
+    """{pid: (parent pid, start time, CPU seconds)} of every process but kernel threads; its CPU
+    seconds count those of the children it waited for (/proc/PID/stat: utime, stime, cutime,
+    cstime)"""
+    procs = {}
+    for pid, _, x in proc_stats():
+        if len(x) < 20 or int(x[6]) & PF_KTHREAD:
             continue
-        procs[int(d)] = (int(x[1]), x[19], sum(int(v) for v in x[11:15]) / os.sysconf("SC_CLK_TCK"))
+        procs[pid] = (int(x[1]), x[19], sum(int(v) for v in x[11:15]) / os.sysconf("SC_CLK_TCK"))
     return procs
 
 

@@ -75,7 +75,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import eventually  # noqa: E402
-from bench_proc import any_file  # noqa: E402
+from bench_proc import any_file, proc_stats  # noqa: E402
 
 TREE = os.path.join(os.environ["FERRY_TOP"], "build", "peers", "exim")
 ROOT = os.path.join(TREE, "root")
@@ -247,19 +247,7 @@ def adopted(zombies):
     """the pids of this process's children that are Exim processes (orphans of Exim's
     background deliveries, adopted as subreaper): those that have ended (zombies) or the others"""
     me = os.getpid()
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                head, tail = f.read().rsplit(")", 1)
-        except OSError:
-            continue
-        x = tail.split()
-        if (x[0] == "Z") == zombies and int(x[1]) == me and head.split("(", 1)[1] == "exim4":
-            out.append(int(d))
-    return out
+    return [pid for pid, comm, x in proc_stats() if comm == "exim4" and int(x[1]) == me and (x[0] == "Z") == zombies]
 
 
 def reap():
