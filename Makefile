@@ -168,8 +168,9 @@ install: $(PROG_BIN)
 install-sendmail:
 	@sh package/sendmail-link "$(DESTDIR)" "$(CONF_HOME)"
 
-bench: all
+bench:
 	@sh package/deps-install build run test bench
+	@$(MAKE) --no-print-directory all
 	@sh tests/bench/run $(BENCH)
 
 clean:
