@@ -131,13 +131,21 @@ def run(bench, sizes):
 
 
 def figures(secs):
-    f = {}
-    for s in secs.values():
+    """{key: value} of every section's figures; a key that more than one section holds (the
+    machine's limits, measured by the mta bench and again by the DANE bench) is taken from the
+    section its first word names (mta.limit.batchedw from the mta section: the same run as the
+    rows it is set against), else from the last section that holds it"""
+    f, own = {}, {}
+    for bench, s in secs.items():
         for k, v in FIGURE.findall(s):
             try:
-                f[k] = float(v)
+                x = float(v)
             except ValueError:
-                pass
+                continue
+            if k.split(".")[0] == bench:
+                own[k] = x
+            f[k] = x
+    f.update(own)
     return f
 
 
