@@ -81,6 +81,13 @@ def cpu_busy():
     return (sum(f[:7]) - f[3] - f[4]) / hz, f[7] / hz
 
 
+def disk_reads():
+    """(KiB read from the disks, major page faults) of the whole machine so far (/proc/vmstat's
+    pgpgin and pgmajfault): over a run, what it read that was not in the page cache"""
+    v = dict(line.split() for line in open("/proc/vmstat"))
+    return int(v.get("pgpgin", 0)), int(v.get("pgmajfault", 0))
+
+
 PF_KTHREAD = 0x00200000
 
 

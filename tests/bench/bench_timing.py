@@ -37,6 +37,23 @@ def sync_settle(timed):
         time.sleep(wait)
 
 
+COLD = os.environ.get("MTA_COLD", "")
+
+
+def cold_cache():
+    """With MTA_COLD (as root), before a drain's timed part: everything written back, then what
+    /proc/sys/vm/drop_caches is told: 1 the page cache (the files' data, as the kernel's pageout
+    of memory unused for a while leaves it), 3 the dentries and inodes too (as after a reboot);
+    so that the drain reads its queue from the disk. Without it, nothing."""
+    if not COLD:
+        return
+    if COLD not in ("1", "3"):
+        sys.exit("bench: MTA_COLD is 1 (the page cache) or 3 (dentries and inodes too)")
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write(COLD + "\n")
+
+
 QUIET = float(os.environ.get("MTA_QUIET", "0.1"))   # of one core: the most an idle machine may be busy
 QUIET_WAIT = 900                                     # seconds: the longest wait for it
 

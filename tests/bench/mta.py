@@ -44,7 +44,9 @@ each attempt on stderr. The machine is shared: the timed part of a run starts on
 idle (at most a tenth of a core busy over 2 seconds, MTA_QUIET; waited for at most 15 minutes),
 and a run during which other jobs (every process that is neither the system measured, its sink
 and DNS, nor the harness; kernel threads left out) took more than a twentieth of a core is made
-again like one with much stolen."""
+again like one with much stolen. MTA_COLD=1 (as root) drops the page cache before each drain's
+timed part (3: the dentries and inodes too), so that the drain reads its queue from the disk, as
+after a reboot; each run's figures on stderr then say what it read (read_kib, majflt)."""
 
 import os
 import shutil
@@ -59,8 +61,8 @@ from ferrytest import BIN, Home, Supervised, eventually, is_root, median, s6_log
 from smtp_peers import postfix_private  # noqa: E402
 from bench_load import INJECTORS, LOAD, SIZE, delivered_once, rcpts_of, sink_for  # noqa: E402
 from bench_dane import DANE_HOST, DaneWorld, dane_checked  # noqa: E402
-from bench_proc import SyncCount, any_file, channel_cpu, cpu_busy, others_cpu, others_cpu_since, peak_kib  # noqa: E402
-from bench_timing import ATTEMPTS, MAX_OTHERS, MAX_STOLEN, Profile, last_teardown, sync_settle, wait_quiet  # noqa: E402
+from bench_proc import SyncCount, any_file, channel_cpu, cpu_busy, disk_reads, others_cpu, others_cpu_since, peak_kib  # noqa: E402
+from bench_timing import ATTEMPTS, MAX_OTHERS, MAX_STOLEN, Profile, cold_cache, last_teardown, sync_settle, wait_quiet  # noqa: E402
 from limits_bench import limits_section  # noqa: E402
 
 
@@ -267,7 +269,7 @@ def one(system, workload, mode, n):
         if dane:
             dane.mark()
         others = others_cpu(s.roots())
-        t0, (c0, st0) = time.time(), cpu_busy()
+        t0, (c0, st0), rd0 = time.time(), cpu_busy(), disk_reads()
         ps = [subprocess.Popen([LOAD, str(per), str(SIZE), str(k * per)] + argv, env=env, stdout=subprocess.PIPE, text=True) for k in range(INJECTORS)]
         cpu = 0.0
         for p in ps:
@@ -279,19 +281,21 @@ def one(system, workload, mode, n):
             # every injected message is on disk already (each system synced it before its
             # sendmail returned); what is still dirty is not the drain's work
             sync_settle(True)
+            cold_cache()
             wait_quiet()
             syncs = SyncCount()
             prof = Profile("%s-%s-%s" % (system, workload, mode))
             if dane:
                 dane.mark()
             others = others_cpu(s.roots())
-            t0, (c0, st0) = time.time(), cpu_busy()
+            t0, (c0, st0), rd0 = time.time(), cpu_busy(), disk_reads()
             s.resume()
         # polled every 50 ms: a tighter loop would take CPU from the system measured
         if not eventually(s.empty, 1800, 0.05):
             sys.exit("bench: %s did not empty its queue" % s.name)
         c1, st1 = cpu_busy()
         secs, total, stolen = time.time() - t0, c1 - c0, st1 - st0
+        rd1 = disk_reads()
         foreign = others_cpu_since(others, s.roots())
         nsync = syncs.stop()
         if prof:
@@ -303,6 +307,9 @@ def one(system, workload, mode, n):
             # whole time, the queue manager's load of the queue included
             extra = {"channel_cpu": channel_cpu("ferry-spawn-remote", s.H), "qmgr_cpu": channel_cpu("ferry-schedule", s.H)}
         extra["others_cpu"] = foreign
+        # what the run read from the disk: a queue filled over minutes may be out of the page
+        # cache by its drain (the machine line says where the kernel pages out unused memory)
+        extra["read_kib"], extra["majflt"] = rd1[0] - rd0[0], rd1[1] - rd0[1]
         if system == "ferry" and FERRY_VARIANT[0]:
             extra.update(FERRY_VARIANT[0].check(s, workload, per * INJECTORS))
         extra.update(delivered_once(s, sink, workload, per * INJECTORS))

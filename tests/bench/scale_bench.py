@@ -7,6 +7,7 @@ messages, injectors, sink and checks), by hand (tests/bench/scale.sh):
 import sys
 
 from mta import attempts, med, rows_of
+from ferrytest import median  # noqa: E402  (mta puts tests/helpers on the path)
 from bench_load import rcpts_of
 
 
@@ -19,15 +20,17 @@ rate against the rate at %s messages, for the scale target. A drain of a large q
 blocks of most files it removes, as any MTA does: the pools (queue.html) hold at most 2,048 files
 each, which a drain of 5,000 messages fills early on. Where the machine's kernel pages out unused
 page cache (the machine line says so), the files of a queue filled over minutes are read back from
-disk by its drain, as any MTA's would be; 100,000 messages take minutes to inject.
+disk by its drain, as any MTA's would be; 100,000 messages take minutes to inject. The column
+disk KiB read/msg is what the whole machine read from its disks over the run (/proc/vmstat's
+pgpgin), per message: what was not in the page cache.
 """
 
 
 def scale_matrix(ns, runs, bigruns, args):
     """ferry's rate at each size of ns against its rate at the first, every workload and mode"""
     print(SCALE_METHOD % (" and ".join("{:,}".format(n) for n in ns), "{:,}".format(ns[0]), runs, bigruns, "{:,}".format(ns[0])))
-    print("| workload | mode | messages | runs | seconds | msg/s | rcpt/s | total CPU ms/msg | sync calls/msg | queue manager peak KiB | against %s |" % "{:,}".format(ns[0]))
-    print("|---" * 11 + "|", flush=True)
+    print("| workload | mode | messages | runs | seconds | msg/s | rcpt/s | total CPU ms/msg | sync calls/msg | disk KiB read/msg | queue manager peak KiB | against %s |" % "{:,}".format(ns[0]))
+    print("|---" * 12 + "|", flush=True)
     figures = ["<!-- figure scale.ns %s -->" % ",".join(str(n) for n in ns)]
     for workload, mode in rows_of(args):
         base = None
@@ -35,12 +38,14 @@ def scale_matrix(ns, runs, bigruns, args):
             k = runs if n == ns[0] else bigruns
             v = [attempts("ferry", workload, mode, n) for _ in range(k)]
             secs, total, nsync, peak = med(v, 0), med(v, 2), med(v, 3), med(v, 4)
+            reads = [x[6]["read_kib"] for x in v if "read_kib" in x[6]]
             rate = n / secs
             base = base or rate
             rc = len(rcpts_of(workload))
-            print("| %s | %s | %s | %d | %.1f | %.0f | %.0f | %.2f | %s | %s | %.0f%% |" % (
+            print("| %s | %s | %s | %d | %.1f | %.0f | %.0f | %.2f | %s | %s | %s | %.0f%% |" % (
                 workload, mode, "{:,}".format(n), k, secs, rate, rate * rc, 1000 * total / n,
-                "-" if nsync is None else "%.2f" % (nsync / n), "-" if peak is None else "%d" % peak, 100 * rate / base), flush=True)
+                "-" if nsync is None else "%.2f" % (nsync / n), "%.1f" % (median(reads) / n) if reads else "-",
+                "-" if peak is None else "%d" % peak, 100 * rate / base), flush=True)
             figures.append("<!-- figure scale.%s.%s.n%d.msg %.1f -->" % (workload, mode, n, rate))
             if n != ns[0]:
                 figures.append("<!-- figure scale.pct.%s.%s.n%d %.1f -->" % (workload, mode, n, 100 * rate / base))
