@@ -58,6 +58,7 @@ static ferry_pool pool = FERRY_POOL_ZERO ;   /* queue/free.prepare: recipient fi
 static entry *listed = 0 ;          /* the last scan's entries, oldest first */
 static size_t nlisted = 0, alisted = 0, nextlisted = 0 ;
 static size_t batchsize = BATCH_FIRST ;
+static size_t asked = 0, nasked = 0 ;  /* the scan's list up to here was asked of the disk ahead; how many */
 static unsigned int failures = 0 ;  /* todo entries of this scan that could not be prepared */
 static unsigned int retrysec = 0 ;  /* 0, or the delay before the scan that tries them again */
 static tain retryat ;
@@ -322,9 +323,31 @@ static void scan (void)
     closedir(dh) ;
   }
   if (n) qsort(e, n, sizeof(entry), &entry_cmp) ;
-  listed = e ; alisted = a ; nlisted = n ; nextlisted = 0 ;
+  listed = e ; alisted = a ; nlisted = n ; nextlisted = 0 ; asked = nasked = 0 ;
   batchsize = BATCH_FIRST ;
   failures = 0 ;
+}
+
+ /* Before a batch, when its todo entries are not in memory (after a reboot, or paged out by the
+    kernel): they and the next batch's are asked of the disk together, with the head of each
+    message file, which a channel reads soon after; the entries are then read one after the
+    other, but the disk reads them at once. In memory: one look a batch, nothing asked. */
+static void ahead (size_t end)
+{
+  char fn[FERRY_QUEUE_PATH_MAX] ;
+  if (asked < nextlisted) asked = nextlisted ;
+  if (end > nlisted) end = nlisted ;
+  if (asked >= end) return ;
+  ferry_queue_path(fn, "todo", listed[asked].id, split) ;
+  if (ferry_queue_in_memory(fn)) return ;
+  nasked += end - asked ;
+  for (; asked < end ; asked++)
+  {
+    ferry_queue_path(fn, "todo", listed[asked].id, split) ;
+    ferry_queue_ask(fn, 0) ;
+    ferry_queue_path(fn, "mess", listed[asked].id, split) ;
+    ferry_queue_ask(fn, FERRY_QUEUE_ASK_MESSAGE) ;
+  }
 }
 
  /* At the end of a scan's list: entries that failed (a full disk) are tried again by a scan
@@ -332,6 +355,13 @@ static void scan (void)
 static void scan_end (void)
 {
   char fmt[2][UINT_FMT] ;
+  if (nasked)
+  {
+    char n[UINT64_FMT] ;
+    n[uint64_fmt(n, nasked)] = 0 ;
+    strerr_warni(n, " todo entries were not in memory: read ahead from the disk") ;
+    nasked = 0 ;
+  }
   if (!failures)
   {
     if (retrysec) strerr_warni("every todo entry prepared again: the failures are over") ;
@@ -356,6 +386,7 @@ static void batch (void)
   uint64_t told[BATCH_MAX] ;
   size_t ntold = 0 ;
   if (end > nlisted) end = nlisted ;
+  ahead(end + (batchsize * 2 > BATCH_MAX ? BATCH_MAX : batchsize * 2)) ;
   for (j = nextlisted ; j < end ; j++)
     if (process(listed[j].id)) told[ntold++] = listed[j].id ;
   nextlisted = end ;

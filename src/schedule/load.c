@@ -296,6 +296,8 @@ void queue_load (void)
     nloadq = j ;
     genalloc_setlen(uint64_t, &sched.dueq, ndueq) ;
     genalloc_setlen(uint64_t, &sched.loadq, nloadq) ;
+    sched.dueahead = ndueq ;
+    sched.loadahead = nloadq ;
     logs("ferry-schedule: loading the queue: ") ; logu(nloadq + ndueq) ; logs(" messages (") ; logu(nfiles) ; logs(" recipient files), ") ;
     logu(ndueq) ; logs(" of them due now first") ; logend() ;
   }
@@ -311,6 +313,7 @@ int load_pending (void)
  /* Loads up to max messages of the start-up list; at its end, says what the queue holds. */
 void load_some (unsigned int max)
 {
+  if (load_pending()) load_ahead(max) ;
   for (; max && load_pending() ; max--)
   {
     genalloc *q = sched.dueq.len ? &sched.dueq : &sched.loadq ;
@@ -330,7 +333,10 @@ void load_some (unsigned int max)
     genalloc_free(uint64_t, &sched.loadq) ;
     genalloc_free(uint64_t, &sched.dueq) ;
     logs("ferry-schedule: ") ; logu(sched.livemsgs) ; logs(" messages, ") ; logu(sched.openrcpts) ; logs(" recipients to deliver") ;
-    logs(" (queue loaded in ") ; logu(time(0) - sched.loadstart) ; logs(" s)") ; logend() ;
+    logs(" (queue loaded in ") ; logu(time(0) - sched.loadstart) ; logs(" s") ;
+    /* not in memory: how much of it was asked of the disk ahead (ahead.c) */
+    if (sched.asked) { logs("; the files of ") ; logu(sched.asked) ; logs(" messages read ahead from the disk") ; }
+    logs(")") ; logend() ;
   }
 }
 

@@ -247,6 +247,8 @@ struct schedule_s
   /* uint64_t: ids sorted, each taken from the end (a stack: nothing to gain from a queue's head) */
   genalloc loadq ;              /* the rest */
   genalloc dueq ;               /* those of the files due now, first */
+  size_t loadahead, dueahead ;  /* from these indexes on, their ids' files were asked of the disk (ahead.c) */
+  size_t asked ;                /* the messages whose files were asked ahead, for the log */
   time_t loadstart ;
   int loading ;
 
@@ -286,6 +288,9 @@ extern void finish_synced (void) ;
 extern void msg_finish (unsigned int mi) ;
 extern void msg_forget (unsigned int mi) ;
 extern void removal_start (uint64_t id, uint64_t stamp) ;
+
+ /* ahead.c */
+extern void load_ahead (unsigned int max) ;
 
  /* load.c */
 extern int load_pending (void) ;  /* ids of the start-up list not loaded yet */

@@ -39,6 +39,18 @@ extern int ferry_queue_slurp (stralloc *sa, char const *fn, char const **what) ;
  /* "a FIFO", "a symbolic link", "a directory", ... for a file's st_mode */
 extern char const *ferry_queue_filetype (unsigned int mode) ;
 
+/* Reading a queue that is not in memory (after a reboot, or once the kernel has paged out files
+   written long before): each read of a file waits for the disk, one after the other, unless the
+   files about to be read are asked for together first. ferry_queue_in_memory: 1 when the file's
+   first page is in the page cache, or when that cannot be told (no such file, a kernel or file
+   system without reads that may not wait); 0 when reading it would wait for the disk.
+   ferry_queue_ask: the disk asked for the file's first len bytes (0: all of it) without waiting
+   for them (POSIX_FADV_WILLNEED); nothing is read, nothing is said of a missing file. Both open
+   the name as ferry_queue_open does, never through a link, never waiting on a FIFO. */
+#define FERRY_QUEUE_ASK_MESSAGE 65536   /* of a message file: its head, not a large one whole */
+extern int ferry_queue_in_memory (char const *fn) ;
+extern void ferry_queue_ask (char const *fn, size_t len) ;
+
 /* A message's envelope (doc/queue.html): queue/intd/N/ID, from ferry-inject's commit to the
    message's end. Appended to sa; fn (FERRY_QUEUE_PATH_MAX) gets its path. 1 read, 0 with errno
    (ENOENT: no such file; EINVAL: not a regular file, ferry_queue_open). */
