@@ -38,6 +38,7 @@
 #define BATCH_FIRST 100   /* the first batch of a scan is small, so delivery starts at once */
 #define BATCH_MAX 1000
 #define ENVELOPE_MAX (64 << 20)
+#define AHEAD_LOOKS 4     /* todo entries looked at before a batch, to tell whether it is in memory */
 #define RETRY_MAX 60      /* seconds between two scans after a failure (a full disk), at most */
 
 typedef struct entry_s entry ;
@@ -338,8 +339,16 @@ static void ahead (size_t end)
   if (asked < nextlisted) asked = nextlisted ;
   if (end > nlisted) end = nlisted ;
   if (asked >= end) return ;
-  ferry_queue_path(fn, "todo", listed[asked].id, split) ;
-  if (ferry_queue_in_memory(fn)) return ;
+  {
+    /* the first few entries: any of them out of memory, the batch is asked for */
+    size_t j ;
+    for (j = asked ; j < end && j < asked + AHEAD_LOOKS ; j++)
+    {
+      ferry_queue_path(fn, "todo", listed[j].id, split) ;
+      if (!ferry_queue_in_memory(fn)) break ;
+    }
+    if (j == end || j == asked + AHEAD_LOOKS) return ;
+  }
   nasked += end - asked ;
   for (; asked < end ; asked++)
   {

@@ -6,6 +6,8 @@
 
 #include "schedule.h"
 
+#define AHEAD_LOOKS 4   /* the files looked at before a round: any of them out of memory, the round is asked for */
+
  /* the recipient files and the envelope, which the load reads whole, and the head of the message
     file, which a channel reads soon after */
 static void ask_message (uint64_t id)
@@ -21,9 +23,30 @@ static void ask_message (uint64_t id)
   ferry_queue_ask(fn, FERRY_QUEUE_ASK_MESSAGE) ;
 }
 
+ /* Whether the ids below from are out of memory, by the envelopes of the first AHEAD_LOOKS of
+    them that the load will read: an id whose todo entry is there is passed over (the load leaves
+    it to ferry-preprocess-todo, which may have just written its files: in memory, whatever the
+    rest of the queue). */
+static int out_of_memory (uint64_t const *ids, size_t from, size_t low)
+{
+  unsigned int looked = 0 ;
+  while (from > low && looked < AHEAD_LOOKS)
+  {
+    char fn[FERRY_QUEUE_PATH_MAX] ;
+    uint64_t id = ids[--from] ;
+    ferry_queue_path(fn, "todo", id, sched.split) ;
+    if (access(fn, F_OK) == 0) continue ;
+    ferry_queue_path(fn, "intd", id, sched.split) ;
+    if (!ferry_queue_in_memory(fn)) return 1 ;
+    looked++ ;
+  }
+  return 0 ;
+}
+
  /* The start-up lists are taken from their ends (load.c): the next max ids to load and the max
     after them (this round's and the next's) are asked for, unless the first of them not asked
-    for yet is in memory. The look costs three system calls a round; asking, four opens a message. */
+    for yet are in memory. The look costs at most sixteen system calls a round; asking, four
+    opens a message. */
 void load_ahead (unsigned int max)
 {
   genalloc *q[2] = { &sched.dueq, &sched.loadq } ;
@@ -38,9 +61,7 @@ void load_ahead (unsigned int max)
     if (*mark[i] > len) *mark[i] = len ;
     if (*mark[i] > low)
     {
-      char fn[FERRY_QUEUE_PATH_MAX] ;
-      ferry_queue_path(fn, "intd", ids[*mark[i] - 1], sched.split) ;
-      if (ferry_queue_in_memory(fn)) return ;
+      if (!out_of_memory(ids, *mark[i], low)) return ;
       sched.asked += *mark[i] - low ;
       while (*mark[i] > low) ask_message(ids[--*mark[i]]) ;
     }

@@ -104,7 +104,8 @@ try:
                   % (DEFERRED, DEFERRED), log()[mark:])
     # (at least: its listing of the recipient files may meet some that ferry-preprocess-todo has
     # just written, whose messages it then leaves to be told)
-    expect(m and int(m.group(1)) >= DEFERRED, "ferry-schedule read the %d deferred messages' files ahead, and says so" % DEFERRED, log()[mark:][-800:])
+    expect(m and int(m.group(1)) >= DEFERRED, "ferry-schedule read the %d deferred messages' files ahead, and says so" % DEFERRED,
+           re.findall(r"^.*(?:ferry-schedule: loading|recipients to deliver).*$", log()[mark:], re.M))
 
     # in memory: nothing read ahead, nothing said; the host is back meanwhile
     stop_set()
