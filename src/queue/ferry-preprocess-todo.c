@@ -38,7 +38,6 @@
 #define BATCH_FIRST 100   /* the first batch of a scan is small, so delivery starts at once */
 #define BATCH_MAX 1000
 #define ENVELOPE_MAX (64 << 20)
-#define AHEAD_LOOKS 4     /* todo entries looked at before a batch, to tell whether it is in memory */
 #define RETRY_MAX 60      /* seconds between two scans after a failure (a full disk), at most */
 
 typedef struct entry_s entry ;
@@ -332,7 +331,7 @@ static void scan (void)
  /* Before a batch, when its todo entries are not in memory (after a reboot, or paged out by the
     kernel): they and the next batch's are asked of the disk together, with the head of each
     message file, which a channel reads soon after; the entries are then read one after the
-    other, but the disk reads them at once. In memory: one look a batch, nothing asked. */
+    other, but the disk reads them at once. In memory: a few looks a batch, nothing asked. */
 static void ahead (size_t end)
 {
   char fn[FERRY_QUEUE_PATH_MAX] ;
@@ -342,12 +341,12 @@ static void ahead (size_t end)
   {
     /* the first few entries: any of them out of memory, the batch is asked for */
     size_t j ;
-    for (j = asked ; j < end && j < asked + AHEAD_LOOKS ; j++)
+    for (j = asked ; j < end && j < asked + FERRY_QUEUE_AHEAD_LOOKS ; j++)
     {
       ferry_queue_path(fn, "todo", listed[j].id, split) ;
       if (!ferry_queue_in_memory(fn)) break ;
     }
-    if (j == end || j == asked + AHEAD_LOOKS) return ;
+    if (j == end || j == asked + FERRY_QUEUE_AHEAD_LOOKS) return ;
   }
   nasked += end - asked ;
   for (; asked < end ; asked++)

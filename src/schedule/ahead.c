@@ -6,8 +6,6 @@
 
 #include "schedule.h"
 
-#define AHEAD_LOOKS 4   /* the files looked at before a round: any of them out of memory, the round is asked for */
-
  /* the recipient files and the envelope, which the load reads whole, and the head of the message
     file, which a channel reads soon after */
 static void ask_message (uint64_t id)
@@ -23,14 +21,14 @@ static void ask_message (uint64_t id)
   ferry_queue_ask(fn, FERRY_QUEUE_ASK_MESSAGE) ;
 }
 
- /* Whether the ids below from are out of memory, by the envelopes of the first AHEAD_LOOKS of
-    them that the load will read: an id whose todo entry is there is passed over (the load leaves
-    it to ferry-preprocess-todo, which may have just written its files: in memory, whatever the
-    rest of the queue). */
+ /* Whether the ids below from are out of memory, by the envelopes of the first few of them that
+    the load will read: an id whose todo entry is there is passed over (the load leaves it to
+    ferry-preprocess-todo, which may have just written its files: in memory, whatever the rest of
+    the queue). */
 static int out_of_memory (uint64_t const *ids, size_t from, size_t low)
 {
   unsigned int looked = 0 ;
-  while (from > low && looked < AHEAD_LOOKS)
+  while (from > low && looked < FERRY_QUEUE_AHEAD_LOOKS)
   {
     char fn[FERRY_QUEUE_PATH_MAX] ;
     uint64_t id = ids[--from] ;

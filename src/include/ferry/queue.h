@@ -48,6 +48,7 @@ extern char const *ferry_queue_filetype (unsigned int mode) ;
    for them (POSIX_FADV_WILLNEED); nothing is read, nothing is said of a missing file. Both open
    the name as ferry_queue_open does, never through a link, never waiting on a FIFO. */
 #define FERRY_QUEUE_ASK_MESSAGE 65536   /* of a message file: its head, not a large one whole */
+#define FERRY_QUEUE_AHEAD_LOOKS 4       /* the files looked at to tell whether the next ones are in memory: any one out, they are asked for */
 extern int ferry_queue_in_memory (char const *fn) ;
 extern void ferry_queue_ask (char const *fn, size_t len) ;
 
