@@ -19,28 +19,65 @@
 #include <ferry/pool.h>
 
 #define PROBES 3             /* slots tried before the file is removed instead */
+#define SKIP_MAX 64          /* puts at most that a full pool lets go by untried */
 #define READ_MAX 256         /* names taken from one read of the directory */
 
-int ferry_pool_put (char const *dir, char const *fn, uint64_t id, unsigned int which, int light)
+ /* A full pool is not tried again at every file: after a put whose slots were all taken, the
+    next put of that pool is not tried, after a second in a row the next two, and so on up to
+    SKIP_MAX; a put that finds a slot ends it. A drain of a queue larger than the pool removes
+    each file at once instead of trying three taken names first, or six (in ferry-clean, then in a remover);
+    while injection takes files out, a free slot is found again within SKIP_MAX files. */
+typedef struct skip_s skip ;
+struct skip_s
+{
+  char const *dir ;
+  unsigned int left, next ;   /* puts still let go by; how many the next failure lets go by */
+} ;
+static skip skips[2] = { { .dir = FERRY_POOL_INJECT }, { .dir = FERRY_POOL_PREPARE } } ;
+
+static skip *skip_of (char const *dir)
+{
+  unsigned int i ;
+  for (i = 0 ; i < 2 ; i++) if (!strcmp(dir, skips[i].dir)) return skips + i ;
+  return 0 ;
+}
+
+ /* 1 when the file went into a slot; 0 when every slot tried was taken, or the pool is being
+    let go by; -1 on another failure (a missing pool directory) */
+static int slot_put (char const *dir, char const *fn, uint64_t id, unsigned int which)
 {
   size_t n = strlen(dir) ;
   char pfn[n + 2 + UINT_FMT] ;
-  struct stat st ;
+  skip *k = skip_of(dir) ;
   unsigned int i ;
-  if (lstat(fn, &st) < 0) return errno == ENOENT ;
-  if (S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_size <= FERRY_POOL_KEEP)
+  if (k && k->left) { k->left-- ; return 0 ; }
+  memcpy(pfn, dir, n) ;
+  pfn[n++] = '/' ;
+  for (i = 0 ; i < PROBES ; i++)
   {
-    memcpy(pfn, dir, n) ;
-    pfn[n++] = '/' ;
-    for (i = 0 ; i < PROBES ; i++)
+    /* the slots tried for one kind all have its parity (FERRY_POOL_SLOTS is even) */
+    unsigned int slot = (unsigned int)((id * 4 + which + i * 1022) % FERRY_POOL_SLOTS) ;
+    pfn[n + uint_fmt(pfn + n, slot)] = 0 ;
+    if (renameat2(AT_FDCWD, fn, AT_FDCWD, pfn, RENAME_NOREPLACE) == 0)
     {
-      /* the slots tried for one kind all have its parity (FERRY_POOL_SLOTS is even) */
-      unsigned int slot = (unsigned int)((id * 4 + which + i * 1022) % FERRY_POOL_SLOTS) ;
-      pfn[n + uint_fmt(pfn + n, slot)] = 0 ;
-      if (renameat2(AT_FDCWD, fn, AT_FDCWD, pfn, RENAME_NOREPLACE) == 0) return 1 ;
-      if (errno != EEXIST) break ;
+      if (k) k->next = 0 ;
+      return 1 ;
     }
+    if (errno != EEXIST) return -1 ;
   }
+  if (k)
+  {
+    k->next = !k->next ? 1 : 2 * k->next > SKIP_MAX ? SKIP_MAX : 2 * k->next ;
+    k->left = k->next ;
+  }
+  return 0 ;
+}
+
+int ferry_pool_put (char const *dir, char const *fn, uint64_t id, unsigned int which, int light)
+{
+  struct stat st ;
+  if (lstat(fn, &st) < 0) return errno == ENOENT ;
+  if (S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_size <= FERRY_POOL_KEEP && slot_put(dir, fn, id, which) > 0) return 1 ;
   /* a removal that frees blocks: the caller may leave it to a process that can wait */
   if (light && ferry_pool_frees(&st)) return -1 ;
   return unlink(fn) == 0 || errno == ENOENT ;

@@ -165,6 +165,57 @@ else
   echo "note: no strace here: the removers and the marks' sync are not checked"
 fi
 
+# a full pool (doc/queue.html, "The pools"): every file is removed, the pool left as it was, and
+# the pool is not tried at every file (under strace: the renames into it counted; tried at every
+# file, the 80 files of 40 messages cost 360 refused renames: three for each file in a remover,
+# three more for each envelope in ferry-clean itself, which tries it first). Emptied while the same
+# ferry-clean runs, the pool is used again for the next files.
+k=0
+while [ "$k" -lt 2048 ] ; do [ -e "$pool/$k" ] || printf 'x\n' > "$pool/$k" ; k=$((k + 1)) ; done
+chmod 0644 "$pool"/*
+ls -i "$pool" | sort > "$T/pool.before"
+batch () {
+  k=0
+  while [ "$k" -lt "$2" ] ; do
+    id=$(( $1 + k ))
+    mkdir -p "$(dirname "$(p mess $id)")" "$(dirname "$(p intd $id)")"
+    printf 'x\n' > "$(p mess $id)" ; printf 'Fa@x\0\0' > "$(p intd $id)"
+    frame "m$id\0" >&7
+    k=$((k + 1))
+  done
+}
+batch_gone () { k=0 ; while [ "$k" -lt "$2" ] ; do [ ! -e "$(p mess $(( $1 + k )))" ] || return 1 ; k=$((k + 1)) ; done ; }
+rm -f "$T/pfifo" "$T"/pstrace.* ; mkfifo "$T/pfifo"
+if command -v strace > /dev/null ; then
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -ff -o "$T/pstrace" -e trace=renameat2 "$BIN/ferry-clean" "$H" < "$T/pfifo" > "$T/pack" 2> "$T/perr" &
+else
+  "$BIN/ferry-clean" "$H" < "$T/pfifo" > "$T/pack" 2> "$T/perr" &
+fi
+cpid=$!
+exec 7> "$T/pfifo"
+batch 920000 40
+wait_for 20 batch_gone 920000 40
+ls -i "$pool" | sort > "$T/pool.after"
+cmp -s "$T/pool.before" "$T/pool.after" || fail "a full pool was changed by the removals: $(diff "$T/pool.before" "$T/pool.after" | head -5)"
+[ -z "$(ls "$H"/queue/intd/*/92000* 2> /dev/null)" ] || fail "an envelope of the full-pool batch is left"
+if [ -n "$(ls "$T"/pstrace.* 2> /dev/null)" ] ; then
+  tries=$(cat "$T"/pstrace.* | grep -c '^renameat2(.*"queue/free.inject/')
+  [ "$tries" -lt 120 ] || fail "80 files, the pool full: $tries renames tried into it, not under 120 (tried at every file: 360)"
+  pass "40 messages removed while the pool is full: the pool untouched, $tries renames tried into it for 80 files"
+else
+  pass "40 messages removed while the pool is full: the pool untouched (no strace here: the renames are not counted)"
+fi
+rm -f "$pool"/*
+batch 930000 100
+exec 7>&-
+rc=0 ; wait "$cpid" || rc=$?
+expect_eq "ferry-clean exits 0 (the full pool, then the empty one)" "$rc" 0
+batch_gone 930000 100 || fail "a message file of the second batch is left"
+kept=$(ls "$pool" | wc -l)
+[ "$kept" -ge 100 ] || fail "the pool emptied, then 100 messages removed: $kept files kept in it, not 100 or more: $(head -c 300 "$T/perr")"
+pass "the pool emptied while ferry-clean runs: $kept of the next 200 files are kept in it"
+rm -f "$pool"/*
+
 # a long stream, the kinds mixed (t done at once, m and s by ferry-clean or its removers), read in several
 # pieces: all 3,000 acknowledged, in order (the window moves, the tables are compacted and reset)
 /usr/bin/python3 -c '
