@@ -40,6 +40,15 @@ class TlsSink:
         self.port = int(first[1])
         self.counts = None
 
+    def cpu(self):
+        """the CPU seconds the sink has used so far (user and kernel, /proc/PID/schedstat), or
+        None once it is stopped: its work a message does not depend on the queue sending it"""
+        try:
+            with open("/proc/%d/schedstat" % self.p.pid) as f:
+                return int(f.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self):
         if self.counts is None:
             self.p.terminate()

@@ -30,7 +30,7 @@ may), remote-plain and multi-plain to the same sink without STARTTLS, remote-dan
 (ferry only) to the STARTTLS sink with DANE: control/dnssecservers names a private validating
 unbound (tests/helpers/dnssec_peers.py) that serves the TLSA record of the sink's certificate,
 the routes name mx.bench.test, and the run fails unless every delivery's text says it was
-verified by DANE (a single run of any of these prints the sink's counters, ferry's channel CPU
+verified by DANE (a single run of any of these prints the sink's counters and CPU seconds, ferry's channel CPU
 and, with DANE, the unbound's TLSA and address queries on a line of its own). MODE: e2e (4 injectors
 in parallel while delivery runs: seconds from the first injection to the empty queue) or drain
 (inject with delivery stopped, then start it: seconds until the queue is empty). Messages are
@@ -295,6 +295,7 @@ def one(system, workload, mode, n):
             sys.exit("bench: %s did not empty its queue" % s.name)
         c1, st1 = cpu_busy()
         secs, total, stolen = time.time() - t0, c1 - c0, st1 - st0
+        sink_cpu = sink.cpu() if workload.split("-")[0] != "local" else None
         rd1 = disk_reads()
         foreign = others_cpu_since(others, s.roots())
         nsync = syncs.stop()
@@ -307,6 +308,8 @@ def one(system, workload, mode, n):
             # whole time, the queue manager's load of the queue included
             extra = {"channel_cpu": channel_cpu("ferry-spawn-remote", s.H), "qmgr_cpu": channel_cpu("ferry-schedule", s.H)}
         extra["others_cpu"] = foreign
+        if sink_cpu is not None:
+            extra["sink_cpu"] = sink_cpu
         # what the run read from the disk: a queue filled over minutes may be out of the page
         # cache by its drain (the machine line says where the kernel pages out unused memory)
         extra["read_kib"], extra["majflt"] = rd1[0] - rd0[0], rd1[1] - rd0[1]

@@ -22,15 +22,19 @@ each, which a drain of 5,000 messages fills early on. Where the machine's kernel
 page cache (the machine line says so), the files of a queue filled over minutes are read back from
 disk by its drain, as any MTA's would be; 100,000 messages take minutes to inject. The column
 disk KiB read/msg is what the whole machine read from its disks over the run (/proc/vmstat's
-pgpgin), per message: what was not in the page cache.
+pgpgin), per message: what was not in the page cache. The column sink CPU µs/msg is the CPU time
+of the sink that the remote and multi workloads deliver to, per message: its work for a message is
+the same whatever the size of the queue sending it, so where it grows with the size the machine
+itself gave each message's work more time (the kernel paging the queue back in, its interrupts
+and its scans), not ferry.
 """
 
 
 def scale_matrix(ns, runs, bigruns, args):
     """ferry's rate at each size of ns against its rate at the first, every workload and mode"""
     print(SCALE_METHOD % (" and ".join("{:,}".format(n) for n in ns), "{:,}".format(ns[0]), runs, bigruns, "{:,}".format(ns[0])))
-    print("| workload | mode | messages | runs | seconds | msg/s | rcpt/s | total CPU ms/msg | sync calls/msg | disk KiB read/msg | queue manager peak KiB | against %s |" % "{:,}".format(ns[0]))
-    print("|---" * 12 + "|", flush=True)
+    print("| workload | mode | messages | runs | seconds | msg/s | rcpt/s | total CPU ms/msg | sync calls/msg | disk KiB read/msg | sink CPU µs/msg | queue manager peak KiB | against %s |" % "{:,}".format(ns[0]))
+    print("|---" * 13 + "|", flush=True)
     figures = ["<!-- figure scale.ns %s -->" % ",".join(str(n) for n in ns)]
     for workload, mode in rows_of(args):
         base = None
@@ -39,12 +43,14 @@ def scale_matrix(ns, runs, bigruns, args):
             v = [attempts("ferry", workload, mode, n) for _ in range(k)]
             secs, total, nsync, peak = med(v, 0), med(v, 2), med(v, 3), med(v, 4)
             reads = [x[6]["read_kib"] for x in v if "read_kib" in x[6]]
+            sinks = [x[6]["sink_cpu"] for x in v if "sink_cpu" in x[6]]
             rate = n / secs
             base = base or rate
             rc = len(rcpts_of(workload))
-            print("| %s | %s | %s | %d | %.1f | %.0f | %.0f | %.2f | %s | %s | %s | %.0f%% |" % (
+            print("| %s | %s | %s | %d | %.1f | %.0f | %.0f | %.2f | %s | %s | %s | %s | %.0f%% |" % (
                 workload, mode, "{:,}".format(n), k, secs, rate, rate * rc, 1000 * total / n,
                 "-" if nsync is None else "%.2f" % (nsync / n), "%.1f" % (median(reads) / n) if reads else "-",
+                "%.0f" % (1e6 * median(sinks) / n) if sinks else "-",
                 "-" if peak is None else "%d" % peak, 100 * rate / base), flush=True)
             figures.append("<!-- figure scale.%s.%s.n%d.msg %.1f -->" % (workload, mode, n, rate))
             if n != ns[0]:
