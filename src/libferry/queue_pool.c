@@ -25,7 +25,7 @@
  /* A full pool is not tried again at every file: after a put whose slots were all taken, the
     next put of that pool is not tried, after a second in a row the next two, and so on up to
     SKIP_MAX; a put that finds a slot ends it. A drain of a queue larger than the pool removes
-    each file at once instead of trying three taken names first, or six (in ferry-clean, then in a remover);
+    each file at once, not after three taken names tried, or six (ferry-clean, then a remover);
     while injection takes files out, a free slot is found again within SKIP_MAX files. */
 typedef struct skip_s skip ;
 struct skip_s
@@ -42,8 +42,8 @@ static skip *skip_of (char const *dir)
   return 0 ;
 }
 
- /* 1 when the file went into a slot; 0 when every slot tried was taken, or the pool is being
-    let go by; -1 on another failure (a missing pool directory) */
+ /* 1 when the file went into a slot; 0 when every slot tried was taken, while the pool is let
+    go by, or on another failure (a missing pool directory) */
 static int slot_put (char const *dir, char const *fn, uint64_t id, unsigned int which)
 {
   size_t n = strlen(dir) ;
@@ -63,7 +63,7 @@ static int slot_put (char const *dir, char const *fn, uint64_t id, unsigned int 
       if (k) k->next = 0 ;
       return 1 ;
     }
-    if (errno != EEXIST) return -1 ;
+    if (errno != EEXIST) return 0 ;
   }
   if (k)
   {
@@ -77,7 +77,7 @@ int ferry_pool_put (char const *dir, char const *fn, uint64_t id, unsigned int w
 {
   struct stat st ;
   if (lstat(fn, &st) < 0) return errno == ENOENT ;
-  if (S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_size <= FERRY_POOL_KEEP && slot_put(dir, fn, id, which) > 0) return 1 ;
+  if (S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_size <= FERRY_POOL_KEEP && slot_put(dir, fn, id, which)) return 1 ;
   /* a removal that frees blocks: the caller may leave it to a process that can wait */
   if (light && ferry_pool_frees(&st)) return -1 ;
   return unlink(fn) == 0 || errno == ENOENT ;

@@ -23,9 +23,10 @@
 
  /* Takes fn, a file of a finished message with no other name, out of the queue: moved into a
     free slot of the pool dir, or removed when it is larger than FERRY_POOL_KEEP, when the slots
-    tried are taken, or when the pool is missing. which (a kind above) tells a message's files
-    apart, so that each has slots of its own, all of the parity of which: a taker finds each
-    kind apart (ferry_pool_take). 1 when fn is gone, 0 with errno when it is still there.
+    tried are taken, while a pool found full is let go by (doc/queue.html, "The pools"), or when
+    the pool is missing. which (a kind above) tells a message's files apart, so that each has
+    slots of its own, all of the parity of which: a taker finds each kind apart
+    (ferry_pool_take). 1 when fn is gone, 0 with errno when it is still there.
     light: a removal that would free data blocks (the file's last name, the file not kept) is
     not done: -1, fn untouched. Freeing blocks waits for the disk on a file system mounted with
     discard; a caller that must not wait leaves such a removal to one that can. */
