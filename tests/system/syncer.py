@@ -2,13 +2,18 @@
 and goes on meanwhile. Tried: the syncer stopped (SIGSTOP) while messages are delivered; the
 deliveries go on, but no message delivered meanwhile is finished (its files stay, no end msg) until
 the syncer runs again (SIGCONT). Then the syncer killed while a sync waits: the set says so,
-stops, and s6 starts it again; every message is delivered once and the queue ends empty. Then the
-set stopped: the syncer goes with it."""
+stops, and s6 starts it again; every message is delivered once and the queue ends empty. Then a
+load: the local channel stopped while 300 messages come in, then let go, so that rounds end one
+after another; traced with strace, the syncer's syncs of the file system start 10 ms apart or
+more (back to back, on this kind of machine, they were 1 to 4 ms apart). Then the set stopped: the
+syncer goes with it."""
 
 import mailbox
 import os
+import statistics
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
 from ferrytest import Home, Supervised, eventually, expect, fail, s6_log, stop_all  # noqa: E402
@@ -36,11 +41,33 @@ def schedule_pid():
         return None
 
 
+def child_of(pid, comm):
+    """the one child of pid with that command name (ps's, cut at 15 characters)"""
+    r = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(pid)], capture_output=True, text=True)
+    kids = [int(x.split()[0]) for x in r.stdout.splitlines() if x.split()[1:] == [comm]]
+    return kids[0] if len(kids) == 1 else None
+
+
 def syncer_of(pid):
     """the queue manager's child that is a ferry-schedule too"""
-    r = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(pid)], capture_output=True, text=True)
-    kids = [int(x.split()[0]) for x in r.stdout.splitlines() if x.split()[1:] == ["ferry-schedule"]]
-    return kids[0] if len(kids) == 1 else None
+    return child_of(pid, "ferry-schedule")
+
+
+def traced(pid):
+    try:
+        return any(line.split()[1:] != ["0"] for line in open("/proc/%d/status" % pid) if line.startswith("TracerPid:"))
+    except OSError:
+        return False
+
+
+def syncfs_starts(trace):
+    """the times (seconds) at which the traced syncer entered syncfs"""
+    out = []
+    for line in open(trace):
+        f = line.split()
+        if len(f) >= 2 and f[1].startswith("syncfs("):
+            out.append(float(f[0]))
+    return out
 
 
 def files_of(i):
@@ -92,10 +119,37 @@ try:
            "the third message is finished after the restart; the queue is empty", home.queue_files())
     expect(subjects() == ["first", "second", "third"], "each message delivered once", subjects())
 
-    # 3. the set stopped: its syncer goes with it
+    # 3. under load, the syncs of the file system start at least 10 ms apart
     top = schedule_pid()
     syncer = syncer_of(top)
     expect(syncer is not None, "the new queue manager has its syncer")
+    local = child_of(top, "ferry-spawn-loc")
+    expect(local is not None, "the queue manager has its local channel")
+    trace = tempfile.mktemp(prefix="ferry-syncer.", suffix=".trace")
+    st = subprocess.Popen(["strace", "-qq", "-ttt", "-e", "trace=syncfs", "-o", trace, "-p", str(syncer)])
+    try:
+        expect(eventually(lambda: traced(syncer), 10), "strace follows the syncer")
+        os.kill(local, 19)   # SIGSTOP: the deliveries wait, the messages come in
+        try:
+            for k in range(300):
+                home.inject(b"Subject: load%d\n\nbody\n" % k, "snd@example.org", ["load%d@example.org" % k], running=True)
+        finally:
+            os.kill(local, 18)
+        expect(eventually(lambda: log().count("end msg") >= 303 and not home.queue_files(("mess", "todo")), 60),
+               "the 300 messages are delivered and finished", log()[-400:])
+    finally:
+        st.send_signal(2)
+        st.wait()
+    starts = syncfs_starts(trace)
+    os.unlink(trace)
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    expect(len(starts) >= 5, "the load made the syncer sync the file system several times", starts)
+    # the median: a delay in strace's report of one call shortens one gap and lengthens the next
+    expect(statistics.median(gaps) >= 0.009, "under load, two syncs of the file system start 10 ms apart or more",
+           ["%.4f" % g for g in gaps])
+    expect(len(subjects()) == 303, "each message delivered once", len(subjects()))
+
+    # 4. the set stopped: its syncer goes with it
     subprocess.run(["s6-svc", "-d", os.path.join(H, "service", "ferry")], check=True)
     expect(eventually(lambda: "ferry-schedule: stopped" in log() and not os.path.exists("/proc/%d" % syncer), 20),
            "s6-svc -d: the queue manager stops, and its syncer is gone", log()[-300:])
