@@ -31,29 +31,19 @@
 
 #define SYNCFS_GAP 10000000L   /* nanoseconds */
 
-static long since (struct timespec const *a, struct timespec const *b)
+ /* until *next (the start of the last syncfs and SYNCFS_GAP: past at the first), which is then
+    set from now */
+static void syncfs_wait (struct timespec *next)
 {
-  return (b->tv_sec - a->tv_sec) * 1000000000L + (b->tv_nsec - a->tv_nsec) ;
-}
-
- /* until SYNCFS_GAP after the start of the last syncfs, which is then set to now */
-static void syncfs_wait (struct timespec *last)
-{
-  struct timespec now ;
-  long gap ;
-  clock_gettime(CLOCK_MONOTONIC, &now) ;
-  gap = since(last, &now) ;
-  if (gap >= 0 && gap < SYNCFS_GAP)
-  {
-    struct timespec d = { .tv_sec = 0, .tv_nsec = SYNCFS_GAP - gap } ;
-    while (nanosleep(&d, &d) < 0 && errno == EINTR) ;
-  }
-  clock_gettime(CLOCK_MONOTONIC, last) ;
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, 0) == EINTR) ;
+  clock_gettime(CLOCK_MONOTONIC, next) ;
+  next->tv_nsec += SYNCFS_GAP ;
+  if (next->tv_nsec >= 1000000000L) { next->tv_sec++ ; next->tv_nsec -= 1000000000L ; }
 }
 
 static void syncer_main (void)
 {
-  struct timespec last = { .tv_sec = 0, .tv_nsec = 0 } ;
+  struct timespec next = { .tv_sec = 0, .tv_nsec = 0 } ;
   for (;;)
   {
     struct pollfd p = { .fd = 0, .events = POLLIN } ;
@@ -63,7 +53,7 @@ static void syncer_main (void)
     fd = ancil_recv_fd(0, 'y') ;
     if (fd < 0) _exit(0) ;   /* the queue manager is gone */
     if (fd_read(0, &what, 1) != 1) _exit(0) ;
-    if (what == 's') syncfs_wait(&last) ;
+    if (what == 's') syncfs_wait(&next) ;
     if ((what == 's' ? syncfs(fd) : fdatasync(fd)) < 0) e = errno ;
     fd_close(fd) ;
     if (fd_write(0, (char const *)&e, sizeof e) != sizeof e) _exit(0) ;
