@@ -30,6 +30,7 @@
 #include <ferry/envelope.h>
 #include <ferry/frame.h>
 #include <ferry/home.h>
+#include <ferry/idset.h>
 #include <ferry/loop.h>
 #include <ferry/pool.h>
 #include <ferry/queue.h>
@@ -50,8 +51,7 @@ struct entry_s
 static unsigned int split ;
 static stralloc locals = STRALLOC_ZERO ;
 static stralloc virtualdomains = STRALLOC_ZERO ;
-static uint64_t *pending = 0 ;      /* told to the queue manager, todo entry not yet removed: sorted */
-static size_t npending = 0, apending = 0 ;
+static ferry_idset pending = FERRY_IDSET_ZERO ;   /* told to the queue manager, todo entry not yet removed */
 static stralloc out = STRALLOC_ZERO ;
 static int qfd ;                    /* queue/, for syncfs */
 static ferry_pool pool = FERRY_POOL_ZERO ;   /* queue/free.prepare: recipient files to reuse */
@@ -62,43 +62,6 @@ static size_t asked = 0, nasked = 0 ;  /* the scan's list up to here was asked o
 static unsigned int failures = 0 ;  /* todo entries of this scan that could not be prepared */
 static unsigned int retrysec = 0 ;  /* 0, or the delay before the scan that tries them again */
 static tain retryat ;
-
-static size_t pending_find (uint64_t id, int *found)
-{
-  size_t lo = 0, hi = npending ;
-  while (lo < hi)
-  {
-    size_t mid = (lo + hi) / 2 ;
-    if (pending[mid] < id) lo = mid + 1 ; else hi = mid ;
-  }
-  *found = lo < npending && pending[lo] == id ;
-  return lo ;
-}
-
-static void pending_add (uint64_t id)
-{
-  int found ;
-  size_t i = pending_find(id, &found) ;
-  if (found) return ;
-  if (npending == apending)
-  {
-    apending = apending ? apending * 2 : 256 ;
-    pending = realloc(pending, apending * sizeof(uint64_t)) ;
-    if (!pending) strerr_diefu1sys(111, "allocate memory") ;
-  }
-  memmove(pending + i + 1, pending + i, (npending - i) * sizeof(uint64_t)) ;
-  pending[i] = id ;
-  npending++ ;
-}
-
-static void pending_del (uint64_t id)
-{
-  int found ;
-  size_t i = pending_find(id, &found) ;
-  if (!found) return ;
-  memmove(pending + i, pending + i + 1, (npending - i - 1) * sizeof(uint64_t)) ;
-  npending-- ;
-}
 
 static void tell (char kind, uint64_t id)
 {
@@ -299,7 +262,6 @@ static void scan (void)
     while ((de = readdir(dh)))
     {
       uint64_t id ;
-      int known ;
       struct stat st ;
       if (de->d_name[0] == '.' || uint640_scan(de->d_name, &id) != strlen(de->d_name)) continue ;
       if (id % split != d)
@@ -307,8 +269,7 @@ static void scan (void)
         strerr_warnw("a todo entry in the wrong subdirectory is ignored: ", dir, "/", de->d_name) ;
         continue ;
       }
-      pending_find(id, &known) ;
-      if (known) continue ;
+      if (ferry_idset_has(&pending, id)) continue ;
       if (fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue ;
       if (n == a)
       {
@@ -408,7 +369,8 @@ static void batch (void)
     failures += ntold ;
     return ;
   }
-  for (j = 0 ; j < ntold ; j++) pending_add(told[j]) ;
+  for (j = 0 ; j < ntold ; j++)
+    if (!ferry_idset_add(&pending, told[j])) strerr_diefu1sys(111, "allocate memory") ;
 }
 
  /* The queue manager's word that a todo entry is gone: payload "<id>\0". */
@@ -420,7 +382,7 @@ static void forget (char const *p, size_t n)
     strerr_warnw("malformed message from the queue manager: ignored") ;
     return ;
   }
-  pending_del(id) ;
+  ferry_idset_del(&pending, id) ;
 }
 
 int main (int argc, char const *const *argv)
