@@ -1,8 +1,9 @@
 """ferry alone at several queue sizes, every workload and mode of tests/bench/mta.py (the same
 messages, injectors, sink and checks), by hand (tests/bench/scale.sh):
 
-    scale_bench.py "N1 N2 ..." RUNS BIGRUNS [WORKLOAD[:MODE]...]   RUNS runs at N1, BIGRUNS at each
-                                      larger size; a markdown section on stdout, each run on stderr"""
+    scale_bench.py "N1 N2 ..." RUNS BIGRUNS[/E2ERUNS] [WORKLOAD[:MODE]...]   RUNS runs at N1, BIGRUNS
+                                      at each larger size (E2ERUNS for the end-to-end rows there, if
+                                      given); a markdown section on stdout, each run on stderr"""
 
 import sys
 
@@ -15,7 +16,7 @@ SCALE_METHOD = """## ferry at scale (tests/bench/scale_bench.py)
 
 ferry alone, each workload and mode of the section above (the same messages, injectors, sink and
 checks) with %s messages; at %s messages the median of %d runs (the reference: its runs are short, so
-a run's hiccup weighs most there), at each larger size the median of %d. The last column is the
+a run's hiccup weighs most there), at each larger size the median of %s. The last column is the
 rate against the rate at %s messages, for the scale target. A drain of a large queue frees the
 blocks of most files it removes, as any MTA does: the pools (queue.html) hold at most 2,048 files
 each, which a drain of 5,000 messages fills early on. Where the machine's kernel pages out unused
@@ -30,16 +31,19 @@ and its scans), not ferry.
 """
 
 
-def scale_matrix(ns, runs, bigruns, args):
-    """ferry's rate at each size of ns against its rate at the first, every workload and mode"""
-    print(SCALE_METHOD % (" and ".join("{:,}".format(n) for n in ns), "{:,}".format(ns[0]), runs, bigruns, "{:,}".format(ns[0])))
+def scale_matrix(ns, runs, bigruns, e2eruns, args):
+    """ferry's rate at each size of ns against its rate at the first, every workload and mode; at
+    the larger sizes bigruns runs of a drain, e2eruns of an end-to-end row"""
+    larger = "%d" % bigruns if bigruns == e2eruns else \
+        "%d for a drain (seconds long: one run's spread is some 10%%) and of %d for an end-to-end row (as long as its injection, 20 s and more)" % (bigruns, e2eruns)
+    print(SCALE_METHOD % (" and ".join("{:,}".format(n) for n in ns), "{:,}".format(ns[0]), runs, larger, "{:,}".format(ns[0])))
     print("| workload | mode | messages | runs | seconds | msg/s | rcpt/s | total CPU ms/msg | sync calls/msg | disk KiB read/msg | sink CPU µs/msg | queue manager peak KiB | against %s |" % "{:,}".format(ns[0]))
     print("|---" * 13 + "|", flush=True)
     figures = ["<!-- figure scale.ns %s -->" % ",".join(str(n) for n in ns)]
     for workload, mode in rows_of(args):
         base = None
         for n in ns:
-            k = runs if n == ns[0] else bigruns
+            k = runs if n == ns[0] else bigruns if mode == "drain" else e2eruns
             v = [attempts("ferry", workload, mode, n) for _ in range(k)]
             secs, total, nsync, peak = med(v, 0), med(v, 2), med(v, 3), med(v, 4)
             reads = [x[6]["read_kib"] for x in v if "read_kib" in x[6]]
@@ -64,4 +68,5 @@ def scale_matrix(ns, runs, bigruns, args):
 if __name__ == "__main__":
     if len(sys.argv) < 4:
         sys.exit(__doc__)
-    scale_matrix([int(x) for x in sys.argv[1].replace(",", " ").split()], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
+    big = sys.argv[3].split("/")
+    scale_matrix([int(x) for x in sys.argv[1].replace(",", " ").split()], int(sys.argv[2]), int(big[0]), int(big[-1]), sys.argv[4:])
