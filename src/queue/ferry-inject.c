@@ -189,6 +189,6 @@ int main (int argc, char const *const *argv)
     errno = e ;
     die(FERRY_INJECT_WRITE, "sync queue/todo") ;
   }
-  ferry_trigger_pull("queue/lock/trigger") ;
+  ferry_trigger_pull("queue/lock/trigger", &id, 1) ;
   return 0 ;
 }

@@ -160,11 +160,14 @@ static void commit (void)
     }
     return ;
   }
+  uint64_t ids[linked ? linked : 1] ;
+  unsigned int nids = 0 ;
   for (i = 0 ; i < nclients ; i++)
   {
     client *c = clients + i ;
     char fmt[9 + UINT64_FMT] ;
     if (c->st != ST_LINKED) continue ;
+    ids[nids++] = c->id ;
     memcpy(fmt, "queued id ", 10) ;
     fmt[10 + uint64_fmt(fmt + 10, c->id)] = 0 ;
     c->mademess = c->madeintd = 0 ;   /* they belong to the queue now */
@@ -176,7 +179,7 @@ static void commit (void)
     committed += linked ;
     batches++ ;
     injectd_metrics_commit() ;
-    ferry_trigger_pull("queue/lock/trigger") ;
+    ferry_trigger_pull("queue/lock/trigger", ids, nids) ;
   }
   for (i = 0 ; i < nclients ; i++)
   {

@@ -60,6 +60,9 @@ static size_t nlisted = 0, alisted = 0, nextlisted = 0 ;
 static size_t batchsize = BATCH_FIRST ;
 static size_t asked = 0, nasked = 0 ;  /* the scan's list up to here was asked of the disk ahead; how many */
 static unsigned int failures = 0 ;  /* todo entries of this scan that could not be prepared */
+static int listedall = 0 ;          /* the list is of every todo entry (scan), not of some (look) */
+static uint64_t *wanted = 0 ;       /* ids to look at: new todo entries named on the trigger */
+static size_t nwanted = 0, awanted = 0 ;
 static unsigned int retrysec = 0 ;  /* 0, or the delay before the scan that tries them again */
 static tain retryat ;
 
@@ -240,7 +243,26 @@ static int entry_cmp (void const *a, void const *b)
   return x->id < y->id ? -1 : x->id > y->id ;
 }
 
- /* Lists every todo entry not yet told, oldest first, for batch() to take. */
+ /* The list is e[0..n), oldest first, for batch() to take. */
+static void list_start (entry *e, size_t n, size_t a, int all)
+{
+  if (n) qsort(e, n, sizeof(entry), &entry_cmp) ;
+  listed = e ; alisted = a ; nlisted = n ; nextlisted = 0 ; asked = nasked = 0 ;
+  batchsize = BATCH_FIRST ;
+  failures = 0 ;
+  listedall = all ;
+}
+
+static entry *entry_room (entry *e, size_t n, size_t *a)
+{
+  if (n < *a) return e ;
+  *a = *a ? *a * 2 : 256 ;
+  e = realloc(e, *a * sizeof(entry)) ;
+  if (!e) strerr_diefu1sys(111, "allocate memory") ;
+  return e ;
+}
+
+ /* Lists every todo entry not yet told. */
 static void scan (void)
 {
   entry *e = listed ;
@@ -271,22 +293,56 @@ static void scan (void)
       }
       if (ferry_idset_has(&pending, id)) continue ;
       if (fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue ;
-      if (n == a)
-      {
-        a = a ? a * 2 : 256 ;
-        e = realloc(e, a * sizeof(entry)) ;
-        if (!e) strerr_diefu1sys(111, "allocate memory") ;
-      }
+      e = entry_room(e, n, &a) ;
       e[n].id = id ;
       e[n].mtime = st.st_mtim ;
       n++ ;
     }
     closedir(dh) ;
   }
-  if (n) qsort(e, n, sizeof(entry), &entry_cmp) ;
-  listed = e ; alisted = a ; nlisted = n ; nextlisted = 0 ; asked = nasked = 0 ;
-  batchsize = BATCH_FIRST ;
-  failures = 0 ;
+  nwanted = 0 ;   /* every one of them was in the directories */
+  list_start(e, n, a, 1) ;
+}
+
+static void want (uint64_t id, void *data)
+{
+  (void)data ;
+  if (nwanted == awanted)
+  {
+    size_t a = awanted ? awanted * 2 : 256 ;
+    uint64_t *w = realloc(wanted, a * sizeof(uint64_t)) ;
+    if (!w) strerr_diefu1sys(111, "allocate memory") ;
+    wanted = w ; awanted = a ;
+  }
+  wanted[nwanted++] = id ;
+}
+
+ /* Lists the wanted ids that are todo entries not yet told: no directory is read. */
+static void look (void)
+{
+  entry *e = listed ;
+  size_t n = 0, a = alisted, i ;
+  for (i = 0 ; i < nwanted ; i++)
+  {
+    char fn[FERRY_QUEUE_PATH_MAX] ;
+    struct stat st ;
+    if (ferry_idset_has(&pending, wanted[i])) continue ;
+    ferry_queue_path(fn, "todo", wanted[i], split) ;
+    if (fstatat(AT_FDCWD, fn, &st, AT_SYMLINK_NOFOLLOW) < 0) continue ;
+    e = entry_room(e, n, &a) ;
+    e[n].id = wanted[i] ;
+    e[n].mtime = st.st_mtim ;
+    n++ ;
+  }
+  nwanted = 0 ;
+  list_start(e, n, a, 0) ;
+  /* an id named twice is taken once */
+  if (n > 1)
+  {
+    size_t k = 1 ;
+    for (i = 1 ; i < n ; i++) if (e[i].id != e[k-1].id) e[k++] = e[i] ;
+    nlisted = k ;
+  }
 }
 
  /* Before a batch, when its todo entries are not in memory (after a reboot, or paged out by the
@@ -333,6 +389,8 @@ static void scan_end (void)
   }
   if (!failures)
   {
+    /* a look at some entries says nothing of those that failed before */
+    if (!listedall) return ;
     if (retrysec) strerr_warni("every todo entry prepared again: the failures are over") ;
     retrysec = 0 ;
     return ;
@@ -383,6 +441,14 @@ static void forget (char const *p, size_t n)
     return ;
   }
   ferry_idset_del(&pending, id) ;
+  /* a todo entry by that id now is a new one, skipped while the old was remembered (an id is
+     an inode, and inodes are reused): look at it */
+  {
+    char fn[FERRY_QUEUE_PATH_MAX] ;
+    struct stat st ;
+    ferry_queue_path(fn, "todo", id, split) ;
+    if (fstatat(AT_FDCWD, fn, &st, AT_SYMLINK_NOFOLLOW) == 0) want(id, 0) ;
+  }
 }
 
 int main (int argc, char const *const *argv)
@@ -390,6 +456,8 @@ int main (int argc, char const *const *argv)
   stralloc in = STRALLOC_ZERO ;
   iopause_fd x[4] ;
   int spfd, tfd, keep, eof = 0, rescan = 1 ;
+  ferry_trigger_carry carry = FERRY_TRIGGER_CARRY_ZERO ;
+  size_t pipecap ;
   PROG = "ferry-preprocess-todo" ;
   ferry_member_enter(argc, argv, USAGE) ;
   split = ferry_queue_split_or_die(111) ;
@@ -402,6 +470,10 @@ int main (int argc, char const *const *argv)
   keep = open("queue/lock/trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC) ;   /* so the FIFO never reads end of file */
   if (keep < 0) strerr_diefu1sys(111, "open queue/lock/trigger for writing") ;
   {
+    int r = fcntl(tfd, F_GETPIPE_SZ) ;
+    pipecap = r > 0 ? (size_t)r : 65536 ;
+  }
+  {
     static int const sigs[] = { SIGHUP, SIGALRM, SIGTERM, 0 } ;
     spfd = ferry_loop_setup(sigs) ;
   }
@@ -411,6 +483,7 @@ int main (int argc, char const *const *argv)
     unsigned int n = 0 ;
     int i0 = -1, i1 = -1 ;
     if (rescan && !eof && nextlisted == nlisted) { scan() ; rescan = 0 ; if (!nlisted) scan_end() ; }
+    else if (nwanted && !eof && nextlisted == nlisted) { look() ; if (!nlisted) scan_end() ; }
     if (!eof && nextlisted < nlisted) { batch() ; if (nextlisted == nlisted) scan_end() ; }
     if (eof && !out.len) break ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; n++ ;
@@ -433,9 +506,17 @@ int main (int argc, char const *const *argv)
     }
     if (x[1].revents & IOPAUSE_READ)
     {
+      /* the ids of new todo entries (ferry/queue.h); anything else, or a FIFO found half full
+         or more (a write may have been lost), and every entry is listed */
       char buf[4096] ;
-      while (read(tfd, buf, sizeof(buf)) > 0) ;
-      rescan = 1 ;
+      size_t got = 0 ;
+      ssize_t r ;
+      while ((r = read(tfd, buf, sizeof(buf))) > 0)
+      {
+        got += r ;
+        if (!rescan && !ferry_trigger_parse(&carry, buf, r, &want, 0)) rescan = 1 ;
+      }
+      if (got >= pipecap / 2) rescan = 1 ;
     }
     if (i1 >= 0 && x[i1].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT))
     {
@@ -459,7 +540,7 @@ int main (int argc, char const *const *argv)
           if (!f) break ;
           /* a todo entry that arrived while its id was still remembered (an id is an inode,
              and inodes are reused) was skipped: look again */
-          if (f == 1) { forget(in.s + start, plen) ; rescan = 1 ; }
+          if (f == 1) forget(in.s + start, plen) ;
           else strerr_warnw("broken frame from the queue manager: skipped") ;
           if (f == -2) { pos = in.len ; break ; }
         }
@@ -469,6 +550,7 @@ int main (int argc, char const *const *argv)
     }
   }
   free(listed) ;
+  free(wanted) ;
   stralloc_free(&in) ;
   stralloc_free(&out) ;
   return 0 ;

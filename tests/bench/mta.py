@@ -266,6 +266,7 @@ def one(system, workload, mode, n):
         if mode == "e2e":
             wait_quiet()
         syncs = SyncCount() if mode == "e2e" else syncs
+        prof = Profile("%s-%s-%s" % (system, workload, mode)) if mode == "e2e" else prof
         if dane:
             dane.mark()
         others = others_cpu(s.roots())

@@ -126,13 +126,62 @@ try:
     frames = pre.told(8)
     expect(frames[7] == "R%d\x00" % later, "the next message is prepared as usual", frames)
 
+    # the trigger names the new entries: one planted without its id on the trigger is not looked
+    # at (no directory is listed), until the trigger names it, or brings anything but id lines,
+    # or a drain finds the FIFO half full (a write may have been lost there)
+    def plant(k):
+        msgid = (990 - k) * split() + 5
+        for d in ("todo", "mess"):
+            with open(qpath(d, msgid), "wb") as f:
+                f.write(open(qpath(d, later), "rb").read())
+        return msgid
+
+    def pull(data):
+        fd = os.open(os.path.join(H, "queue", "lock", "trigger"), os.O_WRONLY | os.O_NONBLOCK)
+        os.write(fd, data)
+        os.close(fd)
+
+    told = len(pre.poll())
+    planted = [plant(0)]
+    time.sleep(0.05)  # more than a kernel clock tick: the unnamed entry is the older
+    planted.append(plant(1))
+    # an id with no todo entry is passed over; the named one is told, and the older one, not
+    # named, is not: a listing would have told it first
+    pull(b"%d\n%d\n" % (later + split(), planted[1]))
+    frames = pre.told(told + 1)
+    expect(frames and frames[told] == "R%d\x00" % planted[1], "named on the trigger, an entry is told, and an older one not named is not looked at", pre.frames[told:])
+    pull(b"%d\n" % planted[0])
+    frames = pre.told(told + 2)
+    expect(frames and frames[told + 1] == "R%d\x00" % planted[0] and len(pre.poll()) == told + 2, "named in turn, it is told, and nothing else", pre.frames[told:])
+    for k, (what, data) in enumerate([("a null byte", b"\0"), ("a line that is no id", b"12x\n"), ("an empty line", b"\n")]):
+        planted.append(plant(k + 2))
+        pull(data)
+        frames = pre.told(told + 3 + k)
+        expect(frames and frames[-1] == "R%d\x00" % planted[-1], "%s on the trigger: every directory is listed, the unnamed entry told" % what, pre.frames[told:])
+    # half the FIFO in one drain: the reader stopped while it fills
+    planted.append(plant(9))
+    pre.p.send_signal(signal.SIGSTOP)
+    try:
+        pull(b"%d\n" % (later + split()) * (40000 // len(b"%d\n" % (later + split()))))
+    finally:
+        pre.p.send_signal(signal.SIGCONT)
+    frames = pre.told(told + 6)
+    expect(frames and frames[-1] == "R%d\x00" % planted[-1], "a drain of half the FIFO or more lists every directory: the unnamed entry told", pre.frames[told:])
+    expect(len(pre.poll()) == told + 6, "nothing told twice", pre.frames[told:])
+    # gone, as the queue manager would have them go
+    for msgid in planted:
+        for d in ("todo", "mess", "local", "remote"):
+            if os.path.exists(qpath(d, msgid)):
+                os.unlink(qpath(d, msgid))
+        pre.forget(msgid)
+
     # SIGHUP rereads the domain lists
     home.control("locals", "mx.example.net\nremote.test\n")
     pre.p.send_signal(signal.SIGHUP)
     expect(eventually(lambda: "control/locals and control/virtualdomains read again" in pre.errtext(), 10),
            "SIGHUP: it says it read the lists again", pre.errtext())
     nowlocal = home.inject(b"x\n", "s@x.test", ["w@remote.test"])
-    frames = pre.told(9)
+    frames = pre.told(len(pre.frames) + 1)
     expect(os.path.exists(qpath("local", nowlocal)) and not os.path.exists(qpath("remote", nowlocal)), "after SIGHUP, remote.test is local", frames)
 
     # end of input on fd 0: exit 0

@@ -21,8 +21,26 @@ extern size_t ferry_queue_subdir (char *s, char const *dir, uint64_t id, unsigne
  /* fsync a directory, so that a create, link, rename or unlink in it is durable. */
 extern int ferry_dir_sync (char const *dir) ;
 
- /* Wake the queue manager: a byte into the FIFO, never blocking, no error if no one listens. */
-extern void ferry_trigger_pull (char const *fifo) ;
+ /* Wake ferry-preprocess-todo through the trigger FIFO, never blocking, no error if no one
+    listens. With n ids: the ids of new todo entries, one decimal line each ("123\n"), written
+    in pieces of at most FERRY_TRIGGER_WRITE_MAX bytes of whole lines; with none: a null byte,
+    which asks the reader to list every todo entry. A reader that finds anything but such lines
+    lists every entry, and so does one that finds half its FIFO's capacity or more in one
+    drain: a write that found the FIFO full was lost, and the reader cannot tell which. */
+#define FERRY_TRIGGER_WRITE_MAX 256
+extern void ferry_trigger_pull (char const *fifo, uint64_t const *ids, size_t n) ;
+
+ /* The reader's side: ferry_trigger_parse calls f(id, data) for each id line of s[0..n); a
+    line cut at the end of s waits in c for the next read. 1, or 0 (c emptied) at the first
+    thing that is not an id line: the reader then lists every todo entry. */
+typedef struct ferry_trigger_carry_s ferry_trigger_carry ;
+struct ferry_trigger_carry_s
+{
+  char s[UINT64_FMT] ;
+  size_t len ;
+} ;
+#define FERRY_TRIGGER_CARRY_ZERO { .len = 0 }
+extern int ferry_trigger_parse (ferry_trigger_carry *c, char const *s, size_t n, void (*f)(uint64_t, void *), void *data) ;
 
 /* Queue files are opened by name only through these: never through a symbolic link (a link
    planted in the queue must not make the set read or write elsewhere), never waiting on a FIFO,
