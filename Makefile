@@ -95,7 +95,17 @@ $(B)/bin/$(1): $(B)/obj/progs/$(1).o $(filter $(B)/lib$(call prog_group,$(1)).a,
 	@mkdir -p $$(@D)
 	$(CC_LINE) -o $$@ $$(filter %.o %.a,$$^) $(LDLIBS) $(call link_flags,$(1))
 endef
-$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+# "bare" programs (package/targets): their one source, plain C, static, with musl when it is there
+BARE := $(shell awk '!/^\#/ && $$2 == "bare" { print $$1 }' package/targets)
+BARE_CC := $(if $(shell command -v musl-gcc),musl-gcc,$(firstword $(CC_LINE)))
+# (the sanitizer build, STATIC empty, compiles them as the others, dynamic)
+define bare_rule
+$(B)/bin/$(1): $(wildcard src/*/$(1).c) package/targets $(B)/include/ferry/config.h
+	@mkdir -p $$(@D)
+	$(if $(STATIC),$(BARE_CC) $(wordlist 2,999,$(CC_LINE)) -static,$(CC_LINE)) -Isrc/include -I$(B)/include -o $$@ $$<
+endef
+$(foreach p,$(filter-out $(BARE),$(PROGRAMS)),$(eval $(call program_rule,$(p))))
+$(foreach p,$(BARE),$(eval $(call bare_rule,$(p))))
 
 # a source file that moved or went: the dependency files of earlier builds still name it
 src/%.c: ;

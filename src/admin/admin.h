@@ -79,6 +79,22 @@ extern int addrlist_qualify (stralloc *sa, char const *s, size_t len, char const
     such account, -1 error (errno). */
 extern int login_name (stralloc *sa, uid_t uid) ;
 
+ /* The sendmail command line (sendmail_run.c), for ferry-sendmail-run and ferry-sendmaild's
+    workers: takes argv as sendmail does, reads the message on fd 0 and queues it; returns or
+    exits with a sysexits code. watch: -1, or a descriptor whose end of file (ferry-sendmail
+    was killed) stops the job, with nothing queued, until the message is handed over. */
+extern int sendmail_run (int argc, char const *const *argv, int watch) ;
+
+ /* ferry-sendmail's request to ferry-sendmaild (sendmail_request.c; doc/ferry-sendmaild.html):
+    "LEN:" then the arguments, argv[0] first, each ended by a null byte, then ",", LEN at most
+    SENDMAIL_REQUEST_MAX. sendmail_request_length: the whole request's length from its first n
+    bytes, 0 while its head is not whole, -1 malformed. sendmail_request_split: the arguments of
+    a whole request of total bytes into *argv (malloc'd, null-terminated, pointing into s):
+    their number, or -1 (malformed, or no memory). */
+#define SENDMAIL_REQUEST_MAX (1 << 20)
+extern ssize_t sendmail_request_length (char const *s, size_t n) ;
+extern int sendmail_request_split (char const *s, size_t total, char const ***argv) ;
+
  /* ferry-metrics' page: every snapshot metrics/PROG/metrics.prom of the home (the current
     directory), by PROG, then ferry_up and ferry_snapshot_age_seconds per PROG, appended to sa. 1;
     0 if metrics/ cannot be read (errno); -1 out of memory. A snapshot that cannot be read is

@@ -1,429 +1,200 @@
-/* ferry-sendmail: the sendmail command line that cron, scripts and mail clients call; reads the
-   message on fd 0, completes its header, and queues it with ferry-inject. Exit codes are the
-   sysexits that callers of sendmail expect. */
+/* ferry-sendmail: the sendmail command. It hands its arguments and its descriptors 0, 1 and 2
+   to ferry-sendmaild on the home's sendmail/socket, whose worker, become the caller, does the
+   whole job (sendmail_run.c) while this process waits for its exit code; without a server, or
+   whenever the call is not taken before the worker may read the message, it runs
+   ferry-sendmail-run in its place (doc/ferry-sendmaild.html, Protocol).
+   Plain C on purpose, without skalibs and without ferry's library: it is built static with musl
+   when musl-gcc is there, because it starts once per message, and what starts it pays for the
+   C library's start (doc/ferry-sendmail.html). */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 
-#include <skalibs/buffer.h>
-#include <skalibs/djbunix.h>
-#include <skalibs/stralloc.h>
-#include <skalibs/strerr.h>
-#include <skalibs/types.h>
+#include <ferry/config.h>
 
-#include <s6/supervise.h>
-
-#include <ferry/control.h>
-#include <ferry/date822.h>
-#include <ferry/envelope.h>
-#include <ferry/home.h>
-#include <ferry/inject.h>
-#include <ferry/inject_run.h>
-
-#include "admin.h"
-
-#define USAGE "ferry-sendmail [ -t ] [ -i | -oi ] [ -f sender ] [ -F fullname ] [ -N dsn ] [ -R full|hdrs ] [ -V envid ] [ -bp | -bm ] [ recipient ... ] | -q"
-
-#define EX_OK 0
-#define EX_USAGE 64
-#define EX_DATAERR 65
-#define EX_NOINPUT 66
-#define EX_UNAVAILABLE 69
-#define EX_SOFTWARE 70
+#define REQUEST_MAX (1 << 20)   /* the arguments, in all: more, and it runs alone */
 #define EX_OSERR 71
-#define EX_CANTCREAT 73
-#define EX_TEMPFAIL 75
-#define EX_NOPERM 77
+#define HANDSHAKE_SECONDS 10   /* for the server to take the call, before anything is read */
 
-static stralloc me = STRALLOC_ZERO ;
-
-static void nomem (void) { strerr_diefu1sys(EX_TEMPFAIL, "allocate memory") ; }
-
- /* An address as given: without @, it is at control/me. */
-static void qualify (stralloc *sa, char const *a)
+static void say (char const *s)
 {
-  if (!stralloc_cats(sa, a)) nomem() ;
-  if (a[0] && !strchr(a, '@') && (!stralloc_catb(sa, "@", 1) || !stralloc_catb(sa, me.s, me.len))) nomem() ;
-}
-
-static int name_is (char const *line, size_t len, char const *name)
-{
-  size_t n = strlen(name) ;
-  return len > n && !strncasecmp(line, name, n) && line[n] == ':' ;
-}
-
- /* the fields whose addresses are qualified, as the envelope's are */
-static int holds_addresses (char const *f, size_t n)
-{
-  static char const *const names[] = { "From", "Sender", "Reply-To", "To", "Cc", "Bcc", 0 } ;
-  char const *const *p ;
-  if (n > 7 && !strncasecmp(f, "Resent-", 7)) { f += 7 ; n -= 7 ; }
-  for (p = names ; *p ; p++) if (name_is(f, n, *p)) return 1 ;
-  return 0 ;
-}
-
- /* Does s start with a header field ("Name:" with printable, non-space name characters)? */
-static int looks_like_field (char const *s, size_t len)
-{
-  size_t i ;
-  for (i = 0 ; i < len && s[i] != ':' ; i++)
-    if ((unsigned char)s[i] <= 32 || (unsigned char)s[i] >= 127) return 0 ;
-  return i > 0 && i < len ;
-}
-
- /* A display name, quoted when it has anything but atom characters and spaces. */
-static void cat_name (stralloc *sa, char const *s)
-{
-  char const *p ;
-  int plain = 1 ;
-  for (p = s ; *p ; p++) if (strchr("()<>[]:;@\\,.\"", *p) || (unsigned char)*p < 32) plain = 0 ;
-  if (plain) { if (!stralloc_cats(sa, s)) nomem() ; return ; }
-  if (!stralloc_catb(sa, "\"", 1)) nomem() ;
-  for (p = s ; *p ; p++)
+  size_t n = strlen(s) ;
+  while (n)
   {
-    if ((unsigned char)*p < 32) continue ;
-    if ((*p == '"' || *p == '\\') && !stralloc_catb(sa, "\\", 1)) nomem() ;
-    if (!stralloc_catb(sa, p, 1)) nomem() ;
+    ssize_t w = write(2, s, n) ;
+    if (w < 0) { if (errno == EINTR) continue ; return ; }
+    s += w ; n -= w ;
   }
-  if (!stralloc_catb(sa, "\"", 1)) nomem() ;
 }
 
- /* -q: every deferred recipient is tried now. This is what s6-svc -a does: a SIGALRM to the
-    set's queue manager, through its supervisor's control FIFO (service/ferry/supervise/control).
-    Who may write there may flush the queue; stdin is not read. */
-static int flush_queue (char const *home)
+ /* the home: FERRY_HOME, else the home whose bin/ holds this program, else conf-home's (as
+    ferry_home_bare in src/libferry/ferry_home.c; that one needs skalibs) */
+static char const *home_find (char *buf, size_t n)
+{
+  char const *e = getenv("FERRY_HOME") ;
+  ssize_t r ;
+  char *slash ;
+  if (getuid() && (getuid() != geteuid() || getgid() != getegid())) return FERRY_CONF_HOME ;
+  if (e && *e) return e ;
+  r = readlink("/proc/self/exe", buf, n - 9) ;
+  if (r <= 0 || (size_t)r >= n - 9) return FERRY_CONF_HOME ;
+  buf[r] = 0 ;
+  slash = strrchr(buf, '/') ;
+  if (!slash || slash - buf < 4 || memcmp(slash - 4, "/bin", 4)) return FERRY_CONF_HOME ;
+  memcpy(slash - 4, "/control", 9) ;
+  if (access(buf, X_OK) < 0) return FERRY_CONF_HOME ;
+  slash[-4] = 0 ;
+  if (!buf[0]) { buf[0] = '/' ; buf[1] = 0 ; }
+  return buf ;
+}
+
+ /* nothing of the message was read: the job is done here, by ferry-sendmail-run */
+static void alone (char const *home, char *const *argv)
 {
   size_t n = strlen(home) ;
-  char dir[n + 15], fifo[n + 33] ;
-  s6_svstatus_t st = S6_SVSTATUS_ZERO ;
-  int r ;
-  memcpy(dir, home, n) ;
-  memcpy(dir + n, "/service/ferry", 15) ;
-  memcpy(fifo, dir, n + 14) ;
-  memcpy(fifo + n + 14, "/" S6_SUPERVISE_CTLDIR "/control", 19) ;
-  if (!s6_svstatus_read(dir, &st))
-  {
-    if (errno == EACCES) strerr_dief(EX_NOPERM, "the queue was not flushed: permission denied to read ", dir, "/supervise/status (flushing the queue is for the set's supervisor's owner, root in a root install)") ;
-    if (errno == ENOENT) strerr_dief(EX_UNAVAILABLE, "the queue was not flushed: the set is not running: ", dir, " is not supervised (s6-svscan ", home, "/service starts it)") ;
-    strerr_diefu3sys(EX_OSERR, "read ", dir, "/supervise/status") ;
-  }
-  if (!st.pid || st.flagfinishing)
-    strerr_dief(EX_UNAVAILABLE, "the queue was not flushed: the set is not running (s6-svc -u ", dir, " starts it)") ;
-  r = s6_svc_write(fifo, "a", 1) ;
-  if (r < 0)
-  {
-    if (errno == EACCES) strerr_dief(EX_NOPERM, "the queue was not flushed: permission denied to write ", fifo, " (flushing the queue is for the set's supervisor's owner, root in a root install)") ;
-    strerr_diefu2sys(EX_OSERR, "write to ", fifo) ;
-  }
-  if (!r) strerr_dief(EX_UNAVAILABLE, "the queue was not flushed: the set is not running: nothing supervises ", dir) ;
-  return EX_OK ;   /* silent, as cron wants it */
+  char path[n + 24] ;
+  memcpy(path, home, n) ;
+  memcpy(path + n, "/bin/ferry-sendmail-run", 24) ;
+  execv(path, argv) ;
+  say("ferry-sendmail: fatal: unable to run ") ; say(path) ; say(": ") ; say(strerror(errno)) ; say(" (nothing was queued)\n") ;
+  _exit(EX_OSERR) ;
 }
 
-static int exit_of (int e)
+ /* The request: "LEN:" and the arguments, each ended by a null byte, then ",", a netstring;
+    descriptors 0, 1 and 2 ride with its first byte. 1, or 0 when the server did not take it
+    whole (then it cannot have read the message). */
+static int request_send (int fd, char *const *argv)
 {
-  switch (e)
+  size_t len = 0, i, k ;
+  char head[24] ;
+  char *req ;
+  for (i = 0 ; argv[i] ; i++)
   {
-    case FERRY_INJECT_OK : return EX_OK ;
-    case FERRY_INJECT_ADDRTOOLONG : case FERRY_INJECT_ENVELOPE : return EX_DATAERR ;
-    case FERRY_INJECT_REFUSED : case FERRY_INJECT_TOOBIG : return EX_UNAVAILABLE ;
-    case FERRY_INJECT_BUG : return EX_SOFTWARE ;
-    case FERRY_INJECT_RUN_EXEC : return EX_OSERR ;
-    case FERRY_INJECT_WRITE : case FERRY_INJECT_PID : case FERRY_INJECT_MESS : case FERRY_INJECT_INTD : case FERRY_INJECT_TODO : return EX_CANTCREAT ;
+    len += strlen(argv[i]) + 1 ;
+    if (len > REQUEST_MAX) return 0 ;
   }
-  return EX_TEMPFAIL ;
+  {
+    size_t v = len, m = 0 ;
+    char t[24] ;
+    do { t[m++] = '0' + v % 10 ; v /= 10 ; } while (v) ;
+    for (k = 0 ; k < m ; k++) head[k] = t[m - 1 - k] ;
+    head[m++] = ':' ;
+    head[m] = 0 ;
+  }
+  req = malloc(strlen(head) + len + 1) ;
+  if (!req) return 0 ;
+  k = strlen(head) ;
+  memcpy(req, head, k) ;
+  for (i = 0 ; argv[i] ; i++) { size_t l = strlen(argv[i]) + 1 ; memcpy(req + k, argv[i], l) ; k += l ; }
+  req[k++] = ',' ;
+  {
+    union { struct cmsghdr h ; char buf[CMSG_SPACE(3 * sizeof(int))] ; } c ;
+    int fds[3] = { 0, 1, 2 } ;
+    struct iovec v = { .iov_base = req, .iov_len = k } ;
+    struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof(c.buf) } ;
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m) ;
+    size_t done ;
+    ssize_t w ;
+    memset(c.buf, 0, sizeof(c.buf)) ;
+    h->cmsg_level = SOL_SOCKET ;
+    h->cmsg_type = SCM_RIGHTS ;
+    h->cmsg_len = CMSG_LEN(3 * sizeof(int)) ;
+    memcpy(CMSG_DATA(h), fds, sizeof(fds)) ;
+    do w = sendmsg(fd, &m, MSG_NOSIGNAL) ;
+    while (w < 0 && errno == EINTR) ;
+    if (w <= 0) { free(req) ; return 0 ; }
+    for (done = w ; done < k ; done += w)
+    {
+      w = send(fd, req + done, k - done, MSG_NOSIGNAL) ;
+      if (w < 0 && errno == EINTR) { w = 0 ; continue ; }
+      if (w <= 0) { free(req) ; return 0 ; }
+    }
+  }
+  free(req) ;
+  return 1 ;
 }
 
-int main (int argc, char const *const *argv)
+/* one line of at most n - 1 bytes into buf, terminated: its length with the newline, 0 at end of
+   file or on an error (a timeout included) */
+static size_t line_read (int fd, char *buf, size_t n)
 {
-  char const *sender = 0, *fullname = 0, *notify = 0, *ret = 0, *envid = 0 ;
-  int fromheader = 0, dotends = 1, list = 0, flush = 0 ;
-  stralloc in = STRALLOC_ZERO, msg = STRALLOC_ZERO, env = STRALLOC_ZERO, rcpts = STRALLOC_ZERO, extra = STRALLOC_ZERO ;
-  char const *home ;
-  char homebuf[PATH_MAX] ;
-  unsigned int nrcpt = 0 ;
-  size_t hlen = 0 ;
-  int hasdate = 0, hasmid = 0, hasfrom = 0, e ;
-  char const *base = argv[0] ? strrchr(argv[0], '/') : 0 ;
-  PROG = "ferry-sendmail" ;
+  size_t got = 0 ;
+  while (got < n - 1)
+  {
+    ssize_t r = read(fd, buf + got, 1) ;
+    if (r < 0 && errno == EINTR) continue ;
+    if (r <= 0) return 0 ;
+    if (buf[got++] == '\n') break ;
+  }
+  buf[got] = 0 ;
+  return got && buf[got - 1] == '\n' ? got : 0 ;
+}
+
+int main (int argc, char *const *argv)
+{
+  char buf[PATH_MAX] ;
+  char const *home = home_find(buf, sizeof(buf)) ;
+  struct sockaddr_un sa ;
+  size_t n = strlen(home) ;
+  char reply[256] ;
+  int fd, i ;
   (void)argc ;
-  base = base ? base + 1 : argv[0] ? argv[0] : "" ;
-  if (!strcmp(base, "mailq")) list = 1 ;
-  if (!strcmp(base, "newaliases"))
+  if (!argv[0]) alone(home, argv) ;
+  /* the job runs alone, in this process as it was started: for a set-id caller (served, it would
+     become the effective ids wholly), a caller with 0, 1 or 2 closed (the connection would take
+     that number), and at a terminal (job control: a worker outside the terminal's session would
+     go on reading it when this process is stopped) */
+  if (getuid() != geteuid() || getgid() != getegid()) alone(home, argv) ;
+  for (i = 0 ; i < 3 ; i++) if (fcntl(i, F_GETFD) < 0) alone(home, argv) ;
+  if (isatty(0)) alone(home, argv) ;
+  if (n + sizeof("/sendmail/socket") > sizeof(sa.sun_path)) alone(home, argv) ;
+  memset(&sa, 0, sizeof(sa)) ;
+  sa.sun_family = AF_UNIX ;
+  memcpy(sa.sun_path, home, n) ;
+  memcpy(sa.sun_path + n, "/sendmail/socket", sizeof("/sendmail/socket")) ;
+  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) ;
+  if (fd < 0) alone(home, argv) ;
+  /* until the worker is told to go, it reads nothing of the message: whatever happens before
+     (turned away, a server too slow or stopped with its backlog full, gone, reset), the job
+     runs alone; the send timeout also bounds the connect */
   {
-    if (buffer_putsflush(buffer_2, "newaliases: nothing to rebuild: ferry's aliases are control/mailboxes, compiled by ferry-mailboxes\n") < 0) _exit(EX_OSERR) ;
-    return EX_OK ;
+    struct timeval tv = { .tv_sec = HANDSHAKE_SECONDS, .tv_usec = 0 } ;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0
+     || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) { close(fd) ; alone(home, argv) ; }
   }
-
-  /* sendmail's options: letters with their value attached or in the next argument */
-  for (argv++ ; *argv ; argv++)
+  if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) { close(fd) ; alone(home, argv) ; }
+  if (!request_send(fd, argv)) { close(fd) ; alone(home, argv) ; }
+  if (line_read(fd, reply, sizeof(reply)) != 2 || reply[0] != 'S') { close(fd) ; alone(home, argv) ; }
+  if (send(fd, "G", 1, MSG_NOSIGNAL) != 1) { close(fd) ; alone(home, argv) ; }
   {
-    char const *a = *argv ;
-    if (a[0] != '-' || !a[1]) break ;
-    if (!strcmp(a, "--")) { argv++ ; break ; }
-    switch (a[1])
+    /* from here, the job is the worker's: it takes as long as the caller's input does */
+    struct timeval tv = { .tv_sec = 0, .tv_usec = 0 } ;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ;
+  }
+  /* the job's exit code, "75\n", or with the reason when the worker could not say it itself */
+  if (line_read(fd, reply, sizeof(reply)))
+  {
+    unsigned int code = 0 ;
+    size_t k = 0 ;
+    while (reply[k] >= '0' && reply[k] <= '9' && k < 3) code = code * 10 + (reply[k++] - '0') ;
+    if (k && code < 256 && (reply[k] == '\n' || reply[k] == ' '))
     {
-      case 't' : fromheader = 1 ; break ;
-      case 'i' : dotends = 0 ; break ;
-      case 'o' :
-        if (!strcmp(a, "-oi")) dotends = 0 ;
-        else if (!strcmp(a, "-o") && argv[1]) argv++ ;   /* -o option value: ignored */
-        break ;                                          /* -oem, -odb, -oQ...: ignored */
-      case 'f' : case 'r' : case 'F' : case 'N' : case 'R' : case 'V' : case 'B' : case 'C' : case 'L' : case 'X' :
+      if (reply[k] == ' ')
       {
-        char const *v = a[2] ? a + 2 : argv[1] ;
-        if (!v) strerr_dief(EX_USAGE, "option ", a, " needs a value: ", USAGE) ;
-        if (!a[2]) argv++ ;
-        if (a[1] == 'f' || a[1] == 'r') sender = v ;
-        else if (a[1] == 'F') fullname = v ;
-        else if (a[1] == 'N') notify = v ;
-        else if (a[1] == 'R') ret = v ;
-        else if (a[1] == 'V') envid = v ;
-        break ;   /* -B, -C, -L, -X: accepted and ignored */
+        reply[strlen(reply) - 1] = 0 ;
+        say("ferry-sendmail: fatal: ") ; say(reply + k + 1) ; say("\n") ;
       }
-      case 'b' :
-        if (!strcmp(a, "-bp")) list = 1 ;
-        else if (!strcmp(a, "-bi"))
-        {
-          if (buffer_putsflush(buffer_2, "ferry-sendmail: -bi: nothing to rebuild: ferry's aliases are control/mailboxes, compiled by ferry-mailboxes\n") < 0) _exit(EX_OSERR) ;
-          return EX_OK ;
-        }
-        else if (strcmp(a, "-bm")) strerr_dief(EX_USAGE, "mode not supported: ", a, " (ferry-sendmail does -bm, -bp and -bi)") ;
-        break ;
-      case 'q' :
-        /* -q, -qf, -q1h, -qRsite, -qSsender, -qIid...: each flushes the whole queue (a site, a
-           sender or an id is not told apart: trying more than asked for is harmless) */
-        flush = 1 ;
-        if ((!strcmp(a, "-qR") || !strcmp(a, "-qS") || !strcmp(a, "-qI")) && argv[1]) argv++ ;
-        break ;
-      case 'v' : case 'm' : case 'n' : case 'U' : case 'G' : case 'e' : case 'h' : break ;
-      default : strerr_dief(EX_USAGE, "unknown option ", a, ": ", USAGE) ;
+      return code ;
     }
   }
-
-  home = ferry_home_bare(homebuf, sizeof(homebuf)) ;
-  if (flush && !list)
-  {
-    if (*argv) strerr_dief(EX_USAGE, "-q flushes the queue and takes no recipients: ", USAGE) ;
-    return flush_queue(home) ;
-  }
-  if (list)
-  {
-    char path[strlen(home) + 20] ;
-    char const *av[] = { "ferry-qread", home, 0 } ;
-    memcpy(path, home, strlen(home)) ;
-    memcpy(path + strlen(home), "/bin/ferry-qread", 17) ;
-    execv(path, (char *const *)av) ;
-    strerr_diefu2sys(EX_OSERR, "exec ", path) ;
-  }
-  if (chdir(home) < 0) strerr_diefu2sys(EX_TEMPFAIL, "enter the ferry home ", home) ;
-  ferry_control_line_or_die(&me, "me", EX_TEMPFAIL) ;
-
-  /* the sender: -f, else the caller's login name at me */
-  if (!sender)
-  {
-    stralloc name = STRALLOC_ZERO, s = STRALLOC_ZERO ;
-    int r = login_name(&name, getuid()) ;
-    if (r < 0) strerr_diefu1sys(EX_TEMPFAIL, "find the caller's login name (use -f)") ;
-    if (!r)
-    {
-      char f[UINT64_FMT] ;
-      f[uint64_fmt(f, getuid())] = 0 ;
-      strerr_dief(EX_TEMPFAIL, "unable to find the caller's login name: uid ", f, " is not in /etc/passwd and getent passwd does not know it (use -f)") ;
-    }
-    qualify(&s, name.s) ;
-    if (!stralloc_0(&s)) nomem() ;
-    sender = s.s ;
-  }
-  else if (!strcmp(sender, "<>")) sender = "" ;
-  else
-  {
-    stralloc s = STRALLOC_ZERO ;
-    size_t k = strlen(sender) ;
-    if (k >= 2 && sender[0] == '<' && sender[k-1] == '>') { if (!stralloc_catb(&s, sender + 1, k - 2) || !stralloc_0(&s)) nomem() ; sender = s.s ; }
-    s = (stralloc)STRALLOC_ZERO ;
-    qualify(&s, sender) ;
-    if (!stralloc_0(&s)) nomem() ;
-    sender = s.s ;
-  }
-  for (; *argv ; argv++)
-  {
-    qualify(&rcpts, *argv) ;
-    if (!stralloc_0(&rcpts)) nomem() ;
-    nrcpt++ ;
-  }
-
-  /* the message */
-  {
-    char buf[65536] ;
-    for (;;)
-    {
-      ssize_t r = read(0, buf, sizeof(buf)) ;
-      if (r < 0) { if (errno == EINTR) continue ; strerr_diefu1sys(EX_NOINPUT, "read the message") ; }
-      if (!r) break ;
-      if (!stralloc_catb(&in, buf, r)) nomem() ;
-    }
-  }
-  if (dotends)
-  {
-    /* without -i, a line with a single dot ends the message */
-    size_t i = 0 ;
-    while (i < in.len)
-    {
-      char const *nl = memchr(in.s + i, '\n', in.len - i) ;
-      size_t end = nl ? (size_t)(nl - in.s) : in.len ;
-      size_t l = end - i ;
-      if ((l == 1 && in.s[i] == '.') || (l == 2 && in.s[i] == '.' && in.s[i+1] == '\r')) { in.len = i ; break ; }
-      i = end + 1 ;
-    }
-  }
-
-  /* the header: up to the first empty line, when the input starts with a field at all */
-  if (looks_like_field(in.s, in.len))
-  {
-    size_t i = 0 ;
-    for (;;)
-    {
-      char const *nl = i < in.len ? memchr(in.s + i, '\n', in.len - i) : 0 ;
-      size_t end = nl ? (size_t)(nl - in.s) : in.len ;
-      if (end == i || (end == i + 1 && in.s[i] == '\r')) { hlen = i ; break ; }
-      if (!nl) { hlen = in.len ; break ; }
-      i = end + 1 ;
-    }
-  }
-
-  /* fields one by one (a field with its continuation lines): Bcc goes, -t reads To, Cc, Bcc */
-  {
-    size_t i = 0 ;
-    while (i < hlen)
-    {
-      size_t j = i, fieldend ;
-      for (;;)
-      {
-        char const *nl = memchr(in.s + j, '\n', hlen - j) ;
-        j = nl ? (size_t)(nl - in.s) + 1 : hlen ;
-        if (j >= hlen || (in.s[j] != ' ' && in.s[j] != '\t')) break ;
-      }
-      fieldend = j ;
-      {
-        char const *f = in.s + i ;
-        size_t n = fieldend - i ;
-        int bcc = name_is(f, n, "Bcc") || name_is(f, n, "Resent-Bcc") ;
-        if (name_is(f, n, "Date")) hasdate = 1 ;
-        if (name_is(f, n, "Message-ID")) hasmid = 1 ;
-        if (name_is(f, n, "From")) hasfrom = 1 ;
-        if (fromheader && (bcc || name_is(f, n, "To") || name_is(f, n, "Cc")))
-        {
-          stralloc got = STRALLOC_ZERO ;
-          char const *colon = memchr(f, ':', n) ;
-          int k = addrlist_parse(&got, colon + 1, n - (colon + 1 - f)), m ;
-          size_t p = 0 ;
-          if (k == -1) nomem() ;
-          if (k < 0)
-            strerr_dief(EX_DATAERR, "an address in the ", bcc ? "Bcc" : "To or Cc", " field holds a null byte or a control character: nothing was sent") ;
-          for (m = 0 ; m < k ; m++)
-          {
-            qualify(&rcpts, got.s + p) ;
-            if (!stralloc_0(&rcpts)) nomem() ;
-            nrcpt++ ;
-            p += strlen(got.s + p) + 1 ;
-          }
-          stralloc_free(&got) ;
-        }
-        if (bcc) ;
-        else if (holds_addresses(f, n))
-        {
-          /* From: root, To: alice: each bare local part at me, all else byte for byte */
-          char const *colon = memchr(f, ':', n) ;
-          size_t k = colon + 1 - f ;
-          if (!stralloc_catb(&msg, f, k) || addrlist_qualify(&msg, f + k, n - k, me.s, me.len) < 0) nomem() ;
-        }
-        else if (!stralloc_catb(&msg, f, n)) nomem() ;
-        if (!bcc && n && f[n-1] != '\n' && !stralloc_catb(&msg, "\n", 1)) nomem() ;
-      }
-      i = fieldend ;
-    }
-  }
-  if (!nrcpt) strerr_dief1x(EX_DATAERR, "no recipients: give them as arguments, or use -t with To:, Cc: or Bcc: in the header") ;
-
-  /* what a message must have and the caller left out */
-  {
-    char d[64] ;
-    if (!hasfrom)
-    {
-      if (!stralloc_cats(&extra, "From: ")) nomem() ;
-      if (fullname && fullname[0]) { cat_name(&extra, fullname) ; if (!stralloc_cats(&extra, " <")) nomem() ; }
-      if (!stralloc_cats(&extra, sender[0] ? sender : "MAILER-DAEMON") || (fullname && fullname[0] && !stralloc_catb(&extra, ">", 1)) || !stralloc_catb(&extra, "\n", 1)) nomem() ;
-    }
-    if (!hasdate && (!stralloc_cats(&extra, "Date: ") || !stralloc_catb(&extra, d, ferry_date822_fmt(d, time(0))) || !stralloc_catb(&extra, "\n", 1))) nomem() ;
-    if (!hasmid)
-    {
-      char f[UINT64_FMT] ;
-      struct timespec ts ;
-      clock_gettime(CLOCK_REALTIME, &ts) ;
-      if (!stralloc_cats(&extra, "Message-ID: <") || !stralloc_catb(&extra, f, uint64_fmt(f, (uint64_t)ts.tv_sec)) || !stralloc_catb(&extra, ".", 1)
-       || !stralloc_catb(&extra, f, uint64_fmt(f, (uint64_t)ts.tv_nsec)) || !stralloc_catb(&extra, ".", 1)
-       || !stralloc_catb(&extra, f, uint64_fmt(f, (uint64_t)getpid())) || !stralloc_cats(&extra, ".ferry@")
-       || !stralloc_catb(&extra, me.s, me.len) || !stralloc_cats(&extra, ">\n")) nomem() ;
-    }
-  }
-  {
-    stralloc full = STRALLOC_ZERO ;
-    if (!stralloc_cat(&full, &extra) || !stralloc_cat(&full, &msg) || !stralloc_catb(&full, "\n", 1)) nomem() ;
-    if (hlen < in.len)
-    {
-      /* the body, after the header's empty line (or all of it when there was no header) */
-      size_t b = hlen ;
-      if (hlen) { if (in.s[b] == '\r') b++ ; if (b < in.len && in.s[b] == '\n') b++ ; }
-      if (!stralloc_catb(&full, in.s + b, in.len - b)) nomem() ;
-    }
-    msg = full ;
-  }
-
-  /* the envelope, with the DSN parameters of -N, -R, -V */
-  if (!stralloc_catb(&env, "F", 1) || !stralloc_cats(&env, sender) || !stralloc_0(&env)) nomem() ;
-  if (envid)
-  {
-    /* as xtext (RFC 3461): printable ASCII but + and =, anything else +XX */
-    char const *p ;
-    if (!stralloc_cats(&env, "XENVID=")) nomem() ;
-    for (p = envid ; *p ; p++)
-    {
-      unsigned char c = *p ;
-      if (c > 32 && c < 127 && c != '+' && c != '=') { if (!stralloc_catb(&env, p, 1)) nomem() ; }
-      else
-      {
-        char x[3] = { '+', "0123456789ABCDEF"[c >> 4], "0123456789ABCDEF"[c & 15] } ;
-        if (!stralloc_catb(&env, x, 3)) nomem() ;
-      }
-    }
-    if (!stralloc_0(&env)) nomem() ;
-  }
-  if (ret && (!stralloc_cats(&env, "XRET=") || !stralloc_cats(&env, ret) || !stralloc_0(&env))) nomem() ;
-  {
-    size_t p = 0 ;
-    unsigned int k ;
-    for (k = 0 ; k < nrcpt ; k++)
-    {
-      if (!stralloc_catb(&env, "T", 1) || !stralloc_cats(&env, rcpts.s + p) || !stralloc_0(&env)) nomem() ;
-      if (notify && (!stralloc_cats(&env, "XNOTIFY=") || !stralloc_cats(&env, notify) || !stralloc_0(&env))) nomem() ;
-      p += strlen(rcpts.s + p) + 1 ;
-    }
-  }
-  if (!stralloc_0(&env)) nomem() ;
-  {
-    char const *av[] = { "ferry-inject", ".", 0 } ;
-    e = ferry_inject_submit("bin/ferry-inject", av, msg.s, msg.len, env.s, env.len) ;
-  }
-  if (e < 0) strerr_diefu1sys(EX_OSERR, "hand the message to ferry-injectd or bin/ferry-inject (it may or may not be queued)") ;
-  if (e)
-  {
-    char f[UINT_FMT] ;
-    f[uint_fmt(f, e)] = 0 ;
-    strerr_dief(exit_of(e), "the message was not queued: the queue answered ", f, ": ", ferry_inject_strerror(e)) ;
-  }
-  return EX_OK ;
+  say("ferry-sendmail: fatal: ferry-sendmaild's worker went away without an answer: the message may or may not be queued\n") ;
+  return EX_OSERR ;
 }

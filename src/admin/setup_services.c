@@ -55,6 +55,9 @@ void setup_services (setup *s, char const *home)
   service_make(s, home, "ferry-injectd", "ferry-injectd: ferry-inject as a server on public/inject (group commit), apart from\n"
     "# the set, so that mail is accepted while the set is stopped. Without it, injection runs ferry-inject.",
     0, "ferry-injectd", 0, "log/injectd") ;
+  service_make(s, home, "ferry-sendmaild", "ferry-sendmaild: serves ferry-sendmail on sendmail/socket; each worker becomes its caller\n"
+    "# (as root: every local user; else the home's own user). Without it, ferry-sendmail runs the job alone.",
+    0, "ferry-sendmaild", 0, "log/sendmaild") ;
   service_make(s, home, "ferry-metrics", "ferry-metrics: the metrics over HTTP (tcpserver on control/metricslisten). Down until\n"
     "# s6-svc -u starts it; remove the down file to start it with the supervision tree.",
     "ferryl", "ferry-metrics", "-L", "log/metrics") ;

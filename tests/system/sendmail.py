@@ -113,7 +113,8 @@ try:
 
         def as_uid(args, stdin):
             env = dict(os.environ, FERRY_HOME=H, PATH=fake + ":" + os.environ["PATH"])
-            return subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups", os.path.join(BIN, "ferry-sendmail")] + args,
+            # the job in the caller's own process: a worker of ferry-sendmaild has the server's PATH
+            return subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups", os.path.join(BIN, "ferry-sendmail-run")] + args,
                                   input=stdin, capture_output=True, env=env)
         r = as_uid(["to2"], b"Subject: from ldap\n\nx\n")
         expect(r.returncode == 0, "uid %d, not in /etc/passwd, known to getent: ferry-sendmail exits 0" % uid, r.stderr)
@@ -185,6 +186,11 @@ try:
     bare = os.path.join(home.tmp, "nobin")
     os.makedirs(os.path.join(bare, "control"))
     open(os.path.join(bare, "control", "me"), "w").write("x.example\n")
+    r = subprocess.run([os.path.join(BIN, "ferry-sendmail"), "a@b.example"], input=b"x\n", capture_output=True, env=dict(os.environ, FERRY_HOME=bare))
+    expect(r.returncode == 71 and b"unable to run %s/bin/ferry-sendmail-run" % bare.encode() in r.stderr,
+           "a home without bin/ (no server there): EX_OSERR (71) and why", (r.returncode, r.stderr))
+    os.makedirs(os.path.join(bare, "bin"))
+    os.symlink(os.path.join(BIN, "ferry-sendmail-run"), os.path.join(bare, "bin", "ferry-sendmail-run"))
     r = subprocess.run([os.path.join(BIN, "ferry-sendmail"), "a@b.example"], input=b"x\n", capture_output=True, env=dict(os.environ, FERRY_HOME=bare))
     expect(r.returncode == 71 and b"could not be run" in r.stderr, "a home without bin/ferry-inject: EX_OSERR (71) and why", (r.returncode, r.stderr))
 

@@ -1,0 +1,292 @@
+"""ferry-sendmaild serving ferry-sendmail: a call is done by a worker (the Received: line names
+another pid than the caller's) as the caller's uid; without the server, or beyond -u, the caller
+runs the job alone (its own pid); the job's exit code and its errors reach the caller; a caller
+killed before its message is whole queues nothing and frees its worker; a malformed request is
+turned away and the server goes on; SIGTERM removes the socket and waits for the workers; as
+root, a caller of another uid is served as itself, in a home with the dedicated users."""
+
+import fcntl
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import termios
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
+from ferrytest import BIN, Home, eventually, expect, injectd_serve, is_root, test_user  # noqa: E402
+
+RECEIVED = re.compile(rb"^Received: \(ferry (\d+) invoked by uid (\d+)\)")
+
+
+def received(home, before):
+    """(pid, uid) of the Received: line of the one message queued since before (a set of ids)"""
+    new = home.mess_ids() - before
+    expect(len(new) == 1, "one message queued", new)
+    m = RECEIVED.match(home.mess(new.pop()))
+    expect(m, "its Received: line names the pid and uid that queued it")
+    return int(m.group(1)), int(m.group(2))
+
+
+def server(home, *opts):
+    err = open(os.path.join(home.tmp, "sendmaild.err"), "w+")
+    p = subprocess.Popen([os.path.join(BIN, "ferry-sendmaild")] + list(opts) + [home.path], stderr=err)
+    home.procs.append(p)
+    sock = os.path.join(home.path, "sendmail", "socket")
+    expect(eventually(lambda: os.path.exists(sock), 10), "ferry-sendmaild makes its socket sendmail/socket")
+    return p, err
+
+
+def call(home, args, stdin, pre=()):
+    """ferry-sendmail ARGS with stdin: (pid, exit code, stderr)"""
+    p = subprocess.Popen(list(pre) + [os.path.join(BIN, "ferry-sendmail")] + args, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path})
+    out, err = p.communicate(stdin, timeout=30)
+    return p.pid, p.returncode, err.decode(errors="replace"), out.decode(errors="replace")
+
+
+def unread(fd):
+    """bytes still in a pipe"""
+    return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"), "little")
+
+
+def workers(srv):
+    return [int(x) for x in subprocess.run(["pgrep", "-P", str(srv.pid)], capture_output=True).stdout.split()]
+
+
+def errtext(f):
+    f.seek(0)
+    return f.read()
+
+
+home = Home()
+try:
+    me = os.getuid()
+    injectd_serve(home)   # so that the Received: line names the process that queued (its peer)
+    srv, err = server(home, "-u", "1")
+
+    before = home.mess_ids()
+    pid, rc, stderr, _ = call(home, ["-f", "s@x.test", "a@example.org"], b"Subject: served\n\nhello\n")
+    expect(rc == 0, "a call through the server exits 0", stderr)
+    qpid, quid = received(home, before)
+    expect(qpid != pid and quid == me, "a worker queued it, as the caller's uid (%d)" % me, (qpid, pid, quid))
+
+    # the job's codes and errors come back: no recipients (65), an unknown option (64)
+    _, rc, stderr, _ = call(home, ["-f", "s@x.test"], b"Subject: nobody\n\nx\n")
+    expect(rc == 65 and "no recipients" in stderr, "no recipients: 65, and the reason on the caller's stderr", (rc, stderr))
+    _, rc, stderr, _ = call(home, ["-Z"], b"")
+    expect(rc == 64 and "unknown option -Z" in stderr, "an unknown option: 64 and its reason", (rc, stderr))
+    # -bp: the listing on the caller's stdout
+    _, rc, _, out = call(home, ["-bp"], b"")
+    expect(rc == 0 and "a@example.org" in out, "-bp lists the queue on the caller's stdout", out)
+
+    # a caller killed before its message is whole: nothing queued, its worker gone
+    before = home.mess_ids()
+    p = subprocess.Popen([os.path.join(BIN, "ferry-sendmail"), "-f", "s@x.test", "k@example.org"], stdin=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path})
+    p.stdin.write(b"Subject: half\n\nthe first half")
+    p.stdin.flush()
+    expect(eventually(lambda: len(workers(srv)) == 1 and unread(p.stdin.fileno()) == 0, 10),
+           "the server has a worker for it, which has read the first half")
+    p.kill()
+    p.wait()
+    expect(eventually(lambda: not subprocess.run(["pgrep", "-P", str(srv.pid)], capture_output=True).stdout.split(), 10),
+           "killed before its message was whole: the worker stops at once, though the input is still open")
+    p.stdin.close()
+    expect(home.mess_ids() == before, "and nothing was queued", home.mess_ids() - before)
+
+    # -u 1: a second call of the uid while one is served runs alone (its own pid), and the log says so
+    hold = subprocess.Popen([os.path.join(BIN, "ferry-sendmail"), "-f", "s@x.test", "h@example.org"], stdin=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path})
+    expect(eventually(lambda: len(subprocess.run(["pgrep", "-P", str(srv.pid)], capture_output=True).stdout.split()) == 1, 10),
+           "one call held open by its caller")
+    before = home.mess_ids()
+    pid, rc, stderr, _ = call(home, ["-f", "s@x.test", "b@example.org"], b"Subject: alone\n\nx\n")
+    qpid, _ = received(home, before)
+    expect(rc == 0 and qpid == pid, "beyond -u, the caller runs the job alone: its own pid queued it", (rc, qpid, pid, stderr))
+    expect(eventually(lambda: "a caller of uid %d runs its job alone: its uid has -u workers already (1 so far" % me in errtext(err), 10),
+           "the server's log says why", errtext(err))
+    before = home.mess_ids()
+    hold.communicate(b"Subject: held\n\nx\n", timeout=30)
+    expect(hold.returncode == 0 and len(home.mess_ids() - before) == 1, "the held call is queued when its input ends")
+
+    # a malformed request: turned away ("R", or nothing at all), before a byte of the caller's
+    # input is read; the server goes on
+    rd, wr = os.pipe()
+    os.write(wr, b"Subject: not to be read\n\nx\n")
+    inp = os.pipe()[0]
+    for junk, fds, what in ((b"", [], "nothing"), (b"4:ab\0\0,", [], "no descriptors"), (b"4:ab\0\0,", [rd], "one descriptor"),
+                            (b"4:ab\0\0,", [rd] * 4, "four descriptors"), (b"x", [rd] * 3, "no length"),
+                            (b"5:ab", [rd] * 3, "cut short"), (b"999999999:", [rd] * 3, "nine digits of length"),
+                            (b"1048577:", [rd] * 3, "a length of 1 MiB and 1"),
+                            (b"0:,", [rd] * 3, "no arguments"), (b"3:abc,", [rd] * 3, "no null byte at the end"),
+                            (b"3:ab\0;", [rd] * 3, "no comma"), (b"3:ab\0,x", [rd] * 3, "bytes after it")):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(os.path.join(home.path, "sendmail", "socket"))
+        if fds:
+            socket.send_fds(s, [junk], fds)
+        else:
+            s.sendall(junk)
+        s.shutdown(socket.SHUT_WR)
+        s.settimeout(15)
+        got = b""
+        while True:
+            b = s.recv(100)
+            if not b:
+                break
+            got += b
+        s.close()
+        expect(got == b"R\n" and unread(wr) == 27, "a request with %s: turned away (R), its input unread" % what, (got, unread(wr)))
+    for fd in (rd, wr, inp):
+        os.close(fd)
+    before = home.mess_ids()
+    pid, rc, stderr, _ = call(home, ["-f", "s@x.test", "c@example.org"], b"x\n")
+    qpid, _ = received(home, before)
+    expect(rc == 0 and qpid != pid, "and the next call is served", (rc, stderr))
+
+    # the calls that run alone at once: 0 closed (the connection would take its number)
+    r = subprocess.run(["sh", "-c", 'exec "$0" -f s@x.test e@example.org <&-', os.path.join(BIN, "ferry-sendmail")],
+                       capture_output=True, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path}, timeout=30)
+    expect(r.returncode == 66 and b"read the message" in r.stderr, "descriptor 0 closed: run alone, which cannot read it (66)", (r.returncode, r.stderr))
+    # at a terminal (a pseudo-terminal by script(1)): alone, its own pid (job control stays the shell's)
+    before = home.mess_ids()
+    r = subprocess.run(["script", "-qec", 'echo "pid $$" >&2; exec "%s" -f s@x.test t@example.org' % os.path.join(BIN, "ferry-sendmail"), "/dev/null"],
+                       input=b"Subject: tty\n\nx\n\x04", capture_output=True, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path}, timeout=30)
+    m = re.search(rb"pid (\d+)", r.stdout + r.stderr)
+    qpid, _ = received(home, before)
+    expect(r.returncode == 0 and m and int(m.group(1)) == qpid, "input from a terminal: run alone", (r.returncode, r.stdout, r.stderr, qpid))
+
+    # SIGTERM with a call in progress: the socket goes at once, the call ends queued, then the server
+    held = subprocess.Popen([os.path.join(BIN, "ferry-sendmail"), "-f", "s@x.test", "t@example.org"], stdin=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path})
+    expect(eventually(lambda: len(workers(srv)) == 1, 10), "a call in progress")
+    srv.send_signal(signal.SIGTERM)
+    expect(eventually(lambda: not os.path.exists(os.path.join(home.path, "sendmail", "socket")), 10) and srv.poll() is None,
+           "SIGTERM: the socket removed at once, the server waits for its worker")
+    before = home.mess_ids()
+    held.communicate(b"Subject: during the stop\n\nx\n", timeout=30)
+    expect(held.returncode == 0 and len(home.mess_ids() - before) == 1, "the call in progress ends queued", held.stderr)
+    expect(srv.wait(10) == 0, "then the server exits 0")
+    before = home.mess_ids()
+    pid, rc, stderr, _ = call(home, ["-f", "s@x.test", "d@example.org"], b"x\n")
+    qpid, _ = received(home, before)
+    expect(rc == 0 and qpid == pid, "without the server, the caller runs the job alone", (rc, stderr))
+
+    # what ferry-sendmail does with each answer, against a stand-in server on the socket
+    def fake(behave, keep=False, args=("-f", "s@x.test", "f@example.org"), data=b"Subject: fake\n\nx\n"):
+        path = os.path.join(home.path, "sendmail", "socket")
+        ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        ls.bind(path)
+        ls.listen(1)
+        seen = {}
+
+        def serve():
+            c, _ = ls.accept()
+            msg, fds, _, _ = socket.recv_fds(c, 65536, 3)
+            seen["request"] = msg
+            for fd in fds:
+                os.close(fd)
+            behave(c)
+            c.close()
+        t = threading.Thread(target=serve)
+        t.start()
+        rd, wr = os.pipe()
+        os.write(wr, data)
+        p = subprocess.Popen([os.path.join(BIN, "ferry-sendmail")] + list(args), stdin=rd, stderr=subprocess.PIPE,
+                             env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path})
+        os.close(rd)
+        before = home.mess_ids()
+        left = None
+        if keep:
+            # the input stays open: a job that read it would wait for its end; the client must not
+            p.wait(30)
+            left = unread(wr)
+        os.close(wr)
+        _, err = p.communicate(timeout=30)
+        t.join(30)
+        ls.close()
+        os.unlink(path)
+        return p, err.decode(errors="replace"), left, home.mess_ids() - before, seen
+
+    def say_r(c):
+        c.sendall(b"R\n")
+
+    def s_then_close(c):
+        c.sendall(b"S\n")
+        c.recv(1)
+
+    def s_then_71(c):
+        c.sendall(b"S\n")
+        c.recv(1)
+        c.sendall(b"71 the worker of ferry-sendmaild was killed: the message may or may not be queued\n")
+
+    def silent(c):
+        c.settimeout(30)
+        try:
+            c.recv(1)   # until the client gives up
+        except OSError:
+            pass
+
+    p, err, left, new, seen = fake(say_r)
+    expect(seen.get("request") == b"%d:ferry-sendmail\0-f\0s@x.test\0f@example.org\0," % (len("ferry-sendmail-f") + len("s@x.testf@example.org") + 4)
+           or seen.get("request", b"").endswith(b"\0-f\0s@x.test\0f@example.org\0,"), "the request: a netstring of the arguments", seen)
+    expect(p.returncode == 0 and len(new) == 1, "R: the job runs alone, queued", (p.returncode, err, new))
+    p, err, left, new, _ = fake(s_then_close, keep=True)
+    expect(p.returncode == 71 and "may or may not be queued" in err and not new and left > 0,
+           "S, G, then nothing: 71, 'may or may not', and the job is not run again (its input left as it was)", (p.returncode, err, left))
+    p, err, left, new, _ = fake(s_then_71, keep=True)
+    expect(p.returncode == 71 and "ferry-sendmail: fatal: the worker of ferry-sendmaild was killed" in err and not new,
+           "a 71 line with its reason: printed, exit 71", (p.returncode, err))
+    t0 = time.time()
+    p, err, left, new, _ = fake(silent)
+    expect(p.returncode == 0 and len(new) == 1 and time.time() - t0 >= 9,
+           "no S within 10 s: the job runs alone, queued", (p.returncode, err, time.time() - t0))
+
+    if is_root():
+        # a home with the dedicated users; the server as root, the caller another user
+        r = home.make_with_dedicated_users()
+        expect(r.returncode == 0, "ferry-setup -u", r.stdout + r.stderr)
+        user = test_user()
+        injectd_serve(home)
+        srv, err = server(home)
+        before = home.mess_ids()
+        pid, rc, stderr, _ = call(home, ["a@example.org"], b"x\n",
+                                  pre=["setpriv", "--reuid=%d" % user.pw_uid, "--regid=%d" % user.pw_gid, "--clear-groups"])
+        expect(rc == 0, "as %s, a call through the server as root exits 0" % user.pw_name, stderr)
+        qpid, quid = received(home, before)
+        expect(qpid != pid and quid == user.pw_uid, "a worker queued it as %s's uid, not root's" % user.pw_name, (qpid, pid, quid))
+        msg = home.mess(max(home.mess_ids() - before))
+        expect(msg.endswith(b"\n\nx\n"), "its message is there, its body whole", msg[-40:])
+        # two calls held open, the caller with a supplementary group: what a worker is and holds
+        as_user = ["setpriv", "--reuid=%d" % user.pw_uid, "--regid=%d" % user.pw_gid, "--groups=8"]
+        held = []
+        for k in range(2):
+            held.append(subprocess.Popen(as_user + [os.path.join(BIN, "ferry-sendmail"), "-f", "s@x.test", "h%d@example.org" % k],
+                                         stdin=subprocess.PIPE, stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path}))
+            expect(eventually(lambda: len(subprocess.run(["pgrep", "-P", str(srv.pid)], capture_output=True).stdout.split()) == k + 1, 10),
+                   "worker %d runs" % (k + 1))
+        ws = workers(srv)
+        for w in ws:
+            expect(eventually(lambda: open("/proc/%d/status" % w).read().count("\nUid:\t%d\t" % user.pw_uid) == 1, 10), "worker %d has taken its caller's uid" % w)
+        # a worker that has sent S has its descriptors in place: wait for each call's handshake
+        for p in held:
+            expect(eventually(lambda: unread(p.stdin.fileno()) == 0, 10), "a held call's worker is reading")
+        for w in ws:
+            st = dict(line.split(":", 1) for line in open("/proc/%d/status" % w).read().splitlines() if ":" in line)
+            expect(st["Uid"].split() == [str(user.pw_uid)] * 4 and st["Gid"].split() == [str(user.pw_gid)] * 4 and st["Groups"].split() == ["8"],
+                   "a worker is the caller: its uid, gid and groups, no more", (st["Uid"], st["Gid"], st["Groups"]))
+            fds = sorted(int(f) for f in os.listdir("/proc/%d/fd" % w))
+            expect(len(fds) == 4 and fds[:3] == [0, 1, 2], "a worker holds 0, 1, 2 and its own connection: no other caller's, no listener, no signal pipe", fds)
+        for p in held:
+            p.communicate(b"x\n", timeout=30)
+            expect(p.returncode == 0, "a held call ends queued", p.stderr)
+        srv.send_signal(signal.SIGTERM)
+        srv.wait(10)
+    else:
+        print("note: not root: a caller of another uid is not tried")
+finally:
+    home.cleanup()
+print("%d checks passed" % __import__("ferrytest").checks)
