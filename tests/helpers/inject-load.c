@@ -5,7 +5,7 @@
                                             each number in OKFILE (exited 0) must be committed
      inject-load bench HOME COUNT SIZE      inject COUNT messages of SIZE bytes one after another;
                                             prints seconds, and CPU seconds spent in ferry-inject
-     inject-load spawn COUNT                spawn /bin/true COUNT times: the cost of a process
+     inject-load spawn COUNT [ PROGRAM ]    spawn /bin/true (or PROGRAM) COUNT times: the cost of a process
    Message N goes from sender-N@test to rcpt-N@test; its size depends on N % 3 (about 0.2, 20
    and 120 KB) so that kills land in every phase of an injection. */
 
@@ -168,7 +168,7 @@ static int bench (char const *home, unsigned long count, size_t size)
   return r ;
 }
 
-static int spawn (unsigned long count)
+static int spawn (unsigned long count, char const *prog)
 {
   struct timespec a, b ;
   struct rusage ru ;
@@ -179,9 +179,9 @@ static int spawn (unsigned long count)
     int wstat ;
     char *const argv[] = { "true", 0 } ;
     pid_t pid ;
-    int r = posix_spawn(&pid, "/bin/true", 0, 0, argv, environ) ;
-    if (r) { errno = r ; die("/bin/true") ; }
-    if (waitpid(pid, &wstat, 0) < 0 || !WIFEXITED(wstat) || WEXITSTATUS(wstat)) die("/bin/true") ;
+    int r = posix_spawn(&pid, prog, 0, 0, argv, environ) ;
+    if (r) { errno = r ; die(prog) ; }
+    if (waitpid(pid, &wstat, 0) < 0 || !WIFEXITED(wstat) || WEXITSTATUS(wstat)) die(prog) ;
   }
   clock_gettime(CLOCK_MONOTONIC, &b) ;
   getrusage(RUSAGE_CHILDREN, &ru) ;
@@ -339,9 +339,9 @@ int main (int argc, char const *const *argv)
   inject_prog = prog ;
   if (argc == 5 && !strcmp(argv[1], "run")) return run(argv[2], strtoul(argv[3], 0, 10), strtoul(argv[4], 0, 10)) ;
   if (argc == 5 && !strcmp(argv[1], "kill")) return killrun(argv[2], strtoul(argv[3], 0, 10), strtoul(argv[4], 0, 10)) ;
-  if (argc == 3 && !strcmp(argv[1], "spawn")) return spawn(strtoul(argv[2], 0, 10)) ;
+  if ((argc == 3 || argc == 4) && !strcmp(argv[1], "spawn")) return spawn(strtoul(argv[2], 0, 10), argc == 4 ? argv[3] : "/bin/true") ;
   if (argc == 5 && !strcmp(argv[1], "bench")) return bench(argv[2], strtoul(argv[3], 0, 10), strtoul(argv[4], 0, 10)) ;
   if ((argc == 3 || argc == 4) && !strcmp(argv[1], "verify")) return verify(argv[2], argc == 4 ? argv[3] : 0) ;
-  fprintf(stderr, "usage: inject-load run HOME FIRST COUNT | kill HOME COUNT SEED | verify HOME [ OKFILE ] | bench HOME COUNT SIZE | spawn COUNT\n") ;
+  fprintf(stderr, "usage: inject-load run HOME FIRST COUNT | kill HOME COUNT SEED | verify HOME [ OKFILE ] | bench HOME COUNT SIZE | spawn COUNT [ PROGRAM ]\n") ;
   return 100 ;
 }
