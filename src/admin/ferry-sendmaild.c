@@ -32,6 +32,7 @@
 #include <skalibs/types.h>
 
 #include <ferry/home.h>
+#include <ferry/listen.h>
 
 #include "admin.h"
 
@@ -69,27 +70,6 @@ static void answer (int fd, char const *s)
   if (send(fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) { }
 }
 
-static int listen_make (void)
-{
-  struct sockaddr_un sa ;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) ;
-  if (fd < 0) strerr_diefu1sys(111, "create a socket") ;
-  memset(&sa, 0, sizeof(sa)) ;
-  sa.sun_family = AF_UNIX ;
-  memcpy(sa.sun_path, SOCKET_TMP, sizeof(SOCKET_TMP)) ;
-  if (unlink(SOCKET_TMP) < 0 && errno != ENOENT) strerr_diefu2sys(111, "remove the old ", SOCKET_TMP) ;
-  {
-    /* anyone may call sendmail: the kernel tells who they are. The mode comes with the bind:
-       nothing is done by name to the file after it (sendmail/ is the home owner's alone) */
-    mode_t old = umask(0111) ;
-    int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ;
-    umask(old) ;
-    if (r < 0) strerr_diefu2sys(111, "bind to ", SOCKET_TMP) ;
-  }
-  if (listen(fd, 128) < 0) strerr_diefu2sys(111, "listen on ", SOCKET_TMP) ;
-  if (rename(SOCKET_TMP, SOCKET_PATH) < 0) strerr_diefu4sys(111, "rename ", SOCKET_TMP, " to ", SOCKET_PATH) ;
-  return fd ;
-}
 
  /* The worker, in the child: the caller's identity, then its request (sendmail-request, as
     ferry-sendmail writes it: "LEN:" arguments each ended by a null byte "," with descriptors
@@ -324,7 +304,7 @@ int main (int argc, char const *const *argv)
   spfd = selfpipe_init() ;
   if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
   if (!selfpipe_trap(SIGTERM) || !selfpipe_trap(SIGCHLD)) strerr_diefu1sys(111, "trap signals") ;
-  lfd = listen_make() ;
+  lfd = ferry_socket_listen(SOCKET_TMP, SOCKET_PATH) ;
   tain_now_set_stopwatch_g() ;
   strerr_warni("listening on ", SOCKET_PATH, geteuid() ? " (for callers of its own identity)" : " (for every local user)") ;
 

@@ -35,6 +35,7 @@
 #include <ferry/control.h>
 #include <ferry/envelope.h>
 #include <ferry/home.h>
+#include <ferry/listen.h>
 #include <ferry/inject.h>
 #include <ferry/inject_run.h>
 #include <ferry/msgname.h>
@@ -195,24 +196,6 @@ static void commit (void)
   pending = ok ;
 }
 
-/* the socket is made under a temporary name and renamed into place once it listens: a client
-   finds either the old socket or one that takes connections, never one that refuses them */
-static int listen_make (void)
-{
-  struct sockaddr_un sa ;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) ;
-  if (fd < 0) strerr_diefu1sys(111, "create a socket") ;
-  memset(&sa, 0, sizeof(sa)) ;
-  sa.sun_family = AF_UNIX ;
-  memcpy(sa.sun_path, SOCKET_TMP, sizeof(SOCKET_TMP)) ;
-  if (unlink(SOCKET_TMP) < 0 && errno != ENOENT) strerr_diefu2sys(111, "remove the old ", SOCKET_TMP) ;
-  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) strerr_diefu2sys(111, "bind to ", SOCKET_TMP) ;
-  /* anyone may inject, as anyone may run ferry-inject: the kernel tells who they are */
-  if (chmod(SOCKET_TMP, 0666) < 0) strerr_diefu2sys(111, "chmod ", SOCKET_TMP) ;
-  if (listen(fd, 128) < 0) strerr_diefu2sys(111, "listen on ", SOCKET_TMP) ;
-  if (rename(SOCKET_TMP, SOCKET_PATH) < 0) strerr_diefu4sys(111, "rename ", SOCKET_TMP, " to ", SOCKET_PATH) ;
-  return fd ;
-}
 
 int main (int argc, char const *const *argv)
 {
@@ -264,7 +247,7 @@ int main (int argc, char const *const *argv)
   spfd = selfpipe_init() ;
   if (spfd < 0) strerr_diefu1sys(111, "selfpipe_init") ;
   if (!selfpipe_trap(SIGTERM)) strerr_diefu1sys(111, "trap signals") ;
-  lfd = listen_make() ;
+  lfd = ferry_socket_listen(SOCKET_TMP, SOCKET_PATH) ;
   tain_now_set_stopwatch_g() ;
   strerr_warni("listening on ", SOCKET_PATH) ;
 
