@@ -55,8 +55,8 @@ static job *jobs ;
 static unsigned int njobs = 0, maxjobs = 64, maxperuid = 16, timeout = 10 ;
 static unsigned long turnedaway = 0 ;
 static int lfd = -1, spfd = -1 ;
-static char homedir[PATH_MAX] ;
-static tain pauseuntil = TAIN_ZERO, stopdeadline = TAIN_ZERO ;   /* the job's home is the server's, by construction */
+static char homedir[PATH_MAX] ;   /* the job's home is the server's, by construction */
+static tain pauseuntil = TAIN_ZERO, stopdeadline = TAIN_ZERO ;
 
 static void handshake_late (int sig)
 {
@@ -70,6 +70,15 @@ static void answer (int fd, char const *s)
   if (send(fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) { }
 }
 
+ /* an exit code as the answer's line: "75\n" */
+static void answer_code (int fd, int code)
+{
+  char line[UINT_FMT + 1] ;
+  size_t n = uint_fmt(line, code) ;
+  line[n++] = '\n' ;
+  line[n] = 0 ;
+  answer(fd, line) ;
+}
 
  /* The worker, in the child: the caller's identity, then its request (sendmail-request, as
     ferry-sendmail writes it: "LEN:" arguments each ended by a null byte "," with descriptors
@@ -156,11 +165,8 @@ static void worker (int fd, struct ucred const *cred, gid_t const *groups, int n
     {
       /* the job's end: the answer at once, not after the server has seen this process exit
          (that answer, for a job that died on its way, comes second and is not read) */
-      char line[UINT_FMT + 1] ;
       int code = sendmail_run(argc, argv, fd) ;
-      size_t n = uint_fmt(line, code) ;
-      line[n++] = '\n' ;
-      if (send(fd, line, n, MSG_NOSIGNAL) < 0) { }
+      answer_code(fd, code) ;
       _exit(code) ;
     }
   }
@@ -170,7 +176,7 @@ static void worker (int fd, struct ucred const *cred, gid_t const *groups, int n
     no other) */
 static int same_as_me (struct ucred const *cred, gid_t *groups, socklen_t gn)
 {
-  gid_t mine[GROUPS_MAX] ;
+  static gid_t mine[GROUPS_MAX] ;
   int n = getgroups(GROUPS_MAX, mine), i, j ;
   if (cred->uid != geteuid() || cred->gid != getegid() || n < 0 || (size_t)n != gn / sizeof(gid_t)) return 0 ;
   for (i = 0 ; i < n ; i++)
@@ -246,15 +252,9 @@ static void job_end (pid_t pid, int wstat)
   if (i == njobs) return ;
   if (WIFEXITED(wstat))
   {
-    char line[UINT_FMT + 1] ;
     int code = WEXITSTATUS(wstat) ;
     if (code == ALONE) answer(jobs[i].fd, "R\n") ;
-    else
-    {
-      size_t n = uint_fmt(line, code) ;
-      line[n++] = '\n' ; line[n] = 0 ;
-      answer(jobs[i].fd, line) ;
-    }
+    else answer_code(jobs[i].fd, code) ;
   }
   else
   {

@@ -26,6 +26,7 @@
 #include <skalibs/uint64.h>
 
 #include <ferry/addr.h>
+#include <ferry/array.h>
 #include <ferry/control.h>
 #include <ferry/envelope.h>
 #include <ferry/frame.h>
@@ -56,13 +57,14 @@ static stralloc out = STRALLOC_ZERO ;
 static int qfd ;                    /* queue/, for syncfs */
 static ferry_pool pool = FERRY_POOL_ZERO ;   /* queue/free.prepare: recipient files to reuse */
 static entry *listed = 0 ;          /* the last scan's entries, oldest first */
-static size_t nlisted = 0, alisted = 0, nextlisted = 0 ;
+static size_t nlisted = 0, nextlisted = 0 ;
+static unsigned int alisted = 0 ;
 static size_t batchsize = BATCH_FIRST ;
 static size_t asked = 0, nasked = 0 ;  /* the scan's list up to here was asked of the disk ahead; how many */
 static unsigned int failures = 0 ;  /* todo entries of this scan that could not be prepared */
 static int listedall = 0 ;          /* the list is of every todo entry (scan), not of some (look) */
 static uint64_t *wanted = 0 ;       /* ids to look at: new todo entries named on the trigger */
-static size_t nwanted = 0, awanted = 0 ;
+static unsigned int nwanted = 0, awanted = 0 ;
 static unsigned int retrysec = 0 ;  /* 0, or the delay before the scan that tries them again */
 static tain retryat ;
 
@@ -244,7 +246,7 @@ static int entry_cmp (void const *a, void const *b)
 }
 
  /* The list is e[0..n), oldest first, for batch() to take. */
-static void list_start (entry *e, size_t n, size_t a, int all)
+static void list_start (entry *e, size_t n, unsigned int a, int all)
 {
   if (n) qsort(e, n, sizeof(entry), &entry_cmp) ;
   listed = e ; alisted = a ; nlisted = n ; nextlisted = 0 ; asked = nasked = 0 ;
@@ -253,20 +255,12 @@ static void list_start (entry *e, size_t n, size_t a, int all)
   listedall = all ;
 }
 
-static entry *entry_room (entry *e, size_t n, size_t *a)
-{
-  if (n < *a) return e ;
-  *a = *a ? *a * 2 : 256 ;
-  e = realloc(e, *a * sizeof(entry)) ;
-  if (!e) strerr_diefu1sys(111, "allocate memory") ;
-  return e ;
-}
-
  /* Lists every todo entry not yet told. */
 static void scan (void)
 {
   entry *e = listed ;
-  size_t n = 0, a = alisted ;
+  size_t n = 0 ;
+  unsigned int a = alisted ;
   unsigned int d ;
   for (d = 0 ; d < split ; d++)
   {
@@ -293,7 +287,7 @@ static void scan (void)
       }
       if (ferry_idset_has(&pending, id)) continue ;
       if (fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue ;
-      e = entry_room(e, n, &a) ;
+      if (n == a) e = ferry_array_grow(e, &a, sizeof(entry)) ;
       e[n].id = id ;
       e[n].mtime = st.st_mtim ;
       n++ ;
@@ -307,13 +301,7 @@ static void scan (void)
 static void want (uint64_t id, void *data)
 {
   (void)data ;
-  if (nwanted == awanted)
-  {
-    size_t a = awanted ? awanted * 2 : 256 ;
-    uint64_t *w = realloc(wanted, a * sizeof(uint64_t)) ;
-    if (!w) strerr_diefu1sys(111, "allocate memory") ;
-    wanted = w ; awanted = a ;
-  }
+  if (nwanted == awanted) wanted = ferry_array_grow(wanted, &awanted, sizeof(uint64_t)) ;
   wanted[nwanted++] = id ;
 }
 
@@ -321,7 +309,8 @@ static void want (uint64_t id, void *data)
 static void look (void)
 {
   entry *e = listed ;
-  size_t n = 0, a = alisted, i ;
+  size_t n = 0, i ;
+  unsigned int a = alisted ;
   for (i = 0 ; i < nwanted ; i++)
   {
     char fn[FERRY_QUEUE_PATH_MAX] ;
@@ -329,7 +318,7 @@ static void look (void)
     if (ferry_idset_has(&pending, wanted[i])) continue ;
     ferry_queue_path(fn, "todo", wanted[i], split) ;
     if (fstatat(AT_FDCWD, fn, &st, AT_SYMLINK_NOFOLLOW) < 0) continue ;
-    e = entry_room(e, n, &a) ;
+    if (n == a) e = ferry_array_grow(e, &a, sizeof(entry)) ;
     e[n].id = wanted[i] ;
     e[n].mtime = st.st_mtim ;
     n++ ;
@@ -442,13 +431,8 @@ static void forget (char const *p, size_t n)
   }
   ferry_idset_del(&pending, id) ;
   /* a todo entry by that id now is a new one, skipped while the old was remembered (an id is
-     an inode, and inodes are reused): look at it */
-  {
-    char fn[FERRY_QUEUE_PATH_MAX] ;
-    struct stat st ;
-    ferry_queue_path(fn, "todo", id, split) ;
-    if (fstatat(AT_FDCWD, fn, &st, AT_SYMLINK_NOFOLLOW) == 0) want(id, 0) ;
-  }
+     an inode, and inodes are reused): look() finds it, or passes over a name that is gone */
+  want(id, 0) ;
 }
 
 int main (int argc, char const *const *argv)

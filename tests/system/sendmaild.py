@@ -147,6 +147,18 @@ try:
     qpid, _ = received(home, before)
     expect(rc == 0 and qpid != pid, "and the next call is served", (rc, stderr))
 
+    # a served job reads at most control/databytes and 64 KiB: more is refused (69), nothing
+    # queued; without -i, what follows a line with a single dot is not read
+    home.control("databytes", "1000\n")
+    before = home.mess_ids()
+    pid, rc, stderr, _ = call(home, ["-f", "s@x.test", "big@example.org"], b"Subject: big\n\n" + b"x" * 200000 + b"\n")
+    expect(rc == 69 and "not queued: it is larger than control/databytes" in stderr and "the queue answered" not in stderr
+           and home.mess_ids() == before, "a message of 200 KB with databytes 1000: 69 from the reading itself (the queue never asked), nothing queued", (rc, stderr))
+    pid, rc, stderr, _ = call(home, ["-f", "s@x.test", "dot@example.org"], b"Subject: dot\n\nshort\n.\n" + b"y" * 200000 + b"\n")
+    qpid, _ = received(home, before)
+    expect(rc == 0 and qpid != pid, "200 KB after a line with a single dot (no -i): the message before it is queued, served", (rc, stderr))
+    os.unlink(os.path.join(home.path, "control", "databytes"))
+
     # the calls that run alone at once: 0 closed (the connection would take its number)
     r = subprocess.run(["sh", "-c", 'exec "$0" -f s@x.test e@example.org <&-', os.path.join(BIN, "ferry-sendmail")],
                        capture_output=True, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path}, timeout=30)
@@ -231,8 +243,8 @@ try:
             pass
 
     p, err, left, new, seen = fake(say_r)
-    expect(seen.get("request") == b"%d:ferry-sendmail\0-f\0s@x.test\0f@example.org\0," % (len("ferry-sendmail-f") + len("s@x.testf@example.org") + 4)
-           or seen.get("request", b"").endswith(b"\0-f\0s@x.test\0f@example.org\0,"), "the request: a netstring of the arguments", seen)
+    body = os.path.join(BIN, "ferry-sendmail").encode() + b"\0-f\0s@x.test\0f@example.org\0"
+    expect(seen.get("request") == b"%d:%s," % (len(body), body), "the request: a netstring of the arguments, argv[0] first", seen)
     expect(p.returncode == 0 and len(new) == 1, "R: the job runs alone, queued", (p.returncode, err, new))
     p, err, left, new, _ = fake(s_then_close, keep=True)
     expect(p.returncode == 71 and "may or may not be queued" in err and not new and left > 0,
