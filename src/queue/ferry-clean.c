@@ -30,6 +30,7 @@
 #include <ferry/msgname.h>
 #include <ferry/pool.h>
 #include <ferry/queue.h>
+#include <ferry/syncgap.h>
 
 #include "removers.h"
 
@@ -180,6 +181,7 @@ struct pend_s
   int done ;            /* its removals are over (or were never a remover's) */
   int durable ;         /* ... and must be synced before the acknowledgement (sched_remove) */
   int syncwait ;        /* its todo entry is removed, the sync that makes it durable failed */
+  int started ;         /* its batch started (batch_start): its removals may go on */
 } ;
 
  /* The requests asked and not yet acknowledged are pd[head..npd), in the order they came, those
@@ -189,6 +191,7 @@ static unsigned int npd = 0, apd = 0, head = 0, given = 0 ;
 static uint32_t base = 0 ;
 static stralloc reqs = STRALLOC_ZERO, out = STRALLOC_ZERO ;
 static int qfd ;
+static ferry_syncgap gap = FERRY_SYNCGAP_ZERO ;   /* for the syncs of todo removals */
 
  /* A failed sync is tried again, alone, after 1 s, then 2, 4, ... up to SYNC_RETRY_MAX: the
     requests it covers wait (their todo entries removed, their acknowledgements held), and the
@@ -278,6 +281,7 @@ static void batch_start (unsigned int first)
 {
   unsigned int i, synced = 0, last = 0 ;
   restored = 0 ;
+  for (i = first ; i < npd ; i++) pd[i].started = 1 ;
   for (i = first ; i < npd ; i++)
     if (pd[i].kind == 't' || pd[i].kind == 'c')
     {
@@ -293,6 +297,7 @@ static void batch_start (unsigned int first)
     ferry_queue_subdir(dir, "todo", pd[last].id, split) ;
     if (!syncbackoff)   /* else the retry covers them */
     {
+      ferry_syncgap_start(&gap) ;
       r = synced == 1 && !restored ? ferry_dir_sync(dir) : syncfs(qfd) ;
       if (r < 0) sync_failed("sync queue/todo", errno) ;
     }
@@ -311,7 +316,7 @@ static void batch_start (unsigned int first)
 static unsigned int jobs_give (void)
 {
   unsigned int finished = 0 ;
-  for (; given < npd && given - head < WINDOW && !pd[given].syncwait ; given++)
+  for (; given < npd && given - head < WINDOW && pd[given].started && !pd[given].syncwait ; given++)
   {
     pend *q = pd + given ;
     unsigned int step = 0 ;
@@ -337,7 +342,6 @@ static void advance (void)
 static void requests_take (stralloc *in)
 {
   size_t pos = 0 ;
-  unsigned int first = npd ;
   for (;;)
   {
     size_t start, plen ;
@@ -365,12 +369,28 @@ static void requests_take (stralloc *in)
     pd[npd].err = 0 ;
     pd[npd].durable = 0 ;
     pd[npd].syncwait = 0 ;
+    pd[npd].done = 0 ;
+    pd[npd].started = 0 ;
     npd++ ;
     if (!stralloc_catb(&reqs, p, plen)) strerr_diefu1sys(111, "allocate memory") ;
   }
   memmove(in->s, in->s + pos, in->len - pos) ;
   in->len -= pos ;
-  if (npd > first) batch_start(first) ;
+}
+
+ /* The requests read and not started yet (the last ones) start as a batch: at once when none
+    has a todo entry to remove, else once the last sync of todo removals is far enough behind
+    (ferry/syncgap.h), those that come meanwhile joining them. 1 when some wait for that. */
+static int batch_due (void)
+{
+  unsigned int first = npd, i ;
+  int todo = 0 ;
+  while (first > head && !pd[first - 1].started) first-- ;
+  if (first == npd) return 0 ;
+  for (i = first ; i < npd ; i++) if (pd[i].kind == 't' || pd[i].kind == 'c') { todo = 1 ; break ; }
+  if (todo && !ferry_syncgap_due(&gap)) return 1 ;
+  batch_start(first) ;
+  return 0 ;
 }
 
  /* The sync that failed, again, for every request that waits for one. */
@@ -393,7 +413,7 @@ static int serve (void)
 {
   stralloc in = STRALLOC_ZERO ;
   iopause_fd x[2 + REMOVERS] ;
-  int eof = 0 ;
+  int eof = 0, waiting = 0 ;
   if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set fds 0 and 1 non-blocking") ;
   qfd = open("queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
   if (qfd < 0) strerr_diefu1sys(111, "open queue") ;
@@ -408,9 +428,15 @@ static int serve (void)
     if (out.len) { x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
     /* the removers' answers, and their ends: a remover that dies is seen at once, busy or not */
     nr = removers_pollset(x + n) ;
-    if (iopause_g(x, n + nr, syncbackoff ? &syncretry : 0) < 0) strerr_diefu1sys(111, "iopause") ;
+    {
+      tain deadline = TAIN_INFINITE ;
+      if (syncbackoff) deadline = syncretry ;
+      if (waiting) ferry_syncgap_deadline(&gap, &deadline) ;
+      if (iopause_g(x, n + nr, &deadline) < 0) strerr_diefu1sys(111, "iopause") ;
+    }
     removers_collect(x + n, &job_done) ;
     if (syncbackoff && !tain_less(&STAMP, &syncretry)) sync_retry() ;
+    waiting = batch_due() ;
     advance() ;
     if (i0 >= 0 && x[i0].revents & IOPAUSE_READ)
     {
@@ -421,6 +447,7 @@ static int serve (void)
       if (in.len > had)
       {
         requests_take(&in) ;
+        waiting = batch_due() ;
         advance() ;
       }
     }

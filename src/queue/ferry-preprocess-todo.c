@@ -35,6 +35,7 @@
 #include <ferry/loop.h>
 #include <ferry/pool.h>
 #include <ferry/queue.h>
+#include <ferry/syncgap.h>
 
 #define USAGE "ferry-preprocess-todo [ home ]"
 #define BATCH_FIRST 100   /* the first batch of a scan is small, so delivery starts at once */
@@ -55,6 +56,7 @@ static stralloc virtualdomains = STRALLOC_ZERO ;
 static ferry_idset pending = FERRY_IDSET_ZERO ;   /* told to the queue manager, todo entry not yet removed */
 static stralloc out = STRALLOC_ZERO ;
 static int qfd ;                    /* queue/, for syncfs */
+static ferry_syncgap gap = FERRY_SYNCGAP_ZERO ;   /* the entries told by the trigger wait for it */
 static ferry_pool pool = FERRY_POOL_ZERO ;   /* queue/free.prepare: recipient files to reuse */
 static entry *listed = 0 ;          /* the last scan's entries, oldest first */
 static size_t nlisted = 0, nextlisted = 0 ;
@@ -409,6 +411,7 @@ static void batch (void)
   batchsize = batchsize * 2 > BATCH_MAX ? BATCH_MAX : batchsize * 2 ;
   if (!ntold) return ;
   /* everything this batch wrote is durable before the queue manager hears of it */
+  ferry_syncgap_start(&gap) ;
   if (syncfs(qfd) < 0)
   {
     strerr_warnwu1sys("syncfs the queue: the batch will be done again") ;
@@ -467,7 +470,9 @@ int main (int argc, char const *const *argv)
     unsigned int n = 0 ;
     int i0 = -1, i1 = -1 ;
     if (rescan && !eof && nextlisted == nlisted) { scan() ; rescan = 0 ; if (!nlisted) scan_end() ; }
-    else if (nwanted && !eof && nextlisted == nlisted) { look() ; if (!nlisted) scan_end() ; }
+    /* the entries the trigger named are looked at once the last batch's sync is far enough
+       behind (ferry/syncgap.h): those that come meanwhile join them */
+    else if (nwanted && !eof && nextlisted == nlisted && ferry_syncgap_due(&gap)) { look() ; if (!nlisted) scan_end() ; }
     if (!eof && nextlisted < nlisted) { batch() ; if (nextlisted == nlisted) scan_end() ; }
     if (eof && !out.len) break ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; n++ ;
@@ -476,7 +481,16 @@ int main (int argc, char const *const *argv)
     if (!eof) { i0 = n ; x[n].fd = 0 ; x[n].events = IOPAUSE_READ ; n++ ; }
     if (out.len) { i1 = n ; x[n].fd = 1 ; x[n].events = IOPAUSE_WRITE ; n++ ; }
     /* with more of the list to prepare, only look: the next batch follows at once */
-    if (iopause_g(x, n, !eof && nextlisted < nlisted ? &STAMP : retrysec && !eof ? &retryat : 0) < 0) strerr_diefu1sys(111, "iopause") ;
+    {
+      tain deadline = TAIN_INFINITE ;
+      if (!eof && nextlisted < nlisted) deadline = STAMP ;
+      else if (!eof)
+      {
+        if (retrysec) deadline = retryat ;
+        if (nwanted) ferry_syncgap_deadline(&gap, &deadline) ;
+      }
+      if (iopause_g(x, n, &deadline) < 0) strerr_diefu1sys(111, "iopause") ;
+    }
     if (retrysec && !eof && !rescan && nextlisted == nlisted && !tain_less(&STAMP, &retryat)) rescan = 1 ;
     if (x[0].revents & IOPAUSE_READ)
     {

@@ -5,7 +5,7 @@
    the next one (group commit), so under load the syncer runs one sync after another and the loop
    never waits for the disk. A sync that fails stops the set, as it always did.
 
-   Two syncs of the file system start at least SYNCFS_GAP apart. A syncfs writes every metadata
+   Two syncs of the file system start at least SYNCFS_GAP apart (ferry/syncgap.h). A syncfs writes every metadata
    block changed since the one before (allocation bitmaps, inode tables, directory blocks), and the
    next rounds' messages change most of them again: back to back, a drain of 100,000 messages
    wrote each such block some 20 times over, 606,000 writes; spaced out, a block changed by the
@@ -27,9 +27,11 @@
 #include <skalibs/ancil.h>
 #include <skalibs/selfpipe.h>
 
+#include <ferry/syncgap.h>
+
 #include "schedule.h"
 
-#define SYNCFS_GAP 10000000L   /* nanoseconds */
+#define SYNCFS_GAP (FERRY_SYNCGAP_MS * 1000000L)   /* nanoseconds */
 
  /* until *next (the start of the last syncfs and SYNCFS_GAP: past at the first), which is then
     set from now */
