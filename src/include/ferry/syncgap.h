@@ -1,11 +1,11 @@
 /* The spacing of the syncs of the queue's file system made for batches of mail (ferry-schedule's
    marks, ferry-preprocess-todo's recipient files, ferry-clean's todo removals): two of one program
    start at least FERRY_SYNCGAP_MS apart. A sync writes every metadata block changed since the one
-   before (allocation bitmaps, inode tables, directory blocks) and the journal's commit, and the
-   next messages change most of those blocks again: spaced out, a block changed by the messages of
-   several batches is written once for all of them, and each batch is larger. A sync asked for
-   after a quiet spell starts at once. ferry-injectd's group commit is not spaced: a client waits
-   for it. */
+   before (allocation bitmaps, inode tables, directory blocks), then has the disk flush its cache,
+   and the next messages change most of those blocks again: spaced out, a block changed by the
+   messages of several batches is written once for all of them, and each batch is larger. A sync
+   asked for after a quiet spell starts at once. ferry-injectd's group commit is not spaced: its
+   clients wait for it. */
 #ifndef FERRY_SYNCGAP_H
 #define FERRY_SYNCGAP_H
 
