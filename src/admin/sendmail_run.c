@@ -181,6 +181,7 @@ int sendmail_run (int argc, char const *const *argv, int watch)
   char const *sender = 0, *fullname = 0, *notify = 0, *ret = 0, *envid = 0 ;
   int fromheader = 0, dotends = 1, list = 0, flush = 0 ;
   stralloc in = STRALLOC_ZERO, msg = STRALLOC_ZERO, env = STRALLOC_ZERO, rcpts = STRALLOC_ZERO, extra = STRALLOC_ZERO ;
+  stralloc from = STRALLOC_ZERO ;   /* the sender when it is made here */
   char const *home ;
   char homebuf[PATH_MAX] ;
   unsigned int nrcpt = 0 ;
@@ -263,7 +264,7 @@ int sendmail_run (int argc, char const *const *argv, int watch)
   /* the sender: -f, else the caller's login name at me */
   if (!sender)
   {
-    stralloc name = STRALLOC_ZERO, s = STRALLOC_ZERO ;
+    stralloc name = STRALLOC_ZERO ;
     int r = login_name(&name, getuid()) ;
     if (r < 0) strerr_diefu1sys(EX_TEMPFAIL, "find the caller's login name (use -f)") ;
     if (!r)
@@ -272,9 +273,10 @@ int sendmail_run (int argc, char const *const *argv, int watch)
       f[uint64_fmt(f, getuid())] = 0 ;
       strerr_dief(EX_TEMPFAIL, "unable to find the caller's login name: uid ", f, " is not in /etc/passwd and getent passwd does not know it (use -f)") ;
     }
-    qualify(&s, name.s) ;
-    if (!stralloc_0(&s)) nomem() ;
-    sender = s.s ;
+    qualify(&from, name.s) ;
+    if (!stralloc_0(&from)) nomem() ;
+    stralloc_free(&name) ;
+    sender = from.s ;
   }
   else if (!strcmp(sender, "<>")) sender = "" ;
   else
@@ -282,10 +284,10 @@ int sendmail_run (int argc, char const *const *argv, int watch)
     stralloc s = STRALLOC_ZERO ;
     size_t k = strlen(sender) ;
     if (k >= 2 && sender[0] == '<' && sender[k-1] == '>') { if (!stralloc_catb(&s, sender + 1, k - 2) || !stralloc_0(&s)) nomem() ; sender = s.s ; }
-    s = (stralloc)STRALLOC_ZERO ;
-    qualify(&s, sender) ;
-    if (!stralloc_0(&s)) nomem() ;
-    sender = s.s ;
+    qualify(&from, sender) ;
+    if (!stralloc_0(&from)) nomem() ;
+    stralloc_free(&s) ;
+    sender = from.s ;
   }
   for (; *argv ; argv++)
   {
@@ -426,6 +428,7 @@ int sendmail_run (int argc, char const *const *argv, int watch)
       if (hlen) { if (in.s[b] == '\r') b++ ; if (b < in.len && in.s[b] == '\n') b++ ; }
       if (!stralloc_catb(&full, in.s + b, in.len - b)) nomem() ;
     }
+    stralloc_free(&msg) ;
     msg = full ;
   }
 
@@ -477,5 +480,13 @@ int sendmail_run (int argc, char const *const *argv, int watch)
     f[uint_fmt(f, e)] = 0 ;
     strerr_dief(exit_of(e), "the message was not queued: the queue answered ", f, ": ", ferry_inject_strerror(e)) ;
   }
+  /* what the job holds is freed: a worker of ferry-sendmaild serves the next call in this
+     process */
+  stralloc_free(&in) ;
+  stralloc_free(&msg) ;
+  stralloc_free(&env) ;
+  stralloc_free(&rcpts) ;
+  stralloc_free(&extra) ;
+  stralloc_free(&from) ;
   return EX_OK ;
 }

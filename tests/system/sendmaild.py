@@ -1,5 +1,7 @@
 """ferry-sendmaild serving ferry-sendmail: a call is done by a worker (the Received: line names
-another pid than the caller's) as the caller's uid; without the server, or beyond -u, the caller
+another pid than the caller's) as the caller's uid; the worker is kept for the next calls of that
+identity (the same pid queues them), holds nothing of a caller's between calls (the caller's pipes
+end when it exits), is retired after -i seconds idle and after 100 calls; without the server, or beyond -u, the caller
 runs the job alone (its own pid); the job's exit code and its errors reach the caller; a caller
 killed before its message is whole queues nothing and frees its worker; a malformed request is
 turned away and the server goes on; SIGTERM removes the socket and waits for the workers; as
@@ -8,6 +10,7 @@ root, a caller of another uid is served as itself, in a home with the dedicated 
 import fcntl
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -57,6 +60,24 @@ def workers(srv):
     return [int(x) for x in subprocess.run(["pgrep", "-P", str(srv.pid)], capture_output=True).stdout.split()]
 
 
+def busy(srv):
+    """the workers that hold a call: their 0 is the caller's, not /dev/null"""
+    out = []
+    for w in workers(srv):
+        try:
+            if os.readlink("/proc/%d/fd/0" % w) != "/dev/null":
+                out.append(w)
+        except OSError:
+            pass
+    return out
+
+
+def idle_fds(w):
+    """an idle worker's descriptors: {number: what it is}"""
+    d = "/proc/%d/fd" % w
+    return {int(f): os.readlink(os.path.join(d, f)) for f in os.listdir(d)}
+
+
 def errtext(f):
     f.seek(0)
     return f.read()
@@ -73,6 +94,33 @@ try:
     expect(rc == 0, "a call through the server exits 0", stderr)
     qpid, quid = received(home, before)
     expect(qpid != pid and quid == me, "a worker queued it, as the caller's uid (%d)" % me, (qpid, pid, quid))
+    worker1 = qpid
+
+    # the worker stays, idle, holding nothing of its caller's: 0, 1 and 2 on /dev/null, and its
+    # control socket to the server
+    expect(eventually(lambda: workers(srv) == [worker1], 10), "after its call the worker stays, idle", workers(srv))
+    fds = idle_fds(worker1)
+    expect(len(fds) == 5 and all(fds[i] == "/dev/null" for i in (0, 1, 2)) and sorted(fds.values())[-1].startswith("socket:")
+           and sorted(fds.values())[:4] == ["/dev/null"] * 4,
+           "an idle worker holds /dev/null (as 0, 1 and 2, and its own copy) and one socket, its control socket: nothing of its caller's", fds)
+    # the next calls of the same identity go to it: the same pid queues them
+    for k in range(3):
+        before = home.mess_ids()
+        pid, rc, stderr, _ = call(home, ["-f", "s@x.test", "again%d@example.org" % k], b"Subject: again\n\nhello\n")
+        qpid, _ = received(home, before)
+        expect(rc == 0 and qpid == worker1, "call %d after it: queued by the same worker" % (k + 2), (rc, qpid, worker1, stderr))
+    # the caller's pipes end when ferry-sendmail exits (the worker dropped its 1 and 2 before it
+    # answered): read to the end with a deadline of 5 s after the exit
+    p = subprocess.Popen([os.path.join(BIN, "ferry-sendmail"), "-f", "s@x.test", "pipes@example.org"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path})
+    p.stdin.write(b"Subject: pipes\n\nx\n")
+    p.stdin.close()
+    rc = p.wait(30)
+    ended = []
+    for f in (p.stdout, p.stderr):
+        r, _, _ = select.select([f], [], [], 5)
+        ended.append(bool(r) and f.read() == b"")
+    expect(rc == 0 and ended == [True, True], "a served caller's stdout and stderr pipes end at its exit", (rc, ended))
 
     # the job's codes and errors come back: no recipients (65), an unknown option (64)
     _, rc, stderr, _ = call(home, ["-f", "s@x.test"], b"Subject: nobody\n\nx\n")
@@ -89,7 +137,7 @@ try:
                          stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path})
     p.stdin.write(b"Subject: half\n\nthe first half")
     p.stdin.flush()
-    expect(eventually(lambda: len(workers(srv)) == 1 and unread(p.stdin.fileno()) == 0, 10),
+    expect(eventually(lambda: len(busy(srv)) == 1 and unread(p.stdin.fileno()) == 0, 10),
            "the server has a worker for it, which has read the first half")
     p.kill()
     p.wait()
@@ -101,8 +149,7 @@ try:
     # -u 1: a second call of the uid while one is served runs alone (its own pid), and the log says so
     hold = subprocess.Popen([os.path.join(BIN, "ferry-sendmail"), "-f", "s@x.test", "h@example.org"], stdin=subprocess.PIPE,
                             stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path})
-    expect(eventually(lambda: len(subprocess.run(["pgrep", "-P", str(srv.pid)], capture_output=True).stdout.split()) == 1, 10),
-           "one call held open by its caller")
+    expect(eventually(lambda: len(busy(srv)) == 1, 10), "one call held open by its caller")
     before = home.mess_ids()
     pid, rc, stderr, _ = call(home, ["-f", "s@x.test", "b@example.org"], b"Subject: alone\n\nx\n")
     qpid, _ = received(home, before)
@@ -174,7 +221,7 @@ try:
     # SIGTERM with a call in progress: the socket goes at once, the call ends queued, then the server
     held = subprocess.Popen([os.path.join(BIN, "ferry-sendmail"), "-f", "s@x.test", "t@example.org"], stdin=subprocess.PIPE,
                             stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path})
-    expect(eventually(lambda: len(workers(srv)) == 1, 10), "a call in progress")
+    expect(eventually(lambda: len(busy(srv)) == 1, 10), "a call in progress")
     srv.send_signal(signal.SIGTERM)
     expect(eventually(lambda: not os.path.exists(os.path.join(home.path, "sendmail", "socket")), 10) and srv.poll() is None,
            "SIGTERM: the socket removed at once, the server waits for its worker")
@@ -186,6 +233,28 @@ try:
     pid, rc, stderr, _ = call(home, ["-f", "s@x.test", "d@example.org"], b"x\n")
     qpid, _ = received(home, before)
     expect(rc == 0 and qpid == pid, "without the server, the caller runs the job alone", (rc, stderr))
+
+    # -i 1: an idle worker is retired a second after its call
+    srv, err = server(home, "-i", "1")
+    pid, rc, stderr, _ = call(home, ["-f", "s@x.test", "i@example.org"], b"x\n")
+    expect(rc == 0, "a call to a server with -i 1", stderr)
+    t0 = time.time()
+    expect(eventually(lambda: not workers(srv), 10) and time.time() - t0 >= 0.5, "with -i 1 its worker is gone about a second after", time.time() - t0)
+    srv.send_signal(signal.SIGTERM)
+    expect(srv.wait(10) == 0, "the server with -i 1 stops")
+    # a worker serves 100 calls, then the next call gets a new one
+    srv, err = server(home, "-i", "60")
+    pids = []
+    for k in range(101):
+        before = home.mess_ids()
+        _, rc, stderr, _ = call(home, ["-f", "s@x.test", "n%d@example.org" % k], b"x\n")
+        expect(rc == 0, "call %d of 101" % (k + 1), stderr)
+        pids.append(received(home, before)[0])
+    expect(len(set(pids[:100])) == 1 and pids[100] != pids[0], "100 calls in a row by one worker, the 101st by another",
+           (len(set(pids[:100])), pids[0], pids[100]))
+    srv.send_signal(signal.SIGTERM)
+    expect(srv.wait(10) == 0, "and SIGTERM with only an idle worker: the server exits at once, 0")
+    expect(eventually(lambda: not workers(srv), 10), "its idle worker retired with it")
 
     # what ferry-sendmail does with each answer, against a stand-in server on the socket
     def fake(behave, keep=False, args=("-f", "s@x.test", "f@example.org"), data=b"Subject: fake\n\nx\n"):
@@ -272,15 +341,17 @@ try:
         expect(qpid != pid and quid == user.pw_uid, "a worker queued it as %s's uid, not root's" % user.pw_name, (qpid, pid, quid))
         msg = home.mess(max(home.mess_ids() - before))
         expect(msg.endswith(b"\n\nx\n"), "its message is there, its body whole", msg[-40:])
+        plain = qpid   # that worker stays idle: the user without supplementary groups
         # two calls held open, the caller with a supplementary group: what a worker is and holds
         as_user = ["setpriv", "--reuid=%d" % user.pw_uid, "--regid=%d" % user.pw_gid, "--groups=8"]
         held = []
         for k in range(2):
             held.append(subprocess.Popen(as_user + [os.path.join(BIN, "ferry-sendmail"), "-f", "s@x.test", "h%d@example.org" % k],
                                          stdin=subprocess.PIPE, stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "FERRY_HOME": home.path}))
-            expect(eventually(lambda: len(subprocess.run(["pgrep", "-P", str(srv.pid)], capture_output=True).stdout.split()) == k + 1, 10),
-                   "worker %d runs" % (k + 1))
-        ws = workers(srv)
+            expect(eventually(lambda: len(workers(srv)) == k + 2, 10),
+                   "worker %d runs: the idle worker of the user without groups is not given a call of the user with group 8" % (k + 1))
+        ws = [w for w in workers(srv) if w != plain]
+        expect(len(ws) == 2 and plain in workers(srv), "two new workers beside the idle one", (ws, workers(srv)))
         for w in ws:
             expect(eventually(lambda: open("/proc/%d/status" % w).read().count("\nUid:\t%d\t" % user.pw_uid) == 1, 10), "worker %d has taken its caller's uid" % w)
         # a worker that has sent S has its descriptors in place: wait for each call's handshake
@@ -291,10 +362,17 @@ try:
             expect(st["Uid"].split() == [str(user.pw_uid)] * 4 and st["Gid"].split() == [str(user.pw_gid)] * 4 and st["Groups"].split() == ["8"],
                    "a worker is the caller: its uid, gid and groups, no more", (st["Uid"], st["Gid"], st["Groups"]))
             fds = sorted(int(f) for f in os.listdir("/proc/%d/fd" % w))
-            expect(len(fds) == 4 and fds[:3] == [0, 1, 2], "a worker holds 0, 1, 2 and its own connection: no other caller's, no listener, no signal pipe", fds)
+            expect(len(fds) == 6 and fds[:3] == [0, 1, 2],
+                   "a worker holds 0, 1, 2, /dev/null, its own connection and its control socket: no other caller's, no other worker's, no listener, no signal pipe", fds)
         for p in held:
             p.communicate(b"x\n", timeout=30)
             expect(p.returncode == 0, "a held call ends queued", p.stderr)
+        # each identity's next call goes to its own idle worker
+        for pre, want, who in ((as_user, ws, "with group 8"), (["setpriv", "--reuid=%d" % user.pw_uid, "--regid=%d" % user.pw_gid, "--clear-groups"], [plain], "without groups")):
+            before = home.mess_ids()
+            pid, rc, stderr, _ = call(home, ["-f", "s@x.test", "next@example.org"], b"x\n", pre=pre)
+            qpid, _ = received(home, before)
+            expect(rc == 0 and qpid in want, "the next call of the user %s: queued by that identity's idle worker" % who, (rc, qpid, want, stderr))
         srv.send_signal(signal.SIGTERM)
         srv.wait(10)
     else:
