@@ -117,7 +117,7 @@ ferry-inject is a glibc program (skalibs is built for glibc), linked statically,
 starts it with posix_spawn: a fork's child paid, in the CPU counted as ferry-inject's, for
 tearing down a copy of the load program's memory. The sendmail command avoids the start:
 ferry-sendmail is a static musl program, and the job runs in a worker that ferry-sendmaild
-forks without an exec (ferry-sendmaild.html). ferry-inject itself makes about 80 system calls, 4
+forked without an exec and keeps for the caller's next calls (ferry-sendmaild.html). ferry-inject itself makes about 80 system calls, 4
 of them fsync; the wall-clock rate of one injector is process creation plus 4 sync calls in
 sequence, where the bare commit needs 2. Group commit across injections (ferry-injectd, for
 ferry-sendmail) is the way past the sync rate, not fewer syncs per message.
