@@ -387,6 +387,18 @@ class Home:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def syncfs_starts(trace):
+    """the times (seconds) at which a process traced by strace -ttt entered syncfs (none when the
+    trace is missing)"""
+    out = []
+    if os.path.exists(trace):
+        for line in open(trace):
+            f = line.split()
+            if len(f) >= 2 and f[1].startswith("syncfs("):
+                out.append(float(f[0]))
+    return out
+
+
 def netstring(payload):
     return str(len(payload)).encode() + b":" + payload + b","
 

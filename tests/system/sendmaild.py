@@ -375,6 +375,21 @@ try:
             expect(rc == 0 and qpid in want, "the next call of the user %s: queued by that identity's idle worker" % who, (rc, qpid, want, stderr))
         srv.send_signal(signal.SIGTERM)
         srv.wait(10)
+        # -c 1: one worker in all, busy or idle; a caller of another identity retires the idle one
+        srv, err = server(home, "-c", "1")
+        plain_call = ["setpriv", "--reuid=%d" % user.pw_uid, "--regid=%d" % user.pw_gid, "--clear-groups"]
+        before = home.mess_ids()
+        _, rc, stderr, _ = call(home, ["a@example.org"], b"x\n", pre=plain_call)
+        first, _ = received(home, before)
+        expect(rc == 0 and eventually(lambda: workers(srv) == [first], 10), "-c 1: a call, and its worker idle after it", (rc, stderr, workers(srv)))
+        before = home.mess_ids()
+        pid, rc, stderr, _ = call(home, ["a@example.org"], b"x\n", pre=as_user)
+        second, _ = received(home, before)
+        expect(rc == 0 and second not in (first, pid) and eventually(lambda: workers(srv) == [second], 10),
+               "a caller of another identity, the one slot taken by an idle worker: that worker is retired, a new one serves the call",
+               (rc, first, second, pid, workers(srv), stderr))
+        srv.send_signal(signal.SIGTERM)
+        srv.wait(10)
     else:
         print("note: not root: a caller of another uid is not tried")
 finally:

@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import Home, Supervised, eventually, expect, fail, s6_log, stop_all  # noqa: E402
+from ferrytest import Home, Supervised, eventually, expect, fail, s6_log, stop_all, syncfs_starts  # noqa: E402
 
 home = Home()
 H = home.path
@@ -58,16 +58,6 @@ def traced(pid):
         return any(line.split()[1:] != ["0"] for line in open("/proc/%d/status" % pid) if line.startswith("TracerPid:"))
     except OSError:
         return False
-
-
-def syncfs_starts(trace):
-    """the times (seconds) at which the traced syncer entered syncfs"""
-    out = []
-    for line in open(trace):
-        f = line.split()
-        if len(f) >= 2 and f[1].startswith("syncfs("):
-            out.append(float(f[0]))
-    return out
 
 
 def files_of(i):

@@ -17,7 +17,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.join(os.environ["FERRY_TOP"], "tests", "helpers"))
-from ferrytest import Home, Supervised, eventually, expect, injectd_chunks, injectd_talk, s6_log, stop_all  # noqa: E402
+from ferrytest import Home, Supervised, eventually, expect, injectd_chunks, injectd_talk, s6_log, stop_all, syncfs_starts  # noqa: E402
 
 if not shutil.which("strace"):
     print("skipped: strace is not installed (it counts the syncs)")
@@ -63,17 +63,6 @@ def members(pid):
     return []
 
 
-def starts(f):
-    """the times (seconds) at which the traced process entered syncfs"""
-    out = []
-    if os.path.exists(f):
-        for line in open(f):
-            x = line.split()
-            if len(x) >= 2 and x[1].startswith("syncfs("):
-                out.append(float(x[0]))
-    return out
-
-
 def gaps(v):
     return [b - a for a, b in zip(v, v[1:])]
 
@@ -110,7 +99,7 @@ try:
            [a for a in answers if not a.startswith("0 ")][:3])
     expect(eventually(lambda: delivered() == N and not home.queue_files(("todo", "mess", "intd", "local")), 60),
            "the %d messages are delivered and the queue ends empty" % N, (delivered(), log()[-400:]))
-    inj, pre, clean = starts("%s.injectd.%d" % (traces, inj_pid)), starts("%s.set.%d" % (traces, m[0])), starts("%s.set.%d" % (traces, m[3]))
+    inj, pre, clean = syncfs_starts("%s.injectd.%d" % (traces, inj_pid)), syncfs_starts("%s.set.%d" % (traces, m[0])), syncfs_starts("%s.set.%d" % (traces, m[3]))
     commits = statistics.median(gaps(inj)) if len(inj) > 1 else 1
     print("ferry-injectd: %d syncs, median gap %.4f s; ferry-preprocess-todo: %d; ferry-clean: %d"
           % (len(inj), commits, len(pre), len(clean)))
