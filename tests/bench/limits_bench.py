@@ -23,7 +23,8 @@ LIMIT_WRITERS = 4
 def limits(n):
     """the machine's own limits, where the queues live (the temporary directory's file system):
     {name: per second} for commits (create, write 4 KiB, fsync, link, directory fsync) by one
-    writer and by LIMIT_WRITERS, the same batched 100 per syncfs, and spawns of /bin/true by
+    writer and by LIMIT_WRITERS, the same batched 100 per syncfs, bare local deliveries by
+    LIMIT_WRITERS (sync-rate -d: what any local delivery of a queued message does at least), and spawns of /bin/true by
     INJECTORS processes at once (what one sendmail process a message costs, at best)"""
     out = {}
     sync_settle(True)
@@ -32,7 +33,8 @@ def limits(n):
         # every measurement in a directory of its own, none removed before the last: a removal's
         # inodes would be skipped by the next one's creations for a minute (see sync_settle)
         for key, args in (("commit1", []), ("commitw", ["-w", str(LIMIT_WRITERS)]),
-                          ("batched1", ["-b"]), ("batchedw", ["-b", "-w", str(LIMIT_WRITERS)])):
+                          ("batched1", ["-b"]), ("batchedw", ["-b", "-w", str(LIMIT_WRITERS)]),
+                          ("deliverw", ["-d", "-w", str(LIMIT_WRITERS)])):
             sub = os.path.join(d, key)
             os.mkdir(sub)
             r = subprocess.run([SYNCRATE, "-k"] + args + [sub, str(n), str(SIZE)], check=True, capture_output=True, text=True)
@@ -55,9 +57,12 @@ LIMITS = """The machine's own limits, measured in the same run (%d operations ea
 file system of the queues: a commit is what a queue must do at least for one message made durable
 alone (create, write %d bytes, fsync, link into a second directory, fsync that directory;
 tests/bench/sync-rate.c), by one writer and by %d writers at once; batched is the same writes with
-one syncfs per 100 (what group commit can reach); spawn is /bin/true started by %d processes at
-once (tests/helpers/inject-load spawn), the most messages a second that one sendmail process a
-message allows.
+one syncfs per 100 (what group commit can reach); a bare delivery is the least any local
+delivery of a queued message does, with no MTA around it (read the queue's file, write its copy
+to an anonymous file and link it into a mailbox directory, remove the queue's file; one syncfs
+per 100; the queue's files made before the clock starts, as a drain's are: sync-rate -d); spawn
+is /bin/true started by %d processes at once (tests/helpers/inject-load spawn), the most messages
+a second that one sendmail process a message allows.
 
 | limit | per second |
 |---|---|
@@ -65,6 +70,7 @@ message allows.
 | commits, %d writers | %.0f |
 | batched commits, 1 writer | %.0f |
 | batched commits, %d writers | %.0f |
+| bare local deliveries, batched, %d writers | %.0f (%.0f%% of the batched commits) |
 | spawns of /bin/true, %d at once | %.0f |
 """
 
@@ -78,7 +84,8 @@ def limits_section(n, runs):
     got = [limits(n) for _ in range(rounds)]
     m = {k: median([g[k] for g in got]) for k in got[0]}
     print(LIMITS % (n, rounds, SIZE, LIMIT_WRITERS, INJECTORS, m["commit1"], LIMIT_WRITERS, m["commitw"], m["batched1"],
-                    LIMIT_WRITERS, m["batchedw"], INJECTORS, m["spawn"]))
+                    LIMIT_WRITERS, m["batchedw"], LIMIT_WRITERS, m["deliverw"], 100 * m["deliverw"] / m["batchedw"],
+                    INJECTORS, m["spawn"]))
     return ["<!-- figure mta.limit.%s %.0f -->" % (k, v) for k, v in sorted(m.items())]
 
 

@@ -471,6 +471,10 @@ def matrix(ns, runs, args):
                                 "<!-- figure %s.rcpt %.1f -->" % (k, n * rc / meds[system][0]),
                                 "<!-- figure %s.inj_cpu_ms %.2f -->" % (k, 1000 * meds[system][1] / n),
                                 "<!-- figure %s.cpu_ms %.3f -->" % (k, 1000 * meds[system][2] / n)]
+                    sink = [x[6]["sink_cpu"] for x in res[system] if "sink_cpu" in x[6]]
+                    if sink:
+                        # the sink's own CPU: what the sending side's peer took a message
+                        figures.append("<!-- figure %s.sink_cpu_ms %.3f -->" % (k, 1000 * median(sink) / n))
     print()
     if len(ns) > 1:
         print("ferry's rate at each size against its rate at %s messages (the same workload and mode):\n" % "{:,}".format(ns[0]))

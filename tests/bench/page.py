@@ -227,12 +227,25 @@ def targets(f):
             pct = 100 * got / f[lim]
             ok = ok and pct >= 50
             part = "%s %s %.0f%% of %s %s/s" % (w, mode, pct, num(f[lim]), name)
+            notes = []
             cpu = f.get("mta.%s.%s.ferry.cpu_ms" % (w, mode))
             if mode == "drain" and cpu and "mta.cores" in f:
                 # what the machine's cores allow at the CPU the drain took a message
                 most = 1000 * f["mta.cores"] / cpu
-                part += " (%.2f ms of CPU a message: %d cores allow %s msg/s, the drain ran at %.0f%% of that)" % (
-                    cpu, f["mta.cores"], num(most), 100 * got / most)
+                notes.append("%.2f ms of CPU a message: %d cores allow %s msg/s, the drain ran at %.0f%% of that" % (
+                    cpu, f["mta.cores"], num(most), 100 * got / most))
+            if (w, mode) == ("local", "drain") and "mta.limit.deliverw" in f:
+                # the floor: what a delivery does at least, with no MTA around it, in the same run
+                notes.append("a bare local delivery with no MTA, sync-rate -d, ran at %.0f%% of the batched commits itself" % (
+                    100 * f["mta.limit.deliverw"] / f[lim]))
+            sink = f.get("mta.%s.%s.ferry.sink_cpu_ms" % (w, mode))
+            if (w, mode) == ("remote", "drain") and sink and "mta.cores" in f:
+                # the peer on the same cores: what the sink alone needs at half the batched commits
+                half = f[lim] / 2
+                notes.append("the sink alone took %.3f ms of CPU a message: at %s msg/s it would take %.1f of the %d cores" % (
+                    sink, num(half), half * sink / 1000, f["mta.cores"]))
+            if notes:
+                part += " (%s)" % "; ".join(notes)
             parts.append(part)
         rows.append((target, "mta", "; ".join(parts), "met" if ok else "**missed**"))
     else:
