@@ -78,15 +78,35 @@ a second that one sendmail process a message allows.
 LIMIT_ROUNDS = 3   # at most: each round starts with a wait of AGED seconds
 
 
-def limits_section(n, runs):
-    """the limits table and its figures (medians of min(runs, LIMIT_ROUNDS) rounds)"""
+DRIFT = """Measured once more before the rows (one round): %.0f batched commits by %d writers and %.0f
+spawns a second. The limits at the end differ from those at the start by %.0f%% at most: the
+larger this is, the more the machine itself changed while the rows ran, and the less the rows
+and the limits above can be set against each other.
+"""
+
+
+def drift(before, after):
+    """how far apart (percent) two measurements of the limits are, at most, over the batched
+    commits by several writers and the spawns: the ones the targets are set against"""
+    return max(100 * abs(after[k] - before[k]) / min(after[k], before[k]) for k in ("batchedw", "spawn"))
+
+
+def limits_section(n, runs, before=None):
+    """the limits table and its figures (medians of min(runs, LIMIT_ROUNDS) rounds); with before
+    (limits(n) measured before the rows), both and how far apart they are"""
     rounds = min(runs, LIMIT_ROUNDS)
     got = [limits(n) for _ in range(rounds)]
     m = {k: median([g[k] for g in got]) for k in got[0]}
     print(LIMITS % (n, rounds, SIZE, LIMIT_WRITERS, INJECTORS, m["commit1"], LIMIT_WRITERS, m["commitw"], m["batched1"],
                     LIMIT_WRITERS, m["batchedw"], LIMIT_WRITERS, m["deliverw"], 100 * m["deliverw"] / m["batchedw"],
                     INJECTORS, m["spawn"]))
-    return ["<!-- figure mta.limit.%s %.0f -->" % (k, v) for k, v in sorted(m.items())]
+    figures = ["<!-- figure mta.limit.%s %.0f -->" % (k, v) for k, v in sorted(m.items())]
+    if before:
+        d = drift(before, m)
+        print(DRIFT % (before["batchedw"], LIMIT_WRITERS, before["spawn"], d))
+        figures += ["<!-- figure mta.limit.before.%s %.0f -->" % (k, before[k]) for k in ("batchedw", "spawn")]
+        figures.append("<!-- figure mta.limit.drift %.0f -->" % d)
+    return figures
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ from bench_load import INJECTORS, LOAD, SIZE, delivered_once, rcpts_of, sink_for
 from bench_dane import DANE_HOST, DaneWorld, dane_checked  # noqa: E402
 from bench_proc import SyncCount, any_file, channel_cpu, cpu_busy, disk_reads, others_cpu, others_cpu_since, peak_kib  # noqa: E402
 from bench_timing import ATTEMPTS, MAX_OTHERS, MAX_STOLEN, Profile, cold_cache, last_teardown, sync_settle, wait_quiet  # noqa: E402
-from limits_bench import limits_section  # noqa: E402
+from limits_bench import limits, limits_section  # noqa: E402
 
 
 # set by a bench that measures a variant of ferry's home (tests/bench/shaping_bench.py): an
@@ -439,7 +439,7 @@ def best(meds, names):
 
 def matrix(ns, runs, args):
     """every row at each N of ns, the systems alternating; then ferry's scale (each N against the
-    first) and the machine's limits"""
+    first) and the machine's limits, measured after the rows and once before them"""
     systems = systems_measured()
     print(METHOD % (" and ".join("{:,}".format(n) for n in ns), SIZE, INJECTORS, runs, ", ".join(systems)))
     print(COLS + " ferry / Postfix | ferry / best other |")
@@ -447,6 +447,9 @@ def matrix(ns, runs, args):
     figures = ["<!-- figure mta.n %d -->" % ns[0], "<!-- figure mta.runs %d -->" % runs,
                "<!-- figure mta.ns %s -->" % ",".join(str(n) for n in ns),
                "<!-- figure mta.systems %s -->" % ",".join(systems), "<!-- figure mta.cores %d -->" % os.cpu_count()]
+    # the machine's limits before the rows too: a machine that changes during the run shows
+    # as the distance between these and the limits measured after them
+    before = limits(ns[0])
     rate = {}
     for n in ns:
         for workload, mode in rows_of(args):
@@ -485,7 +488,7 @@ def matrix(ns, runs, args):
             print("| %s | %s | %s |" % (workload, mode, " | ".join("%.0f%%" % p for p in pct)))
             figures += ["<!-- figure mta.scale.%s.%s.n%d %.1f -->" % (workload, mode, n, p) for n, p in zip(ns[1:], pct)]
         print()
-    figures += limits_section(ns[0], runs)
+    figures += limits_section(ns[0], runs, before)
     print("Each run's figures are on tests/bench/mta.py's standard error.")
     print()
     print("\n".join(figures))

@@ -247,7 +247,12 @@ def targets(f):
             if notes:
                 part += " (%s)" % "; ".join(notes)
             parts.append(part)
-        rows.append((target, "mta", "; ".join(parts), "met" if ok else "**missed**"))
+        text = "; ".join(parts)
+        if f.get("mta.limit.drift", 0) > 10:
+            text += ("; the machine's limits moved by %.0f%% between the start and the end of the run (%s and %s batched/s, %s and %s spawns/s)"
+                     % (f["mta.limit.drift"], num(f.get("mta.limit.before.batchedw", 0)), num(f["mta.limit.batchedw"]),
+                        num(f.get("mta.limit.before.spawn", 0)), num(f["mta.limit.spawn"])))
+        rows.append((target, "mta", text, "met" if ok else "**missed**"))
     else:
         rows.append((target, "mta") + missing("mta"))
 
