@@ -24,8 +24,9 @@ def limits(n):
     """the machine's own limits, where the queues live (the temporary directory's file system):
     {name: per second} for commits (create, write 4 KiB, fsync, link, directory fsync) by one
     writer and by LIMIT_WRITERS, the same batched 100 per syncfs, bare local deliveries by
-    LIMIT_WRITERS (sync-rate -d: what any local delivery of a queued message does at least), and spawns of /bin/true by
-    INJECTORS processes at once (what one sendmail process a message costs, at best)"""
+    LIMIT_WRITERS (sync-rate -d: what any local delivery of a queued message does at least), and
+    spawns of /bin/true by INJECTORS processes at once (what one sendmail process a message costs,
+    at best)"""
     out = {}
     sync_settle(True)
     d = tempfile.mkdtemp(prefix="ferry-bench-limits.")

@@ -9,8 +9,9 @@
    With -w, WRITERS processes share the COUNT commits, each in directories of its own (one syncfs
    of a batch covers that writer's 100 only). Prints commits per second over all the writers.
    With -d, each writer first makes its COUNT/WRITERS queue files (SIZE bytes each, synced, not
-   timed): the delivery is timed alone, as a drain is. Cleans up what it made, unless -k keeps it (the caller removes DIR; so that a second measurement
-   right after pays for no inode freed by the first). */
+   timed): the delivery is timed alone, as a drain is. Cleans up what it made, unless -k keeps it
+   (the caller removes DIR; so that a second measurement right after pays for no inode freed by
+   the first). */
 
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -31,7 +32,6 @@ static double now (void)
   return ts.tv_sec + ts.tv_nsec / 1e9 ;
 }
 
- /* One writer's commits in DIR/w/tmp and DIR/w/done, then their removal. */
 static int ready_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 } ;
 
  /* A writer with -d says its queue is made, then waits for the start (the parent closes go). */
@@ -44,12 +44,10 @@ static void ready (void)
   if (read(go_pipe[0], &c, 1) < 0) die("read go") ;
 }
 
-static void queue_make (char const *top, unsigned long count, unsigned long size, char const *buf)
+static void queue_make (char const *q, unsigned long count, unsigned long size, char const *buf)
 {
-  char q[4200] ;
   unsigned long i ;
   int qfd ;
-  snprintf(q, sizeof(q), "%s/queue", top) ;
   if (mkdir(q, 0700) < 0) die("mkdir") ;
   for (i = 0 ; i < count ; i++)
   {
@@ -71,7 +69,7 @@ static void queue_make (char const *top, unsigned long count, unsigned long size
 static void deliver (char const *a, char const *b, char const *q, unsigned long i, unsigned long size, char *buf)
 {
   char fq[4300], fb[4300], proc[64] ;
-  int fd = -1 ;
+  int fd ;
   ssize_t r ;
   snprintf(fq, sizeof(fq), "%s/%lu", q, i) ;
   snprintf(fb, sizeof(fb), "%s/%lu", b, i) ;
@@ -89,6 +87,7 @@ static void deliver (char const *a, char const *b, char const *q, unsigned long 
   if (unlink(fq) < 0) die("unlink queue file") ;
 }
 
+ /* One writer's commits in DIR/w/tmp and DIR/w/done (with -d, its deliveries from DIR/w/queue). */
 static void writer (char const *dir, unsigned int w, unsigned long count, unsigned long size, int batched, int delivery)
 {
   static char buf[1 << 16] ;
@@ -105,7 +104,7 @@ static void writer (char const *dir, unsigned int w, unsigned long count, unsign
   if (delivery)
   {
     snprintf(q, sizeof(q), "%s/queue", top) ;
-    queue_make(top, count, size, buf) ;
+    queue_make(q, count, size, buf) ;
     ready() ;
     for (i = 0 ; i < count ; i++)
     {
